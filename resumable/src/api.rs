@@ -1,0 +1,77 @@
+//! Checkpoints of any serde value without the macro: the seed's `save_checkpoint`,
+//! `load_checkpoint` and `delete_checkpoint`, done safely.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkpoint::{self, Writer};
+use crate::envelope::Meta;
+use crate::error::Error;
+use crate::storage;
+
+/// The label values saved with [`save`] carry in their header.
+const LABEL: &str = "resumable::save";
+
+/// Saves `value` to `path`, atomically and durably.
+///
+/// The file is written to a temporary file beside `path`, fsynced, and renamed over `path`,
+/// then the directory is fsynced: a crash at any instant leaves either the old file or the new
+/// one. The file records the value's type name and a checksum, which [`load`] checks. The
+/// parent directory is created if needed.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("resumable-doc-save-{}", std::process::id()));
+/// let path = dir.join("progress.ckpt");
+/// resumable::save(&path, &(237_000u64, vec![1.5f64, 2.5]))?;
+/// let back: Option<(u64, Vec<f64>)> = resumable::load(&path)?;
+/// assert_eq!(back, Some((237_000, vec![1.5, 2.5])));
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// # Ok::<(), resumable::Error>(())
+/// ```
+pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<(), Error> {
+    let path = path.as_ref();
+    let mut writer = Writer::default();
+    writer.begin(&Meta::new(LABEL, std::any::type_name::<T>(), 0));
+    writer
+        .value(value)
+        .map_err(|source| Error::Serialize { path: path.into(), source })?;
+    writer.commit(path)
+}
+
+/// Loads the value saved at `path` by [`save`]; `Ok(None)` if there is no file.
+///
+/// Nothing in the file can run code. The file must be whole (length and checksum), must have
+/// been saved as the same type `T` (by type name), and its content must decode as `T` with no
+/// bytes left over; otherwise the error names the file and says what is wrong. The file is
+/// never modified.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("resumable-doc-load-{}", std::process::id()));
+/// let path = dir.join("weights.ckpt");
+/// assert_eq!(resumable::load::<Vec<f32>>(&path)?, None);
+/// resumable::save(&path, &vec![0.5f32; 3])?;
+/// let err = resumable::load::<Vec<f64>>(&path).unwrap_err();
+/// assert!(err.to_string().contains("was saved with different state"));
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// # Ok::<(), resumable::Error>(())
+/// ```
+pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Error> {
+    let path = path.as_ref();
+    let Some(loaded) = checkpoint::read_checked(path, LABEL, std::any::type_name::<T>())? else {
+        return Ok(None);
+    };
+    let mut rest = loaded.payload();
+    let value = checkpoint::take_value(&mut rest)
+        .map_err(|err| Error::corrupt(path, format!("its content does not decode ({err})")))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupt(path, format!("{} bytes are left over after the value", rest.len())));
+    }
+    Ok(Some(value))
+}
+
+/// Removes the checkpoint at `path`. Returns whether there was one.
+pub fn remove(path: impl AsRef<Path>) -> Result<bool, Error> {
+    storage::remove(path.as_ref())
+}

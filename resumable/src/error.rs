@@ -1,0 +1,88 @@
+//! The one error type of the crate: every variant names the file it is about.
+
+use std::io;
+use std::path::PathBuf;
+
+/// What every load error tells the user to do. Nothing is ever deleted for them.
+const START_OVER: &str = "The file was left untouched. To start over, run with RESUMABLE_RESET=1 \
+     (moves the checkpoint aside) or remove the file";
+
+/// An error from saving, loading or removing a checkpoint.
+///
+/// Its `Display` says what went wrong, with which file, and — for a checkpoint that cannot be
+/// loaded — how to start over. A checkpoint that fails to load is never deleted or overwritten.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading, writing, syncing, renaming or removing a file failed.
+    #[error("could not {action} checkpoint {}: {source}", path.display())]
+    Io {
+        /// What was being done: "read", "write", "sync", "rename", "remove", ...
+        action: &'static str,
+        /// The file (or directory) the operation was on.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file is not a checkpoint, or it is damaged (truncated, bit-flipped, torn).
+    #[error("checkpoint {} cannot be loaded: {problem}. {START_OVER}", path.display())]
+    Corrupt {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What check failed.
+        problem: String,
+    },
+
+    /// The file is a valid checkpoint of other state: another function, or another version of
+    /// this one whose state bindings or their types changed.
+    #[error(
+        "checkpoint {} was saved with different state: it holds {saved}, but this program \
+         expects {expected}. {START_OVER}",
+        path.display()
+    )]
+    Mismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The state the file describes.
+        saved: String,
+        /// The state this program has.
+        expected: String,
+    },
+
+    /// The iterator yielded fewer items than the checkpoint says were already processed.
+    #[error(
+        "checkpoint {} says {index} iterations were completed, but the loop's iterator now yields \
+         fewer items than that: a resumable loop's iterator must yield the same items in the same \
+         order on every run. {START_OVER}",
+        path.display()
+    )]
+    IteratorTooShort {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Iterations recorded as completed in the checkpoint.
+        index: u64,
+    },
+
+    /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
+    /// did not know its length).
+    #[error("could not serialize the state for checkpoint {}: {source}", path.display())]
+    Serialize {
+        /// The checkpoint that was being written; it was left as it was.
+        path: PathBuf,
+        /// postcard's error.
+        #[source]
+        source: postcard::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::Corrupt { path: path.into(), problem: problem.into() }
+    }
+}
