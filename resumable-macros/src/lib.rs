@@ -1,9 +1,44 @@
 //! The `#[resumable]` attribute. Use it through the `resumable` crate, which documents it.
 
-use proc_macro::TokenStream;
+mod args;
+mod control_flow;
+mod erase_impl_trait;
+mod expand;
+mod model;
 
-/// See the `resumable` crate.
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::ToTokens;
+
+/// Makes a function's top-level `for` loop checkpoint and resume. Documented in `resumable`.
 #[proc_macro_attribute]
 pub fn resumable(args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+    expand(args.into(), item.into()).into()
+}
+
+fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                &item,
+                "#[resumable] applies to a function whose body has a `for` loop",
+            );
+            return with_original(error, item);
+        }
+    };
+    let result = syn::parse2::<args::Args>(args)
+        .and_then(|args| model::Model::new(args, function.clone()))
+        .and_then(|mut model| {
+            control_flow::rewrite(&mut model.looped.body)?;
+            Ok(expand::expand(model))
+        });
+    result.unwrap_or_else(|error| with_original(error, function.into_token_stream()))
+}
+
+/// The error beside the unchanged item, so the rest of the crate and the IDE still see it.
+fn with_original(error: syn::Error, item: TokenStream2) -> TokenStream2 {
+    let mut tokens = error.into_compile_error();
+    tokens.extend(item);
+    tokens
 }

@@ -34,9 +34,10 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
     let path = path.as_ref();
     let mut writer = Writer::default();
     writer.begin(&Meta::new(LABEL, std::any::type_name::<T>(), 0));
-    writer
-        .value(value)
-        .map_err(|source| Error::Serialize { path: path.into(), source })?;
+    writer.value(value).map_err(|source| Error::Serialize {
+        path: path.into(),
+        source,
+    })?;
     writer.commit(path)
 }
 
@@ -66,7 +67,10 @@ pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Er
     let value = checkpoint::take_value(&mut rest)
         .map_err(|err| Error::corrupt(path, format!("its content does not decode ({err})")))?;
     if !rest.is_empty() {
-        return Err(Error::corrupt(path, format!("{} bytes are left over after the value", rest.len())));
+        return Err(Error::corrupt(
+            path,
+            format!("{} bytes are left over after the value", rest.len()),
+        ));
     }
     Ok(Some(value))
 }

@@ -42,7 +42,11 @@ pub(crate) fn read_checked(path: &Path, label: &str, shape: &str) -> Result<Opti
     let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
     let payload = start..start + decoded.payload.len();
     let meta = decoded.meta;
-    Ok(Some(Loaded { meta, bytes, payload }))
+    Ok(Some(Loaded {
+        meta,
+        bytes,
+        payload,
+    }))
 }
 
 fn describe(label: &str, shape: &str) -> String {
@@ -62,7 +66,10 @@ impl Writer {
     }
 
     /// Appends one postcard-encoded value to the payload.
-    pub(crate) fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), postcard::Error> {
+    pub(crate) fn value<T: Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), postcard::Error> {
         postcard::serialize_with_flavor(value, VecFlavor(&mut self.buf))
     }
 

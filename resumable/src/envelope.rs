@@ -76,7 +76,10 @@ pub(crate) fn begin(buf: &mut Vec<u8>, meta: &Meta) {
     buf.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     buf.extend_from_slice(&[0; 12]); // lengths, filled in by `finish`
     let meta_bytes = postcard::to_allocvec(meta).expect("metadata always serializes");
-    assert!(meta_bytes.len() <= MAX_META_LEN, "checkpoint metadata over 64 KiB");
+    assert!(
+        meta_bytes.len() <= MAX_META_LEN,
+        "checkpoint metadata over 64 KiB"
+    );
     buf.extend_from_slice(&meta_bytes);
     let meta_len = meta_bytes.len() as u32;
     buf[12..16].copy_from_slice(&meta_len.to_le_bytes());
@@ -102,10 +105,14 @@ pub(crate) struct Decoded<'a> {
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
     let size = bytes.len();
     if size < HEADER_LEN + CHECKSUM_LEN {
-        return Err(format!("the file is {size} bytes long, shorter than any checkpoint"));
+        return Err(format!(
+            "the file is {size} bytes long, shorter than any checkpoint"
+        ));
     }
     if bytes[..8] != MAGIC {
-        return Err("it is not a resumable checkpoint (the first 8 bytes are not \"RESUMABL\")".into());
+        return Err(
+            "it is not a resumable checkpoint (the first 8 bytes are not \"RESUMABL\")".into(),
+        );
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
     if version != FORMAT_VERSION {
@@ -142,7 +149,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
     if meta.fingerprint != fingerprint(&meta.label, &meta.shape) {
         return Err("its fingerprint does not match its own description".into());
     }
-    Ok(Decoded { meta, payload: &bytes[HEADER_LEN + meta_len..body_end] })
+    Ok(Decoded {
+        meta,
+        payload: &bytes[HEADER_LEN + meta_len..body_end],
+    })
 }
 
 #[cfg(test)]
@@ -170,7 +180,10 @@ mod tests {
     fn every_truncation_is_refused() {
         let bytes = sample();
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len]).is_err(), "accepted a file cut to {len} bytes");
+            assert!(
+                decode(&bytes[..len]).is_err(),
+                "accepted a file cut to {len} bytes"
+            );
         }
     }
 
@@ -188,6 +201,10 @@ mod tests {
     fn trailing_bytes_are_refused() {
         let mut bytes = sample();
         bytes.push(0);
-        assert!(decode(&bytes).unwrap_err().contains("truncated, extended or damaged"));
+        assert!(
+            decode(&bytes)
+                .unwrap_err()
+                .contains("truncated, extended or damaged")
+        );
     }
 }

@@ -79,10 +79,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
-        Error::Corrupt { path: path.into(), problem: problem.into() }
+        Error::Corrupt {
+            path: path.into(),
+            problem: problem.into(),
+        }
     }
 }

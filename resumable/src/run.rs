@@ -57,7 +57,8 @@ impl Run {
                 Err(err) => fail(err),
             }
         }
-        let loaded = checkpoint::read_checked(&path, spec.name, &shape).unwrap_or_else(|err| fail(err));
+        let loaded =
+            checkpoint::read_checked(&path, spec.name, &shape).unwrap_or_else(|err| fail(err));
         let start = loaded.as_ref().map_or(0, |loaded| loaded.meta.index);
         if let Some(loaded) = &loaded {
             eprintln!(
@@ -68,13 +69,24 @@ impl Run {
                 age(loaded.meta.saved_at_ms)
             );
         }
-        Run { path, label: spec.name, shape, start, loaded, writer: Writer::default() }
+        Run {
+            path,
+            label: spec.name,
+            shape,
+            start,
+            loaded,
+            writer: Writer::default(),
+        }
     }
 
     /// The saved state to assign back to the bindings, if there is a checkpoint.
     pub fn restore(&mut self) -> Option<Restore> {
         let loaded = self.loaded.take()?;
-        Some(Restore { path: self.path.clone(), loaded, offset: 0 })
+        Some(Restore {
+            path: self.path.clone(),
+            loaded,
+            offset: 0,
+        })
     }
 
     /// Completed iterations to skip: the checkpoint's index, or 0.
@@ -88,26 +100,38 @@ impl Run {
     /// If the iterator ends first: it does not yield what it yielded on the saved run.
     #[track_caller]
     pub fn skip<I: Iterator>(&self, iter: &mut I) {
-        let Some(last) = self.start.checked_sub(1) else { return };
+        let Some(last) = self.start.checked_sub(1) else {
+            return;
+        };
         let ended = match usize::try_from(last) {
             Ok(last) => iter.nth(last).is_none(),
             Err(_) => true,
         };
         if ended {
-            fail(Error::IteratorTooShort { path: self.path.clone(), index: self.start });
+            fail(Error::IteratorTooShort {
+                path: self.path.clone(),
+                index: self.start,
+            });
         }
     }
 
     /// Starts a checkpoint at `index` completed iterations; add each state value, then commit.
     pub fn save(&mut self, index: u64) -> Save<'_> {
-        self.writer.begin(&Meta::new(self.label, &self.shape, index));
-        Save { run: self, index, error: None }
+        self.writer
+            .begin(&Meta::new(self.label, &self.shape, index));
+        Save {
+            run: self,
+            index,
+            error: None,
+        }
     }
 
     /// The loop ended normally: the checkpoint is no longer needed.
     pub fn complete(&mut self) {
         if let Err(err) = storage::remove(&self.path) {
-            eprintln!("resumable: warning: the loop finished but {err}; the next run will resume from it");
+            eprintln!(
+                "resumable: warning: the loop finished but {err}; the next run will resume from it"
+            );
         }
     }
 
@@ -139,7 +163,10 @@ impl Restore {
                 self.offset += before - rest.len();
                 value
             }
-            Err(err) => fail(Error::corrupt(&self.path, format!("its state does not decode ({err})"))),
+            Err(err) => fail(Error::corrupt(
+                &self.path,
+                format!("its state does not decode ({err})"),
+            )),
         }
     }
 
@@ -148,7 +175,10 @@ impl Restore {
     pub fn finish(self) {
         let left = self.loaded.payload().len() - self.offset;
         if left != 0 {
-            fail(Error::corrupt(&self.path, format!("{left} bytes are left over after the state")));
+            fail(Error::corrupt(
+                &self.path,
+                format!("{left} bytes are left over after the state"),
+            ));
         }
     }
 }
@@ -171,7 +201,10 @@ impl Save<'_> {
     /// Writes the checkpoint durably in place of the previous one.
     pub fn commit(self) -> Result<(), Error> {
         if let Some(source) = self.error {
-            return Err(Error::Serialize { path: self.run.path.clone(), source });
+            return Err(Error::Serialize {
+                path: self.run.path.clone(),
+                source,
+            });
         }
         self.run.writer.commit(&self.run.path)
     }
@@ -187,7 +220,9 @@ impl Save<'_> {
                  starts again at iteration {index}",
                 path.display()
             ),
-            Err(err) => eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}"),
+            Err(err) => {
+                eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
+            }
         }
     }
 }

@@ -62,7 +62,10 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
     parent_dir(path).join(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -71,7 +74,9 @@ fn create_dir(dir: &Path) -> Result<(), Error> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|err| Error::io("create directory for", dir, err))
+    builder
+        .create(dir)
+        .map_err(|err| Error::io("create directory for", dir, err))
 }
 
 fn write_and_sync(temp: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -79,8 +84,11 @@ fn write_and_sync(temp: &Path, bytes: &[u8]) -> Result<(), Error> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(temp).map_err(|err| Error::io("create", temp, err))?;
-    file.write_all(bytes).map_err(|err| Error::io("write", temp, err))?;
+    let mut file = options
+        .open(temp)
+        .map_err(|err| Error::io("create", temp, err))?;
+    file.write_all(bytes)
+        .map_err(|err| Error::io("write", temp, err))?;
     file.sync_all().map_err(|err| Error::io("sync", temp, err))
 }
 
@@ -100,7 +108,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("resumable-storage-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("resumable-storage-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -112,7 +121,10 @@ mod tests {
         write_atomically(&path, b"one").unwrap();
         write_atomically(&path, b"two").unwrap();
         assert_eq!(read(&path).unwrap().unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["a.ckpt"]);
         fs::remove_dir_all(dir).unwrap();
     }
@@ -125,7 +137,10 @@ mod tests {
         // A directory where the temp file should go makes creating it fail.
         fs::create_dir(temp_path(&path)).unwrap();
         let err = write_atomically(&path, b"new").unwrap_err();
-        assert!(err.to_string().contains("could not create checkpoint"), "{err}");
+        assert!(
+            err.to_string().contains("could not create checkpoint"),
+            "{err}"
+        );
         assert_eq!(read(&path).unwrap().unwrap(), b"old");
         fs::remove_dir_all(dir).unwrap();
     }
@@ -137,8 +152,14 @@ mod tests {
         let dir = scratch("mode");
         let path = dir.join("a.ckpt");
         write_atomically(&path, b"x").unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 }

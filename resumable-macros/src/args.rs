@@ -1,0 +1,79 @@
+//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c))]`.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitInt, LitStr, Token, parenthesized};
+
+mod kw {
+    syn::custom_keyword!(every);
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(state);
+    syn::custom_keyword!(skip);
+}
+
+/// The attribute's arguments, each kept with its tokens for error spans.
+#[derive(Default)]
+pub struct Args {
+    pub every: Option<LitInt>,
+    pub name: Option<LitStr>,
+    /// `state(a, b)`: exactly these bindings are the state.
+    pub state: Option<(Span, Vec<Ident>)>,
+    /// `skip(c)`: the default state, less these bindings.
+    pub skip: Option<(Span, Vec<Ident>)>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = Args::default();
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::every) {
+                let keyword: kw::every = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.every, input.parse()?, keyword.span)?;
+            } else if lookahead.peek(kw::name) {
+                let keyword: kw::name = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.name, input.parse()?, keyword.span)?;
+            } else if lookahead.peek(kw::state) {
+                let span = input.parse::<kw::state>()?.span;
+                set_once(&mut args.state, (span, parse_idents(input)?), span)?;
+            } else if lookahead.peek(kw::skip) {
+                let span = input.parse::<kw::skip>()?.span;
+                set_once(&mut args.skip, (span, parse_idents(input)?), span)?;
+            } else if input.peek(Ident) {
+                let unknown: Ident = input.parse()?;
+                return Err(syn::Error::new(
+                    unknown.span(),
+                    format!(
+                        "unknown option `{unknown}`; #[resumable] takes `every = N`, \
+                         `name = \"…\"`, `state(a, b, …)` and `skip(a, …)`"
+                    ),
+                ));
+            } else {
+                return Err(lookahead.error());
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, span: Span) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new(span, "this option is given twice"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// `(a, b, c)`
+fn parse_idents(input: ParseStream) -> syn::Result<Vec<Ident>> {
+    let content;
+    parenthesized!(content in input);
+    let idents = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+    Ok(idents.into_iter().collect())
+}

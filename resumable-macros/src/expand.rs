@@ -1,0 +1,208 @@
+//! Code generation: the function with its loop made resumable.
+//!
+//! Input:
+//! ```text
+//! #[resumable(every = 1000)]
+//! fn squares(n: u64) -> Vec<u64> {
+//!     let mut results = Vec::new();          // prelude
+//!     for i in 0..n { results.push(i * i); } // the loop
+//!     results                                // epilogue
+//! }
+//! ```
+//! Output (paths shortened to `__private::`; generated locals are `__resumable_*` at
+//! mixed-site hygiene, so they cannot collide with the user's names):
+//! ```text
+//! fn squares(n: u64) -> Vec<u64> {
+//!     let mut results = Vec::new();
+//!     let mut iter = IntoIterator::into_iter(0..n);
+//!     __private::assert_state(&results);                      // spanned at `results`
+//!     let mut run = __private::Run::start(&Spec { .. }, &[type_name_of(&results)]);
+//!     if let Some(mut restore) = run.restore() {
+//!         results = restore.value();
+//!         restore.finish();
+//!     }
+//!     run.skip(&mut iter);                                    // iter.nth(index - 1)
+//!     let mut pulled = run.start_index();
+//!     let mut saving = false;
+//!     let exit = catch_unwind(AssertUnwindSafe(|| -> Exit<Vec<u64>> {
+//!         let mut due = pulled + 1000;
+//!         loop {
+//!             if pulled == due { /* save `results` at index `pulled` */ }
+//!             pulled += 1;                                    // iteration `pulled - 1` starts
+//!             let i = match iter.next() { Some(item) => item, None => break };
+//!             { results.push(i * i); }                        // `return`/`?` rewritten
+//!         }
+//!         Exit::Completed
+//!     }));
+//!     match exit {
+//!         Ok(Exit::Completed) => run.complete(),              // removes the checkpoint
+//!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
+//!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 */ return v; }
+//!         Ok(Exit::SaveFailed(err)) => run.save_failed(err),  // panics
+//!         Err(panic) => { /* save at pulled - 1 */ resume_unwind(panic) }
+//!     };
+//!     results
+//! }
+//! ```
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::{Ident, ReturnType};
+
+use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
+use crate::model::Model;
+
+pub fn expand(model: Model) -> TokenStream {
+    let Model {
+        function,
+        every,
+        name,
+        prelude,
+        looped,
+        epilogue,
+        state,
+    } = model;
+    let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
+    let (iter, run, restore, pulled, saving, exit, due, save, value, payload) = (
+        local("iter"),
+        local("run"),
+        local("restore"),
+        local("pulled"),
+        local("saving"),
+        local("exit"),
+        local("due"),
+        local("save"),
+        local("value"),
+        local("payload"),
+    );
+    let private = quote!(::resumable::__private);
+
+    let function_name = function.sig.ident.to_string();
+    let checkpoint_name = match &name {
+        Some(name) => quote!(#name),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #function_name)),
+    };
+    let state_names = state.iter().map(Ident::to_string);
+    let every_literal = Literal::u64_suffixed(every);
+    let assertions = state
+        .iter()
+        .map(|ident| quote_spanned!(ident.span()=> #private::assert_state(&#ident);));
+    let save_state = quote! {
+        #( #save.value(&#state); )*
+    };
+    let save_after = |failure: &str| {
+        quote! {{
+            let mut #save = #run.save(#pulled - 1);
+            #save_state
+            #save.commit_after_failure(#failure);
+        }}
+    };
+    let save_after_error = save_after("the function returned an error");
+    let save_after_try = save_after("`?` returned early with an error");
+    let save_after_panic = save_after("a panic");
+
+    let (return_type, may_be_result) = match &function.sig.output {
+        ReturnType::Default => (quote!(()), false),
+        ReturnType::Type(_, ty) => {
+            let erased = erase_impl_trait((**ty).clone());
+            (quote!(#erased), !is_impl_trait(ty))
+        }
+    };
+    let returned_is_failure = if may_be_result {
+        quote! {{
+            #[allow(unused_imports)]
+            use #private::{ReturnedOther as _, ReturnedResult as _};
+            (&#private::Returned(&#value)).is_failure()
+        }}
+    } else {
+        quote!(false)
+    };
+
+    let label = &looped.label;
+    let pat = &looped.pat;
+    let iterable = &looped.expr;
+    let body = &looped.body;
+    let loop_attrs = &looped.attrs;
+
+    let block = quote! {
+        #(#prelude)*
+        let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
+        #(#assertions)*
+        let mut #run = #private::Run::start(
+            &#private::Spec {
+                function: #function_name,
+                name: #checkpoint_name,
+                every: #every_literal,
+                state: &[#(#state_names),*],
+            },
+            &[#(#private::type_name_of(&#state)),*],
+        );
+        if let ::core::option::Option::Some(mut #restore) = #run.restore() {
+            #( #state = #restore.value(); )*
+            #restore.finish();
+        }
+        #run.skip(&mut #iter);
+        let mut #pulled: u64 = #run.start_index();
+        let mut #saving = false;
+        let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+            || -> #private::Exit<#return_type> {
+                let mut #due: u64 = #pulled.saturating_add(#every_literal);
+                #(#loop_attrs)*
+                #label loop {
+                    if #pulled == #due {
+                        #due = #pulled.saturating_add(#every_literal);
+                        #saving = true;
+                        let mut #save = #run.save(#pulled);
+                        #save_state
+                        if let ::core::result::Result::Err(err) = #save.commit() {
+                            return #private::Exit::SaveFailed(err);
+                        }
+                        #saving = false;
+                    }
+                    #pulled += 1;
+                    let #pat = match ::core::iter::Iterator::next(&mut #iter) {
+                        ::core::option::Option::Some(item) => item,
+                        ::core::option::Option::None => break,
+                    };
+                    #body
+                }
+                #private::Exit::Completed
+            },
+        ));
+        match #exit {
+            ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
+            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                if #returned_is_failure {
+                    #save_after_error
+                } else {
+                    #run.complete();
+                }
+                return #value;
+            }
+            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                #save_after_try
+                return #value;
+            }
+            ::core::result::Result::Ok(#private::Exit::SaveFailed(err)) => #run.save_failed(err),
+            ::core::result::Result::Err(#payload) => {
+                // A panic inside our own save came from a `Serialize` impl: saving again
+                // would only panic again.
+                if !#saving {
+                    #save_after_panic
+                }
+                ::std::panic::resume_unwind(#payload)
+            }
+        };
+        #(#epilogue)*
+    };
+
+    let attrs = &function.attrs;
+    let vis = &function.vis;
+    let sig = &function.sig;
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #block
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The function as #[resumable] sees it: the statements before its loop, the loop, the
+//! statements after, and the state bindings, each kept as the user's syntax for spans.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprForLoop, Ident, ItemFn, LitStr, Pat, Stmt};
+
+use crate::args::Args;
+
+pub struct Model {
+    pub function: ItemFn,
+    pub every: u64,
+    /// `name = "…"`, else derived from the module path at expansion.
+    pub name: Option<LitStr>,
+    pub prelude: Vec<Stmt>,
+    pub looped: ExprForLoop,
+    pub epilogue: Vec<Stmt>,
+    /// The state bindings, as spelled where they are declared.
+    pub state: Vec<Ident>,
+}
+
+impl Model {
+    /// Checks everything it can and reports every problem at once.
+    pub fn new(args: Args, mut function: ItemFn) -> syn::Result<Model> {
+        let mut errors = Errors::default();
+        check_signature(&function, &mut errors);
+        let every = every(&args, &mut errors);
+        let name = args
+            .name
+            .clone()
+            .filter(|name| check_name(name, &mut errors));
+        let stmts = std::mem::take(&mut function.block.stmts);
+        let Some((prelude, looped, epilogue)) = split_at_loop(&function, stmts, &mut errors) else {
+            return Err(errors.finish().unwrap_err());
+        };
+        let state = select_state(&args, &prelude, &looped, &mut errors);
+        errors.finish()?;
+        Ok(Model {
+            function,
+            every,
+            name,
+            prelude,
+            looped,
+            epilogue,
+            state,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let error = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(first) => first.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+fn check_signature(function: &ItemFn, errors: &mut Errors) {
+    let sig = &function.sig;
+    if let Some(token) = &sig.asyncness {
+        errors.push(
+            token.span,
+            "#[resumable] does not support async fns yet; make the loop a sync fn and call it \
+             from the async code (for example with tokio's spawn_blocking)",
+        );
+    }
+    if let Some(token) = &sig.constness {
+        errors.push(
+            token.span,
+            "#[resumable] cannot apply to a const fn: it reads and writes files",
+        );
+    }
+    if let Some(receiver) = sig.receiver() {
+        errors.push(
+            receiver.span(),
+            "#[resumable] does not support methods yet; move the loop into a free function that \
+             takes what it needs from `self` as arguments",
+        );
+    }
+}
+
+fn every(args: &Args, errors: &mut Errors) -> u64 {
+    let Some(literal) = &args.every else {
+        errors.push(
+            Span::call_site(),
+            "#[resumable] needs `every = N`: save a checkpoint after every N completed iterations",
+        );
+        return 1;
+    };
+    match literal.base10_parse::<u64>() {
+        Ok(0) => errors.push(literal.span(), "`every` must be at least 1"),
+        Ok(every) => return every,
+        Err(_) => errors.push(
+            literal.span(),
+            "`every` must be a positive integer that fits in u64",
+        ),
+    }
+    1
+}
+
+/// Names become file names: allow only what is safe on every filesystem, and nothing that can
+/// climb out of the checkpoint directory.
+fn check_name(name: &LitStr, errors: &mut Errors) -> bool {
+    let value = name.value();
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let ok = plain && !value.is_empty() && !value.starts_with('.') && value.len() <= 200;
+    if !ok {
+        errors.push(
+            name.span(),
+            "a checkpoint `name` must be 1 to 200 ASCII letters, digits, `_`, `-` and `.`, not \
+             starting with `.`: it becomes a file name inside the checkpoint directory",
+        );
+    }
+    ok
+}
+
+type Split = (Vec<Stmt>, ExprForLoop, Vec<Stmt>);
+
+fn split_at_loop(function: &ItemFn, stmts: Vec<Stmt>, errors: &mut Errors) -> Option<Split> {
+    let mut loops = stmts.iter().enumerate().filter_map(|(i, stmt)| match stmt {
+        Stmt::Expr(Expr::ForLoop(looped), _) => Some((i, looped)),
+        _ => None,
+    });
+    let Some((at, _)) = loops.next() else {
+        let other = stmts.iter().find_map(|stmt| match stmt {
+            Stmt::Expr(Expr::While(w), _) => Some(w.while_token.span),
+            Stmt::Expr(Expr::Loop(l), _) => Some(l.loop_token.span),
+            _ => None,
+        });
+        match other {
+            Some(span) => errors.push(
+                span,
+                "#[resumable] checkpoints a `for` loop; `while` and `loop` are not supported yet: \
+                 rewrite it as a `for` over a range or an iterator",
+            ),
+            None => errors.push(
+                function.sig.ident.span(),
+                "#[resumable] needs a `for` loop at the top level of the function body, and \
+                 this function has none",
+            ),
+        }
+        return None;
+    };
+    if let Some((_, second)) = loops.next() {
+        errors.push(
+            second.for_token.span,
+            "#[resumable] checkpoints exactly one top-level `for` loop, and this is a second one: \
+             move one of the loops into its own function (which can be #[resumable] too)",
+        );
+        return None;
+    }
+    let mut prelude = stmts;
+    let mut epilogue = prelude.split_off(at);
+    let Stmt::Expr(Expr::ForLoop(looped), _) = epilogue.remove(0) else {
+        unreachable!()
+    };
+    prelude.shrink_to_fit();
+    Some((prelude, looped, epilogue))
+}
+
+/// A top-level `let` binding before the loop.
+struct Binding {
+    ident: Ident,
+    mutable: bool,
+}
+
+/// The bindings in scope at the loop: later `let`s shadow earlier ones of the same name.
+fn bindings_before_loop(prelude: &[Stmt]) -> Vec<Binding> {
+    let mut bindings: Vec<Binding> = Vec::new();
+    for stmt in prelude {
+        if let Stmt::Local(local) = stmt {
+            let mut found = Vec::new();
+            collect_bindings(&local.pat, &mut found);
+            for binding in found {
+                bindings.retain(|old| old.ident != binding.ident);
+                bindings.push(binding);
+            }
+        }
+    }
+    bindings
+}
+
+fn collect_bindings(pat: &Pat, found: &mut Vec<Binding>) {
+    match pat {
+        Pat::Ident(pat) => {
+            found.push(Binding {
+                ident: pat.ident.clone(),
+                mutable: pat.mutability.is_some(),
+            });
+            if let Some((_, sub)) = &pat.subpat {
+                collect_bindings(sub, found);
+            }
+        }
+        Pat::Type(pat) => collect_bindings(&pat.pat, found),
+        Pat::Paren(pat) => collect_bindings(&pat.pat, found),
+        Pat::Tuple(pat) => pat
+            .elems
+            .iter()
+            .for_each(|pat| collect_bindings(pat, found)),
+        Pat::TupleStruct(pat) => pat
+            .elems
+            .iter()
+            .for_each(|pat| collect_bindings(pat, found)),
+        Pat::Struct(pat) => pat
+            .fields
+            .iter()
+            .for_each(|field| collect_bindings(&field.pat, found)),
+        Pat::Slice(pat) => pat
+            .elems
+            .iter()
+            .for_each(|pat| collect_bindings(pat, found)),
+        Pat::Reference(pat) => collect_bindings(&pat.pat, found),
+        _ => {}
+    }
+}
+
+/// Every identifier in the loop body, macro arguments included.
+fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                names.insert(ident.to_string());
+            }
+            TokenTree::Group(group) => names_in(group.stream(), names),
+            _ => {}
+        }
+    }
+}
+
+fn select_state(
+    args: &Args,
+    prelude: &[Stmt],
+    looped: &ExprForLoop,
+    errors: &mut Errors,
+) -> Vec<Ident> {
+    let bindings = bindings_before_loop(prelude);
+    let find = |ident: &Ident| bindings.iter().find(|binding| binding.ident == *ident);
+    let mut checked = Vec::new();
+    let listed = args
+        .state
+        .iter()
+        .chain(&args.skip)
+        .flat_map(|(_, idents)| idents);
+    for ident in listed {
+        if checked.contains(&ident) {
+            errors.push(ident.span(), format!("`{ident}` is listed twice"));
+            continue;
+        }
+        checked.push(ident);
+        match find(ident) {
+            None => errors.push(
+                ident.span(),
+                format!(
+                    "`{ident}` is not a `let` binding at the top level of the function before \
+                     its loop, so it cannot be loop state"
+                ),
+            ),
+            Some(binding) if !binding.mutable && args.state.is_some() => errors.push(
+                ident.span(),
+                format!("state binding `{ident}` must be declared `let mut` so it can be restored"),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let (Some(_), Some((skip, _))) = (&args.state, &args.skip) {
+        errors.push(*skip, "use either `state(...)` or `skip(...)`, not both");
+    }
+    if let Some((_, listed)) = &args.state {
+        return listed
+            .iter()
+            .filter_map(|ident| find(ident).map(|binding| binding.ident.clone()))
+            .collect();
+    }
+    let mut used = BTreeSet::new();
+    names_in(looped.body.to_token_stream(), &mut used);
+    let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
+    bindings
+        .iter()
+        .filter(|binding| binding.mutable && used.contains(&binding.ident.to_string()))
+        .filter(|binding| !skipped.contains(&&binding.ident))
+        .map(|binding| binding.ident.clone())
+        .collect()
+}
