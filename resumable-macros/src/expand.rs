@@ -63,7 +63,7 @@ pub fn expand(model: Model) -> TokenStream {
         state,
     } = model;
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
-    let (iter, run, restore, pulled, saving, exit, due, save, value, payload) = (
+    let (iter, run, restore, pulled, saving, exit, due, save, value, payload, item, err) = (
         local("iter"),
         local("run"),
         local("restore"),
@@ -74,6 +74,8 @@ pub fn expand(model: Model) -> TokenStream {
         local("save"),
         local("value"),
         local("payload"),
+        local("item"),
+        local("err"),
     );
     let private = quote!(::resumable::__private);
 
@@ -154,14 +156,14 @@ pub fn expand(model: Model) -> TokenStream {
                         #saving = true;
                         let mut #save = #run.save(#pulled);
                         #save_state
-                        if let ::core::result::Result::Err(err) = #save.commit() {
-                            return #private::Exit::SaveFailed(err);
+                        if let ::core::result::Result::Err(#err) = #save.commit() {
+                            return #private::Exit::SaveFailed(#err);
                         }
                         #saving = false;
                     }
                     #pulled += 1;
                     let #pat = match ::core::iter::Iterator::next(&mut #iter) {
-                        ::core::option::Option::Some(item) => item,
+                        ::core::option::Option::Some(#item) => #item,
                         ::core::option::Option::None => break,
                     };
                     #body
@@ -183,7 +185,7 @@ pub fn expand(model: Model) -> TokenStream {
                 #save_after_try
                 return #value;
             }
-            ::core::result::Result::Ok(#private::Exit::SaveFailed(err)) => #run.save_failed(err),
+            ::core::result::Result::Ok(#private::Exit::SaveFailed(#err)) => #run.save_failed(#err),
             ::core::result::Result::Err(#payload) => {
                 // A panic inside our own save came from a `Serialize` impl: saving again
                 // would only panic again.

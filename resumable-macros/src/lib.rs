@@ -10,7 +10,7 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::ToTokens;
 
-/// Makes a function's top-level `for` loop checkpoint and resume. Documented in `resumable`.
+/// Expands `#[resumable]`; its semantics are documented in the `resumable` crate.
 #[proc_macro_attribute]
 pub fn resumable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into()).into()

@@ -1,6 +1,73 @@
 //! Make a long-running loop survive crashes.
 //!
-//! TODO: crate docs.
+//! Put `#[resumable(every = N)]` on a function. Its `for` loop then saves its accumulators and
+//! the number of completed iterations to a checkpoint file every `N` iterations, and when the
+//! program runs again after a crash, a kill or a panic, it restores them and carries on where it
+//! stopped, returning exactly what an uninterrupted run returns.
+//!
+//! ```
+//! use resumable::resumable;
+//!
+//! #[resumable(every = 1000)]
+//! fn squares(n: u64) -> Vec<u64> {
+//!     let mut results = Vec::new();
+//!     for i in 0..n {
+//!         results.push(i * i);
+//!     }
+//!     results
+//! }
+//!
+//! assert_eq!(squares(10_000)[9_999], 9_999 * 9_999);
+//! ```
+//!
+//! Checkpoints are [postcard]-encoded with serde (nothing in a file can run code), checksummed,
+//! typed, and replaced atomically, so a kill at any instant leaves the previous checkpoint or
+//! the new one, never a torn file. A checkpoint that cannot be loaded stops the program with an
+//! error that names it; it is never deleted or overwritten.
+//!
+//! The attribute's exact semantics are on [`resumable`](macro@resumable). Without the macro,
+//! [`save`], [`load`] and [`remove`] checkpoint any serde value with the same file format.
+//!
+//! # Environment
+//!
+//! - `RESUMABLE_DIR`: the directory for checkpoints; default `.resumable` in the current
+//!   directory. It is created (owner-only) on the first save.
+//! - `RESUMABLE_RESET=1`: start over. An existing checkpoint is renamed to
+//!   `<file>.reset-<unix ms>` beside it, never deleted, and the loop starts from the beginning.
+//!   Any value but empty, `0`, `false` and `no` counts; unset it again for the next run.
+//!
+//! # File format
+//!
+//! One file per checkpoint name, `<dir>/<name>.ckpt` (`::` in the default name becomes `.`):
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic "RESUMABL"
+//! 8       4     format version (u32 LE), currently 1
+//! 12      4     metadata length M (u32 LE), at most 64 KiB
+//! 16      8     payload length P (u64 LE)
+//! 24      M     metadata (postcard): fingerprint, index, saved_at_ms, label, shape
+//! 24+M    P     payload (postcard): the state values, in the order of the state bindings
+//! 24+M+P  4     CRC-32C (u32 LE) of every byte before it
+//! ```
+//!
+//! The label is the checkpoint name (or `resumable::save` for [`save`]); the shape lists the
+//! state bindings with their [`std::any::type_name`]s, and the fingerprint is a hash of both.
+//! Loading checks, in order: magic, version, both lengths against the file's real size, the
+//! checksum, the fingerprint against the running program's, then decodes the payload and
+//! requires that it is consumed exactly. The whole file is read (its real size bounds every
+//! allocation; postcard never preallocates more than 1 MiB from a length prefix).
+//!
+//! # Limits
+//!
+//! - postcard is not self-describing, and type names do not change when a struct's fields do:
+//!   renaming a field of a state struct is not detected; reordering or retyping fields usually
+//!   makes decoding fail, but is not guaranteed to. Change the checkpoint `name` when you
+//!   change a state type's fields.
+//! - With `panic = "abort"`, a panic cannot be caught, so it saves nothing; the last periodic
+//!   checkpoint is still there.
+//! - Durability against power loss depends on the filesystem honouring `fsync`; local
+//!   filesystems do, some network filesystems do not.
 
 mod api;
 mod checkpoint;
@@ -16,5 +83,125 @@ pub mod __private;
 
 pub use api::{load, remove, save};
 pub use error::Error;
+
+/// Makes a function's top-level `for` loop checkpoint its state and resume after a crash.
+///
+/// ```
+/// use resumable::resumable;
+///
+/// #[resumable(every = 1000)]
+/// fn sum_of_squares(n: u64) -> u64 {
+///     let mut sum = 0u64;
+///     for i in 0..n {
+///         sum += i * i;
+///     }
+///     sum
+/// }
+/// # assert_eq!(sum_of_squares(100), 328_350);
+/// ```
+///
+/// # Options
+///
+/// - `every = N` (required, a positive integer): save after every `N` completed iterations.
+/// - `name = "…"`: the checkpoint's name, stable across refactors. Default: the function's
+///   module path and name (`my_crate::jobs::squares`). A name is 1 to 200 ASCII letters,
+///   digits, `_`, `-` and `.`, not starting with `.`, so it cannot leave the checkpoint
+///   directory.
+/// - `state(a, b, …)`: exactly these bindings are the state. Each must be a `let mut` binding
+///   at the top level of the function body, before the loop.
+/// - `skip(a, …)`: the default state, less these bindings (a scratch buffer, a connection).
+///
+/// # What is state
+///
+/// By default, every `let mut` binding declared at the top level of the function body before
+/// the loop and named inside the loop body. Each state binding must implement
+/// `serde::Serialize` and `serde::de::DeserializeOwned`; otherwise compilation fails at the
+/// binding, with a note on how to leave it out. The loop's index (the number of completed
+/// iterations) is saved with the state. Everything else — arguments, other bindings, the
+/// iterator — is computed again by the next run, so it must come out the same.
+///
+/// # The loop
+///
+/// The function body's one top-level `for` loop; none, or two, is a compile error. The
+/// iterator expression is evaluated once, before the state is restored, as in an
+/// uninterrupted run. On resume the iterator skips the completed items with
+/// [`Iterator::nth`], which is O(1) for ranges and slices. **The iterator must yield the same
+/// items in the same order on every run** (a range, a `Vec`, a sorted listing — not a
+/// `HashMap`); if it yields fewer items than were completed, the function panics.
+///
+/// # Semantics
+///
+/// 1. On entry: if a checkpoint exists, the accumulators and index are restored after their
+///    initialisers ran, and one line goes to stderr, e.g. `resuming squares at iteration
+///    237000 (checkpoint .resumable/jobs.squares.ckpt, saved 12 s ago)`.
+/// 2. Periodic: after every `every` completed iterations, at an iteration boundary (before the
+///    next item is taken from the iterator). The save is atomic and durable before the loop
+///    goes on.
+/// 3. Panic in iteration `i`: the state as it is and the resume point `i` are saved
+///    (iteration `i` runs again), then the panic continues. The same for a failure that leaves
+///    the function early: `?` inside the body, or a `return` whose value is an `Err` (any
+///    `Result`, type aliases such as `anyhow::Result` included). So that iteration `i` can run
+///    again, the body should update its accumulators after its fallible work.
+/// 4. `break`, and a `return` of anything that is not an error, end the loop normally
+///    (Semantics 5). `continue`, labelled loops inside the body, closures with their own
+///    `return`/`?`, nested fns, async blocks and macros in the body keep their meaning.
+/// 5. Normal completion: the checkpoint is removed and the function returns exactly what an
+///    uninterrupted run returns. The removal happens when the loop ends; the code after the
+///    loop runs after it.
+/// 6. Sync free functions, with any return type (including `Result<_, E>` with `?`,
+///    `impl Trait`, generics). Methods, async fns and const fns are a compile error for now.
+///
+/// A checkpoint that exists but cannot be used — unreadable, corrupt, truncated, not a
+/// checkpoint, or saved by a version of the function whose state bindings or their types
+/// differ — makes the function panic before the loop runs, with a message that names the file,
+/// says what is wrong and how to start over. The file is left as it is. A periodic save that
+/// fails (disk full, permissions) panics too, leaving the previous checkpoint intact.
+///
+/// # Example: a failure, then a resume
+///
+/// ```
+/// use resumable::resumable;
+///
+/// #[derive(Debug)]
+/// struct Flaky(u32);
+///
+/// // Fails at item `fail_at`, if given: a transient error, like a dropped connection.
+/// #[resumable(every = 10, name = "doc-parse-all")]
+/// fn double_all(items: &[u32], fail_at: Option<u32>) -> Result<Vec<u32>, Flaky> {
+///     let mut out = Vec::new();
+///     for &item in items {
+///         if Some(item) == fail_at {
+///             return Err(Flaky(item)); // saves: `out` holds items 0..25, resume at 25
+///         }
+///         out.push(item * 2);
+///     }
+///     Ok(out)
+/// }
+///
+/// let items: Vec<u32> = (0..100).collect();
+/// assert!(double_all(&items, Some(25)).is_err());
+/// // The next run resumes at item 25 and returns what an uninterrupted run returns.
+/// let doubled = double_all(&items, None).unwrap();
+/// assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+/// ```
+///
+/// # Example: leaving a scratch buffer out
+///
+/// ```
+/// use resumable::resumable;
+///
+/// #[resumable(every = 100, name = "doc-line-lengths", skip(line))]
+/// fn total_length(n: usize) -> usize {
+///     let mut total = 0;
+///     let mut line = String::with_capacity(64); // reused, not state
+///     for i in 0..n {
+///         line.clear();
+///         line.push_str(&i.to_string());
+///         total += line.len();
+///     }
+///     total
+/// }
+/// # assert_eq!(total_length(100), 190);
+/// ```
 #[doc(inline)]
 pub use resumable_macros::resumable;
