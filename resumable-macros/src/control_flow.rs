@@ -2,9 +2,9 @@
 //! leave the function (through `Exit`) instead of only the closure.
 //!
 //! Input:  `return value;`   Output: `return Exit::Returned(value);`
-//! Input:  `expr?`           Output: `match Branch::branch(expr) {
+//! Input:  `expr?`           Output: `match try_branch(expr) {
 //!                                        Continue(v) => v,
-//!                                        Break(r) => return Exit::Failed(FromResidual::from_residual(r)),
+//!                                        Break(exit) => return exit, // Exit::Failed(Err(e.into()))
 //!                                    }`
 //!
 //! Closures, async blocks, `const` blocks and nested items have their own `return` and `?`, so
@@ -15,7 +15,6 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Macro, Token, parse_quote_spanned};
 
@@ -51,16 +50,14 @@ impl VisitMut for ControlFlow {
                 self.visit_expr_mut(&mut try_expr.expr);
                 let span = try_expr.question_token.span;
                 let inner = &try_expr.expr;
-                let value = syn::Ident::new("__resumable_value", Span::mixed_site());
-                let residual = syn::Ident::new("__resumable_residual", Span::mixed_site());
+                let value =
+                    syn::Ident::new("__resumable_value", Span::mixed_site().located_at(span));
+                let residual =
+                    syn::Ident::new("__resumable_residual", Span::mixed_site().located_at(span));
                 *expr = parse_quote_spanned! {span=>
-                    match ::resumable::__private::Branch::branch(#inner) {
+                    match ::resumable::__private::try_branch(#inner) {
                         ::core::ops::ControlFlow::Continue(#value) => #value,
-                        ::core::ops::ControlFlow::Break(#residual) => {
-                            return ::resumable::__private::Exit::Failed(
-                                ::resumable::__private::FromResidual::from_residual(#residual),
-                            );
-                        }
+                        ::core::ops::ControlFlow::Break(#residual) => return #residual,
                     }
                 };
             }
@@ -71,9 +68,9 @@ impl VisitMut for ControlFlow {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
-        if !mentions_return_or_try(mac.tokens.clone()) {
+        let Some(offending) = mentions_return_or_try(mac.tokens.clone()) else {
             return;
-        }
+        };
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         match mac.parse_body_with(parser) {
             Ok(mut args) => {
@@ -84,7 +81,7 @@ impl VisitMut for ControlFlow {
             }
             Err(_) => {
                 let error = syn::Error::new(
-                    mac.span(),
+                    offending,
                     "#[resumable] cannot see into this macro, and it contains `return` or `?`, \
                      which must leave the function through the checkpointing code: compute the \
                      value with `?` in a `let` before the macro call",
@@ -100,11 +97,11 @@ impl VisitMut for ControlFlow {
 
 /// Whether `tokens` contain a `return` or a `?` anywhere. Over-approximates (a closure's own
 /// `?` counts too), which only costs a parse: macros without either are left untouched.
-fn mentions_return_or_try(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => ident == "return",
-        TokenTree::Punct(punct) => punct.as_char() == '?',
+fn mentions_return_or_try(tokens: TokenStream) -> Option<Span> {
+    tokens.into_iter().find_map(|tree| match tree {
+        TokenTree::Ident(ident) if ident == "return" => Some(ident.span()),
+        TokenTree::Punct(punct) if punct.as_char() == '?' => Some(punct.span()),
         TokenTree::Group(group) => mentions_return_or_try(group.stream()),
-        TokenTree::Literal(_) => false,
+        _ => None,
     })
 }

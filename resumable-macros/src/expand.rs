@@ -15,10 +15,10 @@
 //! fn squares(n: u64) -> Vec<u64> {
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
-//!     __private::assert_state(&results);                      // spanned at `results`
+//!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[type_name_of(&results)]);
 //!     if let Some(mut restore) = run.restore() {
-//!         results = restore.value();
+//!         results = (codec_0.load)(&mut restore);
 //!         restore.finish();
 //!     }
 //!     run.skip(&mut iter);                                    // iter.nth(index - 1)
@@ -86,11 +86,20 @@ pub fn expand(model: Model) -> TokenStream {
     };
     let state_names = state.iter().map(Ident::to_string);
     let every_literal = Literal::u64_suffixed(every);
-    let assertions = state
+    let codecs: Vec<Ident> = state
         .iter()
-        .map(|ident| quote_spanned!(ident.span()=> #private::assert_state(&#ident);));
+        .enumerate()
+        .map(|(i, ident)| {
+            Ident::new(
+                &format!("__resumable_codec_{i}"),
+                Span::mixed_site().located_at(ident.span()),
+            )
+        })
+        .collect();
+    let assertions = state.iter().zip(&codecs)
+        .map(|(ident, codec)| quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#ident);));
     let save_state = quote! {
-        #( #save.value(&#state); )*
+        #( (#codecs.save)(&mut #save, &#state); )*
     };
     let save_after = |failure: &str| {
         quote! {{
@@ -140,7 +149,7 @@ pub fn expand(model: Model) -> TokenStream {
             &[#(#private::type_name_of(&#state)),*],
         );
         if let ::core::option::Option::Some(mut #restore) = #run.restore() {
-            #( #state = #restore.value(); )*
+            #( #state = (#codecs.load)(&mut #restore); )*
             #restore.finish();
         }
         #run.skip(&mut #iter);

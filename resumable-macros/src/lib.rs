@@ -20,9 +20,11 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
-            let error = syn::Error::new_spanned(
-                &item,
-                "#[resumable] applies to a function whose body has a `for` loop",
+            let first = item.clone().into_iter().next();
+            let span = first.map_or_else(proc_macro2::Span::call_site, |token| token.span());
+            let error = syn::Error::new(
+                span,
+                "#[resumable] applies to a `fn` whose body has a `for` loop, not to this item",
             );
             return with_original(error, item);
         }
@@ -33,7 +35,13 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
             control_flow::rewrite(&mut model.looped.body)?;
             Ok(expand::expand(model))
         });
-    result.unwrap_or_else(|error| with_original(error, function.into_token_stream()))
+    result.unwrap_or_else(|error| {
+        // A `for` loop is not allowed in a const fn: re-emitting `const` would add a second,
+        // confusing error after ours.
+        let mut function = function;
+        function.sig.constness = None;
+        with_original(error, function.into_token_stream())
+    })
 }
 
 /// The error beside the unchanged item, so the rest of the crate and the IDE still see it.

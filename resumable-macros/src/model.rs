@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::{Expr, ExprForLoop, Ident, ItemFn, LitStr, Pat, Stmt};
 
 use crate::args::Args;
@@ -84,7 +83,7 @@ fn check_signature(function: &ItemFn, errors: &mut Errors) {
     }
     if let Some(receiver) = sig.receiver() {
         errors.push(
-            receiver.span(),
+            receiver.self_token.span,
             "#[resumable] does not support methods yet; move the loop into a free function that \
              takes what it needs from `self` as arguments",
         );
@@ -266,7 +265,16 @@ fn select_state(
                 ident.span(),
                 format!(
                     "`{ident}` is not a `let` binding at the top level of the function before \
-                     its loop, so it cannot be loop state"
+                     its loop, so it is not loop state{}",
+                    if args
+                        .skip
+                        .as_ref()
+                        .is_some_and(|(_, skipped)| skipped.contains(ident))
+                    {
+                        " and there is nothing to skip"
+                    } else {
+                        " and cannot be listed as state"
+                    }
                 ),
             ),
             Some(binding) if !binding.mutable && args.state.is_some() => errors.push(

@@ -21,9 +21,31 @@ pub enum Exit<R> {
     SaveFailed(crate::Error),
 }
 
+/// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps
+/// the calls through it free of further errors when the check fails.
+pub struct Codec<T> {
+    /// Writes the binding into a checkpoint.
+    pub save: fn(&mut Save<'_>, &T),
+    /// Reads it back.
+    pub load: fn(&mut Restore) -> T,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Codec<T> {}
+
 /// Checks, at the binding's span, that a state binding can be saved and restored.
 #[inline(always)]
-pub fn assert_state<T: State>(_: &T) {}
+pub fn codec<T: State>(_: &T) -> Codec<T> {
+    Codec {
+        save: |save, value| save.value(value),
+        load: |restore| restore.value(),
+    }
+}
 
 /// The bound every state binding must meet.
 #[diagnostic::on_unimplemented(
@@ -80,8 +102,27 @@ impl<T> Branch for Option<T> {
     }
 }
 
+/// `?`: the value to go on with, or the closure's early exit.
+#[inline(always)]
+pub fn try_branch<T: Branch, R>(value: T) -> ControlFlow<Exit<R>, T::Output>
+where
+    R: FromResidual<T::Residual>,
+{
+    match value.branch() {
+        ControlFlow::Continue(value) => ControlFlow::Continue(value),
+        ControlFlow::Break(residual) => {
+            ControlFlow::Break(Exit::Failed(R::from_residual(residual)))
+        }
+    }
+}
+
 /// Builds the function's return value from what `?` short-circuited with, converting the
 /// error with `From` as `?` does.
+#[diagnostic::on_unimplemented(
+    message = "`?` cannot return `{R}` early from a function that returns `{Self}`",
+    label = "this `?` is rewritten by #[resumable]",
+    note = "as with plain `?`: use `?` on a `Result` in a function returning a `Result` whose error type implements `From` of this error, and on an `Option` in a function returning an `Option`"
+)]
 pub trait FromResidual<R> {
     /// The early return value.
     fn from_residual(residual: R) -> Self;
