@@ -16,6 +16,9 @@ const LABEL: &str = "resumable::save";
 
 /// Saves `value` to `path`, atomically and durably.
 ///
+/// The file records the value's type, so [`load`] must ask for the same type; a reference, a
+/// `str` or a slice is recorded as the owned value, `String` or `Vec` it loads as.
+///
 /// The file is written to a temporary file beside `path`, fsynced, and renamed over `path`,
 /// then the directory is fsynced: a crash at any instant leaves either the old file or the new
 /// one. The file records the value's type name and a checksum, which [`load`] checks. The
@@ -33,7 +36,7 @@ const LABEL: &str = "resumable::save";
 pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<(), Error> {
     let path = path.as_ref();
     let mut writer = Writer::default();
-    writer.begin(&Meta::new(LABEL, std::any::type_name::<T>(), 0));
+    writer.begin(&Meta::new(LABEL, &owned_type_name::<T>(), 0));
     writer.value(value).map_err(|source| Error::Serialize {
         path: path.into(),
         source,
@@ -60,7 +63,7 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
 /// ```
 pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Error> {
     let path = path.as_ref();
-    let Some(loaded) = checkpoint::read_checked(path, LABEL, std::any::type_name::<T>())? else {
+    let Some(loaded) = checkpoint::read_checked(path, LABEL, &owned_type_name::<T>())? else {
         return Ok(None);
     };
     let mut rest = loaded.payload();
@@ -73,6 +76,25 @@ pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Er
         ));
     }
     Ok(Some(value))
+}
+
+/// The name of the owned type that serde encodes `T` as: a value saved through a reference, a
+/// `str` or a slice loads as the value, a `String` or a `Vec`.
+fn owned_type_name<T: ?Sized>() -> String {
+    let mut name = std::any::type_name::<T>();
+    while let Some(referent) = name.strip_prefix('&') {
+        name = referent.strip_prefix("mut ").unwrap_or(referent);
+    }
+    if name == "str" {
+        return "alloc::string::String".to_owned();
+    }
+    match name
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+    {
+        Some(element) if !element.contains(';') => format!("alloc::vec::Vec<{element}>"),
+        _ => name.to_owned(),
+    }
 }
 
 /// Removes the checkpoint at `path`. Returns whether there was one.

@@ -3,9 +3,10 @@
 use std::io;
 use std::path::PathBuf;
 
-/// What every load error tells the user to do. Nothing is ever deleted for them.
-const START_OVER: &str = "The file was left untouched. To start over, run with RESUMABLE_RESET=1 \
-     (moves the checkpoint aside) or remove the file";
+/// What every load error tells the user to do. Nothing is ever deleted for them. (The macro's
+/// runtime adds that `RESUMABLE_RESET=1` does it for them; `load` does not read it.)
+const START_OVER: &str =
+    "The file was left untouched; to start over, remove the file or move it aside";
 
 /// An error from saving, loading or removing a checkpoint.
 ///

@@ -44,6 +44,7 @@ impl Run {
     #[track_caller]
     pub fn start(spec: &Spec, types: &[&'static str]) -> Run {
         let path = checkpoint_dir().join(file_name(spec.name));
+        storage::remove_stale_temp_files(&path);
         let shape = describe_state(spec.state, types);
         if reset_requested() {
             match storage::move_aside(&path, now_ms()) {
@@ -229,7 +230,10 @@ impl Save<'_> {
 
 #[track_caller]
 fn fail(err: Error) -> ! {
-    panic!("resumable: {err}")
+    match err {
+        Error::Io { .. } | Error::Serialize { .. } => panic!("resumable: {err}"),
+        _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
+    }
 }
 
 /// `RESUMABLE_DIR`, else `.resumable` in the current directory.

@@ -54,6 +54,34 @@ pub(crate) fn move_aside(path: &Path, now_ms: u64) -> Result<PathBuf, Error> {
     Ok(aside)
 }
 
+/// Removes the temporary files that saves of `path` killed before their rename left behind.
+/// Those of live processes (by `/proc`, where there is one) and our own are kept. Best effort:
+/// a temp file is never a checkpoint, so one left over wastes space but loses nothing.
+pub(crate) fn remove_stale_temp_files(path: &Path) {
+    let Some(name) = path.file_name().map(|name| name.to_string_lossy()) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    let proc_fs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|file| file.strip_prefix(&prefix))
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id().to_string()
+            || proc_fs && Path::new("/proc").join(pid).exists();
+        if !alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -142,6 +170,24 @@ mod tests {
             "{err}"
         );
         assert_eq!(read(&path).unwrap().unwrap(), b"old");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed() {
+        let dir = scratch("stale");
+        let path = dir.join("a.ckpt");
+        write_atomically(&path, b"kept").unwrap();
+        let dead = dir.join(".a.ckpt.tmp-4000000000");
+        let ours = temp_path(&path);
+        let other = dir.join(".b.ckpt.tmp-4000000000");
+        for file in [&dead, &ours, &other] {
+            fs::write(file, b"half").unwrap();
+        }
+        remove_stale_temp_files(&path);
+        assert!(!dead.exists());
+        assert!(ours.exists() && other.exists());
+        assert_eq!(read(&path).unwrap().unwrap(), b"kept");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,0 +1,132 @@
+//! The `bundle` example, run as a program: what it saves with `resumable::save` comes back
+//! equal from `resumable::load`, and loading it as another type is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The example binary `name`, built first (once per test process) if it is missing or older
+/// than this test binary.
+/// (The same helper as in `kill_resume.rs`; test targets cannot share code without a module.)
+fn example(name: &str) -> PathBuf {
+    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let me = std::env::current_exe().expect("current_exe");
+    let profile_dir = me
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in target/<profile>/deps");
+    let exe = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut checked = CHECKED.lock().unwrap_or_else(|poison| poison.into_inner());
+    if checked.iter().any(|done| done == name) {
+        return exe;
+    }
+    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
+    if modified(&exe).is_none() || modified(&exe) < modified(&me) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--example", name, "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        if profile_dir.file_name().is_some_and(|dir| dir == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --example {name} failed");
+    }
+    assert!(exe.exists(), "no example binary at {}", exe.display());
+    checked.push(name.to_owned());
+    exe
+}
+
+fn run_bundle(dir: &Path) -> Output {
+    Command::new(example("bundle"))
+        .env("RESUMABLE_DIR", dir)
+        .output()
+        .expect("spawn bundle")
+}
+
+#[test]
+fn bundle_loads_what_it_saved_and_refuses_the_wrong_type() {
+    let dir =
+        std::env::temp_dir().join(format!("resumable-examples-{}-bundle", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("model_bundle.ckpt");
+
+    // Twice: the second run replaces the file the first one left.
+    for attempt in 1..=2 {
+        let output = run_bundle(&dir);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "run {attempt}: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            output.status
+        );
+        let lines: Vec<&str> = stdout.lines().collect();
+        let saved_to = format!("saved the model bundle to {}", path.display());
+        let expected_start = [
+            saved_to.as_str(),
+            "weights: [0.42, -1.5, 2.25]",
+            "scaler.mean: [0.5, 0.49, 0.51]",
+            "scaler.scale: [0.29, 0.28, 0.3]",
+            r#"feature_names: ["feat1", "feat2", "feat3"]"#,
+        ];
+        assert_eq!(lines[..expected_start.len()], expected_start, "{stdout}");
+
+        let metadata = lines[5]
+            .strip_prefix("metadata: version 1.0, created_by Benjamin, timestamp ")
+            .unwrap_or_else(|| panic!("metadata line: {}", lines[5]));
+        let timestamp: u64 = metadata.parse().unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(
+            now.abs_diff(timestamp) < 3600,
+            "timestamp {timestamp}, now {now}"
+        );
+
+        assert_eq!(lines[6], "loaded == saved: true");
+        assert!(
+            lines[7].starts_with("prediction for [0.2, 0.5, 0.9]: "),
+            "{stdout}"
+        );
+
+        let refused = lines[8];
+        let expected_refusal = format!(
+            "loading it as Vec<f64> fails: checkpoint {} was saved with different state",
+            path.display()
+        );
+        assert!(refused.starts_with(&expected_refusal), "{refused}");
+        assert!(
+            refused.contains("ModelBundle") && refused.contains("Vec<f64>"),
+            "the refusal names neither type: {refused}"
+        );
+        assert_eq!(lines.len(), 9, "{stdout}");
+    }
+
+    // The file is left where the example said, and is refused here too as another type.
+    let err = resumable::load::<Vec<f64>>(&path).unwrap_err();
+    assert!(
+        err.to_string().contains("was saved with different state"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Regression: `resumable::load` errors used to advise `RESUMABLE_RESET=1`, which only the
+/// `#[resumable]` runtime reads; following the advice gave the same error again.
+#[test]
+fn load_errors_do_not_advise_a_reset_that_load_ignores() {
+    let dir = std::env::temp_dir().join(format!("resumable-examples-{}-reset", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("garbage.ckpt");
+    std::fs::write(&path, b"hello").unwrap();
+    let err = resumable::load::<Vec<f64>>(&path).unwrap_err().to_string();
+    std::fs::remove_dir_all(dir).unwrap();
+    assert!(err.contains("remove the file"), "{err}");
+    assert!(!err.contains("RESUMABLE_RESET"), "{err}");
+}

@@ -1,0 +1,853 @@
+//! Semantics 2, 3 and 5 and the load failures: a failed iteration is saved and runs again on
+//! the next call, which runs only what is left and returns what an uninterrupted call returns;
+//! periodic saves; normal endings remove the checkpoint; a checkpoint that cannot be used
+//! stops the function, names the file and leaves it byte-for-byte as it was.
+//!
+//! Every function has its own checkpoint `name` and its own iteration counter, and is called
+//! from one test only, so the tests can run in parallel threads.
+
+use std::any::Any;
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+use resumable::resumable;
+
+/// Where the function with checkpoint `name` keeps it (the package root is the cwd).
+fn checkpoint(name: &str) -> PathBuf {
+    Path::new(".resumable").join(format!("{name}.ckpt"))
+}
+
+/// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
+fn fresh(name: &str) -> PathBuf {
+    let path = checkpoint(name);
+    resumable::remove(&path).unwrap();
+    path
+}
+
+/// Runs `f`, which must panic, and returns its panic message.
+fn panic_of<R>(f: impl FnOnce() -> R) -> String {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => message(payload),
+    }
+}
+
+fn message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "<a panic payload that is not a string>".to_owned()
+    }
+}
+
+/// Takes the count of loop bodies run since the last call.
+fn take(counter: &AtomicU64) -> u64 {
+    counter.swap(0, SeqCst)
+}
+
+/// The completed-iteration index a checkpoint records, read from its header (the format is
+/// documented in resumable/src/envelope.rs: a 24-byte fixed header, then the postcard metadata
+/// record, whose first two fields are the fingerprint and the index, both varints).
+/// `None` if there is no file.
+fn saved_index(path: &Path) -> Option<u64> {
+    let bytes = fs::read(path).ok()?;
+    let mut rest = &bytes[24..];
+    let _fingerprint = varint(&mut rest);
+    Some(varint(&mut rest))
+}
+
+fn varint(rest: &mut &[u8]) -> u64 {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, tail) = rest.split_first().expect("varint ends early");
+        *rest = tail;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return value;
+        }
+    }
+    panic!("varint too long")
+}
+
+// ---------------------------------------------------------------------------------------------
+// A panic, then resume.
+
+static PANIC_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 4, name = "failures-panic-resume")]
+fn squares_until(n: u64, panic_at: Option<u64>) -> (u64, Vec<u64>) {
+    let mut sum = 0u64;
+    let mut squares = Vec::new();
+    for i in 0..n {
+        PANIC_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        sum += i * i;
+        squares.push(i * i);
+    }
+    (sum, squares)
+}
+
+#[test]
+fn a_panic_saves_and_the_next_call_runs_only_the_rest() {
+    let path = fresh("failures-panic-resume");
+    let uninterrupted = squares_until(10, None);
+    assert_eq!(take(&PANIC_RUNS), 10);
+    assert_eq!(uninterrupted.0, (0..10).map(|i| i * i).sum::<u64>());
+    assert!(!path.exists(), "a completed call leaves no checkpoint");
+
+    let text = panic_of(|| squares_until(10, Some(6)));
+    assert_eq!(text, "injected failure at 6", "the original panic goes on");
+    assert_eq!(take(&PANIC_RUNS), 7, "iterations 0..=6 ran");
+    assert_eq!(saved_index(&path), Some(6), "iteration 6 runs again");
+
+    // Iterations 6..10 run; the result is the uninterrupted one.
+    assert_eq!(squares_until(10, None), uninterrupted);
+    assert_eq!(take(&PANIC_RUNS), 4);
+    assert!(!path.exists(), "completion removes the checkpoint");
+}
+
+static CHAIN_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 3, name = "failures-panic-chain")]
+fn weighted(n: u64, panic_at: Option<u64>) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        CHAIN_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        acc = acc.wrapping_mul(31).wrapping_add(i);
+    }
+    acc
+}
+
+#[test]
+fn several_panics_in_a_row_each_resume_where_the_last_stopped() {
+    let path = fresh("failures-panic-chain");
+    let uninterrupted = weighted(20, None);
+    assert_eq!(take(&CHAIN_RUNS), 20);
+
+    panic_of(|| weighted(20, Some(4)));
+    assert_eq!(take(&CHAIN_RUNS), 5);
+    // Resumed at 4, fails again at 11: runs 4..=11.
+    panic_of(|| weighted(20, Some(11)));
+    assert_eq!(take(&CHAIN_RUNS), 8);
+    assert_eq!(saved_index(&path), Some(11));
+    // Fails right away at the iteration it resumes at: runs 11 only, the index stays.
+    panic_of(|| weighted(20, Some(11)));
+    assert_eq!(take(&CHAIN_RUNS), 1);
+    assert_eq!(saved_index(&path), Some(11));
+
+    assert_eq!(weighted(20, None), uninterrupted);
+    assert_eq!(take(&CHAIN_RUNS), 9, "iterations 11..20");
+    assert!(!path.exists());
+}
+
+static PARTIAL_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 100, name = "failures-partial-state")]
+fn log_then_fail(n: u64, panic_at: Option<u64>) -> Vec<u64> {
+    let mut log = Vec::new();
+    for i in 0..n {
+        PARTIAL_RUNS.fetch_add(1, SeqCst);
+        log.push(i);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+    }
+    log
+}
+
+#[test]
+fn a_panic_saves_the_state_as_it_is_and_the_failed_iteration_runs_again() {
+    let path = fresh("failures-partial-state");
+    // `every = 100`: no periodic save happens, only the save after the panic.
+    panic_of(|| log_then_fail(5, Some(2)));
+    assert_eq!(take(&PARTIAL_RUNS), 3);
+    assert_eq!(saved_index(&path), Some(2));
+    // The state was saved as the panic left it (2 already pushed), and iteration 2 runs again.
+    assert_eq!(log_then_fail(5, None), [0, 1, 2, 2, 3, 4]);
+    assert_eq!(take(&PARTIAL_RUNS), 3);
+    assert!(!path.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// `?` and `return Err(..)`, then resume.
+
+static TRY_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 2, name = "failures-try")]
+fn parse_sum(items: &[&str]) -> Result<(u64, usize), std::num::ParseIntError> {
+    let mut total = 0u64;
+    let mut parsed = Vec::new();
+    for item in items {
+        TRY_RUNS.fetch_add(1, SeqCst);
+        let value: u64 = item.parse()?;
+        total += value;
+        parsed.push(value);
+    }
+    Ok((total, parsed.len()))
+}
+
+#[test]
+fn question_mark_saves_and_the_next_call_runs_only_the_rest() {
+    let path = fresh("failures-try");
+    let good = ["1", "2", "3", "4", "5", "6", "7", "8"];
+    let bad = ["1", "2", "3", "4", "5", "x", "7", "8"];
+    let uninterrupted = parse_sum(&good);
+    assert_eq!(uninterrupted, Ok((36, 8)));
+    assert_eq!(take(&TRY_RUNS), 8);
+    assert!(!path.exists());
+
+    let err = parse_sum(&bad).unwrap_err();
+    assert_eq!(err.to_string(), "invalid digit found in string");
+    assert_eq!(take(&TRY_RUNS), 6);
+    assert_eq!(saved_index(&path), Some(5));
+
+    assert_eq!(parse_sum(&good), uninterrupted);
+    assert_eq!(take(&TRY_RUNS), 3, "iterations 5, 6 and 7");
+    assert!(!path.exists());
+}
+
+static TRY_OPTION_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 10, name = "failures-try-option")]
+fn checked_product(items: &[u64]) -> Option<u64> {
+    let mut product = 1u64;
+    for &item in items {
+        TRY_OPTION_RUNS.fetch_add(1, SeqCst);
+        product = product.checked_mul(item)?;
+    }
+    Some(product)
+}
+
+#[test]
+fn question_mark_on_an_option_saves_too() {
+    let path = fresh("failures-try-option");
+    assert_eq!(checked_product(&[2, 3, 7, 5]), Some(210));
+    assert_eq!(take(&TRY_OPTION_RUNS), 4);
+
+    assert_eq!(checked_product(&[2, 3, u64::MAX, 5]), None);
+    assert_eq!(take(&TRY_OPTION_RUNS), 3);
+    assert_eq!(saved_index(&path), Some(2));
+
+    assert_eq!(checked_product(&[2, 3, 7, 5]), Some(210));
+    assert_eq!(take(&TRY_OPTION_RUNS), 2);
+    assert!(!path.exists());
+}
+
+#[derive(Debug, PartialEq)]
+struct Rejected {
+    at: usize,
+}
+
+type Res<T> = Result<T, Rejected>;
+
+static ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 3, name = "failures-return-err-alias")]
+fn accept_all(items: &[u64], reject: u64) -> Res<Vec<u64>> {
+    let mut accepted = Vec::new();
+    for (i, &item) in items.iter().enumerate() {
+        ALIAS_RUNS.fetch_add(1, SeqCst);
+        if item == reject {
+            return Err(Rejected { at: i });
+        }
+        accepted.push(item * 10);
+    }
+    Ok(accepted)
+}
+
+#[test]
+fn return_err_through_a_type_alias_saves_and_resumes() {
+    let path = fresh("failures-return-err-alias");
+    let items: Vec<u64> = (1..=9).collect();
+    let uninterrupted = accept_all(&items, 0);
+    assert_eq!(take(&ALIAS_RUNS), 9);
+    assert!(!path.exists());
+
+    assert_eq!(accept_all(&items, 7), Err(Rejected { at: 6 }));
+    assert_eq!(take(&ALIAS_RUNS), 7);
+    assert_eq!(
+        saved_index(&path),
+        Some(6),
+        "the returned Err saved index 6"
+    );
+
+    assert_eq!(accept_all(&items, 0), uninterrupted);
+    assert_eq!(take(&ALIAS_RUNS), 3, "iterations 6, 7 and 8");
+    assert!(!path.exists());
+}
+
+static IO_ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 50, name = "failures-return-err-io")]
+fn io_lengths(items: &[&str]) -> std::io::Result<usize> {
+    let mut total = 0usize;
+    for item in items {
+        IO_ALIAS_RUNS.fetch_add(1, SeqCst);
+        if item.is_empty() {
+            return Err(std::io::Error::other("empty item"));
+        }
+        total += item.len();
+    }
+    Ok(total)
+}
+
+#[test]
+fn return_err_through_a_std_alias_saves_and_resumes() {
+    let path = fresh("failures-return-err-io");
+    assert_eq!(
+        io_lengths(&["ab", "", "cde"]).unwrap_err().to_string(),
+        "empty item"
+    );
+    assert_eq!(take(&IO_ALIAS_RUNS), 2);
+    assert_eq!(saved_index(&path), Some(1));
+
+    assert_eq!(io_lengths(&["ab", "x", "cde"]).unwrap(), 6);
+    assert_eq!(take(&IO_ALIAS_RUNS), 2);
+    assert!(!path.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// `return Ok(..)`, `return Some(..)` and `break` end the loop normally.
+
+static RETURN_OK_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 2, name = "failures-return-ok")]
+fn first_multiple(n: u64, of: u64, panic_at: Option<u64>) -> Result<Option<u64>, String> {
+    let mut checked = 0u64;
+    for i in 1..=n {
+        RETURN_OK_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        checked += 1;
+        if i % of == 0 {
+            return Ok(Some(i * 1000 + checked));
+        }
+    }
+    Ok(None)
+}
+
+#[test]
+fn return_ok_completes_and_removes_the_checkpoint() {
+    let path = fresh("failures-return-ok");
+    assert_eq!(first_multiple(20, 7, None), Ok(Some(7007)));
+    assert_eq!(take(&RETURN_OK_RUNS), 7);
+    assert!(!path.exists());
+
+    panic_of(|| first_multiple(20, 100, Some(5)));
+    assert_eq!(take(&RETURN_OK_RUNS), 5);
+    assert!(path.exists());
+    // Resumes at i = 5 with `checked` = 4, returns early at 7: the uninterrupted result.
+    assert_eq!(first_multiple(20, 7, None), Ok(Some(7007)));
+    assert_eq!(take(&RETURN_OK_RUNS), 3);
+    assert!(!path.exists(), "`return Ok(..)` removes the checkpoint");
+    // And the next call starts over.
+    assert_eq!(first_multiple(20, 7, None), Ok(Some(7007)));
+    assert_eq!(take(&RETURN_OK_RUNS), 7);
+}
+
+static RETURN_SOME_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 2, name = "failures-return-some")]
+fn position_of(items: &[u32], wanted: u32, panic_at: Option<usize>) -> Option<(usize, u32)> {
+    let mut skipped = 0u32;
+    for (i, &item) in items.iter().enumerate() {
+        RETURN_SOME_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        if item == wanted {
+            return Some((i, skipped));
+        }
+        skipped += item;
+    }
+    None
+}
+
+#[test]
+fn return_some_completes_and_removes_the_checkpoint() {
+    let path = fresh("failures-return-some");
+    let items = [4, 8, 15, 16, 23, 42];
+    assert_eq!(position_of(&items, 23, None), Some((4, 43)));
+    assert_eq!(take(&RETURN_SOME_RUNS), 5);
+
+    panic_of(|| position_of(&items, 23, Some(3)));
+    assert_eq!(take(&RETURN_SOME_RUNS), 4);
+    assert!(path.exists());
+    assert_eq!(position_of(&items, 23, None), Some((4, 43)));
+    assert_eq!(take(&RETURN_SOME_RUNS), 2);
+    assert!(!path.exists(), "`return Some(..)` removes the checkpoint");
+}
+
+static RETURN_NONE_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 2, name = "failures-return-none")]
+fn all_below(items: &[u32], limit: u32, panic_at: Option<usize>) -> Option<u32> {
+    let mut sum = 0u32;
+    for (i, &item) in items.iter().enumerate() {
+        RETURN_NONE_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        if item >= limit {
+            return None;
+        }
+        sum += item;
+    }
+    Some(sum)
+}
+
+#[test]
+fn return_none_is_not_an_error_and_removes_the_checkpoint() {
+    let path = fresh("failures-return-none");
+    panic_of(|| all_below(&[1, 2, 3, 50, 4], 10, Some(2)));
+    assert_eq!(take(&RETURN_NONE_RUNS), 3);
+    assert!(path.exists());
+    // Only an `Err` is a failure: a returned `None` ends the loop like a `break`.
+    assert_eq!(all_below(&[1, 2, 3, 50, 4], 10, None), None);
+    assert_eq!(take(&RETURN_NONE_RUNS), 2);
+    assert!(!path.exists(), "`return None` removes the checkpoint");
+}
+
+static BREAK_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 3, name = "failures-break")]
+fn sum_until_over(items: &[u64], limit: u64, panic_at: Option<usize>) -> (u64, usize) {
+    let mut sum = 0u64;
+    let mut count = 0usize;
+    for (i, &item) in items.iter().enumerate() {
+        BREAK_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        if sum + item > limit {
+            break;
+        }
+        sum += item;
+        count += 1;
+    }
+    (sum, count)
+}
+
+#[test]
+fn break_completes_and_removes_the_checkpoint() {
+    let path = fresh("failures-break");
+    let items = [5, 5, 5, 5, 5, 5, 5, 5, 5, 5];
+    assert_eq!(sum_until_over(&items, 32, None), (30, 6));
+    assert_eq!(take(&BREAK_RUNS), 7);
+
+    panic_of(|| sum_until_over(&items, 32, Some(4)));
+    assert_eq!(take(&BREAK_RUNS), 5);
+    assert_eq!(saved_index(&path), Some(4));
+    assert_eq!(sum_until_over(&items, 32, None), (30, 6));
+    assert_eq!(take(&BREAK_RUNS), 3, "iterations 4, 5 and 6 (which breaks)");
+    assert!(!path.exists(), "`break` removes the checkpoint");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Periodic saves.
+
+static PERIODIC_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Records, at the start of each iteration, the index the checkpoint on disk holds, and keeps
+/// a copy of the checkpoint as iteration 4 sees it.
+#[resumable(every = 3, name = "failures-periodic")]
+fn periodic(
+    n: u64,
+    panic_at: Option<u64>,
+    seen: &mut Vec<(u64, Option<u64>)>,
+    snapshot: &mut Option<Vec<u8>>,
+) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        PERIODIC_RUNS.fetch_add(1, SeqCst);
+        let path = checkpoint("failures-periodic");
+        seen.push((i, saved_index(&path)));
+        if i == 4 {
+            *snapshot = fs::read(&path).ok();
+        }
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        acc = acc * 3 + i;
+    }
+    acc
+}
+
+#[test]
+fn a_checkpoint_is_saved_after_every_n_iterations() {
+    let path = fresh("failures-periodic");
+    let (mut seen, mut snapshot) = (Vec::new(), None);
+    let uninterrupted = periodic(10, None, &mut seen, &mut snapshot);
+    assert_eq!(take(&PERIODIC_RUNS), 10);
+    assert!(!path.exists());
+
+    let (mut seen, mut snapshot) = (Vec::new(), None);
+    panic_of(|| periodic(10, Some(7), &mut seen, &mut snapshot));
+    assert_eq!(take(&PERIODIC_RUNS), 8);
+    // Saved after iterations 3 and 6 had completed, before iterations 3 and 6 started.
+    assert_eq!(
+        seen,
+        [
+            (0, None),
+            (1, None),
+            (2, None),
+            (3, Some(3)),
+            (4, Some(3)),
+            (5, Some(3)),
+            (6, Some(6)),
+            (7, Some(6)),
+        ]
+    );
+    assert!(path.exists(), "the panic at 7 left a checkpoint");
+    assert_eq!(saved_index(&path), Some(7));
+
+    // Resume from the panic's save: 7, 8, 9.
+    let (mut seen, mut later) = (Vec::new(), None);
+    assert_eq!(periodic(10, None, &mut seen, &mut later), uninterrupted);
+    assert_eq!(take(&PERIODIC_RUNS), 3);
+    assert_eq!(seen, [(7, Some(7)), (8, Some(7)), (9, Some(7))]);
+    assert!(!path.exists());
+
+    // A crash (no save on the way out) after iteration 4 would leave the periodic save of
+    // index 3: put that file back and the next call runs iterations 3..10.
+    fs::write(
+        &path,
+        snapshot.expect("a checkpoint existed in iteration 4"),
+    )
+    .unwrap();
+    let (mut seen, mut later) = (Vec::new(), None);
+    assert_eq!(periodic(10, None, &mut seen, &mut later), uninterrupted);
+    assert_eq!(take(&PERIODIC_RUNS), 7);
+    // Saved again after every 3 iterations of this call: before iterations 6 and 9.
+    assert_eq!(
+        seen,
+        [
+            (3, Some(3)),
+            (4, Some(3)),
+            (5, Some(3)),
+            (6, Some(6)),
+            (7, Some(6)),
+            (8, Some(6)),
+            (9, Some(9)),
+        ]
+    );
+    assert!(!path.exists());
+}
+
+static SAVE_FAIL_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A state value whose serialization fails once it holds `POISON`.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct Picky(u64);
+
+const POISON: u64 = 13;
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == POISON {
+            return Err(serde::ser::Error::custom("unlucky number"));
+        }
+        serializer.serialize_u64(self.0)
+    }
+}
+
+#[resumable(every = 2, name = "failures-save-fails")]
+fn add_all(items: &[u64]) -> Picky {
+    let mut picky = Picky::default();
+    for &item in items {
+        SAVE_FAIL_RUNS.fetch_add(1, SeqCst);
+        picky.0 += item;
+    }
+    picky
+}
+
+#[test]
+fn a_failed_periodic_save_stops_and_keeps_the_previous_checkpoint() {
+    let path = fresh("failures-save-fails");
+    // Saved with 2 after 2 iterations; after 4 the state is 13 and cannot be saved.
+    let text = panic_of(|| add_all(&[1, 1, 5, 6, 1, 1]));
+    assert_eq!(take(&SAVE_FAIL_RUNS), 4, "stopped at the failed save");
+    assert!(text.contains("could not serialize"), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert_eq!(
+        saved_index(&path),
+        Some(2),
+        "the previous checkpoint is intact"
+    );
+
+    // It resumes from that checkpoint: iterations 2..6 run again.
+    assert_eq!(add_all(&[1, 1, 5, 7, 1, 1]), Picky(16));
+    assert_eq!(take(&SAVE_FAIL_RUNS), 4);
+    assert!(!path.exists());
+}
+
+static SAVE_PANIC_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A state value whose serialization panics once it holds `POISON`.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct Touchy(u64);
+
+impl serde::Serialize for Touchy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        assert_ne!(self.0, POISON, "Touchy cannot hold {POISON}");
+        serializer.serialize_u64(self.0)
+    }
+}
+
+#[resumable(every = 2, name = "failures-save-panics")]
+fn add_touchy(items: &[u64]) -> Touchy {
+    let mut touchy = Touchy::default();
+    for &item in items {
+        SAVE_PANIC_RUNS.fetch_add(1, SeqCst);
+        touchy.0 += item;
+    }
+    touchy
+}
+
+#[test]
+fn a_panic_inside_a_periodic_save_keeps_the_previous_checkpoint() {
+    let path = fresh("failures-save-panics");
+    let text = panic_of(|| add_touchy(&[1, 1, 5, 6, 1, 1]));
+    assert!(
+        text.contains("Touchy cannot hold 13"),
+        "the original panic: {text}"
+    );
+    assert_eq!(take(&SAVE_PANIC_RUNS), 4);
+    // Not saved again after the panic (that would panic again): the save at 2 is intact.
+    assert_eq!(saved_index(&path), Some(2));
+
+    assert_eq!(add_touchy(&[1, 1, 5, 7, 1, 1]), Touchy(16));
+    assert_eq!(take(&SAVE_PANIC_RUNS), 4);
+    assert!(!path.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints that cannot be used: the function stops before any iteration, the message names
+// the file, and the file is left byte-for-byte as it was.
+
+/// Asserts what every refused checkpoint must show, and returns the message.
+fn assert_refused<R>(path: &Path, runs: &AtomicU64, call: impl FnOnce() -> R) -> String {
+    let before = fs::read(path).unwrap();
+    let text = panic_of(call);
+    assert!(
+        text.contains(&path.display().to_string()),
+        "the message names the file: {text}"
+    );
+    assert!(
+        text.contains("RESUMABLE_RESET"),
+        "the message says how to start over: {text}"
+    );
+    assert_eq!(take(runs), 0, "no iteration ran");
+    assert_eq!(
+        fs::read(path).unwrap(),
+        before,
+        "the file is left unchanged"
+    );
+    text
+}
+
+static TYPE_A_RUNS: AtomicU64 = AtomicU64::new(0);
+static TYPE_B_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 100, name = "failures-mismatch-type")]
+fn collect_u32(n: u32, panic_at: Option<u32>) -> Vec<u32> {
+    let mut items: Vec<u32> = Vec::new();
+    for i in 0..n {
+        TYPE_A_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        items.push(i);
+    }
+    items
+}
+
+/// The next version of `collect_u32`: the same checkpoint, a different state type.
+#[resumable(every = 100, name = "failures-mismatch-type")]
+fn collect_u64(n: u64) -> Vec<u64> {
+    let mut items: Vec<u64> = Vec::new();
+    for i in 0..n {
+        TYPE_B_RUNS.fetch_add(1, SeqCst);
+        items.push(i);
+    }
+    items
+}
+
+#[test]
+fn a_checkpoint_of_another_state_type_is_refused() {
+    let path = fresh("failures-mismatch-type");
+    panic_of(|| collect_u32(8, Some(3)));
+    assert_eq!(take(&TYPE_A_RUNS), 4);
+
+    let text = assert_refused(&path, &TYPE_B_RUNS, || collect_u64(8));
+    assert!(text.contains("different state"), "{text}");
+    assert!(text.contains("u32") && text.contains("u64"), "{text}");
+
+    // The file is still the first version's checkpoint, and it still resumes from it.
+    assert_eq!(collect_u32(8, None), (0..8).collect::<Vec<_>>());
+    assert_eq!(take(&TYPE_A_RUNS), 5);
+    assert!(!path.exists());
+}
+
+static NAME_A_RUNS: AtomicU64 = AtomicU64::new(0);
+static NAME_B_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 100, name = "failures-mismatch-name")]
+fn keep_items(n: u32, panic_at: Option<u32>) -> Vec<u32> {
+    let mut items: Vec<u32> = Vec::new();
+    for i in 0..n {
+        NAME_A_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        items.push(i);
+    }
+    items
+}
+
+/// The same checkpoint and state type, but the binding was renamed.
+#[resumable(every = 100, name = "failures-mismatch-name")]
+fn keep_values(n: u32) -> Vec<u32> {
+    let mut values: Vec<u32> = Vec::new();
+    for i in 0..n {
+        NAME_B_RUNS.fetch_add(1, SeqCst);
+        values.push(i);
+    }
+    values
+}
+
+#[test]
+fn a_checkpoint_with_other_binding_names_is_refused() {
+    let path = fresh("failures-mismatch-name");
+    panic_of(|| keep_items(8, Some(5)));
+    assert_eq!(take(&NAME_A_RUNS), 6);
+
+    let text = assert_refused(&path, &NAME_B_RUNS, || keep_values(8));
+    assert!(text.contains("different state"), "{text}");
+    assert!(text.contains("items") && text.contains("values"), "{text}");
+
+    assert_eq!(keep_items(8, None), (0..8).collect::<Vec<_>>());
+    assert_eq!(take(&NAME_A_RUNS), 3);
+    assert!(!path.exists());
+}
+
+/// A function to damage checkpoints of: `$name` is its checkpoint, `$runs` counts its bodies.
+macro_rules! victim {
+    ($function:ident, $name:tt, $runs:ident) => {
+        static $runs: AtomicU64 = AtomicU64::new(0);
+
+        #[resumable(every = 2, name = $name)]
+        fn $function(n: u64, panic_at: Option<u64>) -> u64 {
+            let mut total = 0u64;
+            let mut seen = Vec::new();
+            for i in 0..n {
+                $runs.fetch_add(1, SeqCst);
+                if panic_at == Some(i) {
+                    panic!("injected failure at {i}");
+                }
+                total += i;
+                seen.push(i);
+            }
+            total + seen.len() as u64
+        }
+    };
+}
+
+victim!(flipped, "failures-flipped", FLIPPED_RUNS);
+victim!(truncated, "failures-truncated", TRUNCATED_RUNS);
+victim!(extended, "failures-extended", EXTENDED_RUNS);
+victim!(emptied, "failures-empty", EMPTY_RUNS);
+victim!(foreign, "failures-foreign", FOREIGN_RUNS);
+victim!(shortened, "failures-short-iterator", SHORT_RUNS);
+
+/// Leaves a real checkpoint (index 5) by a panic and returns its bytes.
+fn leave_checkpoint(path: &Path, call: impl FnOnce() -> u64, runs: &AtomicU64) -> Vec<u8> {
+    panic_of(call);
+    assert_eq!(take(runs), 6);
+    assert_eq!(saved_index(path), Some(5));
+    fs::read(path).unwrap()
+}
+
+#[test]
+fn a_flipped_byte_is_refused() {
+    let path = fresh("failures-flipped");
+    let mut bytes = leave_checkpoint(&path, || flipped(10, Some(5)), &FLIPPED_RUNS);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    fs::write(&path, &bytes).unwrap();
+    let text = assert_refused(&path, &FLIPPED_RUNS, || flipped(10, None));
+    assert!(text.contains("checksum"), "{text}");
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_truncated_file_is_refused() {
+    let path = fresh("failures-truncated");
+    let bytes = leave_checkpoint(&path, || truncated(10, Some(5)), &TRUNCATED_RUNS);
+    fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let text = assert_refused(&path, &TRUNCATED_RUNS, || truncated(10, None));
+    assert!(text.contains("truncated"), "{text}");
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn an_extended_file_is_refused() {
+    let path = fresh("failures-extended");
+    let mut bytes = leave_checkpoint(&path, || extended(10, Some(5)), &EXTENDED_RUNS);
+    bytes.extend_from_slice(b"\0\0\0\0");
+    fs::write(&path, &bytes).unwrap();
+    assert_refused(&path, &EXTENDED_RUNS, || extended(10, None));
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    let path = fresh("failures-empty");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, b"").unwrap();
+    let text = assert_refused(&path, &EMPTY_RUNS, || emptied(10, None));
+    assert!(text.contains("0 bytes"), "{text}");
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn foreign_bytes_are_refused() {
+    let path = fresh("failures-foreign");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(
+        &path,
+        b"{\"total\": 10, \"index\": 5, \"note\": \"this is JSON\"}\n",
+    )
+    .unwrap();
+    let text = assert_refused(&path, &FOREIGN_RUNS, || foreign(10, None));
+    assert!(text.contains("not a resumable checkpoint"), "{text}");
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn an_iterator_shorter_than_the_saved_index_is_refused() {
+    let path = fresh("failures-short-iterator");
+    let uninterrupted = shortened(5, None);
+    assert_eq!(take(&SHORT_RUNS), 5);
+    leave_checkpoint(&path, || shortened(10, Some(5)), &SHORT_RUNS);
+
+    let text = assert_refused(&path, &SHORT_RUNS, || shortened(4, None));
+    assert!(text.contains("iterator"), "{text}");
+    assert!(text.contains("5 iterations"), "{text}");
+
+    // Exactly as many items as the saved index is not too short: iterations 0..5 were
+    // restored (total 10, 5 seen) and nothing is left to run.
+    assert_eq!(shortened(5, None), uninterrupted);
+    assert_eq!(take(&SHORT_RUNS), 0);
+    assert!(!path.exists());
+}

@@ -1,0 +1,440 @@
+//! End to end: the example programs run as child processes that are SIGKILLed, fail, or find
+//! their checkpoint corrupted, and are run again. Whatever happens in between, the run that
+//! finally succeeds prints what an uninterrupted run prints.
+//!
+//! Every child gets its own `RESUMABLE_DIR` under the system temp dir. The kill times come
+//! from a clock-seeded PRNG whose seed is printed; `KILL_RESUME_SEED=<seed>` replays them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `squares` arguments: 20,000 iterations of 20 µs, a checkpoint every 1000 iterations.
+const SQUARES_ARGS: [&str; 2] = ["20000", "20"];
+const SQUARES_CKPT: &str = "squares.squares.ckpt";
+const FALLIBLE_CKPT: &str = "fallible.fetch_all.ckpt";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The example binary `name`, built first (once per test process) if it is missing or older
+/// than this test binary.
+///
+/// The test binary is `target/<profile>/deps/<test>-<hash>`; examples live in
+/// `target/<profile>/examples/<name>`.
+fn example(name: &str) -> PathBuf {
+    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let me = std::env::current_exe().expect("current_exe");
+    let profile_dir = me
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in target/<profile>/deps");
+    let exe = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut checked = CHECKED.lock().unwrap_or_else(|poison| poison.into_inner());
+    if checked.iter().any(|done| done == name) {
+        return exe;
+    }
+    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
+    if modified(&exe).is_none() || modified(&exe) < modified(&me) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--example", name, "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        if profile_dir.file_name().is_some_and(|dir| dir == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --example {name} failed");
+    }
+    assert!(exe.exists(), "no example binary at {}", exe.display());
+    checked.push(name.to_owned());
+    exe
+}
+
+/// A fresh, empty checkpoint directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "resumable-kill-resume-{}-{test}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The example `name` with `args`, checkpointing into `dir`, its output captured.
+fn command(name: &str, args: &[&str], dir: &Path) -> Command {
+    let mut cmd = Command::new(example(name));
+    cmd.args(args)
+        .env("RESUMABLE_DIR", dir)
+        .env_remove("RESUMABLE_RESET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run(name: &str, args: &[&str], dir: &Path) -> Output {
+    command(name, args, dir).output().expect("spawn example")
+}
+
+fn run_with_reset(name: &str, args: &[&str], dir: &Path) -> Output {
+    command(name, args, dir)
+        .env("RESUMABLE_RESET", "1")
+        .output()
+        .expect("spawn example")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Output of a run that must have succeeded; its stdout.
+fn succeeded(output: &Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// The stdout of one uninterrupted run in a directory of its own.
+fn uninterrupted(name: &str, args: &[&str], test: &str) -> String {
+    let dir = scratch(&format!("{test}-clean"));
+    let out = succeeded(&run(name, args, &dir), &format!("uninterrupted {name}"));
+    assert!(!out.is_empty(), "{name} printed nothing");
+    assert_eq!(checkpoints(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).unwrap();
+    out
+}
+
+/// Names of the files in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Names of the `.ckpt` files in `dir`.
+fn checkpoints(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|name| name.ends_with(".ckpt"))
+        .collect()
+}
+
+/// xorshift64*: enough randomness to vary the kill times, reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn from_clock(test: &str) -> Rng {
+        let seed = match std::env::var("KILL_RESUME_SEED") {
+            Ok(seed) => seed.parse().expect("KILL_RESUME_SEED must be a u64"),
+            Err(_) => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64,
+        };
+        eprintln!("{test}: seed {seed} (replay with KILL_RESUME_SEED={seed})");
+        Rng(seed | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough in `low..high`.
+    fn range(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low)
+    }
+}
+
+/// Waits until `path` exists (the child has saved a checkpoint) or the child has exited.
+fn wait_for_checkpoint(child: &mut std::process::Child, path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() && child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint at {} after 30 s",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The iteration a `resuming <function> at iteration K (...)` line names, if there is one.
+fn resumed_at(stderr: &str, function: &str) -> Option<u64> {
+    let prefix = format!("resuming {function} at iteration ");
+    let line = stderr.lines().find(|line| line.starts_with(&prefix))?;
+    let rest = &line[prefix.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some(digits.parse().unwrap())
+}
+
+/// Leaves a checkpoint of `fallible` in `dir`: the run with `--fail-at k` fails at item `k`.
+fn failed_fallible(dir: &Path, k: u64) -> PathBuf {
+    let output = run("fallible", &["--fail-at", &k.to_string()], dir);
+    assert!(!output.status.success(), "--fail-at {k} succeeded");
+    let path = dir.join(FALLIBLE_CKPT);
+    assert!(path.exists(), "the failed run left no checkpoint");
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) SIGKILL at random moments
+
+#[test]
+fn killed_at_random_moments_then_resumed_prints_the_uninterrupted_output() {
+    let expected = uninterrupted("squares", &SQUARES_ARGS, "kill");
+    let dir = scratch("kill");
+    let ckpt = dir.join(SQUARES_CKPT);
+    let mut rng = Rng::from_clock("kill");
+
+    let mut kills = 0;
+    let mut resumed = Vec::new();
+    let mut runs = 0;
+    let stdout = loop {
+        runs += 1;
+        assert!(runs < 100, "squares never finished");
+        let mut child = command("squares", &SQUARES_ARGS, &dir).spawn().unwrap();
+        if kills < 5 {
+            let delay = rng.range(30, 300);
+            std::thread::sleep(Duration::from_millis(delay));
+            if kills == 0 {
+                // However slow the machine, one kill must come after a checkpoint exists, so
+                // that some restart has something to resume from.
+                wait_for_checkpoint(&mut child, &ckpt);
+            }
+            // If the child already finished, this does nothing and it exits 0 below.
+            let _ = child.kill();
+            kills += 1;
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = text(&output.stderr);
+        if let Some(k) = resumed_at(&stderr, "squares") {
+            assert!(
+                k > 0 && k % 1000 == 0,
+                "resumed at {k}, not at a periodic checkpoint"
+            );
+            resumed.push(k);
+        }
+        if output.status.success() {
+            break text(&output.stdout);
+        }
+        // A kill can land after the result was printed, before the process exited.
+        assert!(
+            output.stdout.is_empty() || output.stdout == expected.as_bytes(),
+            "a killed run printed {:?}",
+            text(&output.stdout)
+        );
+    };
+    // A kill during a save leaves its temporary file (`.<name>.tmp-<pid>`); nothing removes it.
+    let temps: Vec<String> = files(&dir)
+        .into_iter()
+        .filter(|name| name.contains(".tmp-"))
+        .collect();
+    eprintln!(
+        "kill: {kills} kills, {runs} runs, resumed at {resumed:?}, temp files left {temps:?}"
+    );
+    assert_eq!(stdout, expected);
+    assert!(!resumed.is_empty(), "no restart resumed from a checkpoint");
+    assert_eq!(checkpoints(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) an error from `?` saves the failing iteration; the next run starts there
+
+#[test]
+fn failed_run_resumes_at_the_failing_item_and_prints_the_uninterrupted_output() {
+    let expected = uninterrupted("fallible", &[], "fail");
+    let mut rng = Rng::from_clock("fail");
+    // The first item, one on a periodic-save boundary (every = 10), the last, a random one.
+    for k in [0, 40, 99, rng.range(1, 99)] {
+        let dir = scratch(&format!("fail-{k}"));
+        let output = run("fallible", &["--fail-at", &k.to_string()], &dir);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "--fail-at {k}: {stderr}");
+        assert!(output.stdout.is_empty());
+        assert!(
+            stderr.contains(&format!("fetching item {k} timed out")),
+            "{stderr}"
+        );
+        assert_eq!(checkpoints(&dir), [FALLIBLE_CKPT]);
+
+        let output = run("fallible", &[], &dir);
+        let stdout = succeeded(&output, "fallible after a failure");
+        assert_eq!(
+            resumed_at(&text(&output.stderr), "fetch_all"),
+            Some(k),
+            "{}",
+            text(&output.stderr)
+        );
+        assert_eq!(stdout, expected, "--fail-at {k}");
+        assert_eq!(checkpoints(&dir), Vec::<String>::new());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) a completed run leaves no checkpoint behind
+
+#[test]
+fn completed_runs_leave_no_checkpoint() {
+    let dir = scratch("complete");
+    succeeded(&run("squares", &["3500", "0"], &dir), "squares");
+    succeeded(&run("fallible", &[], &dir), "fallible");
+    // Also after a resumed run.
+    failed_fallible(&dir, 55);
+    succeeded(&run("fallible", &[], &dir), "fallible");
+    assert_eq!(files(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) a damaged checkpoint stops the program, untouched, until RESUMABLE_RESET=1
+
+/// A run on the damaged checkpoint at `path` must fail, name the file and RESUMABLE_RESET, and
+/// leave the file as it was; a run with RESUMABLE_RESET=1 then starts over, succeeds with
+/// `expected`, and leaves the damaged file moved aside.
+fn refuses_then_resets(name: &str, args: &[&str], path: &Path, expected: &str, case: &str) {
+    let dir = path.parent().unwrap();
+    let file_name = path.file_name().unwrap().to_str().unwrap();
+    let damaged = std::fs::read(path).unwrap();
+
+    let output = run(name, args, dir);
+    let stderr = text(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "{case}: ran on a damaged checkpoint"
+    );
+    assert!(output.stdout.is_empty(), "{case}: {}", text(&output.stdout));
+    assert!(
+        stderr.contains(&format!("resumable: checkpoint {}", path.display())),
+        "{case}: stderr does not name {}:\n{stderr}",
+        path.display()
+    );
+    assert!(stderr.contains("RESUMABLE_RESET"), "{case}: {stderr}");
+    assert!(!stderr.contains("resuming"), "{case}: {stderr}");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        damaged,
+        "{case}: file changed"
+    );
+    assert_eq!(files(dir), [file_name], "{case}");
+
+    let output = run_with_reset(name, args, dir);
+    assert_eq!(succeeded(&output, case), expected, "{case}");
+    assert!(!text(&output.stderr).contains("resuming"), "{case}");
+    let left = files(dir);
+    assert_eq!(left.len(), 1, "{case}: {left:?}");
+    assert!(
+        left[0].starts_with(file_name) && left[0].contains(".reset-"),
+        "{case}: {left:?}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(&left[0])).unwrap(),
+        damaged,
+        "{case}: the file moved aside is not the damaged one"
+    );
+}
+
+#[test]
+fn damaged_checkpoints_are_refused_untouched_and_reset_moves_them_aside() {
+    let expected = uninterrupted("fallible", &[], "damage");
+    type Damage = fn(&mut Vec<u8>);
+    let cases: [(&str, Damage); 4] = [
+        ("flipped byte", |bytes| {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xFF;
+        }),
+        ("truncated", |bytes| bytes.truncate(bytes.len() / 2)),
+        ("foreign bytes", |bytes| *bytes = b"hello".to_vec()),
+        ("empty", Vec::clear),
+    ];
+    for (case, damage) in cases {
+        let dir = scratch(&format!("damage-{}", case.replace(' ', "-")));
+        let path = failed_fallible(&dir, 37);
+        let mut bytes = std::fs::read(&path).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&path, &bytes).unwrap();
+        refuses_then_resets("fallible", &[], &path, &expected, case);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn a_checkpoint_of_other_state_is_refused_untouched() {
+    let expected = uninterrupted("fallible", &[], "other");
+    let dir = scratch("other");
+    let path = dir.join(FALLIBLE_CKPT);
+    // A whole, valid checkpoint file, but of something else.
+    resumable::save(&path, &vec![1u64, 2, 3]).unwrap();
+    refuses_then_resets("fallible", &[], &path, &expected, "other state");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_damaged_checkpoint_of_a_killed_run_is_refused_untouched() {
+    let expected = uninterrupted("squares", &SQUARES_ARGS, "killed-damage");
+    let dir = scratch("killed-damage");
+    let path = dir.join(SQUARES_CKPT);
+    let mut child = command("squares", &SQUARES_ARGS, &dir).spawn().unwrap();
+    wait_for_checkpoint(&mut child, &path);
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success(), "squares finished before the kill");
+    // A kill during a save can leave the temporary file; only the checkpoint matters here.
+    for name in files(&dir) {
+        if name != SQUARES_CKPT {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    refuses_then_resets(
+        "squares",
+        &SQUARES_ARGS,
+        &path,
+        &expected,
+        "killed, one bit flipped",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Regression: a SIGKILL between creating a save's temporary file and renaming it left
+/// `.<name>.ckpt.tmp-<pid>` behind, and nothing removed it; one per killed pid piled up.
+/// The next run of the function now removes those of dead processes.
+#[test]
+fn a_completed_run_removes_temp_files_left_by_a_killed_save() {
+    let dir = scratch("stale-temp");
+    // What `storage::write_atomically` of a process with pid 4000000 leaves when killed
+    // between creating its temporary file and renaming it.
+    let stale = dir.join(format!(".{FALLIBLE_CKPT}.tmp-4000000"));
+    std::fs::write(&stale, b"half a checkpoint").unwrap();
+    failed_fallible(&dir, 5);
+    succeeded(&run("fallible", &[], &dir), "fallible");
+    let left = files(&dir);
+    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "{} is still there",
+        stale.display()
+    );
+}

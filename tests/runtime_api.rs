@@ -1,0 +1,323 @@
+//! The runtime API without the macro: `save`, `load` and `remove`. A file that is missing
+//! loads as `None`; a file that is damaged in any way, or holds another type, is an error that
+//! names it, never a panic and never a wrong value.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A scratch directory of its own for each test, removed when the test ends (even by a
+/// failed assertion).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "resumable-runtime-api-{test}-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Phase {
+    Warmup,
+    Training { epoch: u32, lr: f64 },
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Progress {
+    index: u64,
+    name: String,
+    weights: Vec<f32>,
+    best: Option<(u64, f64)>,
+    phase: Phase,
+    counts: BTreeMap<String, i64>,
+    flags: [bool; 3],
+}
+
+fn progress() -> Progress {
+    Progress {
+        index: 237_000,
+        name: "run-ñ-7".to_owned(),
+        weights: vec![0.5, -1.25, f32::MAX, 0.0],
+        best: Some((1234, -0.001)),
+        phase: Phase::Training { epoch: 3, lr: 1e-4 },
+        counts: [("a".to_owned(), -5), ("bb".to_owned(), i64::MAX)]
+            .into_iter()
+            .collect(),
+        flags: [true, false, true],
+    }
+}
+
+/// `load::<T>`, with a panic turned into a test failure that says which input caused it.
+fn load_no_panic<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<Option<T>, resumable::Error> {
+    match catch_unwind(AssertUnwindSafe(|| resumable::load::<T>(path))) {
+        Ok(result) => result,
+        Err(_) => panic!("load panicked on {what}"),
+    }
+}
+
+#[test]
+fn a_struct_round_trips() {
+    let scratch = Scratch::new("round-trip");
+    // The parent directories are created.
+    let path = scratch.path("deeper/still/progress.ckpt");
+    let value = progress();
+    resumable::save(&path, &value).unwrap();
+    assert_eq!(
+        resumable::load::<Progress>(&path).unwrap(),
+        Some(value.clone())
+    );
+
+    // Saving again replaces the value, and leaves no temporary file beside it.
+    let mut next = value;
+    next.index += 1;
+    next.phase = Phase::Done;
+    next.best = None;
+    resumable::save(&path, &next).unwrap();
+    assert_eq!(resumable::load::<Progress>(&path).unwrap(), Some(next));
+    let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["progress.ckpt"]);
+
+    // Loading does not change the file.
+    let before = fs::read(&path).unwrap();
+    resumable::load::<Progress>(&path).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn other_values_round_trip() {
+    let scratch = Scratch::new("others");
+    let path = scratch.path("v.ckpt");
+    resumable::save(&path, &()).unwrap();
+    assert_eq!(resumable::load::<()>(&path).unwrap(), Some(()));
+    resumable::save(&path, &Phase::Warmup).unwrap();
+    assert_eq!(
+        resumable::load::<Phase>(&path).unwrap(),
+        Some(Phase::Warmup)
+    );
+    resumable::save(&path, &(u64::MAX, i8::MIN, String::new())).unwrap();
+    assert_eq!(
+        resumable::load::<(u64, i8, String)>(&path).unwrap(),
+        Some((u64::MAX, i8::MIN, String::new()))
+    );
+    let big: Vec<u64> = (0..100_000).map(|i| i * i).collect();
+    resumable::save(&path, &big).unwrap();
+    assert_eq!(resumable::load::<Vec<u64>>(&path).unwrap(), Some(big));
+}
+
+#[test]
+fn a_missing_file_loads_as_none() {
+    let scratch = Scratch::new("missing");
+    assert_eq!(
+        resumable::load::<Progress>(scratch.path("nothing.ckpt")).unwrap(),
+        None
+    );
+    assert_eq!(
+        resumable::load::<u8>(scratch.path("no/such/dir/x.ckpt")).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn another_type_is_an_error_that_names_the_file() {
+    let scratch = Scratch::new("wrong-type");
+    let path = scratch.path("progress.ckpt");
+    resumable::save(&path, &progress()).unwrap();
+    let before = fs::read(&path).unwrap();
+
+    let err = resumable::load::<Vec<u8>>(&path).unwrap_err();
+    assert!(matches!(err, resumable::Error::Mismatch { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("different state"), "{text}");
+
+    // Types with the same encoding are told apart too.
+    resumable::save(&path, &7u32).unwrap();
+    assert!(resumable::load::<i32>(&path).is_err());
+    assert!(resumable::load::<u64>(&path).is_err());
+    assert_eq!(resumable::load::<u32>(&path).unwrap(), Some(7));
+
+    resumable::save(&path, &progress()).unwrap();
+    resumable::load::<Vec<u8>>(&path).unwrap_err();
+    assert_eq!(fs::read(&path).unwrap().len(), before.len());
+}
+
+#[test]
+fn a_value_saved_through_a_reference_loads_as_the_value() {
+    // Regression: `save` recorded `type_name::<&Progress>()`, so `load::<Progress>` refused a
+    // file that serde had encoded exactly as a `Progress`. The same for `str` and slices.
+    let scratch = Scratch::new("through-reference");
+    let path = scratch.path("progress.ckpt");
+    let value = progress();
+    let borrowed: &Progress = &value;
+    resumable::save(&path, &borrowed).unwrap();
+    let loaded = resumable::load::<Progress>(&path);
+    assert!(
+        matches!(&loaded, Ok(Some(v)) if *v == value),
+        "saved a &Progress, could not load it as Progress: {loaded:?}"
+    );
+    resumable::save(&path, "text").unwrap();
+    assert_eq!(
+        resumable::load::<String>(&path).unwrap().as_deref(),
+        Some("text")
+    );
+    resumable::save(&path, &[1u32, 2, 3][..]).unwrap();
+    assert_eq!(
+        resumable::load::<Vec<u32>>(&path).unwrap(),
+        Some(vec![1, 2, 3])
+    );
+}
+
+#[test]
+fn foreign_bytes_are_an_error_and_left_as_they_were() {
+    let scratch = Scratch::new("foreign-label");
+    let path = scratch.path("v.ckpt");
+    resumable::save(&path, &5u64).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    // Foreign bytes, and bytes of another format, are errors too.
+    for junk in [
+        &b""[..],
+        b"RESUMABL",
+        b"not a checkpoint at all, just some text that is long enough",
+        &[0u8; 64],
+        &[0xffu8; 64],
+    ] {
+        fs::write(&path, junk).unwrap();
+        let err = load_no_panic::<u64>(&path, "junk").unwrap_err();
+        assert!(err.to_string().contains(&path.display().to_string()));
+        assert_eq!(fs::read(&path).unwrap(), junk, "the file is left as it was");
+    }
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(resumable::load::<u64>(&path).unwrap(), Some(5));
+}
+
+#[test]
+fn every_single_bit_flip_is_an_error() {
+    let scratch = Scratch::new("bit-flips");
+    let path = scratch.path("small.ckpt");
+    let value = (42u16, "ab".to_owned(), Some(-3i32));
+    resumable::save(&path, &value).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    assert!(bytes.len() < 200, "a small file: {} bytes", bytes.len());
+    for at in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 1 << bit;
+            fs::write(&path, &flipped).unwrap();
+            let result =
+                load_no_panic::<(u16, String, Option<i32>)>(&path, &format!("byte {at} bit {bit}"));
+            let err = match result {
+                Err(err) => err,
+                Ok(loaded) => panic!("a flip of bit {bit} of byte {at} loaded {loaded:?}"),
+            };
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+        // And every byte replaced by its complement.
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0xff;
+        fs::write(&path, &flipped).unwrap();
+        let result = load_no_panic::<(u16, String, Option<i32>)>(&path, &format!("byte {at}"));
+        assert!(
+            result.is_err(),
+            "a complemented byte {at} loaded {result:?}"
+        );
+    }
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        resumable::load::<(u16, String, Option<i32>)>(&path).unwrap(),
+        Some(value)
+    );
+}
+
+#[test]
+fn every_truncation_and_extension_is_an_error() {
+    let scratch = Scratch::new("truncations");
+    let path = scratch.path("small.ckpt");
+    let value = progress();
+    resumable::save(&path, &value).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    for len in 0..bytes.len() {
+        fs::write(&path, &bytes[..len]).unwrap();
+        let result = load_no_panic::<Progress>(&path, &format!("a cut to {len} bytes"));
+        let err = match result {
+            Err(err) => err,
+            Ok(loaded) => panic!("a file cut to {len} bytes loaded {loaded:?}"),
+        };
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+    for extra in [&[0u8][..], &[0, 0, 0, 0], b"trailing"] {
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(extra);
+        fs::write(&path, &longer).unwrap();
+        assert!(load_no_panic::<Progress>(&path, "an extended file").is_err());
+    }
+}
+
+/// A value whose serialization fails.
+struct Unserializable;
+
+impl Serialize for Unserializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("refuses to be saved"))
+    }
+}
+
+#[test]
+fn a_failed_save_is_an_error_and_keeps_the_old_file() {
+    let scratch = Scratch::new("failed-save");
+    let path = scratch.path("v.ckpt");
+    resumable::save(&path, &1u8).unwrap();
+    let before = fs::read(&path).unwrap();
+    let err = resumable::save(&path, &Unserializable).unwrap_err();
+    assert!(matches!(err, resumable::Error::Serialize { .. }), "{err:?}");
+    assert!(err.to_string().contains(&path.display().to_string()));
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(resumable::load::<u8>(&path).unwrap(), Some(1));
+    assert_eq!(
+        fs::read_dir(&scratch.0).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}
+
+#[test]
+fn remove_says_whether_there_was_a_file() {
+    let scratch = Scratch::new("remove");
+    let path = scratch.path("v.ckpt");
+    resumable::save(&path, &"x".to_owned()).unwrap();
+    assert!(resumable::remove(&path).unwrap());
+    assert!(!path.exists());
+    assert!(!resumable::remove(&path).unwrap());
+    assert_eq!(resumable::load::<String>(&path).unwrap(), None);
+    assert!(!resumable::remove(scratch.path("never/was.ckpt")).unwrap());
+}
