@@ -135,8 +135,8 @@ pub use error::Error;
 ///    initialisers ran, and one line goes to stderr, e.g. `resuming squares at iteration
 ///    237000 (checkpoint .resumable/jobs.squares.ckpt, saved 12 s ago)`.
 /// 2. Periodic: after every `every` completed iterations, at an iteration boundary (before the
-///    next item is taken from the iterator). The save is atomic and durable before the loop
-///    goes on.
+///    next item is taken from the iterator), counted from where this run's loop started. The
+///    save is atomic and durable before the loop goes on.
 /// 3. Panic in iteration `i`: the state as it is and the resume point `i` are saved
 ///    (iteration `i` runs again), then the panic continues. The same for a failure that leaves
 ///    the function early: `?` inside the body, or a `return` whose value is an `Err` (any
