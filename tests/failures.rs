@@ -19,10 +19,18 @@ fn checkpoint(name: &str) -> PathBuf {
     Path::new(".resumable").join(format!("{name}.ckpt"))
 }
 
+/// The previous generation kept beside a checkpoint.
+fn previous(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".prev");
+    PathBuf::from(name)
+}
+
 /// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
 fn fresh(name: &str) -> PathBuf {
     let path = checkpoint(name);
     resumable::remove(&path).unwrap();
+    resumable::remove(previous(&path)).unwrap();
     path
 }
 
@@ -770,12 +778,46 @@ victim!(emptied, "failures-empty", EMPTY_RUNS);
 victim!(foreign, "failures-foreign", FOREIGN_RUNS);
 victim!(shortened, "failures-short-iterator", SHORT_RUNS);
 
-/// Leaves a real checkpoint (index 5) by a panic and returns its bytes.
+/// Leaves a real checkpoint (index 5) by a panic and returns its bytes. The previous
+/// generation (index 4) is removed, so a damaged newest file has nothing to fall back on.
 fn leave_checkpoint(path: &Path, call: impl FnOnce() -> u64, runs: &AtomicU64) -> Vec<u8> {
     panic_of(call);
     assert_eq!(take(runs), 6);
     assert_eq!(saved_index(path), Some(5));
+    assert_eq!(saved_index(&previous(path)), Some(4));
+    fs::remove_file(previous(path)).unwrap();
     fs::read(path).unwrap()
+}
+
+victim!(fallback, "failures-fallback", FALLBACK_RUNS);
+
+#[test]
+fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept() {
+    let path = fresh("failures-fallback");
+    panic_of(|| fallback(10, Some(5)));
+    assert_eq!(take(&FALLBACK_RUNS), 6);
+    let mut bytes = fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+
+    // Resumes from the previous generation (index 4): iterations 4..10 run.
+    assert_eq!(fallback(10, None), (0..10).sum::<u64>() + 10);
+    assert_eq!(take(&FALLBACK_RUNS), 6);
+    // The damaged file was moved aside, byte for byte, not deleted.
+    let dir = path.parent().unwrap();
+    let aside: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| {
+            p.to_string_lossy()
+                .contains("failures-fallback.ckpt.damaged-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(fs::read(&aside[0]).unwrap(), bytes);
+    fs::remove_file(&aside[0]).unwrap();
+    assert!(!path.exists() && !previous(&path).exists());
 }
 
 #[test]

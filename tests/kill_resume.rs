@@ -116,10 +116,13 @@ fn uninterrupted(name: &str, args: &[&str], test: &str) -> String {
 }
 
 /// Names of the files in `dir`, sorted.
+/// The files in `dir`, less the `.lock` sidecar a run that did not finish leaves (it holds only
+/// a process id; the next run takes it over).
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".ckpt.lock"))
         .collect();
     names.sort();
     names
@@ -191,6 +194,13 @@ fn failed_fallible(dir: &Path, k: u64) -> PathBuf {
     let path = dir.join(FALLIBLE_CKPT);
     assert!(path.exists(), "the failed run left no checkpoint");
     path
+}
+
+/// Removes the previous generation beside `path`, so a damaged `path` has no fallback.
+fn drop_previous_generation(path: &Path) {
+    let mut previous = path.as_os_str().to_owned();
+    previous.push(".prev");
+    let _ = std::fs::remove_file(previous);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,12 +378,40 @@ fn damaged_checkpoints_are_refused_untouched_and_reset_moves_them_aside() {
     for (case, damage) in cases {
         let dir = scratch(&format!("damage-{}", case.replace(' ', "-")));
         let path = failed_fallible(&dir, 37);
+        drop_previous_generation(&path);
         let mut bytes = std::fs::read(&path).unwrap();
         damage(&mut bytes);
         std::fs::write(&path, &bytes).unwrap();
         refuses_then_resets("fallible", &[], &path, &expected, case);
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+#[test]
+fn a_damaged_newest_generation_falls_back_to_the_previous_one() {
+    let expected = uninterrupted("fallible", &[], "fallback");
+    let dir = scratch("fallback");
+    // Saves at 10, 20, 30, then at the failure, 37: the previous generation is iteration 30.
+    let path = failed_fallible(&dir, 37);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let output = run("fallible", &[], &dir);
+    let stderr = text(&output.stderr);
+    assert_eq!(succeeded(&output, "fallback"), expected);
+    assert!(
+        stderr.contains("warning") && stderr.contains("checksum"),
+        "{stderr}"
+    );
+    assert_eq!(resumed_at(&stderr, "fetch_all"), Some(30), "{stderr}");
+    // The damaged newest file is kept, moved aside, byte for byte.
+    let left = files(&dir);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains(".damaged-"), "{left:?}");
+    assert_eq!(std::fs::read(dir.join(&left[0])).unwrap(), bytes);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -403,6 +441,7 @@ fn a_damaged_checkpoint_of_a_killed_run_is_refused_untouched() {
             std::fs::remove_file(dir.join(name)).unwrap();
         }
     }
+    drop_previous_generation(&path);
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;

@@ -3,13 +3,14 @@
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitInt, LitStr, Token, parenthesized};
+use syn::{Ident, LitBool, LitInt, LitStr, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(every);
     syn::custom_keyword!(name);
     syn::custom_keyword!(state);
     syn::custom_keyword!(skip);
+    syn::custom_keyword!(signals);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -21,6 +22,8 @@ pub struct Args {
     pub state: Option<(Span, Vec<Ident>)>,
     /// `skip(c)`: the default state, less these bindings.
     pub skip: Option<(Span, Vec<Ident>)>,
+    /// `signals = false`: leave SIGINT and SIGTERM to the program.
+    pub signals: Option<LitBool>,
 }
 
 impl Parse for Args {
@@ -42,13 +45,17 @@ impl Parse for Args {
             } else if lookahead.peek(kw::skip) {
                 let span = input.parse::<kw::skip>()?.span;
                 set_once(&mut args.skip, (span, parse_idents(input)?), span)?;
+            } else if lookahead.peek(kw::signals) {
+                let keyword: kw::signals = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.signals, input.parse()?, keyword.span)?;
             } else if input.peek(Ident) {
                 let unknown: Ident = input.parse()?;
                 return Err(syn::Error::new(
                     unknown.span(),
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
-                         `name = \"…\"`, `state(a, b, …)` and `skip(a, …)`"
+                         `name = \"…\"`, `state(a, b, …)`, `skip(a, …)` and `signals = false`"
                     ),
                 ));
             } else {

@@ -23,11 +23,14 @@
 //!     }
 //!     run.skip(&mut iter);                                    // iter.nth(index - 1)
 //!     let mut pulled = run.start_index();
+//!     let stop = run.stop_flag();                             // SIGINT/SIGTERM set it
 //!     let mut saving = false;
 //!     let exit = catch_unwind(AssertUnwindSafe(|| -> Exit<Vec<u64>> {
 //!         let mut due = pulled + 1000;
 //!         loop {
-//!             if pulled == due { /* save `results` at index `pulled` */ }
+//!             if pulled == due || stop.load(Relaxed) != 0 {
+//!                 /* save `results` at index `pulled`; if a signal asked: return Exit::Stopped */
+//!             }
 //!             pulled += 1;                                    // iteration `pulled - 1` starts
 //!             let i = match iter.next() { Some(item) => item, None => break };
 //!             { results.push(i * i); }                        // `return`/`?` rewritten
@@ -39,6 +42,7 @@
 //!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
 //!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 */ return v; }
 //!         Ok(Exit::SaveFailed(err)) => run.save_failed(err),  // panics
+//!         Ok(Exit::Stopped) => run.stopped(pulled),           // re-raises the signal
 //!         Err(panic) => { /* save at pulled - 1 */ resume_unwind(panic) }
 //!     };
 //!     results
@@ -61,22 +65,23 @@ pub fn expand(model: Model) -> TokenStream {
         looped,
         epilogue,
         state,
+        signals,
     } = model;
+    // Generated locals: mixed-site hygiene keeps them apart from every name the user writes.
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
-    let (iter, run, restore, pulled, saving, exit, due, save, value, payload, item, err) = (
-        local("iter"),
-        local("run"),
-        local("restore"),
-        local("pulled"),
-        local("saving"),
-        local("exit"),
-        local("due"),
-        local("save"),
-        local("value"),
-        local("payload"),
-        local("item"),
-        local("err"),
-    );
+    let iter = local("iter");
+    let run = local("run");
+    let restore = local("restore");
+    let pulled = local("pulled");
+    let saving = local("saving");
+    let stop = local("stop");
+    let exit = local("exit");
+    let due = local("due");
+    let save = local("save");
+    let value = local("value");
+    let payload = local("payload");
+    let item = local("item");
+    let err = local("err");
     let private = quote!(::resumable::__private);
 
     let function_name = function.sig.ident.to_string();
@@ -145,6 +150,7 @@ pub fn expand(model: Model) -> TokenStream {
                 name: #checkpoint_name,
                 every: #every_literal,
                 state: &[#(#state_names),*],
+                signals: #signals,
             },
             &[#(#private::type_name_of(&#state)),*],
         );
@@ -154,13 +160,17 @@ pub fn expand(model: Model) -> TokenStream {
         }
         #run.skip(&mut #iter);
         let mut #pulled: u64 = #run.start_index();
+        let #stop = #run.stop_flag();
         let mut #saving = false;
         let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
             || -> #private::Exit<#return_type> {
                 let mut #due: u64 = #pulled.saturating_add(#every_literal);
                 #(#loop_attrs)*
                 #label loop {
-                    if #pulled == #due {
+                    // The one check per iteration: a save is due, or a signal asked to stop.
+                    if #pulled == #due
+                        || #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0
+                    {
                         #due = #pulled.saturating_add(#every_literal);
                         #saving = true;
                         let mut #save = #run.save(#pulled);
@@ -169,6 +179,9 @@ pub fn expand(model: Model) -> TokenStream {
                             return #private::Exit::SaveFailed(#err);
                         }
                         #saving = false;
+                        if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
+                            return #private::Exit::Stopped;
+                        }
                     }
                     #pulled += 1;
                     let #pat = match ::core::iter::Iterator::next(&mut #iter) {
@@ -195,6 +208,7 @@ pub fn expand(model: Model) -> TokenStream {
                 return #value;
             }
             ::core::result::Result::Ok(#private::Exit::SaveFailed(#err)) => #run.save_failed(#err),
+            ::core::result::Result::Ok(#private::Exit::Stopped) => #run.stopped(#pulled),
             ::core::result::Result::Err(#payload) => {
                 // A panic inside our own save came from a `Serialize` impl: saving again
                 // would only panic again.

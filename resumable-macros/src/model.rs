@@ -19,6 +19,8 @@ pub struct Model {
     pub epilogue: Vec<Stmt>,
     /// The state bindings, as spelled where they are declared.
     pub state: Vec<Ident>,
+    /// Whether SIGINT and SIGTERM save and stop the loop.
+    pub signals: bool,
 }
 
 impl Model {
@@ -36,6 +38,7 @@ impl Model {
             return Err(errors.finish().unwrap_err());
         };
         let state = select_state(&args, &prelude, &looped, &mut errors);
+        let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
         Ok(Model {
             function,
@@ -45,6 +48,7 @@ impl Model {
             looped,
             epilogue,
             state,
+            signals,
         })
     }
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::checkpoint::{self, Writer};
 use crate::envelope::Meta;
 use crate::error::Error;
+use crate::fs::OsFs;
 use crate::storage;
 
 /// The label values saved with [`save`] carry in their header.
@@ -63,7 +64,8 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
 /// ```
 pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Error> {
     let path = path.as_ref();
-    let Some(loaded) = checkpoint::read_checked(path, LABEL, &owned_type_name::<T>())? else {
+    let Some(loaded) = checkpoint::read_checked(&OsFs, path, LABEL, &owned_type_name::<T>())?
+    else {
         return Ok(None);
     };
     let mut rest = loaded.payload();
@@ -99,5 +101,5 @@ fn owned_type_name<T: ?Sized>() -> String {
 
 /// Removes the checkpoint at `path`. Returns whether there was one.
 pub fn remove(path: impl AsRef<Path>) -> Result<bool, Error> {
-    storage::remove(path.as_ref())
+    storage::remove(&OsFs, path.as_ref())
 }

@@ -3,14 +3,15 @@
 //! `save`/`load` API go through here.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::envelope::{self, Meta};
 use crate::error::Error;
-use crate::storage;
+use crate::fs::{Fs, OsFs};
+use crate::storage::{self, Generations};
 
 /// A checkpoint read from disk whose envelope, checksum and fingerprint were checked.
 pub(crate) struct Loaded {
@@ -27,8 +28,13 @@ impl Loaded {
 
 /// Reads `path` and checks that it is an intact checkpoint of state described by `label` and
 /// `shape`. `Ok(None)` if there is no file.
-pub(crate) fn read_checked(path: &Path, label: &str, shape: &str) -> Result<Option<Loaded>, Error> {
-    let Some(bytes) = storage::read(path)? else {
+pub(crate) fn read_checked(
+    fs: &dyn Fs,
+    path: &Path,
+    label: &str,
+    shape: &str,
+) -> Result<Option<Loaded>, Error> {
+    let Some(bytes) = storage::read(fs, path)? else {
         return Ok(None);
     };
     let decoded = envelope::decode(&bytes).map_err(|problem| Error::corrupt(path, problem))?;
@@ -47,6 +53,51 @@ pub(crate) fn read_checked(path: &Path, label: &str, shape: &str) -> Result<Opti
         bytes,
         payload,
     }))
+}
+
+/// The checkpoint a run resumes from, and where it came from.
+pub(crate) struct Recovered {
+    pub loaded: Loaded,
+    pub from: PathBuf,
+    /// A damaged newest generation, moved to this name, and what was wrong with it.
+    pub set_aside: Option<(PathBuf, Error)>,
+}
+
+/// The newest generation that is intact: the newest file, else the previous one if the newest
+/// is missing (a crash between the two renames of a save) or damaged. A damaged newest file is
+/// moved aside, never deleted, so the next save cannot rotate it over the good one. A file of
+/// other state, or one that cannot be read at all, stops the run whatever the other holds.
+pub(crate) fn recover(
+    fs: &dyn Fs,
+    generations: &Generations,
+    label: &str,
+    shape: &str,
+) -> Result<Option<Recovered>, Error> {
+    let previous = || read_checked(fs, &generations.previous, label, shape);
+    let recovered = |loaded, from: &Path, set_aside| Recovered {
+        loaded,
+        from: from.to_owned(),
+        set_aside,
+    };
+    match read_checked(fs, &generations.newest, label, shape) {
+        Ok(Some(loaded)) => Ok(Some(recovered(loaded, &generations.newest, None))),
+        Ok(None) => Ok(previous()?.map(|loaded| recovered(loaded, &generations.previous, None))),
+        Err(damage @ Error::Corrupt { .. }) => match previous() {
+            Ok(Some(loaded)) => {
+                let suffix = format!(".damaged-{}", envelope::now_ms());
+                let aside = storage::move_aside(fs, &generations.newest, &suffix)?
+                    .unwrap_or_else(|| generations.newest.clone());
+                Ok(Some(recovered(
+                    loaded,
+                    &generations.previous,
+                    Some((aside, damage)),
+                )))
+            }
+            // Nothing better to offer: report the newest file's problem.
+            Ok(None) | Err(_) => Err(damage),
+        },
+        Err(err) => Err(err),
+    }
 }
 
 fn describe(label: &str, shape: &str) -> String {
@@ -76,14 +127,25 @@ impl Writer {
     /// Seals the checkpoint and replaces `path` with it, atomically and durably.
     pub(crate) fn commit(&mut self, path: &Path) -> Result<(), Error> {
         envelope::finish(&mut self.buf);
-        storage::write_atomically(path, &self.buf)
+        storage::replace(&OsFs, path, &self.buf)
+    }
+
+    /// Seals the checkpoint and makes it the newest generation, keeping the one before.
+    pub(crate) fn commit_generation(&mut self, generations: &Generations) -> Result<(), Error> {
+        envelope::finish(&mut self.buf);
+        storage::rotate_in(&OsFs, generations, &self.buf)
     }
 }
 
 /// Decodes the next value of a payload, advancing `rest` past it.
-pub(crate) fn take_value<T: DeserializeOwned>(rest: &mut &[u8]) -> Result<T, postcard::Error> {
-    let (value, tail) = postcard::take_from_bytes(rest)?;
-    *rest = tail;
+pub(crate) fn take_value<T: DeserializeOwned>(
+    rest: &mut &[u8],
+) -> Result<T, crate::depth_limit::Error<postcard::Error>> {
+    let mut deserializer = postcard::Deserializer::from_bytes(rest);
+    let value = crate::depth_limit::deserialize(&mut deserializer)?;
+    *rest = deserializer
+        .finalize()
+        .map_err(crate::depth_limit::Error::Inner)?;
     Ok(value)
 }
 

@@ -66,6 +66,19 @@ pub enum Error {
         index: u64,
     },
 
+    /// Another process is running with this checkpoint.
+    #[error(
+        "checkpoint {} is in use by another run (process {holder}); wait for it to finish or \
+         stop it. Two runs of one checkpoint would overwrite each other's progress",
+        path.display()
+    )]
+    Locked {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The process id recorded by the holder, as text (empty if unknown).
+        holder: String,
+    },
+
     /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
     /// did not know its length).
     #[error("could not serialize the state for checkpoint {}: {source}", path.display())]

@@ -72,9 +72,13 @@
 mod api;
 mod checkpoint;
 mod checksum;
+mod depth_limit;
 mod envelope;
 mod error;
+mod fs;
+mod lock;
 mod run;
+mod signals;
 mod storage;
 
 #[doc(hidden)]
@@ -83,6 +87,25 @@ pub mod __private;
 
 pub use api::{load, remove, save};
 pub use error::Error;
+
+/// Asks every running `#[resumable]` loop to save at its next iteration boundary and stop.
+///
+/// For programs that handle signals themselves (with `signals = false` on the attribute or
+/// `RESUMABLE_SIGNALS=0`): call it from your handler's thread. Each loop then saves its
+/// checkpoint and unwinds with a [`Stopped`] payload, which [`std::panic::catch_unwind`]
+/// catches (no panic message is printed). A loop that starts after the call stops at its
+/// first boundary.
+pub fn request_stop() {
+    signals::request_stop();
+}
+
+/// The panic payload of a loop stopped by [`request_stop`]: it saved a checkpoint at `index`
+/// completed iterations, and the next call resumes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Completed iterations, saved in the checkpoint.
+    pub index: u64,
+}
 
 /// Makes a function's top-level `for` loop checkpoint its state and resume after a crash.
 ///

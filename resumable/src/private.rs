@@ -19,6 +19,8 @@ pub enum Exit<R> {
     Failed(R),
     /// A periodic save failed.
     SaveFailed(crate::Error),
+    /// A signal or [`crate::request_stop`] asked the loop to stop; it saved.
+    Stopped,
 }
 
 /// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,7 +11,10 @@ use serde::de::DeserializeOwned;
 use crate::checkpoint::{self, Loaded, Writer};
 use crate::envelope::{Meta, now_ms};
 use crate::error::Error;
-use crate::storage;
+use crate::fs::OsFs;
+use crate::lock::Lock;
+use crate::signals::{self, Watch};
+use crate::storage::{self, Generations};
 
 /// What the attribute knows at compile time about one resumable function.
 #[derive(Debug)]
@@ -23,68 +27,81 @@ pub struct Spec {
     pub every: u64,
     /// The state bindings, in the order they are saved.
     pub state: &'static [&'static str],
+    /// Whether SIGINT and SIGTERM save and stop the loop (`signals = false` turns it off).
+    pub signals: bool,
 }
 
 /// The checkpoint of one call: loaded on entry, saved while the loop runs, removed at the end.
 pub struct Run {
-    path: PathBuf,
+    function: &'static str,
+    generations: Generations,
     label: &'static str,
     shape: String,
     start: u64,
-    loaded: Option<Loaded>,
+    /// The checkpoint to restore, and the file it came from.
+    loaded: Option<(Loaded, PathBuf)>,
     writer: Writer,
+    lock: Option<Lock>,
+    // Dropped with the run: from then on, signals act as if this library were not there.
+    _watch: Watch,
 }
 
 impl Run {
-    /// Finds, checks and reads the checkpoint, or moves it aside if `RESUMABLE_RESET` asks.
+    /// Locks, finds, checks and reads the checkpoint, or moves it aside if `RESUMABLE_RESET`
+    /// asks; then starts watching for SIGINT and SIGTERM.
     ///
     /// # Panics
-    /// If a checkpoint exists but cannot be used: unreadable, corrupt, or of other state. The
-    /// message names the file and how to start over; the file is left as it is.
+    /// If another process holds the checkpoint, or a checkpoint exists but cannot be used:
+    /// unreadable, corrupt with no intact previous generation, or of other state. The message
+    /// names the file and how to start over; no checkpoint file is changed.
     #[track_caller]
     pub fn start(spec: &Spec, types: &[&'static str]) -> Run {
         let path = checkpoint_dir().join(file_name(spec.name));
-        storage::remove_stale_temp_files(&path);
+        let lock = Lock::acquire(&path).unwrap_or_else(|err| fail(err));
+        storage::remove_stale_temp_files(&OsFs, &path);
+        let generations = Generations::of(path);
         let shape = describe_state(spec.state, types);
         if reset_requested() {
-            match storage::move_aside(&path, now_ms()) {
-                Ok(aside) => eprintln!(
-                    "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {} starts over",
-                    path.display(),
-                    aside.display(),
-                    spec.function
-                ),
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => fail(err),
-            }
+            reset(&generations, spec.function);
         }
-        let loaded =
-            checkpoint::read_checked(&path, spec.name, &shape).unwrap_or_else(|err| fail(err));
-        let start = loaded.as_ref().map_or(0, |loaded| loaded.meta.index);
-        if let Some(loaded) = &loaded {
+        let recovered = checkpoint::recover(&OsFs, &generations, spec.name, &shape)
+            .unwrap_or_else(|err| fail(err));
+        let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
+        let loaded = recovered.map(|recovered| {
+            if let Some((aside, damage)) = &recovered.set_aside {
+                eprintln!(
+                    "resumable: warning: {damage} It was moved to {} and the previous \
+                     checkpoint is used instead",
+                    aside.display()
+                );
+            }
             eprintln!(
                 "resuming {} at iteration {} (checkpoint {}, saved {} ago)",
                 spec.function,
-                loaded.meta.index,
-                path.display(),
-                age(loaded.meta.saved_at_ms)
+                recovered.loaded.meta.index,
+                recovered.from.display(),
+                age(recovered.loaded.meta.saved_at_ms)
             );
-        }
+            (recovered.loaded, recovered.from)
+        });
         Run {
-            path,
+            function: spec.function,
+            generations,
             label: spec.name,
             shape,
             start,
             loaded,
             writer: Writer::default(),
+            lock: Some(lock),
+            _watch: Watch::start(spec.signals),
         }
     }
 
     /// The saved state to assign back to the bindings, if there is a checkpoint.
     pub fn restore(&mut self) -> Option<Restore> {
-        let loaded = self.loaded.take()?;
+        let (loaded, path) = self.loaded.take()?;
         Some(Restore {
-            path: self.path.clone(),
+            path,
             loaded,
             offset: 0,
         })
@@ -110,10 +127,15 @@ impl Run {
         };
         if ended {
             fail(Error::IteratorTooShort {
-                path: self.path.clone(),
+                path: self.generations.newest.clone(),
                 index: self.start,
             });
         }
+    }
+
+    /// The flag the loop checks at every iteration boundary: non-zero asks it to save and stop.
+    pub fn stop_flag(&self) -> &'static AtomicUsize {
+        signals::stop_flag()
     }
 
     /// Starts a checkpoint at `index` completed iterations; add each state value, then commit.
@@ -129,10 +151,17 @@ impl Run {
 
     /// The loop ended normally: the checkpoint is no longer needed.
     pub fn complete(&mut self) {
-        if let Err(err) = storage::remove(&self.path) {
-            eprintln!(
-                "resumable: warning: the loop finished but {err}; the next run will resume from it"
-            );
+        for path in [&self.generations.previous, &self.generations.newest] {
+            if let Err(err) = storage::remove(&OsFs, path) {
+                eprintln!(
+                    "resumable: warning: the loop finished but {err}; the next run will resume \
+                     from it"
+                );
+                return;
+            }
+        }
+        if let Some(lock) = self.lock.take() {
+            lock.remove();
         }
     }
 
@@ -140,6 +169,48 @@ impl Run {
     #[track_caller]
     pub fn save_failed(&self, err: Error) -> ! {
         panic!("resumable: {err}; the previous checkpoint, if any, is intact")
+    }
+
+    /// The loop saved at `index` because it was asked to stop: end as the request says. A
+    /// signal ends the process the way that signal does; [`crate::request_stop`] unwinds
+    /// with a [`crate::Stopped`] payload.
+    pub fn stopped(&mut self, index: u64) -> ! {
+        let reason = signals::take_stop().unwrap_or(signals::REQUESTED);
+        let path = self.generations.newest.display();
+        let function = self.function;
+        if reason == signals::REQUESTED {
+            eprintln!(
+                "resumable: stop requested: {function} saved checkpoint {path} at iteration \
+                 {index}; call it again to resume"
+            );
+            std::panic::resume_unwind(Box::new(crate::Stopped { index }));
+        }
+        eprintln!(
+            "resumable: {}: {function} saved checkpoint {path} at iteration {index}; run the \
+             same command again to resume",
+            signals::name(reason)
+        );
+        // Release the lock before dying, so a supervisor's restart never sees it held.
+        drop(self.lock.take());
+        signals::die_of(reason)
+    }
+}
+
+/// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
+#[track_caller]
+fn reset(generations: &Generations, function: &str) {
+    let suffix = format!(".reset-{}", now_ms());
+    for path in [&generations.newest, &generations.previous] {
+        match storage::move_aside(&OsFs, path, &suffix) {
+            Ok(Some(aside)) => eprintln!(
+                "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
+                 starts over",
+                path.display(),
+                aside.display(),
+            ),
+            Ok(None) => {}
+            Err(err) => fail(err),
+        }
     }
 }
 
@@ -203,18 +274,18 @@ impl Save<'_> {
     pub fn commit(self) -> Result<(), Error> {
         if let Some(source) = self.error {
             return Err(Error::Serialize {
-                path: self.run.path.clone(),
+                path: self.run.generations.newest.clone(),
                 source,
             });
         }
-        self.run.writer.commit(&self.run.path)
+        self.run.writer.commit_generation(&self.run.generations)
     }
 
     /// Saves after the loop failed (a panic, `?`, or a returned `Err`) and says so on stderr.
     /// A failure to save is reported too; the original failure goes on either way.
     pub fn commit_after_failure(self, failure: &str) {
         let index = self.index;
-        let path = self.run.path.clone();
+        let path = self.run.generations.newest.clone();
         match self.commit() {
             Ok(()) => eprintln!(
                 "resumable: {failure} in iteration {index}; saved checkpoint {} so the next run \

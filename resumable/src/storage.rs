@@ -1,92 +1,138 @@
-//! Files on disk: crash-safe replacement, reading, removal and moving aside.
+//! Files on disk: crash-safe replacement, generations, reading, removal, moving aside.
 //!
 //! A checkpoint is replaced by writing a temporary file in the same directory, fsyncing it,
 //! renaming it over the old one and fsyncing the directory. `rename` is atomic on POSIX
 //! filesystems, so a kill at any instant leaves either the old or the new file, never a mix;
-//! the fsyncs make the new one survive a power loss once `write_atomically` has returned.
+//! the fsyncs make the new one survive a power loss once the save has returned.
+//!
+//! The macro's checkpoints keep one generation back: before the new file is renamed into
+//! place, the current one becomes `<file>.prev`. Every file that is ever renamed was fsynced
+//! first, so whichever of the renames a crash keeps, both names hold whole checkpoints, and
+//! between them the last durable one.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::error::Error;
+use crate::fs::Fs;
+
+/// The newest checkpoint and the one before it.
+#[derive(Debug, Clone)]
+pub(crate) struct Generations {
+    pub newest: PathBuf,
+    pub previous: PathBuf,
+}
+
+impl Generations {
+    pub(crate) fn of(newest: PathBuf) -> Self {
+        let previous = with_suffix(&newest, ".prev");
+        Generations { newest, previous }
+    }
+}
 
 /// Replaces `path` with `bytes`, atomically and durably. On any error the old file is intact
 /// and the temporary file is removed.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn replace(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_new(fs, path, bytes, None)
+}
+
+/// Like [`replace`], keeping the current newest checkpoint as the previous generation.
+pub(crate) fn rotate_in(fs: &dyn Fs, generations: &Generations, bytes: &[u8]) -> Result<(), Error> {
+    write_new(fs, &generations.newest, bytes, Some(&generations.previous))
+}
+
+fn write_new(fs: &dyn Fs, path: &Path, bytes: &[u8], keep_as: Option<&Path>) -> Result<(), Error> {
     let dir = parent_dir(path);
-    create_dir(dir)?;
+    fs.create_dir(dir)
+        .map_err(|err| Error::io("create the directory of", dir, err))?;
     let temp = temp_path(path);
-    let result = write_and_sync(&temp, bytes)
-        .and_then(|()| fs::rename(&temp, path).map_err(|err| Error::io("rename", &temp, err)))
-        .and_then(|()| sync_dir(dir));
+    let result = (|| {
+        fs.write(&temp, bytes)
+            .map_err(|err| Error::io("write", &temp, err))?;
+        test_hook("before-sync");
+        fs.sync(&temp)
+            .map_err(|err| Error::io("sync", &temp, err))?;
+        if let Some(previous) = keep_as {
+            test_hook("before-rotate");
+            match fs.rename(path, previous) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("keep the previous generation of", path, err)),
+            }
+        }
+        test_hook("before-rename");
+        fs.rename(&temp, path)
+            .map_err(|err| Error::io("rename", &temp, err))?;
+        test_hook("after-rename");
+        fs.sync_dir(dir)
+            .map_err(|err| Error::io("sync the directory of", path, err))
+    })();
     if result.is_err() {
         // Best effort: the error that matters is the one we return.
-        let _ = fs::remove_file(&temp);
+        let _ = fs.remove(&temp);
     }
     result
 }
 
 /// The whole file, or `None` if it does not exist.
-pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::io("read", path, err)),
-    }
+pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    fs.read(path).map_err(|err| Error::io("read", path, err))
 }
 
 /// Removes `path`; `Ok(false)` if it did not exist.
-pub(crate) fn remove(path: &Path) -> Result<bool, Error> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(err) => Err(Error::io("remove", path, err)),
-    }
+pub(crate) fn remove(fs: &dyn Fs, path: &Path) -> Result<bool, Error> {
+    fs.remove(path)
+        .map_err(|err| Error::io("remove", path, err))
 }
 
-/// Renames `path` to `<path>.reset-<unix ms>` beside it and returns the new name.
-pub(crate) fn move_aside(path: &Path, now_ms: u64) -> Result<PathBuf, Error> {
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(format!(".reset-{now_ms}"));
-    let aside = PathBuf::from(aside);
-    fs::rename(path, &aside).map_err(|err| Error::io("move aside", path, err))?;
-    Ok(aside)
+/// Renames `path` to `<path><suffix>` beside it and returns the new name; `None` if there was
+/// no file. Used instead of deleting anything a user might still want.
+pub(crate) fn move_aside(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<Option<PathBuf>, Error> {
+    let aside = with_suffix(path, suffix);
+    match fs.rename(path, &aside) {
+        Ok(()) => Ok(Some(aside)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io("move aside", path, err)),
+    }
 }
 
 /// Removes the temporary files that saves of `path` killed before their rename left behind.
 /// Those of live processes (by `/proc`, where there is one) and our own are kept. Best effort:
 /// a temp file is never a checkpoint, so one left over wastes space but loses nothing.
-pub(crate) fn remove_stale_temp_files(path: &Path) {
+pub(crate) fn remove_stale_temp_files(fs: &dyn Fs, path: &Path) {
     let Some(name) = path.file_name().map(|name| name.to_string_lossy()) else {
         return;
     };
     let prefix = format!(".{name}.tmp-");
-    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+    let Ok(entries) = fs.list(parent_dir(path)) else {
         return;
     };
     let proc_fs = Path::new("/proc/self").exists();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name
-            .to_str()
-            .and_then(|file| file.strip_prefix(&prefix))
-        else {
+    for entry in entries {
+        let file_name = entry.file_name().and_then(|name| name.to_str());
+        let Some(pid) = file_name.and_then(|file| file.strip_prefix(&prefix)) else {
             continue;
         };
         let alive = pid == std::process::id().to_string()
             || proc_fs && Path::new("/proc").join(pid).exists();
         if !alive {
-            let _ = fs::remove_file(entry.path());
+            let _ = fs.remove(&entry);
         }
     }
 }
 
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     }
+}
+
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -97,43 +143,32 @@ fn temp_path(path: &Path) -> PathBuf {
     parent_dir(path).join(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-fn create_dir(dir: &Path) -> Result<(), Error> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|err| Error::io("create directory for", dir, err))
-}
-
-fn write_and_sync(temp: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(temp)
-        .map_err(|err| Error::io("create", temp, err))?;
-    file.write_all(bytes)
-        .map_err(|err| Error::io("write", temp, err))?;
-    file.sync_all().map_err(|err| Error::io("sync", temp, err))
-}
-
-/// Makes a rename in `dir` durable. Directories cannot be opened as files on Windows, where
-/// the rename itself is what there is.
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    if cfg!(unix) {
-        File::open(dir)
-            .and_then(|handle| handle.sync_all())
-            .map_err(|err| Error::io("sync directory of", dir, err))?;
+/// Test-only: `RESUMABLE_TEST_PAUSE_AT=<point>` makes every save stop at that point for
+/// `RESUMABLE_TEST_PAUSE_MS` (default 200) milliseconds after printing
+/// `resumable-test: paused at <point>` on stderr, so a test can kill the process exactly
+/// there. Points: `before-sync`, `before-rotate`, `before-rename`, `after-rename`.
+fn test_hook(point: &str) {
+    static PAUSE: OnceLock<Option<(String, Duration)>> = OnceLock::new();
+    let pause = PAUSE.get_or_init(|| {
+        let at = std::env::var("RESUMABLE_TEST_PAUSE_AT").ok()?;
+        let ms = std::env::var("RESUMABLE_TEST_PAUSE_MS").ok();
+        let ms = ms.and_then(|ms| ms.parse().ok()).unwrap_or(200);
+        Some((at, Duration::from_millis(ms)))
+    });
+    if let Some((at, duration)) = pause
+        && at == point
+    {
+        eprintln!("resumable-test: paused at {point}");
+        std::thread::sleep(*duration);
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::fs::OsFs;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
@@ -142,18 +177,36 @@ mod tests {
         dir
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn replaces_and_leaves_no_temp_file() {
         let dir = scratch("replace");
         let path = dir.join("a.ckpt");
-        write_atomically(&path, b"one").unwrap();
-        write_atomically(&path, b"two").unwrap();
-        assert_eq!(read(&path).unwrap().unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["a.ckpt"]);
+        replace(&OsFs, &path, b"one").unwrap();
+        replace(&OsFs, &path, b"two").unwrap();
+        assert_eq!(read(&OsFs, &path).unwrap().unwrap(), b"two");
+        assert_eq!(names(&dir), ["a.ckpt"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rotation_keeps_one_previous_generation() {
+        let dir = scratch("rotate");
+        let generations = Generations::of(dir.join("a.ckpt"));
+        for content in [b"one", b"two", b"tri"] {
+            rotate_in(&OsFs, &generations, content).unwrap();
+        }
+        assert_eq!(fs::read(&generations.newest).unwrap(), b"tri");
+        assert_eq!(fs::read(&generations.previous).unwrap(), b"two");
+        assert_eq!(names(&dir), ["a.ckpt", "a.ckpt.prev"]);
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -161,15 +214,15 @@ mod tests {
     fn failed_write_keeps_the_old_file() {
         let dir = scratch("fail");
         let path = dir.join("a.ckpt");
-        write_atomically(&path, b"old").unwrap();
+        replace(&OsFs, &path, b"old").unwrap();
         // A directory where the temp file should go makes creating it fail.
         fs::create_dir(temp_path(&path)).unwrap();
-        let err = write_atomically(&path, b"new").unwrap_err();
+        let err = replace(&OsFs, &path, b"new").unwrap_err();
         assert!(
-            err.to_string().contains("could not create checkpoint"),
+            err.to_string().contains("could not write checkpoint"),
             "{err}"
         );
-        assert_eq!(read(&path).unwrap().unwrap(), b"old");
+        assert_eq!(read(&OsFs, &path).unwrap().unwrap(), b"old");
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -177,17 +230,17 @@ mod tests {
     fn stale_temp_files_of_dead_processes_are_removed() {
         let dir = scratch("stale");
         let path = dir.join("a.ckpt");
-        write_atomically(&path, b"kept").unwrap();
+        replace(&OsFs, &path, b"kept").unwrap();
         let dead = dir.join(".a.ckpt.tmp-4000000000");
         let ours = temp_path(&path);
         let other = dir.join(".b.ckpt.tmp-4000000000");
         for file in [&dead, &ours, &other] {
             fs::write(file, b"half").unwrap();
         }
-        remove_stale_temp_files(&path);
+        remove_stale_temp_files(&OsFs, &path);
         assert!(!dead.exists());
         assert!(ours.exists() && other.exists());
-        assert_eq!(read(&path).unwrap().unwrap(), b"kept");
+        assert_eq!(read(&OsFs, &path).unwrap().unwrap(), b"kept");
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -197,7 +250,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = scratch("mode");
         let path = dir.join("a.ckpt");
-        write_atomically(&path, b"x").unwrap();
+        replace(&OsFs, &path, b"x").unwrap();
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
