@@ -79,6 +79,8 @@ mod fs;
 mod lock;
 mod run;
 mod signals;
+#[cfg(test)]
+mod sim_fs;
 mod storage;
 
 #[doc(hidden)]
