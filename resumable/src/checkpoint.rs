@@ -55,6 +55,20 @@ pub(crate) fn read_checked(
     }))
 }
 
+/// Decodes a checkpoint of one value held in memory: its index and the value. The label and
+/// shape are not checked (there is no program to compare them with).
+pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), Error> {
+    let here = Path::new("<memory>");
+    let decoded = envelope::decode(bytes).map_err(|problem| Error::corrupt(here, problem))?;
+    let mut rest = decoded.payload;
+    let value = take_value(&mut rest)
+        .map_err(|err| Error::corrupt(here, format!("its state does not decode ({err})")))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupt(here, format!("{} bytes are left over", rest.len())));
+    }
+    Ok((decoded.meta.index, value))
+}
+
 /// The checkpoint a run resumes from, and where it came from.
 pub(crate) struct Recovered {
     pub loaded: Loaded,
