@@ -82,6 +82,7 @@ pub fn expand(model: Model) -> TokenStream {
     let payload = local("payload");
     let item = local("item");
     let err = local("err");
+    let next_item = local("next_item");
     let private = quote!(::resumable::__private);
 
     let function_name = function.sig.ident.to_string();
@@ -108,7 +109,7 @@ pub fn expand(model: Model) -> TokenStream {
     };
     let save_after = |failure: &str| {
         quote! {{
-            let mut #save = #run.save(#pulled - 1);
+            let mut #save = #run.save(#pulled - 1, ::core::option::Option::None);
             #save_state
             #save.commit_after_failure(#failure);
         }}
@@ -158,36 +159,51 @@ pub fn expand(model: Model) -> TokenStream {
             #( #state = (#codecs.load)(&mut #restore); )*
             #restore.finish();
         }
-        #run.skip(&mut #iter);
+        #run.prepare(&mut #iter);
         let mut #pulled: u64 = #run.start_index();
         let #stop = #run.stop_flag();
         let mut #saving = false;
         let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
             || -> #private::Exit<#return_type> {
-                let mut #due: u64 = #pulled.saturating_add(#every_literal);
+                let mut #due: u64 = #run.first_boundary(#every_literal);
                 #(#loop_attrs)*
                 #label loop {
-                    // The one check per iteration: a save is due, or a signal asked to stop.
+                    #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
+                    let #item = match ::core::iter::Iterator::next(&mut #iter) {
+                        ::core::option::Option::Some(#item) => #item,
+                        ::core::option::Option::None => break,
+                    };
+                    // The one check per iteration: a boundary is due, or a signal asked to
+                    // stop. `pulled - 1` iterations are complete and `item` is the next.
                     if #pulled == #due
                         || #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0
                     {
                         #due = #pulled.saturating_add(#every_literal);
-                        #saving = true;
-                        let mut #save = #run.save(#pulled);
-                        #save_state
-                        if let ::core::result::Result::Err(#err) = #save.commit() {
-                            return #private::Exit::SaveFailed(#err);
+                        let #next_item = {
+                            #[allow(unused_imports)]
+                            use #private::{HashableItem as _, OpaqueItem as _};
+                            (&&#private::ItemHash(&#item)).item_hash()
+                        };
+                        match #run.at_boundary(#next_item) {
+                            ::core::result::Result::Ok(true) => {
+                                #saving = true;
+                                let mut #save = #run.save(#pulled - 1, #next_item);
+                                #save_state
+                                if let ::core::result::Result::Err(#err) = #save.commit() {
+                                    return #private::Exit::Abort(#err);
+                                }
+                                #saving = false;
+                            }
+                            ::core::result::Result::Ok(false) => {}
+                            ::core::result::Result::Err(#err) => {
+                                return #private::Exit::Abort(#err);
+                            }
                         }
-                        #saving = false;
                         if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
                             return #private::Exit::Stopped;
                         }
                     }
-                    #pulled += 1;
-                    let #pat = match ::core::iter::Iterator::next(&mut #iter) {
-                        ::core::option::Option::Some(#item) => #item,
-                        ::core::option::Option::None => break,
-                    };
+                    let #pat = #item;
                     #body
                 }
                 #private::Exit::Completed
@@ -207,8 +223,8 @@ pub fn expand(model: Model) -> TokenStream {
                 #save_after_try
                 return #value;
             }
-            ::core::result::Result::Ok(#private::Exit::SaveFailed(#err)) => #run.save_failed(#err),
-            ::core::result::Result::Ok(#private::Exit::Stopped) => #run.stopped(#pulled),
+            ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+            ::core::result::Result::Ok(#private::Exit::Stopped) => #run.stopped(#pulled - 1),
             ::core::result::Result::Err(#payload) => {
                 // A panic inside our own save came from a `Serialize` impl: saving again
                 // would only panic again.

@@ -64,7 +64,10 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
     let value = take_value(&mut rest)
         .map_err(|err| Error::corrupt(here, format!("its state does not decode ({err})")))?;
     if !rest.is_empty() {
-        return Err(Error::corrupt(here, format!("{} bytes are left over", rest.len())));
+        return Err(Error::corrupt(
+            here,
+            format!("{} bytes are left over", rest.len()),
+        ));
     }
     Ok((decoded.meta.index, value))
 }

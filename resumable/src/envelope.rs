@@ -7,13 +7,15 @@
 //! 8       4     format version (u32 LE), currently 1
 //! 12      4     metadata length M (u32 LE), at most 64 KiB
 //! 16      8     payload length P (u64 LE)
-//! 24      M     metadata, postcard: fingerprint, index, saved_at_ms, label, shape
+//! 24      M     metadata, postcard: fingerprint, index, saved_at_ms, label, shape, next_item
 //! 24+M    P     payload, postcard: the state values one after another
 //! 24+M+P  4     CRC-32C (u32 LE) of every byte before it
 //! ```
 //!
 //! Decoding checks the magic, version, both lengths against the file's real size and the
 //! checksum before it decodes anything, so a torn or flipped byte is reported, never loaded.
+
+use std::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,9 @@ pub(crate) struct Meta {
     pub label: String,
     /// The state's binding names and type names, for messages.
     pub shape: String,
+    /// A hash of the first item the loop had not yet processed, when its type is `Hash`: on
+    /// resume, the iterator must yield that item again at that position.
+    pub next_item: Option<u64>,
 }
 
 impl Meta {
@@ -48,18 +53,40 @@ impl Meta {
             saved_at_ms: now_ms(),
             label: label.to_owned(),
             shape: shape.to_owned(),
+            next_item: None,
         }
     }
 }
 
 /// FNV-1a over the label and the shape: stable across builds, platforms and Rust versions.
 pub(crate) fn fingerprint(label: &str, shape: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in label.bytes().chain([0]).chain(shape.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut hasher = StableHasher::default();
+    hasher.write(label.as_bytes());
+    hasher.write(&[0]);
+    hasher.write(shape.as_bytes());
+    hasher.finish()
+}
+
+/// FNV-1a: unlike std's `DefaultHasher`, the same on every run and every Rust version.
+pub struct StableHasher(u64);
+
+impl Default for StableHasher {
+    fn default() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
     }
-    hash
+}
+
+impl Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {

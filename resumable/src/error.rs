@@ -66,6 +66,37 @@ pub enum Error {
         index: u64,
     },
 
+    /// The loop's iterator yields a different item where the checkpoint stopped than it did
+    /// when the checkpoint was saved: its order changed between runs.
+    #[error(
+        "checkpoint {} was saved when the loop's next item (at iteration {index}) was a \
+         different one than the iterator yields now: the iterator's order changed between runs, \
+         so resuming would process some items twice and others never. Iterate in an order that \
+         is the same on every run (a BTreeMap, or a sorted Vec of keys, not a HashMap). \
+         {START_OVER}",
+        path.display()
+    )]
+    OrderChanged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The iteration the checkpoint resumes at.
+        index: u64,
+    },
+
+    /// The loop iterates over a collection whose order is random per process.
+    #[error(
+        "the loop of checkpoint {} iterates over a hash-ordered collection ({iterator}), whose \
+         order changes from run to run: a resumed run would process some items twice and others \
+         never. Iterate a BTreeMap or BTreeSet instead, or collect the keys into a Vec and sort it",
+        path.display()
+    )]
+    UnorderedIterator {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The iterator's type.
+        iterator: &'static str,
+    },
+
     /// Another process is running with this checkpoint.
     #[error(
         "checkpoint {} is in use by another run (process {holder}); wait for it to finish or \

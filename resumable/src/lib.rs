@@ -46,13 +46,14 @@
 //! 8       4     format version (u32 LE), currently 1
 //! 12      4     metadata length M (u32 LE), at most 64 KiB
 //! 16      8     payload length P (u64 LE)
-//! 24      M     metadata (postcard): fingerprint, index, saved_at_ms, label, shape
+//! 24      M     metadata (postcard): fingerprint, index, saved_at_ms, label, shape, next_item
 //! 24+M    P     payload (postcard): the state values, in the order of the state bindings
 //! 24+M+P  4     CRC-32C (u32 LE) of every byte before it
 //! ```
 //!
 //! The label is the checkpoint name (or `resumable::save` for [`save`]); the shape lists the
 //! state bindings with their [`std::any::type_name`]s, and the fingerprint is a hash of both.
+//! `next_item` is a hash of the item the loop was about to process, when its type is `Hash`.
 //! Loading checks, in order: magic, version, both lengths against the file's real size, the
 //! checksum, the fingerprint against the running program's, then decodes the payload and
 //! requires that it is consumed exactly. The whole file is read (its real size bounds every

@@ -17,8 +17,8 @@ pub enum Exit<R> {
     Returned(R),
     /// `?` inside the loop short-circuited with this return value.
     Failed(R),
-    /// A periodic save failed.
-    SaveFailed(crate::Error),
+    /// A save failed, or the resumed iterator's order changed.
+    Abort(crate::Error),
     /// A signal or [`crate::request_stop`] asked the loop to stop; it saved.
     Stopped,
 }
@@ -180,3 +180,33 @@ impl<T: ?Sized> ReturnedOther for &Returned<'_, T> {}
 pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), crate::Error> {
     crate::checkpoint::decode_bytes(bytes)
 }
+
+/// The loop's next item, asked for a stable hash. Autoref specialization as for [`Returned`]:
+/// `(&&ItemHash(&item)).item_hash()` is `Some` for `Hash` items and `None` for the rest.
+pub struct ItemHash<'a, T: ?Sized>(pub &'a T);
+
+/// `ItemHash` of a `Hash` item.
+pub trait HashableItem {
+    /// FNV-1a over the item's `Hash` impl: the same on every run of the same build.
+    fn item_hash(&self) -> Option<u64>;
+}
+
+impl<T: core::hash::Hash + ?Sized> HashableItem for &ItemHash<'_, T> {
+    #[inline]
+    fn item_hash(&self) -> Option<u64> {
+        let mut hasher = crate::envelope::StableHasher::default();
+        self.0.hash(&mut hasher);
+        Some(core::hash::Hasher::finish(&hasher))
+    }
+}
+
+/// `ItemHash` of anything else.
+pub trait OpaqueItem {
+    /// Always `None`: the item cannot be checked.
+    #[inline]
+    fn item_hash(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl<T: ?Sized> OpaqueItem for &&ItemHash<'_, T> {}

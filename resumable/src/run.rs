@@ -38,6 +38,8 @@ pub struct Run {
     label: &'static str,
     shape: String,
     start: u64,
+    /// The hash of the item the resumed loop must go on with, when it was saved.
+    expected_next: Option<u64>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
     writer: Writer,
@@ -67,6 +69,7 @@ impl Run {
         let recovered = checkpoint::recover(&OsFs, &generations, spec.name, &shape)
             .unwrap_or_else(|err| fail(err));
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
+        let expected_next = recovered.as_ref().and_then(|r| r.loaded.meta.next_item);
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
                 eprintln!(
@@ -90,6 +93,7 @@ impl Run {
             label: spec.name,
             shape,
             start,
+            expected_next,
             loaded,
             writer: Writer::default(),
             lock: Some(lock),
@@ -112,12 +116,22 @@ impl Run {
         self.start
     }
 
-    /// Advances `iter` past the iterations already completed (with `nth`, O(1) for ranges).
+    /// Refuses iterators whose order is random per process, then advances `iter` past the
+    /// iterations already completed (with `nth`, O(1) for ranges).
     ///
     /// # Panics
-    /// If the iterator ends first: it does not yield what it yielded on the saved run.
+    /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index: it would not
+    /// yield what it yielded on the saved run.
     #[track_caller]
-    pub fn skip<I: Iterator>(&self, iter: &mut I) {
+    pub fn prepare<I: Iterator>(&self, iter: &mut I) {
+        let iterator = std::any::type_name::<I>();
+        let hash_ordered = ["std::collections::hash::", "hashbrown::"];
+        if hash_ordered.iter().any(|module| iterator.contains(module)) {
+            fail(Error::UnorderedIterator {
+                path: self.generations.newest.clone(),
+                iterator,
+            });
+        }
         let Some(last) = self.start.checked_sub(1) else {
             return;
         };
@@ -133,15 +147,43 @@ impl Run {
         }
     }
 
+    /// The value of `pulled` (items taken from the iterator) at which the loop first stops at
+    /// a boundary: right away on resume when the next item can be checked, else after `every`.
+    pub fn first_boundary(&self, every: u64) -> u64 {
+        let first = if self.expected_next.is_some() {
+            1
+        } else {
+            every.saturating_add(1)
+        };
+        self.start.saturating_add(first)
+    }
+
+    /// At a boundary, with the hash of the next item: `Ok(true)` if a save is due, `Ok(false)`
+    /// if this boundary only checked that a resumed loop goes on with the item it stopped at.
+    pub fn at_boundary(&mut self, next_item: Option<u64>) -> Result<bool, Error> {
+        let Some(expected) = self.expected_next.take() else {
+            return Ok(true);
+        };
+        if next_item.is_some_and(|found| found != expected) {
+            return Err(Error::OrderChanged {
+                path: self.generations.newest.clone(),
+                index: self.start,
+            });
+        }
+        Ok(false)
+    }
+
     /// The flag the loop checks at every iteration boundary: non-zero asks it to save and stop.
     pub fn stop_flag(&self) -> &'static AtomicUsize {
         signals::stop_flag()
     }
 
-    /// Starts a checkpoint at `index` completed iterations; add each state value, then commit.
-    pub fn save(&mut self, index: u64) -> Save<'_> {
-        self.writer
-            .begin(&Meta::new(self.label, &self.shape, index));
+    /// Starts a checkpoint at `index` completed iterations, the next item having the hash
+    /// `next_item` (if known); add each state value, then commit.
+    pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
+        let mut meta = Meta::new(self.label, &self.shape, index);
+        meta.next_item = next_item;
+        self.writer.begin(&meta);
         Save {
             run: self,
             index,
@@ -165,10 +207,11 @@ impl Run {
         }
     }
 
-    /// A periodic save failed: stop, leaving the previous checkpoint as it was.
+    /// A save failed, or the resumed iterator's order changed: stop, leaving the checkpoint
+    /// files as they are.
     #[track_caller]
-    pub fn save_failed(&self, err: Error) -> ! {
-        panic!("resumable: {err}; the previous checkpoint, if any, is intact")
+    pub fn abort(&self, err: Error) -> ! {
+        fail(err)
     }
 
     /// The loop saved at `index` because it was asked to stop: end as the request says. A
@@ -302,7 +345,10 @@ impl Save<'_> {
 #[track_caller]
 fn fail(err: Error) -> ! {
     match err {
-        Error::Io { .. } | Error::Serialize { .. } => panic!("resumable: {err}"),
+        Error::Io { .. } | Error::Serialize { .. } => {
+            panic!("resumable: {err}; the checkpoint files were left as they were")
+        }
+        Error::Locked { .. } | Error::UnorderedIterator { .. } => panic!("resumable: {err}"),
         _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
     }
 }

@@ -1,0 +1,103 @@
+//! Resuming skips the first `index` items, so the iterator must yield the same items in the
+//! same order on every run: hash-ordered collections are refused on entry, and a resumed loop
+//! whose iterator yields another item where it stopped is caught before any iteration runs.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+use resumable::resumable;
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+static MAP_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 10, name = "order-hashmap")]
+fn total_of(prices: &HashMap<String, u64>) -> u64 {
+    let mut total = 0;
+    for (_, price) in prices.iter().enumerate().map(|(_, kv)| kv) {
+        MAP_RUNS.fetch_add(1, SeqCst);
+        total += price;
+    }
+    total
+}
+
+static SET_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 10, name = "order-hashset")]
+fn count_of(words: HashSet<&'static str>) -> usize {
+    let mut count = 0;
+    for word in words {
+        SET_RUNS.fetch_add(1, SeqCst);
+        count += word.len();
+    }
+    count
+}
+
+#[test]
+fn a_loop_over_a_hashmap_or_hashset_is_refused_before_any_iteration() {
+    let prices: HashMap<String, u64> = [("a".into(), 1), ("b".into(), 2)].into();
+    let text = panic_message(catch_unwind(|| total_of(&prices)).unwrap_err());
+    assert!(text.contains("hash-ordered collection"), "{text}");
+    assert!(text.contains("BTreeMap"), "{text}");
+    assert!(text.contains("hash::map::Iter"), "{text}");
+    assert_eq!(MAP_RUNS.load(SeqCst), 0);
+
+    let words: HashSet<&'static str> = ["x", "yy"].into();
+    let text = panic_message(catch_unwind(|| count_of(words)).unwrap_err());
+    assert!(text.contains("hash-ordered collection"), "{text}");
+    assert_eq!(SET_RUNS.load(SeqCst), 0);
+}
+
+static ORDER_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Sums `weight * position` over `names`, so the result depends on the order; asks the
+/// library to stop after the item at `stop_after`, which saves at the next boundary.
+#[resumable(every = 100, name = "order-changed", signals = false)]
+fn weighted(names: &[&str], stop_after: Option<usize>) -> u64 {
+    let mut sum = 0u64;
+    let mut position = 0u64;
+    for name in names {
+        ORDER_RUNS.fetch_add(1, SeqCst);
+        position += 1;
+        sum += position * name.len() as u64;
+        if stop_after == Some(position as usize - 1) {
+            resumable::request_stop();
+        }
+    }
+    sum
+}
+
+#[test]
+fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() {
+    let checkpoint = Path::new(".resumable/order-changed.ckpt");
+    let _ = std::fs::remove_file(checkpoint);
+    let original = ["a", "bb", "ccc", "dddd", "eeeee", "ffffff"];
+    let uninterrupted = weighted(&original, None);
+    ORDER_RUNS.store(0, SeqCst);
+
+    // Stop after item 2: the checkpoint records 3 completed items and the next one, "dddd".
+    let stopped = catch_unwind(AssertUnwindSafe(|| weighted(&original, Some(2)))).unwrap_err();
+    let stopped = stopped.downcast::<resumable::Stopped>().expect("a Stopped payload");
+    assert_eq!(stopped.index, 3);
+    assert_eq!(ORDER_RUNS.swap(0, SeqCst), 3);
+    let saved = std::fs::read(checkpoint).unwrap();
+
+    // Same items, another order: the item at position 3 differs, so resuming is refused.
+    let shuffled = ["bb", "a", "ccc", "eeeee", "dddd", "ffffff"];
+    let text = panic_message(catch_unwind(|| weighted(&shuffled, None)).unwrap_err());
+    assert!(text.contains("order changed between runs"), "{text}");
+    assert_eq!(ORDER_RUNS.swap(0, SeqCst), 0, "no iteration may run");
+    assert_eq!(std::fs::read(checkpoint).unwrap(), saved, "the checkpoint must be untouched");
+
+    // The original order resumes at item 3 and returns the uninterrupted result.
+    assert_eq!(weighted(&original, None), uninterrupted);
+    assert_eq!(ORDER_RUNS.swap(0, SeqCst), 3);
+    assert!(!checkpoint.exists());
+}
