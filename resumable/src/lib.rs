@@ -35,6 +35,39 @@
 //! - `RESUMABLE_RESET=1`: start over. An existing checkpoint is renamed to
 //!   `<file>.reset-<unix ms>` beside it, never deleted, and the loop starts from the beginning.
 //!   Any value but empty, `0`, `false` and `no` counts; unset it again for the next run.
+//! - `RESUMABLE_SIGNALS=0`: leave SIGINT and SIGTERM alone (see below).
+//!
+//! # Signals
+//!
+//! While a resumable loop runs, SIGINT (Ctrl-C) and SIGTERM (what a scheduler or a preempted
+//! cloud machine sends) make it save at the next iteration boundary — no completed iteration
+//! lost, none run twice — print one line saying where it stopped, and end the process the
+//! conventional way: the signal is raised again with its default action, so the shell and
+//! schedulers see "killed by SIGINT/SIGTERM". A second signal while the save runs ends the
+//! process at once (the previous checkpoint is still there). Outside resumable loops, the
+//! signals do what they would do without this library. The handlers come from
+//! [signal-hook](https://docs.rs/signal-hook) and are installed when the first loop starts.
+//!
+//! Programs with handlers of their own opt out with `signals = false` on the attribute or
+//! `RESUMABLE_SIGNALS=0`, and call [`request_stop`] to ask the loops to save and stop.
+//!
+//! # One run at a time, and two generations
+//!
+//! A run holds an exclusive lock on `<checkpoint>.lock` (it records the process id); a second
+//! process using the same checkpoint fails at once with an error naming the checkpoint and the
+//! holder. The previous checkpoint is kept as `<checkpoint>.prev` until the next one is
+//! durable. If the newest file is damaged (or missing after a crash between the two renames of
+//! a save), the run resumes from the previous one, with a warning; the damaged file is moved
+//! to `<checkpoint>.damaged-<unix ms>`, never deleted. Temporary files of saves that were
+//! killed are removed by the next run.
+//!
+//! # Iteration order
+//!
+//! Resuming skips the first `index` items, which is only right if the iterator yields the same
+//! items in the same order on every run. A loop over a `HashMap` or `HashSet` (whose order is
+//! random per process) is refused on entry, before any iteration runs. Every periodic
+//! checkpoint also records a hash of the next item when the item type is `Hash`; a resumed
+//! loop whose iterator yields a different item there is refused before running anything.
 //!
 //! # File format
 //!
@@ -60,6 +93,14 @@
 //! allocation; postcard never preallocates more than 1 MiB from a length prefix).
 //!
 //! # Limits
+//!
+//! - A state value that nests deeper than 128 levels (a linked list of more than about 60
+//!   boxed nodes, say) saves but is refused on load: the loader bounds recursion so a hostile
+//!   file cannot overflow the stack. Keep deep structures in a `Vec`.
+//! - A process ignoring SIGINT when it starts (`cmd &` in a non-interactive shell) gets it
+//!   handled while a loop runs: signal-hook cannot tell us the inherited disposition.
+//! - Files saved after a failure (a panic, `?`, a returned `Err`) record no next-item hash, so
+//!   a resume from them is not order-checked.
 //!
 //! - postcard is not self-describing, and type names do not change when a struct's fields do:
 //!   renaming a field of a state struct is not detected; reordering or retyping fields usually
@@ -136,6 +177,8 @@ pub struct Stopped {
 /// - `state(a, b, …)`: exactly these bindings are the state. Each must be a `let mut` binding
 ///   at the top level of the function body, before the loop.
 /// - `skip(a, …)`: the default state, less these bindings (a scratch buffer, a connection).
+/// - `signals = false`: SIGINT and SIGTERM keep their default action during the loop (for
+///   programs with handlers of their own; see [`request_stop`]).
 ///
 /// # What is state
 ///
@@ -160,9 +203,9 @@ pub struct Stopped {
 /// 1. On entry: if a checkpoint exists, the accumulators and index are restored after their
 ///    initialisers ran, and one line goes to stderr, e.g. `resuming squares at iteration
 ///    237000 (checkpoint .resumable/jobs.squares.ckpt, saved 12 s ago)`.
-/// 2. Periodic: after every `every` completed iterations, at an iteration boundary (before the
-///    next item is taken from the iterator), counted from where this run's loop started. The
-///    save is atomic and durable before the loop goes on.
+/// 2. Periodic: after every `every` completed iterations, at an iteration boundary (the next
+///    item has been taken from the iterator but not processed), counted from where this run's
+///    loop started. The save is atomic and durable before the loop goes on.
 /// 3. Panic in iteration `i`: the state as it is and the resume point `i` are saved
 ///    (iteration `i` runs again), then the panic continues. The same for a failure that leaves
 ///    the function early: `?` inside the body, or a `return` whose value is an `Err` (any
@@ -176,6 +219,9 @@ pub struct Stopped {
 ///    loop runs after it.
 /// 6. Sync free functions, with any return type (including `Result<_, E>` with `?`,
 ///    `impl Trait`, generics). Methods, async fns and const fns are a compile error for now.
+///
+/// SIGINT and SIGTERM during the loop save at the next iteration boundary and then end the
+/// process as the signal would (see [the crate docs](crate#signals)).
 ///
 /// A checkpoint that exists but cannot be used — unreadable, corrupt, truncated, not a
 /// checkpoint, or saved by a version of the function whose state bindings or their types
