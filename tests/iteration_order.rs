@@ -12,7 +12,10 @@ use resumable::resumable;
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(text) => *text,
-        Err(payload) => payload.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -84,7 +87,9 @@ fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() 
 
     // Stop after item 2: the checkpoint records 3 completed items and the next one, "dddd".
     let stopped = catch_unwind(AssertUnwindSafe(|| weighted(&original, Some(2)))).unwrap_err();
-    let stopped = stopped.downcast::<resumable::Stopped>().expect("a Stopped payload");
+    let stopped = stopped
+        .downcast::<resumable::Stopped>()
+        .expect("a Stopped payload");
     assert_eq!(stopped.index, 3);
     assert_eq!(ORDER_RUNS.swap(0, SeqCst), 3);
     let saved = std::fs::read(checkpoint).unwrap();
@@ -94,7 +99,11 @@ fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() 
     let text = panic_message(catch_unwind(|| weighted(&shuffled, None)).unwrap_err());
     assert!(text.contains("order changed between runs"), "{text}");
     assert_eq!(ORDER_RUNS.swap(0, SeqCst), 0, "no iteration may run");
-    assert_eq!(std::fs::read(checkpoint).unwrap(), saved, "the checkpoint must be untouched");
+    assert_eq!(
+        std::fs::read(checkpoint).unwrap(),
+        saved,
+        "the checkpoint must be untouched"
+    );
 
     // The original order resumes at item 3 and returns the uninterrupted result.
     assert_eq!(weighted(&original, None), uninterrupted);

@@ -16,7 +16,7 @@
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
-//!     let mut run = __private::Run::start(&Spec { .. }, &[type_name_of(&results)]);
+//!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)()]);
 //!     if let Some(mut restore) = run.restore() {
 //!         results = (codec_0.load)(&mut restore);
 //!         restore.finish();
@@ -153,7 +153,7 @@ pub fn expand(model: Model) -> TokenStream {
                 state: &[#(#state_names),*],
                 signals: #signals,
             },
-            &[#(#private::type_name_of(&#state)),*],
+            &[#((#codecs.shape)()),*],
         );
         if let ::core::option::Option::Some(mut #restore) = #run.restore() {
             #( #state = (#codecs.load)(&mut #restore); )*

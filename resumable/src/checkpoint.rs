@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::envelope::{self, Meta};
 use crate::error::Error;
 use crate::fs::{Fs, OsFs};
+use crate::shape;
 use crate::storage::{self, Generations};
 
 /// A checkpoint read from disk whose envelope, checksum and fingerprint were checked.
@@ -41,8 +42,7 @@ pub(crate) fn read_checked(
     if decoded.meta.fingerprint != envelope::fingerprint(label, shape) {
         return Err(Error::Mismatch {
             path: path.into(),
-            saved: describe(&decoded.meta.label, &decoded.meta.shape),
-            expected: describe(label, shape),
+            change: describe_mismatch(&decoded.meta.label, &decoded.meta.shape, label, shape),
         });
     }
     let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
@@ -117,8 +117,53 @@ pub(crate) fn recover(
     }
 }
 
-fn describe(label: &str, shape: &str) -> String {
-    format!("`{label}` with state ({shape})")
+/// Starts each binding's part of a `#[resumable]` shape: `== name`, then its type's shape.
+pub(crate) const BINDING: &str = "== ";
+
+/// What differs between a saved checkpoint's state and the program's, in words.
+fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str) -> String {
+    if saved_label != label {
+        return format!("it was saved by `{saved_label}`, and this is `{label}`");
+    }
+    let (Some(saved), Some(current)) = (bindings(saved), bindings(current)) else {
+        return format!("it holds `{saved}`, but this program expects `{current}`");
+    };
+    let names = |bindings: &[(&str, &str)]| -> Vec<String> {
+        bindings.iter().map(|(name, _)| name.to_string()).collect()
+    };
+    if names(&saved) != names(&current) {
+        return format!(
+            "its state bindings were ({}), and are now ({})",
+            names(&saved).join(", "),
+            names(&current).join(", ")
+        );
+    }
+    let changes: Vec<String> = saved
+        .iter()
+        .zip(&current)
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|((name, old), (_, new))| {
+            let change = shape::describe_change(old, new);
+            format!(
+                "`{name}`: {}",
+                change.as_deref().unwrap_or("its type changed")
+            )
+        })
+        .collect();
+    changes.join("; ")
+}
+
+/// The `(name, shape)` of each binding in a `#[resumable]` shape; `None` for other labels'.
+fn bindings(shape: &str) -> Option<Vec<(&str, &str)>> {
+    let body = shape.strip_prefix(BINDING)?;
+    Some(
+        body.split(&format!("\n{BINDING}"))
+            .map(|part| {
+                let (name, shape) = part.split_once('\n').unwrap_or((part, ""));
+                (name, shape.trim_end())
+            })
+            .collect(),
+    )
 }
 
 /// Builds checkpoint files in one reused buffer, so a save allocates nothing once warm.

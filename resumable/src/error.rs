@@ -37,19 +37,16 @@ pub enum Error {
     },
 
     /// The file is a valid checkpoint of other state: another function, or another version of
-    /// this one whose state bindings or their types changed.
+    /// this one whose state bindings, or the structure of their types, changed.
     #[error(
-        "checkpoint {} was saved with different state: it holds {saved}, but this program \
-         expects {expected}. {START_OVER}",
+        "checkpoint {} was saved with different state: {change}. {START_OVER}",
         path.display()
     )]
     Mismatch {
         /// The checkpoint file.
         path: PathBuf,
-        /// The state the file describes.
-        saved: String,
-        /// The state this program has.
-        expected: String,
+        /// What differs, in words: "`stats`: field `min` added to `Stats`".
+        change: String,
     },
 
     /// The iterator yielded fewer items than the checkpoint says were already processed.

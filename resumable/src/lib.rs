@@ -85,7 +85,8 @@
 //! ```
 //!
 //! The label is the checkpoint name (or `resumable::save` for [`save`]); the shape lists the
-//! state bindings with their [`std::any::type_name`]s, and the fingerprint is a hash of both.
+//! state bindings with the structure of their types (for [`save`], the type name), and the
+//! fingerprint is a hash of both.
 //! `next_item` is a hash of the item the loop was about to process, when its type is `Hash`.
 //! Loading checks, in order: magic, version, both lengths against the file's real size, the
 //! checksum, the fingerprint against the running program's, then decodes the payload and
@@ -102,10 +103,13 @@
 //! - Files saved after a failure (a panic, `?`, a returned `Err`) record no next-item hash, so
 //!   a resume from them is not order-checked.
 //!
-//! - postcard is not self-describing, and type names do not change when a struct's fields do:
-//!   renaming a field of a state struct is not detected; reordering or retyping fields usually
-//!   makes decoding fail, but is not guaranteed to. Change the checkpoint `name` when you
-//!   change a state type's fields.
+//! - postcard is not self-describing, so each `#[resumable]` checkpoint records the structure
+//!   of its state types, traced from their serde impls (struct and field names, field order and
+//!   types, enum variants): a checkpoint whose structure differs is refused with a message
+//!   that says what changed (`field min added to Stats`). A type whose `Deserialize` cannot be
+//!   traced (untagged enums, `#[serde(flatten)]`, input validation that rejects every
+//!   placeholder) is recorded by its type name only. [`save`] and [`load`] check the type
+//!   name only.
 //! - With `panic = "abort"`, a panic cannot be caught, so it saves nothing; the last periodic
 //!   checkpoint is still there.
 //! - Durability against power loss depends on the filesystem honouring `fsync`; local
@@ -120,6 +124,7 @@ mod error;
 mod fs;
 mod lock;
 mod run;
+mod shape;
 mod signals;
 #[cfg(test)]
 mod sim_fs;

@@ -30,6 +30,8 @@ pub struct Codec<T> {
     pub save: fn(&mut Save<'_>, &T),
     /// Reads it back.
     pub load: fn(&mut Restore) -> T,
+    /// The structure of `T`, recorded in the checkpoint so a changed type is refused.
+    pub shape: fn() -> String,
 }
 
 impl<T> Clone for Codec<T> {
@@ -46,6 +48,7 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
     Codec {
         save: |save, value| save.value(value),
         load: |restore| restore.value(),
+        shape: crate::shape::shape_of::<T>,
     }
 }
 
@@ -58,11 +61,6 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
 pub trait State: Serialize + DeserializeOwned {}
 
 impl<T: Serialize + DeserializeOwned> State for T {}
-
-/// `std::any::type_name` of a binding's type, recorded in the checkpoint's fingerprint.
-pub fn type_name_of<T: ?Sized>(_: &T) -> &'static str {
-    core::any::type_name::<T>()
-}
 
 /// The `?` operator, for the types it works on in stable Rust (`core::ops::Try` is unstable).
 #[diagnostic::on_unimplemented(

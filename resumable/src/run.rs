@@ -57,12 +57,12 @@ impl Run {
     /// unreadable, corrupt with no intact previous generation, or of other state. The message
     /// names the file and how to start over; no checkpoint file is changed.
     #[track_caller]
-    pub fn start(spec: &Spec, types: &[&'static str]) -> Run {
+    pub fn start(spec: &Spec, shapes: &[String]) -> Run {
         let path = checkpoint_dir().join(file_name(spec.name));
         let lock = Lock::acquire(&path).unwrap_or_else(|err| fail(err));
         storage::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
-        let shape = describe_state(spec.state, types);
+        let shape = describe_state(spec.state, shapes);
         if reset_requested() {
             reset(&generations, spec.function);
         }
@@ -373,14 +373,28 @@ fn reset_requested() -> bool {
     }
 }
 
-/// `results: alloc::vec::Vec<u64>, total: u64`
-fn describe_state(names: &[&str], types: &[&str]) -> String {
-    let mut shape = String::new();
-    for (i, (name, ty)) in names.iter().zip(types).enumerate() {
-        let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(shape, "{sep}{name}: {ty}");
+/// Each state binding's name and the structure of its type (see `shape`):
+///
+/// ```text
+/// == results
+/// root: [u64]
+/// == total
+/// root: u64
+/// ```
+fn describe_state(names: &[&str], shapes: &[String]) -> String {
+    let mut text = String::new();
+    for (name, shape) in names.iter().zip(shapes) {
+        let _ = writeln!(text, "{}{name}\n{shape}", checkpoint::BINDING);
     }
-    shape
+    // The metadata record holds at most 64 KiB; a hash still tells any change apart.
+    if text.len() > 48 * 1024 {
+        let hash = crate::envelope::fingerprint("", &text);
+        text = format!(
+            "{}*\nlarge {hash:016x} (state too large to describe)\n",
+            checkpoint::BINDING
+        );
+    }
+    text
 }
 
 /// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.

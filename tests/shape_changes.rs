@@ -1,0 +1,127 @@
+//! A state type whose fields changed refuses the old checkpoint, saying what changed.
+//!
+//! Each module below is one "build" of the same program: the same checkpoint name, the same
+//! binding, a struct of the same name `Stats` — only its fields differ, as after an edit. Two
+//! fields swapped with the same types would decode "successfully" into swapped values; the
+//! recorded structure catches it.
+
+use std::panic::catch_unwind;
+use std::path::Path;
+
+use resumable::resumable;
+use serde::{Deserialize, Serialize};
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Version 1: leaves a checkpoint of `Stats { total, count }` by panicking at iteration 5.
+mod v1 {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Stats {
+        pub total: u64,
+        pub count: u64,
+    }
+
+    macro_rules! first_build {
+        ($function:ident, $name:literal) => {
+            #[resumable(every = 2, name = $name)]
+            pub fn $function(n: u64) -> u64 {
+                let mut stats = Stats { total: 0, count: 0 };
+                for i in 0..n {
+                    if i == 5 {
+                        panic!("stop here");
+                    }
+                    stats.total += i;
+                    stats.count += 1;
+                }
+                stats.total * 1000 + stats.count
+            }
+        };
+    }
+    first_build!(reordered, "shape-reordered");
+    first_build!(added, "shape-added");
+    first_build!(retyped, "shape-retyped");
+}
+
+/// Version 2: the same function after an edit of `Stats`.
+macro_rules! second_build {
+    ($module:ident, $name:literal, { $($field:ident: $ty:ty),* }) => {
+        mod $module {
+            use super::*;
+
+            #[derive(Default, Serialize, Deserialize)]
+            pub struct Stats {
+                $(pub $field: $ty),*
+            }
+
+            #[resumable(every = 2, name = $name)]
+            pub fn run(n: u64) -> u64 {
+                let mut stats = Stats::default();
+                for _ in 0..n {
+                    stats.total += 1;
+                }
+                u64::from(stats.total)
+            }
+        }
+    };
+}
+
+second_build!(v2_reordered, "shape-reordered", { count: u64, total: u64 });
+second_build!(v2_added, "shape-added", { total: u64, count: u64, min: u64 });
+second_build!(v2_retyped, "shape-retyped", { total: u32, count: u64 });
+
+fn refused(name: &str, first: fn(u64) -> u64, second: fn(u64) -> u64) -> String {
+    let path = Path::new(".resumable").join(format!("{name}.ckpt"));
+    let _ = std::fs::remove_file(&path);
+    catch_unwind(|| first(10)).unwrap_err();
+    let saved = std::fs::read(&path).expect("the first build left a checkpoint");
+    let text = panic_message(catch_unwind(|| second(10)).unwrap_err());
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("different state"), "{text}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        saved,
+        "the checkpoint must be untouched"
+    );
+    for file in [
+        path.clone(),
+        path.with_extension("ckpt.prev"),
+        path.with_extension("ckpt.lock"),
+    ] {
+        let _ = std::fs::remove_file(file);
+    }
+    text
+}
+
+#[test]
+fn reordered_fields_of_the_same_types_are_refused() {
+    let text = refused("shape-reordered", v1::reordered, v2_reordered::run);
+    assert!(
+        text.contains("fields of `Stats` reordered: was (total, count), now (count, total)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_added_field_is_refused() {
+    let text = refused("shape-added", v1::added, v2_added::run);
+    assert!(text.contains("field `min` added to `Stats`"), "{text}");
+}
+
+#[test]
+fn a_retyped_field_is_refused() {
+    let text = refused("shape-retyped", v1::retyped, v2_retyped::run);
+    assert!(
+        text.contains("field `total` of `Stats` changed type from u64 to u32"),
+        "{text}"
+    );
+}
