@@ -21,6 +21,8 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 static MAP_RUNS: AtomicU64 = AtomicU64::new(0);
 
+// The adapters are the point: a hash-ordered iterator is caught inside `Map<Enumerate<…>>` too.
+#[allow(clippy::iter_kv_map, clippy::unused_enumerate_index)]
 #[resumable(every = 10, name = "order-hashmap")]
 fn total_of(prices: &HashMap<String, u64>) -> u64 {
     let mut total = 0;

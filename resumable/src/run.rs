@@ -346,7 +346,7 @@ impl Save<'_> {
 fn fail(err: Error) -> ! {
     match err {
         Error::Io { .. } | Error::Serialize { .. } => {
-            panic!("resumable: {err}; the checkpoint files were left as they were")
+            panic!("resumable: {err}; the last good checkpoint is intact")
         }
         Error::Locked { .. } | Error::UnorderedIterator { .. } => panic!("resumable: {err}"),
         _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
