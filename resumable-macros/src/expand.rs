@@ -37,6 +37,7 @@
 //!         }
 //!         Exit::Completed
 //!     }));
+//!     run.end_watch();                                        // signals: default again
 //!     match exit {
 //!         Ok(Exit::Completed) => run.complete(),              // removes the checkpoint
 //!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
@@ -210,11 +211,13 @@ pub fn expand(model: Model) -> TokenStream {
                 #private::Exit::Completed
             },
         ));
+        #run.end_watch();
         match #exit {
             ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
             ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
                 if #returned_is_failure {
                     #save_after_error
+                    #run.obey_signal();
                 } else {
                     #run.complete();
                 }
@@ -222,6 +225,7 @@ pub fn expand(model: Model) -> TokenStream {
             }
             ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
                 #save_after_try
+                #run.obey_signal();
                 return #value;
             }
             ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
@@ -232,6 +236,7 @@ pub fn expand(model: Model) -> TokenStream {
                 if !#saving {
                     #save_after_panic
                 }
+                #run.obey_signal();
                 ::std::panic::resume_unwind(#payload)
             }
         };

@@ -44,8 +44,10 @@ pub struct Run {
     loaded: Option<(Loaded, PathBuf)>,
     writer: Writer,
     lock: Option<Lock>,
-    // Dropped with the run: from then on, signals act as if this library were not there.
-    _watch: Watch,
+    /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
+    watch: Option<Watch>,
+    /// A stop that arrived after the loop's last boundary check, taken by `end_watch`.
+    pending_stop: Option<usize>,
 }
 
 impl Run {
@@ -97,7 +99,8 @@ impl Run {
             loaded,
             writer: Writer::default(),
             lock: Some(lock),
-            _watch: Watch::start(spec.signals),
+            watch: Some(Watch::start(spec.signals)),
+            pending_stop: None,
         }
     }
 
@@ -191,8 +194,48 @@ impl Run {
         }
     }
 
-    /// The loop ended normally: the checkpoint is no longer needed.
+    /// The loop has ended, however it ended: from here on signals do what they would do
+    /// without this library. A stop that arrived after the loop's last boundary check is kept
+    /// for [`Run::complete`], [`Run::obey_signal`] and [`Run::stopped`].
+    pub fn end_watch(&mut self) {
+        self.watch = None;
+        self.pending_stop = signals::take_stop();
+    }
+
+    /// After a failure was saved: a signal that arrived meanwhile ends the process now.
+    pub fn obey_signal(&mut self) {
+        if let Some(signal) = self
+            .pending_stop
+            .filter(|&reason| reason != signals::REQUESTED)
+        {
+            eprintln!(
+                "resumable: {} arrived as {} stopped with a failure; its checkpoint is saved",
+                signals::name(signal),
+                self.function
+            );
+            drop(self.lock.take());
+            signals::die_of(signal);
+        }
+    }
+
+    /// The loop ended normally: the checkpoint is no longer needed — unless a signal arrived
+    /// after the last boundary check, in which case the last checkpoint is kept (the next run
+    /// redoes at most `every` iterations) and the process ends as the signal says.
     pub fn complete(&mut self) {
+        if let Some(signal) = self
+            .pending_stop
+            .filter(|&reason| reason != signals::REQUESTED)
+        {
+            eprintln!(
+                "resumable: {} arrived as {}'s loop ended; its last checkpoint {} is kept; run \
+                 the same command again to finish",
+                signals::name(signal),
+                self.function,
+                self.generations.newest.display()
+            );
+            drop(self.lock.take());
+            signals::die_of(signal);
+        }
         for path in [&self.generations.previous, &self.generations.newest] {
             if let Err(err) = storage::remove(&OsFs, path) {
                 eprintln!(
@@ -218,7 +261,7 @@ impl Run {
     /// signal ends the process the way that signal does; [`crate::request_stop`] unwinds
     /// with a [`crate::Stopped`] payload.
     pub fn stopped(&mut self, index: u64) -> ! {
-        let reason = signals::take_stop().unwrap_or(signals::REQUESTED);
+        let reason = self.pending_stop.take().unwrap_or(signals::REQUESTED);
         let path = self.generations.newest.display();
         let function = self.function;
         if reason == signals::REQUESTED {
