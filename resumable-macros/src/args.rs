@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitBool, LitInt, LitStr, Token, parenthesized};
+use syn::{Ident, Lit, LitBool, LitStr, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(every);
@@ -16,7 +16,8 @@ mod kw {
 /// The attribute's arguments, each kept with its tokens for error spans.
 #[derive(Default)]
 pub struct Args {
-    pub every: Option<LitInt>,
+    /// `every = 1000` or `every = "30s"`.
+    pub every: Option<Lit>,
     pub name: Option<LitStr>,
     /// `state(a, b)`: exactly these bindings are the state.
     pub state: Option<(Span, Vec<Ident>)>,

@@ -55,7 +55,7 @@ use quote::{quote, quote_spanned};
 use syn::{Ident, ReturnType};
 
 use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
-use crate::model::Model;
+use crate::model::{Every, Model};
 
 pub fn expand(model: Model) -> TokenStream {
     let Model {
@@ -84,6 +84,7 @@ pub fn expand(model: Model) -> TokenStream {
     let item = local("item");
     let err = local("err");
     let next_item = local("next_item");
+    let tick = local("tick");
     let private = quote!(::resumable::__private);
 
     let function_name = function.sig.ident.to_string();
@@ -92,7 +93,23 @@ pub fn expand(model: Model) -> TokenStream {
         None => quote!(::core::concat!(::core::module_path!(), "::", #function_name)),
     };
     let state_names = state.iter().map(Ident::to_string);
+    // A duration saves when a timer thread raises `tick`; its count of iterations never comes.
+    let (every, interval_ms) = match every {
+        Every::Iterations(count) => (count, 0),
+        Every::Interval(ms) => (u64::MAX, ms),
+    };
     let every_literal = Literal::u64_suffixed(every);
+    let interval_literal = Literal::u64_suffixed(interval_ms);
+    let tick_set = if interval_ms > 0 {
+        quote!(| #tick.load(::core::sync::atomic::Ordering::Relaxed))
+    } else {
+        quote!()
+    };
+    let tick_local = if interval_ms > 0 {
+        quote!(let #tick = #run.tick_flag();)
+    } else {
+        quote!()
+    };
     let codecs: Vec<Ident> = state
         .iter()
         .enumerate()
@@ -151,6 +168,7 @@ pub fn expand(model: Model) -> TokenStream {
                 function: #function_name,
                 name: #checkpoint_name,
                 every: #every_literal,
+                interval_ms: #interval_literal,
                 state: &[#(#state_names),*],
                 signals: #signals,
             },
@@ -163,6 +181,7 @@ pub fn expand(model: Model) -> TokenStream {
         #run.prepare(&mut #iter);
         let mut #pulled: u64 = #run.start_index();
         let #stop = #run.stop_flag();
+        #tick_local
         let mut #saving = false;
         let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
             || -> #private::Exit<#return_type> {
@@ -179,6 +198,7 @@ pub fn expand(model: Model) -> TokenStream {
                     // `|`, not `||`: one branch instead of two (measured: 0.1 vs 0.4 ns).
                     if (#pulled == #due)
                         | (#stop.load(::core::sync::atomic::Ordering::Relaxed) != 0)
+                        #tick_set
                     {
                         #due = #pulled.saturating_add(#every_literal);
                         let #next_item = {

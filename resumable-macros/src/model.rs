@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Expr, ExprForLoop, Ident, ItemFn, LitStr, Pat, Stmt};
+use syn::{Expr, ExprForLoop, Ident, ItemFn, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
 
 pub struct Model {
     pub function: ItemFn,
-    pub every: u64,
+    pub every: Every,
     /// `name = "…"`, else derived from the module path at expansion.
     pub name: Option<LitStr>,
     pub prelude: Vec<Stmt>,
@@ -94,23 +94,56 @@ fn check_signature(function: &ItemFn, errors: &mut Errors) {
     }
 }
 
-fn every(args: &Args, errors: &mut Errors) -> u64 {
+/// When the loop saves.
+#[derive(Clone, Copy)]
+pub enum Every {
+    /// After every this many completed iterations.
+    Iterations(u64),
+    /// At the first iteration boundary after this many milliseconds.
+    Interval(u64),
+}
+
+fn every(args: &Args, errors: &mut Errors) -> Every {
+    const HOW: &str = "`every` is a number of iterations (`every = 1000`) or a duration \
+                       (`every = \"30s\"`; units ms, s, m, h)";
+    let fallback = Every::Iterations(1);
     let Some(literal) = &args.every else {
         errors.push(
             Span::call_site(),
             "#[resumable] needs `every = N`: save a checkpoint after every N completed iterations",
         );
-        return 1;
+        return fallback;
     };
-    match literal.base10_parse::<u64>() {
-        Ok(0) => errors.push(literal.span(), "`every` must be at least 1"),
-        Ok(every) => return every,
-        Err(_) => errors.push(
-            literal.span(),
-            "`every` must be a positive integer that fits in u64",
-        ),
+    match literal {
+        Lit::Int(int) => match int.base10_parse::<u64>() {
+            Ok(0) => errors.push(int.span(), "`every` must be at least 1"),
+            Ok(every) => return Every::Iterations(every),
+            Err(_) => errors.push(
+                int.span(),
+                "`every` must be a positive integer that fits in u64",
+            ),
+        },
+        Lit::Str(text) => match parse_interval(&text.value()) {
+            Some(0) => errors.push(text.span(), "`every` must be longer than 0"),
+            Some(ms) => return Every::Interval(ms),
+            None => errors.push(text.span(), HOW),
+        },
+        other => errors.push(other.span(), HOW),
     }
-    1
+    fallback
+}
+
+/// `"500ms"`, `"30s"`, `"5m"`, `"1h"` in milliseconds.
+fn parse_interval(text: &str) -> Option<u64> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit_ms = match &text[digits.len()..] {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(unit_ms)
 }
 
 /// Names become file names: allow only what is safe on every filesystem, and nothing that can

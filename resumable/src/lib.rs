@@ -175,6 +175,9 @@ pub struct Stopped {
 /// # Options
 ///
 /// - `every = N` (required, a positive integer): save after every `N` completed iterations.
+///   Or `every = "30s"` (units `ms`, `s`, `m`, `h`): save at the first iteration boundary after
+///   each interval. A timer thread raises a flag when the interval has passed, so the loop does
+///   not read the clock on every iteration.
 /// - `name = "…"`: the checkpoint's name, stable across refactors. Default: the function's
 ///   module path and name (`my_crate::jobs::squares`). A name is 1 to 200 ASCII letters,
 ///   digits, `_`, `-` and `.`, not starting with `.`, so it cannot leave the checkpoint

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,8 +26,11 @@ pub struct Spec {
     pub function: &'static str,
     /// The checkpoint's name: `name = "…"`, or the function's full path.
     pub name: &'static str,
-    /// Save after every this many completed iterations; at least 1.
+    /// Save after every this many completed iterations; at least 1 (`u64::MAX` with a
+    /// duration).
     pub every: u64,
+    /// With `every = "30s"`: the interval in milliseconds; 0 otherwise.
+    pub interval_ms: u64,
     /// The state bindings, in the order they are saved.
     pub state: &'static [&'static str],
     /// Whether SIGINT and SIGTERM save and stop the loop (`signals = false` turns it off).
@@ -48,6 +54,8 @@ pub struct Run {
     watch: Option<Watch>,
     /// A stop that arrived after the loop's last boundary check, taken by `end_watch`.
     pending_stop: Option<usize>,
+    /// With `every = "30s"`: the timer that raises the loop's `tick` flag.
+    ticker: Option<Ticker>,
 }
 
 impl Run {
@@ -101,6 +109,8 @@ impl Run {
             lock: Some(lock),
             watch: Some(Watch::start(spec.signals)),
             pending_stop: None,
+            ticker: (spec.interval_ms > 0)
+                .then(|| Ticker::start(Duration::from_millis(spec.interval_ms))),
         }
     }
 
@@ -161,9 +171,20 @@ impl Run {
         self.start.saturating_add(first)
     }
 
+    /// With `every = "30s"`: the flag the timer raises when a save is due.
+    pub fn tick_flag(&self) -> Arc<AtomicBool> {
+        match &self.ticker {
+            Some(ticker) => Arc::clone(&ticker.due),
+            None => Arc::default(),
+        }
+    }
+
     /// At a boundary, with the hash of the next item: `Ok(true)` if a save is due, `Ok(false)`
     /// if this boundary only checked that a resumed loop goes on with the item it stopped at.
     pub fn at_boundary(&mut self, next_item: Option<u64>) -> Result<bool, Error> {
+        if let Some(ticker) = &self.ticker {
+            ticker.due.store(false, Ordering::Relaxed);
+        }
         let Some(expected) = self.expected_next.take() else {
             return Ok(true);
         };
@@ -199,6 +220,7 @@ impl Run {
     /// for [`Run::complete`], [`Run::obey_signal`] and [`Run::stopped`].
     pub fn end_watch(&mut self) {
         self.watch = None;
+        self.ticker = None;
         self.pending_stop = signals::take_stop();
     }
 
@@ -448,5 +470,49 @@ fn age(then_ms: u64) -> String {
         120..7200 => format!("{} min", secs / 60),
         7200..172_800 => format!("{} h", secs / 3600),
         _ => format!("{} days", secs / 86_400),
+    }
+}
+
+/// Raises `due` every `interval`, so a time-based loop saves without reading the clock on every
+/// iteration: the loop reads one flag, the clock is read here.
+struct Ticker {
+    due: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(interval: Duration) -> Ticker {
+        let due = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let (raise, finished) = (Arc::clone(&due), Arc::clone(&done));
+        let thread = thread::Builder::new()
+            .name("resumable-ticker".into())
+            .spawn(move || {
+                let mut next = Instant::now() + interval;
+                while !finished.load(Ordering::Relaxed) {
+                    let now = Instant::now();
+                    if now >= next {
+                        raise.store(true, Ordering::Relaxed);
+                        next = now + interval;
+                    }
+                    thread::park_timeout(next.saturating_duration_since(now));
+                }
+            })
+            .inspect_err(|err| {
+                eprintln!("resumable: warning: no timer thread ({err}); time-based saves are off");
+            })
+            .ok();
+        Ticker { due, done, thread }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
     }
 }
