@@ -1,0 +1,47 @@
+//! B2: what `#[resumable]` costs per iteration when no checkpoint is due, on a body that does
+//! almost nothing. `cargo bench --bench overhead`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use resumable::resumable;
+
+const N: u64 = 10_000_000;
+
+fn plain(n: u64) -> u64 {
+    let mut sum = 0u64;
+    for i in 0..n {
+        sum = sum.wrapping_add(black_box(i));
+    }
+    sum
+}
+
+// `every` larger than N: the loop runs with no save due, which is the cost measured.
+#[resumable(every = 1_000_000_000_000, name = "bench-overhead")]
+fn checkpointed(n: u64) -> u64 {
+    let mut sum = 0u64;
+    for i in 0..n {
+        sum = sum.wrapping_add(black_box(i));
+    }
+    sum
+}
+
+fn overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("B2 per-iteration overhead, 10M iterations");
+    group.sample_size(20);
+    group.bench_function("plain loop", |b| b.iter(|| plain(black_box(N))));
+    group.bench_function("#[resumable] loop", |b| {
+        b.iter(|| checkpointed(black_box(N)))
+    });
+    group.finish();
+    // The fixed cost of a call (lock file, checkpoint lookup, removal at the end), to take
+    // away from the loop's time: what is left is the per-iteration cost.
+    let mut group = c.benchmark_group("B2 fixed cost of a call");
+    group.bench_function("#[resumable] loop of 0 iterations", |b| {
+        b.iter(|| checkpointed(black_box(0)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
