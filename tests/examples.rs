@@ -1,45 +1,13 @@
 //! The `bundle` example, run as a program: what it saves with `resumable::save` comes back
 //! equal from `resumable::load`, and loading it as another type is refused.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The example binary `name`, built first (once per test process) if it is missing or older
-/// than this test binary.
-/// (The same helper as in `kill_resume.rs`; test targets cannot share code without a module.)
-fn example(name: &str) -> PathBuf {
-    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let me = std::env::current_exe().expect("current_exe");
-    let profile_dir = me
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary is in target/<profile>/deps");
-    let exe = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let mut checked = CHECKED.lock().unwrap_or_else(|poison| poison.into_inner());
-    if checked.iter().any(|done| done == name) {
-        return exe;
-    }
-    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    if modified(&exe).is_none() || modified(&exe) < modified(&me) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--example", name, "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-        if profile_dir.file_name().is_some_and(|dir| dir == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --example {name} failed");
-    }
-    assert!(exe.exists(), "no example binary at {}", exe.display());
-    checked.push(name.to_owned());
-    exe
-}
+use common::{example, scratch};
 
 fn run_bundle(dir: &Path) -> Output {
     Command::new(example("bundle"))
@@ -50,9 +18,7 @@ fn run_bundle(dir: &Path) -> Output {
 
 #[test]
 fn bundle_loads_what_it_saved_and_refuses_the_wrong_type() {
-    let dir =
-        std::env::temp_dir().join(format!("resumable-examples-{}-bundle", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("bundle");
     let path = dir.join("model_bundle.ckpt");
 
     // Twice: the second run replaces the file the first one left.
@@ -121,8 +87,7 @@ fn bundle_loads_what_it_saved_and_refuses_the_wrong_type() {
 /// `#[resumable]` runtime reads; following the advice gave the same error again.
 #[test]
 fn load_errors_do_not_advise_a_reset_that_load_ignores() {
-    let dir = std::env::temp_dir().join(format!("resumable-examples-{}-reset", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("reset");
     let path = dir.join("garbage.ckpt");
     std::fs::write(&path, b"hello").unwrap();
     let err = resumable::load::<Vec<f64>>(&path).unwrap_err().to_string();

@@ -6,56 +6,14 @@
 //! Every function has its own checkpoint `name` and its own iteration counter, and is called
 //! from one test only, so the tests can run in parallel threads.
 
-use std::any::Any;
+mod common;
+
 use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+use common::{checkpoint, fresh, panic_of, previous, take};
 use resumable::resumable;
-
-/// Where the function with checkpoint `name` keeps it (the package root is the cwd).
-fn checkpoint(name: &str) -> PathBuf {
-    Path::new(".resumable").join(format!("{name}.ckpt"))
-}
-
-/// The previous generation kept beside a checkpoint.
-fn previous(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".prev");
-    PathBuf::from(name)
-}
-
-/// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
-fn fresh(name: &str) -> PathBuf {
-    let path = checkpoint(name);
-    resumable::remove(&path).unwrap();
-    resumable::remove(previous(&path)).unwrap();
-    path
-}
-
-/// Runs `f`, which must panic, and returns its panic message.
-fn panic_of<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => message(payload),
-    }
-}
-
-fn message(payload: Box<dyn Any + Send>) -> String {
-    if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else {
-        "<a panic payload that is not a string>".to_owned()
-    }
-}
-
-/// Takes the count of loop bodies run since the last call.
-fn take(counter: &AtomicU64) -> u64 {
-    counter.swap(0, SeqCst)
-}
 
 /// The completed-iteration index a checkpoint records, read from its header (the format is
 /// documented in resumable/src/envelope.rs: a 24-byte fixed header, then the postcard metadata
@@ -644,7 +602,11 @@ fn a_panic_inside_a_periodic_save_keeps_the_previous_checkpoint() {
 // the file, and the file is left byte-for-byte as it was.
 
 /// Asserts what every refused checkpoint must show, and returns the message.
-fn assert_refused<R>(path: &Path, runs: &AtomicU64, call: impl FnOnce() -> R) -> String {
+fn assert_refused<R: std::fmt::Debug>(
+    path: &Path,
+    runs: &AtomicU64,
+    call: impl FnOnce() -> R,
+) -> String {
     let before = fs::read(path).unwrap();
     let text = panic_of(call);
     assert!(

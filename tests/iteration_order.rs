@@ -2,22 +2,14 @@
 //! same order on every run: hash-ordered collections are refused on entry, and a resumed loop
 //! whose iterator yields another item where it stopped is caught before any iteration runs.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+use common::{checkpoint, panic_of};
 use resumable::resumable;
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
 
 static MAP_RUNS: AtomicU64 = AtomicU64::new(0);
 
@@ -48,14 +40,14 @@ fn count_of(words: HashSet<&'static str>) -> usize {
 #[test]
 fn a_loop_over_a_hashmap_or_hashset_is_refused_before_any_iteration() {
     let prices: HashMap<String, u64> = [("a".into(), 1), ("b".into(), 2)].into();
-    let text = panic_message(catch_unwind(|| total_of(&prices)).unwrap_err());
+    let text = panic_of(|| total_of(&prices));
     assert!(text.contains("hash-ordered collection"), "{text}");
     assert!(text.contains("BTreeMap"), "{text}");
     assert!(text.contains("hash::map::Iter"), "{text}");
     assert_eq!(MAP_RUNS.load(SeqCst), 0);
 
     let words: HashSet<&'static str> = ["x", "yy"].into();
-    let text = panic_message(catch_unwind(|| count_of(words)).unwrap_err());
+    let text = panic_of(|| count_of(words));
     assert!(text.contains("hash-ordered collection"), "{text}");
     assert_eq!(SET_RUNS.load(SeqCst), 0);
 }
@@ -81,7 +73,7 @@ fn weighted(names: &[&str], stop_after: Option<usize>) -> u64 {
 
 #[test]
 fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() {
-    let checkpoint = Path::new(".resumable/order-changed.ckpt");
+    let checkpoint = &checkpoint("order-changed");
     let _ = std::fs::remove_file(checkpoint);
     let original = ["a", "bb", "ccc", "dddd", "eeeee", "ffffff"];
     let uninterrupted = weighted(&original, None);
@@ -98,7 +90,7 @@ fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() 
 
     // Same items, another order: the item at position 3 differs, so resuming is refused.
     let shuffled = ["bb", "a", "ccc", "eeeee", "dddd", "ffffff"];
-    let text = panic_message(catch_unwind(|| weighted(&shuffled, None)).unwrap_err());
+    let text = panic_of(|| weighted(&shuffled, None));
     assert!(text.contains("order changed between runs"), "{text}");
     assert_eq!(ORDER_RUNS.swap(0, SeqCst), 0, "no iteration may run");
     assert_eq!(

@@ -24,14 +24,15 @@
 //! kills in all). The seed fixes the kill delays (the instants they hit still depend on
 //! scheduling).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Outcome, Probe, Rng, files, probe, read_log, resumed_at, scratch};
 
 /// The probe's loop: `N` iterations of `DELAY_US` µs, a checkpoint every `EVERY`.
 const N: u64 = 2000;
@@ -61,178 +62,6 @@ fn random_kills() -> u64 {
             .expect("RESUMABLE_KILLS must be a whole number"),
         Err(_) => 25,
     }
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "resumable-kill-harness-{}-{test}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// xorshift64*: enough randomness to vary the kills, reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_clock(test: &str) -> Rng {
-        let seed = match std::env::var("RESUMABLE_SEED") {
-            Ok(seed) => seed.trim().parse().expect("RESUMABLE_SEED must be a u64"),
-            Err(_) => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64,
-        };
-        eprintln!("{test}: seed {seed} (replay with RESUMABLE_SEED={seed})");
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform enough in `low..high`.
-    fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low)
-    }
-}
-
-/// A running probe whose stderr is read line by line as it comes.
-struct Probe {
-    child: Child,
-    lines: Receiver<String>,
-    stderr: JoinHandle<String>,
-    stdout: JoinHandle<String>,
-}
-
-/// How a probe ended.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Probe {
-    fn spawn(mut command: Command) -> Probe {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the probe");
-        let (send, lines) = channel();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        // All of stderr as it came, a last line cut short by a kill included; each whole line
-        // also goes to `lines` as soon as it is read.
-        let stderr = std::thread::spawn(move || {
-            let mut all = String::new();
-            loop {
-                let mut line = String::new();
-                let read = stderr
-                    .read_line(&mut line)
-                    .expect("read the probe's stderr");
-                all.push_str(&line);
-                match line.strip_suffix('\n') {
-                    Some(whole) => {
-                        let _ = send.send(whole.to_owned());
-                    }
-                    None if read == 0 => return all,
-                    None => {}
-                }
-            }
-        });
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut all = String::new();
-            out.read_to_string(&mut all)
-                .expect("read the probe's stdout");
-            all
-        });
-        Probe {
-            child,
-            lines,
-            stderr,
-            stdout,
-        }
-    }
-
-    /// Waits for the `count`-th stderr line equal to `wanted`; `false` if the probe closed its
-    /// stderr (exited) first.
-    fn wait_for_line(&self, wanted: &str, count: u64) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = 0;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line == wanted => {
-                    seen += 1;
-                    if seen == count {
-                        return true;
-                    }
-                }
-                Ok(_) => {}
-                Err(RecvTimeoutError::Disconnected) => return false,
-                Err(RecvTimeoutError::Timeout) => panic!("no {wanted:?} line after 60 s"),
-            }
-        }
-    }
-
-    /// SIGKILL, unless the probe has already exited.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-    }
-
-    fn finish(mut self) -> Outcome {
-        let status = self.child.wait().expect("wait for the probe");
-        Outcome {
-            status,
-            stdout: self.stdout.join().unwrap(),
-            stderr: self.stderr.join().unwrap(),
-        }
-    }
-}
-
-/// The iteration a `resuming probe_10 at iteration K (...)` line names, if there is one.
-fn resumed_at(stderr: &str) -> Option<u64> {
-    let prefix = "resuming probe_10 at iteration ";
-    let line = stderr.lines().find(|line| line.starts_with(prefix))?;
-    let digits: String = line[prefix.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    Some(digits.parse().unwrap())
-}
-
-/// The indices a run logged, in order.
-fn read_log(path: &Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "{} ends with a partial line",
-        path.display()
-    );
-    text.lines()
-        .map(|line| line.parse().expect("a log line is an index"))
-        .collect()
-}
-
-/// The files in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,15 +127,8 @@ impl Job {
 
     /// The probe's command for the next run; `pause` makes every save pause at that point.
     fn command(&self, pause: Option<&str>) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_resumable-probe"));
-        command
-            .args([N, EVERY, DELAY_US].map(|arg| arg.to_string()))
-            .arg(self.log_path(self.runs))
-            .env("RESUMABLE_DIR", &self.checkpoints)
-            .env_remove("RESUMABLE_RESET")
-            .env_remove("RESUMABLE_SIGNALS")
-            .env_remove("RESUMABLE_TEST_PAUSE_AT")
-            .env_remove("RESUMABLE_TEST_PAUSE_MS");
+        let log = self.log_path(self.runs);
+        let mut command = probe(&self.checkpoints, N, EVERY, DELAY_US, &log, &[]);
         if let Some(point) = pause {
             command
                 .env("RESUMABLE_TEST_PAUSE_AT", point)
@@ -350,7 +172,7 @@ impl Job {
             "{what}: exited without being killed\n{context}"
         );
 
-        let start = resumed_at(&stderr).unwrap_or(0);
+        let start = resumed_at(&stderr, "probe_10").unwrap_or(0);
         if let Some(&first) = log.first() {
             assert_eq!(
                 first, start,
@@ -509,7 +331,7 @@ impl Totals {
 fn uninterrupted(test: &str) -> (String, Duration) {
     let mut job = Job::new(scratch(&format!("{test}-clean")), "");
     let started = Instant::now();
-    let outcome = Probe::spawn(job.command(None)).finish();
+    let outcome = Probe::spawn(&mut job.command(None)).finish();
     let took = started.elapsed();
     assert!(outcome.status.success(), "{}", outcome.stderr);
     assert!(outcome.stdout.starts_with("probe n=2000 count=2000 hash="));
@@ -528,7 +350,7 @@ fn sigkill_at_random_instants_loses_at_most_every_iterations_and_never_a_checkpo
     let test = "random";
     let started = Instant::now();
     let (expected, full) = uninterrupted(test);
-    let mut rng = Rng::from_clock(test);
+    let mut rng = Rng::from_clock(test, "RESUMABLE_SEED");
     let target = random_kills();
     let mut totals = Totals::default();
     let root = scratch(test);
@@ -545,7 +367,7 @@ fn sigkill_at_random_instants_loses_at_most_every_iterations_and_never_a_checkpo
             let budget = (per_iteration_us * left as f64) as u64 + 5_000;
             let delay = Duration::from_micros(rng.range(0, budget));
             let spawned = Instant::now();
-            let mut probe = Probe::spawn(job.command(None));
+            let mut probe = Probe::spawn(&mut job.command(None));
             if totals.kills + job.kills < target {
                 std::thread::sleep(delay);
                 probe.kill();
@@ -574,7 +396,7 @@ fn sigkill_at_every_pause_point_resumes_from_the_right_generation() {
     let test = "pause";
     let started = Instant::now();
     let (expected, _) = uninterrupted(test);
-    let mut rng = Rng::from_clock(test);
+    let mut rng = Rng::from_clock(test, "RESUMABLE_SEED");
     let per_point = (random_kills() / 25).max(2);
     // Each point `per_point` times, in a shuffled order.
     let mut points: Vec<&str> = PAUSE_POINTS
@@ -595,7 +417,7 @@ fn sigkill_at_every_pause_point_resumes_from_the_right_generation() {
         let mut resume_at = None;
         let ended = loop {
             let point = points.peek().copied();
-            let mut probe = Probe::spawn(job.command(point));
+            let mut probe = Probe::spawn(&mut job.command(point));
             // Kill in the first, second or third save of this run.
             let nth = rng.range(1, 4);
             let paused = point.is_some_and(|point| {

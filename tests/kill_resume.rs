@@ -5,10 +5,13 @@
 //! Every child gets its own `RESUMABLE_DIR` under the system temp dir. The kill times come
 //! from a clock-seeded PRNG whose seed is printed; `KILL_RESUME_SEED=<seed>` replays them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use common::{Rng, example, resumed_at, scratch};
 
 /// `squares` arguments: 20,000 iterations of 20 µs, a checkpoint every 1000 iterations.
 const SQUARES_ARGS: [&str; 2] = ["20000", "20"];
@@ -17,54 +20,6 @@ const FALLIBLE_CKPT: &str = "fallible.fetch_all.ckpt";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// The example binary `name`, built first (once per test process) if it is missing or older
-/// than this test binary.
-///
-/// The test binary is `target/<profile>/deps/<test>-<hash>`; examples live in
-/// `target/<profile>/examples/<name>`.
-fn example(name: &str) -> PathBuf {
-    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let me = std::env::current_exe().expect("current_exe");
-    let profile_dir = me
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary is in target/<profile>/deps");
-    let exe = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let mut checked = CHECKED.lock().unwrap_or_else(|poison| poison.into_inner());
-    if checked.iter().any(|done| done == name) {
-        return exe;
-    }
-    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    if modified(&exe).is_none() || modified(&exe) < modified(&me) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--example", name, "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-        if profile_dir.file_name().is_some_and(|dir| dir == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --example {name} failed");
-    }
-    assert!(exe.exists(), "no example binary at {}", exe.display());
-    checked.push(name.to_owned());
-    exe
-}
-
-/// A fresh, empty checkpoint directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "resumable-kill-resume-{}-{test}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The example `name` with `args`, checkpointing into `dir`, its output captured.
 fn command(name: &str, args: &[&str], dir: &Path) -> Command {
@@ -115,17 +70,13 @@ fn uninterrupted(name: &str, args: &[&str], test: &str) -> String {
     out
 }
 
-/// Names of the files in `dir`, sorted.
-/// The files in `dir`, less the `.lock` sidecar a run that did not finish leaves (it holds only
-/// a process id; the next run takes it over).
+/// The files in `dir`, sorted, less the `.lock` sidecar a run that did not finish leaves (it
+/// holds only a process id; the next run takes it over).
 fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+    common::files(dir)
+        .into_iter()
         .filter(|name| !name.ends_with(".ckpt.lock"))
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 /// Names of the `.ckpt` files in `dir`.
@@ -134,35 +85,6 @@ fn checkpoints(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter(|name| name.ends_with(".ckpt"))
         .collect()
-}
-
-/// xorshift64*: enough randomness to vary the kill times, reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_clock(test: &str) -> Rng {
-        let seed = match std::env::var("KILL_RESUME_SEED") {
-            Ok(seed) => seed.parse().expect("KILL_RESUME_SEED must be a u64"),
-            Err(_) => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64,
-        };
-        eprintln!("{test}: seed {seed} (replay with KILL_RESUME_SEED={seed})");
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform enough in `low..high`.
-    fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low)
-    }
 }
 
 /// Waits until `path` exists (the child has saved a checkpoint) or the child has exited.
@@ -178,15 +100,6 @@ fn wait_for_checkpoint(child: &mut std::process::Child, path: &Path) {
     }
 }
 
-/// The iteration a `resuming <function> at iteration K (...)` line names, if there is one.
-fn resumed_at(stderr: &str, function: &str) -> Option<u64> {
-    let prefix = format!("resuming {function} at iteration ");
-    let line = stderr.lines().find(|line| line.starts_with(&prefix))?;
-    let rest = &line[prefix.len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some(digits.parse().unwrap())
-}
-
 /// Leaves a checkpoint of `fallible` in `dir`: the run with `--fail-at k` fails at item `k`.
 fn failed_fallible(dir: &Path, k: u64) -> PathBuf {
     let output = run("fallible", &["--fail-at", &k.to_string()], dir);
@@ -198,9 +111,7 @@ fn failed_fallible(dir: &Path, k: u64) -> PathBuf {
 
 /// Removes the previous generation beside `path`, so a damaged `path` has no fallback.
 fn drop_previous_generation(path: &Path) {
-    let mut previous = path.as_os_str().to_owned();
-    previous.push(".prev");
-    let _ = std::fs::remove_file(previous);
+    let _ = std::fs::remove_file(common::previous(path));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,7 +122,7 @@ fn killed_at_random_moments_then_resumed_prints_the_uninterrupted_output() {
     let expected = uninterrupted("squares", &SQUARES_ARGS, "kill");
     let dir = scratch("kill");
     let ckpt = dir.join(SQUARES_CKPT);
-    let mut rng = Rng::from_clock("kill");
+    let mut rng = Rng::from_clock("kill", "KILL_RESUME_SEED");
 
     let mut kills = 0;
     let mut resumed = Vec::new();
@@ -271,7 +182,7 @@ fn killed_at_random_moments_then_resumed_prints_the_uninterrupted_output() {
 #[test]
 fn failed_run_resumes_at_the_failing_item_and_prints_the_uninterrupted_output() {
     let expected = uninterrupted("fallible", &[], "fail");
-    let mut rng = Rng::from_clock("fail");
+    let mut rng = Rng::from_clock("fail", "KILL_RESUME_SEED");
     // The first item, one on a periodic-save boundary (every = 10), the last, a random one.
     for k in [0, 40, 99, rng.range(1, 99)] {
         let dir = scratch(&format!("fail-{k}"));

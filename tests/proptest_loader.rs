@@ -12,19 +12,18 @@
 //! `PROPTEST_CASES=N` runs N cases each instead. Failures are not persisted to files: proptest
 //! prints the minimal failing input.
 
-use std::path::PathBuf;
+mod common;
+#[path = "../fuzz/common/mod.rs"]
+mod fuzz_common;
 
+use common::Scratch;
+use fuzz_common::{State, Tree};
 use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 use resumable::__private::decode_checkpoint;
-
-#[path = "../fuzz/common/mod.rs"]
-mod common;
-
-use common::{State, Tree};
 
 /// `cases` cases, or `PROPTEST_CASES` if set.
 fn config(cases: u32) -> Config {
@@ -136,30 +135,6 @@ impl Mutation {
 
 // --- Files ---
 
-/// A scratch directory for one test, removed when it passes.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("resumable-proptest-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 /// The bytes `resumable::save` writes for `state`.
 fn checkpoint_of(scratch: &Scratch, state: &State) -> Vec<u8> {
     let path = scratch.path("state.ckpt");
@@ -204,14 +179,14 @@ proptest! {
         meta in vec(any::<u8>(), 0..80),
         payload in vec(any::<u8>(), 0..64),
     ) {
-        let _ = decode_checkpoint::<State>(&common::envelope_with_meta(&meta, &payload));
+        let _ = decode_checkpoint::<State>(&fuzz_common::envelope_with_meta(&meta, &payload));
     }
 
     #[test]
     fn arbitrary_payloads_with_a_right_checksum_never_panic(
         payload in vec(any::<u8>(), 0..400),
     ) {
-        let _ = decode_checkpoint::<State>(&common::envelope(&payload));
+        let _ = decode_checkpoint::<State>(&fuzz_common::envelope(&payload));
     }
 
     /// Payloads of mostly small bytes (lengths, tags, `Some`s, short varints) with some
@@ -228,7 +203,7 @@ proptest! {
                 .collect::<Vec<u8>>()
         }),
     ) {
-        let _ = decode_checkpoint::<State>(&common::envelope(&payload));
+        let _ = decode_checkpoint::<State>(&fuzz_common::envelope(&payload));
     }
 }
 
@@ -245,11 +220,11 @@ proptest! {
     ) {
         let scratch = Scratch::new("payload");
         let checkpoint = checkpoint_of(&scratch, &state);
-        let mut payload = common::payload_of(&checkpoint).to_vec();
+        let mut payload = fuzz_common::payload_of(&checkpoint).to_vec();
         for mutation in &mutations {
             mutation.apply(&mut payload);
         }
-        if let Ok((index, loaded)) = decode_checkpoint::<State>(&common::envelope(&payload)) {
+        if let Ok((index, loaded)) = decode_checkpoint::<State>(&fuzz_common::envelope(&payload)) {
             prop_assert_eq!(index, 7);
             let again = checkpoint_of(&scratch, &loaded);
             prop_assert_eq!(decode_checkpoint::<State>(&again).unwrap(), (0, loaded));
@@ -280,7 +255,7 @@ proptest! {
     fn the_hand_built_envelope_loads(state in state()) {
         let scratch = Scratch::new("envelope");
         let checkpoint = checkpoint_of(&scratch, &state);
-        let rebuilt = common::envelope(common::payload_of(&checkpoint));
+        let rebuilt = fuzz_common::envelope(fuzz_common::payload_of(&checkpoint));
         prop_assert_eq!(decode_checkpoint::<State>(&rebuilt).unwrap(), (7, state));
     }
 }

@@ -5,10 +5,13 @@
 //! One test in its own test binary: the stop request is global to the process, and the test
 //! changes the current directory (the checkpoint goes to `.resumable` there).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::scratch;
 use resumable::resumable;
 
 const N: u64 = 10_000;
@@ -50,9 +53,7 @@ fn plain(n: u64) -> (u64, u64) {
 
 #[test]
 fn request_stop_saves_unwinds_with_stopped_and_the_next_call_resumes_there() {
-    let dir = std::env::temp_dir().join(format!("resumable-request-stop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cwd");
     std::env::set_current_dir(&dir).unwrap();
     let checkpoints = match std::env::var_os("RESUMABLE_DIR") {
         Some(set) if !set.is_empty() => PathBuf::from(set),

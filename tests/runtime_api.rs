@@ -2,37 +2,15 @@
 //! loads as `None`; a file that is damaged in any way, or holds another type, is an error that
 //! names it, never a panic and never a wrong value.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::Scratch;
 use serde::{Deserialize, Serialize};
-
-/// A scratch directory of its own for each test, removed when the test ends (even by a
-/// failed assertion).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!(
-            "resumable-runtime-api-{test}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Phase {

@@ -5,21 +5,11 @@
 //! fields swapped with the same types would decode "successfully" into swapped values; the
 //! recorded structure catches it.
 
-use std::panic::catch_unwind;
-use std::path::Path;
+mod common;
 
+use common::{checkpoint, panic_of, previous};
 use resumable::resumable;
 use serde::{Deserialize, Serialize};
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
 
 /// Version 1: leaves a checkpoint of `Stats { total, count }` by panicking at iteration 5.
 mod v1 {
@@ -80,11 +70,11 @@ second_build!(v2_added, "shape-added", { total: u64, count: u64, min: u64 });
 second_build!(v2_retyped, "shape-retyped", { total: u32, count: u64 });
 
 fn refused(name: &str, first: fn(u64) -> u64, second: fn(u64) -> u64) -> String {
-    let path = Path::new(".resumable").join(format!("{name}.ckpt"));
+    let path = checkpoint(name);
     let _ = std::fs::remove_file(&path);
-    catch_unwind(|| first(10)).unwrap_err();
+    panic_of(|| first(10));
     let saved = std::fs::read(&path).expect("the first build left a checkpoint");
-    let text = panic_message(catch_unwind(|| second(10)).unwrap_err());
+    let text = panic_of(|| second(10));
     assert!(text.contains(&path.display().to_string()), "{text}");
     assert!(text.contains("different state"), "{text}");
     assert_eq!(
@@ -94,7 +84,7 @@ fn refused(name: &str, first: fn(u64) -> u64, second: fn(u64) -> u64) -> String 
     );
     for file in [
         path.clone(),
-        path.with_extension("ckpt.prev"),
+        previous(&path),
         path.with_extension("ckpt.lock"),
     ] {
         let _ = std::fs::remove_file(file);

@@ -11,244 +11,22 @@
 //! Signals are sent with `kill(1)`. The random instants come from a clock-seeded PRNG whose
 //! seed is printed; `RESUMABLE_SEED=<seed>` replays them.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::os::unix::process::ExitStatusExt as _;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Outcome, Probe, Rng, files, probe, read_log, resumed_at, scratch};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
 // ---------------------------------------------------------------------------------------------
-// Helpers (the same as in kill_harness.rs: test targets cannot share code without a module)
-
-/// A fresh, empty directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("resumable-signals-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// xorshift64*: enough randomness to vary the instants, reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_clock(test: &str) -> Rng {
-        let seed = match std::env::var("RESUMABLE_SEED") {
-            Ok(seed) => seed.trim().parse().expect("RESUMABLE_SEED must be a u64"),
-            Err(_) => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64,
-        };
-        eprintln!("{test}: seed {seed} (replay with RESUMABLE_SEED={seed})");
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform enough in `low..high`.
-    fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low)
-    }
-}
-
-/// The probe with `n`, `every`, `delay_us` and `log`, checkpointing into `dir`; `extra`
-/// arguments after those.
-fn probe(dir: &Path, n: u64, every: u64, delay_us: u64, log: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable-probe"));
-    command
-        .args([n, every, delay_us].map(|arg| arg.to_string()))
-        .arg(log)
-        .args(extra)
-        .env("RESUMABLE_DIR", dir)
-        .env_remove("RESUMABLE_RESET")
-        .env_remove("RESUMABLE_SIGNALS")
-        .env_remove("RESUMABLE_TEST_PAUSE_AT")
-        .env_remove("RESUMABLE_TEST_PAUSE_MS");
-    command
-}
-
-/// A running probe whose stderr is read line by line as it comes.
-struct Probe {
-    child: Child,
-    lines: Receiver<String>,
-    stderr: JoinHandle<String>,
-    stdout: JoinHandle<String>,
-}
-
-/// How a probe ended.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn context(&self) -> String {
-        format!(
-            "{}\nstdout:\n{}\nstderr:\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-
-    /// Asserts that the process died of `signal`.
-    fn died_of(&self, signal: i32) -> &Self {
-        assert_eq!(
-            self.status.signal(),
-            Some(signal),
-            "did not die of signal {signal}: {}",
-            self.context()
-        );
-        self
-    }
-
-    /// Asserts that it succeeded and printed `expected`.
-    fn succeeded_with(&self, expected: &str) -> &Self {
-        assert!(self.status.success(), "failed: {}", self.context());
-        assert_eq!(self.stdout, expected, "{}", self.context());
-        self
-    }
-
-    /// Asserts that nothing was saved because of a signal.
-    fn saved_nothing(&self) -> &Self {
-        assert!(
-            !self.stderr.contains("saved checkpoint"),
-            "{}",
-            self.context()
-        );
-        self
-    }
-}
-
-impl Probe {
-    fn spawn(command: &mut Command) -> Probe {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the probe");
-        let (send, lines) = channel();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        // All of stderr as it came, a last line cut short by a kill included; each whole line
-        // also goes to `lines` as soon as it is read.
-        let stderr = std::thread::spawn(move || {
-            let mut all = String::new();
-            loop {
-                let mut line = String::new();
-                let read = stderr
-                    .read_line(&mut line)
-                    .expect("read the probe's stderr");
-                all.push_str(&line);
-                match line.strip_suffix('\n') {
-                    Some(whole) => {
-                        let _ = send.send(whole.to_owned());
-                    }
-                    None if read == 0 => return all,
-                    None => {}
-                }
-            }
-        });
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut all = String::new();
-            out.read_to_string(&mut all)
-                .expect("read the probe's stdout");
-            all
-        });
-        Probe {
-            child,
-            lines,
-            stderr,
-            stdout,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the `count`-th stderr line equal to `wanted`.
-    fn wait_for_line(&self, wanted: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = 0;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line == wanted => {
-                    seen += 1;
-                    if seen == count {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(RecvTimeoutError::Disconnected) => panic!("the probe exited before {wanted:?}"),
-                Err(RecvTimeoutError::Timeout) => panic!("no {wanted:?} line after 60 s"),
-            }
-        }
-    }
-
-    /// Waits until `log` holds at least `lines` lines: the loop is running.
-    fn wait_for_log(&mut self, log: &Path, lines: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            if text.lines().count() >= lines {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("the probe exited ({status}) before logging {lines} lines");
-            }
-            assert!(Instant::now() < deadline, "no {lines} log lines after 60 s");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn signal(&self, signal: i32) {
-        let status = Command::new("kill")
-            .args(["-s", &signal.to_string(), &self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -s {signal} {} failed", self.pid());
-    }
-
-    fn still_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    fn finish(mut self) -> Outcome {
-        let status = self.child.wait().expect("wait for the probe");
-        Outcome {
-            status,
-            stdout: self.stdout.join().unwrap(),
-            stderr: self.stderr.join().unwrap(),
-        }
-    }
-}
+// Helpers
 
 fn run(command: &mut Command) -> Outcome {
     Probe::spawn(command).finish()
-}
-
-/// The iteration a `resuming <function> at iteration K (...)` line names, if there is one.
-fn resumed_at(stderr: &str, function: &str) -> Option<u64> {
-    let prefix = format!("resuming {function} at iteration ");
-    let line = stderr.lines().find(|line| line.starts_with(&prefix))?;
-    let digits: String = line[prefix.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    Some(digits.parse().unwrap())
 }
 
 /// The iteration a `resumable: SIG…: <function> saved checkpoint <path> at iteration K; …` line
@@ -267,32 +45,6 @@ fn saved_at(stderr: &str, signal: &str, function: &str, checkpoint: &Path) -> Op
         "{line}"
     );
     Some(digits.parse().unwrap())
-}
-
-/// The indices a run logged, in order.
-fn read_log(path: &Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "{} ends with a partial line",
-        path.display()
-    );
-    text.lines()
-        .map(|line| line.parse().expect("a log line is an index"))
-        .collect()
-}
-
-/// The files in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 /// `start..end` as a `Vec`, to compare logs with.
@@ -318,7 +70,7 @@ fn expected(n: u64) -> String {
 fn sigint_and_sigterm_at_random_instants_save_at_a_boundary_and_nothing_runs_twice() {
     const N: u64 = 5000;
     let expected = expected(N);
-    let mut rng = Rng::from_clock("random signals");
+    let mut rng = Rng::from_clock("random signals", "RESUMABLE_SEED");
     for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
         for trial in 0..3 {
             let dir = scratch(&format!("random-{name}-{trial}"));
@@ -389,7 +141,7 @@ fn a_second_sigint_while_saving_kills_at_once_and_the_previous_checkpoint_still_
     );
     second.wait_for_log(&logs[1], 1);
     second.signal(SIGINT);
-    second.wait_for_line("resumable-test: paused at before-sync", 1);
+    second.expect_line("resumable-test: paused at before-sync", 1);
     let signalled = Instant::now();
     second.signal(SIGINT);
     let second = second.finish();
@@ -453,7 +205,7 @@ fn sigterm_before_the_loop_ends_the_process_without_saving() {
             &log,
             &["--sleep-before", sleep, "--calls", calls],
         ));
-        probe.wait_for_line("probe: sleeping before the loop", nth);
+        probe.expect_line("probe: sleeping before the loop", nth as u64);
         probe.signal(SIGTERM);
         let outcome = probe.finish();
         outcome.died_of(SIGTERM).saved_nothing();
@@ -484,7 +236,7 @@ fn sigterm_after_the_function_returned_ends_the_process_without_saving() {
         &log,
         &["--sleep-at-exit", "30000"],
     ));
-    probe.wait_for_line("probe: sleeping at exit", 1);
+    probe.expect_line("probe: sleeping at exit", 1);
     let signalled = Instant::now();
     probe.signal(SIGTERM);
     let outcome = probe.finish();
@@ -510,7 +262,7 @@ fn sigterm_after_the_loop_inside_the_function_ends_the_process_without_saving() 
         &log,
         &["--sleep-after", "3000"],
     ));
-    probe.wait_for_line("probe: sleeping after the loop", 1);
+    probe.expect_line("probe: sleeping after the loop", 1);
     probe.signal(SIGTERM);
     let outcome = probe.finish();
     outcome.died_of(SIGTERM).saved_nothing();

@@ -7,46 +7,12 @@
 //! other's only if their state has the same binding names and types: that is how these tests
 //! see exactly what a function saves.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+use common::{fresh, panic_of, take};
 use resumable::resumable;
-
-fn checkpoint(name: &str) -> PathBuf {
-    Path::new(".resumable").join(format!("{name}.ckpt"))
-}
-
-/// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
-fn fresh(name: &str) -> PathBuf {
-    let path = checkpoint(name);
-    resumable::remove(&path).unwrap();
-    path
-}
-
-/// Runs `f`, which must panic, and returns its panic message.
-fn panic_of<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => message(payload),
-    }
-}
-
-fn message(payload: Box<dyn Any + Send>) -> String {
-    if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else {
-        "<a panic payload that is not a string>".to_owned()
-    }
-}
-
-/// Takes the count of loop bodies run since the last call.
-fn take(counter: &AtomicU64) -> u64 {
-    counter.swap(0, SeqCst)
-}
 
 // ---------------------------------------------------------------------------------------------
 // `skip(..)`

@@ -9,16 +9,18 @@ use resumable::resumable;
 /// fingerprint varint, then the index varint); `None` without a file.
 fn saved_index(path: &Path) -> Option<u64> {
     let bytes = std::fs::read(path).ok()?;
-    let mut varints = bytes[24..].iter().scan((0u64, 0u32), |(value, shift), &byte| {
-        *value |= u64::from(byte & 0x7f) << *shift;
-        *shift += 7;
-        let done = byte & 0x80 == 0;
-        let out = done.then_some(*value);
-        if done {
-            (*value, *shift) = (0, 0);
-        }
-        Some(out)
-    });
+    let mut varints = bytes[24..]
+        .iter()
+        .scan((0u64, 0u32), |(value, shift), &byte| {
+            *value |= u64::from(byte & 0x7f) << *shift;
+            *shift += 7;
+            let done = byte & 0x80 == 0;
+            let out = done.then_some(*value);
+            if done {
+                (*value, *shift) = (0, 0);
+            }
+            Some(out)
+        });
     let _fingerprint = varints.by_ref().flatten().next();
     varints.flatten().next()
 }
@@ -45,6 +47,9 @@ fn a_duration_saves_at_the_first_boundary_after_each_interval() {
     assert_eq!(sum, (0..80).sum::<u64>());
     let seen = seen.unwrap();
     // About 6 intervals passed by iteration 60: the newest save is a few iterations behind it.
-    assert!((30..=60).contains(&seen), "newest checkpoint at iteration {seen}");
+    assert!(
+        (30..=60).contains(&seen),
+        "newest checkpoint at iteration {seen}"
+    );
     assert!(!Path::new(".resumable/time-based.ckpt").exists());
 }

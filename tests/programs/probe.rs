@@ -73,33 +73,29 @@ const SEED: u64 = 0xCBF2_9CE4_8422_2325;
 /// A probe function: `0..n` with these options, logging to the file; `(hash, count)`.
 type ProbeFn = fn(u64, &Options, &mut File) -> (u64, u64);
 
+/// Defines one probe function: `#[resumable(<attributes>)]` on the loop described above.
+macro_rules! probe {
+    ($function:ident, $($attributes:tt)*) => {
+        #[resumable($($attributes)*)]
+        fn $function(n: u64, options: &Options, log: &mut File) -> (u64, u64) {
+            let mut hash = SEED;
+            let mut count = 0u64;
+            sleep_announced(options.before, "before the loop");
+            for i in 0..n {
+                step(i, options.delay, log, &mut hash, &mut count);
+            }
+            sleep_announced(options.after, "after the loop");
+            (hash, count)
+        }
+    };
+}
+
 /// Defines one probe function per `every`, with and without signal handling.
 macro_rules! probes {
     ($(($every:literal, $with:ident, $name:literal, $without:ident, $nosig_name:literal)),* $(,)?) => {
         $(
-            #[resumable(every = $every, name = $name)]
-            fn $with(n: u64, options: &Options, log: &mut File) -> (u64, u64) {
-                let mut hash = SEED;
-                let mut count = 0u64;
-                sleep_announced(options.before, "before the loop");
-                for i in 0..n {
-                    step(i, options.delay, log, &mut hash, &mut count);
-                }
-                sleep_announced(options.after, "after the loop");
-                (hash, count)
-            }
-
-            #[resumable(every = $every, name = $nosig_name, signals = false)]
-            fn $without(n: u64, options: &Options, log: &mut File) -> (u64, u64) {
-                let mut hash = SEED;
-                let mut count = 0u64;
-                sleep_announced(options.before, "before the loop");
-                for i in 0..n {
-                    step(i, options.delay, log, &mut hash, &mut count);
-                }
-                sleep_announced(options.after, "after the loop");
-                (hash, count)
-            }
+            probe!($with, every = $every, name = $name);
+            probe!($without, every = $every, name = $nosig_name, signals = false);
         )*
 
         /// The probe function for `every`, if there is one.
