@@ -1,0 +1,922 @@
+//! Tracing: a deserializer that reads no bytes and records what a type's `Deserialize` asks
+//! for (see "Tracing" in the module docs of [`super`]).
+
+use std::any::type_name;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Visitor};
+
+use super::text::render;
+use super::{MAX_DEPTH, MAX_PASSES};
+
+/// Tells containers apart within one process: the `type_name` of what their visitor builds.
+pub(super) type Id = &'static str;
+
+/// A type, as far as it was read.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Ty {
+    /// Not read (yet).
+    Unknown,
+    Prim(&'static str),
+    Option(Box<Ty>),
+    Seq(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    Tuple(Vec<Ty>),
+    /// A struct or enum, described in the tracer's `defs`.
+    Ref(Id),
+}
+
+impl Ty {
+    /// Whether it names no container outside `Option`, sequences and maps (which cut mode
+    /// leaves empty), so that reading it in cut mode cannot recurse.
+    fn is_flat(&self) -> bool {
+        match self {
+            Ty::Prim(_) | Ty::Option(_) | Ty::Seq(_) | Ty::Map(..) => true,
+            Ty::Tuple(items) => items.iter().all(Ty::is_flat),
+            Ty::Unknown | Ty::Ref(_) => false,
+        }
+    }
+
+    pub(super) fn refs<'a>(&'a self, found: &mut Vec<&'a Id>) {
+        match self {
+            Ty::Unknown | Ty::Prim(_) => {}
+            Ty::Option(inner) | Ty::Seq(inner) => inner.refs(found),
+            Ty::Map(key, value) => {
+                key.refs(found);
+                value.refs(found);
+            }
+            Ty::Tuple(items) => items.iter().for_each(|item| item.refs(found)),
+            Ty::Ref(id) => found.push(id),
+        }
+    }
+}
+
+/// The content of a struct or of one enum variant.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Body {
+    Unit,
+    /// A tuple struct or variant; a newtype is a tuple of one (postcard writes them alike).
+    Tuple(Vec<Ty>),
+    Struct(Vec<(&'static str, Ty)>),
+}
+
+impl Body {
+    fn types(&self) -> Vec<&Ty> {
+        match self {
+            Body::Unit => Vec::new(),
+            Body::Tuple(items) => items.iter().collect(),
+            Body::Struct(fields) => fields.iter().map(|(_, ty)| ty).collect(),
+        }
+    }
+
+    fn refs<'a>(&'a self, found: &mut Vec<&'a Id>) {
+        self.types().into_iter().for_each(|ty| ty.refs(found));
+    }
+}
+
+#[derive(Debug)]
+pub(super) enum Def {
+    Struct {
+        name: &'static str,
+        body: Body,
+    },
+    Enum {
+        name: &'static str,
+        variants: &'static [&'static str],
+        /// By variant index; `None` until that variant was read.
+        bodies: Vec<Option<Body>>,
+    },
+}
+
+impl Def {
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Def::Struct { name, .. } | Def::Enum { name, .. } => name,
+        }
+    }
+
+    pub(super) fn refs(&self) -> Vec<&Id> {
+        let mut found = Vec::new();
+        match self {
+            Def::Struct { body, .. } => body.refs(&mut found),
+            Def::Enum { bodies, .. } => bodies.iter().flatten().for_each(|b| b.refs(&mut found)),
+        }
+        found
+    }
+
+    fn has_unread_variant(&self) -> bool {
+        matches!(self, Def::Enum { bodies, .. } if bodies.iter().any(Option::is_none))
+    }
+}
+
+/// Why a type cannot be traced (kept for tests; the shape then holds the type name only).
+#[derive(Debug)]
+pub(super) struct Untraceable(pub(super) String);
+
+impl fmt::Display for Untraceable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Untraceable {}
+
+impl de::Error for Untraceable {
+    fn custom<M: fmt::Display>(msg: M) -> Self {
+        Untraceable(msg.to_string())
+    }
+}
+
+fn unsupported(what: &str) -> Untraceable {
+    Untraceable(format!(
+        "its Deserialize calls {what}, which postcard does not support"
+    ))
+}
+
+fn conflict(name: &str) -> Untraceable {
+    Untraceable(format!(
+        "two different containers `{name}` have one type name"
+    ))
+}
+
+#[derive(Default)]
+struct Tracer {
+    defs: HashMap<Id, Def>,
+    /// The containers being read, outermost first, each with its number of variants if it is
+    /// an enum read in cut mode (whose choice of variant may be what recurses without end).
+    path: Vec<(Id, usize)>,
+    depth: usize,
+    /// Per enum: how many candidates to pass over when choosing its variant in cut mode.
+    skip_base: HashMap<Id, usize>,
+    /// This pass recorded something new.
+    progress: bool,
+    /// This pass failed for a choice of variant that the next pass changes.
+    retry: bool,
+    /// Per visitor type that reads a string, the placeholder it gets, from [`TEXTS`].
+    texts: HashMap<&'static str, usize>,
+    /// The visitor that read the last string in this pass.
+    last_text: Option<&'static str>,
+}
+
+/// Strings that common validating types accept: numbers and paths; RFC 3339 dates and times
+/// (chrono, time); versions (semver). When a pass fails after a string was read, the visitor
+/// that read it gets the next placeholder on the next pass.
+const TEXTS: &[&str] = &[
+    "1",
+    "1970-01-01T00:00:00Z",
+    "1970-01-01T00:00:00",
+    "1970-01-01",
+    "00:00:00",
+    "1.0.0",
+];
+
+/// Traces `T` and renders its text.
+pub(super) fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
+    let mut tracer = Tracer::default();
+    for _ in 0..MAX_PASSES {
+        tracer.progress = false;
+        tracer.retry = false;
+        tracer.last_text = None;
+        tracer.depth = 0;
+        tracer.path.clear();
+        let mut root = Ty::Unknown;
+        let read = T::deserialize(Reader {
+            tracer: &mut tracer,
+            out: &mut root,
+            cut: false,
+        });
+        match read {
+            Ok(_) if tracer.defs.values().any(Def::has_unread_variant) => {
+                if !tracer.progress {
+                    return Err(Untraceable("some enum variants cannot be reached".into()));
+                }
+            }
+            Ok(_) => return render(&root, &tracer.defs),
+            Err(_) if tracer.retry => {}
+            Err(_) if tracer.next_text() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Err(Untraceable(format!("not traced in {MAX_PASSES} passes")))
+}
+
+impl Tracer {
+    fn reading(&self, id: Id) -> bool {
+        self.path.iter().any(|&(on_path, _)| on_path == id)
+    }
+
+    fn text(&mut self, visitor: &'static str) -> &'static str {
+        self.last_text = Some(visitor);
+        TEXTS[self.texts.get(visitor).copied().unwrap_or(0)]
+    }
+
+    /// Gives the visitor that read the last string its next placeholder, if it has one.
+    fn next_text(&mut self) -> bool {
+        let Some(visitor) = self.last_text else {
+            return false;
+        };
+        let choice = self.texts.entry(visitor).or_default();
+        *choice += 1;
+        *choice < TEXTS.len()
+    }
+
+    /// Runs `read` one level deeper, inside container `frame` if given.
+    fn nest<R>(
+        &mut self,
+        frame: Option<(Id, usize)>,
+        read: impl FnOnce(&mut Tracer) -> Result<R, Untraceable>,
+    ) -> Result<R, Untraceable> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        self.depth += 1;
+        self.path.extend(frame);
+        let result = read(self);
+        if frame.is_some() {
+            self.path.pop();
+        }
+        self.depth -= 1;
+        result
+    }
+
+    /// Usually an enum read in cut mode whose variant recurses again: of those with a variant
+    /// left to try, the one met most often on the way down (the innermost of those) tries its
+    /// next variant on the next pass.
+    fn too_deep(&mut self) -> Untraceable {
+        let mut counts: Vec<(Id, usize)> = Vec::new();
+        for &(id, variants) in self.path.iter().rev() {
+            if self.skip_base.get(id).copied().unwrap_or(0) + 1 < variants {
+                match counts.iter_mut().find(|(seen, _)| *seen == id) {
+                    Some((_, count)) => *count += 1,
+                    None => counts.push((id, 1)),
+                }
+            }
+        }
+        let most = counts.iter().map(|&(_, count)| count).max();
+        if let Some(&(id, _)) = counts.iter().find(|&&(_, count)| Some(count) == most) {
+            *self.skip_base.entry(id).or_default() += 1;
+            self.retry = true;
+        }
+        Untraceable(format!("it nests deeper than {MAX_DEPTH} levels"))
+    }
+
+    fn record_struct(&mut self, id: Id, name: &'static str, body: Body) -> Result<(), Untraceable> {
+        match self.defs.get(id) {
+            None => {
+                self.defs.insert(id, Def::Struct { name, body });
+                self.progress = true;
+                Ok(())
+            }
+            Some(Def::Struct { body: known, .. }) if *known == body => Ok(()),
+            Some(_) => Err(conflict(name)),
+        }
+    }
+
+    /// The variant of an enum read in normal mode: one not read yet, else one that leads to an
+    /// enum with variants not read yet, else the cut-mode choice.
+    fn variant_to_read(
+        &mut self,
+        id: Id,
+        name: &'static str,
+        variants: &'static [&'static str],
+    ) -> Result<u32, Untraceable> {
+        self.defs.entry(id).or_insert_with(|| Def::Enum {
+            name,
+            variants,
+            bodies: vec![None; variants.len()],
+        });
+        let Some(Def::Enum {
+            variants: known,
+            bodies,
+            ..
+        }) = self.defs.get(id)
+        else {
+            return Err(conflict(name));
+        };
+        if *known != variants {
+            return Err(conflict(name));
+        }
+        if let Some(unread) = bodies.iter().position(Option::is_none) {
+            return Ok(unread as u32);
+        }
+        let leads_on = bodies.iter().position(|body| {
+            let mut refs = Vec::new();
+            body.as_ref().expect("all read").refs(&mut refs);
+            self.reaches_unread(refs)
+        });
+        match leads_on {
+            Some(index) => Ok(index as u32),
+            None => self.base_variant(id, variants.len()),
+        }
+    }
+
+    /// Whether an enum with unread variants can be reached from `start` without going through
+    /// a container being read (which would be read in cut mode there).
+    fn reaches_unread(&self, start: Vec<&Id>) -> bool {
+        let mut seen = HashSet::new();
+        let mut todo = start;
+        while let Some(&id) = todo.pop() {
+            if self.reading(id) || !seen.insert(id) {
+                continue;
+            }
+            match self.defs.get(id) {
+                Some(def) if def.has_unread_variant() => return true,
+                Some(def) => todo.extend(def.refs()),
+                None => return true,
+            }
+        }
+        false
+    }
+
+    /// The variant of an enum read in cut mode: variants known not to name a container
+    /// outside `Option`, sequences and maps first, then the others in order, less the ones
+    /// that nested too deep on earlier passes.
+    fn base_variant(&self, id: Id, count: usize) -> Result<u32, Untraceable> {
+        let bodies: &[Option<Body>] = match self.defs.get(id) {
+            Some(Def::Enum { bodies, .. }) => bodies,
+            _ => &[],
+        };
+        let flat = |index: &usize| {
+            bodies
+                .get(*index)
+                .and_then(Option::as_ref)
+                .is_some_and(|body| body.types().iter().all(|ty| ty.is_flat()))
+        };
+        let skip = self.skip_base.get(id).copied().unwrap_or(0);
+        (0..count)
+            .filter(flat)
+            .chain((0..count).filter(|index| !flat(index)))
+            .nth(skip)
+            .map(|index| index as u32)
+            .ok_or_else(|| Untraceable("it recurses without end".into()))
+    }
+
+    fn record_variant(
+        &mut self,
+        id: Id,
+        name: &str,
+        index: usize,
+        body: Body,
+    ) -> Result<(), Untraceable> {
+        let Some(Def::Enum { bodies, .. }) = self.defs.get_mut(id) else {
+            return Err(conflict(name));
+        };
+        match &bodies[index] {
+            None => {
+                bodies[index] = Some(body);
+                self.progress = true;
+                Ok(())
+            }
+            Some(known) if *known == body => Ok(()),
+            Some(_) => Err(conflict(name)),
+        }
+    }
+}
+
+/// A deserializer that reads nothing and records what it is asked for into `out`. In cut mode
+/// it records nothing that lasts and ends every recursion it can.
+struct Reader<'a> {
+    tracer: &'a mut Tracer,
+    out: &'a mut Ty,
+    cut: bool,
+}
+
+macro_rules! primitives {
+    ($($method:ident => $visit:ident($value:expr), $name:literal;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+            *self.out = Ty::Prim($name);
+            visitor.$visit($value)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for Reader<'_> {
+    type Error = Untraceable;
+
+    // Placeholders that pass common checks: `NonZero*` rejects 0.
+    primitives! {
+        deserialize_bool => visit_bool(false), "bool";
+        deserialize_i8 => visit_i8(1), "i8";
+        deserialize_i16 => visit_i16(1), "i16";
+        deserialize_i32 => visit_i32(1), "i32";
+        deserialize_i64 => visit_i64(1), "i64";
+        deserialize_i128 => visit_i128(1), "i128";
+        deserialize_u8 => visit_u8(1), "u8";
+        deserialize_u16 => visit_u16(1), "u16";
+        deserialize_u32 => visit_u32(1), "u32";
+        deserialize_u64 => visit_u64(1), "u64";
+        deserialize_u128 => visit_u128(1), "u128";
+        deserialize_f32 => visit_f32(1.0), "f32";
+        deserialize_f64 => visit_f64(1.0), "f64";
+        deserialize_char => visit_char('1'), "char";
+        // 16 bytes: a `Uuid`.
+        deserialize_bytes => visit_bytes(&[1; 16]), "bytes";
+        deserialize_byte_buf => visit_bytes(&[1; 16]), "bytes";
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        *self.out = Ty::Prim("str");
+        visitor.visit_str(self.tracer.text(type_name::<V>()))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        *self.out = Ty::Prim("()");
+        visitor.visit_unit()
+    }
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Untraceable> {
+        Err(unsupported("deserialize_any"))
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Untraceable> {
+        Err(unsupported("deserialize_identifier"))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Untraceable> {
+        Err(unsupported("deserialize_ignored_any"))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        let Reader { tracer, out, cut } = self;
+        if cut {
+            return visitor.visit_none();
+        }
+        let mut inner = Ty::Unknown;
+        let value = tracer.nest(None, |tracer| {
+            visitor.visit_some(Reader {
+                tracer,
+                out: &mut inner,
+                cut,
+            })
+        })?;
+        *out = Ty::Option(Box::new(inner));
+        Ok(value)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        let Reader { tracer, out, cut } = self;
+        let mut item = Ty::Unknown;
+        let items: &mut [Ty] = if cut {
+            &mut []
+        } else {
+            std::slice::from_mut(&mut item)
+        };
+        let value = tracer.nest(None, |tracer| {
+            visitor.visit_seq(Items::new(tracer, items, cut))
+        })?;
+        *out = Ty::Seq(Box::new(item));
+        Ok(value)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
+        let Reader { tracer, out, cut } = self;
+        let mut entry = [Ty::Unknown, Ty::Unknown];
+        let slots: &mut [Ty] = if cut { &mut [] } else { &mut entry };
+        let value = tracer.nest(None, |tracer| {
+            visitor.visit_map(Items::new(tracer, slots, cut))
+        })?;
+        let [key, item] = entry;
+        *out = Ty::Map(Box::new(key), Box::new(item));
+        Ok(value)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let Reader { tracer, out, cut } = self;
+        let mut items = vec![Ty::Unknown; len];
+        let value = tracer.nest(None, |tracer| {
+            visitor.visit_seq(Items::new(tracer, &mut items, cut))
+        })?;
+        *out = Ty::Tuple(items);
+        Ok(value)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let id = type_name::<V::Value>();
+        *self.out = Ty::Ref(id);
+        if !self.cut {
+            self.tracer.record_struct(id, name, Body::Unit)?;
+        }
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let read = |mut items: Items<'_>| visitor.visit_newtype_struct(items.reader().unwrap());
+        self.read_struct(type_name::<V::Value>(), name, 1, read, Body::Tuple)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let read = |items: Items<'_>| visitor.visit_seq(items);
+        self.read_struct(type_name::<V::Value>(), name, len, read, Body::Tuple)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let read = |items: Items<'_>| visitor.visit_seq(items);
+        let body = |items: Vec<Ty>| Body::Struct(fields.iter().copied().zip(items).collect());
+        self.read_struct(type_name::<V::Value>(), name, fields.len(), read, body)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let id = type_name::<V::Value>();
+        let Reader { tracer, out, cut } = self;
+        *out = Ty::Ref(id);
+        if variants.is_empty() {
+            return Err(Untraceable(format!("enum `{name}` has no variants")));
+        }
+        let cut = cut || tracer.reading(id);
+        let index = if cut {
+            tracer.base_variant(id, variants.len())?
+        } else {
+            tracer.variant_to_read(id, name, variants)?
+        };
+        let mut body = None;
+        let frame = (id, if cut { variants.len() } else { 0 });
+        let value = tracer.nest(Some(frame), |tracer| {
+            visitor.visit_enum(Variant {
+                tracer,
+                index,
+                out: &mut body,
+                cut,
+            })
+        })?;
+        if !cut {
+            let body = body.ok_or_else(|| Untraceable(format!("`{name}` read no variant")))?;
+            tracer.record_variant(id, name, index as usize, body)?;
+        }
+        Ok(value)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false // as postcard
+    }
+}
+
+impl Reader<'_> {
+    /// Reads the `len` members of struct `id` with `read`, and records them with `body`.
+    fn read_struct<R>(
+        self,
+        id: Id,
+        name: &'static str,
+        len: usize,
+        read: impl FnOnce(Items<'_>) -> Result<R, Untraceable>,
+        body: impl FnOnce(Vec<Ty>) -> Body,
+    ) -> Result<R, Untraceable> {
+        let Reader { tracer, out, cut } = self;
+        *out = Ty::Ref(id);
+        let cut = cut || tracer.reading(id);
+        let mut items = vec![Ty::Unknown; len];
+        let value = tracer.nest(Some((id, 0)), |tracer| {
+            read(Items::new(tracer, &mut items, cut))
+        })?;
+        if !cut {
+            tracer.record_struct(id, name, body(items))?;
+        }
+        Ok(value)
+    }
+}
+
+/// The elements of a sequence, tuple or struct, or the keys and values of a map.
+struct Items<'a> {
+    tracer: &'a mut Tracer,
+    slots: std::slice::IterMut<'a, Ty>,
+    cut: bool,
+}
+
+impl<'a> Items<'a> {
+    fn new(tracer: &'a mut Tracer, slots: &'a mut [Ty], cut: bool) -> Self {
+        Items {
+            tracer,
+            slots: slots.iter_mut(),
+            cut,
+        }
+    }
+
+    /// A reader for the next member, if there is one.
+    fn reader(&mut self) -> Option<Reader<'_>> {
+        Some(Reader {
+            out: self.slots.next()?,
+            tracer: &mut *self.tracer,
+            cut: self.cut,
+        })
+    }
+
+    fn next<'de, S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Untraceable> {
+        self.reader()
+            .map(|reader| seed.deserialize(reader))
+            .transpose()
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for Items<'_> {
+    type Error = Untraceable;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Untraceable> {
+        self.next(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.slots.len())
+    }
+}
+
+impl<'de> de::MapAccess<'de> for Items<'_> {
+    type Error = Untraceable;
+
+    fn next_key_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Untraceable> {
+        self.next(seed)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Untraceable> {
+        self.next(seed)?
+            .ok_or_else(|| Untraceable("a map value was read without its key".into()))
+    }
+}
+
+/// The variant an enum reads: `index`, as postcard gives it.
+struct Variant<'a> {
+    tracer: &'a mut Tracer,
+    index: u32,
+    out: &'a mut Option<Body>,
+    cut: bool,
+}
+
+impl<'de> de::EnumAccess<'de> for Variant<'_> {
+    type Error = Untraceable;
+    type Variant = Self;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self), Untraceable> {
+        let index = de::value::U32Deserializer::<Untraceable>::new(self.index);
+        Ok((seed.deserialize(index)?, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Variant<'_> {
+    type Error = Untraceable;
+
+    fn unit_variant(self) -> Result<(), Untraceable> {
+        *self.out = Some(Body::Unit);
+        Ok(())
+    }
+
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<S::Value, Untraceable> {
+        let mut inner = Ty::Unknown;
+        let value = seed.deserialize(Reader {
+            tracer: self.tracer,
+            out: &mut inner,
+            cut: self.cut,
+        })?;
+        *self.out = Some(Body::Tuple(vec![inner]));
+        Ok(value)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let mut items = vec![Ty::Unknown; len];
+        let value = visitor.visit_seq(Items::new(self.tracer, &mut items, self.cut))?;
+        *self.out = Some(Body::Tuple(items));
+        Ok(value)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Untraceable> {
+        let mut items = vec![Ty::Unknown; fields.len()];
+        let value = visitor.visit_seq(Items::new(self.tracer, &mut items, self.cut))?;
+        *self.out = Some(Body::Struct(fields.iter().copied().zip(items).collect()));
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)] // the test types are only ever traced, never read
+mod tests {
+    use std::time::Instant;
+
+    use crate::shape::shape_of;
+    use crate::shape::tests::{change, identical, traced, untraceable, versions};
+
+    versions!(variant_added {
+        #[derive(Deserialize)] pub enum Phase { Idle, Busy(u32), Done { at: u64 } }
+        #[derive(Deserialize)] pub struct Stats { pub total: u64, pub phases: Vec<Option<Phase>> }
+    } => {
+        #[derive(Deserialize)] pub enum Phase { Idle, Busy(u32), Done { at: u64 }, Failed(String) }
+        #[derive(Deserialize)] pub struct Stats { pub total: u64, pub phases: Vec<Option<Phase>> }
+    });
+
+    #[test]
+    fn every_variant_of_a_nested_enum_is_recorded() {
+        assert_eq!(
+            traced::<variant_added::after::Stats>(),
+            "root: Stats\n\
+             enum Phase { Idle, Busy(u32), Done { at: u64 }, Failed(str) }\n\
+             struct Stats { total: u64, phases: [Option<Phase>] }"
+        );
+        assert_eq!(
+            change::<variant_added::before::Stats, variant_added::after::Stats>().as_deref(),
+            Some("variant `Failed` added to `Phase`")
+        );
+    }
+
+    versions!(generic {
+        #[derive(Deserialize)] pub struct Pair<T> { pub left: T, pub right: T }
+        pub mod other {
+            #[derive(serde::Deserialize)] pub struct Pair { pub only: bool }
+        }
+        #[derive(Deserialize)]
+        pub struct Stats { pub a: Pair<u8>, pub b: Pair<String>, pub c: other::Pair, pub d: Pair<u8> }
+    } => {});
+
+    #[test]
+    fn namesakes_and_generic_instances_are_told_apart() {
+        assert_eq!(
+            traced::<generic::before::Stats>(),
+            "root: Stats\n\
+             struct Pair#1 { left: u8, right: u8 }\n\
+             struct Pair#2 { left: str, right: str }\n\
+             struct Pair#3 { only: bool }\n\
+             struct Stats { a: Pair#1, b: Pair#2, c: Pair#3, d: Pair#1 }"
+        );
+    }
+
+    versions!(recursive {
+        #[derive(Deserialize)]
+        pub enum Expr { Add(Box<Expr>, Box<Expr>), Neg(Box<Expr>), Lit(f64) }
+        #[derive(Deserialize)]
+        pub struct Tree { pub label: String, pub children: Vec<Tree>, pub parent: Option<Box<Tree>> }
+        #[derive(Deserialize)] pub enum Even { Zero, Next(Box<Odd>) }
+        #[derive(Deserialize)] pub enum Odd { Next(Box<Even>) }
+        #[derive(Deserialize)]
+        pub struct State { pub expr: Expr, pub tree: Tree, pub even: Even }
+    } => {
+        #[derive(Deserialize)]
+        pub enum Expr { Add(Box<Expr>, Box<Expr>), Neg(Box<Expr>), Lit(f64), Var(u32) }
+        #[derive(Deserialize)]
+        pub struct Tree { pub label: String, pub children: Vec<Tree>, pub parent: Option<Box<Tree>> }
+        #[derive(Deserialize)] pub enum Even { Zero, Next(Box<Odd>) }
+        #[derive(Deserialize)] pub enum Odd { Next(Box<Even>) }
+        #[derive(Deserialize)]
+        pub struct State { pub expr: Expr, pub tree: Tree, pub even: Even }
+    });
+
+    #[test]
+    fn recursive_types_are_traced() {
+        // `Expr`'s first variant recurses: serde-reflection overflows the stack on it.
+        assert_eq!(
+            traced::<recursive::before::State>(),
+            "root: State\n\
+             enum Even { Zero, Next(Odd) }\n\
+             enum Expr { Add(Expr, Expr), Neg(Expr), Lit(f64) }\n\
+             enum Odd { Next(Even) }\n\
+             struct State { expr: Expr, tree: Tree, even: Even }\n\
+             struct Tree { label: str, children: [Tree], parent: Option<Tree> }"
+        );
+        assert_eq!(
+            change::<recursive::before::State, recursive::after::State>().as_deref(),
+            Some("variant `Var` added to `Expr`")
+        );
+    }
+
+    mod mutual {
+        use serde::Deserialize;
+        // `B` always recurses: only `A::Y` ends the recursion.
+        #[derive(Deserialize)]
+        pub enum A {
+            X(Box<B>),
+            Y,
+        }
+        #[derive(Deserialize)]
+        pub enum B {
+            P(Box<A>),
+        }
+        /// A string that must look like a date, and one that must look like a version.
+        #[derive(Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct Date(pub String);
+        impl TryFrom<String> for Date {
+            type Error = String;
+            fn try_from(text: String) -> Result<Self, String> {
+                match text.len() == 20 && text.ends_with('Z') {
+                    true => Ok(Date(text)),
+                    false => Err(format!("{text} is not a date")),
+                }
+            }
+        }
+        #[derive(Deserialize)]
+        pub struct Stamped {
+            pub at: Date,
+            pub path: std::path::PathBuf,
+            pub a: A,
+        }
+    }
+
+    #[test]
+    fn the_variant_that_ends_a_recursion_is_found() {
+        assert_eq!(
+            traced::<mutual::A>(),
+            "root: A\nenum A { X(B), Y }\nenum B { P(A) }"
+        );
+    }
+
+    #[test]
+    fn strings_that_must_be_dates_are_traced() {
+        // `try_from = "String"` reads a plain string: no container of its own.
+        assert_eq!(
+            traced::<mutual::Stamped>(),
+            "root: Stamped\nenum A { X(B), Y }\nenum B { P(A) }\n\
+             struct Stamped { at: str, path: str, a: A }"
+        );
+    }
+
+    #[test]
+    fn validating_std_types_pass_with_the_placeholders() {
+        assert_eq!(traced::<std::num::NonZeroU32>(), "root: u32");
+        assert_eq!(traced::<std::path::PathBuf>(), "root: str");
+        assert_eq!(
+            traced::<std::net::IpAddr>(),
+            "root: IpAddr\nenum IpAddr { V4((u8, u8, u8, u8)), V6([u8; 16]) }"
+        );
+    }
+
+    #[test]
+    fn tracing_stays_within_a_small_stack() {
+        // Recursion and the depth limit: a 256 KiB stack is plenty (threads get 2 MiB).
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                traced::<recursive::before::State>();
+                shape_of::<untraceable::Endless>();
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn tracing_a_moderately_complex_type_is_quick() {
+        use identical::before::Everything;
+        traced::<Everything>();
+        traced::<recursive::before::State>();
+        let start = Instant::now();
+        for _ in 0..100 {
+            shape_of::<Everything>();
+            shape_of::<recursive::before::State>();
+        }
+        let each = start.elapsed() / 200;
+        eprintln!("shape_of: {each:?} per type");
+        assert!(each.as_millis() < 50, "{each:?}");
+    }
+}
