@@ -129,6 +129,7 @@ mod signals;
 #[cfg(test)]
 mod sim_fs;
 mod storage;
+mod ticker;
 
 #[doc(hidden)]
 #[path = "private.rs"]

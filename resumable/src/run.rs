@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,6 +17,7 @@ use crate::fs::OsFs;
 use crate::lock::Lock;
 use crate::signals::{self, Watch};
 use crate::storage::{self, Generations};
+use crate::ticker::Ticker;
 
 /// What the attribute knows at compile time about one resumable function.
 #[derive(Debug)]
@@ -470,49 +470,5 @@ fn age(then_ms: u64) -> String {
         120..7200 => format!("{} min", secs / 60),
         7200..172_800 => format!("{} h", secs / 3600),
         _ => format!("{} days", secs / 86_400),
-    }
-}
-
-/// Raises `due` every `interval`, so a time-based loop saves without reading the clock on every
-/// iteration: the loop reads one flag, the clock is read here.
-struct Ticker {
-    due: Arc<AtomicBool>,
-    done: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Ticker {
-    fn start(interval: Duration) -> Ticker {
-        let due = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let (raise, finished) = (Arc::clone(&due), Arc::clone(&done));
-        let thread = thread::Builder::new()
-            .name("resumable-ticker".into())
-            .spawn(move || {
-                let mut next = Instant::now() + interval;
-                while !finished.load(Ordering::Relaxed) {
-                    let now = Instant::now();
-                    if now >= next {
-                        raise.store(true, Ordering::Relaxed);
-                        next = now + interval;
-                    }
-                    thread::park_timeout(next.saturating_duration_since(now));
-                }
-            })
-            .inspect_err(|err| {
-                eprintln!("resumable: warning: no timer thread ({err}); time-based saves are off");
-            })
-            .ok();
-        Ticker { due, done, thread }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            let _ = thread.join();
-        }
     }
 }
