@@ -3,27 +3,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use common::saved_index;
 use resumable::resumable;
 
-/// The completed-iteration index in a checkpoint's metadata (after the 24-byte header: the
-/// fingerprint varint, then the index varint); `None` without a file.
-fn saved_index(path: &Path) -> Option<u64> {
-    let bytes = std::fs::read(path).ok()?;
-    let mut varints = bytes[24..]
-        .iter()
-        .scan((0u64, 0u32), |(value, shift), &byte| {
-            *value |= u64::from(byte & 0x7f) << *shift;
-            *shift += 7;
-            let done = byte & 0x80 == 0;
-            let out = done.then_some(*value);
-            if done {
-                (*value, *shift) = (0, 0);
-            }
-            Some(out)
-        });
-    let _fingerprint = varints.by_ref().flatten().next();
-    varints.flatten().next()
-}
+mod common;
 
 /// 2 ms per iteration, a save every 20 ms; at iteration 60 (about 120 ms in), looks at what
 /// was saved so far.

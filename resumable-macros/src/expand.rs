@@ -167,7 +167,6 @@ pub fn expand(model: Model) -> TokenStream {
             &#private::Spec {
                 function: #function_name,
                 name: #checkpoint_name,
-                every: #every_literal,
                 interval_ms: #interval_literal,
                 state: &[#(#state_names),*],
                 signals: #signals,

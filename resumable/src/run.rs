@@ -26,9 +26,6 @@ pub struct Spec {
     pub function: &'static str,
     /// The checkpoint's name: `name = "…"`, or the function's full path.
     pub name: &'static str,
-    /// Save after every this many completed iterations; at least 1 (`u64::MAX` with a
-    /// duration).
-    pub every: u64,
     /// With `every = "30s"`: the interval in milliseconds; 0 otherwise.
     pub interval_ms: u64,
     /// The state bindings, in the order they are saved.
@@ -226,28 +223,34 @@ impl Run {
 
     /// After a failure was saved: a signal that arrived meanwhile ends the process now.
     pub fn obey_signal(&mut self) {
-        if let Some(signal) = self
-            .pending_stop
-            .filter(|&reason| reason != signals::REQUESTED)
-        {
+        if let Some(signal) = self.pending_signal() {
             eprintln!(
                 "resumable: {} arrived as {} stopped with a failure; its checkpoint is saved",
                 signals::name(signal),
                 self.function
             );
-            drop(self.lock.take());
-            signals::die_of(signal);
+            self.die_of(signal);
         }
+    }
+
+    /// A signal (not a `request_stop`) that arrived after the loop's last boundary check.
+    fn pending_signal(&self) -> Option<usize> {
+        self.pending_stop
+            .filter(|&reason| reason != signals::REQUESTED)
+    }
+
+    /// Releases the lock, so a supervisor's restart never sees it held, and ends the process
+    /// the way `signal` does.
+    fn die_of(&mut self, signal: usize) -> ! {
+        drop(self.lock.take());
+        signals::die_of(signal)
     }
 
     /// The loop ended normally: the checkpoint is no longer needed — unless a signal arrived
     /// after the last boundary check, in which case the last checkpoint is kept (the next run
     /// redoes at most `every` iterations) and the process ends as the signal says.
     pub fn complete(&mut self) {
-        if let Some(signal) = self
-            .pending_stop
-            .filter(|&reason| reason != signals::REQUESTED)
-        {
+        if let Some(signal) = self.pending_signal() {
             eprintln!(
                 "resumable: {} arrived as {}'s loop ended; its last checkpoint {} is kept; run \
                  the same command again to finish",
@@ -255,8 +258,7 @@ impl Run {
                 self.function,
                 self.generations.newest.display()
             );
-            drop(self.lock.take());
-            signals::die_of(signal);
+            self.die_of(signal);
         }
         for path in [&self.generations.previous, &self.generations.newest] {
             if let Err(err) = storage::remove(&OsFs, path) {
@@ -298,9 +300,7 @@ impl Run {
              same command again to resume",
             signals::name(reason)
         );
-        // Release the lock before dying, so a supervisor's restart never sees it held.
-        drop(self.lock.take());
-        signals::die_of(reason)
+        self.die_of(reason)
     }
 }
 

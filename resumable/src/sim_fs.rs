@@ -283,6 +283,13 @@ mod tests {
         durable
     }
 
+    /// How many operations `save_all` makes when nothing goes wrong: the steps to fault.
+    fn ops_of_a_healthy_run() -> usize {
+        let fs = SimFs::new(Fault::Healthy);
+        save_all(&fs);
+        fs.ops()
+    }
+
     /// The index recovery finds on `fs`, checking that the state decodes to what was saved.
     fn recovered_index(fs: &SimFs) -> Option<u64> {
         let recovered = checkpoint::recover(fs, &generations(), LABEL, SHAPE)
@@ -295,11 +302,7 @@ mod tests {
 
     #[test]
     fn power_loss_at_every_step_leaves_a_checkpoint_no_older_than_the_last_durable_one() {
-        let total_ops = {
-            let fs = SimFs::new(Fault::Healthy);
-            save_all(&fs);
-            fs.ops()
-        };
+        let total_ops = ops_of_a_healthy_run();
         let mut disks = 0;
         for crash_at in 0..=total_ops {
             let fs = SimFs::new(Fault::CrashBefore(crash_at));
@@ -324,11 +327,7 @@ mod tests {
 
     #[test]
     fn a_failed_step_keeps_the_last_checkpoint_and_leaves_no_temp_file() {
-        let total_ops = {
-            let fs = SimFs::new(Fault::Healthy);
-            save_all(&fs);
-            fs.ops()
-        };
+        let total_ops = ops_of_a_healthy_run();
         let kinds = [
             io::ErrorKind::StorageFull,
             io::ErrorKind::Other,

@@ -408,3 +408,27 @@ impl Outcome {
         self
     }
 }
+
+/// The completed-iteration index a checkpoint records, read from its header (the format is
+/// documented in resumable/src/envelope.rs: a 24-byte fixed header, then the postcard metadata
+/// record, whose first two fields are the fingerprint and the index, both varints).
+/// `None` if there is no file.
+pub fn saved_index(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut rest = &bytes[24..];
+    let _fingerprint = varint(&mut rest);
+    Some(varint(&mut rest))
+}
+
+fn varint(rest: &mut &[u8]) -> u64 {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, tail) = rest.split_first().expect("varint ends early");
+        *rest = tail;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return value;
+        }
+    }
+    panic!("varint too long")
+}
