@@ -1,4 +1,4 @@
-//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c))]`.
+//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a))]`.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
@@ -11,6 +11,7 @@ mod kw {
     syn::custom_keyword!(state);
     syn::custom_keyword!(skip);
     syn::custom_keyword!(signals);
+    syn::custom_keyword!(append);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -25,6 +26,8 @@ pub struct Args {
     pub skip: Option<(Span, Vec<Ident>)>,
     /// `signals = false`: leave SIGINT and SIGTERM to the program.
     pub signals: Option<LitBool>,
+    /// `append(a)`: these state bindings only grow; checkpoints write what was appended.
+    pub append: Option<(Span, Vec<Ident>)>,
 }
 
 impl Parse for Args {
@@ -46,6 +49,9 @@ impl Parse for Args {
             } else if lookahead.peek(kw::skip) {
                 let span = input.parse::<kw::skip>()?.span;
                 set_once(&mut args.skip, (span, parse_idents(input)?), span)?;
+            } else if lookahead.peek(kw::append) {
+                let span = input.parse::<kw::append>()?.span;
+                set_once(&mut args.append, (span, parse_idents(input)?), span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -56,7 +62,8 @@ impl Parse for Args {
                     unknown.span(),
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
-                         `name = \"…\"`, `state(a, b, …)`, `skip(a, …)` and `signals = false`"
+                         `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)` and \
+                         `signals = false`"
                     ),
                 ));
             } else {

@@ -67,6 +67,7 @@ pub fn expand(model: Model) -> TokenStream {
         epilogue,
         state,
         signals,
+        append,
     } = model;
     // Generated locals: mixed-site hygiene keeps them apart from every name the user writes.
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
@@ -120,8 +121,25 @@ pub fn expand(model: Model) -> TokenStream {
             )
         })
         .collect();
-    let assertions = state.iter().zip(&codecs)
-        .map(|(ident, codec)| quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#ident);));
+    // Each binding's codec: its type checked at the binding, then how it is saved — only what
+    // was appended, when declared in `append(...)` or found growing (a `Vec` of plain items,
+    // a `String`), else whole.
+    let assertions = state.iter().zip(&codecs).map(|(ident, codec)| {
+        let check = quote_spanned!(ident.span()=> let #codec = #private::codec(&#ident););
+        let how = match append.iter().find(|declared| *declared == ident) {
+            Some(declared) => quote_spanned! {declared.span()=>
+                let #codec = #private::append_only(&#ident, #codec);
+            },
+            None => quote! {
+                let #codec = {
+                    #[allow(unused_imports)]
+                    use #private::{Grows as _, Whole as _};
+                    (&#private::Pick(&#ident)).pick(#codec)
+                };
+            },
+        };
+        quote!(#check #how)
+    });
     let save_state = quote! {
         #( (#codecs.save)(&mut #save, &#state); )*
     };

@@ -21,6 +21,8 @@ pub struct Model {
     pub state: Vec<Ident>,
     /// Whether SIGINT and SIGTERM save and stop the loop.
     pub signals: bool,
+    /// The state bindings declared append-only, as spelled in `append(...)`.
+    pub append: Vec<Ident>,
 }
 
 impl Model {
@@ -38,6 +40,7 @@ impl Model {
             return Err(errors.finish().unwrap_err());
         };
         let state = select_state(&args, &prelude, &looped, &mut errors);
+        let append = select_append(&args, &state, &mut errors);
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
         Ok(Model {
@@ -49,6 +52,7 @@ impl Model {
             epilogue,
             state,
             signals,
+            append,
         })
     }
 }
@@ -339,4 +343,29 @@ fn select_state(
         .filter(|binding| !skipped.contains(&&binding.ident))
         .map(|binding| binding.ident.clone())
         .collect()
+}
+
+/// The bindings of `append(...)`: each must be loop state, named once.
+fn select_append(args: &Args, state: &[Ident], errors: &mut Errors) -> Vec<Ident> {
+    let Some((_, listed)) = &args.append else {
+        return Vec::new();
+    };
+    let mut append: Vec<Ident> = Vec::new();
+    for ident in listed {
+        if append.contains(ident) {
+            errors.push(ident.span(), format!("`{ident}` is listed twice"));
+        } else if !state.contains(ident) {
+            errors.push(
+                ident.span(),
+                format!(
+                    "`{ident}` is named in `append(...)` but is not loop state: only a `let mut` \
+                     binding before the loop that the loop uses (or one listed in `state(...)`) \
+                     is checkpointed"
+                ),
+            );
+        } else {
+            append.push(ident.clone());
+        }
+    }
+    append
 }

@@ -11,12 +11,17 @@ use serde::de::DeserializeOwned;
 use crate::envelope::{self, Meta};
 use crate::error::Error;
 use crate::fs::{Fs, OsFs};
+use crate::journal::VecFlavor;
+use crate::log::{self, Part, Tail};
 use crate::shape;
 use crate::storage::{self, Generations};
 
-/// A checkpoint read from disk whose envelope, checksum and fingerprint were checked.
+/// A checkpoint read from disk whose checksums and fingerprint were checked: the metadata of
+/// its newest record and the state's postcard bytes, every binding whole.
 pub(crate) struct Loaded {
     pub meta: Meta,
+    /// The record's sequence number in its log (0 for a version-1 file).
+    pub seq: u64,
     bytes: Vec<u8>,
     payload: Range<usize>,
 }
@@ -28,31 +33,141 @@ impl Loaded {
 }
 
 /// Reads `path` and checks that it is an intact checkpoint of state described by `label` and
-/// `shape`. `Ok(None)` if there is no file.
+/// `shape`: a log (its newest good record) or a version-1 file. `Ok(None)` if there is no file.
 pub(crate) fn read_checked(
     fs: &dyn Fs,
     path: &Path,
     label: &str,
     shape: &str,
 ) -> Result<Option<Loaded>, Error> {
+    Ok(read_file(fs, path, label, shape)?.map(|found| found.loaded))
+}
+
+/// A checkpoint file read back: the checkpoint to resume from, and what follows it.
+struct Found {
+    loaded: Loaded,
+    /// Damage after the newest good record of a log, which a later record may have been lost
+    /// to: a copy of the file is kept before the log is replaced.
+    damaged_tail: Option<String>,
+}
+
+fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Option<Found>, Error> {
     let Some(bytes) = storage::read(fs, path)? else {
         return Ok(None);
     };
-    let decoded = envelope::decode(&bytes).map_err(|problem| Error::corrupt(path, problem))?;
-    if decoded.meta.fingerprint != envelope::fingerprint(label, shape) {
-        return Err(Error::Mismatch {
+    let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
+        if fingerprint == envelope::fingerprint(label, shape) {
+            return Ok(());
+        }
+        Err(Error::Mismatch {
             path: path.into(),
-            change: describe_mismatch(&decoded.meta.label, &decoded.meta.shape, label, shape),
-        });
+            change: describe_mismatch(saved_label, saved_shape, label, shape),
+        })
+    };
+    if !log::is_log(&bytes) {
+        let decoded = envelope::decode(&bytes).map_err(|problem| Error::corrupt(path, problem))?;
+        check_fingerprint(decoded.meta.fingerprint, &decoded.meta.label, &decoded.meta.shape)?;
+        let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
+        let payload = start..start + decoded.payload.len();
+        let meta = decoded.meta;
+        let loaded = Loaded {
+            meta,
+            seq: 0,
+            bytes,
+            payload,
+        };
+        return Ok(Some(Found {
+            loaded,
+            damaged_tail: None,
+        }));
     }
-    let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
-    let payload = start..start + decoded.payload.len();
-    let meta = decoded.meta;
-    Ok(Some(Loaded {
-        meta,
-        bytes,
-        payload,
+    let scan = log::scan(&bytes).map_err(|not| Error::corrupt(path, not.problem))?;
+    check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
+    let Some(newest) = scan.records.last() else {
+        let problem = match &scan.tail {
+            Tail::Damaged(problem) => problem.clone(),
+            _ => "it holds no complete checkpoint (its first record was cut short)".into(),
+        };
+        return Err(Error::corrupt(path, problem));
+    };
+    let meta = Meta {
+        fingerprint: scan.meta.fingerprint,
+        index: newest.head.index,
+        saved_at_ms: newest.head.saved_at_ms,
+        label: scan.meta.label.clone(),
+        shape: scan.meta.shape.clone(),
+        next_item: newest.head.next_item,
+    };
+    let seq = newest.head.seq;
+    let (bytes, payload) = if newest.head.parts.iter().all(|part| matches!(part, Part::Whole { .. })) {
+        // Every binding whole: the record's bytes are the state as it is.
+        let payload = newest.data.clone();
+        (bytes, payload)
+    } else {
+        let joined = join_parts(&bytes, &scan.records).map_err(|problem| Error::corrupt(path, problem))?;
+        let len = joined.len();
+        (joined, 0..len)
+    };
+    let damaged_tail = match scan.tail {
+        Tail::Damaged(problem) => Some(problem),
+        Tail::Clean | Tail::Torn => None,
+    };
+    Ok(Some(Found {
+        loaded: Loaded {
+            meta,
+            seq,
+            bytes,
+            payload,
+        },
+        damaged_tail,
     }))
+}
+
+/// The postcard bytes of each binding of the newest record, whole: an appended part is
+/// joined with the parts it continues, back to one that starts at element 0, behind the
+/// sequence's length.
+fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> {
+    let (newest, earlier) = records.split_last().expect("at least one record");
+    let mut joined = Vec::new();
+    for (binding, (part, range)) in newest.part_ranges().enumerate() {
+        let Part::Extend { mut from, to, .. } = part else {
+            joined.extend_from_slice(&bytes[range]);
+            continue;
+        };
+        let mut chain = vec![range];
+        for record in earlier.iter().rev() {
+            if from == 0 {
+                break;
+            }
+            match record.part_ranges().nth(binding) {
+                Some((Part::Extend { from: before, to: end, .. }, range)) if end == from => {
+                    chain.push(range);
+                    from = before;
+                }
+                _ => break,
+            }
+        }
+        if from != 0 {
+            return Err(format!(
+                "its newest record continues state binding {binding} from element {from}, and \
+                 the records before it do not hold the elements up to there"
+            ));
+        }
+        write_varint(&mut joined, to);
+        for range in chain.into_iter().rev() {
+            joined.extend_from_slice(&bytes[range]);
+        }
+    }
+    Ok(joined)
+}
+
+/// Postcard's length prefix: LEB128.
+fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 /// Decodes a checkpoint of one value held in memory: its index and the value. The label and
@@ -76,43 +191,109 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
 pub(crate) struct Recovered {
     pub loaded: Loaded,
     pub from: PathBuf,
-    /// A damaged newest generation, moved to this name, and what was wrong with it.
+    /// A damaged file, or a copy of one, kept under this name, and what was wrong with it.
     pub set_aside: Option<(PathBuf, Error)>,
 }
 
-/// The newest generation that is intact: the newest file, else the previous one if the newest
-/// is missing (a crash between the two renames of a save) or damaged. A damaged newest file is
-/// moved aside, never deleted, so the next save cannot rotate it over the good one. A file of
-/// other state, or one that cannot be read at all, stops the run whatever the other holds.
+/// The newest intact checkpoint among a checkpoint's files, made the newest generation.
+///
+/// - The newest file, unless it is missing or damaged; then the previous one. A damaged newest
+///   file is moved aside, never deleted; damage after a log's newest good record is kept as a
+///   copy before anything replaces the log.
+/// - A `.next` log (a new log a crash kept from being moved into place) whose newest record is
+///   newer is synced and moved into place now; an older one, or one cut short before its
+///   first record, is removed (it holds nothing the other files lack).
+/// - A file of other state, or one that cannot be read at all, stops the run whatever the
+///   others hold.
 pub(crate) fn recover(
     fs: &dyn Fs,
     generations: &Generations,
     label: &str,
     shape: &str,
 ) -> Result<Option<Recovered>, Error> {
-    let previous = || read_checked(fs, &generations.previous, label, shape);
-    let recovered = |loaded, from: &Path, set_aside| Recovered {
-        loaded,
-        from: from.to_owned(),
-        set_aside,
-    };
-    match read_checked(fs, &generations.newest, label, shape) {
-        Ok(Some(loaded)) => Ok(Some(recovered(loaded, &generations.newest, None))),
-        Ok(None) => Ok(previous()?.map(|loaded| recovered(loaded, &generations.previous, None))),
-        Err(damage @ Error::Corrupt { .. }) => match previous() {
-            Ok(Some(loaded)) => {
-                let suffix = format!(".damaged-{}", envelope::now_ms());
-                let aside = storage::move_aside(fs, &generations.newest, &suffix)?
-                    .unwrap_or_else(|| generations.newest.clone());
-                Ok(Some(recovered(
-                    loaded,
-                    &generations.previous,
-                    Some((aside, damage)),
-                )))
+    let next = recover_next(fs, generations, label, shape)?;
+    let (newest, mut set_aside) = match read_file(fs, &generations.newest, label, shape) {
+        Ok(found) => (found.map(|found| (found, generations.newest.clone())), None),
+        Err(damage @ Error::Corrupt { .. }) => {
+            let fallback = read_file(fs, &generations.previous, label, shape)
+                .ok()
+                .flatten();
+            if fallback.is_none() && next.is_none() {
+                // Nothing better to offer: report the newest file's problem.
+                return Err(damage);
             }
-            // Nothing better to offer: report the newest file's problem.
-            Ok(None) | Err(_) => Err(damage),
-        },
+            let suffix = format!(".damaged-{}", envelope::now_ms());
+            let aside = storage::move_aside(fs, &generations.newest, &suffix)?
+                .unwrap_or_else(|| generations.newest.clone());
+            (
+                fallback.map(|found| (found, generations.previous.clone())),
+                Some((aside, damage)),
+            )
+        }
+        Err(err) => return Err(err),
+    };
+    let newest = match newest {
+        Some(newest) => Some(newest),
+        None if set_aside.is_none() => read_file(fs, &generations.previous, label, shape)?
+            .map(|found| (found, generations.previous.clone())),
+        None => None,
+    };
+    let chosen = match (newest, next) {
+        (Some(newest), Some(next)) if next.loaded.seq <= newest.0.loaded.seq => {
+            storage::remove(fs, &generations.next)?;
+            Some(newest)
+        }
+        (_, Some(next)) => {
+            storage::install_next(fs, generations)?;
+            Some((next, generations.newest.clone()))
+        }
+        (newest, None) => newest,
+    };
+    let Some((found, from)) = chosen else {
+        return Ok(None);
+    };
+    if let Some(problem) = found.damaged_tail {
+        let suffix = format!(".damaged-{}", envelope::now_ms());
+        let copy = storage::keep_copy(fs, &from, &suffix)?;
+        set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
+    }
+    Ok(Some(Recovered {
+        loaded: found.loaded,
+        from,
+        set_aside,
+    }))
+}
+
+/// A `.next` log with a checkpoint in it, synced; `None` if there is none. One cut short
+/// before its first record is removed; a damaged one moved aside.
+fn recover_next(
+    fs: &dyn Fs,
+    generations: &Generations,
+    label: &str,
+    shape: &str,
+) -> Result<Option<Found>, Error> {
+    let path = &generations.next;
+    let Some(bytes) = storage::read(fs, path)? else {
+        return Ok(None);
+    };
+    let torn = match log::scan(&bytes) {
+        Err(not_a_log) => not_a_log.torn,
+        Ok(scan) => scan.records.is_empty() && !matches!(scan.tail, Tail::Damaged(_)),
+    };
+    if torn {
+        storage::remove(fs, path)?;
+        return Ok(None);
+    }
+    match read_file(fs, path, label, shape) {
+        Ok(found) => {
+            fs.sync(path).map_err(|err| Error::io("sync", path, err))?;
+            Ok(found)
+        }
+        Err(Error::Corrupt { .. }) => {
+            let suffix = format!(".damaged-{}", envelope::now_ms());
+            storage::move_aside(fs, path, &suffix)?;
+            Ok(None)
+        }
         Err(err) => Err(err),
     }
 }
@@ -191,12 +372,6 @@ impl Writer {
         envelope::finish(&mut self.buf);
         storage::replace(&OsFs, path, &self.buf)
     }
-
-    /// Seals the checkpoint and makes it the newest generation, keeping the one before.
-    pub(crate) fn commit_generation(&mut self, generations: &Generations) -> Result<(), Error> {
-        envelope::finish(&mut self.buf);
-        storage::rotate_in(&OsFs, generations, &self.buf)
-    }
 }
 
 /// Decodes the next value of a payload, advancing `rest` past it.
@@ -209,25 +384,4 @@ pub(crate) fn take_value<T: DeserializeOwned>(
         .finalize()
         .map_err(crate::depth_limit::Error::Inner)?;
     Ok(value)
-}
-
-/// A postcard output that appends to a borrowed `Vec`, so the buffer outlives one save.
-struct VecFlavor<'a>(&'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for VecFlavor<'_> {
-    type Output = ();
-
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
 }

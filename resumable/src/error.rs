@@ -49,6 +49,23 @@ pub enum Error {
         change: String,
     },
 
+    /// A binding declared `append(...)` changed in a way appending cannot: it shrank, or an
+    /// element already saved changed. The checkpoint was not saved.
+    #[error(
+        "state `{binding}` is declared append-only with `append({binding})`, but {problem}; \
+         checkpoint {} was not updated. Remove `{binding}` from `append(...)` if it may \
+         change that way",
+        path.display()
+    )]
+    NotAppendOnly {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The binding's name.
+        binding: &'static str,
+        /// What happened to it.
+        problem: String,
+    },
+
     /// The iterator yielded fewer items than the checkpoint says were already processed.
     #[error(
         "checkpoint {} says {index} iterations were completed, but the loop's iterator now yields \

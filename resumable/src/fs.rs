@@ -5,6 +5,15 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// A file a checkpoint log is appended to, held open so a rename of its name does not matter.
+pub(crate) enum LogFile {
+    /// An open file of the real filesystem.
+    Os(File),
+    /// An inode of the simulated disk.
+    #[cfg(test)]
+    Sim(usize),
+}
+
 /// What [`crate::storage`] does to the disk. Each method is one system-level step, so a
 /// crash can be simulated between any two of them.
 pub(crate) trait Fs {
@@ -24,18 +33,29 @@ pub(crate) trait Fs {
     fn remove(&self, path: &Path) -> io::Result<bool>;
     /// The names of the entries of `dir` (empty if it does not exist).
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
+    /// Creates (or truncates) `path`, owner-only, and keeps it open for [`Fs::append`].
+    fn create_log(&self, path: &Path) -> io::Result<LogFile>;
+    /// Writes `parts` one after another at the end of `file`; not synced.
+    fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()>;
+    /// Makes everything appended to `file` durable (fsync).
+    fn sync_log(&self, file: &LogFile) -> io::Result<()>;
 }
 
 /// The real filesystem.
 pub(crate) struct OsFs;
 
+/// Opens `path` for writing from its start, creating or truncating it, owner-only.
+fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 impl Fs for OsFs {
     fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(path)?.write_all(bytes)
+        create_private(path)?.write_all(bytes)
     }
 
     fn sync(&self, path: &Path) -> io::Result<()> {
@@ -87,5 +107,31 @@ impl Fs for OsFs {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(err) => Err(err),
         }
+    }
+
+    fn create_log(&self, path: &Path) -> io::Result<LogFile> {
+        create_private(path).map(LogFile::Os)
+    }
+
+    fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()> {
+        // The file is only ever written at its end by this one handle: no seek needed.
+        let mut file = os_file(file);
+        for part in parts {
+            file.write_all(part)?;
+        }
+        Ok(())
+    }
+
+    fn sync_log(&self, file: &LogFile) -> io::Result<()> {
+        // fdatasync: the data and the size, which is all a reader needs.
+        os_file(file).sync_data()
+    }
+}
+
+fn os_file(file: &LogFile) -> &File {
+    match file {
+        LogFile::Os(file) => file,
+        #[cfg(test)]
+        LogFile::Sim(_) => unreachable!("a simulated file given to the real filesystem"),
     }
 }

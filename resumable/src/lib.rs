@@ -122,13 +122,18 @@ mod depth_limit;
 mod envelope;
 mod error;
 mod fs;
+mod growth;
+mod journal;
 mod lock;
+mod log;
+mod prefix_hash;
 mod run;
 mod shape;
 mod signals;
 #[cfg(test)]
 mod sim_fs;
 mod storage;
+mod syncer;
 mod ticker;
 
 #[doc(hidden)]

@@ -2,6 +2,7 @@
 //! saves. Generated code drives a [`Run`] through `__private`; nothing here is public API.
 
 use std::fmt::Write as _;
+use std::hash::Hasher as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,13 +11,18 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::checkpoint::{self, Loaded, Writer};
-use crate::envelope::{Meta, now_ms};
+use crate::checkpoint::{self, Loaded};
+use crate::envelope::{self, now_ms};
 use crate::error::Error;
 use crate::fs::OsFs;
+use crate::growth::{Growth, PlainItem};
+use crate::journal::{Journal, VecFlavor};
 use crate::lock::Lock;
+use crate::log::LogMeta;
+use crate::prefix_hash::PrefixHasher;
 use crate::signals::{self, Watch};
 use crate::storage::{self, Generations};
+use crate::syncer::Syncer;
 use crate::ticker::Ticker;
 
 /// What the attribute knows at compile time about one resumable function.
@@ -38,14 +44,18 @@ pub struct Spec {
 pub struct Run {
     function: &'static str,
     generations: Generations,
-    label: &'static str,
-    shape: String,
+    /// The state bindings' names, for errors.
+    state: &'static [&'static str],
     start: u64,
     /// The hash of the item the resumed loop must go on with, when it was saved.
     expected_next: Option<u64>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
-    writer: Writer,
+    /// Appends checkpoints to the log; `syncer` makes them durable in the background.
+    journal: Journal,
+    syncer: Syncer,
+    /// Per state binding: what the last record saved of it, if it is saved as it grows.
+    growth: Vec<Option<Growth>>,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -76,6 +86,7 @@ impl Run {
         let recovered = checkpoint::recover(&OsFs, &generations, spec.name, &shape)
             .unwrap_or_else(|err| fail(err));
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
+        let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected_next = recovered.as_ref().and_then(|r| r.loaded.meta.next_item);
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
@@ -94,15 +105,21 @@ impl Run {
             );
             (recovered.loaded, recovered.from)
         });
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint(spec.name, &shape),
+            label: spec.name.to_owned(),
+            shape,
+        };
         Run {
             function: spec.function,
+            journal: Journal::new(generations.clone(), &meta, last_seq),
             generations,
-            label: spec.name,
-            shape,
+            state: spec.state,
             start,
             expected_next,
             loaded,
-            writer: Writer::default(),
+            syncer: Syncer::default(),
+            growth: spec.state.iter().map(|_| None).collect(),
             lock: Some(lock),
             watch: Some(Watch::start(spec.signals)),
             pending_stop: None,
@@ -202,13 +219,24 @@ impl Run {
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
     /// `next_item` (if known); add each state value, then commit.
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
-        let mut meta = Meta::new(self.label, &self.shape, index);
-        meta.next_item = next_item;
-        self.writer.begin(&meta);
+        // A new file holds every binding whole; only one may be on its way into place.
+        let new_file = self.journal.wants_new_file() && !self.syncer.compaction_pending();
+        self.journal.begin();
         Save {
             run: self,
             index,
+            next_item,
+            new_file,
+            binding: 0,
+            growth: Vec::new(),
             error: None,
+        }
+    }
+
+    /// Waits until every checkpoint written is durable; reports a failure on stderr.
+    fn flush(&self) {
+        if let Err(err) = self.syncer.flush() {
+            eprintln!("resumable: warning: the last checkpoint may not survive a power loss: {err}");
         }
     }
 
@@ -242,6 +270,7 @@ impl Run {
     /// Releases the lock, so a supervisor's restart never sees it held, and ends the process
     /// the way `signal` does.
     fn die_of(&mut self, signal: usize) -> ! {
+        self.flush();
         drop(self.lock.take());
         signals::die_of(signal)
     }
@@ -260,7 +289,14 @@ impl Run {
             );
             self.die_of(signal);
         }
-        for path in [&self.generations.previous, &self.generations.newest] {
+        // No rename may bring a file back once they are removed.
+        self.syncer.cancel();
+        let Generations {
+            newest,
+            previous,
+            next,
+        } = &self.generations;
+        for path in [next, previous, newest] {
             if let Err(err) = storage::remove(&OsFs, path) {
                 eprintln!(
                     "resumable: warning: the loop finished but {err}; the next run will resume \
@@ -285,6 +321,7 @@ impl Run {
     /// signal ends the process the way that signal does; [`crate::request_stop`] unwinds
     /// with a [`crate::Stopped`] payload.
     pub fn stopped(&mut self, index: u64) -> ! {
+        self.flush();
         let reason = self.pending_stop.take().unwrap_or(signals::REQUESTED);
         let path = self.generations.newest.display();
         let function = self.function;
@@ -308,7 +345,7 @@ impl Run {
 #[track_caller]
 fn reset(generations: &Generations, function: &str) {
     let suffix = format!(".reset-{}", now_ms());
-    for path in [&generations.newest, &generations.previous] {
+    for path in [&generations.newest, &generations.previous, &generations.next] {
         match storage::move_aside(&OsFs, path, &suffix) {
             Ok(Some(aside)) => eprintln!(
                 "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
@@ -363,42 +400,251 @@ impl Restore {
     }
 }
 
-/// A checkpoint being written: the state values go in one by one.
+/// A checkpoint being written: the state values go in one by one, in binding order.
 pub struct Save<'a> {
     run: &'a mut Run,
     index: u64,
-    error: Option<postcard::Error>,
+    next_item: Option<u64>,
+    /// This record starts a new file, so every binding goes in whole.
+    new_file: bool,
+    /// The binding the next value is.
+    binding: usize,
+    /// What to remember of growing bindings once the record is written.
+    growth: Vec<(usize, Growth)>,
+    error: Option<Error>,
 }
 
-impl Save<'_> {
-    /// Appends one state value.
+impl<'a> Save<'a> {
+    /// Appends one state value, whole.
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
-        if self.error.is_none() {
-            self.error = self.run.writer.value(value).err();
+        self.binding += 1;
+        if self.error.is_none()
+            && let Err(source) = self.run.journal.whole(value)
+        {
+            self.fail_serialize(source);
         }
     }
 
-    /// Writes the checkpoint durably in place of the previous one.
+    /// Appends a `Vec` of plain items; only its new elements if the saved ones are unchanged.
+    pub fn grown<E: PlainItem>(&mut self, items: &[E]) {
+        let binding = self.take_binding();
+        let mut hasher = PrefixHasher::default();
+        let from = match self.previous(binding) {
+            Some(&Growth::Checked { len, prefix }) if len <= items.len() as u64 => {
+                E::hash_items(&items[..len as usize], &mut hasher);
+                if hasher.finish128() == prefix {
+                    len
+                } else {
+                    hasher = PrefixHasher::default();
+                    0
+                }
+            }
+            _ => 0,
+        };
+        E::hash_items(&items[from as usize..], &mut hasher);
+        let prefix = hasher.finish128();
+        self.extend(binding, items, from, Growth::Checked {
+            len: items.len() as u64,
+            prefix,
+        });
+    }
+
+    /// Appends a `String`; only its new bytes if the saved ones are unchanged.
+    pub fn grown_str(&mut self, text: &str) {
+        let binding = self.take_binding();
+        let bytes = text.as_bytes();
+        let mut hasher = PrefixHasher::default();
+        let from = match self.previous(binding) {
+            Some(&Growth::Checked { len, prefix }) if len <= bytes.len() as u64 => {
+                hasher.write(&bytes[..len as usize]);
+                if hasher.finish128() == prefix {
+                    len
+                } else {
+                    hasher = PrefixHasher::default();
+                    0
+                }
+            }
+            _ => 0,
+        };
+        hasher.write(&bytes[from as usize..]);
+        let prefix = hasher.finish128();
+        self.extend_bytes(binding, bytes, from, Growth::Checked {
+            len: bytes.len() as u64,
+            prefix,
+        });
+    }
+
+    /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
+    /// not shrink and that its last saved element did not change.
+    pub fn appended<E: Serialize>(&mut self, items: &[E]) {
+        let binding = self.take_binding();
+        let from = match self.previous(binding) {
+            Some(Growth::Declared { len, last }) => {
+                let len = *len;
+                if (items.len() as u64) < len {
+                    return self.not_append_only(
+                        binding,
+                        format!("it shrank from {len} to {} elements", items.len()),
+                    );
+                }
+                if len > 0 && encode(&items[len as usize - 1]).as_deref() != Ok(&last[..]) {
+                    return self.not_append_only(
+                        binding,
+                        format!("its element {} changed after it was saved", len - 1),
+                    );
+                }
+                len
+            }
+            _ => 0,
+        };
+        let last = items.last().map_or(Ok(Vec::new()), encode);
+        match last {
+            Ok(last) => self.extend(binding, items, from, Growth::Declared {
+                len: items.len() as u64,
+                last,
+            }),
+            Err(source) => self.fail_serialize(source),
+        }
+    }
+
+    /// Appends a `String` declared append-only: only its new bytes, after checking that it did
+    /// not shrink and that the end of what was saved did not change.
+    pub fn appended_str(&mut self, text: &str) {
+        let binding = self.take_binding();
+        let bytes = text.as_bytes();
+        let from = match self.previous(binding) {
+            Some(Growth::Declared { len, last }) => {
+                let len = *len;
+                if (bytes.len() as u64) < len {
+                    return self.not_append_only(
+                        binding,
+                        format!("it shrank from {len} to {} bytes", bytes.len()),
+                    );
+                }
+                let end = len as usize;
+                if !text.is_char_boundary(end) || bytes[end - last.len()..end] != last[..] {
+                    return self.not_append_only(
+                        binding,
+                        "the text it held at the last checkpoint changed".into(),
+                    );
+                }
+                len
+            }
+            _ => 0,
+        };
+        let last = bytes[bytes.len().saturating_sub(STRING_TAIL_CHECKED)..].to_vec();
+        self.extend_bytes(binding, bytes, from, Growth::Declared {
+            len: bytes.len() as u64,
+            last,
+        });
+    }
+
+    fn take_binding(&mut self) -> usize {
+        self.binding += 1;
+        self.binding - 1
+    }
+
+    /// What the last record saved of `binding`, unless this record starts a new file.
+    fn previous(&self, binding: usize) -> Option<&Growth> {
+        if self.new_file {
+            return None;
+        }
+        self.run.growth.get(binding)?.as_ref()
+    }
+
+    /// Adds elements `from..` of `items`, and remembers `growth` once the record is written.
+    fn extend<E: Serialize>(&mut self, binding: usize, items: &[E], from: u64, growth: Growth) {
+        if self.error.is_some() {
+            return;
+        }
+        let new = &items[from as usize..];
+        let written = self.run.journal.extend(from, items.len() as u64, |buf| {
+            new.iter()
+                .try_for_each(|item| postcard::serialize_with_flavor(item, VecFlavor(buf)))
+        });
+        match written {
+            Ok(()) => self.growth.push((binding, growth)),
+            Err(source) => self.fail_serialize(source),
+        }
+    }
+
+    /// Adds bytes `from..` of a `String`, and remembers `growth` once the record is written.
+    fn extend_bytes(&mut self, binding: usize, bytes: &[u8], from: u64, growth: Growth) {
+        if self.error.is_some() {
+            return;
+        }
+        let new = &bytes[from as usize..];
+        let written = self.run.journal.extend(from, bytes.len() as u64, |buf| {
+            buf.extend_from_slice(new);
+            Ok(())
+        });
+        match written {
+            Ok(()) => self.growth.push((binding, growth)),
+            Err(source) => self.fail_serialize(source),
+        }
+    }
+
+    fn fail_serialize(&mut self, source: postcard::Error) {
+        self.error.get_or_insert(Error::Serialize {
+            path: self.run.generations.newest.clone(),
+            source,
+        });
+    }
+
+    fn not_append_only(&mut self, binding: usize, problem: String) {
+        self.error.get_or_insert(Error::NotAppendOnly {
+            path: self.run.generations.newest.clone(),
+            binding: self.run.state.get(binding).copied().unwrap_or("?"),
+            problem,
+        });
+    }
+
+    /// Appends the checkpoint to the log and hands it to the operating system; the background
+    /// thread makes it durable. Reports a background sync that failed since the last save.
     pub fn commit(self) -> Result<(), Error> {
-        if let Some(source) = self.error {
-            return Err(Error::Serialize {
-                path: self.run.generations.newest.clone(),
-                source,
-            });
-        }
-        self.run.writer.commit_generation(&self.run.generations)
+        self.write().1
     }
 
-    /// Saves after the loop failed (a panic, `?`, or a returned `Err`) and says so on stderr.
-    /// A failure to save is reported too; the original failure goes on either way.
+    fn write(self) -> (&'a mut Run, Result<(), Error>) {
+        let run = self.run;
+        if let Some(err) = self.error {
+            return (run, Err(err));
+        }
+        if let Err(err) = run.syncer.take_error() {
+            return (run, Err(err));
+        }
+        let written = run.journal.write(
+            &OsFs,
+            self.new_file,
+            self.index,
+            now_ms(),
+            self.next_item,
+        );
+        let job = match written {
+            Ok(job) => job,
+            Err(err) => return (run, Err(err)),
+        };
+        if self.new_file {
+            run.growth.iter_mut().for_each(|growth| *growth = None);
+        }
+        for (binding, growth) in self.growth {
+            run.growth[binding] = Some(growth);
+        }
+        run.syncer.submit(job);
+        (run, Ok(()))
+    }
+
+    /// Saves after the loop failed (a panic, `?`, or a returned `Err`), waits until the
+    /// checkpoint is durable, and says so on stderr. A failure to save is reported too; the
+    /// original failure goes on either way.
     pub fn commit_after_failure(self, failure: &str) {
         let index = self.index;
-        let path = self.run.generations.newest.clone();
-        match self.commit() {
+        let (run, written) = self.write();
+        match written.and_then(|()| run.syncer.flush()) {
             Ok(()) => eprintln!(
                 "resumable: {failure} in iteration {index}; saved checkpoint {} so the next run \
                  starts again at iteration {index}",
-                path.display()
+                run.generations.newest.display()
             ),
             Err(err) => {
                 eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
@@ -407,10 +653,17 @@ impl Save<'_> {
     }
 }
 
+/// Bytes of a `String` before the saved length that `append(...)` checks for changes.
+const STRING_TAIL_CHECKED: usize = 16;
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
+    postcard::to_allocvec(value)
+}
+
 #[track_caller]
 fn fail(err: Error) -> ! {
     match err {
-        Error::Io { .. } | Error::Serialize { .. } => {
+        Error::Io { .. } | Error::Serialize { .. } | Error::NotAppendOnly { .. } => {
             panic!("resumable: {err}; the last good checkpoint is intact")
         }
         Error::Locked { .. } | Error::UnorderedIterator { .. } => panic!("resumable: {err}"),

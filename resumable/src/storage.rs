@@ -5,10 +5,10 @@
 //! filesystems, so a kill at any instant leaves either the old or the new file, never a mix;
 //! the fsyncs make the new one survive a power loss once the save has returned.
 //!
-//! The macro's checkpoints keep one generation back: before the new file is renamed into
-//! place, the current one becomes `<file>.prev`. Every file that is ever renamed was fsynced
-//! first, so whichever of the renames a crash keeps, both names hold whole checkpoints, and
-//! between them the last durable one.
+//! The macro's checkpoints are logs (see [`crate::journal`]) that keep one generation back: when
+//! a new log `<file>.next` is moved into place, the current one becomes `<file>.prev`. Every
+//! file that is ever renamed was fsynced first, so whichever of the renames a crash keeps, the
+//! names hold whole checkpoints, and between them the last durable one.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -17,32 +17,53 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::fs::Fs;
 
-/// The newest checkpoint and the one before it.
+/// The names of one checkpoint's files: the log, the one before it, and a new log being
+/// started.
 #[derive(Debug, Clone)]
 pub(crate) struct Generations {
     pub newest: PathBuf,
     pub previous: PathBuf,
+    pub next: PathBuf,
 }
 
 impl Generations {
     pub(crate) fn of(newest: PathBuf) -> Self {
         let previous = with_suffix(&newest, ".prev");
-        Generations { newest, previous }
+        let next = with_suffix(&newest, ".next");
+        Generations {
+            newest,
+            previous,
+            next,
+        }
     }
+}
+
+/// Moves a synced `.next` log into place: the current log becomes `.prev`, then the
+/// directory is synced. A crash between the renames leaves `.prev` and `.next`, both synced;
+/// recovery takes the newer.
+pub(crate) fn install_next(fs: &dyn Fs, generations: &Generations) -> Result<(), Error> {
+    let Generations {
+        newest,
+        previous,
+        next,
+    } = generations;
+    test_hook("before-rotate");
+    match fs.rename(newest, previous) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error::io("keep the previous generation of", newest, err)),
+    }
+    test_hook("before-rename");
+    fs.rename(next, newest)
+        .map_err(|err| Error::io("rename", next, err))?;
+    test_hook("after-rename");
+    fs.sync_dir(parent_dir(newest))
+        .map_err(|err| Error::io("sync the directory of", newest, err))
 }
 
 /// Replaces `path` with `bytes`, atomically and durably. On any error the old file is intact
 /// and the temporary file is removed.
 pub(crate) fn replace(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    write_new(fs, path, bytes, None)
-}
-
-/// Like [`replace`], keeping the current newest checkpoint as the previous generation.
-pub(crate) fn rotate_in(fs: &dyn Fs, generations: &Generations, bytes: &[u8]) -> Result<(), Error> {
-    write_new(fs, &generations.newest, bytes, Some(&generations.previous))
-}
-
-fn write_new(fs: &dyn Fs, path: &Path, bytes: &[u8], keep_as: Option<&Path>) -> Result<(), Error> {
     let dir = parent_dir(path);
     fs.create_dir(dir)
         .map_err(|err| Error::io("create the directory of", dir, err))?;
@@ -50,21 +71,10 @@ fn write_new(fs: &dyn Fs, path: &Path, bytes: &[u8], keep_as: Option<&Path>) -> 
     let result = (|| {
         fs.write(&temp, bytes)
             .map_err(|err| Error::io("write", &temp, err))?;
-        test_hook("before-sync");
         fs.sync(&temp)
             .map_err(|err| Error::io("sync", &temp, err))?;
-        if let Some(previous) = keep_as {
-            test_hook("before-rotate");
-            match fs.rename(path, previous) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(Error::io("keep the previous generation of", path, err)),
-            }
-        }
-        test_hook("before-rename");
         fs.rename(&temp, path)
             .map_err(|err| Error::io("rename", &temp, err))?;
-        test_hook("after-rename");
         fs.sync_dir(dir)
             .map_err(|err| Error::io("sync the directory of", path, err))
     })();
@@ -95,6 +105,17 @@ pub(crate) fn move_aside(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<Optio
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::io("move aside", path, err)),
     }
+}
+
+/// Copies `path` to `<path><suffix>` beside it, synced, and returns the copy's name: keeps
+/// damaged bytes a later save would replace.
+pub(crate) fn keep_copy(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<PathBuf, Error> {
+    let copy = with_suffix(path, suffix);
+    let bytes = read(fs, path)?.unwrap_or_default();
+    fs.write(&copy, &bytes)
+        .and_then(|()| fs.sync(&copy))
+        .map_err(|err| Error::io("keep a copy of", path, err))?;
+    Ok(copy)
 }
 
 /// Removes the temporary files that saves of `path` killed before their rename left behind.
@@ -146,8 +167,9 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Test-only: `RESUMABLE_TEST_PAUSE_AT=<point>` makes every save stop at that point for
 /// `RESUMABLE_TEST_PAUSE_MS` (default 200) milliseconds after printing
 /// `resumable-test: paused at <point>` on stderr, so a test can kill the process exactly
-/// there. Points: `before-sync`, `before-rotate`, `before-rename`, `after-rename`.
-fn test_hook(point: &str) {
+/// there. Points of the background sync of a new log: `before-sync`, `before-rotate`,
+/// `before-rename`, `after-rename`.
+pub(crate) fn test_hook(point: &str) {
     static PAUSE: OnceLock<Option<(String, Duration)>> = OnceLock::new();
     let pause = PAUSE.get_or_init(|| {
         let at = std::env::var("RESUMABLE_TEST_PAUSE_AT").ok()?;
@@ -194,19 +216,6 @@ mod tests {
         replace(&OsFs, &path, b"two").unwrap();
         assert_eq!(read(&OsFs, &path).unwrap().unwrap(), b"two");
         assert_eq!(names(&dir), ["a.ckpt"]);
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn rotation_keeps_one_previous_generation() {
-        let dir = scratch("rotate");
-        let generations = Generations::of(dir.join("a.ckpt"));
-        for content in [b"one", b"two", b"tri"] {
-            rotate_in(&OsFs, &generations, content).unwrap();
-        }
-        assert_eq!(fs::read(&generations.newest).unwrap(), b"tri");
-        assert_eq!(fs::read(&generations.previous).unwrap(), b"two");
-        assert_eq!(names(&dir), ["a.ckpt", "a.ckpt.prev"]);
         fs::remove_dir_all(dir).unwrap();
     }
 
