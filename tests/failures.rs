@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
-use common::{checkpoint, fresh, panic_of, previous, saved_index, take};
+use common::{checkpoint, fresh, newest_bytes, panic_of, previous, saved_index, take};
 use resumable::resumable;
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +415,7 @@ fn periodic(
         let path = checkpoint("failures-periodic");
         seen.push((i, saved_index(&path)));
         if i == 4 {
-            *snapshot = fs::read(&path).ok();
+            *snapshot = newest_bytes(&path);
         }
         if panic_at == Some(i) {
             panic!("injected failure at {i}");
@@ -716,33 +716,30 @@ victim!(emptied, "failures-empty", EMPTY_RUNS);
 victim!(foreign, "failures-foreign", FOREIGN_RUNS);
 victim!(shortened, "failures-short-iterator", SHORT_RUNS);
 
-/// Leaves a real checkpoint (index 5) by a panic and returns its bytes. The previous
-/// generation (index 4) is removed, so a damaged newest file has nothing to fall back on.
+/// Leaves a real checkpoint log by a panic at iteration 5 and returns its bytes: records of
+/// indexes 2 and 4 (periodic) and 5 (the failure's).
 fn leave_checkpoint(path: &Path, call: impl FnOnce() -> u64, runs: &AtomicU64) -> Vec<u8> {
     panic_of(call);
     assert_eq!(take(runs), 6);
     assert_eq!(saved_index(path), Some(5));
-    assert_eq!(saved_index(&previous(path)), Some(4));
-    fs::remove_file(previous(path)).unwrap();
     fs::read(path).unwrap()
 }
 
 victim!(fallback, "failures-fallback", FALLBACK_RUNS);
 
 #[test]
-fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept() {
+fn a_damaged_newest_record_falls_back_to_the_one_before_and_a_copy_is_kept() {
     let path = fresh("failures-fallback");
-    panic_of(|| fallback(10, Some(5)));
-    assert_eq!(take(&FALLBACK_RUNS), 6);
-    let mut bytes = fs::read(&path).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
+    let mut bytes = leave_checkpoint(&path, || fallback(10, Some(5)), &FALLBACK_RUNS);
+    // The newest record (index 5) ends the file; its checksum is the last 4 bytes.
+    let at = bytes.len() - 6;
+    bytes[at] ^= 0x01;
     fs::write(&path, &bytes).unwrap();
 
-    // Resumes from the previous generation (index 4): iterations 4..10 run.
+    // Resumes from the record before (index 4): iterations 4..10 run.
     assert_eq!(fallback(10, None), (0..10).sum::<u64>() + 10);
     assert_eq!(take(&FALLBACK_RUNS), 6);
-    // The damaged file was moved aside, byte for byte, not deleted.
+    // The damaged file was kept, byte for byte, before anything replaced it.
     let dir = path.parent().unwrap();
     let aside: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
@@ -759,11 +756,10 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept() {
 }
 
 #[test]
-fn a_flipped_byte_is_refused() {
+fn a_flipped_byte_in_the_header_is_refused() {
     let path = fresh("failures-flipped");
     let mut bytes = leave_checkpoint(&path, || flipped(10, Some(5)), &FLIPPED_RUNS);
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x10;
+    bytes[20] ^= 0x10; // in the header's metadata
     fs::write(&path, &bytes).unwrap();
     let text = assert_refused(&path, &FLIPPED_RUNS, || flipped(10, None));
     assert!(text.contains("checksum"), "{text}");
@@ -771,23 +767,31 @@ fn a_flipped_byte_is_refused() {
 }
 
 #[test]
-fn a_truncated_file_is_refused() {
+fn a_file_truncated_before_its_first_record_is_refused_and_a_torn_record_is_dropped() {
     let path = fresh("failures-truncated");
     let bytes = leave_checkpoint(&path, || truncated(10, Some(5)), &TRUNCATED_RUNS);
-    fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    fs::write(&path, &bytes[..30]).unwrap();
     let text = assert_refused(&path, &TRUNCATED_RUNS, || truncated(10, None));
     assert!(text.contains("truncated"), "{text}");
-    fs::remove_file(&path).unwrap();
+
+    // Cut inside the newest record, as a crash in the middle of its write would: the record
+    // before it (index 4) is where the next run resumes.
+    fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+    assert_eq!(truncated(10, None), (0..10).sum::<u64>() + 10);
+    assert_eq!(take(&TRUNCATED_RUNS), 6);
+    assert!(!path.exists());
 }
 
 #[test]
-fn an_extended_file_is_refused() {
+fn zeros_after_the_newest_record_are_ignored() {
+    // What a power loss can leave after an append: the size grew, the data never came.
     let path = fresh("failures-extended");
     let mut bytes = leave_checkpoint(&path, || extended(10, Some(5)), &EXTENDED_RUNS);
-    bytes.extend_from_slice(b"\0\0\0\0");
+    bytes.extend_from_slice(&[0; 64]);
     fs::write(&path, &bytes).unwrap();
-    assert_refused(&path, &EXTENDED_RUNS, || extended(10, None));
-    fs::remove_file(&path).unwrap();
+    assert_eq!(extended(10, None), (0..10).sum::<u64>() + 10);
+    assert_eq!(take(&EXTENDED_RUNS), 5, "resumed at 5");
+    assert!(!path.exists());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! SIGKILL harness: the probe program (`tests/programs/probe.rs`) is killed with SIGKILL at
-//! random instants, and exactly at each of the storage protocol's pause points, and restarted
-//! until it completes. After every run:
+//! random instants, and while the background sync thread is at each of its pause points (the
+//! fsync, and the renames that move a new log into place), and restarted until it completes.
+//! After every run:
 //!
 //! - its stderr holds nothing but `resuming …` and `resumable-test: paused at …` lines: no
 //!   warning about a damaged checkpoint or a fallback, no failure to load;
@@ -224,9 +225,10 @@ impl Job {
         } else {
             self.kills += 1;
             let left = files(&self.checkpoints);
-            let checkpoint_left = left
-                .iter()
-                .any(|name| name == CHECKPOINT || name.strip_prefix(CHECKPOINT) == Some(".prev"));
+            let checkpoint_left = left.iter().any(|name| {
+                name == CHECKPOINT
+                    || matches!(name.strip_prefix(CHECKPOINT), Some(".prev" | ".next"))
+            });
             if end == N && !checkpoint_left {
                 // The loop finished and removed its checkpoint before the kill: the job is done
                 // (an uninterrupted run would now start over).
@@ -418,20 +420,27 @@ fn sigkill_at_every_pause_point_resumes_from_the_right_generation() {
         let ended = loop {
             let point = points.peek().copied();
             let mut probe = Probe::spawn(&mut job.command(point));
-            // Kill in the first, second or third save of this run.
-            let nth = rng.range(1, 4);
+            // The renames pause once per run (its first checkpoint starts a new log); a sync
+            // at every group commit. Kill at the first pause.
             let paused = point.is_some_and(|point| {
-                probe.wait_for_line(&format!("resumable-test: paused at {point}"), nth)
+                probe.wait_for_line(&format!("resumable-test: paused at {point}"), 1)
             });
             if paused {
                 probe.kill();
             }
             let run = job.record(probe.finish());
             let what = format!("{}, run {}", job.dir.display(), job.runs - 1);
-            if let Some(expected_start) = resume_at.take() {
-                assert_eq!(
-                    run.start, expected_start,
-                    "{what}: resumed from the wrong generation\n{}",
+            // A run killed during recovery (moving a `.next` log into place pauses too) never
+            // said where it resumed: the expectation carries over to the next run.
+            let start_known = run.start > 0 || !run.log.is_empty() || run.ended != Ended::Killed;
+            if let Some((newest_logged, end)) = resume_at.take_if(|_| start_known) {
+                assert!(
+                    run.start == newest_logged
+                        || run.start == newest_logged + EVERY && run.start <= end,
+                    "{what}: resumed at {}, but the newest checkpoint written was {newest_logged} \
+                     (or {} if it was written just before the kill)\n{}",
+                    run.start,
+                    newest_logged + EVERY,
                     run.stderr
                 );
             }
@@ -442,24 +451,22 @@ fn sigkill_at_every_pause_point_resumes_from_the_right_generation() {
             assert!(paused, "{what}: killed without pausing");
             points.next();
             *at_point.entry(point).or_default() += 1;
-            // The kill landed in the `nth` save's pause: after its iterations, before any more.
-            let saved = run.start + nth * EVERY;
-            assert_eq!(
-                run.start + run.log.len() as u64,
-                saved,
-                "{what}: killed at {point} in save {nth}, but the log says otherwise"
-            );
-            assert_eq!(
-                run.stderr.lines().last(),
-                Some(format!("resumable-test: paused at {point}").as_str()),
+            assert!(
+                run.stderr
+                    .lines()
+                    .any(|line| line == format!("resumable-test: paused at {point}")),
                 "{what}: the kill did not land in the pause"
             );
-            // Up to the rename, the save did not happen; from it on, it did.
-            resume_at = Some(if point == "after-rename" {
-                saved
-            } else {
-                saved - EVERY
-            });
+            // The loop does not wait for the background thread: every checkpoint up to its last
+            // boundary was written before the kill, so the next run resumes from the newest,
+            // synced or not, moved into place or not. The checkpoint of index `s` is written
+            // before iteration `s` is logged, so it is the last multiple of EVERY logged — or
+            // the next one, written after the last logged iteration ended.
+            if start_known {
+                let end = run.start + run.log.len() as u64;
+                let logged = end.saturating_sub(1) / EVERY * EVERY;
+                resume_at = Some((logged.max(run.start), end));
+            }
         };
         totals.add(&job, &ended);
         std::fs::remove_dir_all(&job.dir).unwrap();

@@ -43,6 +43,29 @@ pub(crate) fn read_checked(
     Ok(read_file(fs, path, label, shape)?.map(|found| found.loaded))
 }
 
+/// The completed iterations of the newest checkpoint at `path` — the log, or a `.next` log a
+/// kill kept from being moved into place, whichever recovery would take — with no checks of
+/// what state it holds; `None` if there is none. For tests and tools that look at files.
+pub(crate) fn newest_index(path: &Path) -> Option<u64> {
+    let newest = |path: &Path| -> Option<(u64, u64)> {
+        let bytes = storage::read(&OsFs, path).ok()??;
+        if log::is_log(&bytes) {
+            let scan = log::scan(&bytes).ok()?;
+            let head = &scan.records.last()?.head;
+            return Some((head.seq, head.index));
+        }
+        envelope::decode(&bytes)
+            .ok()
+            .map(|decoded| (0, decoded.meta.index))
+    };
+    let next = storage::with_suffix(path, ".next");
+    [newest(path), newest(&next)]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|(_, index)| index)
+}
+
 /// A checkpoint file read back: the checkpoint to resume from, and what follows it.
 struct Found {
     loaded: Loaded,
@@ -66,7 +89,11 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
     };
     if !log::is_log(&bytes) {
         let decoded = envelope::decode(&bytes).map_err(|problem| Error::corrupt(path, problem))?;
-        check_fingerprint(decoded.meta.fingerprint, &decoded.meta.label, &decoded.meta.shape)?;
+        check_fingerprint(
+            decoded.meta.fingerprint,
+            &decoded.meta.label,
+            &decoded.meta.shape,
+        )?;
         let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
         let payload = start..start + decoded.payload.len();
         let meta = decoded.meta;
@@ -99,12 +126,18 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
         next_item: newest.head.next_item,
     };
     let seq = newest.head.seq;
-    let (bytes, payload) = if newest.head.parts.iter().all(|part| matches!(part, Part::Whole { .. })) {
+    let (bytes, payload) = if newest
+        .head
+        .parts
+        .iter()
+        .all(|part| matches!(part, Part::Whole { .. }))
+    {
         // Every binding whole: the record's bytes are the state as it is.
         let payload = newest.data.clone();
         (bytes, payload)
     } else {
-        let joined = join_parts(&bytes, &scan.records).map_err(|problem| Error::corrupt(path, problem))?;
+        let joined =
+            join_parts(&bytes, &scan.records).map_err(|problem| Error::corrupt(path, problem))?;
         let len = joined.len();
         (joined, 0..len)
     };
@@ -140,7 +173,14 @@ fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> 
                 break;
             }
             match record.part_ranges().nth(binding) {
-                Some((Part::Extend { from: before, to: end, .. }, range)) if end == from => {
+                Some((
+                    Part::Extend {
+                        from: before,
+                        to: end,
+                        ..
+                    },
+                    range,
+                )) if end == from => {
                     chain.push(range);
                     from = before;
                 }

@@ -188,7 +188,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scan, NotALog> {
     let header_end = 16 + meta_len + CHECKSUM_LEN;
     if size < header_end {
         return Err(not_a_log(
-            format!("the file is {size} bytes long and ends inside its header"),
+            format!("the file is truncated: {size} bytes long, it ends inside its header"),
             true,
         ));
     }
@@ -224,9 +224,9 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scan, NotALog> {
                 break match problem {
                     _ if rest.iter().all(|&b| b == 0) => Tail::Torn,
                     RecordProblem::CutShort => Tail::Torn,
-                    RecordProblem::Bad(problem) => Tail::Damaged(format!(
-                        "the record at byte {at} of {size} {problem}"
-                    )),
+                    RecordProblem::Bad(problem) => {
+                        Tail::Damaged(format!("the record at byte {at} of {size} {problem}"))
+                    }
                 };
             }
         }
@@ -266,7 +266,10 @@ fn read_record(bytes: &[u8], at: usize) -> Result<Option<(Record, usize)>, Recor
     }
     let (head, data) = postcard::take_from_bytes::<RecordHead>(&rest[8..body_end])
         .map_err(|err| RecordProblem::Bad(format!("has a head that does not decode ({err})")))?;
-    let parts_len = head.parts.iter().try_fold(0u64, |sum, part| sum.checked_add(part.len()));
+    let parts_len = head
+        .parts
+        .iter()
+        .try_fold(0u64, |sum, part| sum.checked_add(part.len()));
     if parts_len != Some(data.len() as u64) {
         return Err(RecordProblem::Bad(
             "announces parts longer or shorter than its content".into(),
@@ -337,7 +340,11 @@ mod tests {
             let scan = scan(&bytes[..len]).unwrap();
             let whole = ends.iter().filter(|&&end| end <= len).count() - 1;
             assert_eq!(scan.records.len(), whole, "cut at {len}");
-            let expected = if ends.contains(&len) { Tail::Clean } else { Tail::Torn };
+            let expected = if ends.contains(&len) {
+                Tail::Clean
+            } else {
+                Tail::Torn
+            };
             assert_eq!(scan.tail, expected, "cut at {len}");
         }
         for len in 0..ends[0] {

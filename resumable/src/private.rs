@@ -180,6 +180,12 @@ pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), 
     crate::checkpoint::decode_bytes(bytes)
 }
 
+/// The completed iterations of the newest checkpoint in the file `path`, unchecked; `None` if
+/// there is none. For tests that look at what a run left on disk.
+pub fn saved_index(path: &std::path::Path) -> Option<u64> {
+    crate::checkpoint::newest_index(path)
+}
+
 /// The loop's next item, asked for a stable hash. Autoref specialization as for [`Returned`]:
 /// `(&&ItemHash(&item)).item_hash()` is `Some` for `Hash` items and `None` for the rest.
 pub struct ItemHash<'a, T: ?Sized>(pub &'a T);

@@ -236,7 +236,9 @@ impl Run {
     /// Waits until every checkpoint written is durable; reports a failure on stderr.
     fn flush(&self) {
         if let Err(err) = self.syncer.flush() {
-            eprintln!("resumable: warning: the last checkpoint may not survive a power loss: {err}");
+            eprintln!(
+                "resumable: warning: the last checkpoint may not survive a power loss: {err}"
+            );
         }
     }
 
@@ -345,7 +347,11 @@ impl Run {
 #[track_caller]
 fn reset(generations: &Generations, function: &str) {
     let suffix = format!(".reset-{}", now_ms());
-    for path in [&generations.newest, &generations.previous, &generations.next] {
+    for path in [
+        &generations.newest,
+        &generations.previous,
+        &generations.next,
+    ] {
         match storage::move_aside(&OsFs, path, &suffix) {
             Ok(Some(aside)) => eprintln!(
                 "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
@@ -443,10 +449,15 @@ impl<'a> Save<'a> {
         };
         E::hash_items(&items[from as usize..], &mut hasher);
         let prefix = hasher.finish128();
-        self.extend(binding, items, from, Growth::Checked {
-            len: items.len() as u64,
-            prefix,
-        });
+        self.extend(
+            binding,
+            items,
+            from,
+            Growth::Checked {
+                len: items.len() as u64,
+                prefix,
+            },
+        );
     }
 
     /// Appends a `String`; only its new bytes if the saved ones are unchanged.
@@ -468,10 +479,15 @@ impl<'a> Save<'a> {
         };
         hasher.write(&bytes[from as usize..]);
         let prefix = hasher.finish128();
-        self.extend_bytes(binding, bytes, from, Growth::Checked {
-            len: bytes.len() as u64,
-            prefix,
-        });
+        self.extend_bytes(
+            binding,
+            bytes,
+            from,
+            Growth::Checked {
+                len: bytes.len() as u64,
+                prefix,
+            },
+        );
     }
 
     /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
@@ -499,10 +515,15 @@ impl<'a> Save<'a> {
         };
         let last = items.last().map_or(Ok(Vec::new()), encode);
         match last {
-            Ok(last) => self.extend(binding, items, from, Growth::Declared {
-                len: items.len() as u64,
-                last,
-            }),
+            Ok(last) => self.extend(
+                binding,
+                items,
+                from,
+                Growth::Declared {
+                    len: items.len() as u64,
+                    last,
+                },
+            ),
             Err(source) => self.fail_serialize(source),
         }
     }
@@ -533,10 +554,15 @@ impl<'a> Save<'a> {
             _ => 0,
         };
         let last = bytes[bytes.len().saturating_sub(STRING_TAIL_CHECKED)..].to_vec();
-        self.extend_bytes(binding, bytes, from, Growth::Declared {
-            len: bytes.len() as u64,
-            last,
-        });
+        self.extend_bytes(
+            binding,
+            bytes,
+            from,
+            Growth::Declared {
+                len: bytes.len() as u64,
+                last,
+            },
+        );
     }
 
     fn take_binding(&mut self) -> usize {
@@ -613,13 +639,9 @@ impl<'a> Save<'a> {
         if let Err(err) = run.syncer.take_error() {
             return (run, Err(err));
         }
-        let written = run.journal.write(
-            &OsFs,
-            self.new_file,
-            self.index,
-            now_ms(),
-            self.next_item,
-        );
+        let written = run
+            .journal
+            .write(&OsFs, self.new_file, self.index, now_ms(), self.next_item);
         let job = match written {
             Ok(job) => job,
             Err(err) => return (run, Err(err)),

@@ -337,7 +337,10 @@ mod tests {
     type State = (Vec<u64>, String);
 
     fn state(index: u64) -> State {
-        ((0..index * 3).map(|i| i * i).collect(), format!("at {index}"))
+        (
+            (0..index * 3).map(|i| i * i).collect(),
+            format!("at {index}"),
+        )
     }
 
     /// How the run hands records to the background thread: synced one by one, or two at a
@@ -462,11 +465,17 @@ mod tests {
             for crash_at in 0..=total_ops {
                 let fs = SimFs::new(Fault::CrashBefore(crash_at));
                 save_all(&fs, schedule);
-                let written = fs.disk.borrow().inodes.iter().filter_map(|inode| {
-                    crate::log::scan(&inode.current)
-                        .ok()
-                        .and_then(|scan| scan.records.last().map(|r| r.head.index))
-                }).max();
+                let written = fs
+                    .disk
+                    .borrow()
+                    .inodes
+                    .iter()
+                    .filter_map(|inode| {
+                        crate::log::scan(&inode.current)
+                            .ok()
+                            .and_then(|scan| scan.records.last().map(|r| r.head.index))
+                    })
+                    .max();
                 let found = recovered_index(&fs.after_kill());
                 assert_eq!(found, written, "{schedule:?}, kill before op {crash_at}");
             }

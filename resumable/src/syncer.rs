@@ -112,7 +112,10 @@ fn run(shared: &Shared) {
     let mut state = shared.lock();
     loop {
         while state.queued.is_none() && !state.cancelled {
-            state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state = shared
+                .work
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         if state.cancelled {
             return;

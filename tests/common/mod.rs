@@ -60,11 +60,24 @@ pub fn previous(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The bytes of the newest checkpoint file at `path`: the log, or the `.next` log that has not
+/// been moved into place yet (see `resumable/src/journal.rs`).
+pub fn newest_bytes(path: &Path) -> Option<Vec<u8>> {
+    let mut next = path.as_os_str().to_owned();
+    next.push(".next");
+    std::fs::read(PathBuf::from(next))
+        .or_else(|_| std::fs::read(path))
+        .ok()
+}
+
 /// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
 pub fn fresh(name: &str) -> PathBuf {
     let path = checkpoint(name);
     resumable::remove(&path).unwrap();
     resumable::remove(previous(&path)).unwrap();
+    let mut next = path.as_os_str().to_owned();
+    next.push(".next");
+    resumable::remove(PathBuf::from(next)).unwrap();
     path
 }
 
@@ -414,21 +427,5 @@ impl Outcome {
 /// record, whose first two fields are the fingerprint and the index, both varints).
 /// `None` if there is no file.
 pub fn saved_index(path: &Path) -> Option<u64> {
-    let bytes = std::fs::read(path).ok()?;
-    let mut rest = &bytes[24..];
-    let _fingerprint = varint(&mut rest);
-    Some(varint(&mut rest))
-}
-
-fn varint(rest: &mut &[u8]) -> u64 {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&byte, tail) = rest.split_first().expect("varint ends early");
-        *rest = tail;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return value;
-        }
-    }
-    panic!("varint too long")
+    resumable::__private::saved_index(path)
 }
