@@ -1,12 +1,38 @@
-//! B3 and B4 for a 100 MB state (`Vec<f32>` of 25M): the time to serialize it in memory, the
-//! time a synchronous save (write + fsync + rename) takes, and restore throughput.
+//! B3 and B4 for a 100 MB state (`Vec<f32>` of 25M).
+//!
+//! - B3: how long the loop is blocked per checkpoint, measured inside the loop as the time
+//!   between two iterations of a `#[resumable(every = 1)]` loop whose body changes one weight
+//!   (so every checkpoint writes the whole vector), against serializing the same state in
+//!   memory and against a synchronous durable save (write, fsync, rename) of it.
+//! - B4: restore throughput (read, check, decode).
+//!
 //! `cargo bench --bench big_state`
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use resumable::resumable;
 
 const LEN: usize = 25_000_000;
+
+/// A training-like loop: every step changes the weights, every step is a checkpoint. Returns
+/// the time between consecutive steps after the first: each holds one checkpoint.
+#[resumable(every = 1, name = "bench-b3", skip(gaps, last))]
+fn train(steps: u64, weights: Vec<f32>) -> (Vec<f32>, Vec<Duration>) {
+    let mut weights = weights;
+    let mut gaps = Vec::new();
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        let now = Instant::now();
+        if let Some(last) = last {
+            gaps.push(now - last);
+        }
+        weights[step as usize % LEN] += 1.0;
+        last = Some(Instant::now());
+    }
+    (weights, gaps)
+}
 
 fn big_state(c: &mut Criterion) {
     let state: Vec<f32> = (0..LEN).map(|i| i as f32 * 0.5).collect();
@@ -20,6 +46,13 @@ fn big_state(c: &mut Criterion) {
     });
     group.bench_function("synchronous save (write, fsync, rename)", |b| {
         b.iter(|| resumable::save(&path, black_box(&state)).unwrap())
+    });
+    group.bench_function("#[resumable] loop blocked per checkpoint", |b| {
+        b.iter_custom(|checkpoints| {
+            // Steps 1.. each start after one checkpoint; a step itself takes nanoseconds.
+            let (_, gaps) = train(checkpoints + 1, state.clone());
+            gaps.iter().sum()
+        })
     });
     resumable::save(&path, &state).unwrap();
     group.bench_function("restore (read, check, decode)", |b| {

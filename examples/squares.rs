@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use resumable::resumable;
 
-/// `i * i` for every `i` below `n`, the seed's "heavy computation".
-#[resumable(every = 1000)]
+/// `i * i` for every `i` below `n`, the seed's "heavy computation". `results` only grows, so
+/// each checkpoint writes just the 1000 squares added since the one before.
+#[resumable(every = 1000, append(results))]
 fn squares(n: u64, delay: Duration) -> Vec<u64> {
     let mut results = Vec::new();
     for i in 0..n {

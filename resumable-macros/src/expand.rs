@@ -125,16 +125,17 @@ pub fn expand(model: Model) -> TokenStream {
     // was appended, when declared in `append(...)` or found growing (a `Vec` of plain items,
     // a `String`), else whole.
     let assertions = state.iter().zip(&codecs).map(|(ident, codec)| {
-        let check = quote_spanned!(ident.span()=> let #codec = #private::codec(&#ident););
+        let check =
+            quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#ident););
         let how = match append.iter().find(|declared| *declared == ident) {
             Some(declared) => quote_spanned! {declared.span()=>
-                let #codec = #private::append_only(&#ident, #codec);
+                let #codec = ::resumable::__private::append_only(&#ident, #codec);
             },
-            None => quote! {
+            None => quote_spanned! {ident.span()=>
                 let #codec = {
                     #[allow(unused_imports)]
-                    use #private::{Grows as _, Whole as _};
-                    (&#private::Pick(&#ident)).pick(#codec)
+                    use ::resumable::__private::{Grows as _, Whole as _};
+                    (&::resumable::__private::Pick(&#ident)).pick(#codec)
                 };
             },
         };

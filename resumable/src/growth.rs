@@ -20,8 +20,16 @@ use crate::run::Save;
 
 /// What a run remembers of a growing binding since its last saved record.
 pub(crate) enum Growth {
-    /// Found growing: how many elements were saved and the hash of all of them.
-    Checked { len: u64, prefix: u128 },
+    /// Found growing: how many elements were saved and the hash of all of them; `missed` if
+    /// the save before found the elements it had saved changed.
+    Checked {
+        len: u64,
+        prefix: u128,
+        missed: bool,
+    },
+    /// Found changed in place at two saves in a row: saved whole, unhashed, for the rest of
+    /// the run (a vector of weights, say, rather than of results).
+    Changing,
     /// Declared append-only: how many elements (bytes, for a `String`) were saved, and the
     /// encoding of the last of them.
     Declared { len: u64, last: Vec<u8> },

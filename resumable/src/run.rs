@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::hash::Hasher as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -251,8 +252,10 @@ impl Run {
         self.pending_stop = signals::take_stop();
     }
 
-    /// After a failure was saved: a signal that arrived meanwhile ends the process now.
+    /// After a failure: waits until what was saved is durable; a signal that arrived meanwhile
+    /// then ends the process.
     pub fn obey_signal(&mut self) {
+        self.flush();
         if let Some(signal) = self.pending_signal() {
             eprintln!(
                 "resumable: {} arrived as {} stopped with a failure; its checkpoint is saved",
@@ -316,6 +319,8 @@ impl Run {
     /// files as they are.
     #[track_caller]
     pub fn abort(&self, err: Error) -> ! {
+        // The checkpoints saved before stay, durable and in place.
+        let _ = self.syncer.flush();
         fail(err)
     }
 
@@ -434,60 +439,66 @@ impl<'a> Save<'a> {
     /// Appends a `Vec` of plain items; only its new elements if the saved ones are unchanged.
     pub fn grown<E: PlainItem>(&mut self, items: &[E]) {
         let binding = self.take_binding();
-        let mut hasher = PrefixHasher::default();
-        let from = match self.previous(binding) {
-            Some(&Growth::Checked { len, prefix }) if len <= items.len() as u64 => {
-                E::hash_items(&items[..len as usize], &mut hasher);
-                if hasher.finish128() == prefix {
-                    len
-                } else {
-                    hasher = PrefixHasher::default();
-                    0
-                }
-            }
-            _ => 0,
-        };
-        E::hash_items(&items[from as usize..], &mut hasher);
-        let prefix = hasher.finish128();
-        self.extend(
-            binding,
-            items,
-            from,
-            Growth::Checked {
-                len: items.len() as u64,
-                prefix,
-            },
-        );
+        let (from, growth) = self.found_growth(binding, items.len(), |range, hasher| {
+            E::hash_items(&items[range], hasher)
+        });
+        self.extend(binding, items, from, growth);
     }
 
     /// Appends a `String`; only its new bytes if the saved ones are unchanged.
     pub fn grown_str(&mut self, text: &str) {
         let binding = self.take_binding();
         let bytes = text.as_bytes();
+        let (from, growth) = self.found_growth(binding, bytes.len(), |range, hasher| {
+            hasher.write(&bytes[range])
+        });
+        self.extend_bytes(binding, bytes, from, growth);
+    }
+
+    /// Where a record of a sequence of `len` elements that may have grown starts: after the
+    /// elements the last record saved, if their hash says they did not change. `hash` feeds
+    /// elements to a hasher. A sequence found changed in place twice in a row is saved whole
+    /// from then on, without hashing.
+    fn found_growth(
+        &self,
+        binding: usize,
+        len: usize,
+        hash: impl Fn(Range<usize>, &mut PrefixHasher),
+    ) -> (u64, Growth) {
         let mut hasher = PrefixHasher::default();
-        let from = match self.previous(binding) {
-            Some(&Growth::Checked { len, prefix }) if len <= bytes.len() as u64 => {
-                hasher.write(&bytes[..len as usize]);
-                if hasher.finish128() == prefix {
-                    len
-                } else {
-                    hasher = PrefixHasher::default();
-                    0
+        // (elements still as saved, this save finds them changed, the save before did too)
+        let (saved, missed, missed_before) =
+            match self.run.growth.get(binding).and_then(Option::as_ref) {
+                Some(Growth::Changing) => return (0, Growth::Changing),
+                Some(&Growth::Checked {
+                    len: saved,
+                    prefix,
+                    missed,
+                }) => {
+                    let unchanged = saved as usize <= len && {
+                        hash(0..saved as usize, &mut hasher);
+                        hasher.finish128() == prefix
+                    };
+                    if unchanged {
+                        (saved, false, missed)
+                    } else {
+                        hasher = PrefixHasher::default();
+                        (0, true, missed)
+                    }
                 }
-            }
-            _ => 0,
+                _ => (0, false, false),
+            };
+        if missed && missed_before {
+            return (0, Growth::Changing);
+        }
+        hash(saved as usize..len, &mut hasher);
+        let growth = Growth::Checked {
+            len: len as u64,
+            prefix: hasher.finish128(),
+            missed,
         };
-        hasher.write(&bytes[from as usize..]);
-        let prefix = hasher.finish128();
-        self.extend_bytes(
-            binding,
-            bytes,
-            from,
-            Growth::Checked {
-                len: bytes.len() as u64,
-                prefix,
-            },
-        );
+        // A new file holds every binding whole.
+        (if self.new_file { 0 } else { saved }, growth)
     }
 
     /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
@@ -513,6 +524,8 @@ impl<'a> Save<'a> {
             }
             _ => 0,
         };
+        // A new file holds every binding whole.
+        let from = if self.new_file { 0 } else { from };
         let last = items.last().map_or(Ok(Vec::new()), encode);
         match last {
             Ok(last) => self.extend(
@@ -553,6 +566,7 @@ impl<'a> Save<'a> {
             }
             _ => 0,
         };
+        let from = if self.new_file { 0 } else { from };
         let last = bytes[bytes.len().saturating_sub(STRING_TAIL_CHECKED)..].to_vec();
         self.extend_bytes(
             binding,
@@ -570,11 +584,8 @@ impl<'a> Save<'a> {
         self.binding - 1
     }
 
-    /// What the last record saved of `binding`, unless this record starts a new file.
+    /// What the last record saved of a declared binding.
     fn previous(&self, binding: usize) -> Option<&Growth> {
-        if self.new_file {
-            return None;
-        }
         self.run.growth.get(binding)?.as_ref()
     }
 
@@ -646,9 +657,6 @@ impl<'a> Save<'a> {
             Ok(job) => job,
             Err(err) => return (run, Err(err)),
         };
-        if self.new_file {
-            run.growth.iter_mut().for_each(|growth| *growth = None);
-        }
         for (binding, growth) in self.growth {
             run.growth[binding] = Some(growth);
         }

@@ -1,0 +1,184 @@
+//! Sequences that only grow: `append(...)` and the verified growth the runtime finds by itself.
+//! A checkpoint then writes only the new elements, a resumed run still returns what an
+//! uninterrupted run returns, and a sequence that did not only grow is either saved whole
+//! (found growth) or refused with an error that names it (declared growth).
+//!
+//! Every function has its own checkpoint `name` and its own iteration counter.
+
+mod common;
+
+use std::fs;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+use common::{fresh, panic_of, previous, saved_index, take};
+use resumable::resumable;
+
+static APPEND_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 100, name = "append-vec", append(results, log))]
+fn squares_and_text(n: u64, panic_at: Option<u64>) -> (Vec<u64>, String) {
+    let mut results = Vec::new();
+    let mut log = String::new();
+    for i in 0..n {
+        APPEND_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        results.push(i * i);
+        log.push_str(if i % 3 == 0 { "é" } else { "x" });
+    }
+    (results, log)
+}
+
+#[test]
+fn declared_append_only_state_resumes_exactly_and_writes_only_what_was_appended() {
+    let path = fresh("append-vec");
+    let uninterrupted = squares_and_text(10_000, None);
+    assert_eq!(take(&APPEND_RUNS), 10_000);
+
+    panic_of(|| squares_and_text(10_000, Some(9_950)));
+    assert_eq!(take(&APPEND_RUNS), 9_951);
+    assert_eq!(saved_index(&path), Some(9_950));
+    // 100 checkpoints of a growing state, in one log: about the size of the final state (a
+    // whole snapshot each time would be ~50 times that).
+    let state_size = postcard::to_allocvec(&uninterrupted).unwrap().len();
+    let log_size = fs::metadata(&path).unwrap().len() as usize;
+    assert!(
+        log_size < state_size * 3 / 2,
+        "the log is {log_size} bytes for a state of {state_size}"
+    );
+
+    assert_eq!(squares_and_text(10_000, None), uninterrupted);
+    assert_eq!(take(&APPEND_RUNS), 50);
+    assert!(!path.exists());
+}
+
+static SHRINK_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 10, name = "append-shrinks", append(kept))]
+fn keep_some(n: u64, clear_at: u64, edit_at: u64) -> Vec<u64> {
+    let mut kept = Vec::new();
+    for i in 0..n {
+        SHRINK_RUNS.fetch_add(1, SeqCst);
+        if i == clear_at {
+            kept.clear();
+        }
+        if i == edit_at {
+            // The element the last checkpoint (at a multiple of 10) saved last.
+            kept[(i / 10 * 10 - 1) as usize] += 1;
+        }
+        kept.push(i);
+    }
+    kept
+}
+
+#[test]
+fn declared_append_only_state_that_shrinks_or_changes_is_refused_and_the_checkpoint_kept() {
+    let path = fresh("append-shrinks");
+    let text = panic_of(|| keep_some(100, 25, u64::MAX));
+    assert!(text.contains("`kept`"), "{text}");
+    assert!(text.contains("shrank from 20 to 5 elements"), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert_eq!(
+        take(&SHRINK_RUNS),
+        30,
+        "stopped at the save after the clear"
+    );
+    assert_eq!(
+        saved_index(&path),
+        Some(20),
+        "the checkpoint before is intact"
+    );
+    fresh("append-shrinks");
+
+    // Iteration 35 edits the element saved last (index 29): caught at the save at 40.
+    let text = panic_of(|| keep_some(100, u64::MAX, 35));
+    assert!(text.contains("its element 29 changed"), "{text}");
+    assert_eq!(saved_index(&path), Some(30));
+    fresh("append-shrinks");
+    take(&SHRINK_RUNS);
+}
+
+static FOUND_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// No hint: `values` grows, but every 7th iteration rewrites an old element, and `names`
+/// (a `String` element type) only grows. Whatever the runtime saves must restore exactly.
+#[resumable(every = 5, name = "append-found")]
+fn found_growth(n: u64, panic_at: Option<u64>) -> (Vec<u64>, Vec<String>, String) {
+    let mut values: Vec<u64> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut text = String::new();
+    for i in 0..n {
+        FOUND_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        values.push(i);
+        if i % 7 == 6 {
+            values[(i / 2) as usize] += 1000;
+        }
+        if i % 11 == 10 {
+            text.clear();
+        }
+        names.push(format!("n{i}"));
+        text.push_str(&i.to_string());
+    }
+    (values, names, text)
+}
+
+#[test]
+fn found_growth_is_verified_so_edits_of_saved_elements_still_resume_exactly() {
+    let path = fresh("append-found");
+    let uninterrupted = found_growth(200, None);
+    take(&FOUND_RUNS);
+    for panic_at in [3, 6, 7, 44, 100, 133, 199] {
+        panic_of(|| found_growth(200, Some(panic_at)));
+        assert_eq!(saved_index(&path), Some(panic_at));
+        assert_eq!(
+            found_growth(200, None),
+            uninterrupted,
+            "panic at {panic_at}"
+        );
+        assert!(!path.exists());
+    }
+    take(&FOUND_RUNS);
+}
+
+static COMPACT_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A whole part big enough that the log outgrows its compaction bound (1 MiB) every ~20
+/// records, beside a growing one whose chain must survive each compaction.
+#[resumable(every = 1, name = "append-compaction")]
+fn compacting(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
+    let mut grown: Vec<u64> = Vec::new();
+    let mut blob: Option<Vec<u64>> = Some(vec![u64::MAX; 8_000]);
+    for i in 0..n {
+        COMPACT_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        grown.push(i * 3);
+        if let Some(blob) = &mut blob {
+            blob[i as usize % 8_000] = i;
+        }
+    }
+    let sum = blob.map_or(0, |blob| blob.iter().fold(0u64, |a, b| a.wrapping_add(*b)));
+    (grown, sum)
+}
+
+#[test]
+fn growing_state_survives_compaction_into_new_logs() {
+    let path = fresh("append-compaction");
+    let uninterrupted = compacting(120, None);
+    panic_of(|| compacting(120, Some(90)));
+    assert_eq!(saved_index(&path), Some(90));
+    assert!(
+        previous(&path).exists(),
+        "no compaction happened: the test does not test it"
+    );
+    let size = fs::metadata(&path).unwrap().len();
+    assert!(size < 3 << 20, "the log was not compacted: {size} bytes");
+    assert_eq!(compacting(120, None), uninterrupted);
+    assert_eq!(take(&COMPACT_RUNS), 120 + 91 + 30);
+    assert!(!path.exists() && !previous(&path).exists());
+}
