@@ -1,5 +1,7 @@
-//! Rewrites `return` and `?` in the loop body, which runs inside a closure, so that they still
-//! leave the function (through `Exit`) instead of only the closure.
+//! Rewrites the control flow of the loop body, which runs inside a closure and inside the
+//! generated loops (see `expand`), so that it keeps its meaning.
+//!
+//! `return` and `?` still leave the function (through `Exit`) instead of only the closure:
 //!
 //! Input:  `return value;`   Output: `return Exit::Returned(value);`
 //! Input:  `expr?`           Output: `match try_branch(expr) {
@@ -7,26 +9,101 @@
 //!                                        Break(exit) => return exit, // Exit::Failed(Err(e.into()))
 //!                                    }`
 //!
-//! Closures, async blocks, `const` blocks and nested items have their own `return` and `?`, so
-//! the visitor does not enter them. Macro arguments that parse as comma-separated expressions
-//! (`println!`, `assert!`, `vec!`, …) are rewritten too; a macro whose arguments do not parse
-//! and that contains `return` or `?` is an error, since its meaning would silently change.
+//! `break` and `continue` that belong to the `for` loop (unlabelled, or with its label) go to
+//! the generated labels, since the user's loop is now two loops and a block:
+//!
+//! Input:  `break;` or `break 'user;`       Output: `break '__resumable_outer;`
+//! Input:  `continue;` or `continue 'user;` Output: `break '__resumable_body;`
+//!
+//! Those of a loop nested in the body, of a labelled block (`break 'block`), or aimed at another
+//! label are left alone; an unlabelled one directly inside a labelled block is left alone too, so
+//! that it stays the error (E0695) it is in the user's code. A `break` with a value aimed at the
+//! `for` loop is an error, as it is for a `for` loop.
+//!
+//! Closures, async blocks, `const` blocks and nested items have their own `return`, `?`,
+//! `break` and `continue`, so the visitor does not enter them. Macro arguments that parse as
+//! comma-separated expressions (`println!`, `assert!`, `vec!`, …) are rewritten too. A macro
+//! whose arguments do not parse is an error if it contains `return` or `?` (their meaning would
+//! silently change) or a `break` / `continue` that may be the loop's (not in the body of a
+//! `loop`, `while` or `for` of the macro's own): left as they are, those land in the generated
+//! labelled block, where the compiler rejects them (E0695) with a message about a block the
+//! user never wrote. The same holds for one written in a macro's definition, which cannot be
+//! seen here: it is an error, never a jump to the wrong place.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Macro, Token, parse_quote_spanned};
+use syn::{
+    Block, Expr, ExprBreak, ExprForLoop, Label, Lifetime, Macro, Token, parse_quote_spanned,
+};
 
-/// Rewrites the loop body in place; returns the errors for macros it could not look into.
-pub fn rewrite(body: &mut syn::Block) -> syn::Result<()> {
-    let mut visitor = ControlFlow { error: None };
-    visitor.visit_block_mut(body);
+/// The generated label of the outer loop: `break` in the body goes there.
+pub const OUTER_LABEL: &str = "'__resumable_outer";
+/// The generated label of the block around the body: `continue` in the body goes there.
+pub const BODY_LABEL: &str = "'__resumable_body";
+
+/// A generated label, at mixed-site hygiene (the user's labels cannot name it) and located at
+/// `at` for messages.
+pub fn label(name: &str, at: Span) -> Lifetime {
+    Lifetime::new(name, Span::mixed_site().located_at(at))
+}
+
+/// Rewrites the loop body in place; returns the errors for what it could not rewrite.
+pub fn rewrite(looped: &mut ExprForLoop) -> syn::Result<()> {
+    let mut visitor = ControlFlow {
+        error: None,
+        user_label: looped
+            .label
+            .as_ref()
+            .map(|label| label.name.ident.to_string()),
+        unlabeled_ours: true,
+        label_ours: true,
+    };
+    visitor.visit_block_mut(&mut looped.body);
     visitor.error.map_or(Ok(()), Err)
 }
 
 struct ControlFlow {
     error: Option<syn::Error>,
+    /// The `for` loop's label, without the `'`.
+    user_label: Option<String>,
+    /// Whether an unlabelled `break` / `continue` here is the `for` loop's: not inside a nested
+    /// loop, nor directly inside a labelled block.
+    unlabeled_ours: bool,
+    /// Whether the user's label here is still the `for` loop's (no nested loop or block
+    /// shadows it).
+    label_ours: bool,
+}
+
+impl ControlFlow {
+    fn push_error(&mut self, error: syn::Error) {
+        match &mut self.error {
+            Some(first) => first.combine(error),
+            None => self.error = Some(error),
+        }
+    }
+
+    /// Whether a `break` / `continue` with this label leaves the `for` loop.
+    fn is_ours(&self, label: Option<&Lifetime>) -> bool {
+        match label {
+            None => self.unlabeled_ours,
+            Some(label) => {
+                self.label_ours && self.user_label.as_deref() == Some(&*label.ident.to_string())
+            }
+        }
+    }
+
+    /// Visits the inside of a nested loop or labelled block (`label` its label, if any).
+    fn inside(&mut self, label: Option<&Label>, visit: impl FnOnce(&mut Self)) {
+        let saved = (self.unlabeled_ours, self.label_ours);
+        self.unlabeled_ours = false;
+        if label.is_some_and(|label| self.is_ours(Some(&label.name))) {
+            self.label_ours = false;
+        }
+        visit(self);
+        (self.unlabeled_ours, self.label_ours) = saved;
+    }
 }
 
 impl VisitMut for ControlFlow {
@@ -61,6 +138,53 @@ impl VisitMut for ControlFlow {
                     }
                 };
             }
+            Expr::Break(brk) => {
+                if let Some(value) = &mut brk.expr {
+                    self.visit_expr_mut(value);
+                }
+                if self.is_ours(brk.label.as_ref()) {
+                    if let Some(value) = &brk.expr {
+                        self.push_error(syn::Error::new_spanned(
+                            value,
+                            "`break` with a value cannot leave a `for` loop: only `loop` \
+                             returns a value",
+                        ));
+                    } else {
+                        brk.label = Some(label(OUTER_LABEL, brk.break_token.span));
+                    }
+                }
+            }
+            Expr::Continue(cont) if self.is_ours(cont.label.as_ref()) => {
+                let span = cont.continue_token.span;
+                *expr = Expr::Break(ExprBreak {
+                    attrs: std::mem::take(&mut cont.attrs),
+                    break_token: Token![break](span),
+                    label: Some(label(BODY_LABEL, span)),
+                    expr: None,
+                });
+            }
+            Expr::ForLoop(looped) => {
+                // The iterable is evaluated outside the nested loop.
+                self.visit_pat_mut(&mut looped.pat);
+                self.visit_expr_mut(&mut looped.expr);
+                let body = &mut looped.body;
+                self.inside(looped.label.as_ref(), |this| this.visit_block_mut(body));
+            }
+            Expr::While(looped) => {
+                let (cond, body) = (&mut looped.cond, &mut looped.body);
+                self.inside(looped.label.as_ref(), |this| {
+                    this.visit_expr_mut(cond);
+                    this.visit_block_mut(body);
+                });
+            }
+            Expr::Loop(looped) => {
+                let body = &mut looped.body;
+                self.inside(looped.label.as_ref(), |this| this.visit_block_mut(body));
+            }
+            Expr::Block(block) if block.label.is_some() => {
+                let body: &mut Block = &mut block.block;
+                self.inside(block.label.as_ref(), |this| this.visit_block_mut(body));
+            }
             _ => visit_mut::visit_expr_mut(self, expr),
         }
     }
@@ -68,9 +192,12 @@ impl VisitMut for ControlFlow {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
-        let Some(offending) = mentions_return_or_try(mac.tokens.clone()) else {
+        if self
+            .mentions_control_flow(mac.tokens.clone(), false, true)
+            .is_none()
+        {
             return;
-        };
+        }
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         match mac.parse_body_with(parser) {
             Ok(mut args) => {
@@ -80,28 +207,220 @@ impl VisitMut for ControlFlow {
                 mac.tokens = args.into_token_stream();
             }
             Err(_) => {
-                let error = syn::Error::new(
-                    offending,
-                    "#[resumable] cannot see into this macro, and it contains `return` or `?`, \
-                     which must leave the function through the checkpointing code: compute the \
-                     value with `?` in a `let` before the macro call",
-                );
-                match &mut self.error {
-                    Some(first) => first.combine(error),
-                    None => self.error = Some(error),
-                }
+                let Some((offending, what)) =
+                    self.mentions_control_flow(mac.tokens.clone(), true, true)
+                else {
+                    return;
+                };
+                let message = match what {
+                    Mention::ReturnOrTry => {
+                        "#[resumable] cannot see into this macro, and it contains `return` or \
+                         `?`, which must leave the function through the checkpointing code: \
+                         compute the value with `?` in a `let` before the macro call"
+                    }
+                    Mention::BreakOrContinue => {
+                        "#[resumable] cannot see into this macro, and it contains a `break` or \
+                         `continue` of the resumable loop, which must go through the \
+                         checkpointing code: decide in the macro and `break` / `continue` \
+                         outside it"
+                    }
+                };
+                self.push_error(syn::Error::new(offending, message));
             }
         }
     }
 }
 
-/// Whether `tokens` contain a `return` or a `?` anywhere. Over-approximates (a closure's own
-/// `?` counts too), which only costs a parse: macros without either are left untouched.
-fn mentions_return_or_try(tokens: TokenStream) -> Option<Span> {
-    tokens.into_iter().find_map(|tree| match tree {
-        TokenTree::Ident(ident) if ident == "return" => Some(ident.span()),
-        TokenTree::Punct(punct) if punct.as_char() == '?' => Some(punct.span()),
-        TokenTree::Group(group) => mentions_return_or_try(group.stream()),
-        _ => None,
-    })
+#[derive(Clone, Copy)]
+enum Mention {
+    ReturnOrTry,
+    BreakOrContinue,
+}
+
+impl ControlFlow {
+    /// Whether `tokens` contain a `return`, a `?`, or a `break` / `continue` that may be the
+    /// loop's, anywhere. Over-approximates (a closure's own `?`, a nested loop's own unlabelled
+    /// `break` count too), which only costs a parse: macros without any are left untouched.
+    ///
+    /// With `skip_loop_bodies`, for the error on a macro that does not parse: an unlabelled
+    /// `break` / `continue` in the first `{ … }` after `loop`, `while` or `for` is taken to be
+    /// that loop's. A wrong guess cannot change what the program does: one of the `for` loop's
+    /// left as it is lands in the generated labelled block, where the compiler rejects it.
+    fn mentions_control_flow(
+        &self,
+        tokens: TokenStream,
+        skip_loop_bodies: bool,
+        unlabeled_ours: bool,
+    ) -> Option<(Span, Mention)> {
+        let mut tokens = tokens.into_iter().peekable();
+        let mut loop_body_next = false;
+        while let Some(tree) = tokens.next() {
+            let found = match tree {
+                TokenTree::Ident(ident) if ident == "return" => {
+                    Some((ident.span(), Mention::ReturnOrTry))
+                }
+                TokenTree::Punct(punct) if punct.as_char() == '?' => {
+                    Some((punct.span(), Mention::ReturnOrTry))
+                }
+                TokenTree::Ident(ident) if ident == "break" || ident == "continue" => {
+                    // `'name` is a `'` punct then an ident.
+                    let labelled = matches!(tokens.peek(),
+                        Some(TokenTree::Punct(punct)) if punct.as_char() == '\'');
+                    let ours = if labelled {
+                        tokens.next();
+                        match tokens.next() {
+                            Some(TokenTree::Ident(name)) => {
+                                self.user_label.as_deref() == Some(&*name.to_string())
+                            }
+                            _ => false,
+                        }
+                    } else {
+                        unlabeled_ours
+                    };
+                    ours.then(|| (ident.span(), Mention::BreakOrContinue))
+                }
+                TokenTree::Ident(ident)
+                    if skip_loop_bodies
+                        && (ident == "loop" || ident == "while" || ident == "for") =>
+                {
+                    loop_body_next = true;
+                    None
+                }
+                TokenTree::Group(group) => {
+                    let body = loop_body_next && group.delimiter() == Delimiter::Brace;
+                    if body {
+                        loop_body_next = false;
+                    }
+                    self.mentions_control_flow(
+                        group.stream(),
+                        skip_loop_bodies,
+                        unlabeled_ours && !body,
+                    )
+                }
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::ToTokens;
+    use syn::{ExprForLoop, parse_quote};
+
+    use super::rewrite;
+
+    /// The rewritten body, as text with single spaces.
+    fn rewritten(mut looped: ExprForLoop) -> String {
+        rewrite(&mut looped).expect("rewrites");
+        looped.body.to_token_stream().to_string()
+    }
+
+    fn error(mut looped: ExprForLoop) -> String {
+        rewrite(&mut looped).expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn the_loops_own_break_and_continue_go_to_the_generated_labels() {
+        let body = rewritten(parse_quote! {
+            'user: for i in 0..3 {
+                if a { break; }
+                if b { continue; }
+                if c { break 'user; }
+                if d { continue 'user; }
+                let x = { if e { break; } 1 };
+                let Some(y) = f else { continue };
+            }
+        });
+        assert_eq!(
+            body.matches("break '__resumable_outer").count(),
+            3,
+            "{body}"
+        );
+        assert_eq!(body.matches("break '__resumable_body").count(), 3, "{body}");
+        assert!(
+            !body.contains("continue") && !body.contains("'user"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn nested_loops_blocks_and_closures_keep_theirs() {
+        let body = rewritten(parse_quote! {
+            'user: for i in 0..3 {
+                for j in { if a { break; } 0..2 } { break; continue; break 'user; }
+                while b { continue; }
+                'inner: loop { break 'inner; continue 'inner; }
+                'block: { break 'block; }
+                'user: loop { break 'user; }
+                'b2: { break; }
+                let f = || loop { break; };
+                let g = async { continue };
+            }
+        });
+        let expected: ExprForLoop = parse_quote! {
+            'user: for i in 0..3 {
+                for j in { if a { break '__resumable_outer; } 0..2 } {
+                    break; continue; break '__resumable_outer;
+                }
+                while b { continue; }
+                'inner: loop { break 'inner; continue 'inner; }
+                'block: { break 'block; }
+                'user: loop { break 'user; }
+                'b2: { break; }
+                let f = || loop { break; };
+                let g = async { continue };
+            }
+        };
+        assert_eq!(body, expected.body.to_token_stream().to_string());
+    }
+
+    #[test]
+    fn macro_arguments_are_rewritten_or_refused() {
+        let body = rewritten(parse_quote! {
+            'user: for i in 0..3 {
+                println!("{}", if a { continue } else { 1 });
+                assert!(b, "{}", { break 'user; });
+                opaque!(=> break 'other);
+                opaque!(=> while a { break; } loop { continue } for x in y { break; });
+            }
+        });
+        assert!(body.contains("break '__resumable_body"), "{body}");
+        assert!(body.contains("break '__resumable_outer"), "{body}");
+        assert!(body.contains("break 'other"), "{body}");
+        for looped in [
+            parse_quote!(for i in 0..3 {
+                opaque!(=> break);
+            }),
+            parse_quote!('user: for i in 0..3 {
+                opaque!(=> continue 'user);
+            }),
+            parse_quote!('user: for i in 0..3 {
+                opaque!(=> loop { continue 'user; });
+            }),
+            parse_quote!(for i in 0..3 {
+                opaque!(=> loop {} { break; });
+            }),
+        ] {
+            assert!(error(looped).contains("a `break` or `continue`"));
+        }
+        assert!(
+            error(parse_quote!(for i in 0..3 {
+                opaque!(=> x?);
+            }))
+            .contains("`?`")
+        );
+    }
+
+    #[test]
+    fn break_with_a_value_out_of_the_for_loop_is_an_error() {
+        let message = error(parse_quote!(for i in 0..3 {
+            break 1;
+        }));
+        assert!(message.contains("`break` with a value"), "{message}");
+    }
 }

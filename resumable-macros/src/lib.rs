@@ -32,7 +32,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let result = syn::parse2::<args::Args>(args)
         .and_then(|args| model::Model::new(args, function.clone()))
         .and_then(|mut model| {
-            control_flow::rewrite(&mut model.looped.body)?;
+            control_flow::rewrite(&mut model.looped)?;
             Ok(expand::expand(model))
         });
     result.unwrap_or_else(|error| {

@@ -427,6 +427,7 @@ pub struct Save<'a> {
 
 impl<'a> Save<'a> {
     /// Appends one state value, whole.
+    #[inline]
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.binding += 1;
         if self.error.is_none()
