@@ -174,7 +174,14 @@ pub fn expand(model: Model) -> TokenStream {
     // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
     let save_each = state.iter().zip(&codecs).map(|(ident, codec)| {
         if append.contains(ident) {
-            return quote_spanned!(ident.span()=> (#codec.save)(&mut #save, &#ident););
+            return quote_spanned! {ident.span()=>
+                {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                    let #codec = (&::resumable::__private::Pick(&#ident)).pick_append(#codec);
+                    (#codec.save)(&mut #save, &#ident);
+                }
+            };
         }
         quote_spanned! {ident.span()=>
             {

@@ -114,10 +114,19 @@ impl Fs for OsFs {
     }
 
     fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()> {
-        // The file is only ever written at its end by this one handle: no seek needed.
+        // The file is only ever written at its end by this one handle: no seek needed. One
+        // `writev` for all the parts, unless the kernel takes less.
         let mut file = os_file(file);
-        for part in parts {
-            file.write_all(part)?;
+        let mut slices: Vec<io::IoSlice<'_>> =
+            parts.iter().map(|part| io::IoSlice::new(part)).collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match file.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => io::IoSlice::advance_slices(&mut slices, written),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ use std::hash::{Hash, Hasher};
 use serde::Serialize;
 
 use crate::__private::{Codec, State};
+use crate::journal::VecFlavor;
 use crate::run::Save;
 
 /// What a run remembers of a growing binding since its last saved record.
@@ -40,9 +41,61 @@ pub(crate) enum Growth {
 pub trait PlainItem: Serialize + Sized {
     /// Feeds `items` to `hasher`, every bit of each.
     fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H);
+
+    /// Appends postcard's encoding of each item to `out`, with nothing between them (what
+    /// postcard writes after a sequence's length). Numbers have a direct encoder, tested to
+    /// give postcard's bytes; the rest go through serde.
+    #[doc(hidden)]
+    fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+        postcard::serialize_with_flavor(&Elements(items), VecFlavor(out))
+    }
 }
 
-macro_rules! plain_by_hash {
+/// Elements of a sequence, serialized one after another with no length before them: what
+/// postcard writes for a tuple, and for a sequence after its length.
+pub(crate) struct Elements<'a, E>(pub &'a [E]);
+
+impl<E: Serialize> Serialize for Elements<'_, E> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple as _;
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
+        for element in self.0 {
+            tuple.serialize_element(element)?;
+        }
+        tuple.end()
+    }
+}
+
+/// Postcard's varint (LEB128) of an unsigned integer.
+#[inline(always)]
+fn push_varint(out: &mut Vec<u8>, mut value: u128) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Postcard's varints of `values`, appended to `out`: room for the longest is made once, then
+/// each is written in place (a `push` per byte costs twice as much).
+#[inline(always)]
+fn push_varints(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u64>) {
+    let start = out.len();
+    out.resize(start + values.len() * 10, 0);
+    let mut at = start;
+    for mut value in values {
+        while value >= 0x80 {
+            out[at] = value as u8 | 0x80;
+            value >>= 7;
+            at += 1;
+        }
+        out[at] = value as u8;
+        at += 1;
+    }
+    out.truncate(at);
+}
+
+macro_rules! plain_unsigned {
     ($($ty:ty),*) => {$(
         impl PlainItem for $ty {
             #[inline]
@@ -50,29 +103,100 @@ macro_rules! plain_by_hash {
                 // For integers std writes the slice's bytes in one call.
                 Hash::hash_slice(items, hasher);
             }
+
+            fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+                push_varints(out, items.iter().map(|&item| item as u64));
+                Ok(())
+            }
         }
     )*};
 }
 
-plain_by_hash!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, String
-);
+plain_unsigned!(u16, u32, u64, usize);
 
-impl PlainItem for f32 {
+impl PlainItem for u128 {
+    #[inline]
     fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
-        for item in items {
-            hasher.write_u32(item.to_bits());
+        Hash::hash_slice(items, hasher);
+    }
+
+    fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+        for &item in items {
+            push_varint(out, item);
         }
+        Ok(())
     }
 }
 
-impl PlainItem for f64 {
-    fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
-        for item in items {
-            hasher.write_u64(item.to_bits());
+macro_rules! plain_signed {
+    ($($ty:ty => $unsigned:ty),*) => {$(
+        impl PlainItem for $ty {
+            #[inline]
+            fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
+                Hash::hash_slice(items, hasher);
+            }
+
+            fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+                // Zigzag, then the varint, as postcard does.
+                let zigzag = |item: $ty| ((item << 1) ^ (item >> (<$ty>::BITS - 1))) as $unsigned;
+                push_varints(out, items.iter().map(|&item| zigzag(item) as u64));
+                Ok(())
+            }
         }
+    )*};
+}
+
+plain_signed!(i16 => u16, i32 => u32, i64 => u64, isize => usize);
+
+impl PlainItem for i128 {
+    #[inline]
+    fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
+        Hash::hash_slice(items, hasher);
+    }
+
+    fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+        for &item in items {
+            push_varint(out, ((item << 1) ^ (item >> 127)) as u128);
+        }
+        Ok(())
     }
 }
+
+macro_rules! plain_by_hash {
+    ($($ty:ty),*) => {$(
+        impl PlainItem for $ty {
+            #[inline]
+            fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
+                Hash::hash_slice(items, hasher);
+            }
+        }
+    )*};
+}
+
+plain_by_hash!(u8, i8, bool, char, String);
+
+macro_rules! plain_float {
+    ($($ty:ty),*) => {$(
+        impl PlainItem for $ty {
+            fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
+                for item in items {
+                    hasher.write(&item.to_bits().to_le_bytes());
+                }
+            }
+
+            fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
+                // Little-endian bytes, as postcard writes floats.
+                out.reserve(items.len() * size_of::<$ty>());
+                for item in items {
+                    out.extend_from_slice(&item.to_le_bytes());
+                }
+                Ok(())
+            }
+        }
+    )*};
+}
+
+plain_float!(f32, f64);
 
 macro_rules! plain_tuple {
     ($($name:ident . $field:tt),*) => {
@@ -139,6 +263,42 @@ impl<T> Whole for &Pick<'_, T> {
     type Value = T;
 }
 
+/// A binding named in `append(...)`, asked how its new elements are encoded: directly for a
+/// `Vec` of [`PlainItem`]s ([`AppendsPlain`]), through serde for the rest ([`AppendsAny`]).
+/// Chosen at the save site like [`Grows`].
+pub trait AppendsPlain {
+    /// The binding's type.
+    type Value;
+    /// The declared codec, encoding new elements directly.
+    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value>;
+}
+
+impl<E: PlainItem + State> AppendsPlain for Pick<'_, Vec<E>> {
+    type Value = Vec<E>;
+    #[inline(always)]
+    fn pick_append(&self, declared: Codec<Vec<E>>) -> Codec<Vec<E>> {
+        Codec {
+            save: |save, value| save.appended_plain(value),
+            ..declared
+        }
+    }
+}
+
+/// A declared binding whose new elements are encoded through serde.
+pub trait AppendsAny {
+    /// The binding's type.
+    type Value;
+    /// The declared codec as it is.
+    #[inline(always)]
+    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value> {
+        declared
+    }
+}
+
+impl<T> AppendsAny for &Pick<'_, T> {
+    type Value = T;
+}
+
 /// A binding named in `append(...)`.
 #[diagnostic::on_unimplemented(
     message = "`append(...)` works on `Vec<T>` and `String`, not on `{Self}`",
@@ -169,5 +329,76 @@ pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
     Codec {
         save: T::save_appended,
         ..whole
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct encoders write exactly what postcard writes after a sequence's length.
+    fn same_as_postcard<E: PlainItem + Serialize>(items: &[E]) {
+        let mut ours = Vec::new();
+        E::encode_items(items, &mut ours).unwrap();
+        let whole = postcard::to_allocvec(items).unwrap();
+        let mut length = Vec::new();
+        push_varint(&mut length, items.len() as u128);
+        assert_eq!(
+            &whole[length.len()..],
+            &ours[..],
+            "{}",
+            std::any::type_name::<E>()
+        );
+    }
+
+    #[test]
+    fn direct_encoders_match_postcard() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Every width of varint: shift a random value right by a random amount.
+            x >> (x % 64)
+        };
+        let words: Vec<u64> = (0..5000)
+            .map(|_| next())
+            .chain([0, 1, 127, 128, u64::MAX])
+            .collect();
+        same_as_postcard(&words);
+        same_as_postcard(&words.iter().map(|&w| w as u16).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as u32).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as usize).collect::<Vec<_>>());
+        same_as_postcard(
+            &words
+                .iter()
+                .map(|&w| (w as u128) << (w % 64))
+                .collect::<Vec<_>>(),
+        );
+        same_as_postcard(&words.iter().map(|&w| w as i16).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as i32).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as i64).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as isize).collect::<Vec<_>>());
+        same_as_postcard(
+            &words
+                .iter()
+                .map(|&w| ((w as i128) << (w % 64)) - (w as i128))
+                .collect::<Vec<_>>(),
+        );
+        same_as_postcard(&[i64::MIN, i64::MAX, -1, 0, 1]);
+        same_as_postcard(&[i128::MIN, i128::MAX, -1, 0, 1]);
+        same_as_postcard(&words.iter().map(|&w| f64::from_bits(w)).collect::<Vec<_>>());
+        same_as_postcard(
+            &words
+                .iter()
+                .map(|&w| f32::from_bits(w as u32))
+                .collect::<Vec<_>>(),
+        );
+        same_as_postcard(&words.iter().map(|&w| w as u8).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w as i8).collect::<Vec<_>>());
+        same_as_postcard(&words.iter().map(|&w| w % 2 == 0).collect::<Vec<_>>());
+        same_as_postcard(&['a', 'é', '€', '😀']);
+        same_as_postcard(&["".to_string(), "abc".into(), "x".repeat(300)]);
+        same_as_postcard(&[(1u64, -2i32), (u64::MAX, i32::MIN)]);
     }
 }

@@ -240,7 +240,13 @@ impl postcard::ser_flavors::Flavor for VecFlavor<'_> {
 
     #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
+        // Varints come as slices of 1 to 10 bytes: a call to `memcpy` each would cost more
+        // than the copy (measured: 16% of a checkpoint of a `Vec<u64>`).
+        if data.len() <= 16 {
+            self.0.extend(data.iter().copied());
+        } else {
+            self.0.extend_from_slice(data);
+        }
         Ok(())
     }
 

@@ -7,7 +7,9 @@ use core::ops::ControlFlow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::growth::{AppendOnly, Grows, Pick, PlainItem, Whole, append_only};
+pub use crate::growth::{
+    AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
+};
 pub use crate::run::{Restore, Run, Save, Spec};
 
 /// How the closure that runs the loop ended.

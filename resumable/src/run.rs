@@ -16,7 +16,7 @@ use crate::checkpoint::{self, Loaded};
 use crate::envelope::{self, now_ms};
 use crate::error::Error;
 use crate::fs::OsFs;
-use crate::growth::{Growth, PlainItem};
+use crate::growth::{Elements, Growth, PlainItem};
 use crate::journal::{Journal, VecFlavor};
 use crate::lock::Lock;
 use crate::log::LogMeta;
@@ -443,7 +443,7 @@ impl<'a> Save<'a> {
         let (from, growth) = self.found_growth(binding, items.len(), |range, hasher| {
             E::hash_items(&items[range], hasher)
         });
-        self.extend(binding, items, from, growth);
+        self.extend_with(binding, items, from, growth, E::encode_items);
     }
 
     /// Appends a `String`; only its new bytes if the saved ones are unchanged.
@@ -505,6 +505,21 @@ impl<'a> Save<'a> {
     /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
     /// not shrink and that its last saved element did not change.
     pub fn appended<E: Serialize>(&mut self, items: &[E]) {
+        self.appended_with(items, |new, buf| {
+            postcard::serialize_with_flavor(&Elements(new), VecFlavor(buf))
+        });
+    }
+
+    /// [`Save::appended`] for a `Vec` of plain items: the same record, encoded directly.
+    pub fn appended_plain<E: PlainItem>(&mut self, items: &[E]) {
+        self.appended_with(items, E::encode_items);
+    }
+
+    fn appended_with<E: Serialize>(
+        &mut self,
+        items: &[E],
+        encode_new: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+    ) {
         let binding = self.take_binding();
         let from = match self.previous(binding) {
             Some(Growth::Declared { len, last }) => {
@@ -527,19 +542,14 @@ impl<'a> Save<'a> {
         };
         // A new file holds every binding whole.
         let from = if self.new_file { 0 } else { from };
-        let last = items.last().map_or(Ok(Vec::new()), encode);
-        match last {
-            Ok(last) => self.extend(
-                binding,
-                items,
-                from,
-                Growth::Declared {
-                    len: items.len() as u64,
-                    last,
-                },
-            ),
-            Err(source) => self.fail_serialize(source),
-        }
+        let growth = match items.last().map_or(Ok(Vec::new()), encode) {
+            Ok(last) => Growth::Declared {
+                len: items.len() as u64,
+                last,
+            },
+            Err(source) => return self.fail_serialize(source),
+        };
+        self.extend_with(binding, items, from, growth, encode_new);
     }
 
     /// Appends a `String` declared append-only: only its new bytes, after checking that it did
@@ -590,16 +600,24 @@ impl<'a> Save<'a> {
         self.run.growth.get(binding)?.as_ref()
     }
 
-    /// Adds elements `from..` of `items`, and remembers `growth` once the record is written.
-    fn extend<E: Serialize>(&mut self, binding: usize, items: &[E], from: u64, growth: Growth) {
+    /// Adds elements `from..` of `items`, encoded by `encode`, and remembers `growth` once the
+    /// record is written.
+    fn extend_with<E>(
+        &mut self,
+        binding: usize,
+        items: &[E],
+        from: u64,
+        growth: Growth,
+        encode: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+    ) {
         if self.error.is_some() {
             return;
         }
         let new = &items[from as usize..];
-        let written = self.run.journal.extend(from, items.len() as u64, |buf| {
-            new.iter()
-                .try_for_each(|item| postcard::serialize_with_flavor(item, VecFlavor(buf)))
-        });
+        let written = self
+            .run
+            .journal
+            .extend(from, items.len() as u64, |buf| encode(new, buf));
         match written {
             Ok(()) => self.growth.push((binding, growth)),
             Err(source) => self.fail_serialize(source),

@@ -8,6 +8,7 @@
 //! Renames run under the lock, so once [`Syncer::cancel`] returns no rename can follow; the
 //! run can then remove its files without a late rename bringing one back.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
@@ -24,6 +25,9 @@ pub(crate) struct Syncer {
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
+    /// Mirrors of `State` the loop reads at every checkpoint without taking the lock.
+    compaction_pending: AtomicBool,
+    failed: AtomicBool,
     /// Work was submitted, or the syncer was cancelled.
     work: Condvar,
     /// A job finished.
@@ -34,8 +38,8 @@ struct Shared {
 struct State {
     queued: Option<SyncJob>,
     running: bool,
-    /// A submitted compaction has not been renamed into place yet.
-    compaction_pending: bool,
+    /// The thread sleeps on `work`: a submit must wake it (else it finds the job itself).
+    idle: bool,
     error: Option<Error>,
     cancelled: bool,
 }
@@ -58,23 +62,34 @@ impl Syncer {
                 .spawn(move || run(&shared))
                 .expect("resumable: could not start the background sync thread");
         }
+        if job.compacts() {
+            self.shared
+                .compaction_pending
+                .store(true, Ordering::Relaxed);
+        }
         let mut state = self.shared.lock();
-        state.compaction_pending |= job.compacts();
         state.queued = Some(match state.queued.take() {
             Some(earlier) => earlier.merge(job),
             None => job,
         });
+        let idle = state.idle;
         drop(state);
-        self.shared.work.notify_one();
+        if idle {
+            self.shared.work.notify_one();
+        }
     }
 
     /// Whether a new file is still being moved into place (no other may start meanwhile).
     pub(crate) fn compaction_pending(&self) -> bool {
-        self.shared.lock().compaction_pending
+        self.shared.compaction_pending.load(Ordering::Acquire)
     }
 
     /// The error of a background sync since the last call, if one failed.
     pub(crate) fn take_error(&self) -> Result<(), Error> {
+        if !self.shared.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.shared.failed.store(false, Ordering::Relaxed);
         self.shared.lock().error.take().map_or(Ok(()), Err)
     }
 
@@ -88,6 +103,7 @@ impl Syncer {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        self.shared.failed.store(false, Ordering::Relaxed);
         state.error.take().map_or(Ok(()), Err)
     }
 
@@ -133,11 +149,12 @@ fn run(shared: &Shared) {
         match result {
             Ok(()) => {
                 if job.compacts() {
-                    state.compaction_pending = false;
+                    shared.compaction_pending.store(false, Ordering::Release);
                 }
             }
             Err(err) => {
                 state.error.get_or_insert(err);
+                shared.failed.store(true, Ordering::Release);
             }
         }
         shared.done.notify_all();
