@@ -65,7 +65,7 @@ impl Syncer {
         if job.compacts() {
             self.shared
                 .compaction_pending
-                .store(true, Ordering::Relaxed);
+                .store(true, Ordering::Release);
         }
         let mut state = self.shared.lock();
         state.queued = Some(match state.queued.take() {
@@ -128,10 +128,12 @@ fn run(shared: &Shared) {
     let mut state = shared.lock();
     loop {
         while state.queued.is_none() && !state.cancelled {
+            state.idle = true;
             state = shared
                 .work
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.idle = false;
         }
         if state.cancelled {
             return;
