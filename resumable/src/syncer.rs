@@ -162,3 +162,58 @@ fn run(shared: &Shared) {
         shared.done.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::envelope;
+    use crate::journal::Journal;
+    use crate::log::LogMeta;
+    use crate::storage::Generations;
+
+    /// Writes `records` checkpoints through a journal, submitting each, then flushes: every
+    /// flush returns (a lost wake-up would hang it) and the log is in place.
+    #[test]
+    fn every_submitted_checkpoint_is_flushed_and_moved_into_place() {
+        let dir = std::env::temp_dir().join(format!("resumable-syncer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let generations = Generations::of(dir.join("a.ckpt"));
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("a", ""),
+            label: "a".into(),
+            shape: String::new(),
+        };
+        let (done, finished) = mpsc::channel();
+        let worker_generations = generations.clone();
+        std::thread::spawn(move || {
+            let mut journal = Journal::new(worker_generations, &meta, 0);
+            let mut syncer = Syncer::default();
+            for index in 1..=200u64 {
+                let new_file = journal.wants_new_file() && !syncer.compaction_pending();
+                journal.begin();
+                journal.whole(&index).unwrap();
+                let job = journal.write(&OsFs, new_file, index, 0, None).unwrap();
+                syncer.submit(job);
+                if index % 50 == 0 {
+                    syncer.flush().unwrap();
+                    done.send(index).unwrap();
+                }
+            }
+        });
+        for expected in [50, 100, 150, 200] {
+            let flushed = finished
+                .recv_timeout(Duration::from_secs(20))
+                .expect("a flush never returned");
+            assert_eq!(flushed, expected);
+        }
+        assert!(generations.newest.exists() && !generations.next.exists());
+        assert_eq!(
+            crate::checkpoint::newest_index(&generations.newest),
+            Some(200)
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
