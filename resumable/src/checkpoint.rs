@@ -210,12 +210,23 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-/// Decodes a checkpoint of one value held in memory: its index and the value. The label and
-/// shape are not checked (there is no program to compare them with).
+/// Decodes a checkpoint of one value held in memory — a version-1 file, or a log's newest
+/// record — to its index and the value. The label and shape are not checked (there is no
+/// program to compare them with).
 pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), Error> {
     let here = Path::new("<memory>");
-    let decoded = envelope::decode(bytes).map_err(|problem| Error::corrupt(here, problem))?;
-    let mut rest = decoded.payload;
+    let (index, payload): (u64, std::borrow::Cow<'_, [u8]>) = if log::is_log(bytes) {
+        let scan = log::scan(bytes).map_err(|not| Error::corrupt(here, not.problem))?;
+        let Some(newest) = scan.records.last() else {
+            return Err(Error::corrupt(here, "it holds no complete checkpoint"));
+        };
+        let joined = join_parts(bytes, &scan.records).map_err(|p| Error::corrupt(here, p))?;
+        (newest.head.index, joined.into())
+    } else {
+        let decoded = envelope::decode(bytes).map_err(|problem| Error::corrupt(here, problem))?;
+        (decoded.meta.index, decoded.payload.into())
+    };
+    let mut rest = &payload[..];
     let value = take_value(&mut rest)
         .map_err(|err| Error::corrupt(here, format!("its state does not decode ({err})")))?;
     if !rest.is_empty() {
@@ -224,7 +235,7 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
             format!("{} bytes are left over", rest.len()),
         ));
     }
-    Ok((decoded.meta.index, value))
+    Ok((index, value))
 }
 
 /// The checkpoint a run resumes from, and where it came from.

@@ -179,16 +179,22 @@ macro_rules! plain_float {
     ($($ty:ty),*) => {$(
         impl PlainItem for $ty {
             fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H) {
-                for item in items {
-                    hasher.write(&item.to_bits().to_le_bytes());
+                // Through a buffer: one `write` per 64 floats, not one per float.
+                let mut buf = [0u8; 64 * size_of::<$ty>()];
+                for chunk in items.chunks(64) {
+                    for (bytes, item) in buf.chunks_exact_mut(size_of::<$ty>()).zip(chunk) {
+                        bytes.copy_from_slice(&item.to_bits().to_le_bytes());
+                    }
+                    hasher.write(&buf[..chunk.len() * size_of::<$ty>()]);
                 }
             }
 
             fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
                 // Little-endian bytes, as postcard writes floats.
-                out.reserve(items.len() * size_of::<$ty>());
-                for item in items {
-                    out.extend_from_slice(&item.to_le_bytes());
+                let start = out.len();
+                out.resize(start + items.len() * size_of::<$ty>(), 0);
+                for (bytes, item) in out[start..].chunks_exact_mut(size_of::<$ty>()).zip(items) {
+                    bytes.copy_from_slice(&item.to_le_bytes());
                 }
                 Ok(())
             }

@@ -176,7 +176,7 @@ pub trait ReturnedOther {
 
 impl<T: ?Sized> ReturnedOther for &Returned<'_, T> {}
 
-/// The whole loading path — envelope, checksum, payload, depth limit, exact length — over
+/// The whole loading path — envelope or log, checksums, payload, depth limit, exact length — over
 /// bytes in memory, for the fuzz target and property tests. Never panics, whatever `bytes` is.
 pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), crate::Error> {
     crate::checkpoint::decode_bytes(bytes)

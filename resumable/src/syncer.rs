@@ -5,8 +5,10 @@
 //! fsync makes all of them durable). A failure is kept and reported to the loop at its next
 //! save or [`Syncer::flush`].
 //!
-//! Renames run under the lock, so once [`Syncer::cancel`] returns no rename can follow; the
-//! run can then remove its files without a late rename bringing one back.
+//! Renames run under a lock of their own, which [`Syncer::cancel`] takes after setting the
+//! cancelled flag, so once it returns no rename can follow; the run can then remove its files
+//! without a late rename bringing one back. (Not under the state's lock: a rename may free a
+//! big old log's pages, and the loop must not wait for that to queue its next checkpoint.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -28,6 +30,9 @@ struct Shared {
     /// Mirrors of `State` the loop reads at every checkpoint without taking the lock.
     compaction_pending: AtomicBool,
     failed: AtomicBool,
+    /// Held while files are renamed; see the module docs.
+    renaming: Mutex<()>,
+    cancelled: AtomicBool,
     /// Work was submitted, or the syncer was cancelled.
     work: Condvar,
     /// A job finished.
@@ -110,11 +115,19 @@ impl Syncer {
     /// Drops the queued work and stops the thread without waiting for an fsync in flight;
     /// no rename happens after this returns.
     pub(crate) fn cancel(&self) {
+        self.shared.cancelled.store(true, Ordering::Release);
         let mut state = self.shared.lock();
         state.cancelled = true;
         state.queued = None;
         drop(state);
         self.shared.work.notify_one();
+        // Waits for a rename in flight; none starts after it.
+        drop(
+            self.shared
+                .renaming
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
     }
 }
 
@@ -141,12 +154,17 @@ fn run(shared: &Shared) {
         let job = state.queued.take().expect("checked above");
         state.running = true;
         drop(state);
-        let synced = job.sync(&OsFs);
+        let result = job.sync(&OsFs).and_then(|()| {
+            let _renaming = shared
+                .renaming
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if shared.cancelled.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            job.rename_into_place(&OsFs)
+        });
         state = shared.lock();
-        let result = match synced {
-            Ok(()) if !state.cancelled => job.rename_into_place(&OsFs),
-            other => other,
-        };
         state.running = false;
         match result {
             Ok(()) => {
