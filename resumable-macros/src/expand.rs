@@ -21,7 +21,7 @@
 //!         results = (codec_0.load)(&mut restore);
 //!         restore.finish();
 //!     }
-//!     run.prepare(&mut iter);                                 // iter.nth(index - 1)
+//!     let mut iter = run.prepare(iter);                       // iter.nth(index - 1)
 //!     let mut pulled = run.start_index();
 //!     let stop = run.stop_flag();                             // SIGINT/SIGTERM set it
 //!     let mut saving = false;
@@ -243,13 +243,16 @@ pub fn expand(model: Model) -> TokenStream {
             #( #state = (#codecs.load)(&mut #restore); )*
             #restore.finish();
         }
-        #run.prepare(&mut #iter);
+        let mut #iter = #run.prepare(#iter);
         let mut #pulled: u64 = #run.start_index();
         let #stop = #run.stop_flag();
         #tick_local
         let mut #saving = false;
         let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
             || -> #private::Exit<#return_type> {
+                // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
+                // when the loop ends, as there).
+                let mut #iter = #iter;
                 let mut #due: u64 = #run.first_boundary(#every_literal);
                 #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
                 let mut #item = match ::core::iter::Iterator::next(&mut #iter) {

@@ -86,7 +86,9 @@ impl Journal {
         self.parts.clear();
     }
 
-    /// Adds a binding whole.
+    /// Adds a binding whole. Inlined so that a small state value's address does not escape
+    /// into a call: the loop can then keep it in a register between boundaries (B2).
+    #[inline]
     pub(crate) fn whole<T: Serialize + ?Sized>(&mut self, value: &T) -> postcard::Result<()> {
         let start = self.data.len();
         postcard::serialize_with_flavor(value, VecFlavor(&mut self.data))?;

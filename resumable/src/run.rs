@@ -145,13 +145,14 @@ impl Run {
     }
 
     /// Refuses iterators whose order is random per process, then advances `iter` past the
-    /// iterations already completed (with `nth`, O(1) for ranges).
+    /// iterations already completed (with `nth`, O(1) for ranges). Takes and gives back the
+    /// iterator by value, so its address never escapes and the loop keeps it in registers.
     ///
     /// # Panics
     /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index: it would not
     /// yield what it yielded on the saved run.
     #[track_caller]
-    pub fn prepare<I: Iterator>(&self, iter: &mut I) {
+    pub fn prepare<I: Iterator>(&self, mut iter: I) -> I {
         let iterator = std::any::type_name::<I>();
         let hash_ordered = ["std::collections::hash::", "hashbrown::"];
         if hash_ordered.iter().any(|module| iterator.contains(module)) {
@@ -161,7 +162,7 @@ impl Run {
             });
         }
         let Some(last) = self.start.checked_sub(1) else {
-            return;
+            return iter;
         };
         let ended = match usize::try_from(last) {
             Ok(last) => iter.nth(last).is_none(),
@@ -173,6 +174,7 @@ impl Run {
                 index: self.start,
             });
         }
+        iter
     }
 
     /// The value of `pulled` (items taken from the iterator) at which the loop first stops at
