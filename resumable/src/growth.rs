@@ -84,13 +84,16 @@ fn push_varints(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u64>) {
     out.resize(start + values.len() * 10, 0);
     let mut at = start;
     for mut value in values {
-        while value >= 0x80 {
-            out[at] = value as u8 | 0x80;
+        // One bounds check per value: the 10 bytes the longest varint takes.
+        let slot: &mut [u8; 10] = (&mut out[at..at + 10]).try_into().expect("10 bytes");
+        let mut len = 0;
+        while value >= 0x80 && len < 9 {
+            slot[len] = value as u8 | 0x80;
             value >>= 7;
-            at += 1;
+            len += 1;
         }
-        out[at] = value as u8;
-        at += 1;
+        slot[len] = value as u8;
+        at += len + 1;
     }
     out.truncate(at);
 }
