@@ -181,6 +181,7 @@ mod lock;
 mod log;
 mod prefix_hash;
 mod run;
+mod save;
 mod shape;
 mod signals;
 #[cfg(test)]

@@ -2,29 +2,27 @@
 //! saves. Generated code drives a [`Run`] through `__private`; nothing here is public API.
 
 use std::fmt::Write as _;
-use std::hash::Hasher as _;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::checkpoint::{self, Loaded};
 use crate::envelope::{self, now_ms};
 use crate::error::Error;
 use crate::fs::OsFs;
-use crate::growth::{Elements, Growth, PlainItem};
-use crate::journal::{Journal, VecFlavor};
+use crate::growth::Growth;
+use crate::journal::Journal;
 use crate::lock::Lock;
 use crate::log::LogMeta;
-use crate::prefix_hash::PrefixHasher;
 use crate::signals::{self, Watch};
 use crate::storage::{self, Generations};
 use crate::syncer::Syncer;
 use crate::ticker::Ticker;
+
+pub use crate::save::Save;
 
 /// What the attribute knows at compile time about one resumable function.
 #[derive(Debug)]
@@ -44,19 +42,19 @@ pub struct Spec {
 /// The checkpoint of one call: loaded on entry, saved while the loop runs, removed at the end.
 pub struct Run {
     function: &'static str,
-    generations: Generations,
+    pub(crate) generations: Generations,
     /// The state bindings' names, for errors.
-    state: &'static [&'static str],
+    pub(crate) state: &'static [&'static str],
     start: u64,
     /// The hash of the item the resumed loop must go on with, when it was saved.
     expected_next: Option<u64>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
     /// Appends checkpoints to the log; `syncer` makes them durable in the background.
-    journal: Journal,
-    syncer: Syncer,
+    pub(crate) journal: Journal,
+    pub(crate) syncer: Syncer,
     /// Per state binding: what the last record saved of it, if it is saved as it grows.
-    growth: Vec<Option<Growth>>,
+    pub(crate) growth: Vec<Option<Growth>>,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -225,15 +223,7 @@ impl Run {
         // A new file holds every binding whole; only one may be on its way into place.
         let new_file = self.journal.wants_new_file() && !self.syncer.compaction_pending();
         self.journal.begin();
-        Save {
-            run: self,
-            index,
-            next_item,
-            new_file,
-            binding: 0,
-            growth: Vec::new(),
-            error: None,
-        }
+        Save::new(self, index, next_item, new_file)
     }
 
     /// Waits until every checkpoint written is durable; reports a failure on stderr.
@@ -411,304 +401,6 @@ impl Restore {
             ));
         }
     }
-}
-
-/// A checkpoint being written: the state values go in one by one, in binding order.
-pub struct Save<'a> {
-    run: &'a mut Run,
-    index: u64,
-    next_item: Option<u64>,
-    /// This record starts a new file, so every binding goes in whole.
-    new_file: bool,
-    /// The binding the next value is.
-    binding: usize,
-    /// What to remember of growing bindings once the record is written.
-    growth: Vec<(usize, Growth)>,
-    error: Option<Error>,
-}
-
-impl<'a> Save<'a> {
-    /// Appends one state value, whole.
-    #[inline]
-    pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
-        self.binding += 1;
-        if self.error.is_none()
-            && let Err(source) = self.run.journal.whole(value)
-        {
-            self.fail_serialize(source);
-        }
-    }
-
-    /// Appends a `Vec` of plain items; only its new elements if the saved ones are unchanged.
-    pub fn grown<E: PlainItem>(&mut self, items: &[E]) {
-        let binding = self.take_binding();
-        let (from, growth) = self.found_growth(binding, items.len(), |range, hasher| {
-            E::hash_items(&items[range], hasher)
-        });
-        self.extend_with(binding, items, from, growth, E::encode_items);
-    }
-
-    /// Appends a `String`; only its new bytes if the saved ones are unchanged.
-    pub fn grown_str(&mut self, text: &str) {
-        let binding = self.take_binding();
-        let bytes = text.as_bytes();
-        let (from, growth) = self.found_growth(binding, bytes.len(), |range, hasher| {
-            hasher.write(&bytes[range])
-        });
-        self.extend_bytes(binding, bytes, from, growth);
-    }
-
-    /// Where a record of a sequence of `len` elements that may have grown starts: after the
-    /// elements the last record saved, if their hash says they did not change. `hash` feeds
-    /// elements to a hasher. A sequence found changed in place twice in a row is saved whole
-    /// from then on, without hashing.
-    fn found_growth(
-        &self,
-        binding: usize,
-        len: usize,
-        hash: impl Fn(Range<usize>, &mut PrefixHasher),
-    ) -> (u64, Growth) {
-        let mut hasher = PrefixHasher::default();
-        // (elements still as saved, this save finds them changed, the save before did too)
-        let (saved, missed, missed_before) =
-            match self.run.growth.get(binding).and_then(Option::as_ref) {
-                Some(Growth::Changing) => return (0, Growth::Changing),
-                Some(&Growth::Checked {
-                    len: saved,
-                    prefix,
-                    missed,
-                }) => {
-                    let unchanged = saved as usize <= len && {
-                        hash(0..saved as usize, &mut hasher);
-                        hasher.finish128() == prefix
-                    };
-                    if unchanged {
-                        (saved, false, missed)
-                    } else {
-                        hasher = PrefixHasher::default();
-                        (0, true, missed)
-                    }
-                }
-                _ => (0, false, false),
-            };
-        if missed && missed_before {
-            return (0, Growth::Changing);
-        }
-        hash(saved as usize..len, &mut hasher);
-        let growth = Growth::Checked {
-            len: len as u64,
-            prefix: hasher.finish128(),
-            missed,
-        };
-        // A new file holds every binding whole.
-        (if self.new_file { 0 } else { saved }, growth)
-    }
-
-    /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
-    /// not shrink and that its last saved element did not change.
-    pub fn appended<E: Serialize>(&mut self, items: &[E]) {
-        self.appended_with(items, |new, buf| {
-            postcard::serialize_with_flavor(&Elements(new), VecFlavor(buf))
-        });
-    }
-
-    /// [`Save::appended`] for a `Vec` of plain items: the same record, encoded directly.
-    pub fn appended_plain<E: PlainItem>(&mut self, items: &[E]) {
-        self.appended_with(items, E::encode_items);
-    }
-
-    fn appended_with<E: Serialize>(
-        &mut self,
-        items: &[E],
-        encode_new: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
-    ) {
-        let binding = self.take_binding();
-        let from = match self.previous(binding) {
-            Some(Growth::Declared { len, last }) => {
-                let len = *len;
-                if (items.len() as u64) < len {
-                    return self.not_append_only(
-                        binding,
-                        format!("it shrank from {len} to {} elements", items.len()),
-                    );
-                }
-                if len > 0 && encode(&items[len as usize - 1]).as_deref() != Ok(&last[..]) {
-                    return self.not_append_only(
-                        binding,
-                        format!("its element {} changed after it was saved", len - 1),
-                    );
-                }
-                len
-            }
-            _ => 0,
-        };
-        // A new file holds every binding whole.
-        let from = if self.new_file { 0 } else { from };
-        let growth = match items.last().map_or(Ok(Vec::new()), encode) {
-            Ok(last) => Growth::Declared {
-                len: items.len() as u64,
-                last,
-            },
-            Err(source) => return self.fail_serialize(source),
-        };
-        self.extend_with(binding, items, from, growth, encode_new);
-    }
-
-    /// Appends a `String` declared append-only: only its new bytes, after checking that it did
-    /// not shrink and that the end of what was saved did not change.
-    pub fn appended_str(&mut self, text: &str) {
-        let binding = self.take_binding();
-        let bytes = text.as_bytes();
-        let from = match self.previous(binding) {
-            Some(Growth::Declared { len, last }) => {
-                let len = *len;
-                if (bytes.len() as u64) < len {
-                    return self.not_append_only(
-                        binding,
-                        format!("it shrank from {len} to {} bytes", bytes.len()),
-                    );
-                }
-                let end = len as usize;
-                if !text.is_char_boundary(end) || bytes[end - last.len()..end] != last[..] {
-                    return self.not_append_only(
-                        binding,
-                        "the text it held at the last checkpoint changed".into(),
-                    );
-                }
-                len
-            }
-            _ => 0,
-        };
-        let from = if self.new_file { 0 } else { from };
-        let last = bytes[bytes.len().saturating_sub(STRING_TAIL_CHECKED)..].to_vec();
-        self.extend_bytes(
-            binding,
-            bytes,
-            from,
-            Growth::Declared {
-                len: bytes.len() as u64,
-                last,
-            },
-        );
-    }
-
-    fn take_binding(&mut self) -> usize {
-        self.binding += 1;
-        self.binding - 1
-    }
-
-    /// What the last record saved of a declared binding.
-    fn previous(&self, binding: usize) -> Option<&Growth> {
-        self.run.growth.get(binding)?.as_ref()
-    }
-
-    /// Adds elements `from..` of `items`, encoded by `encode`, and remembers `growth` once the
-    /// record is written.
-    fn extend_with<E>(
-        &mut self,
-        binding: usize,
-        items: &[E],
-        from: u64,
-        growth: Growth,
-        encode: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
-    ) {
-        if self.error.is_some() {
-            return;
-        }
-        let new = &items[from as usize..];
-        let written = self
-            .run
-            .journal
-            .extend(from, items.len() as u64, |buf| encode(new, buf));
-        match written {
-            Ok(()) => self.growth.push((binding, growth)),
-            Err(source) => self.fail_serialize(source),
-        }
-    }
-
-    /// Adds bytes `from..` of a `String`, and remembers `growth` once the record is written.
-    fn extend_bytes(&mut self, binding: usize, bytes: &[u8], from: u64, growth: Growth) {
-        if self.error.is_some() {
-            return;
-        }
-        let new = &bytes[from as usize..];
-        let written = self.run.journal.extend(from, bytes.len() as u64, |buf| {
-            buf.extend_from_slice(new);
-            Ok(())
-        });
-        match written {
-            Ok(()) => self.growth.push((binding, growth)),
-            Err(source) => self.fail_serialize(source),
-        }
-    }
-
-    fn fail_serialize(&mut self, source: postcard::Error) {
-        self.error.get_or_insert(Error::Serialize {
-            path: self.run.generations.newest.clone(),
-            source,
-        });
-    }
-
-    fn not_append_only(&mut self, binding: usize, problem: String) {
-        self.error.get_or_insert(Error::NotAppendOnly {
-            path: self.run.generations.newest.clone(),
-            binding: self.run.state.get(binding).copied().unwrap_or("?"),
-            problem,
-        });
-    }
-
-    /// Appends the checkpoint to the log and hands it to the operating system; the background
-    /// thread makes it durable. Reports a background sync that failed since the last save.
-    pub fn commit(self) -> Result<(), Error> {
-        self.write().1
-    }
-
-    fn write(self) -> (&'a mut Run, Result<(), Error>) {
-        let run = self.run;
-        if let Some(err) = self.error {
-            return (run, Err(err));
-        }
-        if let Err(err) = run.syncer.take_error() {
-            return (run, Err(err));
-        }
-        let written = run
-            .journal
-            .write(&OsFs, self.new_file, self.index, now_ms(), self.next_item);
-        let job = match written {
-            Ok(job) => job,
-            Err(err) => return (run, Err(err)),
-        };
-        for (binding, growth) in self.growth {
-            run.growth[binding] = Some(growth);
-        }
-        run.syncer.submit(job);
-        (run, Ok(()))
-    }
-
-    /// Saves after the loop failed (a panic, `?`, or a returned `Err`), waits until the
-    /// checkpoint is durable, and says so on stderr. A failure to save is reported too; the
-    /// original failure goes on either way.
-    pub fn commit_after_failure(self, failure: &str) {
-        let index = self.index;
-        let (run, written) = self.write();
-        match written.and_then(|()| run.syncer.flush()) {
-            Ok(()) => eprintln!(
-                "resumable: {failure} in iteration {index}; saved checkpoint {} so the next run \
-                 starts again at iteration {index}",
-                run.generations.newest.display()
-            ),
-            Err(err) => {
-                eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
-            }
-        }
-    }
-}
-
-/// Bytes of a `String` before the saved length that `append(...)` checks for changes.
-const STRING_TAIL_CHECKED: usize = 16;
-
-fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
-    postcard::to_allocvec(value)
 }
 
 #[track_caller]
