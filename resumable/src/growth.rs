@@ -83,17 +83,18 @@ fn push_varints(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u64>) {
     let start = out.len();
     out.resize(start + values.len() * 10, 0);
     let mut at = start;
-    for mut value in values {
-        // One bounds check per value: the 10 bytes the longest varint takes.
+    for value in values {
+        // One bounds check per value (the 10 bytes the longest varint takes), and no branch
+        // on the value: every group of 7 bits is written with its continuation bit, then the
+        // length decides where the next value starts and the last byte loses its bit.
         let slot: &mut [u8; 10] = (&mut out[at..at + 10]).try_into().expect("10 bytes");
-        let mut len = 0;
-        while value >= 0x80 && len < 9 {
-            slot[len] = value as u8 | 0x80;
-            value >>= 7;
-            len += 1;
+        for (group, byte) in slot.iter_mut().enumerate() {
+            *byte = (value >> (7 * group)) as u8 | 0x80;
         }
-        slot[len] = value as u8;
-        at += len + 1;
+        let bits = 64 - (value | 1).leading_zeros() as usize;
+        let len = bits.div_ceil(7);
+        slot[len - 1] &= 0x7f;
+        at += len;
     }
     out.truncate(at);
 }
