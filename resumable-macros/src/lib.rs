@@ -4,6 +4,7 @@ mod args;
 mod control_flow;
 mod erase_impl_trait;
 mod expand;
+mod loop_forms;
 mod model;
 
 use proc_macro::TokenStream;
@@ -24,7 +25,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
             let span = first.map_or_else(proc_macro2::Span::call_site, |token| token.span());
             let error = syn::Error::new(
                 span,
-                "#[resumable] applies to a `fn` whose body has a `for` loop, not to this item",
+                "#[resumable] applies to a `fn` whose body has a loop, not to this item",
             );
             return with_original(error, item);
         }

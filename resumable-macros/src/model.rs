@@ -8,6 +8,7 @@ use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Ident, ItemFn, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
+use crate::loop_forms;
 
 pub struct Model {
     pub function: ItemFn,
@@ -172,42 +173,43 @@ type Split = (Vec<Stmt>, ExprForLoop, Vec<Stmt>);
 
 fn split_at_loop(function: &ItemFn, stmts: Vec<Stmt>, errors: &mut Errors) -> Option<Split> {
     let mut loops = stmts.iter().enumerate().filter_map(|(i, stmt)| match stmt {
-        Stmt::Expr(Expr::ForLoop(looped), _) => Some((i, looped)),
+        Stmt::Expr(expr, _) => loop_forms::keyword_span(expr).map(|span| (i, span)),
         _ => None,
     });
     let Some((at, _)) = loops.next() else {
-        let other = stmts.iter().find_map(|stmt| match stmt {
-            Stmt::Expr(Expr::While(w), _) => Some(w.while_token.span),
-            Stmt::Expr(Expr::Loop(l), _) => Some(l.loop_token.span),
-            _ => None,
-        });
-        match other {
-            Some(span) => errors.push(
-                span,
-                "#[resumable] checkpoints a `for` loop; `while` and `loop` are not supported yet: \
-                 rewrite it as a `for` over a range or an iterator",
-            ),
-            None => errors.push(
-                function.sig.ident.span(),
-                "#[resumable] needs a `for` loop at the top level of the function body, and \
-                 this function has none",
-            ),
-        }
+        errors.push(
+            function.sig.ident.span(),
+            "#[resumable] needs a `for`, `while` or `loop` loop at the top level of the function \
+             body, and this function has none",
+        );
         return None;
     };
     if let Some((_, second)) = loops.next() {
         errors.push(
-            second.for_token.span,
-            "#[resumable] checkpoints exactly one top-level `for` loop, and this is a second one: \
-             move one of the loops into its own function (which can be #[resumable] too)",
+            second,
+            "#[resumable] checkpoints exactly one top-level loop, and this is a second one: move \
+             one of the loops into its own function (which can be #[resumable] too)",
         );
         return None;
     }
     let mut prelude = stmts;
     let mut epilogue = prelude.split_off(at);
-    let Stmt::Expr(Expr::ForLoop(looped), _) = epilogue.remove(0) else {
+    let Stmt::Expr(expr, semicolon) = epilogue.remove(0) else {
         unreachable!()
     };
+    if let Expr::Loop(looped) = &expr
+        && semicolon.is_none()
+        && epilogue.is_empty()
+        && !matches!(function.sig.output, syn::ReturnType::Default)
+    {
+        errors.push(
+            looped.loop_token.span,
+            "#[resumable] cannot return the value of a `loop` (`break value`): keep the value in \
+             a `let mut` binding before the loop, `break`, and return it after the loop",
+        );
+        return None;
+    }
+    let looped = loop_forms::as_for_loop(&expr).expect("found as a loop above");
     prelude.shrink_to_fit();
     Some((prelude, looped, epilogue))
 }

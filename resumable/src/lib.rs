@@ -1,9 +1,9 @@
 //! Make a long-running loop survive crashes.
 //!
-//! Put `#[resumable(every = N)]` on a function. Its `for` loop then saves its accumulators and
-//! the number of completed iterations to a checkpoint file every `N` iterations, and when the
-//! program runs again after a crash, a kill or a panic, it restores them and carries on where it
-//! stopped, returning exactly what an uninterrupted run returns.
+//! Put `#[resumable(every = N)]` on a function. Its loop (`for`, `while` or `loop`) then saves
+//! its accumulators and the number of completed iterations to a checkpoint file every `N`
+//! iterations, and when the program runs again after a crash, a kill or a panic, it restores
+//! them and carries on where it stopped, returning exactly what an uninterrupted run returns.
 //!
 //! ```
 //! use resumable::resumable;
@@ -216,7 +216,7 @@ pub struct Stopped {
     pub index: u64,
 }
 
-/// Makes a function's top-level `for` loop checkpoint its state and resume after a crash.
+/// Makes a function's top-level loop (`for`, `while` or `loop`) checkpoint its state and resume after a crash.
 ///
 /// ```
 /// use resumable::resumable;
@@ -281,12 +281,37 @@ pub struct Stopped {
 ///
 /// # The loop
 ///
-/// The function body's one top-level `for` loop; none, or two, is a compile error. The
-/// iterator expression is evaluated once, before the state is restored, as in an
-/// uninterrupted run. On resume the iterator skips the completed items with
-/// [`Iterator::nth`], which is O(1) for ranges and slices. **The iterator must yield the same
-/// items in the same order on every run** (a range, a `Vec`, a sorted listing — not a
-/// `HashMap`); if it yields fewer items than were completed, the function panics.
+/// The function body's one top-level loop: a `for`, a `while` (or `while let`) or a `loop`;
+/// none, or two, is a compile error.
+///
+/// - **`for`**: the iterator expression is evaluated once, before the state is restored, as in
+///   an uninterrupted run. On resume the iterator skips the completed items with
+///   [`Iterator::nth`], which is O(1) for ranges and slices. **The iterator must yield the same
+///   items in the same order on every run** (a range, a `Vec`, a sorted listing — not a
+///   `HashMap`); if it yields fewer items than were completed, the function panics.
+/// - **`while` and `loop`**: the loop's progress lives entirely in its state (a counter, a
+///   queue, a cursor), which is checkpointed like any other; the checkpoint's index counts
+///   completed iterations. `while COND BODY` runs as `for _ in 0u64.. { if COND BODY else {
+///   break } }` and `loop BODY` as `for _ in 0u64.. BODY`, so the condition is evaluated on
+///   the restored state, and `let` chains (`while let Some(job) = queue.pop()`) work. A `loop`
+///   whose value is returned (`break value` as the function's result) is a compile error: keep
+///   the value in a state binding and return it after the loop.
+///
+/// ```
+/// use resumable::resumable;
+///
+/// // A work queue in the state: each checkpoint saves what is left to do.
+/// #[resumable(every = 100, name = "doc-queue")]
+/// fn drain(jobs: Vec<u32>) -> u64 {
+///     let mut queue = jobs;
+///     let mut total = 0u64;
+///     while let Some(job) = queue.pop() {
+///         total += u64::from(job) * 2;
+///     }
+///     total
+/// }
+/// # assert_eq!(drain((0..1000).collect()), 999_000);
+/// ```
 ///
 /// # Semantics
 ///
@@ -306,7 +331,9 @@ pub struct Stopped {
 ///    again, the body should update its accumulators after its fallible work.
 /// 4. `break`, and a `return` of anything that is not an error, end the loop normally
 ///    (Semantics 5). `continue`, labelled loops inside the body, closures with their own
-///    `return`/`?`, nested fns, async blocks and macros in the body keep their meaning.
+///    `return`/`?`, nested fns, async blocks and macros in the body keep their meaning. A
+///    `break` or `continue` of the loop hidden in a macro the attribute cannot read (one that
+///    expands to `break`) is a compile error rather than a jump to the wrong place.
 /// 5. Normal completion: the checkpoint is removed and the function returns exactly what an
 ///    uninterrupted run returns. The removal happens when the loop ends; the code after the
 ///    loop runs after it.
