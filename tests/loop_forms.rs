@@ -24,7 +24,11 @@ fn collatz_total(n: u64, panic_at: Option<u64>) -> (u64, Vec<u64>) {
         }
         let (mut x, mut count) = (start, 0);
         while x != 1 {
-            x = if x.is_multiple_of(2) { x / 2 } else { 3 * x + 1 };
+            x = if x.is_multiple_of(2) {
+                x / 2
+            } else {
+                3 * x + 1
+            };
             count += 1;
         }
         steps.push(count);

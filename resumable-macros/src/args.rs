@@ -1,9 +1,9 @@
-//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a))]`.
+//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr)]`.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, Lit, LitBool, LitStr, Token, parenthesized};
+use syn::{Expr, Ident, Lit, LitBool, LitStr, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(every);
@@ -12,6 +12,7 @@ mod kw {
     syn::custom_keyword!(skip);
     syn::custom_keyword!(signals);
     syn::custom_keyword!(append);
+    syn::custom_keyword!(key);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -28,6 +29,8 @@ pub struct Args {
     pub signals: Option<LitBool>,
     /// `append(a)`: these state bindings only grow; checkpoints write what was appended.
     pub append: Option<(Span, Vec<Ident>)>,
+    /// `key = (n, path)`: one checkpoint per value of the expression.
+    pub key: Option<Expr>,
 }
 
 impl Parse for Args {
@@ -52,6 +55,10 @@ impl Parse for Args {
             } else if lookahead.peek(kw::append) {
                 let span = input.parse::<kw::append>()?.span;
                 set_once(&mut args.append, (span, parse_idents(input)?), span)?;
+            } else if lookahead.peek(kw::key) {
+                let keyword: kw::key = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.key, input.parse()?, keyword.span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -62,8 +69,8 @@ impl Parse for Args {
                     unknown.span(),
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
-                         `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)` and \
-                         `signals = false`"
+                         `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)`, \
+                         `key = expr` and `signals = false`"
                     ),
                 ));
             } else {

@@ -91,6 +91,7 @@ pub fn expand(model: Model) -> TokenStream {
         state,
         signals,
         append,
+        key,
     } = model;
     // Generated locals: mixed-site hygiene keeps them apart from every name the user writes.
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
@@ -114,6 +115,16 @@ pub fn expand(model: Model) -> TokenStream {
     let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
     let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
     let private = quote!(::resumable::__private);
+    let key_local = local("key");
+    // `key = expr`: evaluated first, from the arguments, before the body can move them.
+    let (key_eval, key_field) = match &key {
+        Some(expr) => (
+            quote_spanned!(syn::spanned::Spanned::span(expr)=>
+                let #key_local = ::resumable::__private::key(&(#expr));),
+            quote!(::core::option::Option::Some(&#key_local)),
+        ),
+        None => (quote!(), quote!(::core::option::Option::None)),
+    };
 
     let function_name = function.sig.ident.to_string();
     let checkpoint_name = match &name {
@@ -226,6 +237,7 @@ pub fn expand(model: Model) -> TokenStream {
     let loop_attrs = &looped.attrs;
 
     let block = quote! {
+        #key_eval
         #(#prelude)*
         let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
         #(#assertions)*
@@ -236,6 +248,7 @@ pub fn expand(model: Model) -> TokenStream {
                 interval_ms: #interval_literal,
                 state: &[#(#state_names),*],
                 signals: #signals,
+                key: #key_field,
             },
             &[#((#codecs.shape)()),*],
         );

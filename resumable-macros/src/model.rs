@@ -24,6 +24,8 @@ pub struct Model {
     pub signals: bool,
     /// The state bindings declared append-only, as spelled in `append(...)`.
     pub append: Vec<Ident>,
+    /// `key = expr`: evaluated on entry; one checkpoint per value.
+    pub key: Option<Expr>,
 }
 
 impl Model {
@@ -54,6 +56,7 @@ impl Model {
             state,
             signals,
             append,
+            key: args.key,
         })
     }
 }

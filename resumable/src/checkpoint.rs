@@ -355,7 +355,15 @@ pub(crate) const BINDING: &str = "== ";
 /// What differs between a saved checkpoint's state and the program's, in words.
 fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str) -> String {
     if saved_label != label {
-        return format!("it was saved by `{saved_label}`, and this is `{label}`");
+        let key = crate::run::KEY_OPEN;
+        return match (saved_label.split_once(key), label.split_once(key)) {
+            (Some((saved_name, saved_key)), Some((name, key))) if saved_name == name => format!(
+                "it was saved for key {}, and this run's key is {}",
+                saved_key.trim_end_matches(']'),
+                key.trim_end_matches(']')
+            ),
+            _ => format!("it was saved by `{saved_label}`, and this is `{label}`"),
+        };
     }
     let (Some(saved), Some(current)) = (bindings(saved), bindings(current)) else {
         return format!("it holds `{saved}`, but this program expects `{current}`");

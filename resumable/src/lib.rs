@@ -255,6 +255,13 @@ pub struct Stopped {
 ///   it was. (The check is O(new elements): a change to an older element is not caught — leave
 ///   a binding out of `append(...)` if it may change in place.) Anything else named in
 ///   `append(...)` is a compile error.
+/// - `key = expr`: one checkpoint per value of `expr`, so a call with other arguments never
+///   resumes another call's state. `expr` is evaluated first on entry, before the body runs
+///   (it can use the arguments; `key = (n, path)`), and must be `Serialize` and `Debug`. The
+///   checkpoint's file is `<name>-<hash of the key>.ckpt`, and its header records the key's
+///   `Debug` text; a file that holds another key's checkpoint is refused with both keys named.
+///   Checkpoints of keys that never complete stay until removed (`RESUMABLE_RESET=1` on a call
+///   with that key).
 ///
 /// # What a checkpoint writes
 ///
@@ -396,6 +403,24 @@ pub struct Stopped {
 /// # let (lines, report) = report(2500);
 /// # assert_eq!(lines.len(), 2500);
 /// # assert_eq!(report.lines().count(), 2500);
+/// ```
+///
+/// # Example: a checkpoint per argument
+///
+/// ```
+/// use resumable::resumable;
+///
+/// // `total(1000, "a")` and `total(1000, "b")` each resume only their own work.
+/// #[resumable(every = 100, name = "doc-keyed", key = (n, label))]
+/// fn total(n: u64, label: &str) -> u64 {
+///     let mut sum = 0u64;
+///     for i in 0..n {
+///         sum += i * label.len() as u64;
+///     }
+///     sum
+/// }
+/// # assert_eq!(total(1000, "a"), 499_500);
+/// # assert_eq!(total(1000, "bb"), 999_000);
 /// ```
 ///
 /// # Example: leaving a scratch buffer out

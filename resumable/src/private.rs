@@ -10,7 +10,23 @@ use serde::de::DeserializeOwned;
 pub use crate::growth::{
     AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
 };
-pub use crate::run::{Restore, Run, Save, Spec};
+pub use crate::run::{Key, Restore, Run, Save, Spec};
+
+/// The value of `key = expr`, checked at the expression to be `Serialize` and `Debug`.
+#[inline]
+pub fn key<K: KeyValue + ?Sized>(value: &K) -> Key {
+    Key::of(value)
+}
+
+/// The bound of a `key = expr` value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a checkpoint key: `key = ...` needs a value that is `Serialize` and `Debug`",
+    label = "the checkpoint's key",
+    note = "a tuple of the arguments that select the work, e.g. `key = (n, path)`, usually is"
+)]
+pub trait KeyValue: Serialize + core::fmt::Debug {}
+
+impl<T: Serialize + core::fmt::Debug + ?Sized> KeyValue for T {}
 
 /// How the closure that runs the loop ended.
 pub enum Exit<R> {

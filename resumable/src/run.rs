@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::checkpoint::{self, Loaded};
@@ -26,7 +27,7 @@ pub use crate::save::Save;
 
 /// What the attribute knows at compile time about one resumable function.
 #[derive(Debug)]
-pub struct Spec {
+pub struct Spec<'a> {
     /// The function's name, for messages.
     pub function: &'static str,
     /// The checkpoint's name: `name = "…"`, or the function's full path.
@@ -37,7 +38,53 @@ pub struct Spec {
     pub state: &'static [&'static str],
     /// Whether SIGINT and SIGTERM save and stop the loop (`signals = false` turns it off).
     pub signals: bool,
+    /// With `key = expr`: this call's value of it.
+    pub key: Option<&'a Key>,
 }
+
+/// This call's value of `key = expr`, as the checkpoint records it.
+#[derive(Debug)]
+pub struct Key {
+    /// Its `Debug` text, for the checkpoint's label and messages.
+    text: String,
+    /// A stable hash of its postcard encoding: the checkpoint's file name.
+    hash: u64,
+}
+
+impl Key {
+    /// The key of `value`, which must be `Serialize` and `Debug`.
+    pub fn of<K: Serialize + std::fmt::Debug + ?Sized>(value: &K) -> Key {
+        use std::hash::Hasher as _;
+        let mut text = format!("{value:?}");
+        // The label (which holds it) is at most a few KiB; a long key is cut for display
+        // only, its hash still tells every key apart.
+        if text.len() > 200 {
+            let cut = (0..=200)
+                .rev()
+                .find(|&at| text.is_char_boundary(at))
+                .unwrap_or(0);
+            text.truncate(cut);
+            text.push('…');
+        }
+        let mut hasher = envelope::StableHasher::default();
+        match postcard::to_allocvec(value) {
+            Ok(bytes) => hasher.write(&bytes),
+            Err(_) => hasher.write(format!("{value:?}").as_bytes()),
+        }
+        Key {
+            text,
+            hash: hasher.finish(),
+        }
+    }
+
+    /// `name [key (10, "a.txt")]`: the label of a keyed checkpoint.
+    fn label(&self, name: &str) -> String {
+        format!("{name} {KEY_OPEN}{}]", self.text)
+    }
+}
+
+/// Starts the key in a keyed checkpoint's label.
+pub(crate) const KEY_OPEN: &str = "[key ";
 
 /// The checkpoint of one call: loaded on entry, saved while the loop runs, removed at the end.
 pub struct Run {
@@ -73,8 +120,16 @@ impl Run {
     /// unreadable, corrupt with no intact previous generation, or of other state. The message
     /// names the file and how to start over; no checkpoint file is changed.
     #[track_caller]
-    pub fn start(spec: &Spec, shapes: &[String]) -> Run {
-        let path = checkpoint_dir().join(file_name(spec.name));
+    pub fn start(spec: &Spec<'_>, shapes: &[String]) -> Run {
+        // A keyed checkpoint has a file per key value, and the key in its label.
+        let (file, label) = match spec.key {
+            None => (file_name(spec.name), spec.name.to_owned()),
+            Some(key) => (
+                file_name(&format!("{}-{:016x}", spec.name, key.hash)),
+                key.label(spec.name),
+            ),
+        };
+        let path = checkpoint_dir().join(file);
         let lock = Lock::acquire(&path).unwrap_or_else(|err| fail(err));
         storage::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
@@ -82,7 +137,7 @@ impl Run {
         if reset_requested() {
             reset(&generations, spec.function);
         }
-        let recovered = checkpoint::recover(&OsFs, &generations, spec.name, &shape)
+        let recovered = checkpoint::recover(&OsFs, &generations, &label, &shape)
             .unwrap_or_else(|err| fail(err));
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
@@ -105,8 +160,8 @@ impl Run {
             (recovered.loaded, recovered.from)
         });
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(spec.name, &shape),
-            label: spec.name.to_owned(),
+            fingerprint: envelope::fingerprint(&label, &shape),
+            label,
             shape,
         };
         Run {
