@@ -1,6 +1,7 @@
 //! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr)]`.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Lit, LitBool, LitStr, Token, parenthesized};
@@ -96,6 +97,7 @@ fn set_once<T>(slot: &mut Option<T>, value: T, span: Span) -> syn::Result<()> {
 fn parse_idents(input: ParseStream) -> syn::Result<Vec<Ident>> {
     let content;
     parenthesized!(content in input);
-    let idents = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+    // `parse_any`: `self` may be listed too, in a method.
+    let idents = Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
     Ok(idents.into_iter().collect())
 }

@@ -78,7 +78,7 @@ use syn::{Ident, ReturnType};
 
 use crate::control_flow;
 use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
-use crate::model::{Every, Model};
+use crate::model::{Every, Model, Receiver};
 
 pub fn expand(model: Model) -> TokenStream {
     let Model {
@@ -92,6 +92,7 @@ pub fn expand(model: Model) -> TokenStream {
         signals,
         append,
         key,
+        receiver,
     } = model;
     // Generated locals: mixed-site hygiene keeps them apart from every name the user writes.
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
@@ -127,11 +128,30 @@ pub fn expand(model: Model) -> TokenStream {
     };
 
     let function_name = function.sig.ident.to_string();
-    let checkpoint_name = match &name {
-        Some(name) => quote!(#name),
-        None => quote!(::core::concat!(::core::module_path!(), "::", #function_name)),
+    // A method's default name has its type in it (`Grid<f64>::step`), computed at run time:
+    // two types' methods of the same name, or two instantiations of a generic impl, must not
+    // share a checkpoint.
+    let name_local = local("name");
+    let (name_eval, checkpoint_name) = match (&name, receiver) {
+        (Some(name), _) => (quote!(), quote!(#name)),
+        (None, None) => (
+            quote!(),
+            quote!(::core::concat!(::core::module_path!(), "::", #function_name)),
+        ),
+        (None, Some(_)) => (
+            quote!(let #name_local = #private::method_name::<Self>(#function_name);),
+            quote!(&#name_local),
+        ),
     };
     let state_names = state.iter().map(Ident::to_string);
+    // Where each binding's value lives: the binding, or `*self` in a `&mut self` method.
+    let places: Vec<TokenStream> = state
+        .iter()
+        .map(|ident| match receiver {
+            Some(Receiver::RefMut) if ident == "self" => quote_spanned!(ident.span()=> (*#ident)),
+            _ => quote!(#ident),
+        })
+        .collect();
     // A duration saves when a timer thread raises `tick`; its count of iterations never comes.
     let (every, interval_ms) = match every {
         Every::Iterations(count) => (count, 0),
@@ -169,28 +189,32 @@ pub fn expand(model: Model) -> TokenStream {
         .collect();
     // Each binding's type is checked at the binding, and a binding named in `append(...)`
     // is checked to be a `Vec` or a `String` there.
-    let assertions = state.iter().zip(&codecs).map(|(ident, codec)| {
-        let check =
-            quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#ident););
-        let declared = append.iter().find(|declared| *declared == ident);
-        let append_only = declared.map(|declared| {
-            quote_spanned! {declared.span()=>
-                let #codec = ::resumable::__private::append_only(&#ident, #codec);
-            }
+    let assertions = state
+        .iter()
+        .zip(&places)
+        .zip(&codecs)
+        .map(|((ident, place), codec)| {
+            let check =
+                quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#place););
+            let declared = append.iter().find(|declared| *declared == ident);
+            let append_only = declared.map(|declared| {
+                quote_spanned! {declared.span()=>
+                    let #codec = ::resumable::__private::append_only(&#place, #codec);
+                }
+            });
+            quote!(#check #append_only)
         });
-        quote!(#check #append_only)
-    });
     // How each binding is saved: only what was appended if declared in `append(...)` or found
     // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
     // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
-    let save_each = state.iter().zip(&codecs).map(|(ident, codec)| {
+    let save_each = state.iter().zip(&places).zip(&codecs).map(|((ident, place), codec)| {
         if append.contains(ident) {
             return quote_spanned! {ident.span()=>
                 {
                     #[allow(unused_imports)]
                     use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                    let #codec = (&::resumable::__private::Pick(&#ident)).pick_append(#codec);
-                    (#codec.save)(&mut #save, &#ident);
+                    let #codec = (&::resumable::__private::Pick(&#place)).pick_append(#codec);
+                    (#codec.save)(&mut #save, &#place);
                 }
             };
         }
@@ -198,7 +222,7 @@ pub fn expand(model: Model) -> TokenStream {
             {
                 #[allow(unused_imports)]
                 use ::resumable::__private::{Grows as _, Whole as _};
-                ((&::resumable::__private::Pick(&#ident)).pick(#codec).save)(&mut #save, &#ident);
+                ((&::resumable::__private::Pick(&#place)).pick(#codec).save)(&mut #save, &#place);
             }
         }
     });
@@ -238,6 +262,7 @@ pub fn expand(model: Model) -> TokenStream {
 
     let block = quote! {
         #key_eval
+        #name_eval
         #(#prelude)*
         let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
         #(#assertions)*
@@ -253,7 +278,7 @@ pub fn expand(model: Model) -> TokenStream {
             &[#((#codecs.shape)()),*],
         );
         if let ::core::option::Option::Some(mut #restore) = #run.restore() {
-            #( #state = (#codecs.load)(&mut #restore); )*
+            #( #places = (#codecs.load)(&mut #restore); )*
             #restore.finish();
         }
         let mut #iter = #run.prepare(#iter);

@@ -26,6 +26,8 @@ pub struct Model {
     pub append: Vec<Ident>,
     /// `key = expr`: evaluated on entry; one checkpoint per value.
     pub key: Option<Expr>,
+    /// How a method takes `self`.
+    pub receiver: Option<Receiver>,
 }
 
 impl Model {
@@ -42,7 +44,8 @@ impl Model {
         let Some((prelude, looped, epilogue)) = split_at_loop(&function, stmts, &mut errors) else {
             return Err(errors.finish().unwrap_err());
         };
-        let state = select_state(&args, &prelude, &looped, &mut errors);
+        let receiver = receiver(&function);
+        let state = select_state(&args, receiver.as_ref(), &prelude, &looped, &mut errors);
         let append = select_append(&args, &state, &mut errors);
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
@@ -57,6 +60,7 @@ impl Model {
             signals,
             append,
             key: args.key,
+            receiver: receiver.map(|(kind, _)| kind),
         })
     }
 }
@@ -93,13 +97,29 @@ fn check_signature(function: &ItemFn, errors: &mut Errors) {
             "#[resumable] cannot apply to a const fn: it reads and writes files",
         );
     }
-    if let Some(receiver) = sig.receiver() {
-        errors.push(
-            receiver.self_token.span,
-            "#[resumable] does not support methods yet; move the loop into a free function that \
-             takes what it needs from `self` as arguments",
-        );
-    }
+}
+
+/// How a method takes `self`; `None` for a free function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Receiver {
+    /// `&self`, `self`: not state (it cannot be restored, or need not be).
+    Shared,
+    /// `&mut self`: `*self` is state when the loop uses it.
+    RefMut,
+    /// `mut self`: `self` is state when the loop uses it.
+    OwnedMut,
+}
+
+fn receiver(function: &ItemFn) -> Option<(Receiver, Ident)> {
+    let receiver = function.sig.receiver()?;
+    let ident = Ident::new("self", receiver.self_token.span);
+    let kind = match &receiver.kind {
+        syn::ReceiverKind::Reference(_, _, Some(_)) => Receiver::RefMut,
+        syn::ReceiverKind::Value if receiver.mutability.is_some() => Receiver::OwnedMut,
+        // `&self`, `self`, and typed receivers (`self: Box<Self>`): not state.
+        _ => Receiver::Shared,
+    };
+    Some((kind, ident))
 }
 
 /// When the loop saves.
@@ -288,11 +308,22 @@ fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
 
 fn select_state(
     args: &Args,
+    receiver: Option<&(Receiver, Ident)>,
     prelude: &[Stmt],
     looped: &ExprForLoop,
     errors: &mut Errors,
 ) -> Vec<Ident> {
-    let bindings = bindings_before_loop(prelude);
+    let mut bindings = bindings_before_loop(prelude);
+    // A method's `self` is a binding like the others: state if mutable and used by the loop.
+    if let Some((kind, ident)) = receiver {
+        bindings.insert(
+            0,
+            Binding {
+                ident: ident.clone(),
+                mutable: *kind != Receiver::Shared,
+            },
+        );
+    }
     let find = |ident: &Ident| bindings.iter().find(|binding| binding.ident == *ident);
     let mut checked = Vec::new();
     let listed = args
@@ -323,6 +354,12 @@ fn select_state(
                     }
                 ),
             ),
+            Some(binding) if !binding.mutable && args.state.is_some() && ident == "self" => errors
+                .push(
+                    ident.span(),
+                    "`self` can be state only in a `&mut self` or `mut self` method, where it can \
+                     be restored",
+                ),
             Some(binding) if !binding.mutable && args.state.is_some() => errors.push(
                 ident.span(),
                 format!("state binding `{ident}` must be declared `let mut` so it can be restored"),

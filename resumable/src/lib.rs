@@ -344,8 +344,44 @@ pub struct Stopped {
 /// 5. Normal completion: the checkpoint is removed and the function returns exactly what an
 ///    uninterrupted run returns. The removal happens when the loop ends; the code after the
 ///    loop runs after it.
-/// 6. Sync free functions, with any return type (including `Result<_, E>` with `?`,
-///    `impl Trait`, generics). Methods, async fns and const fns are a compile error for now.
+/// 6. Sync free functions and methods, with any return type (including `Result<_, E>` with
+///    `?`, `impl Trait`, generics). Async fns and const fns are a compile error for now.
+///
+/// # Methods
+///
+/// In a method, `self` is a binding like the others: in a `&mut self` (or `mut self`) method
+/// whose loop uses `self`, the whole `*self` is state — saved, and restored on resume — so
+/// its type must be `Serialize` and `DeserializeOwned` (or leave it out with `skip(self)`, or
+/// list the state with `state(...)`). In a `&self` (or `self`) method, `self` is not state:
+/// like an argument, it must be the same on the next run. The default checkpoint name holds
+/// the type, `crate::module::Type<Params>::method` (with `<`, `>` and `,` made `_`), so each
+/// instantiation of a generic impl has its own checkpoint.
+///
+/// ```
+/// use resumable::resumable;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Walker {
+///     position: i64,
+///     steps: u64,
+/// }
+///
+/// impl Walker {
+///     // `*self` is the state: a resumed walk goes on from where the walker was.
+///     #[resumable(every = 100)]
+///     fn walk(&mut self, n: u64) {
+///         for i in 0..n {
+///             self.position += if i % 3 == 0 { -1 } else { 1 };
+///             self.steps += 1;
+///         }
+///     }
+/// }
+///
+/// let mut walker = Walker { position: 0, steps: 0 };
+/// walker.walk(300);
+/// assert_eq!((walker.position, walker.steps), (100, 300));
+/// ```
 ///
 /// SIGINT and SIGTERM during the loop save at the next iteration boundary and then end the
 /// process as the signal would (see [the crate docs](crate#signals)).

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 pub use crate::growth::{
     AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
 };
-pub use crate::run::{Key, Restore, Run, Save, Spec};
+pub use crate::run::{Key, Restore, Run, Save, Spec, method_name};
 
 /// The value of `key = expr`, checked at the expression to be `Serialize` and `Debug`.
 #[inline]

@@ -30,8 +30,9 @@ pub use crate::save::Save;
 pub struct Spec<'a> {
     /// The function's name, for messages.
     pub function: &'static str,
-    /// The checkpoint's name: `name = "…"`, or the function's full path.
-    pub name: &'static str,
+    /// The checkpoint's name: `name = "…"`, or the function's full path (a method's has its
+    /// type: [`method_name`]).
+    pub name: &'a str,
     /// With `every = "30s"`: the interval in milliseconds; 0 otherwise.
     pub interval_ms: u64,
     /// The state bindings, in the order they are saved.
@@ -81,6 +82,25 @@ impl Key {
     fn label(&self, name: &str) -> String {
         format!("{name} {KEY_OPEN}{}]", self.text)
     }
+}
+
+/// The default checkpoint name of method `function` of `T`: `crate::module::Type<Args>::function`
+/// with every character a file name should not hold (`<`, `>`, `,`, spaces, …) made `_`.
+pub fn method_name<T: ?Sized>(function: &str) -> String {
+    let name: String = format!("{}::{function}", std::any::type_name::<T>())
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '.' | ':' => c,
+            _ => '_',
+        })
+        .collect();
+    if name.len() <= 200 {
+        return name;
+    }
+    // Long generic types: a readable start, and a hash of the whole.
+    let hash = envelope::fingerprint(&name, "");
+    format!("{}-{hash:016x}", &name[..180])
 }
 
 /// Starts the key in a keyed checkpoint's label.
