@@ -95,3 +95,72 @@ fn load_errors_do_not_advise_a_reset_that_load_ignores() {
     assert!(err.contains("remove the file"), "{err}");
     assert!(!err.contains("RESUMABLE_RESET"), "{err}");
 }
+
+/// The `progress` feature (on for the examples): a bar with the position, the total, the rate
+/// and where the run resumed, on a terminal only. `script(1)` gives the example a terminal.
+#[test]
+fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
+    let dir = scratch("progress");
+    let squares = example("squares");
+    let in_terminal = |args: &str| {
+        let output = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} {args}", squares.display()),
+                "/dev/null",
+            ])
+            .env("RESUMABLE_DIR", &dir)
+            .output()
+            .expect("spawn script(1)");
+        String::from_utf8_lossy(&output.stdout).replace('\r', "\n")
+    };
+    // A first run, stopped by SIGINT (it saves and stops): the bar shows a total and a rate.
+    let child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} 4000 500", squares.display()),
+            "/dev/null",
+        ])
+        .env("RESUMABLE_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn script(1)");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The example is script's child; signal it alone (other tests run `squares` too).
+    let children = Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .expect("spawn pgrep");
+    let pid = String::from_utf8_lossy(&children.stdout).trim().to_owned();
+    assert!(!pid.is_empty(), "squares already ended");
+    let _ = Command::new("kill").args(["-INT", &pid]).status();
+    let first = child.wait_with_output().unwrap();
+    let first = String::from_utf8_lossy(&first.stdout).replace('\r', "\n");
+    assert!(first.contains("/4,000"), "no bar with a total:\n{first}");
+    assert!(first.contains("/s"), "no rate:\n{first}");
+    assert!(first.contains("ETA"), "no ETA:\n{first}");
+
+    let second = in_terminal("4000 0");
+    assert!(
+        second.contains("(resumed at "),
+        "no resume point:\n{second}"
+    );
+    assert!(
+        second.contains("4000 "),
+        "the run did not finish:\n{second}"
+    );
+
+    // Not a terminal: no bar at all.
+    let output = Command::new(&squares)
+        .args(["3000", "0"])
+        .env("RESUMABLE_DIR", &dir)
+        .output()
+        .expect("spawn squares");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("ETA"),
+        "a bar without a terminal:\n{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

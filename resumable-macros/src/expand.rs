@@ -51,7 +51,7 @@
 //!             }
 //!             // A boundary: `pulled - 1` iterations done, `item` next. After the body in the
 //!             // source, so the body has decided the state's types (`Vec::new()`'s element).
-//!             due = pulled.saturating_add(1000);
+//!             due = pulled.saturating_add(stride);       // 1000, or less with a progress bar
 //!             /* save `results` at index `pulled - 1` with the hash of `item` (on resume: check
 //!                that hash instead), each binding whole, or only what was appended; if a
 //!                signal asked: return Exit::Stopped */
@@ -111,6 +111,7 @@ pub fn expand(model: Model) -> TokenStream {
     let err = local("err");
     let next_item = local("next_item");
     let tick = local("tick");
+    let stride = local("stride");
     let boundary = local("boundary");
     let current = local("current");
     let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
@@ -282,6 +283,7 @@ pub fn expand(model: Model) -> TokenStream {
             #restore.finish();
         }
         let mut #iter = #run.prepare(#iter);
+        #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
         let mut #pulled: u64 = #run.start_index();
         let #stop = #run.stop_flag();
         #tick_local
@@ -292,6 +294,7 @@ pub fn expand(model: Model) -> TokenStream {
                 // when the loop ends, as there).
                 let mut #iter = #iter;
                 let mut #due: u64 = #run.first_boundary(#every_literal);
+                let #stride: u64 = #run.stride();
                 #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
                 let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
                     ::core::option::Option::Some(#item) => #item,
@@ -330,13 +333,13 @@ pub fn expand(model: Model) -> TokenStream {
                         }
                     }
                     // A boundary: `pulled - 1` iterations are complete and `item` is the next.
-                    #due = #pulled.saturating_add(#every_literal);
+                    #due = #pulled.saturating_add(#stride);
                     let #next_item = {
                         #[allow(unused_imports)]
                         use #private::{HashableItem as _, OpaqueItem as _};
                         (&&#private::ItemHash(&#item)).item_hash()
                     };
-                    match #run.at_boundary(#next_item) {
+                    match #run.at_boundary(#pulled - 1, #next_item) {
                         ::core::result::Result::Ok(true) => {
                             #saving = true;
                             let mut #save = #run.save(#pulled - 1, #next_item);

@@ -94,6 +94,17 @@
 //! fall back on stops the run. Temporary files of [`save`]s that were killed are removed by the
 //! next run.
 //!
+//! # Progress bar
+//!
+//! With the crate's feature `progress` (`resumable = { version = "…", features = ["progress"]
+//! }`), every `#[resumable]` loop draws an [indicatif](https://docs.rs/indicatif) bar on stderr:
+//! the position, the total when the iterator knows it (a range, a `Vec`, anything whose
+//! `size_hint` is exact), the rate, the ETA and, after a resume, where it resumed. It is drawn
+//! only when stderr is a terminal. The bar moves at iteration boundaries: with a bar, the loop
+//! stops at a boundary at least every 1/500 of the total (every 100 iterations when the total
+//! is unknown) without saving there; without the feature, or without a terminal, boundaries
+//! come only when a checkpoint is due and the bar costs nothing.
+//!
 //! # Iteration order
 //!
 //! Resuming skips the first `index` items, which is only right if the iterator yields the same
@@ -180,6 +191,7 @@ mod journal;
 mod lock;
 mod log;
 mod prefix_hash;
+mod progress;
 mod run;
 mod save;
 mod shape;

@@ -18,6 +18,7 @@ use crate::growth::Growth;
 use crate::journal::Journal;
 use crate::lock::Lock;
 use crate::log::LogMeta;
+use crate::progress::Progress;
 use crate::signals::{self, Watch};
 use crate::storage::{self, Generations};
 use crate::syncer::Syncer;
@@ -129,6 +130,14 @@ pub struct Run {
     pending_stop: Option<usize>,
     /// With `every = "30s"`: the timer that raises the loop's `tick` flag.
     ticker: Option<Ticker>,
+    /// Iterations between periodic saves (`u64::MAX` with `every = "30s"`).
+    every: u64,
+    /// Iterations between boundaries: `every`, or fewer when a progress bar is drawn.
+    stride: u64,
+    /// Completed iterations at which the next periodic save is due.
+    next_save: u64,
+    /// The `progress` feature's bar (nothing without it).
+    progress: Progress,
 }
 
 impl Run {
@@ -199,6 +208,10 @@ impl Run {
             pending_stop: None,
             ticker: (spec.interval_ms > 0)
                 .then(|| Ticker::start(Duration::from_millis(spec.interval_ms))),
+            every: u64::MAX,
+            stride: u64::MAX,
+            next_save: u64::MAX,
+            progress: Progress::start(spec.function, (start > 0).then_some(start)),
         }
     }
 
@@ -250,15 +263,29 @@ impl Run {
         iter
     }
 
-    /// The value of `pulled` (items taken from the iterator) at which the loop first stops at
-    /// a boundary: right away on resume when the next item can be checked, else after `every`.
-    pub fn first_boundary(&self, every: u64) -> u64 {
+    /// The iterator's remaining length, for the progress bar's total (nothing without it).
+    pub fn size_hint(&mut self, remaining: (usize, Option<usize>)) {
+        self.progress.set_total(self.start, remaining);
+    }
+
+    /// Sets the loop up to save every `every` iterations, and returns the value of `pulled`
+    /// (items taken from the iterator) at which it first stops at a boundary: right away on
+    /// resume when the next item can be checked, else after [`Run::stride`] iterations.
+    pub fn first_boundary(&mut self, every: u64) -> u64 {
+        self.every = every;
+        self.stride = self.progress.stride(every);
+        self.next_save = self.start.saturating_add(every);
         let first = if self.expected_next.is_some() {
             1
         } else {
-            every.saturating_add(1)
+            self.stride.saturating_add(1)
         };
         self.start.saturating_add(first)
+    }
+
+    /// Iterations from one boundary to the next: `every`, or fewer when a progress bar shows.
+    pub fn stride(&self) -> u64 {
+        self.stride
     }
 
     /// With `every = "30s"`: the flag the timer raises when a save is due.
@@ -269,20 +296,29 @@ impl Run {
         }
     }
 
-    /// At a boundary, with the hash of the next item: `Ok(true)` if a save is due, `Ok(false)`
-    /// if this boundary only checked that a resumed loop goes on with the item it stopped at.
-    pub fn at_boundary(&mut self, next_item: Option<u64>) -> Result<bool, Error> {
-        if let Some(ticker) = &self.ticker {
-            ticker.due.store(false, Ordering::Relaxed);
-        }
-        let Some(expected) = self.expected_next.take() else {
-            return Ok(true);
+    /// At a boundary after `completed` iterations, with the hash of the next item: `Ok(true)`
+    /// if a save is due (periodic, timed, or asked for by a stop), `Ok(false)` if this boundary
+    /// only checked that a resumed loop goes on with the item it stopped at, or only moved the
+    /// progress bar.
+    pub fn at_boundary(&mut self, completed: u64, next_item: Option<u64>) -> Result<bool, Error> {
+        self.progress.set(completed);
+        let ticked = match &self.ticker {
+            Some(ticker) => ticker.due.swap(false, Ordering::Relaxed),
+            None => false,
         };
-        if next_item.is_some_and(|found| found != expected) {
-            return Err(Error::OrderChanged {
-                path: self.generations.newest.clone(),
-                index: self.start,
-            });
+        if let Some(expected) = self.expected_next.take() {
+            if next_item.is_some_and(|found| found != expected) {
+                return Err(Error::OrderChanged {
+                    path: self.generations.newest.clone(),
+                    index: self.start,
+                });
+            }
+            return Ok(false);
+        }
+        let stop = signals::stop_flag().load(Ordering::Relaxed) != 0;
+        if completed >= self.next_save || ticked || stop {
+            self.next_save = completed.saturating_add(self.every);
+            return Ok(true);
         }
         Ok(false)
     }
@@ -314,6 +350,7 @@ impl Run {
     /// without this library. A stop that arrived after the loop's last boundary check is kept
     /// for [`Run::complete`], [`Run::obey_signal`] and [`Run::stopped`].
     pub fn end_watch(&mut self) {
+        self.progress.finish();
         self.watch = None;
         self.ticker = None;
         self.pending_stop = signals::take_stop();
@@ -490,7 +527,7 @@ fn fail(err: Error) -> ! {
 }
 
 /// `RESUMABLE_DIR`, else `.resumable` in the current directory.
-fn checkpoint_dir() -> PathBuf {
+pub(crate) fn checkpoint_dir() -> PathBuf {
     match std::env::var_os("RESUMABLE_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => PathBuf::from(".resumable"),
@@ -534,7 +571,7 @@ fn describe_state(names: &[&str], shapes: &[String]) -> String {
 }
 
 /// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-fn age(then_ms: u64) -> String {
+pub(crate) fn age(then_ms: u64) -> String {
     let secs = now_ms().saturating_sub(then_ms) / 1000;
     match secs {
         0..120 => format!("{secs} s"),

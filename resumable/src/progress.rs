@@ -1,0 +1,123 @@
+//! The progress bar of the `progress` feature: an [indicatif] bar on stderr with the position,
+//! the total when the iterator knows it, the rate, the ETA and where the run resumed. It is
+//! drawn only when stderr is a terminal, and updated at iteration boundaries only: with a bar,
+//! the loop stops at a boundary at least every 1/500 of the total (or every 100 iterations
+//! when the total is unknown), without saving there. Without the feature, or without a
+//! terminal, every method is an empty inline function and boundaries come only when a
+//! checkpoint is due.
+
+#[cfg(feature = "progress")]
+pub(crate) use with_bar::Progress;
+
+#[cfg(not(feature = "progress"))]
+pub(crate) use without_bar::Progress;
+
+#[cfg(feature = "progress")]
+mod with_bar {
+    use std::io::IsTerminal as _;
+
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    /// Boundaries per run when the bar's total is known.
+    const UPDATES: u64 = 500;
+    /// Iterations between boundaries when it is not.
+    const UNKNOWN_TOTAL_STRIDE: u64 = 100;
+
+    pub(crate) struct Progress {
+        /// `None` when stderr is not a terminal.
+        bar: Option<ProgressBar>,
+        total: Option<u64>,
+    }
+
+    impl Progress {
+        pub(crate) fn start(function: &str, resumed_at: Option<u64>) -> Progress {
+            if !std::io::stderr().is_terminal() {
+                return Progress {
+                    bar: None,
+                    total: None,
+                };
+            }
+            let bar = ProgressBar::no_length();
+            let style = ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec} ETA {eta} {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(function.to_owned());
+            if let Some(index) = resumed_at {
+                bar.set_position(index);
+                bar.reset_eta();
+                bar.set_message(format!("(resumed at {index})"));
+            }
+            Progress {
+                bar: Some(bar),
+                total: None,
+            }
+        }
+
+        /// The iterator's remaining length after `completed` iterations, if it knows it.
+        pub(crate) fn set_total(&mut self, completed: u64, remaining: (usize, Option<usize>)) {
+            let (lower, upper) = remaining;
+            if upper == Some(lower) {
+                let total = completed.saturating_add(lower as u64);
+                self.total = Some(total);
+                if let Some(bar) = &self.bar {
+                    bar.set_length(total);
+                }
+            }
+        }
+
+        /// Iterations between boundaries, for a checkpoint every `every`.
+        pub(crate) fn stride(&self, every: u64) -> u64 {
+            if self.bar.is_none() {
+                return every;
+            }
+            let step = match self.total {
+                Some(total) => (total / UPDATES).max(1),
+                None => UNKNOWN_TOTAL_STRIDE,
+            };
+            every.min(step)
+        }
+
+        #[inline]
+        pub(crate) fn set(&self, completed: u64) {
+            if let Some(bar) = &self.bar {
+                bar.set_position(completed);
+            }
+        }
+
+        pub(crate) fn finish(&mut self) {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "progress"))]
+mod without_bar {
+    /// No bar: the feature is off.
+    pub(crate) struct Progress;
+
+    impl Progress {
+        #[inline(always)]
+        pub(crate) fn start(_function: &str, _resumed_at: Option<u64>) -> Progress {
+            Progress
+        }
+
+        #[inline(always)]
+        pub(crate) fn set_total(&mut self, _completed: u64, _remaining: (usize, Option<usize>)) {}
+
+        #[inline(always)]
+        pub(crate) fn stride(&self, every: u64) -> u64 {
+            every
+        }
+
+        #[inline(always)]
+        pub(crate) fn set(&self, _completed: u64) {}
+
+        #[inline(always)]
+        pub(crate) fn finish(&mut self) {}
+    }
+}
