@@ -105,6 +105,30 @@
 //! is unknown) without saving there; without the feature, or without a terminal, boundaries
 //! come only when a checkpoint is due and the bar costs nothing.
 //!
+//! # The `resumable` command
+//!
+//! With the crate's feature `cli`, `cargo install resumable --features cli` (or `cargo run -p
+//! resumable --features cli -- list` in a workspace) gives a `resumable` command that looks at
+//! a checkpoint directory (`$RESUMABLE_DIR`, else `.resumable`) from the outside:
+//!
+//! - `resumable list [DIR]`: one row per checkpoint: its name (the file name without
+//!   `.ckpt`), the function's checkpoint name and the key, the index and age of the newest
+//!   intact checkpoint (the one a run resumes from), the size of its files, and its health:
+//!   `ok`, `torn tail` (the log ends in a record a crash cut short: normal, the record is never
+//!   loaded), `damaged: …` (a record fails its checksum, or a file cannot be read) or
+//!   `pending .next` (a new log that the next run moves into place). Files moved aside
+//!   (`.damaged-*`, `.reset-*`) are listed after them.
+//! - `resumable show NAME [--dir DIR]`: the checkpoint's files, label, state shape (the state
+//!   bindings and the structure of their types) and every intact record: sequence number,
+//!   index, age, size and what it holds of each binding (`whole 120 B`, `elements 1000..2000
+//!   (5.8 KB)`).
+//! - `resumable reset NAME [--dir DIR]`: moves the checkpoint's files aside to
+//!   `<file>.reset-<unix ms>`, as `RESUMABLE_RESET=1` does, so the next run starts over; it
+//!   deletes nothing, and refuses while a run holds the checkpoint.
+//!
+//! It only reads files (`reset` only renames them). It exits with 0 on success, 1 on an error
+//! (an unknown name, an unreadable directory, a checkpoint in use) and 2 on a usage error.
+//!
 //! # Iteration order
 //!
 //! Resuming skips the first `index` items, which is only right if the iterator yields the same
@@ -187,6 +211,7 @@ mod envelope;
 mod error;
 mod fs;
 mod growth;
+mod inspect;
 mod journal;
 mod lock;
 mod log;

@@ -233,3 +233,13 @@ pub trait OpaqueItem {
 }
 
 impl<T: ?Sized> OpaqueItem for &&ItemHash<'_, T> {}
+
+/// Reading a checkpoint directory from the outside, for the `resumable` command (the `cli`
+/// feature): listing, inspecting and resetting checkpoints.
+pub mod inspect {
+    pub use crate::inspect::{
+        CheckpointInfo, DirInfo, FileInfo, FileProblem, Format, Generation, Issue, PartInfo,
+        RecordInfo, SetAside, age, checkpoint_path, default_dir, exists, inspect, inspect_dir,
+        names, reset, size_text,
+    };
+}

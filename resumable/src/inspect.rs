@@ -1,0 +1,827 @@
+//! Reading a checkpoint directory from the outside, for the `resumable` command: what each
+//! checkpoint holds (its label, state shape and intact records), whether its files are
+//! healthy, and moving a checkpoint aside. Nothing here loads a state or changes a file,
+//! except [`reset`], which only renames.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::envelope::{self, now_ms};
+use crate::error::Error;
+use crate::fs::{Fs, OsFs};
+use crate::lock::Lock;
+use crate::log::{self, Part, Tail};
+use crate::storage::{self, Generations};
+
+/// The extension of a checkpoint file.
+const EXTENSION: &str = ".ckpt";
+
+/// Suffixes of the files a checkpoint's damaged or reset files are moved aside to.
+const ASIDE_MARKS: [(&str, &str); 2] = [(".damaged-", "damaged"), (".reset-", "reset")];
+
+/// The checkpoint directory a run uses: `RESUMABLE_DIR`, else `.resumable`.
+pub fn default_dir() -> PathBuf {
+    crate::run::checkpoint_dir()
+}
+
+/// The file of checkpoint `name` in `dir`: `name` is the file name without `.ckpt` (a
+/// trailing `.ckpt` is accepted, and `::` is read as `.`, as in the default names).
+pub fn checkpoint_path(dir: &Path, name: &str) -> PathBuf {
+    let name = name.strip_suffix(EXTENSION).unwrap_or(name);
+    dir.join(format!("{}{EXTENSION}", name.replace("::", ".")))
+}
+
+/// Whether any of the files of the checkpoint at `path` (the log, `.prev`, `.next`) exists.
+pub fn exists(path: &Path) -> bool {
+    let generations = Generations::of(path.to_owned());
+    [
+        &generations.newest,
+        &generations.previous,
+        &generations.next,
+    ]
+    .iter()
+    .any(|file| file.symlink_metadata().is_ok())
+}
+
+/// Which of a checkpoint's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// `<name>.ckpt`: the log (or a version-1 file).
+    Log,
+    /// `<name>.ckpt.prev`: the log before the last compaction.
+    Previous,
+    /// `<name>.ckpt.next`: a new log not yet moved into place.
+    Next,
+}
+
+impl Generation {
+    /// What the file's name adds to the checkpoint's: `""`, `".prev"` or `".next"`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Generation::Log => "",
+            Generation::Previous => ".prev",
+            Generation::Next => ".next",
+        }
+    }
+}
+
+/// How one file holds its checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// A log (format version 2): a header and records.
+    Log,
+    /// A version-1 file of one checkpoint, as [`crate::save`] writes.
+    Single,
+    /// Neither, as far as could be told: the file could not be read, or its header is not
+    /// a checkpoint's.
+    Unknown,
+}
+
+/// How a record holds one state binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartInfo {
+    /// The whole value, `len` bytes.
+    Whole {
+        /// Its encoded size.
+        len: u64,
+    },
+    /// Elements `from..to` of a sequence, `len` bytes.
+    Elements {
+        /// The first element held.
+        from: u64,
+        /// One past the last.
+        to: u64,
+        /// Their encoded size.
+        len: u64,
+    },
+}
+
+/// One intact checkpoint in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// The record's sequence number (0 in a version-1 file).
+    pub seq: u64,
+    /// Completed iterations.
+    pub index: u64,
+    /// When it was saved, milliseconds since the Unix epoch.
+    pub saved_at_ms: u64,
+    /// Its bytes in the file, framing included.
+    pub size: u64,
+    /// One per state binding.
+    pub parts: Vec<PartInfo>,
+}
+
+/// What is wrong with one file, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileProblem {
+    /// The log ends in a record cut short (or zeros): what a crash during an append leaves.
+    TornTail,
+    /// A record fails its checks, or the file is not a readable checkpoint.
+    Damaged(String),
+}
+
+/// One of a checkpoint's files.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    /// Which of them.
+    pub generation: Generation,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// How it holds its checkpoints.
+    pub format: Format,
+    /// The header's label (the checkpoint's name, with its key if it has one).
+    pub label: Option<String>,
+    /// The header's shape: the state bindings and their types' structure.
+    pub shape: Option<String>,
+    /// Its intact records, oldest first.
+    pub records: Vec<RecordInfo>,
+    /// What follows them, or why the file cannot be read.
+    pub problem: Option<FileProblem>,
+}
+
+/// Something the `HEALTH` column reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    /// The file ends in a cut record; the records before it are intact. Normal after a crash.
+    TornTail(Generation),
+    /// A record fails its checksum, or the file cannot be read as a checkpoint.
+    Damaged(Generation, String),
+    /// A `.next` log holds the newest checkpoint: the next run moves it into place.
+    PendingNext,
+    /// No file holds an intact checkpoint.
+    NoCheckpoint,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Issue::TornTail(Generation::Log) => write!(f, "torn tail"),
+            Issue::TornTail(generation) => write!(f, "torn tail in {}", generation.suffix()),
+            Issue::Damaged(Generation::Log, problem) => write!(f, "damaged: {problem}"),
+            Issue::Damaged(generation, problem) => {
+                write!(f, "damaged {}: {problem}", generation.suffix())
+            }
+            Issue::PendingNext => write!(f, "pending .next"),
+            Issue::NoCheckpoint => write!(f, "damaged: no intact checkpoint in any file"),
+        }
+    }
+}
+
+/// One checkpoint: its files, what they hold, and its health.
+#[derive(Debug, Clone)]
+pub struct CheckpointInfo {
+    /// The checkpoint's name: its file name without `.ckpt`.
+    pub name: String,
+    /// Its log's path, `<dir>/<name>.ckpt` (which may be missing while `.prev` or `.next`
+    /// exist).
+    pub path: PathBuf,
+    /// The files that exist, in the order log, `.prev`, `.next`.
+    pub files: Vec<FileInfo>,
+    /// The newest intact record of any file — the one a run resumes from — and its file.
+    pub newest: Option<(Generation, RecordInfo)>,
+    /// Empty if healthy.
+    pub issues: Vec<Issue>,
+}
+
+impl CheckpointInfo {
+    /// The header's label, from the log (else `.next`, else `.prev`).
+    pub fn label(&self) -> Option<&str> {
+        self.header_field(|file| file.label.as_deref())
+    }
+
+    /// The header's shape text, from the same file as [`CheckpointInfo::label`].
+    pub fn shape(&self) -> Option<&str> {
+        self.header_field(|file| file.shape.as_deref())
+    }
+
+    fn header_field<'a>(
+        &'a self,
+        field: impl Fn(&'a FileInfo) -> Option<&'a str>,
+    ) -> Option<&'a str> {
+        [Generation::Log, Generation::Next, Generation::Previous]
+            .iter()
+            .filter_map(|generation| self.file(*generation))
+            .find_map(field)
+    }
+
+    /// The file of `generation`, if it exists.
+    pub fn file(&self, generation: Generation) -> Option<&FileInfo> {
+        self.files.iter().find(|file| file.generation == generation)
+    }
+
+    /// The label without its key: the checkpoint name the function was given.
+    pub fn function(&self) -> Option<&str> {
+        self.label().map(|label| split_label(label).0)
+    }
+
+    /// The key's `Debug` text, for a checkpoint of `key = expr`.
+    pub fn key(&self) -> Option<&str> {
+        self.label().and_then(|label| split_label(label).1)
+    }
+
+    /// The completed iterations of the checkpoint a run would resume from.
+    pub fn index(&self) -> Option<u64> {
+        self.newest.as_ref().map(|(_, record)| record.index)
+    }
+
+    /// The bytes of all its files.
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(|file| file.size).sum()
+    }
+
+    /// `ok`, or the issues separated by `; `.
+    pub fn health(&self) -> String {
+        if self.issues.is_empty() {
+            return "ok".into();
+        }
+        let issues: Vec<String> = self.issues.iter().map(Issue::to_string).collect();
+        issues.join("; ")
+    }
+
+    /// The names of the state bindings, from the shape (none for a version-1 file).
+    pub fn bindings(&self) -> Vec<&str> {
+        self.shape().map_or_else(Vec::new, |shape| {
+            shape
+                .lines()
+                .filter_map(|line| line.strip_prefix(crate::checkpoint::BINDING))
+                .collect()
+        })
+    }
+
+    /// A record's parts in words: `results: elements 1000..2000 (5.8 KB), total: whole 8 B`.
+    pub fn parts_summary(&self, record: &RecordInfo) -> String {
+        let bindings = self.bindings();
+        let named = bindings.len() == record.parts.len();
+        let parts: Vec<String> = record
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(at, part)| {
+                let text = match *part {
+                    PartInfo::Whole { len } => format!("whole {}", size_text(len)),
+                    PartInfo::Elements { from, to, len } => {
+                        format!("elements {from}..{to} ({})", size_text(len))
+                    }
+                };
+                if named {
+                    format!("{}: {text}", bindings[at])
+                } else {
+                    text
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "no state".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// `(name, key)` of a label: `name [key (10, "a")]` is `("name", Some("(10, \"a\")"))`.
+fn split_label(label: &str) -> (&str, Option<&str>) {
+    let open = format!(" {}", crate::run::KEY_OPEN);
+    match label.split_once(&open) {
+        Some((name, key)) => (name, Some(key.strip_suffix(']').unwrap_or(key))),
+        None => (label, None),
+    }
+}
+
+/// A file a checkpoint was moved aside to: `<file>.damaged-<ms>` or `<file>.reset-<ms>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// Its path.
+    pub path: PathBuf,
+    /// `damaged` or `reset`.
+    pub why: &'static str,
+    /// When it was moved aside, from its name.
+    pub at_ms: Option<u64>,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// What a checkpoint directory holds.
+#[derive(Debug, Clone)]
+pub struct DirInfo {
+    /// The checkpoints, by name.
+    pub checkpoints: Vec<CheckpointInfo>,
+    /// The files checkpoints were moved aside to, by name.
+    pub set_aside: Vec<SetAside>,
+}
+
+/// The checkpoint names in `dir`: every `<name>.ckpt`, and `<name>.ckpt.prev` or `.next`
+/// whose log is missing. Sorted.
+pub fn names(dir: &Path) -> io::Result<Vec<String>> {
+    Ok(read_dir(dir)?.0)
+}
+
+/// The checkpoint names in `dir`, and the files set aside there.
+fn read_dir(dir: &Path) -> io::Result<(Vec<String>, Vec<SetAside>)> {
+    let mut names = Vec::new();
+    let mut set_aside = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if let Some((why, at_ms)) = aside_mark(file_name) {
+            set_aside.push(SetAside {
+                path: entry.path(),
+                why,
+                at_ms,
+                size: entry.metadata()?.len(),
+            });
+            continue;
+        }
+        let base = [".prev", ".next"]
+            .iter()
+            .find_map(|suffix| file_name.strip_suffix(suffix))
+            .unwrap_or(file_name);
+        // Temporary files of `save` start with a dot; lock files end in `.lock`.
+        let name = match base.strip_suffix(EXTENSION) {
+            Some(name) if !name.is_empty() && !file_name.starts_with('.') => name,
+            _ => continue,
+        };
+        names.push(name.to_owned());
+    }
+    names.sort();
+    names.dedup();
+    set_aside.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((names, set_aside))
+}
+
+/// `("reset", Some(ms))` for `<x>.ckpt.reset-<ms>` (also after `.prev` or `.next`).
+fn aside_mark(file_name: &str) -> Option<(&'static str, Option<u64>)> {
+    ASIDE_MARKS.iter().find_map(|&(mark, why)| {
+        let (before, after) = file_name.rsplit_once(mark)?;
+        let before = [".prev", ".next"]
+            .iter()
+            .find_map(|suffix| before.strip_suffix(suffix))
+            .unwrap_or(before);
+        before
+            .ends_with(EXTENSION)
+            .then(|| (why, after.parse().ok()))
+    })
+}
+
+/// Every checkpoint in `dir`, and the files set aside there. An error if `dir` cannot be
+/// read; a checkpoint whose files cannot be read is listed with the problem.
+pub fn inspect_dir(dir: &Path) -> io::Result<DirInfo> {
+    let (names, set_aside) = read_dir(dir)?;
+    let checkpoints = names
+        .iter()
+        .map(|name| inspect(&checkpoint_path(dir, name)))
+        // Files a run renamed (or removed) since the directory was read.
+        .filter(|info| !info.files.is_empty())
+        .collect();
+    Ok(DirInfo {
+        checkpoints,
+        set_aside,
+    })
+}
+
+/// The checkpoint whose log is `path`: each of its files read and checked.
+pub fn inspect(path: &Path) -> CheckpointInfo {
+    let generations = Generations::of(path.to_owned());
+    let files: Vec<FileInfo> = [
+        (Generation::Log, &generations.newest),
+        (Generation::Previous, &generations.previous),
+        (Generation::Next, &generations.next),
+    ]
+    .into_iter()
+    .filter_map(|(generation, path)| inspect_file(generation, path))
+    .collect();
+    let newest = files
+        .iter()
+        .flat_map(|file| file.records.iter().map(|record| (file.generation, record)))
+        // The highest sequence number; on a tie, the log before `.prev` and `.next`.
+        .max_by_key(|(generation, record)| (record.seq, *generation == Generation::Log))
+        .map(|(generation, record)| (generation, record.clone()));
+    let pending_next = matches!(newest, Some((Generation::Next, _)));
+    let mut issues = Vec::new();
+    for file in &files {
+        match (&file.problem, file.generation) {
+            (None, _) => {}
+            (Some(FileProblem::Damaged(problem)), generation) => {
+                issues.push(Issue::Damaged(generation, problem.clone()));
+            }
+            // A torn `.prev` is never appended to again, and a torn `.next` that holds
+            // nothing newer is removed by the next run: neither matters.
+            (Some(FileProblem::TornTail), Generation::Log) => {
+                issues.push(Issue::TornTail(Generation::Log));
+            }
+            (Some(FileProblem::TornTail), Generation::Next) if pending_next => {
+                issues.push(Issue::TornTail(Generation::Next));
+            }
+            (Some(FileProblem::TornTail), _) => {}
+        }
+    }
+    if pending_next {
+        issues.push(Issue::PendingNext);
+    }
+    if newest.is_none()
+        && !issues
+            .iter()
+            .any(|issue| matches!(issue, Issue::Damaged(..)))
+    {
+        issues.push(Issue::NoCheckpoint);
+    }
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    CheckpointInfo {
+        name: name.strip_suffix(EXTENSION).unwrap_or(&name).to_owned(),
+        path: path.to_owned(),
+        files,
+        newest,
+        issues,
+    }
+}
+
+/// One file of a checkpoint; `None` if it does not exist.
+fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
+    let mut info = FileInfo {
+        generation,
+        path: path.to_owned(),
+        size: 0,
+        format: Format::Unknown,
+        label: None,
+        shape: None,
+        records: Vec::new(),
+        problem: None,
+    };
+    let bytes = match storage::read(&OsFs, path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(err) => {
+            info.size = std::fs::metadata(path).map_or(0, |meta| meta.len());
+            let cause = match &err {
+                Error::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
+            return Some(info);
+        }
+    };
+    info.size = bytes.len() as u64;
+    if !log::is_log(&bytes) {
+        match envelope::decode(&bytes) {
+            Ok(decoded) => {
+                info.format = Format::Single;
+                info.records.push(RecordInfo {
+                    seq: 0,
+                    index: decoded.meta.index,
+                    saved_at_ms: decoded.meta.saved_at_ms,
+                    size: info.size,
+                    parts: vec![PartInfo::Whole {
+                        len: decoded.payload.len() as u64,
+                    }],
+                });
+                info.label = Some(decoded.meta.label);
+                info.shape = Some(decoded.meta.shape);
+            }
+            Err(problem) => info.problem = Some(FileProblem::Damaged(problem)),
+        }
+        return Some(info);
+    }
+    info.format = Format::Log;
+    let scan = match log::scan(&bytes) {
+        Ok(scan) => scan,
+        Err(not_a_log) => {
+            info.problem = Some(if not_a_log.torn {
+                FileProblem::TornTail
+            } else {
+                FileProblem::Damaged(not_a_log.problem)
+            });
+            return Some(info);
+        }
+    };
+    // Records follow each other from the end of the header.
+    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
+    let mut start = 16 + meta_len as usize + 4;
+    for record in &scan.records {
+        let end = record.data.end + 4;
+        info.records.push(RecordInfo {
+            seq: record.head.seq,
+            index: record.head.index,
+            saved_at_ms: record.head.saved_at_ms,
+            size: (end - start) as u64,
+            parts: record
+                .head
+                .parts
+                .iter()
+                .map(|part| match *part {
+                    Part::Whole { len } => PartInfo::Whole { len },
+                    Part::Extend { from, to, len } => PartInfo::Elements { from, to, len },
+                })
+                .collect(),
+        });
+        start = end;
+    }
+    info.problem = match scan.tail {
+        Tail::Clean => None,
+        Tail::Torn => Some(FileProblem::TornTail),
+        Tail::Damaged(problem) => Some(FileProblem::Damaged(problem)),
+    };
+    info.label = Some(scan.meta.label);
+    info.shape = Some(scan.meta.shape);
+    Some(info)
+}
+
+/// Moves the files of the checkpoint at `path` (the log, `.prev`, `.next`) aside to
+/// `<file>.reset-<unix ms>`, never deleting anything, and returns each file's old and new
+/// name. Refused with [`Error::Locked`], naming the holder, while a run uses the checkpoint.
+pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    let lock = Lock::acquire(path)?;
+    let generations = Generations::of(path.to_owned());
+    let suffix = format!(".reset-{}", now_ms());
+    let mut moved = Vec::new();
+    for file in [
+        &generations.newest,
+        &generations.previous,
+        &generations.next,
+    ] {
+        if let Some(aside) = storage::move_aside(&OsFs, file, &suffix)? {
+            moved.push((file.clone(), aside));
+        }
+    }
+    let dir = storage::parent_dir(path);
+    OsFs.sync_dir(dir)
+        .map_err(|err| Error::io("sync the directory of", path, err))?;
+    lock.remove();
+    Ok(moved)
+}
+
+/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
+pub fn age(then_ms: u64) -> String {
+    crate::run::age(then_ms)
+}
+
+/// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::journal::Journal;
+    use crate::log::{LogMeta, RecordHead};
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("resumable-inspect-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn meta(label: &str) -> LogMeta {
+        let shape = "== results\nroot: [u64]\n== total\nroot: u64\n";
+        LogMeta {
+            fingerprint: envelope::fingerprint(label, shape),
+            label: label.into(),
+            shape: shape.into(),
+        }
+    }
+
+    /// A record of `results` (elements `from..to`, 8 bytes each) and `total` (whole, 1 byte).
+    fn record(seq: u64, from: u64, to: u64) -> Vec<u8> {
+        let mut data = vec![7; (to - from) as usize * 8 + 1];
+        let head = RecordHead {
+            seq,
+            index: to,
+            saved_at_ms: now_ms() - 5_000,
+            next_item: None,
+            parts: vec![
+                Part::Extend {
+                    from,
+                    to,
+                    len: (to - from) * 8,
+                },
+                Part::Whole { len: 1 },
+            ],
+        };
+        let mut framed = Vec::new();
+        log::frame_record(&head, &mut framed, &mut data);
+        framed.extend_from_slice(&data);
+        framed
+    }
+
+    /// A log of `label` with records 1..=n, each 10 elements more.
+    fn log_bytes(label: &str, n: u64) -> Vec<u8> {
+        let mut bytes = log::header(&meta(label));
+        for seq in 1..=n {
+            bytes.extend_from_slice(&record(seq, (seq - 1) * 10, seq * 10));
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_log_written_by_the_journal_is_listed_with_its_records() {
+        let dir = scratch("journal");
+        let path = dir.join("jobs.squares.ckpt");
+        let generations = Generations::of(path.clone());
+        let mut journal = Journal::new(generations, &meta("jobs::squares"), 0);
+        for (index, new_file) in [(10, true), (20, false)] {
+            journal.begin();
+            journal.whole(&vec![1u64; index as usize]).unwrap();
+            journal.whole(&index).unwrap();
+            let job = journal
+                .write(&OsFs, new_file, index, now_ms(), None)
+                .unwrap();
+            job.run(&OsFs).unwrap();
+        }
+        let listing = inspect_dir(&dir).unwrap();
+        assert_eq!(listing.checkpoints.len(), 1);
+        let info = &listing.checkpoints[0];
+        assert_eq!(info.name, "jobs.squares");
+        assert_eq!(info.function(), Some("jobs::squares"));
+        assert_eq!(info.key(), None);
+        assert_eq!(info.index(), Some(20));
+        assert_eq!(info.health(), "ok");
+        assert_eq!(info.size(), fs::metadata(&path).unwrap().len());
+        assert_eq!(info.bindings(), ["results", "total"]);
+        let log = info.file(Generation::Log).unwrap();
+        assert_eq!(log.format, Format::Log);
+        let seqs: Vec<u64> = log.records.iter().map(|record| record.seq).collect();
+        assert_eq!(seqs, [1, 2]);
+        let header = log::header(&meta("jobs::squares")).len() as u64;
+        let records: u64 = log.records.iter().map(|record| record.size).sum();
+        assert_eq!(header + records, log.size);
+        assert_eq!(
+            info.parts_summary(&log.records[1]),
+            "results: whole 21 B, total: whole 1 B"
+        );
+        assert!(listing.set_aside.is_empty());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_tail_is_reported_and_the_records_before_it_count() {
+        let dir = scratch("torn");
+        let mut bytes = log_bytes("job", 3);
+        let whole = bytes.len();
+        bytes.extend_from_slice(&record(4, 30, 40)[..20]);
+        fs::write(dir.join("job.ckpt"), &bytes).unwrap();
+        let info = inspect(&dir.join("job.ckpt"));
+        assert_eq!(info.index(), Some(30));
+        assert_eq!(info.issues, [Issue::TornTail(Generation::Log)]);
+        assert_eq!(info.health(), "torn tail");
+        assert_eq!(info.size(), whole as u64 + 20);
+        let newest = &info.newest.as_ref().unwrap().1;
+        assert_eq!(
+            info.parts_summary(newest),
+            "results: elements 20..30 (80 B), total: whole 1 B"
+        );
+        assert!(age(newest.saved_at_ms).ends_with(" s"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_record_that_fails_its_checksum_is_damage() {
+        let dir = scratch("damaged");
+        let mut bytes = log_bytes("job", 3);
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x40;
+        fs::write(dir.join("job.ckpt"), &bytes).unwrap();
+        // A file that is no checkpoint at all.
+        fs::write(dir.join("junk.ckpt"), b"hello, world, not a checkpoint").unwrap();
+        let listing = inspect_dir(&dir).unwrap();
+        let [job, junk] = &listing.checkpoints[..] else {
+            panic!("{listing:?}");
+        };
+        assert_eq!(job.index(), Some(20));
+        assert!(
+            job.health().starts_with("damaged: the record at byte ")
+                && job.health().contains("fails its checksum"),
+            "{}",
+            job.health()
+        );
+        assert_eq!(junk.index(), None);
+        assert_eq!(junk.label(), None);
+        assert!(
+            junk.health().starts_with("damaged: ") && junk.health().contains("RESUMABL"),
+            "{}",
+            junk.health()
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_file_is_listed_with_its_label() {
+        let dir = scratch("v1");
+        crate::api::save(dir.join("bundle.ckpt"), &vec![1.5f64; 10]).unwrap();
+        let info = &inspect_dir(&dir).unwrap().checkpoints[0];
+        assert_eq!(info.name, "bundle");
+        assert_eq!(info.label(), Some("resumable::save"));
+        assert_eq!(info.shape(), Some("alloc::vec::Vec<f64>"));
+        assert_eq!(info.index(), Some(0));
+        assert_eq!(info.health(), "ok");
+        let file = info.file(Generation::Log).unwrap();
+        assert_eq!(file.format, Format::Single);
+        assert_eq!(file.records[0].size, file.size);
+        assert_eq!(info.parts_summary(&file.records[0]), "whole 81 B");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_keyed_label_gives_its_key_and_generations_are_one_row() {
+        let dir = scratch("keyed");
+        let path = dir.join("sum-00ff00ff00ff00ff.ckpt");
+        let label = "sum [key (10, \"a]\")]";
+        fs::write(storage::with_suffix(&path, ".prev"), log_bytes(label, 1)).unwrap();
+        fs::write(&path, log_bytes(label, 2)).unwrap();
+        // A `.next` with a newer record: recovery would move it into place.
+        let mut next = log::header(&meta(label));
+        next.extend_from_slice(&record(3, 0, 30));
+        fs::write(storage::with_suffix(&path, ".next"), &next).unwrap();
+        fs::write(storage::with_suffix(&path, ".lock"), b"123").unwrap();
+        fs::write(storage::with_suffix(&path, ".reset-1700000000000"), b"x").unwrap();
+        fs::write(storage::with_suffix(&path, ".next.damaged-17"), b"xy").unwrap();
+        let listing = inspect_dir(&dir).unwrap();
+        assert_eq!(listing.checkpoints.len(), 1, "{listing:?}");
+        let info = &listing.checkpoints[0];
+        assert_eq!(info.label(), Some(label));
+        assert_eq!(info.function(), Some("sum"));
+        assert_eq!(info.key(), Some("(10, \"a]\")"));
+        assert_eq!(info.index(), Some(30));
+        assert_eq!(info.newest.as_ref().unwrap().0, Generation::Next);
+        assert_eq!(info.health(), "pending .next");
+        assert_eq!(info.files.len(), 3);
+        let whys: Vec<(&str, Option<u64>, u64)> = listing
+            .set_aside
+            .iter()
+            .map(|aside| (aside.why, aside.at_ms, aside.size))
+            .collect();
+        assert_eq!(
+            whys,
+            [
+                ("damaged", Some(17), 2),
+                ("reset", Some(1_700_000_000_000), 1)
+            ]
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn reset_moves_every_generation_aside_and_refuses_while_locked() {
+        let dir = scratch("reset");
+        let path = dir.join("job.ckpt");
+        let bytes = log_bytes("job", 2);
+        fs::write(&path, &bytes).unwrap();
+        fs::write(storage::with_suffix(&path, ".prev"), log_bytes("job", 1)).unwrap();
+        let held = Lock::acquire(&path).unwrap();
+        let err = reset(&path).unwrap_err();
+        assert!(matches!(err, Error::Locked { .. }), "{err}");
+        assert!(path.exists());
+        held.remove();
+        let moved = reset(&path).unwrap();
+        assert_eq!(moved.len(), 2);
+        assert!(!exists(&path));
+        for (from, to) in &moved {
+            assert!(!from.exists() && to.exists());
+            let to = to.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(to.contains(".reset-"), "{to}");
+        }
+        assert_eq!(fs::read(&moved[0].1).unwrap(), bytes);
+        assert!(!storage::with_suffix(&path, ".lock").exists());
+        let listing = inspect_dir(&dir).unwrap();
+        assert!(listing.checkpoints.is_empty());
+        assert_eq!(listing.set_aside.len(), 2);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn names_and_sizes_read_as_words() {
+        let dir = Path::new("/d");
+        assert_eq!(checkpoint_path(dir, "a::b"), Path::new("/d/a.b.ckpt"));
+        assert_eq!(checkpoint_path(dir, "a.ckpt"), Path::new("/d/a.ckpt"));
+        assert_eq!(size_text(999), "999 B");
+        assert_eq!(size_text(5_800), "5.8 KB");
+        assert_eq!(size_text(999_999), "1.0 MB");
+        assert_eq!(size_text(3_100_000_000), "3.1 GB");
+        assert_eq!(split_label("f [key 3]"), ("f", Some("3")));
+        assert_eq!(split_label("f"), ("f", None));
+    }
+}
