@@ -4,6 +4,8 @@ mod args;
 mod control_flow;
 mod erase_impl_trait;
 mod expand;
+#[cfg(test)]
+mod expansion_snapshots;
 mod loop_forms;
 mod model;
 

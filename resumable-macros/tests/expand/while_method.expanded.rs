@@ -1,0 +1,189 @@
+impl Grid {
+    fn run(&mut self, steps: u64) {
+        let __resumable_name = ::resumable::__private::method_name::<Self>("run");
+        let mut scratch = Vec::new();
+        let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
+        let __resumable_codec_0 = ::resumable::__private::codec(&(*self));
+        let mut __resumable_run = ::resumable::__private::Run::start(
+            &::resumable::__private::Spec {
+                function: "run",
+                name: &__resumable_name,
+                interval_ms: 30000u64,
+                state: &["self"],
+                signals: true,
+                key: ::core::option::Option::None,
+            },
+            &[(__resumable_codec_0.shape)()],
+        );
+        if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+            (*self) = (__resumable_codec_0.load)(&mut __resumable_restore);
+            __resumable_restore.finish();
+        }
+        let mut __resumable_iter = __resumable_run.prepare(__resumable_iter);
+        __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
+        let mut __resumable_pulled: u64 = __resumable_run.start_index();
+        let __resumable_stop = __resumable_run.stop_flag();
+        let __resumable_tick = __resumable_run.tick_flag();
+        let mut __resumable_saving = false;
+        let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+            || -> ::resumable::__private::Exit<()> {
+                let mut __resumable_iter = __resumable_iter;
+                let mut __resumable_due: u64 =
+                    __resumable_run.first_boundary(18446744073709551615u64);
+                let __resumable_stride: u64 = __resumable_run.stride();
+                __resumable_pulled += 1;
+                let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter)
+                {
+                    ::core::option::Option::Some(__resumable_item) => __resumable_item,
+                    ::core::option::Option::None => return ::resumable::__private::Exit::Completed,
+                };
+                let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                    | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0)
+                    | __resumable_tick.load(::core::sync::atomic::Ordering::Relaxed);
+                '__resumable_outer: loop {
+                    if !__resumable_boundary {
+                        loop {
+                            '__resumable_body: {
+                                let __resumable_current = __resumable_item;
+                                let _ = __resumable_current;
+                                {
+                                    if self.steps < steps {
+                                        scratch.clear();
+                                        self.step(&mut scratch);
+                                    } else {
+                                        break '__resumable_outer;
+                                    }
+                                }
+                            }
+                            #[allow(unreachable_code)]
+                            {
+                                __resumable_pulled += 1;
+                                __resumable_item =
+                                    match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                                        ::core::option::Option::Some(__resumable_item) => {
+                                            __resumable_item
+                                        }
+                                        ::core::option::Option::None => break '__resumable_outer,
+                                    };
+                                if (__resumable_pulled == __resumable_due)
+                                    | (__resumable_stop
+                                        .load(::core::sync::atomic::Ordering::Relaxed)
+                                        != 0)
+                                    | __resumable_tick.load(::core::sync::atomic::Ordering::Relaxed)
+                                {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
+                    let __resumable_next_item = {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{HashableItem as _, OpaqueItem as _};
+                        (&&::resumable::__private::ItemHash(&__resumable_item)).item_hash()
+                    };
+                    match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item)
+                    {
+                        ::core::result::Result::Ok(true) => {
+                            __resumable_saving = true;
+                            let mut __resumable_save =
+                                __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&(*self)))
+                                    .pick(__resumable_codec_0)
+                                    .save)(
+                                    &mut __resumable_save, &(*self)
+                                );
+                            }
+                            if let ::core::result::Result::Err(__resumable_err) =
+                                __resumable_save.commit()
+                            {
+                                return ::resumable::__private::Exit::Abort(__resumable_err);
+                            }
+                            __resumable_saving = false;
+                        }
+                        ::core::result::Result::Ok(false) => {}
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::Exit::Abort(__resumable_err);
+                        }
+                    }
+                    if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
+                        return ::resumable::__private::Exit::Stopped;
+                    }
+                    __resumable_boundary = false;
+                }
+                ::resumable::__private::Exit::Completed
+            },
+        ));
+        __resumable_run.end_watch();
+        match __resumable_exit {
+            ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
+                __resumable_run.complete()
+            }
+            ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
+                __resumable_value,
+            )) => {
+                if false {
+                    {
+                        let mut __resumable_save = __resumable_run
+                            .save(__resumable_pulled - 1, ::core::option::Option::None);
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&(*self)))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &(*self));
+                        }
+                        __resumable_save.commit_after_failure("the function returned an error");
+                    }
+                    __resumable_run.obey_signal();
+                } else {
+                    __resumable_run.complete();
+                }
+                return __resumable_value;
+            }
+            ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+                {
+                    let mut __resumable_save =
+                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{Grows as _, Whole as _};
+                        ((&::resumable::__private::Pick(&(*self)))
+                            .pick(__resumable_codec_0)
+                            .save)(&mut __resumable_save, &(*self));
+                    }
+                    __resumable_save.commit_after_failure("`?` returned early with an error");
+                }
+                __resumable_run.obey_signal();
+                return __resumable_value;
+            }
+            ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
+                __resumable_run.abort(__resumable_err)
+            }
+            ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
+                __resumable_run.stopped(__resumable_pulled - 1)
+            }
+            ::core::result::Result::Err(__resumable_payload) => {
+                if !__resumable_saving {
+                    {
+                        let mut __resumable_save = __resumable_run
+                            .save(__resumable_pulled - 1, ::core::option::Option::None);
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&(*self)))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &(*self));
+                        }
+                        __resumable_save.commit_after_failure("a panic");
+                    }
+                }
+                __resumable_run.obey_signal();
+                ::std::panic::resume_unwind(__resumable_payload)
+            }
+        };
+    }
+}
