@@ -28,8 +28,8 @@ fn expansions_match_their_snapshots() {
     let mut stale = Vec::new();
     for form in &forms {
         let source = std::fs::read_to_string(form).unwrap();
-        let mut file = syn::parse_file(&source)
-            .unwrap_or_else(|err| panic!("{}: {err}", form.display()));
+        let mut file =
+            syn::parse_file(&source).unwrap_or_else(|err| panic!("{}: {err}", form.display()));
         expand_all(&mut file.items);
         let expanded = rustfmt(&file.into_token_stream().to_string());
         let snapshot = form.with_extension("expanded.rs");
