@@ -417,3 +417,43 @@ fn a_killed_simulation_method_resumes_bit_identical() {
     assert_eq!(files(&dir), Vec::<String>::new());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// An async fn: `examples/crawl` over a directory of files
+
+#[test]
+fn a_killed_async_crawl_resumes_and_prints_the_uninterrupted_report() {
+    let dir = scratch("crawl");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for i in 0..300u32 {
+        let content: String = (0..(i % 37) + 1).map(|j| format!("{i}-{j};")).collect();
+        std::fs::write(data.join(format!("file-{i:04}.txt")), content).unwrap();
+    }
+    let data_arg = data.to_str().unwrap().to_owned();
+    let expected = {
+        let scratch_dir = dir.join("uninterrupted");
+        std::fs::create_dir_all(&scratch_dir).unwrap();
+        succeeded(
+            &run("crawl", &[&data_arg, "0"], &scratch_dir),
+            "crawl uninterrupted",
+        )
+    };
+    assert_eq!(expected.lines().count(), 300);
+    let path = dir.join("crawl.crawl.ckpt");
+    let mut child = command("crawl", &[&data_arg, "3000"], &dir)
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(&mut child, &path);
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success(), "crawl finished before the kill");
+    let output = run("crawl", &[&data_arg, "0"], &dir);
+    let stderr = text(&output.stderr);
+    assert!(
+        resumed_at(&stderr, "crawl").is_some_and(|at| at > 0),
+        "{stderr}"
+    );
+    assert_eq!(succeeded(&output, "crawl resumed"), expected);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -129,6 +129,7 @@ pub fn expand(model: Model) -> TokenStream {
     };
 
     let function_name = function.sig.ident.to_string();
+    let is_async = function.sig.asyncness.is_some();
     // A method's default name has its type in it (`Grid<f64>::step`), computed at run time:
     // two types' methods of the same name, or two instantiations of a generic impl, must not
     // share a checkpoint.
@@ -261,6 +262,95 @@ pub fn expand(model: Model) -> TokenStream {
     let body = &looped.body;
     let loop_attrs = &looped.attrs;
 
+    // The loop, run so that a panic in it is caught: in a closure, or in an async fn, in an
+    // async block polled through `CatchUnwind` (its `.await`s stay in the body).
+    let loop_body = quote! {
+        // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
+        // when the loop ends, as there).
+        let mut #iter = #iter;
+        let mut #due: u64 = #run.first_boundary(#every_literal);
+        let #stride: u64 = #run.stride();
+        #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
+        let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
+            ::core::option::Option::Some(#item) => #item,
+            ::core::option::Option::None => return #private::Exit::Completed,
+        };
+        let mut #boundary = #due_now;
+        #(#loop_attrs)*
+        // The boundary code comes after the body in the source (it runs before it when
+        // `boundary` starts true): the type checker then knows the state's types.
+        #outer_label: loop {
+            if !#boundary {
+                // From one boundary to the next: no calls but `next` and the body,
+                // so the state and counters the closure captures stay in registers.
+                loop {
+                    #body_label: {
+                        // Moved into the block, so that what the pattern leaves of
+                        // the item (`_`, `ref x`) is dropped at the end of the
+                        // iteration, before the next item is pulled, as in a `for`.
+                        let #current = #item;
+                        let #pat = #current;
+                        #body
+                    }
+                    // Unreachable when every path through the body diverges (it
+                    // returns, breaks or panics): not the user's to hear about.
+                    #[allow(unreachable_code)]
+                    {
+                        #pulled += 1;
+                        #item = match ::core::iter::Iterator::next(&mut #iter) {
+                            ::core::option::Option::Some(#item) => #item,
+                            ::core::option::Option::None => break #outer_label,
+                        };
+                        if #due_now {
+                            break;
+                        }
+                    }
+                }
+            }
+            // A boundary: `pulled - 1` iterations are complete and `item` is the next.
+            #due = #pulled.saturating_add(#stride);
+            let #next_item = {
+                #[allow(unused_imports)]
+                use #private::{HashableItem as _, OpaqueItem as _};
+                (&&#private::ItemHash(&#item)).item_hash()
+            };
+            match #run.at_boundary(#pulled - 1, #next_item) {
+                ::core::result::Result::Ok(true) => {
+                    #saving = true;
+                    let mut #save = #run.save(#pulled - 1, #next_item);
+                    #save_state
+                    if let ::core::result::Result::Err(#err) = #save.commit() {
+                        return #private::Exit::Abort(#err);
+                    }
+                    #saving = false;
+                }
+                ::core::result::Result::Ok(false) => {}
+                ::core::result::Result::Err(#err) => {
+                    return #private::Exit::Abort(#err);
+                }
+            }
+            if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
+                return #private::Exit::Stopped;
+            }
+            #boundary = false;
+        }
+        #private::Exit::Completed
+    };
+    let run_loop = if is_async {
+        quote! {
+            let #exit = #private::CatchUnwind::new(
+                #private::exit_future::<#return_type, _>(async { #loop_body }),
+            )
+            .await;
+        }
+    } else {
+        quote! {
+            let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+                || -> #private::Exit<#return_type> { #loop_body },
+            ));
+        }
+    };
+
     let block = quote! {
         #key_eval
         #name_eval
@@ -288,80 +378,7 @@ pub fn expand(model: Model) -> TokenStream {
         let #stop = #run.stop_flag();
         #tick_local
         let mut #saving = false;
-        let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
-            || -> #private::Exit<#return_type> {
-                // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
-                // when the loop ends, as there).
-                let mut #iter = #iter;
-                let mut #due: u64 = #run.first_boundary(#every_literal);
-                let #stride: u64 = #run.stride();
-                #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
-                let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
-                    ::core::option::Option::Some(#item) => #item,
-                    ::core::option::Option::None => return #private::Exit::Completed,
-                };
-                let mut #boundary = #due_now;
-                #(#loop_attrs)*
-                // The boundary code comes after the body in the source (it runs before it when
-                // `boundary` starts true): the type checker then knows the state's types.
-                #outer_label: loop {
-                    if !#boundary {
-                        // From one boundary to the next: no calls but `next` and the body,
-                        // so the state and counters the closure captures stay in registers.
-                        loop {
-                            #body_label: {
-                                // Moved into the block, so that what the pattern leaves of
-                                // the item (`_`, `ref x`) is dropped at the end of the
-                                // iteration, before the next item is pulled, as in a `for`.
-                                let #current = #item;
-                                let #pat = #current;
-                                #body
-                            }
-                            // Unreachable when every path through the body diverges (it
-                            // returns, breaks or panics): not the user's to hear about.
-                            #[allow(unreachable_code)]
-                            {
-                                #pulled += 1;
-                                #item = match ::core::iter::Iterator::next(&mut #iter) {
-                                    ::core::option::Option::Some(#item) => #item,
-                                    ::core::option::Option::None => break #outer_label,
-                                };
-                                if #due_now {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    // A boundary: `pulled - 1` iterations are complete and `item` is the next.
-                    #due = #pulled.saturating_add(#stride);
-                    let #next_item = {
-                        #[allow(unused_imports)]
-                        use #private::{HashableItem as _, OpaqueItem as _};
-                        (&&#private::ItemHash(&#item)).item_hash()
-                    };
-                    match #run.at_boundary(#pulled - 1, #next_item) {
-                        ::core::result::Result::Ok(true) => {
-                            #saving = true;
-                            let mut #save = #run.save(#pulled - 1, #next_item);
-                            #save_state
-                            if let ::core::result::Result::Err(#err) = #save.commit() {
-                                return #private::Exit::Abort(#err);
-                            }
-                            #saving = false;
-                        }
-                        ::core::result::Result::Ok(false) => {}
-                        ::core::result::Result::Err(#err) => {
-                            return #private::Exit::Abort(#err);
-                        }
-                    }
-                    if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                        return #private::Exit::Stopped;
-                    }
-                    #boundary = false;
-                }
-                #private::Exit::Completed
-            },
-        ));
+        #run_loop
         #run.end_watch();
         match #exit {
             ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),

@@ -84,13 +84,6 @@ impl Errors {
 
 fn check_signature(function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;
-    if let Some(token) = &sig.asyncness {
-        errors.push(
-            token.span,
-            "#[resumable] does not support async fns yet; make the loop a sync fn and call it \
-             from the async code (for example with tokio's spawn_blocking)",
-        );
-    }
     if let Some(token) = &sig.constness {
         errors.push(
             token.span,

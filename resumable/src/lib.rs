@@ -381,8 +381,37 @@ pub struct Stopped {
 /// 5. Normal completion: the checkpoint is removed and the function returns exactly what an
 ///    uninterrupted run returns. The removal happens when the loop ends; the code after the
 ///    loop runs after it.
-/// 6. Sync free functions and methods, with any return type (including `Result<_, E>` with
-///    `?`, `impl Trait`, generics). Async fns and const fns are a compile error for now.
+/// 6. Free functions and methods, sync or async, with any return type (including
+///    `Result<_, E>` with `?`, `impl Trait`, generics). Const fns are a compile error.
+///
+/// # Async fns
+///
+/// In an `async fn` the loop body may `.await`; the loop runs in an async block whose every
+/// poll catches a panic, so panics, `?`, a returned `Err`, signals and `request_stop` behave as
+/// in a sync loop, under any executor (tokio, a `block_on` of your own). The future is `Send`
+/// when the state and the body are. The executor thread never waits for the disk to sync:
+/// a checkpoint is a buffered `write` of the record, and the fsync runs on the background
+/// thread. (The start of a call reads the checkpoint file synchronously, once.)
+///
+/// ```
+/// use resumable::resumable;
+///
+/// async fn fetch(page: u32) -> Result<String, std::io::Error> {
+///     Ok(format!("page {page}"))
+/// }
+///
+/// #[resumable(every = 10, name = "doc-async", append(pages))]
+/// async fn crawl(n: u32) -> Result<Vec<String>, std::io::Error> {
+///     let mut pages = Vec::new();
+///     for page in 0..n {
+///         pages.push(fetch(page).await?);
+///     }
+///     Ok(pages)
+/// }
+/// # let pages = tokio::runtime::Builder::new_current_thread().build().unwrap()
+/// #     .block_on(crawl(25)).unwrap();
+/// # assert_eq!(pages.len(), 25);
+/// ```
 ///
 /// # Methods
 ///

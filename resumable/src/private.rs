@@ -243,3 +243,36 @@ pub mod inspect {
         names, reset, size_text,
     };
 }
+
+/// Polls an async fn's loop, catching a panic in any poll as `catch_unwind` does for a sync
+/// loop: the `Err` holds the panic's payload. Any executor can run it.
+pub struct CatchUnwind<F>(core::pin::Pin<Box<F>>);
+
+impl<F: core::future::Future> CatchUnwind<F> {
+    /// Wraps the loop's future.
+    pub fn new(future: F) -> Self {
+        CatchUnwind(Box::pin(future))
+    }
+}
+
+impl<F: core::future::Future> core::future::Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        let future = self.get_mut().0.as_mut();
+        match std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(core::task::Poll::Pending) => core::task::Poll::Pending,
+            Ok(core::task::Poll::Ready(exit)) => core::task::Poll::Ready(Ok(exit)),
+            Err(panic) => core::task::Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// Gives an async fn's loop block its output type, which `return` inside it cannot name.
+#[inline(always)]
+pub fn exit_future<R, F: core::future::Future<Output = Exit<R>>>(future: F) -> F {
+    future
+}

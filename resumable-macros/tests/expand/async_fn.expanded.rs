@@ -1,0 +1,188 @@
+async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
+    let mut report = Vec::new();
+    let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
+    let __resumable_codec_0 = ::resumable::__private::codec(&report);
+    let __resumable_codec_0 = ::resumable::__private::append_only(&report, __resumable_codec_0);
+    let mut __resumable_run = ::resumable::__private::Run::start(
+        &::resumable::__private::Spec {
+            function: "crawl",
+            name: ::core::concat!(::core::module_path!(), "::", "crawl"),
+            interval_ms: 0u64,
+            state: &["report"],
+            signals: true,
+            key: ::core::option::Option::None,
+        },
+        &[(__resumable_codec_0.shape)()],
+    );
+    if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+        report = (__resumable_codec_0.load)(&mut __resumable_restore);
+        __resumable_restore.finish();
+    }
+    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter);
+    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
+    let mut __resumable_pulled: u64 = __resumable_run.start_index();
+    let __resumable_stop = __resumable_run.stop_flag();
+    let mut __resumable_saving = false;
+    let __resumable_exit =
+        ::resumable::__private::CatchUnwind::new(::resumable::__private::exit_future::<
+            std::io::Result<Vec<u64>>,
+            _,
+        >(async {
+            let mut __resumable_iter = __resumable_iter;
+            let mut __resumable_due: u64 = __resumable_run.first_boundary(20u64);
+            let __resumable_stride: u64 = __resumable_run.stride();
+            __resumable_pulled += 1;
+            let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                ::core::option::Option::Some(__resumable_item) => __resumable_item,
+                ::core::option::Option::None => return ::resumable::__private::Exit::Completed,
+            };
+            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
+            '__resumable_outer: loop {
+                if !__resumable_boundary {
+                    loop {
+                        '__resumable_body: {
+                            let __resumable_current = __resumable_item;
+                            let file = __resumable_current;
+                            {
+                                let bytes =
+                                    match ::resumable::__private::try_branch(read(&file).await) {
+                                        ::core::ops::ControlFlow::Continue(__resumable_value) => {
+                                            __resumable_value
+                                        }
+                                        ::core::ops::ControlFlow::Break(__resumable_residual) => {
+                                            return __resumable_residual;
+                                        }
+                                    };
+                                report.push(bytes.len() as u64);
+                            }
+                        }
+                        #[allow(unreachable_code)]
+                        {
+                            __resumable_pulled += 1;
+                            __resumable_item =
+                                match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                                    ::core::option::Option::Some(__resumable_item) => {
+                                        __resumable_item
+                                    }
+                                    ::core::option::Option::None => break '__resumable_outer,
+                                };
+                            if (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0)
+                            {
+                                break;
+                            }
+                        }
+                    }
+                }
+                __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
+                let __resumable_next_item = {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{HashableItem as _, OpaqueItem as _};
+                    (&&::resumable::__private::ItemHash(&__resumable_item)).item_hash()
+                };
+                match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
+                    ::core::result::Result::Ok(true) => {
+                        __resumable_saving = true;
+                        let mut __resumable_save =
+                            __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                            let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
+                                .pick_append(__resumable_codec_0);
+                            (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                        }
+                        if let ::core::result::Result::Err(__resumable_err) =
+                            __resumable_save.commit()
+                        {
+                            return ::resumable::__private::Exit::Abort(__resumable_err);
+                        }
+                        __resumable_saving = false;
+                    }
+                    ::core::result::Result::Ok(false) => {}
+                    ::core::result::Result::Err(__resumable_err) => {
+                        return ::resumable::__private::Exit::Abort(__resumable_err);
+                    }
+                }
+                if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
+                    return ::resumable::__private::Exit::Stopped;
+                }
+                __resumable_boundary = false;
+            }
+            ::resumable::__private::Exit::Completed
+        }))
+        .await;
+    __resumable_run.end_watch();
+    match __resumable_exit {
+        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
+            __resumable_run.complete()
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
+            if {
+                #[allow(unused_imports)]
+                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+            } {
+                {
+                    let mut __resumable_save =
+                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                        let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
+                            .pick_append(__resumable_codec_0);
+                        (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                    }
+                    __resumable_save.commit_after_failure("the function returned an error");
+                }
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+            {
+                let mut __resumable_save =
+                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                    let __resumable_codec_0 =
+                        (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
+                    (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                }
+                __resumable_save.commit_after_failure("`?` returned early with an error");
+            }
+            __resumable_run.obey_signal();
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
+            __resumable_run.abort(__resumable_err)
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
+            __resumable_run.stopped(__resumable_pulled - 1)
+        }
+        ::core::result::Result::Err(__resumable_payload) => {
+            if !__resumable_saving {
+                {
+                    let mut __resumable_save =
+                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                        let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
+                            .pick_append(__resumable_codec_0);
+                        (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                    }
+                    __resumable_save.commit_after_failure("a panic");
+                }
+            }
+            __resumable_run.obey_signal();
+            ::std::panic::resume_unwind(__resumable_payload)
+        }
+    };
+    Ok(report)
+}
