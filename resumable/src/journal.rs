@@ -127,9 +127,11 @@ impl Journal {
             index,
             saved_at_ms,
             next_item,
-            parts: self.parts.clone(),
+            // Lent to the head and given back: the list is reused, not copied.
+            parts: std::mem::take(&mut self.parts),
         };
         log::frame_record(&head, &mut self.head, &mut self.data);
+        self.parts = head.parts;
         let next = &self.generations.next;
         let (file, start_len) = match (&self.file, new_file) {
             (Some((file, len)), false) => (Arc::clone(file), *len),
