@@ -135,7 +135,16 @@ impl Journal {
         let next = &self.generations.next;
         let (file, start_len) = match (&self.file, new_file) {
             (Some((file, len)), false) => (Arc::clone(file), *len),
-            _ => {
+            // After a failed write while a new log is on its way into place: starting another
+            // would truncate that one before it is durable.
+            (None, false) => {
+                return Err(Error::io(
+                    "write",
+                    &self.generations.newest,
+                    std::io::Error::other("an earlier write of this checkpoint failed"),
+                ));
+            }
+            (_, true) => {
                 self.file = None;
                 let dir = storage::parent_dir(next);
                 fs.create_dir(dir)
@@ -149,6 +158,9 @@ impl Journal {
             }
         };
         let newest = self.generations.newest.clone();
+        // Until the append succeeds there is no file to go on with: after a failed (maybe
+        // partial) write, the next record starts a new file rather than follow a torn one.
+        self.file = None;
         fs.append(&file, &[&self.head, &self.data])
             .map_err(|err| Error::io("write", &newest, err))?;
         let record_len = (self.head.len() + self.data.len()) as u64;
