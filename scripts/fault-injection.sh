@@ -63,6 +63,8 @@ POINTS=(
     "write random-errno|enable_random name=posix/io/rw/write,probability=0.05,onetime"
     "write short (reduce)|enable_random name=posix/io/rw/write/reduce,probability=0.5"
     "fsync EIO|enable_random name=posix/io/sync/fsync,probability=0.04,failinfo=5,onetime"
+    "writev ENOSPC (log records)|enable_random name=posix/io/rw/writev,probability=0.05,failinfo=28,onetime"
+    "fdatasync EIO (background sync, every call)|enable name=posix/io/sync/fdatasync,failinfo=5"
     "rename EROFS|enable_random name=posix/io/dir/rename,probability=0.04,failinfo=30,onetime"
     "open EMFILE|enable_random name=posix/io/oc/open,probability=0.03,failinfo=24,onetime"
     "read EIO|enable_random name=posix/io/rw/read,probability=0.3,failinfo=5,onetime"
