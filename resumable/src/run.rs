@@ -580,3 +580,48 @@ pub(crate) fn age(then_ms: u64) -> String {
         _ => format!("{} days", secs / 86_400),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Grid<T>(T);
+
+    #[test]
+    fn a_method_name_holds_its_type_as_a_plain_file_name() {
+        let name = method_name::<Grid<(f64, Vec<u8>)>>("run");
+        assert!(
+            name.ends_with("::Grid__f64_alloc::vec::Vec_u8___::run"),
+            "{name}"
+        );
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)),
+            "{name}"
+        );
+        assert_ne!(
+            name,
+            method_name::<Grid<f32>>("run"),
+            "instantiations differ"
+        );
+        let long = method_name::<Grid<[[[[u8; 1]; 1]; 1]; 1]>>(&"f".repeat(300));
+        assert!(long.len() <= 200, "{}", long.len());
+        assert_ne!(long, method_name::<Grid<u8>>(&"f".repeat(300)));
+    }
+
+    #[test]
+    fn keys_differ_by_value_and_long_keys_are_cut_for_display_only() {
+        let a = Key::of(&(10u64, "a.txt"));
+        let b = Key::of(&(11u64, "a.txt"));
+        assert_ne!(a.hash, b.hash);
+        assert_eq!(a.label("jobs"), r#"jobs [key (10, "a.txt")]"#);
+        let long_a = Key::of(&"é".repeat(500));
+        let long_b = Key::of(&format!("{}x", "é".repeat(499)));
+        assert!(
+            long_a.text.ends_with('…') && long_a.text.len() <= 204,
+            "{}",
+            long_a.text
+        );
+        assert_ne!(long_a.hash, long_b.hash, "the hash covers the whole key");
+    }
+}
