@@ -457,3 +457,34 @@ fn a_killed_async_crawl_resumes_and_prints_the_uninterrupted_report() {
     assert_eq!(succeeded(&output, "crawl resumed"), expected);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Epochs of batches with a seeded RNG in the state: `examples/train`
+
+#[test]
+fn a_killed_training_run_resumes_to_bit_identical_weights() {
+    let args = ["60", "600"];
+    let expected = uninterrupted("train", &args, "train");
+    let dir = scratch("train");
+    let path = dir.join("train.train.ckpt");
+    for kill in 0..2 {
+        let mut child = command("train", &args, &dir).spawn().unwrap();
+        wait_for_checkpoint(&mut child, &path);
+        std::thread::sleep(Duration::from_millis(40 * kill));
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            !output.status.success(),
+            "train finished before kill {kill}"
+        );
+    }
+    let output = run("train", &args, &dir);
+    let stderr = text(&output.stderr);
+    assert!(
+        resumed_at(&stderr, "train").is_some_and(|at| at > 0),
+        "{stderr}"
+    );
+    assert_eq!(succeeded(&output, "train resumed"), expected);
+    assert_eq!(files(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -340,6 +340,12 @@ pub struct Stopped {
 ///   the restored state, and `let` chains (`while let Some(job) = queue.pop()`) work. A `loop`
 ///   whose value is returned (`break value` as the function's result) is a compile error: keep
 ///   the value in a state binding and return it after the loop.
+/// - **Loop nests**: checkpoints fall between iterations of the top-level loop; a loop inside
+///   its body runs whole within one iteration. To checkpoint between the batches of a loop
+///   nest, iterate over the pairs, `for (epoch, batch) in (0..epochs).flat_map(|e| (0..n).map(
+///   move |b| (e, b)))`, and keep what an epoch accumulates in state bindings reset at its
+///   first batch (`examples/train.rs`, whose seeded RNG in the state makes a resumed run
+///   bit-identical).
 ///
 /// ```
 /// use resumable::resumable;
