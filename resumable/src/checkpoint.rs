@@ -193,21 +193,12 @@ fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> 
                  the records before it do not hold the elements up to there"
             ));
         }
-        write_varint(&mut joined, to);
+        crate::growth::push_varint(&mut joined, u128::from(to));
         for range in chain.into_iter().rev() {
             joined.extend_from_slice(&bytes[range]);
         }
     }
     Ok(joined)
-}
-
-/// Postcard's length prefix: LEB128.
-fn write_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
 }
 
 /// Decodes a checkpoint of one value held in memory — a version-1 file, or a log's newest

@@ -66,9 +66,9 @@ impl<E: Serialize> Serialize for Elements<'_, E> {
     }
 }
 
-/// Postcard's varint (LEB128) of an unsigned integer.
+/// Postcard's varint (LEB128) of an unsigned integer: also the length before a sequence.
 #[inline(always)]
-fn push_varint(out: &mut Vec<u8>, mut value: u128) {
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut value: u128) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);
         value >>= 7;
