@@ -78,6 +78,11 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
     let Some(bytes) = storage::read(fs, path)? else {
         return Ok(None);
     };
+    found_in(path, bytes, label, shape).map(Some)
+}
+
+/// The checkpoint in `bytes`, the content of the file `path`.
+fn found_in(path: &Path, bytes: Vec<u8>, label: &str, shape: &str) -> Result<Found, Error> {
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
         if fingerprint == envelope::fingerprint(label, shape) {
             return Ok(());
@@ -103,10 +108,10 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
             bytes,
             payload,
         };
-        return Ok(Some(Found {
+        return Ok(Found {
             loaded,
             damaged_tail: None,
-        }));
+        });
     }
     let scan = log::scan(&bytes).map_err(|not| Error::corrupt(path, not.problem))?;
     check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
@@ -145,7 +150,7 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
         Tail::Damaged(problem) => Some(problem),
         Tail::Clean | Tail::Torn => None,
     };
-    Ok(Some(Found {
+    Ok(Found {
         loaded: Loaded {
             meta,
             seq,
@@ -153,7 +158,7 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
             payload,
         },
         damaged_tail,
-    }))
+    })
 }
 
 /// The postcard bytes of each binding of the newest record, whole: an appended part is
@@ -326,10 +331,11 @@ fn recover_next(
         storage::remove(fs, path)?;
         return Ok(None);
     }
-    match read_file(fs, path, label, shape) {
+    // The bytes already read (a `.next` exists only after a crash: scanning twice is cheap).
+    match found_in(path, bytes, label, shape) {
         Ok(found) => {
             fs.sync(path).map_err(|err| Error::io("sync", path, err))?;
-            Ok(found)
+            Ok(Some(found))
         }
         Err(Error::Corrupt { .. }) => {
             let suffix = format!(".damaged-{}", envelope::now_ms());
