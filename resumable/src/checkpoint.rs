@@ -449,20 +449,7 @@ mod tests {
     use super::*;
     use crate::log::{LogMeta, RecordHead};
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n.max(1)
-        }
-    }
+    use crate::test_rng::TestRng as Rng;
 
     /// A log of well-framed records (right lengths and checksums) whose parts say anything:
     /// chains that do not join up, lengths past the data, garbage element bytes.
@@ -474,22 +461,22 @@ mod tests {
             label: label.into(),
             shape: shape.into(),
         });
-        for seq in 1..=rng.below(5) + 1 {
+        for seq in 1..=rng.below(5) as u64 + 1 {
             let mut data = Vec::new();
             let mut parts = Vec::new();
             for _ in 0..rng.below(4) {
-                let len = rng.below(24);
+                let len = rng.below(24) as u64;
                 data.extend((0..len).map(|_| rng.next() as u8));
                 parts.push(match rng.below(3) {
                     0 => Part::Whole { len },
                     1 => Part::Extend {
                         from: 0,
-                        to: rng.below(8),
+                        to: rng.below(8) as u64,
                         len,
                     },
                     _ => Part::Extend {
-                        from: rng.below(8),
-                        to: rng.below(16),
+                        from: rng.below(8) as u64,
+                        to: rng.below(16) as u64,
                         len,
                     },
                 });

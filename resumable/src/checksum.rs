@@ -285,6 +285,7 @@ fn xor_into(value: &mut [u64; 4], other: &[u64; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::TestRng;
 
     /// The definition, one bit at a time.
     fn bitwise(bytes: &[u8]) -> u32 {
@@ -303,15 +304,8 @@ mod tests {
     }
 
     fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-        let mut state = seed | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect()
+        let mut rng = TestRng(seed | 1);
+        (0..len).map(|_| (rng.next() >> 24) as u8).collect()
     }
 
     #[test]
@@ -399,13 +393,8 @@ mod tests {
     fn the_running_crc_does_not_depend_on_the_split() {
         let data = random_bytes(5 * FOLD_MIN + 99, 11);
         let whole = bitwise(&data);
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |bound: usize| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng % bound as u64) as usize
-        };
+        let mut rng = TestRng(0x2545_F491_4F6C_DD1D);
+        let mut next = |bound: usize| rng.below(bound);
         for round in 0..60 {
             let mut crc = Crc32c::new();
             let mut at = 0;

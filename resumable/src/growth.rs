@@ -363,12 +363,10 @@ mod tests {
 
     #[test]
     fn direct_encoders_match_postcard() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = crate::test_rng::TestRng(0x9E37_79B9_7F4A_7C15);
         let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
             // Every width of varint: shift a random value right by a random amount.
+            let x = rng.next();
             x >> (x % 64)
         };
         let words: Vec<u64> = (0..5000)

@@ -225,6 +225,8 @@ mod signals;
 mod sim_fs;
 mod storage;
 mod syncer;
+#[cfg(test)]
+mod test_rng;
 mod ticker;
 
 #[doc(hidden)]

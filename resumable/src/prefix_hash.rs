@@ -236,24 +236,7 @@ mod tests {
         hasher.finish128()
     }
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, bound: usize) -> usize {
-            (self.next() % bound as u64) as usize
-        }
-
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| (self.next() >> 32) as u8).collect()
-        }
-    }
+    use crate::test_rng::TestRng as Rng;
 
     #[test]
     fn pinned_values() {
