@@ -102,29 +102,22 @@ fn load_errors_do_not_advise_a_reset_that_load_ignores() {
 fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
     let dir = scratch("progress");
     let squares = example("squares");
+    // `squares ARGS` with a terminal for its stderr.
     let in_terminal = |args: &str| {
-        let output = Command::new("script")
+        let mut command = Command::new("script");
+        command
             .args([
                 "-qec",
                 &format!("{} {args}", squares.display()),
                 "/dev/null",
             ])
             .env("RESUMABLE_DIR", &dir)
-            .output()
-            .expect("spawn script(1)");
-        String::from_utf8_lossy(&output.stdout).replace('\r', "\n")
+            .stdout(std::process::Stdio::piped());
+        command
     };
+    let drawn = |output: Output| String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
     // A first run, stopped by SIGINT (it saves and stops): the bar shows a total and a rate.
-    let child = Command::new("script")
-        .args([
-            "-qec",
-            &format!("{} 4000 500", squares.display()),
-            "/dev/null",
-        ])
-        .env("RESUMABLE_DIR", &dir)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn script(1)");
+    let child = in_terminal("4000 500").spawn().expect("spawn script(1)");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     // The example is script's child; signal it alone (other tests run `squares` too).
     let children = Command::new("pgrep")
@@ -134,13 +127,12 @@ fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
     let pid = String::from_utf8_lossy(&children.stdout).trim().to_owned();
     assert!(!pid.is_empty(), "squares already ended");
     let _ = Command::new("kill").args(["-INT", &pid]).status();
-    let first = child.wait_with_output().unwrap();
-    let first = String::from_utf8_lossy(&first.stdout).replace('\r', "\n");
+    let first = drawn(child.wait_with_output().unwrap());
     assert!(first.contains("/4,000"), "no bar with a total:\n{first}");
     assert!(first.contains("/s"), "no rate:\n{first}");
     assert!(first.contains("ETA"), "no ETA:\n{first}");
 
-    let second = in_terminal("4000 0");
+    let second = drawn(in_terminal("4000 0").output().expect("spawn script(1)"));
     assert!(
         second.contains("(resumed at "),
         "no resume point:\n{second}"
