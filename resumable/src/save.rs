@@ -247,18 +247,11 @@ impl<'a> Save<'a> {
 
     /// Adds bytes `from..` of a `String`, and remembers `growth` once the record is written.
     fn extend_bytes(&mut self, binding: usize, bytes: &[u8], from: u64, growth: Growth) {
-        if self.error.is_some() {
-            return;
-        }
-        let new = &bytes[from as usize..];
-        let written = self.run.journal.extend(from, bytes.len() as u64, |buf| {
+        // A `String`'s elements are its bytes, as postcard writes them after the length.
+        self.extend_with(binding, bytes, from, growth, |new, buf| {
             buf.extend_from_slice(new);
             Ok(())
         });
-        match written {
-            Ok(()) => self.growth.push((binding, growth)),
-            Err(source) => self.fail_serialize(source),
-        }
     }
 
     fn fail_serialize(&mut self, source: postcard::Error) {
