@@ -57,9 +57,15 @@ impl Key {
     /// The key of `value`, which must be `Serialize` and `Debug`.
     pub fn of<K: Serialize + std::fmt::Debug + ?Sized>(value: &K) -> Key {
         use std::hash::Hasher as _;
-        let mut text = format!("{value:?}");
+        let full = format!("{value:?}");
+        let mut hasher = envelope::StableHasher::default();
+        match postcard::to_allocvec(value) {
+            Ok(bytes) => hasher.write(&bytes),
+            Err(_) => hasher.write(full.as_bytes()),
+        }
         // The label (which holds it) is at most a few KiB; a long key is cut for display
         // only, its hash still tells every key apart.
+        let mut text = full;
         if text.len() > 200 {
             let cut = (0..=200)
                 .rev()
@@ -67,11 +73,6 @@ impl Key {
                 .unwrap_or(0);
             text.truncate(cut);
             text.push('…');
-        }
-        let mut hasher = envelope::StableHasher::default();
-        match postcard::to_allocvec(value) {
-            Ok(bytes) => hasher.write(&bytes),
-            Err(_) => hasher.write(format!("{value:?}").as_bytes()),
         }
         Key {
             text,
