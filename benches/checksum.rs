@@ -11,6 +11,10 @@
 mod checksum;
 #[path = "../resumable/src/prefix_hash.rs"]
 mod prefix_hash;
+// Their unit tests' RNG, for `cargo test --all-targets`, which compiles their tests in too.
+#[cfg(test)]
+#[path = "../resumable/src/test_rng.rs"]
+mod test_rng;
 
 use std::hash::Hasher;
 use std::hint::black_box;
