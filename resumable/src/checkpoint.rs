@@ -43,29 +43,6 @@ pub(crate) fn read_checked(
     Ok(read_file(fs, path, label, shape)?.map(|found| found.loaded))
 }
 
-/// The completed iterations of the newest checkpoint at `path` — the log, or a `.next` log a
-/// kill kept from being moved into place, whichever recovery would take — with no checks of
-/// what state it holds; `None` if there is none. For tests and tools that look at files.
-pub(crate) fn newest_index(path: &Path) -> Option<u64> {
-    let newest = |path: &Path| -> Option<(u64, u64)> {
-        let bytes = storage::read(&OsFs, path).ok()??;
-        if log::is_log(&bytes) {
-            let scan = log::scan(&bytes).ok()?;
-            let head = &scan.records.last()?.head;
-            return Some((head.seq, head.index));
-        }
-        envelope::decode(&bytes)
-            .ok()
-            .map(|decoded| (0, decoded.meta.index))
-    };
-    let next = storage::with_suffix(path, ".next");
-    [newest(path), newest(&next)]
-        .into_iter()
-        .flatten()
-        .max()
-        .map(|(_, index)| index)
-}
-
 /// A checkpoint file read back: the checkpoint to resume from, and what follows it.
 struct Found {
     loaded: Loaded,

@@ -201,7 +201,9 @@ pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), 
 /// The completed iterations of the newest checkpoint in the file `path`, unchecked; `None` if
 /// there is none. For tests that look at what a run left on disk.
 pub fn saved_index(path: &std::path::Path) -> Option<u64> {
-    crate::checkpoint::newest_index(path)
+    crate::inspect::inspect(path)
+        .newest
+        .map(|(_, record)| record.index)
 }
 
 /// The loop's next item, asked for a stable hash. Autoref specialization as for [`Returned`]:

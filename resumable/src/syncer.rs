@@ -229,7 +229,7 @@ mod tests {
         }
         assert!(generations.newest.exists() && !generations.next.exists());
         assert_eq!(
-            crate::checkpoint::newest_index(&generations.newest),
+            crate::__private::saved_index(&generations.newest),
             Some(200)
         );
         std::fs::remove_dir_all(dir).unwrap();
