@@ -4,8 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{example, scratch};
 
@@ -102,45 +102,50 @@ fn load_errors_do_not_advise_a_reset_that_load_ignores() {
 fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
     let dir = scratch("progress");
     let squares = example("squares");
-    // `squares ARGS` with a terminal for its stderr.
-    let in_terminal = |args: &str| {
-        let mut command = Command::new("script");
-        command
-            .args([
-                "-qec",
-                &format!("{} {args}", squares.display()),
-                "/dev/null",
-            ])
-            .env("RESUMABLE_DIR", &dir)
-            .stdout(std::process::Stdio::piped());
-        command
-    };
-    let drawn = |output: Output| String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
-    // A first run, stopped by SIGINT (it saves and stops): the bar shows a total and a rate.
-    let child = in_terminal("4000 500").spawn().expect("spawn script(1)");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    // The example is script's child; signal it alone (other tests run `squares` too).
-    let children = Command::new("pgrep")
-        .args(["-P", &child.id().to_string()])
-        .output()
-        .expect("spawn pgrep");
-    let pid = String::from_utf8_lossy(&children.stdout).trim().to_owned();
-    assert!(!pid.is_empty(), "squares already ended");
-    let _ = Command::new("kill").args(["-INT", &pid]).status();
-    let first = drawn(child.wait_with_output().unwrap());
-    assert!(first.contains("/4,000"), "no bar with a total:\n{first}");
-    assert!(first.contains("/s"), "no rate:\n{first}");
-    assert!(first.contains("ETA"), "no ETA:\n{first}");
+    // A first run, killed once it has saved a checkpoint, leaves a point to resume from. It
+    // runs without a terminal and is killed directly: no shell or signal handler in between.
+    let mut first = Command::new(&squares)
+        .args(["4000", "2000"])
+        .env("RESUMABLE_DIR", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn squares");
+    let saved = dir.join("squares.squares.ckpt");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !saved.exists() {
+        assert!(first.try_wait().unwrap().is_none(), "squares ended first");
+        assert!(Instant::now() < deadline, "no checkpoint after 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    first.kill().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&first.stderr).contains("ETA"),
+        "a bar without a terminal"
+    );
 
-    let second = drawn(in_terminal("4000 0").output().expect("spawn script(1)"));
+    // `squares 4000 0` with a terminal for its stderr: the bar, and where it resumed.
+    let output = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} 4000 0", squares.display()),
+            "/dev/null",
+        ])
+        .env("RESUMABLE_DIR", &dir)
+        .output()
+        .expect("spawn script(1)");
+    let drawn = String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
+    assert!(output.status.success(), "{}\n{drawn}", output.status);
+    assert!(drawn.contains("/4,000"), "no bar with a total:\n{drawn}");
+    assert!(drawn.contains("/s"), "no rate:\n{drawn}");
+    assert!(drawn.contains("ETA"), "no ETA:\n{drawn}");
     assert!(
-        second.contains("(resumed at "),
-        "no resume point:\n{second}"
+        !drawn.contains("/0 "),
+        "a bar drawn before its total:\n{drawn}"
     );
-    assert!(
-        second.contains("4000 "),
-        "the run did not finish:\n{second}"
-    );
+    assert!(drawn.contains("(resumed at "), "no resume point:\n{drawn}");
+    assert!(drawn.contains("4000 "), "the run did not finish:\n{drawn}");
 
     // Not a terminal: no bar at all.
     let output = Command::new(&squares)

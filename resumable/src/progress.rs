@@ -16,7 +16,7 @@ pub(crate) use without_bar::Progress;
 mod with_bar {
     use std::io::IsTerminal as _;
 
-    use indicatif::{ProgressBar, ProgressStyle};
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
     /// Boundaries per run when the bar's total is known.
     const UPDATES: u64 = 500;
@@ -37,7 +37,8 @@ mod with_bar {
                     total: None,
                 };
             }
-            let bar = ProgressBar::no_length();
+            // Hidden until `set_total` gives it its length: drawn before that, it shows "0/0".
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
             let style = ProgressStyle::with_template(
                 "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec} ETA {eta} {msg}",
             )
@@ -56,14 +57,18 @@ mod with_bar {
             }
         }
 
-        /// The iterator's remaining length after `completed` iterations, if it knows it.
+        /// The iterator's remaining length after `completed` iterations, if it knows it. The bar
+        /// is drawn from here on, with its length (or none).
         pub(crate) fn set_total(&mut self, completed: u64, remaining: (usize, Option<usize>)) {
             let (lower, upper) = remaining;
             if upper == Some(lower) {
-                let total = completed.saturating_add(lower as u64);
-                self.total = Some(total);
-                if let Some(bar) = &self.bar {
-                    bar.set_length(total);
+                self.total = Some(completed.saturating_add(lower as u64));
+            }
+            if let Some(bar) = &self.bar {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                match self.total {
+                    Some(total) => bar.set_length(total),
+                    None => bar.tick(),
                 }
             }
         }
