@@ -7,10 +7,10 @@
 //! cargo run --release --example train -- 400 300      # 400 epochs, 300 µs per batch
 //! ```
 //!
-//! The loop nest is written as one `for` over `(epoch, batch)` pairs, so a checkpoint can fall
-//! between any two batches and the resume point is the pair; what an epoch accumulates
-//! (`epoch_loss`) is state like the rest, reset at its first batch. (A `for` nested in the
-//! loop's body is part of one iteration: checkpoints fall between outer iterations only.)
+//! The loop nest is checkpointed inside its inner loop (`inner = 'batches`): a checkpoint can
+//! fall between any two batches, and the resume point is the pair (epoch, batch). What an epoch
+//! declares between the loops (its shuffled batch order, its learning rate, its running loss)
+//! is saved with the function's state (model, RNG, losses) and restored on resume.
 
 use std::time::Duration;
 
@@ -52,49 +52,51 @@ fn dataset() -> Vec<([f64; 3], f64)> {
 
 const BATCH: usize = 16;
 
-#[resumable(every = 25)]
+#[resumable(every = 25, inner = 'batches)]
 fn train(epochs: u64, delay: Duration) -> (Model, Vec<f64>) {
     let data = dataset();
-    let batches = data.len().div_ceil(BATCH) as u64;
+    let batches = data.len().div_ceil(BATCH);
     let mut model = Model {
         weights: [0.0; 3],
         bias: 0.0,
     };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut epoch_loss = 0.0;
     let mut losses = Vec::new();
-    for (epoch, batch) in (0..epochs).flat_map(|epoch| (0..batches).map(move |b| (epoch, b))) {
-        if batch == 0 {
-            epoch_loss = 0.0;
-        }
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
+    for epoch in 0..epochs {
+        // A new batch order every epoch, shuffled with the seeded generator (Fisher-Yates).
+        let mut order: Vec<usize> = (0..batches).collect();
+        for i in (1..batches).rev() {
+            order.swap(i, (rng.next_f64() * (i + 1) as f64) as usize);
         }
         let learning_rate = 0.5 / (1.0 + epoch as f64 / 10.0);
-        let start = batch as usize * BATCH;
-        let mut grad = ([0.0; 3], 0.0);
-        for _ in 0..BATCH {
-            // A random sample of the batch, drawn from the seeded generator in the state.
-            let (x, y) = data[start + (rng.next_f64() * BATCH as f64) as usize];
-            let predicted: f64 = model.bias
-                + x.iter()
-                    .zip(&model.weights)
-                    .map(|(x, w)| x * w)
-                    .sum::<f64>();
-            let error = predicted - y;
-            epoch_loss += error * error;
-            for (g, x) in grad.0.iter_mut().zip(&x) {
-                *g += error * x;
+        let mut epoch_loss = 0.0;
+        'batches: for &batch in &order {
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
             }
-            grad.1 += error;
+            let start = batch * BATCH;
+            let mut grad = ([0.0; 3], 0.0);
+            for _ in 0..BATCH {
+                // A random sample of the batch, drawn from the seeded generator in the state.
+                let (x, y) = data[start + (rng.next_f64() * BATCH as f64) as usize];
+                let predicted: f64 = model.bias
+                    + x.iter()
+                        .zip(&model.weights)
+                        .map(|(x, w)| x * w)
+                        .sum::<f64>();
+                let error = predicted - y;
+                epoch_loss += error * error;
+                for (g, x) in grad.0.iter_mut().zip(&x) {
+                    *g += error * x;
+                }
+                grad.1 += error;
+            }
+            for (w, g) in model.weights.iter_mut().zip(&grad.0) {
+                *w -= learning_rate * g / BATCH as f64;
+            }
+            model.bias -= learning_rate * grad.1 / BATCH as f64;
         }
-        for (w, g) in model.weights.iter_mut().zip(&grad.0) {
-            *w -= learning_rate * g / BATCH as f64;
-        }
-        model.bias -= learning_rate * grad.1 / BATCH as f64;
-        if batch == batches - 1 {
-            losses.push(epoch_loss / data.len() as f64);
-        }
+        losses.push(epoch_loss / data.len() as f64);
     }
     (model, losses)
 }

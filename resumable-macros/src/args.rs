@@ -1,10 +1,11 @@
-//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr)]`.
+//! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr,
+//! inner = 'label, signals = false)]`.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, Lit, LitBool, LitStr, Token, parenthesized};
+use syn::{Expr, Ident, Lifetime, Lit, LitBool, LitStr, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(every);
@@ -14,6 +15,7 @@ mod kw {
     syn::custom_keyword!(signals);
     syn::custom_keyword!(append);
     syn::custom_keyword!(key);
+    syn::custom_keyword!(inner);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -32,6 +34,8 @@ pub struct Args {
     pub append: Option<(Span, Vec<Ident>)>,
     /// `key = (n, path)`: one checkpoint per value of the expression.
     pub key: Option<Expr>,
+    /// `inner = 'batches`: checkpoint inside this loop, nested in the top-level loop.
+    pub inner: Option<Lifetime>,
 }
 
 impl Parse for Args {
@@ -60,6 +64,10 @@ impl Parse for Args {
                 let keyword: kw::key = input.parse()?;
                 input.parse::<Token![=]>()?;
                 set_once(&mut args.key, input.parse()?, keyword.span)?;
+            } else if lookahead.peek(kw::inner) {
+                let keyword: kw::inner = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.inner, input.parse()?, keyword.span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -71,7 +79,7 @@ impl Parse for Args {
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
                          `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)`, \
-                         `key = expr` and `signals = false`"
+                         `key = expr`, `inner = 'label` and `signals = false`"
                     ),
                 ));
             } else {

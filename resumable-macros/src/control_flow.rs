@@ -50,13 +50,15 @@ pub fn label(name: &str, at: Span) -> Lifetime {
 }
 
 /// Rewrites the loop body in place; returns the errors for what it could not rewrite.
-pub fn rewrite(looped: &mut ExprForLoop) -> syn::Result<()> {
+/// `enclosing` is the label of the loop around it in a nest, which its body cannot leave.
+pub fn rewrite(looped: &mut ExprForLoop, enclosing: Option<&Label>) -> syn::Result<()> {
     let mut visitor = ControlFlow {
         error: None,
         user_label: looped
             .label
             .as_ref()
             .map(|label| label.name.ident.to_string()),
+        enclosing_label: enclosing.map(|label| label.name.ident.to_string()),
         unlabeled_ours: true,
         label_ours: true,
     };
@@ -64,10 +66,29 @@ pub fn rewrite(looped: &mut ExprForLoop) -> syn::Result<()> {
     visitor.error.map_or(Ok(()), Err)
 }
 
+/// Rewrites `return` and `?` in statements of a nest's outer loop around its inner loop (which
+/// run in the closure too); their `break` and `continue` stay the outer loop's own.
+pub fn rewrite_returns(stmts: &mut [syn::Stmt]) -> syn::Result<()> {
+    let mut visitor = ControlFlow {
+        error: None,
+        user_label: None,
+        enclosing_label: None,
+        unlabeled_ours: false,
+        label_ours: false,
+    };
+    for stmt in stmts {
+        visitor.visit_stmt_mut(stmt);
+    }
+    visitor.error.map_or(Ok(()), Err)
+}
+
 struct ControlFlow {
     error: Option<syn::Error>,
     /// The `for` loop's label, without the `'`.
     user_label: Option<String>,
+    /// In a nest, the outer loop's label: the inner loop's body runs in a closure and cannot
+    /// leave the outer loop.
+    enclosing_label: Option<String>,
     /// Whether an unlabelled `break` / `continue` here is the `for` loop's: not inside a nested
     /// loop, nor directly inside a labelled block.
     unlabeled_ours: bool,
@@ -91,6 +112,23 @@ impl ControlFlow {
             Some(label) => {
                 self.label_ours && self.user_label.as_deref() == Some(&*label.ident.to_string())
             }
+        }
+    }
+
+    /// An error for a `break` / `continue` of the outer loop of a nest in its inner loop.
+    fn check_enclosing(&mut self, label: Option<&Lifetime>, keyword: Span) {
+        let enclosing = self.enclosing_label.as_deref();
+        if let Some(label) = label
+            && enclosing == Some(&*label.ident.to_string())
+        {
+            self.push_error(syn::Error::new(
+                keyword,
+                format!(
+                    "the checkpointed inner loop cannot `break` or `continue` its outer loop \
+                     (`{label}`): set a flag, `break` the inner loop, and `break {label}` or \
+                     `continue {label}` after it"
+                ),
+            ));
         }
     }
 
@@ -142,6 +180,7 @@ impl VisitMut for ControlFlow {
                 if let Some(value) = &mut brk.expr {
                     self.visit_expr_mut(value);
                 }
+                self.check_enclosing(brk.label.as_ref(), brk.break_token.span);
                 if self.is_ours(brk.label.as_ref()) {
                     if let Some(value) = &brk.expr {
                         self.push_error(syn::Error::new_spanned(
@@ -154,7 +193,10 @@ impl VisitMut for ControlFlow {
                     }
                 }
             }
-            Expr::Continue(cont) if self.is_ours(cont.label.as_ref()) => {
+            Expr::Continue(cont) if !self.is_ours(cont.label.as_ref()) => {
+                self.check_enclosing(cont.label.as_ref(), cont.continue_token.span);
+            }
+            Expr::Continue(cont) => {
                 let span = cont.continue_token.span;
                 *expr = Expr::Break(ExprBreak {
                     attrs: std::mem::take(&mut cont.attrs),
@@ -193,7 +235,7 @@ impl VisitMut for ControlFlow {
 
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
         if self
-            .mentions_control_flow(mac.tokens.clone(), false, true)
+            .mentions_control_flow(mac.tokens.clone(), false, self.unlabeled_ours)
             .is_none()
         {
             return;
@@ -208,7 +250,7 @@ impl VisitMut for ControlFlow {
             }
             Err(_) => {
                 let Some((offending, what)) =
-                    self.mentions_control_flow(mac.tokens.clone(), true, true)
+                    self.mentions_control_flow(mac.tokens.clone(), true, self.unlabeled_ours)
                 else {
                     return;
                 };
@@ -270,7 +312,8 @@ impl ControlFlow {
                         tokens.next();
                         match tokens.next() {
                             Some(TokenTree::Ident(name)) => {
-                                self.user_label.as_deref() == Some(&*name.to_string())
+                                let name = Some(name.to_string());
+                                self.user_label == name || self.enclosing_label == name
                             }
                             _ => false,
                         }
@@ -316,12 +359,14 @@ mod tests {
 
     /// The rewritten body, as text with single spaces.
     fn rewritten(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped).expect("rewrites");
+        rewrite(&mut looped, None).expect("rewrites");
         looped.body.to_token_stream().to_string()
     }
 
     fn error(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped).expect_err("an error").to_string()
+        rewrite(&mut looped, None)
+            .expect_err("an error")
+            .to_string()
     }
 
     #[test]

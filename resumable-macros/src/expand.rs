@@ -93,6 +93,7 @@ pub fn expand(model: Model) -> TokenStream {
         append,
         key,
         receiver,
+        nest,
     } = model;
     // Generated locals: mixed-site hygiene keeps them apart from every name the user writes.
     let local = |name: &str| Ident::new(&format!("__resumable_{name}"), Span::mixed_site());
@@ -145,7 +146,26 @@ pub fn expand(model: Model) -> TokenStream {
             quote!(&#name_local),
         ),
     };
-    let state_names = state.iter().map(Ident::to_string);
+    // In a nest, the state saved is the position `(outer, inner)`, the function-level state,
+    // then the state declared between the loops; `top` counts the first two.
+    let position = local("position");
+    let top_state = state;
+    let mut state: Vec<Ident> = Vec::new();
+    if nest.is_some() {
+        state.push(position.clone());
+    }
+    state.extend(top_state.iter().cloned());
+    let top = state.len();
+    if let Some(nest) = &nest {
+        state.extend(nest.state.iter().map(|(ident, _)| ident.clone()));
+    }
+    let state_names = state.iter().map(|ident| {
+        if *ident == position {
+            "(outer, inner)".to_owned()
+        } else {
+            ident.to_string()
+        }
+    });
     // Where each binding's value lives: the binding, or `*self` in a `&mut self` method.
     let places: Vec<TokenStream> = state
         .iter()
@@ -191,21 +211,39 @@ pub fn expand(model: Model) -> TokenStream {
         .collect();
     // Each binding's type is checked at the binding, and a binding named in `append(...)`
     // is checked to be a `Vec` or a `String` there.
-    let assertions = state
+    let append_only = |ident: &Ident, place: &TokenStream, codec: &Ident| {
+        let declared = append.iter().find(|declared| *declared == ident);
+        declared.map(|declared| {
+            quote_spanned! {declared.span()=>
+                let #codec = ::resumable::__private::append_only(&#place, #codec);
+            }
+        })
+    };
+    let assertions: Vec<TokenStream> = state
         .iter()
         .zip(&places)
         .zip(&codecs)
-        .map(|((ident, place), codec)| {
+        .enumerate()
+        .map(|(i, ((ident, place), codec))| {
+            if i >= top {
+                // Declared between the loops: the type is decided in the outer loop's body.
+                return quote_spanned!(ident.span()=>
+                    let #codec = ::resumable::__private::codec_of(););
+            }
             let check =
                 quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#place););
-            let declared = append.iter().find(|declared| *declared == ident);
-            let append_only = declared.map(|declared| {
-                quote_spanned! {declared.span()=>
-                    let #codec = ::resumable::__private::append_only(&#place, #codec);
-                }
-            });
+            let append_only = append_only(ident, place, codec);
             quote!(#check #append_only)
-        });
+        })
+        .collect();
+    // Between the loops, once they are declared.
+    let between_append_only: Vec<TokenStream> = state
+        .iter()
+        .zip(&places)
+        .zip(&codecs)
+        .skip(top)
+        .filter_map(|((ident, place), codec)| append_only(ident, place, codec))
+        .collect();
     // How each binding is saved: only what was appended if declared in `append(...)` or found
     // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
     // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
@@ -229,8 +267,18 @@ pub fn expand(model: Model) -> TokenStream {
         }
     });
     let save_state = quote!(#(#save_each)*);
+    // In a nest, where the loop is, set before each save: the outer loop's iteration, and the
+    // inner loop's iterations completed in it (`pulled` counts them over the whole run).
+    let outer_at = local("outer_at");
+    let base = local("base");
+    let set_position = if nest.is_some() {
+        quote!(#position = (#outer_at, #pulled - 1 - #base);)
+    } else {
+        quote!()
+    };
     let save_after = |failure: &str| {
         quote! {{
+            #set_position
             let mut #save = #run.save(#pulled - 1, ::core::option::Option::None);
             #save_state
             #save.commit_after_failure(#failure);
@@ -256,24 +304,46 @@ pub fn expand(model: Model) -> TokenStream {
     } else {
         quote!(false)
     };
+    // Runs `body` (which returns an `Exit`) so that a panic in it is caught: in a closure, or
+    // in an async fn, in an async block polled through `CatchUnwind` (its `.await`s stay in
+    // the body).
+    let catching = |body: TokenStream| {
+        if is_async {
+            quote! {
+                #private::CatchUnwind::new(
+                    #private::exit_future::<#return_type, _>(async { #body }),
+                )
+                .await
+            }
+        } else {
+            quote! {
+                ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+                    || -> #private::Exit<#return_type> { #body },
+                ))
+            }
+        }
+    };
 
-    let pat = &looped.pat;
-    let iterable = &looped.expr;
-    let body = &looped.body;
-    let loop_attrs = &looped.attrs;
-
-    // The loop, run so that a panic in it is caught: in a closure, or in an async fn, in an
-    // async block polled through `CatchUnwind` (its `.await`s stay in the body).
-    let loop_body = quote! {
-        // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
-        // when the loop ends, as there).
-        let mut #iter = #iter;
-        let mut #due: u64 = #run.first_boundary(#every_literal);
-        let #stride: u64 = #run.stride();
+    // The checkpointed loop, from its first item on: `iter` is its iterator, `due` and `stride`
+    // are set. In a nest, an inner loop that runs out gives back the `pulled += 1` of the
+    // `next` that found nothing, so that `pulled` counts completed iterations between loops.
+    let checkpointed = nest.as_ref().map_or(&looped, |nest| &nest.inner);
+    let pat = &checkpointed.pat;
+    let body = &checkpointed.body;
+    let loop_attrs = &checkpointed.attrs;
+    let ran_out = if nest.is_some() {
+        quote!(#pulled -= 1;)
+    } else {
+        quote!()
+    };
+    let hot_loop = quote! {
         #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
         let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
             ::core::option::Option::Some(#item) => #item,
-            ::core::option::Option::None => return #private::Exit::Completed,
+            ::core::option::Option::None => {
+                #ran_out
+                return #private::Exit::Completed;
+            }
         };
         let mut #boundary = #due_now;
         #(#loop_attrs)*
@@ -299,7 +369,10 @@ pub fn expand(model: Model) -> TokenStream {
                         #pulled += 1;
                         #item = match ::core::iter::Iterator::next(&mut #iter) {
                             ::core::option::Option::Some(#item) => #item,
-                            ::core::option::Option::None => break #outer_label,
+                            ::core::option::Option::None => {
+                                #ran_out
+                                break #outer_label;
+                            }
                         };
                         if #due_now {
                             break;
@@ -317,6 +390,7 @@ pub fn expand(model: Model) -> TokenStream {
             match #run.at_boundary(#pulled - 1, #next_item) {
                 ::core::result::Result::Ok(true) => {
                     #saving = true;
+                    #set_position
                     let mut #save = #run.save(#pulled - 1, #next_item);
                     #save_state
                     if let ::core::result::Result::Err(#err) = #save.commit() {
@@ -336,27 +410,7 @@ pub fn expand(model: Model) -> TokenStream {
         }
         #private::Exit::Completed
     };
-    let run_loop = if is_async {
-        quote! {
-            let #exit = #private::CatchUnwind::new(
-                #private::exit_future::<#return_type, _>(async { #loop_body }),
-            )
-            .await;
-        }
-    } else {
-        quote! {
-            let #exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
-                || -> #private::Exit<#return_type> { #loop_body },
-            ));
-        }
-    };
-
-    let block = quote! {
-        #key_eval
-        #name_eval
-        #(#prelude)*
-        let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
-        #(#assertions)*
+    let start_run = quote! {
         let mut #run = #private::Run::start(
             &#private::Spec {
                 function: #function_name,
@@ -368,48 +422,220 @@ pub fn expand(model: Model) -> TokenStream {
             },
             &[#((#codecs.shape)()),*],
         );
-        if let ::core::option::Option::Some(mut #restore) = #run.restore() {
-            #( #places = (#codecs.load)(&mut #restore); )*
-            #restore.finish();
-        }
-        let mut #iter = #run.prepare(#iter);
-        #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
-        let mut #pulled: u64 = #run.start_index();
+    };
+    let watch = quote! {
         let #stop = #run.stop_flag();
         #tick_local
         let mut #saving = false;
-        #run_loop
-        #run.end_watch();
-        match #exit {
-            ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
-            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                if #returned_is_failure {
-                    #save_after_error
-                    #run.obey_signal();
-                } else {
-                    #run.complete();
+    };
+
+    let block =
+        match &nest {
+            None => {
+                let iterable = &looped.expr;
+                let run_loop = catching(quote! {
+                    // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
+                    // when the loop ends, as there).
+                    let mut #iter = #iter;
+                    let mut #due: u64 = #run.first_boundary(#every_literal);
+                    let #stride: u64 = #run.stride();
+                    #hot_loop
+                });
+                quote! {
+                    #key_eval
+                    #name_eval
+                    #(#prelude)*
+                    let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
+                    #(#assertions)*
+                    #start_run
+                    if let ::core::option::Option::Some(mut #restore) = #run.restore() {
+                        #( #places = (#codecs.load)(&mut #restore); )*
+                        #restore.finish();
+                    }
+                    let mut #iter = #run.prepare(#iter);
+                    #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
+                    let mut #pulled: u64 = #run.start_index();
+                    #watch
+                    let #exit = #run_loop;
+                    #run.end_watch();
+                    match #exit {
+                        ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
+                        ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                            if #returned_is_failure {
+                                #save_after_error
+                                #run.obey_signal();
+                            } else {
+                                #run.complete();
+                            }
+                            return #value;
+                        }
+                        ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                            #save_after_try
+                            #run.obey_signal();
+                            return #value;
+                        }
+                        ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+                        ::core::result::Result::Ok(#private::Exit::Stopped) => {
+                            #run.stopped(#pulled - 1)
+                        }
+                        ::core::result::Result::Err(#payload) => {
+                            // A panic inside our own save came from a `Serialize` impl: saving again
+                            // would only panic again.
+                            if !#saving {
+                                #save_after_panic
+                            }
+                            #run.obey_signal();
+                            ::std::panic::resume_unwind(#payload)
+                        }
+                    };
+                    #(#epilogue)*
                 }
-                return #value;
             }
-            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                #save_after_try
-                #run.obey_signal();
-                return #value;
-            }
-            ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
-            ::core::result::Result::Ok(#private::Exit::Stopped) => #run.stopped(#pulled - 1),
-            ::core::result::Result::Err(#payload) => {
-                // A panic inside our own save came from a `Serialize` impl: saving again
-                // would only panic again.
-                if !#saving {
-                    #save_after_panic
+            Some(nest) => {
+                let outer_iter = local("outer_iter");
+                let outer_item = local("outer_item");
+                let outer_next = local("outer_next");
+                let inner_done = local("inner_done");
+                let restoring = local("restoring");
+                let inner_exit = local("inner_exit");
+                let outer_pat = &looped.pat;
+                let outer_iterable = &looped.expr;
+                let outer_label = &looped.label;
+                let outer_attrs = &looped.attrs;
+                let between = &nest.between;
+                let after = &nest.after;
+                let inner_iterable = &nest.inner.expr;
+                let position_codec = &codecs[0];
+                let top_places = &places[1..top];
+                let top_codecs = &codecs[1..top];
+                // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
+                let restore_between = nest.state.iter().zip(&codecs[top..]).map(
+                    |((ident, mutable), codec)| {
+                        if *mutable {
+                            quote! {
+                                if let ::core::option::Option::Some(#restore) = &mut #restoring {
+                                    #ident = (#codec.load)(#restore);
+                                }
+                            }
+                        } else {
+                            quote! {
+                                let #ident = match &mut #restoring {
+                                    ::core::option::Option::Some(#restore) => {
+                                        (#codec.load)(#restore)
+                                    }
+                                    ::core::option::Option::None => #ident,
+                                };
+                            }
+                        }
+                    },
+                );
+                let top_literal = top;
+                let run_inner = catching(quote! {
+                    let mut #iter = #iter;
+                    #hot_loop
+                });
+                let run_outer = catching(quote! {
+                    let mut #due: u64 = #run.first_boundary(#every_literal);
+                    let #stride: u64 = #run.stride();
+                    #(#outer_attrs)*
+                    #outer_label for #outer_item in #outer_iter {
+                        let #outer_at: u64 = #outer_next;
+                        #outer_next += 1;
+                        #run.new_outer_iteration(#top_literal);
+                        let #outer_pat = #outer_item;
+                        #(#between)*
+                        #(#between_append_only)*
+                        // On resume, the iteration the checkpoint was saved in: its state (the
+                        // function's too, which the statements above may have changed) is put
+                        // back, and its inner loop skips what was done.
+                        let mut #inner_done: u64 = 0;
+                        let mut #restoring = #restore.take();
+                        if let ::core::option::Option::Some(#restore) = &mut #restoring {
+                            #( #top_places = (#top_codecs.load)(#restore); )*
+                            #inner_done = #position.1;
+                        }
+                        #(#restore_between)*
+                        if let ::core::option::Option::Some(#restore) = #restoring {
+                            #restore.finish();
+                        }
+                        let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
+                        let #iter = #run.skip(#iter, #inner_done);
+                        let #base: u64 = #pulled - #inner_done;
+                        let #inner_exit = #run_inner;
+                        // A failure in the inner loop saves here, where the state declared
+                        // between the loops still exists; one outside it keeps the last
+                        // checkpoint.
+                        match #inner_exit {
+                            ::core::result::Result::Ok(#private::Exit::Completed) => {}
+                            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                                if #returned_is_failure {
+                                    #save_after_error
+                                }
+                                return #private::Exit::Returned(#value);
+                            }
+                            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                                #save_after_try
+                                return #private::Exit::Failed(#value);
+                            }
+                            ::core::result::Result::Ok(#exit) => return #exit,
+                            ::core::result::Result::Err(#payload) => {
+                                if !#saving {
+                                    #save_after_panic
+                                }
+                                ::std::panic::resume_unwind(#payload)
+                            }
+                        }
+                        #(#after)*
+                    }
+                    #private::Exit::Completed
+                });
+                quote! {
+                    #key_eval
+                    #name_eval
+                    #(#prelude)*
+                    let mut #outer_iter = ::core::iter::IntoIterator::into_iter(#outer_iterable);
+                    let mut #position: (u64, u64) = (0, 0);
+                    #(#assertions)*
+                    #start_run
+                    let mut #restore = #run.restore();
+                    if let ::core::option::Option::Some(#restore) = &mut #restore {
+                        #position = (#position_codec.load)(#restore);
+                    }
+                    let mut #outer_iter = #run.skip(#outer_iter, #position.0);
+                    #run.size_hint((0, ::core::option::Option::None));
+                    let mut #pulled: u64 = #run.start_index();
+                    let mut #outer_next: u64 = #position.0;
+                    #watch
+                    let #exit = #run_outer;
+                    #run.end_watch();
+                    // Failures were saved where they happened, or keep the last checkpoint.
+                    match #exit {
+                        ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
+                        ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                            if #returned_is_failure {
+                                #run.obey_signal();
+                            } else {
+                                #run.complete();
+                            }
+                            return #value;
+                        }
+                        ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                            #run.obey_signal();
+                            return #value;
+                        }
+                        ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+                        ::core::result::Result::Ok(#private::Exit::Stopped) => {
+                            #run.stopped(#pulled - 1)
+                        }
+                        ::core::result::Result::Err(#payload) => {
+                            #run.obey_signal();
+                            ::std::panic::resume_unwind(#payload)
+                        }
+                    };
+                    #(#epilogue)*
                 }
-                #run.obey_signal();
-                ::std::panic::resume_unwind(#payload)
             }
         };
-        #(#epilogue)*
-    };
 
     let attrs = &function.attrs;
     let vis = &function.vis;

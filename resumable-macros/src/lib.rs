@@ -35,7 +35,23 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let result = syn::parse2::<args::Args>(args)
         .and_then(|args| model::Model::new(args, function.clone()))
         .and_then(|mut model| {
-            control_flow::rewrite(&mut model.looped)?;
+            match &mut model.nest {
+                None => control_flow::rewrite(&mut model.looped, None)?,
+                Some(nest) => {
+                    let rewritten = [
+                        control_flow::rewrite_returns(&mut nest.between),
+                        control_flow::rewrite(&mut nest.inner, model.looped.label.as_ref()),
+                        control_flow::rewrite_returns(&mut nest.after),
+                    ];
+                    let errors = rewritten.into_iter().filter_map(Result::err);
+                    if let Some(error) = errors.reduce(|mut all, next| {
+                        all.combine(next);
+                        all
+                    }) {
+                        return Err(error);
+                    }
+                }
+            }
             Ok(expand::expand(model))
         });
     result.unwrap_or_else(|error| {

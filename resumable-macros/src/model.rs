@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Expr, ExprForLoop, Ident, ItemFn, Lit, LitStr, Pat, Stmt};
+use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
 use crate::loop_forms;
@@ -28,6 +28,21 @@ pub struct Model {
     pub key: Option<Expr>,
     /// How a method takes `self`.
     pub receiver: Option<Receiver>,
+    /// `inner = 'label`: the loop nested in `looped` that checkpoints.
+    pub nest: Option<Nest>,
+}
+
+/// A loop nest checkpointed inside its inner loop: `looped`'s body is `between`, the inner
+/// loop, then `after`.
+pub struct Nest {
+    /// The outer loop's statements before the inner loop; they run again on resume.
+    pub between: Vec<Stmt>,
+    pub inner: ExprForLoop,
+    /// The outer loop's statements after the inner loop.
+    pub after: Vec<Stmt>,
+    /// State declared in `between`, saved after the function-level state, with whether each
+    /// is `let mut` (restored by assignment; the others by shadowing).
+    pub state: Vec<(Ident, bool)>,
 }
 
 impl Model {
@@ -45,8 +60,35 @@ impl Model {
             return Err(errors.finish().unwrap_err());
         };
         let receiver = receiver(&function);
-        let state = select_state(&args, receiver.as_ref(), &prelude, &looped, &mut errors);
-        let append = select_append(&args, &state, &mut errors);
+        let nest = args
+            .inner
+            .as_ref()
+            .and_then(|label| split_nest(&looped, label, &mut errors));
+        let between = nest
+            .as_ref()
+            .map_or_else(Vec::new, |nest| bindings_of(&nest.between));
+        let (state, between_state) = select_state(
+            &args,
+            receiver.as_ref(),
+            &prelude,
+            &looped,
+            nest.as_ref(),
+            &between,
+            &mut errors,
+        );
+        let nest = nest.map(|nest| Nest {
+            state: between_state,
+            ..nest
+        });
+        let all_state: Vec<Ident> = state
+            .iter()
+            .cloned()
+            .chain(
+                nest.iter()
+                    .flat_map(|nest| nest.state.iter().map(|(ident, _)| ident.clone())),
+            )
+            .collect();
+        let append = select_append(&args, &all_state, &mut errors);
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
         Ok(Model {
@@ -61,6 +103,7 @@ impl Model {
             append,
             key: args.key,
             receiver: receiver.map(|(kind, _)| kind),
+            nest,
         })
     }
 }
@@ -236,8 +279,9 @@ struct Binding {
     mutable: bool,
 }
 
-/// The bindings in scope at the loop: later `let`s shadow earlier ones of the same name.
-fn bindings_before_loop(prelude: &[Stmt]) -> Vec<Binding> {
+/// The bindings the top-level `let`s of `stmts` leave in scope: later `let`s shadow earlier
+/// ones of the same name.
+fn bindings_of(prelude: &[Stmt]) -> Vec<Binding> {
     let mut bindings: Vec<Binding> = Vec::new();
     for stmt in prelude {
         if let Stmt::Local(local) = stmt {
@@ -299,14 +343,17 @@ fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
     }
 }
 
+/// The state: the function-level bindings, then (in a nest) those declared between the loops.
 fn select_state(
     args: &Args,
     receiver: Option<&(Receiver, Ident)>,
     prelude: &[Stmt],
     looped: &ExprForLoop,
+    nest: Option<&Nest>,
+    between: &[Binding],
     errors: &mut Errors,
-) -> Vec<Ident> {
-    let mut bindings = bindings_before_loop(prelude);
+) -> (Vec<Ident>, Vec<(Ident, bool)>) {
+    let mut bindings = bindings_of(prelude);
     // A method's `self` is a binding like the others: state if mutable and used by the loop.
     if let Some((kind, ident)) = receiver {
         bindings.insert(
@@ -318,6 +365,7 @@ fn select_state(
         );
     }
     let find = |ident: &Ident| bindings.iter().find(|binding| binding.ident == *ident);
+    let find_between = |ident: &Ident| between.iter().find(|binding| binding.ident == *ident);
     let mut checked = Vec::new();
     let listed = args
         .state
@@ -330,12 +378,21 @@ fn select_state(
             continue;
         }
         checked.push(ident);
+        if find_between(ident).is_some() {
+            // Declared between the loops: restored by assignment or shadowing, `mut` or not.
+            continue;
+        }
         match find(ident) {
             None => errors.push(
                 ident.span(),
                 format!(
                     "`{ident}` is not a `let` binding at the top level of the function before \
-                     its loop, so it is not loop state{}",
+                     its loop{}, so it is not loop state{}",
+                    if nest.is_some() {
+                        " or between the loops of the nest"
+                    } else {
+                        ""
+                    },
                     if args
                         .skip
                         .as_ref()
@@ -363,21 +420,114 @@ fn select_state(
     if let (Some(_), Some((skip, _))) = (&args.state, &args.skip) {
         errors.push(*skip, "use either `state(...)` or `skip(...)`, not both");
     }
-    if let Some((_, listed)) = &args.state {
-        return listed
+    let between_state = |selected: &dyn Fn(&Binding) -> bool| -> Vec<(Ident, bool)> {
+        between
             .iter()
+            .filter(|binding| selected(binding))
+            .map(|binding| (binding.ident.clone(), binding.mutable))
+            .collect()
+    };
+    let (top, inner): (Vec<Ident>, Vec<(Ident, bool)>) = if let Some((_, listed)) = &args.state {
+        let top = listed
+            .iter()
+            .filter(|ident| find_between(ident).is_none())
             .filter_map(|ident| find(ident).map(|binding| binding.ident.clone()))
             .collect();
+        (
+            top,
+            between_state(&|binding| listed.contains(&binding.ident)),
+        )
+    } else {
+        let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
+        let mut used = BTreeSet::new();
+        names_in(looped.body.to_token_stream(), &mut used);
+        let top = bindings
+            .iter()
+            .filter(|binding| binding.mutable && used.contains(&binding.ident.to_string()))
+            .filter(|binding| !skipped.contains(&&binding.ident))
+            .map(|binding| binding.ident.clone())
+            .collect();
+        // Between the loops, `let` and `let mut` alike: on resume these statements run again
+        // before the state is restored, so a value they computed from the state (an order
+        // shuffled with a saved RNG) would come out different; the saved one is used instead.
+        let mut used_later = BTreeSet::new();
+        if let Some(nest) = nest {
+            names_in(nest.inner.expr.to_token_stream(), &mut used_later);
+            names_in(nest.inner.body.to_token_stream(), &mut used_later);
+            for stmt in &nest.after {
+                names_in(stmt.to_token_stream(), &mut used_later);
+            }
+        }
+        let inner = between_state(&|binding| {
+            used_later.contains(&binding.ident.to_string()) && !skipped.contains(&&binding.ident)
+        });
+        (top, inner)
+    };
+    for (ident, _) in &inner {
+        if top.contains(ident) {
+            errors.push(
+                ident.span(),
+                format!(
+                    "`{ident}` is declared between the loops and, before the outer loop, as loop \
+                     state of the whole function: rename one of them, so that each is restored \
+                     where it belongs"
+                ),
+            );
+        }
     }
-    let mut used = BTreeSet::new();
-    names_in(looped.body.to_token_stream(), &mut used);
-    let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
-    bindings
+    (top, inner)
+}
+
+/// `inner = 'label`: the outer loop's body, split around the loop with that label.
+fn split_nest(looped: &ExprForLoop, label: &Lifetime, errors: &mut Errors) -> Option<Nest> {
+    let is_labelled = |expr: &Expr| {
+        let found = match expr {
+            Expr::ForLoop(inner) => inner.label.as_ref(),
+            Expr::While(inner) => inner.label.as_ref(),
+            Expr::Loop(inner) => inner.label.as_ref(),
+            _ => None,
+        };
+        found.is_some_and(|found| found.name.ident == label.ident)
+    };
+    if looped
+        .label
+        .as_ref()
+        .is_some_and(|outer| outer.name.ident == label.ident)
+    {
+        errors.push(
+            label.span(),
+            format!(
+                "`{label}` is the label of the top-level loop; `inner = {label}` names the loop \
+                 nested in it that checkpoints: label that one"
+            ),
+        );
+        return None;
+    }
+    let stmts = &looped.body.stmts;
+    let Some(at) = stmts
         .iter()
-        .filter(|binding| binding.mutable && used.contains(&binding.ident.to_string()))
-        .filter(|binding| !skipped.contains(&&binding.ident))
-        .map(|binding| binding.ident.clone())
-        .collect()
+        .position(|stmt| matches!(stmt, Stmt::Expr(expr, _) if is_labelled(expr)))
+    else {
+        errors.push(
+            label.span(),
+            format!(
+                "no loop labelled `{label}` is a statement of the top-level loop's body: label \
+                 the loop to checkpoint in (`{label}: for batch in batches {{ … }}`); it must \
+                 stand directly in the outer loop's body, not inside an `if`, a block or a \
+                 deeper loop"
+            ),
+        );
+        return None;
+    };
+    let Stmt::Expr(expr, _) = &stmts[at] else {
+        unreachable!("found as a loop above")
+    };
+    Some(Nest {
+        between: stmts[..at].to_vec(),
+        inner: loop_forms::as_for_loop(expr).expect("found as a loop above"),
+        after: stmts[at + 1..].to_vec(),
+        state: Vec::new(),
+    })
 }
 
 /// The bindings of `append(...)`: each must be loop state, named once.

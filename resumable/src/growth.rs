@@ -38,6 +38,14 @@ pub(crate) enum Growth {
 
 /// Items whose `Hash` covers every bit of what they serialize, so equal hashes of the saved
 /// elements mean they did not change. Primitives, `String`, and tuples of them.
+///
+/// Asked for only when the save site picks a growth codec before the type checker knows the
+/// `Vec`'s element type (it is decided later in the source), hence the message.
+#[diagnostic::on_unimplemented(
+    message = "the element type of a state `Vec` is decided after the code that saves it, and `{Self}` is not a number, `String` or tuple of them",
+    label = "give this binding its type where it is declared",
+    note = "write the type where the binding is declared, e.g. `let mut name: Vec<{Self}> = Vec::new();`"
+)]
 pub trait PlainItem: Serialize + Sized {
     /// Feeds `items` to `hasher`, every bit of each.
     fn hash_items<H: Hasher>(items: &[Self], hasher: &mut H);

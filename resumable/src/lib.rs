@@ -255,7 +255,8 @@ pub struct Stopped {
     pub index: u64,
 }
 
-/// Makes a function's top-level loop (`for`, `while` or `loop`) checkpoint its state and resume after a crash.
+/// Makes a function's top-level loop (`for`, `while` or `loop`), or a loop nested in it,
+/// checkpoint its state and resume after a crash.
 ///
 /// ```
 /// use resumable::resumable;
@@ -301,6 +302,8 @@ pub struct Stopped {
 ///   `Debug` text; a file that holds another key's checkpoint is refused with both keys named.
 ///   Checkpoints of keys that never complete stay until removed (`RESUMABLE_RESET=1` on a call
 ///   with that key).
+/// - `inner = 'label`: checkpoint inside the loop labelled `'label`, nested in the top-level
+///   loop (see [Loop nests](#loop-nests)).
 ///
 /// # What a checkpoint writes
 ///
@@ -342,12 +345,9 @@ pub struct Stopped {
 ///   the restored state, and `let` chains (`while let Some(job) = queue.pop()`) work. A `loop`
 ///   whose value is returned (`break value` as the function's result) is a compile error: keep
 ///   the value in a state binding and return it after the loop.
-/// - **Loop nests**: checkpoints fall between iterations of the top-level loop; a loop inside
-///   its body runs whole within one iteration. To checkpoint between the batches of a loop
-///   nest, iterate over the pairs, `for (epoch, batch) in (0..epochs).flat_map(|e| (0..n).map(
-///   move |b| (e, b)))`, and keep what an epoch accumulates in state bindings reset at its
-///   first batch (`examples/train.rs`, whose seeded RNG in the state makes a resumed run
-///   bit-identical).
+/// - **Loop nests**: by default, checkpoints fall between iterations of the top-level loop,
+///   and a loop inside its body runs whole within one iteration. To checkpoint inside the
+///   inner loop, label it and name it with `inner = 'label` (see [Loop nests](#loop-nests)).
 ///
 /// ```
 /// use resumable::resumable;
@@ -364,6 +364,73 @@ pub struct Stopped {
 /// }
 /// # assert_eq!(drain((0..1000).collect()), 999_000);
 /// ```
+///
+/// # Loop nests
+///
+/// `inner = 'label` checkpoints inside the loop with that label, which must be a statement of
+/// the top-level loop's body (not inside an `if`, a block or a deeper loop); the top-level
+/// loop is then the outer loop. `every` counts the inner loop's iterations, over the whole
+/// run; the checkpoint's index is the inner iterations completed so far, and its resume point
+/// is the pair (outer iteration, inner iteration), saved with the state.
+///
+/// The state is the function-level state (as above: `let mut` bindings before the outer loop
+/// that the outer loop's body names), then the bindings declared between the loops (the
+/// outer body's `let`s before the inner loop) that the inner loop or the statements after it
+/// name — `let` and `let mut` alike, since they are restored rather than trusted to come out
+/// the same. `skip(...)` and `state(...)` take both kinds. On resume:
+///
+/// 1. the code before the outer loop runs, and the outer iterator skips the completed outer
+///    iterations;
+/// 2. the outer iteration the checkpoint was saved in starts: its pattern is bound and the
+///    statements between the loops run again (their side effects happen again);
+/// 3. the function-level state and the between-loop state are restored (what step 2 computed
+///    for them is replaced), the inner iterator is created and skips the completed inner
+///    iterations, and the loop goes on.
+///
+/// A panic, a `?` or a returned `Err` inside the inner loop saves there, as for a single loop.
+/// One in the statements between or after the loops saves nothing: the next run resumes from
+/// the last checkpoint, which was consistent. The inner loop's body cannot `break` or
+/// `continue` the outer loop (a compile error that says what to do instead); the statements
+/// around it can. The types of the between-loop bindings are part of the checkpoint's shape,
+/// checked on entry like the rest.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// use resumable::resumable;
+///
+/// static FAIL: AtomicBool = AtomicBool::new(true);
+///
+/// #[resumable(every = 2, name = "doc-nest", inner = 'batches)]
+/// fn train(epochs: u64, data: &[f64]) -> Vec<f64> {
+///     let mut losses = Vec::new();
+///     for epoch in 0..epochs {
+///         let rate = 1.0 / (1.0 + epoch as f64);
+///         let mut loss = 0.0;
+///         'batches: for (b, batch) in data.chunks(2).enumerate() {
+///             if epoch == 1 && b == 2 && FAIL.swap(false, Ordering::Relaxed) {
+///                 panic!("a failure in epoch 1, batch 2");
+///             }
+///             loss += rate * batch.iter().sum::<f64>();
+///         }
+///         losses.push(loss);
+///     }
+///     losses
+/// }
+///
+/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+/// assert!(std::panic::catch_unwind(|| train(3, &data)).is_err());
+/// // Resumes at (epoch 1, batch 2), with epoch 1's `loss` and `rate` restored...
+/// let resumed = train(3, &data);
+/// // ...and returns what an uninterrupted run returns.
+/// assert_eq!(resumed, train(3, &data));
+/// assert_eq!(resumed[..2], [36.0, 18.0]);
+/// ```
+///
+/// A state `Vec` whose element type only the statements after the inner loop decide (`let
+/// mut history = Vec::new();` filled after it) needs its type written where it is declared
+/// when the elements are not numbers, `String`s or tuples of them: the inner loop's saves
+/// come first in the source. The compiler's message says so.
 ///
 /// # Semantics
 ///

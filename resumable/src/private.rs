@@ -71,6 +71,18 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
     }
 }
 
+/// [`codec`] for a binding whose type the code after this call decides: a binding declared
+/// between the loops of a nest (`inner = 'label`), whose shape the checkpoint needs before the
+/// outer loop runs.
+#[inline(always)]
+pub fn codec_of<T: State>() -> Codec<T> {
+    Codec {
+        save: |save, value| save.value(value),
+        load: |restore| restore.value(),
+        shape: crate::shape::shape_of::<T>,
+    }
+}
+
 /// The bound every state binding must meet.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be checkpointed: state must implement `Serialize` and `DeserializeOwned`",

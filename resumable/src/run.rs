@@ -239,7 +239,17 @@ impl Run {
     /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index: it would not
     /// yield what it yielded on the saved run.
     #[track_caller]
-    pub fn prepare<I: Iterator>(&self, mut iter: I) -> I {
+    pub fn prepare<I: Iterator>(&self, iter: I) -> I {
+        self.skip(iter, self.start)
+    }
+
+    /// [`Run::prepare`] for one loop of a nest: refuses iterators whose order is random per
+    /// process, then advances `iter` past `done` items.
+    ///
+    /// # Panics
+    /// As [`Run::prepare`].
+    #[track_caller]
+    pub fn skip<I: Iterator>(&self, mut iter: I, done: u64) -> I {
         let iterator = std::any::type_name::<I>();
         let hash_ordered = ["std::collections::hash::", "hashbrown::"];
         if hash_ordered.iter().any(|module| iterator.contains(module)) {
@@ -248,7 +258,7 @@ impl Run {
                 iterator,
             });
         }
-        let Some(last) = self.start.checked_sub(1) else {
+        let Some(last) = done.checked_sub(1) else {
             return iter;
         };
         let ended = match usize::try_from(last) {
@@ -258,10 +268,19 @@ impl Run {
         if ended {
             fail(Error::IteratorTooShort {
                 path: self.generations.newest.clone(),
-                index: self.start,
+                index: done,
             });
         }
         iter
+    }
+
+    /// A new iteration of a nest's outer loop starts: the bindings from `first_inner_binding`
+    /// on are declared between the loops, so they are new values, and their next save holds
+    /// each of them whole (what the last record saved of the old ones says nothing of these).
+    pub fn new_outer_iteration(&mut self, first_inner_binding: usize) {
+        for growth in self.growth.iter_mut().skip(first_inner_binding) {
+            *growth = None;
+        }
     }
 
     /// The iterator's remaining length, for the progress bar's total (nothing without it).

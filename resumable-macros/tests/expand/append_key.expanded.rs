@@ -35,7 +35,9 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             __resumable_pulled += 1;
             let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
                 ::core::option::Option::Some(__resumable_item) => __resumable_item,
-                ::core::option::Option::None => return ::resumable::__private::Exit::Completed,
+                ::core::option::Option::None => {
+                    return ::resumable::__private::Exit::Completed;
+                }
             };
             let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
                 | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
@@ -70,7 +72,9 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                                     ::core::option::Option::Some(__resumable_item) => {
                                         __resumable_item
                                     }
-                                    ::core::option::Option::None => break '__resumable_outer,
+                                    ::core::option::Option::None => {
+                                        break '__resumable_outer;
+                                    }
                                 };
                             if (__resumable_pulled == __resumable_due)
                                 | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)

@@ -1,0 +1,411 @@
+fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
+    let mut losses = Vec::new();
+    let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
+    let mut __resumable_position: (u64, u64) = (0, 0);
+    let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
+    let __resumable_codec_1 = ::resumable::__private::codec(&losses);
+    let __resumable_codec_2 = ::resumable::__private::codec_of();
+    let __resumable_codec_3 = ::resumable::__private::codec_of();
+    let mut __resumable_run = ::resumable::__private::Run::start(
+        &::resumable::__private::Spec {
+            function: "train",
+            name: ::core::concat!(::core::module_path!(), "::", "train"),
+            interval_ms: 0u64,
+            state: &["(outer, inner)", "losses", "rate", "loss"],
+            signals: true,
+            key: ::core::option::Option::None,
+        },
+        &[
+            (__resumable_codec_0.shape)(),
+            (__resumable_codec_1.shape)(),
+            (__resumable_codec_2.shape)(),
+            (__resumable_codec_3.shape)(),
+        ],
+    );
+    let mut __resumable_restore = __resumable_run.restore();
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        __resumable_position = (__resumable_codec_0.load)(__resumable_restore);
+    }
+    let mut __resumable_outer_iter =
+        __resumable_run.skip(__resumable_outer_iter, __resumable_position.0);
+    __resumable_run.size_hint((0, ::core::option::Option::None));
+    let mut __resumable_pulled: u64 = __resumable_run.start_index();
+    let mut __resumable_outer_next: u64 = __resumable_position.0;
+    let __resumable_stop = __resumable_run.stop_flag();
+    let mut __resumable_saving = false;
+    let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+        || -> ::resumable::__private::Exit<Vec<f32>> {
+            let mut __resumable_due: u64 = __resumable_run.first_boundary(100u64);
+            let __resumable_stride: u64 = __resumable_run.stride();
+            for __resumable_outer_item in __resumable_outer_iter {
+                let __resumable_outer_at: u64 = __resumable_outer_next;
+                __resumable_outer_next += 1;
+                __resumable_run.new_outer_iteration(2usize);
+                let epoch = __resumable_outer_item;
+                let rate = 1.0 / (1.0 + epoch as f32);
+                let mut loss = 0.0;
+                let mut __resumable_inner_done: u64 = 0;
+                let mut __resumable_restoring = __resumable_restore.take();
+                if let ::core::option::Option::Some(__resumable_restore) =
+                    &mut __resumable_restoring
+                {
+                    losses = (__resumable_codec_1.load)(__resumable_restore);
+                    __resumable_inner_done = __resumable_position.1;
+                }
+                let rate = match &mut __resumable_restoring {
+                    ::core::option::Option::Some(__resumable_restore) => {
+                        (__resumable_codec_2.load)(__resumable_restore)
+                    }
+                    ::core::option::Option::None => rate,
+                };
+                if let ::core::option::Option::Some(__resumable_restore) =
+                    &mut __resumable_restoring
+                {
+                    loss = (__resumable_codec_3.load)(__resumable_restore);
+                }
+                if let ::core::option::Option::Some(__resumable_restore) = __resumable_restoring {
+                    __resumable_restore.finish();
+                }
+                let __resumable_iter = ::core::iter::IntoIterator::into_iter(data.chunks(8));
+                let __resumable_iter =
+                    __resumable_run.skip(__resumable_iter, __resumable_inner_done);
+                let __resumable_base: u64 = __resumable_pulled - __resumable_inner_done;
+                let __resumable_inner_exit =
+                    ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+                        || -> ::resumable::__private::Exit<Vec<f32>> {
+                            let mut __resumable_iter = __resumable_iter;
+                            __resumable_pulled += 1;
+                            let mut __resumable_item =
+                                match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                                    ::core::option::Option::Some(__resumable_item) => {
+                                        __resumable_item
+                                    }
+                                    ::core::option::Option::None => {
+                                        __resumable_pulled -= 1;
+                                        return ::resumable::__private::Exit::Completed;
+                                    }
+                                };
+                            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0);
+                            '__resumable_outer: loop {
+                                if !__resumable_boundary {
+                                    loop {
+                                        '__resumable_body: {
+                                            let __resumable_current = __resumable_item;
+                                            let batch = __resumable_current;
+                                            {
+                                                loss += rate * batch.iter().sum::<f32>();
+                                            }
+                                        }
+                                        #[allow(unreachable_code)]
+                                        {
+                                            __resumable_pulled += 1;
+                                            __resumable_item = match ::core::iter::Iterator::next(
+                                                &mut __resumable_iter,
+                                            ) {
+                                                ::core::option::Option::Some(__resumable_item) => {
+                                                    __resumable_item
+                                                }
+                                                ::core::option::Option::None => {
+                                                    __resumable_pulled -= 1;
+                                                    break '__resumable_outer;
+                                                }
+                                            };
+                                            if (__resumable_pulled == __resumable_due)
+                                                | (__resumable_stop
+                                                    .load(::core::sync::atomic::Ordering::Relaxed)
+                                                    != 0)
+                                            {
+                                                break;
+                                            }
+                                        }
+                                    }
+                                }
+                                __resumable_due =
+                                    __resumable_pulled.saturating_add(__resumable_stride);
+                                let __resumable_next_item = {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        HashableItem as _, OpaqueItem as _,
+                                    };
+                                    (&&::resumable::__private::ItemHash(&__resumable_item))
+                                        .item_hash()
+                                };
+                                match __resumable_run
+                                    .at_boundary(__resumable_pulled - 1, __resumable_next_item)
+                                {
+                                    ::core::result::Result::Ok(true) => {
+                                        __resumable_saving = true;
+                                        __resumable_position = (
+                                            __resumable_outer_at,
+                                            __resumable_pulled - 1 - __resumable_base,
+                                        );
+                                        let mut __resumable_save = __resumable_run
+                                            .save(__resumable_pulled - 1, __resumable_next_item);
+                                        {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(
+                                                &__resumable_position,
+                                            ))
+                                                .pick(__resumable_codec_0)
+                                                .save)(
+                                                &mut __resumable_save,
+                                                &__resumable_position,
+                                            );
+                                        }
+                                        {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&losses))
+                                                .pick(__resumable_codec_1)
+                                                .save)(
+                                                &mut __resumable_save, &losses
+                                            );
+                                        }
+                                        {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&rate))
+                                                .pick(__resumable_codec_2)
+                                                .save)(
+                                                &mut __resumable_save, &rate
+                                            );
+                                        }
+                                        {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&loss))
+                                                .pick(__resumable_codec_3)
+                                                .save)(
+                                                &mut __resumable_save, &loss
+                                            );
+                                        }
+                                        if let ::core::result::Result::Err(__resumable_err) =
+                                            __resumable_save.commit()
+                                        {
+                                            return ::resumable::__private::Exit::Abort(
+                                                __resumable_err,
+                                            );
+                                        }
+                                        __resumable_saving = false;
+                                    }
+                                    ::core::result::Result::Ok(false) => {}
+                                    ::core::result::Result::Err(__resumable_err) => {
+                                        return ::resumable::__private::Exit::Abort(
+                                            __resumable_err,
+                                        );
+                                    }
+                                }
+                                if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0
+                                {
+                                    return ::resumable::__private::Exit::Stopped;
+                                }
+                                __resumable_boundary = false;
+                            }
+                            ::resumable::__private::Exit::Completed
+                        },
+                    ));
+                match __resumable_inner_exit {
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {}
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
+                        __resumable_value,
+                    )) => {
+                        if {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                            (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+                        } {
+                            {
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                let mut __resumable_save = __resumable_run
+                                    .save(__resumable_pulled - 1, ::core::option::Option::None);
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&__resumable_position))
+                                        .pick(__resumable_codec_0)
+                                        .save)(
+                                        &mut __resumable_save, &__resumable_position
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&losses))
+                                        .pick(__resumable_codec_1)
+                                        .save)(
+                                        &mut __resumable_save, &losses
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&rate))
+                                        .pick(__resumable_codec_2)
+                                        .save)(
+                                        &mut __resumable_save, &rate
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&loss))
+                                        .pick(__resumable_codec_3)
+                                        .save)(
+                                        &mut __resumable_save, &loss
+                                    );
+                                }
+                                __resumable_save
+                                    .commit_after_failure("the function returned an error");
+                            }
+                        }
+                        return ::resumable::__private::Exit::Returned(__resumable_value);
+                    }
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
+                        __resumable_value,
+                    )) => {
+                        {
+                            __resumable_position = (
+                                __resumable_outer_at,
+                                __resumable_pulled - 1 - __resumable_base,
+                            );
+                            let mut __resumable_save = __resumable_run
+                                .save(__resumable_pulled - 1, ::core::option::Option::None);
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&__resumable_position))
+                                    .pick(__resumable_codec_0)
+                                    .save)(
+                                    &mut __resumable_save, &__resumable_position
+                                );
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&losses))
+                                    .pick(__resumable_codec_1)
+                                    .save)(
+                                    &mut __resumable_save, &losses
+                                );
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&rate))
+                                    .pick(__resumable_codec_2)
+                                    .save)(
+                                    &mut __resumable_save, &rate
+                                );
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&loss))
+                                    .pick(__resumable_codec_3)
+                                    .save)(
+                                    &mut __resumable_save, &loss
+                                );
+                            }
+                            __resumable_save
+                                .commit_after_failure("`?` returned early with an error");
+                        }
+                        return ::resumable::__private::Exit::Failed(__resumable_value);
+                    }
+                    ::core::result::Result::Ok(__resumable_exit) => return __resumable_exit,
+                    ::core::result::Result::Err(__resumable_payload) => {
+                        if !__resumable_saving {
+                            {
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                let mut __resumable_save = __resumable_run
+                                    .save(__resumable_pulled - 1, ::core::option::Option::None);
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&__resumable_position))
+                                        .pick(__resumable_codec_0)
+                                        .save)(
+                                        &mut __resumable_save, &__resumable_position
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&losses))
+                                        .pick(__resumable_codec_1)
+                                        .save)(
+                                        &mut __resumable_save, &losses
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&rate))
+                                        .pick(__resumable_codec_2)
+                                        .save)(
+                                        &mut __resumable_save, &rate
+                                    );
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&loss))
+                                        .pick(__resumable_codec_3)
+                                        .save)(
+                                        &mut __resumable_save, &loss
+                                    );
+                                }
+                                __resumable_save.commit_after_failure("a panic");
+                            }
+                        }
+                        ::std::panic::resume_unwind(__resumable_payload)
+                    }
+                }
+                losses.push(loss);
+            }
+            ::resumable::__private::Exit::Completed
+        },
+    ));
+    __resumable_run.end_watch();
+    match __resumable_exit {
+        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
+            __resumable_run.complete()
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
+            if {
+                #[allow(unused_imports)]
+                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+            } {
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+            __resumable_run.obey_signal();
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
+            __resumable_run.abort(__resumable_err)
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
+            __resumable_run.stopped(__resumable_pulled - 1)
+        }
+        ::core::result::Result::Err(__resumable_payload) => {
+            __resumable_run.obey_signal();
+            ::std::panic::resume_unwind(__resumable_payload)
+        }
+    };
+    losses
+}
