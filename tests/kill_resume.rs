@@ -488,3 +488,39 @@ fn a_killed_training_run_resumes_to_bit_identical_weights() {
     assert_eq!(files(&dir), Vec::<String>::new());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// SIGTERM in the middle of an epoch: the nest saves at the next batch boundary, the process
+/// ends as SIGTERM would, and the next run resumes inside that epoch.
+#[test]
+fn a_training_run_stopped_by_sigterm_resumes_inside_the_epoch() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let args = ["60", "600"];
+    let expected = uninterrupted("train", &args, "train-term");
+    let dir = scratch("train-term");
+    let path = dir.join("train.train.ckpt");
+    let mut child = command("train", &args, &dir).spawn().unwrap();
+    wait_for_checkpoint(&mut child, &path);
+    std::thread::sleep(Duration::from_millis(30));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("spawn kill");
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.signal(), Some(15), "{}", text(&output.stderr));
+    let saved = resumable::__private::saved_index(&path).expect("a checkpoint");
+
+    let output = run("train", &args, &dir);
+    let stderr = text(&output.stderr);
+    assert_eq!(resumed_at(&stderr, "train"), Some(saved), "{stderr}");
+    // 16 batches per epoch: the position names the epoch and the batch.
+    let position = format!(
+        "(outer iteration {}, inner iteration {})",
+        saved / 16,
+        saved % 16
+    );
+    assert!(stderr.contains(&position), "{position} not in:\n{stderr}");
+    assert_eq!(succeeded(&output, "train resumed"), expected);
+    assert_eq!(files(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -229,3 +229,130 @@ fn a_checkpoint_whose_between_state_has_another_type_is_refused_untouched() {
     assert_eq!(shape_u64(false), 3 * 6 + 3);
     assert!(!path.exists());
 }
+
+static MOVED_BODIES: AtomicU64 = AtomicU64::new(0);
+
+/// The inner loop iterates over a `Vec` declared between the loops by value (moving it): the
+/// checkpoint holds the `Vec` as it was when the inner loop started.
+#[resumable(every = 3, name = "nested-moved", inner = 'jobs)]
+fn run_jobs(rounds: u64, fail_at: Option<(u64, u64)>) -> Vec<u64> {
+    let mut seed = 7u64;
+    let mut done = Vec::new();
+    for round in 0..rounds {
+        let jobs: Vec<u64> = (0..5).map(|_| next_random(&mut seed) % 1000).collect();
+        'jobs: for job in jobs {
+            MOVED_BODIES.fetch_add(1, SeqCst);
+            if fail_at == Some((round, job)) {
+                panic!("injected failure at job {job}");
+            }
+            done.push(job + round);
+        }
+    }
+    done
+}
+
+#[test]
+fn an_inner_loop_may_move_what_it_iterates() {
+    let path = fresh("nested-moved");
+    let uninterrupted = run_jobs(4, None);
+    assert_eq!(take(&MOVED_BODIES), 20);
+    // Fail at round 2's fourth job.
+    let job = uninterrupted[2 * 5 + 3] - 2;
+    panic_of(|| run_jobs(4, Some((2, job))));
+    assert_eq!(take(&MOVED_BODIES), 2 * 5 + 4);
+    assert_eq!(saved_index(&path), Some(2 * 5 + 3));
+    assert_eq!(run_jobs(4, None), uninterrupted);
+    assert_eq!(take(&MOVED_BODIES), 2 + 5);
+    assert!(!path.exists());
+}
+
+static ASYNC_BODIES: AtomicU64 = AtomicU64::new(0);
+
+/// An async nest: `.await` between the loops and in the inner loop.
+#[resumable(every = 4, name = "nested-async", inner = 'pages)]
+async fn crawl_sites(sites: u64, fail_at: Option<(u64, u64)>) -> Result<Vec<u64>, String> {
+    let mut sizes = Vec::new();
+    for site in 0..sites {
+        let pages = page_count(site).await;
+        let mut total = 0;
+        'pages: for page in 0..pages {
+            ASYNC_BODIES.fetch_add(1, SeqCst);
+            if fail_at == Some((site, page)) {
+                return Err(format!("site {site}, page {page} is down"));
+            }
+            tokio::task::yield_now().await;
+            total += site * 100 + page;
+        }
+        sizes.push(total);
+    }
+    Ok(sizes)
+}
+
+async fn page_count(site: u64) -> u64 {
+    tokio::task::yield_now().await;
+    3 + site % 3
+}
+
+#[test]
+fn an_async_nest_resumes_inside_its_inner_loop() {
+    let path = fresh("nested-async");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // Pages per site: 3, 4, 5, 3, 4.
+    let uninterrupted = runtime.block_on(crawl_sites(5, None)).unwrap();
+    assert_eq!(take(&ASYNC_BODIES), 19);
+    let failed = runtime.block_on(crawl_sites(5, Some((2, 1))));
+    assert_eq!(failed, Err("site 2, page 1 is down".to_owned()));
+    assert_eq!(take(&ASYNC_BODIES), 3 + 4 + 2);
+    assert_eq!(saved_index(&path), Some(3 + 4 + 1));
+    assert_eq!(runtime.block_on(crawl_sites(5, None)), Ok(uninterrupted));
+    assert_eq!(take(&ASYNC_BODIES), 19 - 8);
+    assert!(!path.exists());
+}
+
+static METHOD_BODIES: AtomicU64 = AtomicU64::new(0);
+
+/// A `&mut self` method: `*self` is the function-level state of the nest.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Heat {
+    cells: Vec<i64>,
+    sweeps: u64,
+}
+
+impl Heat {
+    #[resumable(every = 5, inner = 'cells)]
+    fn relax(&mut self, sweeps: u64, fail_at: Option<(u64, usize)>) {
+        for sweep in 0..sweeps {
+            let before = self.cells.clone();
+            'cells: for i in 1..before.len() - 1 {
+                METHOD_BODIES.fetch_add(1, SeqCst);
+                if fail_at == Some((sweep, i)) {
+                    panic!("injected failure at sweep {sweep}, cell {i}");
+                }
+                self.cells[i] = (before[i - 1] + 2 * before[i] + before[i + 1]) / 4;
+            }
+            self.sweeps += 1;
+        }
+    }
+}
+
+#[test]
+fn a_nest_in_a_method_restores_self() {
+    let path = fresh("nested.Heat.relax");
+    let start = || Heat {
+        cells: vec![0, 100, -40, 7, 1000, 3, 0, 0],
+        sweeps: 0,
+    };
+    let mut uninterrupted = start();
+    uninterrupted.relax(4, None);
+    assert_eq!(take(&METHOD_BODIES), 24);
+    let mut heat = start();
+    panic_of(|| start().relax(4, Some((2, 3))));
+    assert_eq!(take(&METHOD_BODIES), 6 + 6 + 3);
+    assert_eq!(saved_index(&path), Some(6 + 6 + 2));
+    heat.relax(4, None);
+    assert_eq!(heat, uninterrupted);
+    assert_eq!(take(&METHOD_BODIES), 24 - 14);
+    assert!(!path.exists());
+}

@@ -157,8 +157,20 @@ pub fn expand(model: Model) -> TokenStream {
     state.extend(top_state.iter().cloned());
     let top = state.len();
     if let Some(nest) = &nest {
-        state.extend(nest.state.iter().map(|(ident, _)| ident.clone()));
+        state.extend(nest.state.iter().map(|between| between.ident.clone()));
     }
+    // Between-loop state that only the inner loop's iterator names, serialized before it is
+    // created (which may move it): aligned with `state`.
+    let encoded: Vec<Option<Ident>> = (0..state.len())
+        .map(|i| {
+            let between = nest
+                .as_ref()
+                .and_then(|nest| nest.state.get(i.checked_sub(top)?));
+            between
+                .filter(|between| between.iterator_only)
+                .map(|_| local(&format!("encoded_{i}")))
+        })
+        .collect();
     let state_names = state.iter().map(|ident| {
         if *ident == position {
             "(outer, inner)".to_owned()
@@ -247,7 +259,10 @@ pub fn expand(model: Model) -> TokenStream {
     // How each binding is saved: only what was appended if declared in `append(...)` or found
     // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
     // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
-    let save_each = state.iter().zip(&places).zip(&codecs).map(|((ident, place), codec)| {
+    let save_each = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(|(((ident, place), codec), encoded)| {
+        if let Some(encoded) = encoded {
+            return quote!(#save.encoded(&#encoded););
+        }
         if append.contains(ident) {
             return quote_spanned! {ident.span()=>
                 {
@@ -410,6 +425,7 @@ pub fn expand(model: Model) -> TokenStream {
         }
         #private::Exit::Completed
     };
+    let is_nest = nest.is_some();
     let start_run = quote! {
         let mut #run = #private::Run::start(
             &#private::Spec {
@@ -419,6 +435,7 @@ pub fn expand(model: Model) -> TokenStream {
                 state: &[#(#state_names),*],
                 signals: #signals,
                 key: #key_field,
+                nest: #is_nest,
             },
             &[#((#codecs.shape)()),*],
         );
@@ -510,8 +527,9 @@ pub fn expand(model: Model) -> TokenStream {
                 let top_codecs = &codecs[1..top];
                 // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
                 let restore_between = nest.state.iter().zip(&codecs[top..]).map(
-                    |((ident, mutable), codec)| {
-                        if *mutable {
+                    |(between, codec)| {
+                        let ident = &between.ident;
+                        if between.mutable {
                             quote! {
                                 if let ::core::option::Option::Some(#restore) = &mut #restoring {
                                     #ident = (#codec.load)(#restore);
@@ -530,6 +548,14 @@ pub fn expand(model: Model) -> TokenStream {
                     },
                 );
                 let top_literal = top;
+                let encode_now = state.iter().zip(&codecs).zip(&encoded).filter_map(
+                    |((ident, codec), encoded)| {
+                        let encoded = encoded.as_ref()?;
+                        Some(quote! {
+                            let #encoded = ::resumable::__private::encoded(#codec, &#ident);
+                        })
+                    },
+                );
                 let run_inner = catching(quote! {
                     let mut #iter = #iter;
                     #hot_loop
@@ -558,7 +584,8 @@ pub fn expand(model: Model) -> TokenStream {
                         if let ::core::option::Option::Some(#restore) = #restoring {
                             #restore.finish();
                         }
-                        let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
+                        #(#encode_now)*
+                    let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
                         let #iter = #run.skip(#iter, #inner_done);
                         let #base: u64 = #pulled - #inner_done;
                         let #inner_exit = #run_inner;
@@ -600,6 +627,7 @@ pub fn expand(model: Model) -> TokenStream {
                     let mut #restore = #run.restore();
                     if let ::core::option::Option::Some(#restore) = &mut #restore {
                         #position = (#position_codec.load)(#restore);
+                        #run.resuming_at(#position);
                     }
                     let mut #outer_iter = #run.skip(#outer_iter, #position.0);
                     #run.size_hint((0, ::core::option::Option::None));

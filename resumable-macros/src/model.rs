@@ -40,9 +40,18 @@ pub struct Nest {
     pub inner: ExprForLoop,
     /// The outer loop's statements after the inner loop.
     pub after: Vec<Stmt>,
-    /// State declared in `between`, saved after the function-level state, with whether each
-    /// is `let mut` (restored by assignment; the others by shadowing).
-    pub state: Vec<(Ident, bool)>,
+    /// State declared in `between`, saved after the function-level state.
+    pub state: Vec<BetweenState>,
+}
+
+/// A state binding declared between the loops of a nest.
+pub struct BetweenState {
+    pub ident: Ident,
+    /// `let mut`: restored by assignment; the others by shadowing.
+    pub mutable: bool,
+    /// Named by the inner loop's iterator only, which may move it (`for x in batch_list`):
+    /// serialized once before the inner loop starts, and those bytes saved by its checkpoints.
+    pub iterator_only: bool,
 }
 
 impl Model {
@@ -85,7 +94,7 @@ impl Model {
             .cloned()
             .chain(
                 nest.iter()
-                    .flat_map(|nest| nest.state.iter().map(|(ident, _)| ident.clone())),
+                    .flat_map(|nest| nest.state.iter().map(|between| between.ident.clone())),
             )
             .collect();
         let append = select_append(&args, &all_state, &mut errors);
@@ -352,7 +361,7 @@ fn select_state(
     nest: Option<&Nest>,
     between: &[Binding],
     errors: &mut Errors,
-) -> (Vec<Ident>, Vec<(Ident, bool)>) {
+) -> (Vec<Ident>, Vec<BetweenState>) {
     let mut bindings = bindings_of(prelude);
     // A method's `self` is a binding like the others: state if mutable and used by the loop.
     if let Some((kind, ident)) = receiver {
@@ -420,14 +429,32 @@ fn select_state(
     if let (Some(_), Some((skip, _))) = (&args.state, &args.skip) {
         errors.push(*skip, "use either `state(...)` or `skip(...)`, not both");
     }
-    let between_state = |selected: &dyn Fn(&Binding) -> bool| -> Vec<(Ident, bool)> {
+    // Names in the inner loop's body and the statements after it; the iterator alone may move
+    // what it names.
+    let mut used_later = BTreeSet::new();
+    let mut used_by_iterator = BTreeSet::new();
+    if let Some(nest) = nest {
+        names_in(nest.inner.expr.to_token_stream(), &mut used_by_iterator);
+        names_in(nest.inner.body.to_token_stream(), &mut used_later);
+        for stmt in &nest.after {
+            names_in(stmt.to_token_stream(), &mut used_later);
+        }
+    }
+    let between_state = |selected: &dyn Fn(&Binding) -> bool| -> Vec<BetweenState> {
         between
             .iter()
             .filter(|binding| selected(binding))
-            .map(|binding| (binding.ident.clone(), binding.mutable))
+            .map(|binding| {
+                let name = binding.ident.to_string();
+                BetweenState {
+                    ident: binding.ident.clone(),
+                    mutable: binding.mutable,
+                    iterator_only: used_by_iterator.contains(&name) && !used_later.contains(&name),
+                }
+            })
             .collect()
     };
-    let (top, inner): (Vec<Ident>, Vec<(Ident, bool)>) = if let Some((_, listed)) = &args.state {
+    let (top, inner): (Vec<Ident>, Vec<BetweenState>) = if let Some((_, listed)) = &args.state {
         let top = listed
             .iter()
             .filter(|ident| find_between(ident).is_none())
@@ -450,20 +477,14 @@ fn select_state(
         // Between the loops, `let` and `let mut` alike: on resume these statements run again
         // before the state is restored, so a value they computed from the state (an order
         // shuffled with a saved RNG) would come out different; the saved one is used instead.
-        let mut used_later = BTreeSet::new();
-        if let Some(nest) = nest {
-            names_in(nest.inner.expr.to_token_stream(), &mut used_later);
-            names_in(nest.inner.body.to_token_stream(), &mut used_later);
-            for stmt in &nest.after {
-                names_in(stmt.to_token_stream(), &mut used_later);
-            }
-        }
         let inner = between_state(&|binding| {
-            used_later.contains(&binding.ident.to_string()) && !skipped.contains(&&binding.ident)
+            let name = binding.ident.to_string();
+            (used_later.contains(&name) || used_by_iterator.contains(&name))
+                && !skipped.contains(&&binding.ident)
         });
         (top, inner)
     };
-    for (ident, _) in &inner {
+    for BetweenState { ident, .. } in &inner {
         if top.contains(ident) {
             errors.push(
                 ident.span(),

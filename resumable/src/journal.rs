@@ -97,6 +97,14 @@ impl Journal {
         Ok(())
     }
 
+    /// Adds a binding's value serialized before, whole.
+    pub(crate) fn whole_bytes(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        self.parts.push(Part::Whole {
+            len: bytes.len() as u64,
+        });
+    }
+
     /// Adds elements `from..to` of a sequence binding, which `write` serializes one by one.
     pub(crate) fn extend(
         &mut self,

@@ -11,6 +11,7 @@ pub use crate::growth::{
     AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
 };
 pub use crate::run::{Key, Restore, Run, Save, Spec, method_name};
+pub use crate::save::Encoded;
 
 /// The value of `key = expr`, checked at the expression to be `Serialize` and `Debug`.
 #[inline]
@@ -81,6 +82,12 @@ pub fn codec_of<T: State>() -> Codec<T> {
         load: |restore| restore.value(),
         shape: crate::shape::shape_of::<T>,
     }
+}
+
+/// A state binding's value serialized now, for the saves that follow (see [`Encoded`]).
+#[inline(always)]
+pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
+    Encoded::of(value)
 }
 
 /// The bound every state binding must meet.

@@ -42,6 +42,9 @@ pub struct Spec<'a> {
     pub signals: bool,
     /// With `key = expr`: this call's value of it.
     pub key: Option<&'a Key>,
+    /// A loop nest (`inner = 'label`): the resume message waits for [`Run::resuming_at`],
+    /// which knows the position.
+    pub nest: bool,
 }
 
 /// This call's value of `key = expr`, as the checkpoint records it.
@@ -139,6 +142,31 @@ pub struct Run {
     next_save: u64,
     /// The `progress` feature's bar (nothing without it).
     progress: Progress,
+    /// A loop nest's resume message, printed once the position is known.
+    resume_message: Option<ResumeMessage>,
+}
+
+/// "resuming squares at iteration 237000 (checkpoint …, saved 12 s ago)".
+struct ResumeMessage {
+    function: &'static str,
+    index: u64,
+    from: PathBuf,
+    saved_at_ms: u64,
+}
+
+impl ResumeMessage {
+    fn print(&self, position: Option<(u64, u64)>) {
+        let position = position.map_or_else(String::new, |(outer, inner)| {
+            format!(" (outer iteration {outer}, inner iteration {inner})")
+        });
+        eprintln!(
+            "resuming {} at iteration {}{position} (checkpoint {}, saved {} ago)",
+            self.function,
+            self.index,
+            self.from.display(),
+            age(self.saved_at_ms)
+        );
+    }
 }
 
 impl Run {
@@ -180,15 +208,23 @@ impl Run {
                     aside.display()
                 );
             }
-            eprintln!(
-                "resuming {} at iteration {} (checkpoint {}, saved {} ago)",
-                spec.function,
-                recovered.loaded.meta.index,
-                recovered.from.display(),
-                age(recovered.loaded.meta.saved_at_ms)
-            );
-            (recovered.loaded, recovered.from)
+            let message = ResumeMessage {
+                function: spec.function,
+                index: recovered.loaded.meta.index,
+                from: recovered.from.clone(),
+                saved_at_ms: recovered.loaded.meta.saved_at_ms,
+            };
+            (recovered.loaded, recovered.from, message)
         });
+        let (loaded, resume_message) = match loaded {
+            Some((loaded, from, message)) => {
+                if !spec.nest {
+                    message.print(None);
+                }
+                (Some((loaded, from)), Some(message))
+            }
+            None => (None, None),
+        };
         let meta = LogMeta {
             fingerprint: envelope::fingerprint(&label, &shape),
             label,
@@ -213,6 +249,15 @@ impl Run {
             stride: u64::MAX,
             next_save: u64::MAX,
             progress: Progress::start(spec.function, (start > 0).then_some(start)),
+            resume_message,
+        }
+    }
+
+    /// In a loop nest, after the position is read from the checkpoint: says where the run
+    /// resumes, in the same line as a single loop's, with the position added.
+    pub fn resuming_at(&mut self, (outer, inner): (u64, u64)) {
+        if let Some(message) = self.resume_message.take() {
+            message.print(Some((outer, inner)));
         }
     }
 

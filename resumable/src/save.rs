@@ -58,6 +58,18 @@ impl<'a> Save<'a> {
         }
     }
 
+    /// Appends one state value encoded before (by [`Encoded::of`]), whole.
+    pub fn encoded(&mut self, encoded: &Encoded) {
+        self.binding += 1;
+        if self.error.is_some() {
+            return;
+        }
+        match &encoded.0 {
+            Ok(bytes) => self.run.journal.whole_bytes(bytes),
+            Err(source) => self.fail_serialize(source.clone()),
+        }
+    }
+
     /// Appends a `Vec` of plain items; only its new elements if the saved ones are unchanged.
     pub fn grown<E: PlainItem>(&mut self, items: &[E]) {
         let binding = self.take_binding();
@@ -313,6 +325,17 @@ impl<'a> Save<'a> {
                 eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
             }
         }
+    }
+}
+
+/// A state value serialized ahead of the saves that write it: in a nest, a binding declared
+/// between the loops that only the inner loop's iterator uses, which may move it.
+pub struct Encoded(postcard::Result<Vec<u8>>);
+
+impl Encoded {
+    /// Serializes `value` as [`Save::value`] would.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Encoded {
+        Encoded(encode(value))
     }
 }
 

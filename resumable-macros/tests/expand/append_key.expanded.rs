@@ -14,6 +14,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             state: &["lines", "bytes"],
             signals: true,
             key: ::core::option::Option::Some(&__resumable_key),
+            nest: false,
         },
         &[(__resumable_codec_0.shape)(), (__resumable_codec_1.shape)()],
     );

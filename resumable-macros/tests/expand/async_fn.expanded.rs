@@ -11,6 +11,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             state: &["report"],
             signals: true,
             key: ::core::option::Option::None,
+            nest: false,
         },
         &[(__resumable_codec_0.shape)()],
     );

@@ -10,6 +10,7 @@ fn squares(n: u64) -> Vec<u64> {
             state: &["results"],
             signals: true,
             key: ::core::option::Option::None,
+            nest: false,
         },
         &[(__resumable_codec_0.shape)()],
     );

@@ -14,6 +14,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             state: &["(outer, inner)", "losses", "rate", "loss"],
             signals: true,
             key: ::core::option::Option::None,
+            nest: true,
         },
         &[
             (__resumable_codec_0.shape)(),
@@ -25,6 +26,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let mut __resumable_restore = __resumable_run.restore();
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         __resumable_position = (__resumable_codec_0.load)(__resumable_restore);
+        __resumable_run.resuming_at(__resumable_position);
     }
     let mut __resumable_outer_iter =
         __resumable_run.skip(__resumable_outer_iter, __resumable_position.0);

@@ -12,6 +12,7 @@ impl Grid {
                 state: &["self"],
                 signals: true,
                 key: ::core::option::Option::None,
+                nest: false,
             },
             &[(__resumable_codec_0.shape)()],
         );
