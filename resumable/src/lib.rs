@@ -377,7 +377,10 @@ pub struct Stopped {
 /// that the outer loop's body names), then the bindings declared between the loops (the
 /// outer body's `let`s before the inner loop) that the inner loop or the statements after it
 /// name — `let` and `let mut` alike, since they are restored rather than trusted to come out
-/// the same. `skip(...)` and `state(...)` take both kinds. On resume:
+/// the same. `skip(...)` and `state(...)` take both kinds. A between-loop binding that only
+/// the inner loop's iterator names is serialized once, when the inner loop starts, and those
+/// bytes go into that outer iteration's checkpoints, so the iterator may move it (`'batches:
+/// for batch in batch_list`). On resume:
 ///
 /// 1. the code before the outer loop runs, and the outer iterator skips the completed outer
 ///    iterations;
