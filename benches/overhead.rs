@@ -1,5 +1,6 @@
 //! B2: what `#[resumable]` costs per iteration when no checkpoint is due, on a body that does
-//! almost nothing. `cargo bench --bench overhead`
+//! almost nothing; and the same for a loop nest (`inner = 'label`), whose outer iterations
+//! have a cost of their own. `cargo bench --bench overhead`
 
 use std::hint::black_box;
 
@@ -26,6 +27,31 @@ fn checkpointed(n: u64) -> u64 {
     sum
 }
 
+fn plain_nest(outer: u64, inner: u64) -> u64 {
+    let mut sum = 0u64;
+    for o in 0..outer {
+        let mut row = 0u64;
+        for i in 0..inner {
+            row = row.wrapping_add(black_box(i ^ o));
+        }
+        sum = sum.wrapping_add(row);
+    }
+    sum
+}
+
+#[resumable(every = 1_000_000_000_000, name = "bench-nest", inner = 'cells)]
+fn checkpointed_nest(outer: u64, inner: u64) -> u64 {
+    let mut sum = 0u64;
+    for o in 0..outer {
+        let mut row = 0u64;
+        'cells: for i in 0..inner {
+            row = row.wrapping_add(black_box(i ^ o));
+        }
+        sum = sum.wrapping_add(row);
+    }
+    sum
+}
+
 fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("B2 per-iteration overhead, 10M iterations");
     group.sample_size(20);
@@ -40,6 +66,18 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("#[resumable] loop of 0 iterations", |b| {
         b.iter(|| checkpointed(black_box(0)))
     });
+    group.finish();
+    // 10M inner iterations either way: short inner loops show the cost per outer iteration.
+    let mut group = c.benchmark_group("B2 loop nest, 10M inner iterations");
+    group.sample_size(20);
+    for (outer, inner) in [(2_500_000, 4), (10_000, 1000)] {
+        group.bench_function(format!("plain nest {outer} x {inner}"), |b| {
+            b.iter(|| plain_nest(black_box(outer), black_box(inner)))
+        });
+        group.bench_function(format!("#[resumable] nest {outer} x {inner}"), |b| {
+            b.iter(|| checkpointed_nest(black_box(outer), black_box(inner)))
+        });
+    }
     group.finish();
 }
 

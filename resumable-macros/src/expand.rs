@@ -575,6 +575,7 @@ pub fn expand(model: Model) -> TokenStream {
                         // function's too, which the statements above may have changed) is put
                         // back, and its inner loop skips what was done.
                         let mut #inner_done: u64 = 0;
+                        // Boxed: only the first iteration of a resumed run finds it, the others move 8 bytes.
                         let mut #restoring = #restore.take();
                         if let ::core::option::Option::Some(#restore) = &mut #restoring {
                             #( #top_places = (#top_codecs.load)(#restore); )*
@@ -586,7 +587,7 @@ pub fn expand(model: Model) -> TokenStream {
                         }
                         #(#encode_now)*
                     let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
-                        let #iter = #run.skip(#iter, #inner_done);
+                        let #iter = #run.skip_inner(#iter, #inner_done);
                         let #base: u64 = #pulled - #inner_done;
                         let #inner_exit = #run_inner;
                         // A failure in the inner loop saves here, where the state declared
@@ -624,7 +625,7 @@ pub fn expand(model: Model) -> TokenStream {
                     let mut #position: (u64, u64) = (0, 0);
                     #(#assertions)*
                     #start_run
-                    let mut #restore = #run.restore();
+                    let mut #restore = #run.restore().map(::std::boxed::Box::new);
                     if let ::core::option::Option::Some(#restore) = &mut #restore {
                         #position = (#position_codec.load)(#restore);
                         #run.resuming_at(#position);

@@ -144,6 +144,8 @@ pub struct Run {
     progress: Progress,
     /// A loop nest's resume message, printed once the position is known.
     resume_message: Option<ResumeMessage>,
+    /// Whether a nest's inner iterator type was checked by [`Run::skip_inner`].
+    inner_checked: bool,
 }
 
 /// "resuming squares at iteration 237000 (checkpoint …, saved 12 s ago)".
@@ -250,6 +252,7 @@ impl Run {
             next_save: u64::MAX,
             progress: Progress::start(spec.function, (start > 0).then_some(start)),
             resume_message,
+            inner_checked: false,
         }
     }
 
@@ -285,16 +288,42 @@ impl Run {
     /// yield what it yielded on the saved run.
     #[track_caller]
     pub fn prepare<I: Iterator>(&self, iter: I) -> I {
-        self.skip(iter, self.start)
+        self.refuse_unordered::<I>();
+        self.skip_items(iter, self.start)
     }
 
-    /// [`Run::prepare`] for one loop of a nest: refuses iterators whose order is random per
-    /// process, then advances `iter` past `done` items.
+    /// [`Run::prepare`] for the outer loop of a nest: refuses iterators whose order is random
+    /// per process, then advances `iter` past the `done` completed outer iterations.
     ///
     /// # Panics
     /// As [`Run::prepare`].
     #[track_caller]
-    pub fn skip<I: Iterator>(&self, mut iter: I, done: u64) -> I {
+    pub fn skip<I: Iterator>(&self, iter: I, done: u64) -> I {
+        self.refuse_unordered::<I>();
+        self.skip_items(iter, done)
+    }
+
+    /// [`Run::skip`] for the inner loop of a nest, made anew every outer iteration: the check
+    /// of its type runs once per call of the function, and nothing else runs unless `done`
+    /// items are to be skipped (only on resume).
+    ///
+    /// # Panics
+    /// As [`Run::prepare`].
+    #[inline]
+    #[track_caller]
+    pub fn skip_inner<I: Iterator>(&mut self, iter: I, done: u64) -> I {
+        if !self.inner_checked {
+            self.inner_checked = true;
+            self.refuse_unordered::<I>();
+        }
+        if done == 0 {
+            return iter;
+        }
+        self.skip_items(iter, done)
+    }
+
+    #[track_caller]
+    fn refuse_unordered<I>(&self) {
         let iterator = std::any::type_name::<I>();
         let hash_ordered = ["std::collections::hash::", "hashbrown::"];
         if hash_ordered.iter().any(|module| iterator.contains(module)) {
@@ -303,6 +332,10 @@ impl Run {
                 iterator,
             });
         }
+    }
+
+    #[track_caller]
+    fn skip_items<I: Iterator>(&self, mut iter: I, done: u64) -> I {
         let Some(last) = done.checked_sub(1) else {
             return iter;
         };
@@ -322,6 +355,7 @@ impl Run {
     /// A new iteration of a nest's outer loop starts: the bindings from `first_inner_binding`
     /// on are declared between the loops, so they are new values, and their next save holds
     /// each of them whole (what the last record saved of the old ones says nothing of these).
+    #[inline]
     pub fn new_outer_iteration(&mut self, first_inner_binding: usize) {
         for growth in self.growth.iter_mut().skip(first_inner_binding) {
             *growth = None;

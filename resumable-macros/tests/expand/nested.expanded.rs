@@ -23,7 +23,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             (__resumable_codec_3.shape)(),
         ],
     );
-    let mut __resumable_restore = __resumable_run.restore();
+    let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         __resumable_position = (__resumable_codec_0.load)(__resumable_restore);
         __resumable_run.resuming_at(__resumable_position);
@@ -70,7 +70,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 }
                 let __resumable_iter = ::core::iter::IntoIterator::into_iter(data.chunks(8));
                 let __resumable_iter =
-                    __resumable_run.skip(__resumable_iter, __resumable_inner_done);
+                    __resumable_run.skip_inner(__resumable_iter, __resumable_inner_done);
                 let __resumable_base: u64 = __resumable_pulled - __resumable_inner_done;
                 let __resumable_inner_exit =
                     ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
