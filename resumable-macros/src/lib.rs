@@ -4,8 +4,10 @@ mod args;
 mod control_flow;
 mod erase_impl_trait;
 mod expand;
+mod expand_nest;
 #[cfg(test)]
 mod expansion_snapshots;
+mod generated;
 mod loop_forms;
 mod model;
 

@@ -1,0 +1,259 @@
+//! Code generation for a loop nest (`inner = 'label`): the outer loop drives, the inner loop
+//! is the hot loop of a single loop (see `expand`), and the checkpoint saves the position
+//! `(outer, inner)`, the function-level state and the state declared between the loops.
+//!
+//! Input:
+//! ```text
+//! #[resumable(every = 100, inner = 'batches)]
+//! fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
+//!     let mut losses = Vec::new();                // function-level state
+//!     for epoch in 0..epochs {
+//!         let mut loss = 0.0;                     // between-loop state
+//!         'batches: for batch in data.chunks(8) { loss += batch[0]; }
+//!         losses.push(loss);                      // after the inner loop
+//!     }
+//!     losses
+//! }
+//! ```
+//! Output (abridged; the hot loop and the exits as for a single loop):
+//! ```text
+//! let mut losses = Vec::new();
+//! let mut outer_iter = IntoIterator::into_iter(0..epochs);
+//! let mut position: (u64, u64) = (0, 0);
+//! /* codecs: position and `losses` checked at the binding, `loss` by `codec_of()`, its type
+//!    decided in the outer loop's body; all their shapes go to Run::start */
+//! let mut restore = run.restore().map(Box::new);          // position first
+//! let mut outer_iter = run.skip(outer_iter, position.0);
+//! let exit = catch_unwind(|| {
+//!     for outer_item in outer_iter {                       // the user's label, if any
+//!         let outer_at = outer_next; outer_next += 1;
+//!         run.new_outer_iteration(2);                      // `loss` is saved whole next
+//!         let epoch = outer_item;
+//!         let mut loss = 0.0;                              // runs again on resume...
+//!         if let Some(restore) = restore.take() {          // ...then the saved state:
+//!             losses = load(restore); loss = load(restore); // (`let` is shadowed instead)
+//!             inner_done = position.1;
+//!         }
+//!         let iter = run.skip_inner(IntoIterator::into_iter(data.chunks(8)), inner_done);
+//!         let base = pulled - inner_done;
+//!         match catch_unwind(|| { /* hot loop; saves set position = (outer_at, pulled - 1 -
+//!                                     base) and save position, losses, loss */ }) {
+//!             Ok(Exit::Completed) => {}
+//!             /* a failure: save here, where `loss` exists, then return or resume the panic */
+//!         }
+//!         losses.push(loss);
+//!     }
+//!     Exit::Completed
+//! });
+//! /* exits as for a single loop, without saving: failures saved where they happened */
+//! ```
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::generated::{Parts, local};
+use crate::model::{Model, Nest};
+
+/// The body of a function whose loop nest checkpoints inside its inner loop.
+pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
+    let Parts {
+        key_eval,
+        name_eval,
+        state,
+        places,
+        codecs,
+        top,
+        encoded,
+        assertions,
+        between_append_only,
+        start_run,
+        watch,
+        every,
+        hot_loop,
+        save_after_error,
+        save_after_try,
+        save_after_panic,
+        returned_is_failure,
+        ..
+    } = parts;
+    let top = *top;
+    let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
+    let private = quote!(::resumable::__private);
+    let [
+        iter,
+        run,
+        restore,
+        pulled,
+        exit,
+        value,
+        err,
+        payload,
+        saving,
+        due,
+        stride,
+    ] = [
+        "iter", "run", "restore", "pulled", "exit", "value", "err", "payload", "saving", "due",
+        "stride",
+    ]
+    .map(local);
+    let [position, outer_at, base] = ["position", "outer_at", "base"].map(local);
+    let outer_iter = local("outer_iter");
+    let outer_item = local("outer_item");
+    let outer_next = local("outer_next");
+    let inner_done = local("inner_done");
+    let restoring = local("restoring");
+    let inner_exit = local("inner_exit");
+    let outer_pat = &looped.pat;
+    let outer_iterable = &looped.expr;
+    let outer_label = &looped.label;
+    let outer_attrs = &looped.attrs;
+    let between = &nest.between;
+    let after = &nest.after;
+    let inner_iterable = &nest.inner.expr;
+    let position_codec = &codecs[0];
+    let top_places = &places[1..top];
+    let top_codecs = &codecs[1..top];
+    // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
+    let restore_between = nest
+        .state
+        .iter()
+        .zip(&codecs[top..])
+        .map(|(between, codec)| {
+            let ident = &between.ident;
+            if between.mutable {
+                quote! {
+                    if let ::core::option::Option::Some(#restore) = &mut #restoring {
+                        #ident = (#codec.load)(#restore);
+                    }
+                }
+            } else {
+                quote! {
+                    let #ident = match &mut #restoring {
+                        ::core::option::Option::Some(#restore) => {
+                            (#codec.load)(#restore)
+                        }
+                        ::core::option::Option::None => #ident,
+                    };
+                }
+            }
+        });
+    let top_literal = top;
+    let encode_now =
+        state
+            .iter()
+            .zip(codecs)
+            .zip(encoded)
+            .filter_map(|((ident, codec), encoded)| {
+                let encoded = encoded.as_ref()?;
+                Some(quote! {
+                    let #encoded = ::resumable::__private::encoded(#codec, &#ident);
+                })
+            });
+    let run_inner = parts.catching(quote! {
+        let mut #iter = #iter;
+        #hot_loop
+    });
+    let run_outer = parts.catching(quote! {
+        let mut #due: u64 = #run.first_boundary(#every);
+        let #stride: u64 = #run.stride();
+        #(#outer_attrs)*
+        #outer_label for #outer_item in #outer_iter {
+            let #outer_at: u64 = #outer_next;
+            #outer_next += 1;
+            #run.new_outer_iteration(#top_literal);
+            let #outer_pat = #outer_item;
+            #(#between)*
+            #(#between_append_only)*
+            // On resume, the iteration the checkpoint was saved in: its state (the
+            // function's too, which the statements above may have changed) is put
+            // back, and its inner loop skips what was done.
+            let mut #inner_done: u64 = 0;
+            // Boxed: only the first iteration of a resumed run finds it, the others move 8 bytes.
+            let mut #restoring = #restore.take();
+            if let ::core::option::Option::Some(#restore) = &mut #restoring {
+                #( #top_places = (#top_codecs.load)(#restore); )*
+                #inner_done = #position.1;
+            }
+            #(#restore_between)*
+            if let ::core::option::Option::Some(#restore) = #restoring {
+                #restore.finish();
+            }
+            #(#encode_now)*
+        let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
+            let #iter = #run.skip_inner(#iter, #inner_done);
+            let #base: u64 = #pulled - #inner_done;
+            let #inner_exit = #run_inner;
+            // A failure in the inner loop saves here, where the state declared
+            // between the loops still exists; one outside it keeps the last
+            // checkpoint.
+            match #inner_exit {
+                ::core::result::Result::Ok(#private::Exit::Completed) => {}
+                ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                    if #returned_is_failure {
+                        #save_after_error
+                    }
+                    return #private::Exit::Returned(#value);
+                }
+                ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                    #save_after_try
+                    return #private::Exit::Failed(#value);
+                }
+                ::core::result::Result::Ok(#exit) => return #exit,
+                ::core::result::Result::Err(#payload) => {
+                    if !#saving {
+                        #save_after_panic
+                    }
+                    ::std::panic::resume_unwind(#payload)
+                }
+            }
+            #(#after)*
+        }
+        #private::Exit::Completed
+    });
+    quote! {
+        #key_eval
+        #name_eval
+        #(#prelude)*
+        let mut #outer_iter = ::core::iter::IntoIterator::into_iter(#outer_iterable);
+        let mut #position: (u64, u64) = (0, 0);
+        #(#assertions)*
+        #start_run
+        let mut #restore = #run.restore().map(::std::boxed::Box::new);
+        if let ::core::option::Option::Some(#restore) = &mut #restore {
+            #position = (#position_codec.load)(#restore);
+            #run.resuming_at(#position);
+        }
+        let mut #outer_iter = #run.skip(#outer_iter, #position.0);
+        #run.size_hint((0, ::core::option::Option::None));
+        let mut #pulled: u64 = #run.start_index();
+        let mut #outer_next: u64 = #position.0;
+        #watch
+        let #exit = #run_outer;
+        #run.end_watch();
+        // Failures were saved where they happened, or keep the last checkpoint.
+        match #exit {
+            ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
+            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                if #returned_is_failure {
+                    #run.obey_signal();
+                } else {
+                    #run.complete();
+                }
+                return #value;
+            }
+            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                #run.obey_signal();
+                return #value;
+            }
+            ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+            ::core::result::Result::Ok(#private::Exit::Stopped) => {
+                #run.stopped(#pulled - 1)
+            }
+            ::core::result::Result::Err(#payload) => {
+                #run.obey_signal();
+                ::std::panic::resume_unwind(#payload)
+            }
+        };
+        #(#epilogue)*
+    }
+}
