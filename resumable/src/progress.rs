@@ -37,14 +37,8 @@ mod with_bar {
                     total: None,
                 };
             }
-            // Hidden until `set_total` gives it its length: drawn before that, it shows "0/0".
+            // Hidden until `set_total` says whether it has a length, and so which style.
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-            let style = ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec} ETA {eta} {msg}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> ");
-            bar.set_style(style);
             bar.set_prefix(function.to_owned());
             if let Some(index) = resumed_at {
                 bar.set_position(index);
@@ -65,6 +59,17 @@ mod with_bar {
                 self.total = Some(completed.saturating_add(lower as u64));
             }
             if let Some(bar) = &self.bar {
+                // Without a total, no bar, length or ETA: the position and the rate.
+                let template = match self.total {
+                    Some(_) => {
+                        "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec} ETA {eta} {msg}"
+                    }
+                    None => "{prefix} {human_pos} iterations {per_sec} {msg}",
+                };
+                let style = ProgressStyle::with_template(template)
+                    .expect("a valid template")
+                    .progress_chars("=> ");
+                bar.set_style(style);
                 bar.set_draw_target(ProgressDrawTarget::stderr());
                 match self.total {
                     Some(total) => bar.set_length(total),
