@@ -356,3 +356,45 @@ fn a_nest_in_a_method_restores_self() {
     assert_eq!(take(&METHOD_BODIES), 24 - 14);
     assert!(!path.exists());
 }
+
+static GRID_BODIES: AtomicU64 = AtomicU64::new(0);
+
+/// `skip(row)`: a reference declared between the loops is left out of the checkpoint (it is
+/// computed again on resume, from the argument); the inner loop is a `while` over a cursor
+/// declared between the loops.
+#[resumable(every = 4, name = "nested-skip-while", inner = 'cells, skip(row))]
+fn weighted_sum(grid: &[Vec<u64>], fail_at: Option<(usize, usize)>) -> u64 {
+    let mut total = 0;
+    for (r, row) in grid.iter().enumerate() {
+        let row: &Vec<u64> = row;
+        let mut c = 0;
+        'cells: while c < row.len() {
+            GRID_BODIES.fetch_add(1, SeqCst);
+            if fail_at == Some((r, c)) {
+                panic!("injected failure at {r}, {c}");
+            }
+            total += row[c] * (c as u64 + 1);
+            c += 1;
+        }
+    }
+    total
+}
+
+#[test]
+fn a_skipped_reference_and_a_while_inner_loop() {
+    let path = fresh("nested-skip-while");
+    let grid: Vec<Vec<u64>> = (0..5)
+        .map(|r| (0..3 + r).map(|c| r * 10 + c).collect())
+        .collect();
+    let uninterrupted = weighted_sum(&grid, None);
+    // Rows of 3, 4, 5, 6 and 7 cells.
+    assert_eq!(take(&GRID_BODIES), 25);
+    panic_of(|| weighted_sum(&grid, Some((2, 3))));
+    assert_eq!(take(&GRID_BODIES), 3 + 4 + 4);
+    // The index counts the inner `for` it runs as (`for _ in 0u64.. { if COND BODY else {
+    // break } }`): the check that ends each row is an iteration too.
+    assert_eq!(saved_index(&path), Some((3 + 1) + (4 + 1) + 3));
+    assert_eq!(weighted_sum(&grid, None), uninterrupted);
+    assert_eq!(take(&GRID_BODIES), 25 - 10);
+    assert!(!path.exists());
+}

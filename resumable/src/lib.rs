@@ -370,8 +370,9 @@ pub struct Stopped {
 /// `inner = 'label` checkpoints inside the loop with that label, which must be a statement of
 /// the top-level loop's body (not inside an `if`, a block or a deeper loop); the top-level
 /// loop is then the outer loop. `every` counts the inner loop's iterations, over the whole
-/// run; the checkpoint's index is the inner iterations completed so far, and its resume point
-/// is the pair (outer iteration, inner iteration), saved with the state.
+/// run; the checkpoint's index is the inner iterations completed so far (one that `break`s
+/// included, and for a `while` inner loop the check of its condition that ends it), and its
+/// resume point is the pair (outer iteration, inner iteration), saved with the state.
 ///
 /// The state is the function-level state (as above: `let mut` bindings before the outer loop
 /// that the outer loop's body names), then the bindings declared between the loops (the
