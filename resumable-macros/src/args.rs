@@ -67,7 +67,14 @@ impl Parse for Args {
             } else if lookahead.peek(kw::inner) {
                 let keyword: kw::inner = input.parse()?;
                 input.parse::<Token![=]>()?;
-                set_once(&mut args.inner, input.parse()?, keyword.span)?;
+                let label = input.parse::<Lifetime>().map_err(|err| {
+                    syn::Error::new(
+                        err.span(),
+                        "`inner` takes the label of the loop to checkpoint in, with its quote: \
+                         `inner = 'batches` for `'batches: for batch in …`",
+                    )
+                })?;
+                set_once(&mut args.inner, label, keyword.span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
