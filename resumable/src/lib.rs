@@ -431,6 +431,11 @@ pub struct Stopped {
 /// assert_eq!(resumed[..2], [36.0, 18.0]);
 /// ```
 ///
+/// Since the function-level state is assigned after the statements between the loops, a
+/// between-loop binding cannot borrow it for the inner loop (`let row = &grid[r];` with `grid`
+/// state): the borrow checker refuses the assignment, pointing at both. Borrow inside the
+/// inner loop instead (`for c in 0..n { … grid[r][c] … }`).
+///
 /// A state `Vec` whose element type only the statements after the inner loop decide (`let
 /// mut history = Vec::new();` filled after it) needs its type written where it is declared
 /// when the elements are not numbers, `String`s or tuples of them: the inner loop's saves
