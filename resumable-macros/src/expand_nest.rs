@@ -218,7 +218,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         #(#assertions)*
         #start_run
         // Boxed: every outer iteration takes it, and only the first of a resumed run finds
-        // it; moving the unboxed `Option` each time cost 30 ns (see BENCHMARKS.md).
+        // it; moving the unboxed `Option` each time cost 15 ns (see BENCHMARKS.md).
         let mut #restore = #run.restore().map(::std::boxed::Box::new);
         if let ::core::option::Option::Some(#restore) = &mut #restore {
             #position = (#position_codec.load)(#restore);
