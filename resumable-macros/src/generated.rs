@@ -143,9 +143,10 @@ impl Parts {
             .collect();
         let state_names = state.iter().map(|ident| {
             if *ident == position {
-                "(outer, inner)".to_owned()
+                quote!(::resumable::__private::POSITION)
             } else {
-                ident.to_string()
+                let name = ident.to_string();
+                quote!(#name)
             }
         });
         // Where each binding's value lives: the binding, or `*self` in a `&mut self` method.

@@ -110,6 +110,8 @@ pub struct RecordInfo {
     pub size: u64,
     /// One per state binding.
     pub parts: Vec<PartInfo>,
+    /// A loop nest's position `(outer, inner)` (its first state value).
+    pub position: Option<(u64, u64)>,
 }
 
 /// What is wrong with one file, if anything.
@@ -484,6 +486,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
                     parts: vec![PartInfo::Whole {
                         len: decoded.payload.len() as u64,
                     }],
+                    position: None,
                 });
                 info.label = Some(decoded.meta.label);
                 info.shape = Some(decoded.meta.shape);
@@ -507,7 +510,18 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
     // Records follow each other from the end of the header.
     let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
     let mut start = 16 + meta_len as usize + 4;
+    let nest = scan.meta.shape.starts_with(&format!(
+        "{}{}\n",
+        crate::checkpoint::BINDING,
+        crate::__private::POSITION
+    ));
     for record in &scan.records {
+        // A nest saves its position whole, first.
+        let position = record
+            .part_ranges()
+            .next()
+            .filter(|(part, _)| nest && matches!(part, Part::Whole { .. }))
+            .and_then(|(_, range)| postcard::from_bytes::<(u64, u64)>(&bytes[range]).ok());
         let end = record.data.end + 4;
         info.records.push(RecordInfo {
             seq: record.head.seq,
@@ -523,6 +537,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
                     Part::Extend { from, to, len } => PartInfo::Elements { from, to, len },
                 })
                 .collect(),
+            position,
         });
         start = end;
     }

@@ -29,6 +29,10 @@ pub trait KeyValue: Serialize + core::fmt::Debug {}
 
 impl<T: Serialize + core::fmt::Debug + ?Sized> KeyValue for T {}
 
+/// The name of a loop nest's first state value, its position `(outer, inner)`: in its
+/// checkpoint's shape, and how `resumable show` finds it.
+pub const POSITION: &str = "(outer, inner)";
+
 /// How the closure that runs the loop ended.
 pub enum Exit<R> {
     /// The iterator ran out, or `break`.

@@ -391,3 +391,41 @@ fn reset_refuses_while_a_run_holds_the_checkpoint() {
     assert!(generations(&runs, "cli-held").is_empty());
     assert_eq!(cli(&["reset", "cli-held", "--dir", dir_arg]).code, 1);
 }
+
+#[resumable(every = 3, name = "cli-nest", inner = 'cells)]
+fn grid(rows: u64, cols: u64, panic_at: (u64, u64)) -> u64 {
+    let mut total = 0;
+    for r in 0..rows {
+        let mut row = 0;
+        'cells: for c in 0..cols {
+            if (r, c) == panic_at {
+                panic!("injected failure at {r}, {c}");
+            }
+            row += r * c;
+        }
+        total += row;
+    }
+    total
+}
+
+#[test]
+fn show_gives_a_nests_position() {
+    let runs = run_dir();
+    remove_checkpoint(&runs, "cli-nest");
+    let dir = scratch("nest");
+    assert!(catch_unwind(|| grid(4, 5, (2, 1))).is_err());
+    move_checkpoint(&runs, &dir, "cli-nest");
+    let show = cli(&["show", "cli-nest", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    let newest = show
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("newest"))
+        .unwrap();
+    assert!(
+        newest.contains("index 11 (outer iteration 2, inner iteration 1), saved"),
+        "{newest}"
+    );
+    assert!(show.stdout.contains("== (outer, inner)"), "{}", show.stdout);
+    fs::remove_dir_all(dir).unwrap();
+}

@@ -11,7 +11,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             function: "train",
             name: ::core::concat!(::core::module_path!(), "::", "train"),
             interval_ms: 0u64,
-            state: &["(outer, inner)", "losses", "rate", "loss"],
+            state: &[::resumable::__private::POSITION, "losses", "rate", "loss"],
             signals: true,
             key: ::core::option::Option::None,
             nest: true,

@@ -123,8 +123,13 @@ fn show(dir: &Path, name: &str) -> Result<String, String> {
         "newest".into(),
         match &info.newest {
             Some((generation, record)) => format!(
-                "index {}, saved {} ago ({} in {})",
+                "index {}{}, saved {} ago ({} in {})",
                 record.index,
+                record
+                    .position
+                    .map_or_else(String::new, |(outer, inner)| format!(
+                        " (outer iteration {outer}, inner iteration {inner})"
+                    )),
                 inspect::age(record.saved_at_ms),
                 record_name(record.seq),
                 file_name(&info, *generation)
