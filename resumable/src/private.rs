@@ -69,11 +69,7 @@ impl<T> Copy for Codec<T> {}
 /// Checks, at the binding's span, that a state binding can be saved and restored.
 #[inline(always)]
 pub fn codec<T: State>(_: &T) -> Codec<T> {
-    Codec {
-        save: |save, value| save.value(value),
-        load: |restore| restore.value(),
-        shape: crate::shape::shape_of::<T>,
-    }
+    codec_of()
 }
 
 /// [`codec`] for a binding whose type the code after this call decides: a binding declared
