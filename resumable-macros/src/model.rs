@@ -73,16 +73,12 @@ impl Model {
             .inner
             .as_ref()
             .and_then(|label| split_nest(&looped, label, &mut errors));
-        let between = nest
-            .as_ref()
-            .map_or_else(Vec::new, |nest| bindings_of(&nest.between));
         let (state, between_state) = select_state(
             &args,
             receiver.as_ref(),
             &prelude,
             &looped,
             nest.as_ref(),
-            &between,
             &mut errors,
         );
         let nest = nest.map(|nest| Nest {
@@ -359,10 +355,10 @@ fn select_state(
     prelude: &[Stmt],
     looped: &ExprForLoop,
     nest: Option<&Nest>,
-    between: &[Binding],
     errors: &mut Errors,
 ) -> (Vec<Ident>, Vec<BetweenState>) {
     let mut bindings = bindings_of(prelude);
+    let between = nest.map_or_else(Vec::new, |nest| bindings_of(&nest.between));
     // A method's `self` is a binding like the others: state if mutable and used by the loop.
     if let Some((kind, ident)) = receiver {
         bindings.insert(
