@@ -78,7 +78,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand_nest;
-use crate::generated::{Parts, local};
+use crate::generated::{Locals, Parts};
 use crate::model::Model;
 
 pub fn expand(model: Model) -> TokenStream {
@@ -111,31 +111,20 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         watch,
         every,
         hot_loop,
-        save_after_error,
-        save_after_try,
-        save_after_panic,
-        returned_is_failure,
         ..
     } = parts;
-    let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
-    let private = quote!(::resumable::__private);
-    let [
+    let Locals {
         iter,
         run,
         restore,
         pulled,
         exit,
-        value,
-        err,
-        payload,
-        saving,
         due,
         stride,
-    ] = [
-        "iter", "run", "restore", "pulled", "exit", "value", "err", "payload", "saving", "due",
-        "stride",
-    ]
-    .map(local);
+        ..
+    } = &parts.locals;
+    let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
+    let after_loop = parts.after_loop(true);
     let iterable = &looped.expr;
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
@@ -162,36 +151,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #watch
         let #exit = #run_loop;
         #run.end_watch();
-        match #exit {
-            ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
-            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                if #returned_is_failure {
-                    #save_after_error
-                    #run.obey_signal();
-                } else {
-                    #run.complete();
-                }
-                return #value;
-            }
-            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                #save_after_try
-                #run.obey_signal();
-                return #value;
-            }
-            ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
-            ::core::result::Result::Ok(#private::Exit::Stopped) => {
-                #run.stopped(#pulled - 1)
-            }
-            ::core::result::Result::Err(#payload) => {
-                // A panic inside our own save came from a `Serialize` impl: saving again
-                // would only panic again.
-                if !#saving {
-                    #save_after_panic
-                }
-                #run.obey_signal();
-                ::std::panic::resume_unwind(#payload)
-            }
-        };
+        #after_loop
         #(#epilogue)*
     }
 }

@@ -51,7 +51,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::generated::{Parts, local};
+use crate::generated::{Locals, Parts, local};
 use crate::model::{Model, Nest};
 
 /// The body of a function whose loop nest checkpoints inside its inner loop.
@@ -77,26 +77,24 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         ..
     } = parts;
     let top = *top;
-    let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
-    let private = quote!(::resumable::__private);
-    let [
+    let Locals {
         iter,
         run,
         restore,
         pulled,
         exit,
         value,
-        err,
         payload,
         saving,
         due,
         stride,
-    ] = [
-        "iter", "run", "restore", "pulled", "exit", "value", "err", "payload", "saving", "due",
-        "stride",
-    ]
-    .map(local);
-    let [position, outer_at, base] = ["position", "outer_at", "base"].map(local);
+        position,
+        outer_at,
+        base,
+        ..
+    } = &parts.locals;
+    let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
+    let private = quote!(::resumable::__private);
     let outer_iter = local("outer_iter");
     let outer_item = local("outer_item");
     let outer_next = local("outer_next");
@@ -149,6 +147,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
                     let #encoded = ::resumable::__private::encoded(#codec, &#ident);
                 })
             });
+    let after_loop = parts.after_loop(false);
     let run_inner = parts.catching(quote! {
         let mut #iter = #iter;
         #hot_loop
@@ -231,30 +230,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         #watch
         let #exit = #run_outer;
         #run.end_watch();
-        // Failures were saved where they happened, or keep the last checkpoint.
-        match #exit {
-            ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
-            ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                if #returned_is_failure {
-                    #run.obey_signal();
-                } else {
-                    #run.complete();
-                }
-                return #value;
-            }
-            ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                #run.obey_signal();
-                return #value;
-            }
-            ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
-            ::core::result::Result::Ok(#private::Exit::Stopped) => {
-                #run.stopped(#pulled - 1)
-            }
-            ::core::result::Result::Err(#payload) => {
-                #run.obey_signal();
-                ::std::panic::resume_unwind(#payload)
-            }
-        };
+        #after_loop
         #(#epilogue)*
     }
 }

@@ -16,8 +16,49 @@ pub fn local(name: &str) -> Ident {
     Ident::new(&format!("__resumable_{name}"), Span::mixed_site())
 }
 
+/// The generated locals the expansions of both shapes name.
+pub struct Locals {
+    pub iter: Ident,
+    pub run: Ident,
+    pub restore: Ident,
+    pub pulled: Ident,
+    pub exit: Ident,
+    pub value: Ident,
+    pub err: Ident,
+    pub payload: Ident,
+    pub saving: Ident,
+    pub due: Ident,
+    pub stride: Ident,
+    /// A nest's `(outer, inner)`, and the two counters it is set from.
+    pub position: Ident,
+    pub outer_at: Ident,
+    pub base: Ident,
+}
+
+impl Locals {
+    fn new() -> Locals {
+        Locals {
+            iter: local("iter"),
+            run: local("run"),
+            restore: local("restore"),
+            pulled: local("pulled"),
+            exit: local("exit"),
+            value: local("value"),
+            err: local("err"),
+            payload: local("payload"),
+            saving: local("saving"),
+            due: local("due"),
+            stride: local("stride"),
+            position: local("position"),
+            outer_at: local("outer_at"),
+            base: local("base"),
+        }
+    }
+}
+
 /// The pieces, as tokens.
 pub struct Parts {
+    pub locals: Locals,
     /// `key = expr` evaluated, before anything else.
     pub key_eval: TokenStream,
     /// A method's default checkpoint name, computed at run time.
@@ -70,19 +111,26 @@ impl Parts {
             nest,
             ..
         } = model;
-        let iter = local("iter");
-        let run = local("run");
-        let pulled = local("pulled");
-        let saving = local("saving");
+        let locals = Locals::new();
+        let Locals {
+            iter,
+            run,
+            pulled,
+            saving,
+            due,
+            value,
+            err,
+            stride,
+            position,
+            outer_at,
+            base,
+            ..
+        } = &locals;
         let stop = local("stop");
-        let due = local("due");
         let save = local("save");
-        let value = local("value");
         let item = local("item");
-        let err = local("err");
         let next_item = local("next_item");
         let tick = local("tick");
-        let stride = local("stride");
         let boundary = local("boundary");
         let current = local("current");
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
@@ -118,7 +166,6 @@ impl Parts {
         };
         // In a nest, the state saved is the position `(outer, inner)`, the function-level state,
         // then the state declared between the loops; `top` counts the first two.
-        let position = local("position");
         let top_state = state;
         let mut state: Vec<Ident> = Vec::new();
         if nest.is_some() {
@@ -142,7 +189,7 @@ impl Parts {
             })
             .collect();
         let state_names = state.iter().map(|ident| {
-            if *ident == position {
+            if ident == position {
                 quote!(::resumable::__private::POSITION)
             } else {
                 let name = ident.to_string();
@@ -257,8 +304,6 @@ impl Parts {
         let save_state = quote!(#(#save_each)*);
         // In a nest, where the loop is, set before each save: the outer loop's iteration, and the
         // inner loop's iterations completed in it (`pulled` counts them over the whole run).
-        let outer_at = local("outer_at");
-        let base = local("base");
         let set_position = if nest.is_some() {
             quote!(#position = (#outer_at, #pulled - 1 - #base);)
         } else {
@@ -400,6 +445,7 @@ impl Parts {
         };
 
         Parts {
+            locals,
             key_eval,
             name_eval,
             state,
@@ -419,6 +465,68 @@ impl Parts {
             returned_is_failure,
             is_async,
             return_type,
+        }
+    }
+
+    /// What each way out of the loop does, once `exit` holds how it ended. With
+    /// `saves_failures` (a single loop) a failure saves here; a nest saved its failures where
+    /// they happened, or keeps its last checkpoint.
+    pub fn after_loop(&self, saves_failures: bool) -> TokenStream {
+        let Locals {
+            run,
+            pulled,
+            exit,
+            value,
+            err,
+            payload,
+            saving,
+            ..
+        } = &self.locals;
+        let private = quote!(::resumable::__private);
+        let returned_is_failure = &self.returned_is_failure;
+        let (save_after_error, save_after_try, save_after_panic) = if saves_failures {
+            let save_after_panic = &self.save_after_panic;
+            (
+                self.save_after_error.clone(),
+                self.save_after_try.clone(),
+                // A panic inside our own save came from a `Serialize` impl: saving again
+                // would only panic again.
+                quote! {
+                    if !#saving {
+                        #save_after_panic
+                    }
+                },
+            )
+        } else {
+            (quote!(), quote!(), quote!())
+        };
+        quote! {
+            match #exit {
+                ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
+                ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
+                    if #returned_is_failure {
+                        #save_after_error
+                        #run.obey_signal();
+                    } else {
+                        #run.complete();
+                    }
+                    return #value;
+                }
+                ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
+                    #save_after_try
+                    #run.obey_signal();
+                    return #value;
+                }
+                ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+                ::core::result::Result::Ok(#private::Exit::Stopped) => {
+                    #run.stopped(#pulled - 1)
+                }
+                ::core::result::Result::Err(#payload) => {
+                    #save_after_panic
+                    #run.obey_signal();
+                    ::std::panic::resume_unwind(#payload)
+                }
+            };
         }
     }
 
