@@ -27,6 +27,18 @@ fn checkpointed(n: u64) -> u64 {
     sum
 }
 
+// The same loop with a statement before the state is touched: the generated code marks,
+// every iteration, where the state is first touched, so that a failure before it can save.
+#[resumable(every = 1_000_000_000_000, name = "bench-overhead-marked")]
+fn checkpointed_marked(n: u64) -> u64 {
+    let mut sum = 0u64;
+    for i in 0..n {
+        let x = black_box(i);
+        sum += x;
+    }
+    sum
+}
+
 fn plain_nest(outer: u64, inner: u64) -> u64 {
     let mut sum = 0u64;
     for o in 0..outer {
@@ -58,6 +70,9 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("plain loop", |b| b.iter(|| plain(black_box(N))));
     group.bench_function("#[resumable] loop", |b| {
         b.iter(|| checkpointed(black_box(N)))
+    });
+    group.bench_function("#[resumable] loop, failure point marked", |b| {
+        b.iter(|| checkpointed_marked(black_box(N)))
     });
     group.finish();
     // The fixed cost of a call (lock file, checkpoint lookup, removal at the end), to take

@@ -107,15 +107,55 @@ fn log_then_fail(n: u64, panic_at: Option<u64>) -> Vec<u64> {
 }
 
 #[test]
-fn a_panic_saves_the_state_as_it_is_and_the_failed_iteration_runs_again() {
+fn a_panic_after_the_iteration_changed_the_state_saves_nothing_and_the_result_is_right() {
     let path = fresh("failures-partial-state");
-    // `every = 100`: no periodic save happens, only the save after the panic.
+    // `every = 100`: no periodic save happens. The panic comes after `log.push(i)`: saving
+    // then would resume with 2 pushed and push it again ([0, 1, 2, 2, 3, 4]).
     panic_of(|| log_then_fail(5, Some(2)));
     assert_eq!(take(&PARTIAL_RUNS), 3);
-    assert_eq!(saved_index(&path), Some(2));
-    // The state was saved as the panic left it (2 already pushed), and iteration 2 runs again.
-    assert_eq!(log_then_fail(5, None), [0, 1, 2, 2, 3, 4]);
-    assert_eq!(take(&PARTIAL_RUNS), 3);
+    assert!(
+        !path.exists(),
+        "nothing is saved: no checkpoint existed before"
+    );
+    assert_eq!(log_then_fail(5, None), [0, 1, 2, 3, 4]);
+    assert_eq!(take(&PARTIAL_RUNS), 5, "the run starts from the beginning");
+    assert!(!path.exists());
+}
+
+static PERIODIC_THEN_DIRTY_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 4, name = "failures-dirty-after-periodic")]
+fn total_then_fail(items: &[u64], fail_at: Option<usize>) -> Result<(u64, Vec<u64>), String> {
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for (i, &x) in items.iter().enumerate() {
+        PERIODIC_THEN_DIRTY_RUNS.fetch_add(1, SeqCst);
+        total += x;
+        if fail_at == Some(i) {
+            return Err(format!("bad item {i}"));
+        }
+        out.push(x * 2);
+    }
+    Ok((total, out))
+}
+
+#[test]
+fn an_error_after_the_iteration_changed_the_state_resumes_from_the_last_periodic_checkpoint() {
+    let path = fresh("failures-dirty-after-periodic");
+    let items: Vec<u64> = (1..=10).collect();
+    let uninterrupted = total_then_fail(&items, None).unwrap();
+    take(&PERIODIC_THEN_DIRTY_RUNS);
+    // Iteration 6 adds to `total`, then fails: the checkpoint of iteration 4 stands.
+    assert_eq!(total_then_fail(&items, Some(6)), Err("bad item 6".into()));
+    assert_eq!(take(&PERIODIC_THEN_DIRTY_RUNS), 7);
+    assert_eq!(
+        saved_index(&path),
+        Some(4),
+        "the periodic checkpoint, untouched"
+    );
+    // Iterations 4..10 run again; `total` counts item 6 once.
+    assert_eq!(total_then_fail(&items, None).unwrap(), uninterrupted);
+    assert_eq!(take(&PERIODIC_THEN_DIRTY_RUNS), 6);
     assert!(!path.exists());
 }
 
@@ -164,7 +204,8 @@ fn checked_product(items: &[u64]) -> Option<u64> {
     let mut product = 1u64;
     for &item in items {
         TRY_OPTION_RUNS.fetch_add(1, SeqCst);
-        product = product.checked_mul(item)?;
+        let factor = (item != 0).then_some(item)?;
+        product *= factor;
     }
     Some(product)
 }
@@ -175,13 +216,37 @@ fn question_mark_on_an_option_saves_too() {
     assert_eq!(checked_product(&[2, 3, 7, 5]), Some(210));
     assert_eq!(take(&TRY_OPTION_RUNS), 4);
 
-    assert_eq!(checked_product(&[2, 3, u64::MAX, 5]), None);
+    assert_eq!(checked_product(&[2, 3, 0, 5]), None);
     assert_eq!(take(&TRY_OPTION_RUNS), 3);
     assert_eq!(saved_index(&path), Some(2));
 
     assert_eq!(checked_product(&[2, 3, 7, 5]), Some(210));
     assert_eq!(take(&TRY_OPTION_RUNS), 2);
     assert!(!path.exists());
+}
+
+static TRY_IN_UPDATE_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 10, name = "failures-try-in-update")]
+fn checked_product_in_place(items: &[u64]) -> Option<u64> {
+    let mut product = 1u64;
+    for &item in items {
+        TRY_IN_UPDATE_RUNS.fetch_add(1, SeqCst);
+        // The `?` is in the statement that updates the state: the macro cannot tell that it
+        // fails before the update, so a failure here saves nothing.
+        product = product.checked_mul(item)?;
+    }
+    Some(product)
+}
+
+#[test]
+fn question_mark_in_the_statement_that_updates_the_state_saves_nothing() {
+    let path = fresh("failures-try-in-update");
+    assert_eq!(checked_product_in_place(&[2, 3, u64::MAX, 5]), None);
+    assert_eq!(take(&TRY_IN_UPDATE_RUNS), 3);
+    assert!(!path.exists());
+    assert_eq!(checked_product_in_place(&[2, 3, 7, 5]), Some(210));
+    assert_eq!(take(&TRY_IN_UPDATE_RUNS), 4);
 }
 
 #[derive(Debug, PartialEq)]

@@ -8,6 +8,7 @@ use syn::{Ident, ReturnType};
 
 use crate::control_flow;
 use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
+use crate::first_use::{FirstUse, mark, touching};
 use crate::model::{Every, Model, Receiver};
 
 /// A generated local: mixed-site hygiene keeps it apart from every name the user writes, and
@@ -309,13 +310,33 @@ impl Parts {
         } else {
             quote!()
         };
+        // A failure saves the state only if the failing iteration had not touched it yet
+        // (`first_use`); otherwise the last checkpoint stands and says what runs again.
+        let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
+        let mut defining = model.prelude.clone();
+        if let Some(nest) = &nest {
+            defining.extend(nest.between.iter().cloned());
+        }
+        let touching = touching(&state.iter().map(ToString::to_string).collect(), &defining);
+        let dirty_at = local("dirty_at");
+        let mut body = checkpointed.body.clone();
+        // The iteration `pulled - 1` is about to touch the state.
+        let first_use = mark(&mut body, &touching, syn::parse_quote!(#dirty_at = #pulled));
         let save_after = |failure: &str| {
-            quote! {{
+            let saved = quote! {{
                 #set_position
                 let mut #save = #run.save(#pulled - 1, ::core::option::Option::None);
                 #save_state
                 #save.commit_after_failure(#failure);
-            }}
+            }};
+            let unsaved = quote!(#run.failed_unsaved(#failure, #pulled - 1););
+            match first_use {
+                FirstUse::Never => saved,
+                FirstUse::AtStart => unsaved,
+                FirstUse::Marked => quote! {
+                    if #dirty_at != #pulled #saved else { #unsaved }
+                },
+            }
         };
         let save_after_error = save_after("the function returned an error");
         let save_after_try = save_after("`?` returned early with an error");
@@ -340,9 +361,7 @@ impl Parts {
         // The checkpointed loop, from its first item on: `iter` is its iterator, `due` and `stride`
         // are set. In a nest, an inner loop that runs out gives back the `pulled += 1` of the
         // `next` that found nothing, so that `pulled` counts completed iterations between loops.
-        let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
         let pat = &checkpointed.pat;
-        let body = &checkpointed.body;
         let loop_attrs = &checkpointed.attrs;
         let ran_out = if nest.is_some() {
             quote!(#pulled -= 1;)
@@ -438,10 +457,16 @@ impl Parts {
                 &[#((#codecs.shape)()),*],
             );
         };
+        let dirty_local = if let FirstUse::Marked = first_use {
+            quote!(let mut #dirty_at: u64 = u64::MAX;)
+        } else {
+            quote!()
+        };
         let watch = quote! {
             let #stop = #run.stop_flag();
             #tick_local
             let mut #saving = false;
+            #dirty_local
         };
 
         Parts {

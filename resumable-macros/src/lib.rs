@@ -7,6 +7,7 @@ mod expand;
 mod expand_nest;
 #[cfg(test)]
 mod expansion_snapshots;
+mod first_use;
 mod generated;
 mod loop_forms;
 mod model;

@@ -146,6 +146,9 @@ pub struct Run {
     resume_message: Option<ResumeMessage>,
     /// Whether a nest's inner iterator type was checked by [`Run::skip_inner`].
     inner_checked: bool,
+    /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
+    /// the last one this run saved.
+    pub(crate) last_saved: Option<u64>,
 }
 
 /// "resuming squares at iteration 237000 (checkpoint …, saved 12 s ago)".
@@ -232,6 +235,7 @@ impl Run {
             label,
             shape,
         };
+        let last_saved = loaded.is_some().then_some(start);
         Run {
             function: spec.function,
             journal: Journal::new(generations.clone(), &meta, last_seq),
@@ -253,6 +257,7 @@ impl Run {
             progress: Progress::start(spec.function, (start > 0).then_some(start)),
             resume_message,
             inner_checked: false,
+            last_saved,
         }
     }
 
@@ -434,6 +439,29 @@ impl Run {
         let new_file = self.journal.wants_new_file() && !self.syncer.compaction_pending();
         self.journal.begin();
         Save::new(self, index, next_item, new_file)
+    }
+
+    /// The loop failed (`failure`) in iteration `index` after that iteration had changed the
+    /// state: saving it would resume a half-done iteration, so nothing is saved and the last
+    /// checkpoint stands. Says what the next run does.
+    pub fn failed_unsaved(&mut self, failure: &str, index: u64) {
+        let function = self.function;
+        let next = match self.last_saved {
+            Some(saved) => format!(
+                "the next run resumes from the checkpoint at iteration {saved} ({}) and runs \
+                 iterations {saved} to {index} again",
+                self.generations.newest.display()
+            ),
+            None => {
+                "no checkpoint was saved yet, so the next run starts from the beginning".to_owned()
+            }
+        };
+        eprintln!(
+            "resumable: {failure} in iteration {index} of {function}, after the iteration had \
+             changed its state: nothing is saved, so that a half-done iteration is never \
+             resumed; {next} (a failure before the loop body first uses its state saves at the \
+             failing iteration)"
+        );
     }
 
     /// Waits until every checkpoint written is durable; reports a failure on stderr.

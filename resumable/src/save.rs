@@ -305,6 +305,7 @@ impl<'a> Save<'a> {
         for (binding, growth) in self.growth {
             run.growth[binding] = Some(growth);
         }
+        run.last_saved = Some(self.index);
         run.syncer.submit(job);
         (run, Ok(()))
     }

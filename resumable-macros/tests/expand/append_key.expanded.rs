@@ -28,6 +28,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
+    let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
         || -> ::resumable::__private::Exit<Result<Vec<String>, std::io::Error>> {
             let mut __resumable_iter = __resumable_iter;
@@ -61,7 +62,12 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                                 if line.is_empty() {
                                     break '__resumable_body;
                                 }
-                                bytes += line.len();
+                                bytes += match line.len() {
+                                    __resumable_value => {
+                                        __resumable_dirty_at = __resumable_pulled;
+                                        __resumable_value
+                                    }
+                                };
                                 lines.push(line);
                             }
                         }
@@ -142,7 +148,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                 use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                 (&::resumable::__private::Returned(&__resumable_value)).is_failure()
             } {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -160,6 +166,9 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                             .save)(&mut __resumable_save, &bytes);
                     }
                     __resumable_save.commit_after_failure("the function returned an error");
+                } else {
+                    __resumable_run
+                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
                 }
                 __resumable_run.obey_signal();
             } else {
@@ -168,7 +177,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            {
+            if __resumable_dirty_at != __resumable_pulled {
                 let mut __resumable_save =
                     __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                 {
@@ -186,6 +195,9 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                         .save)(&mut __resumable_save, &bytes);
                 }
                 __resumable_save.commit_after_failure("`?` returned early with an error");
+            } else {
+                __resumable_run
+                    .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
             }
             __resumable_run.obey_signal();
             return __resumable_value;
@@ -198,7 +210,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         }
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -216,6 +228,8 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                             .save)(&mut __resumable_save, &bytes);
                     }
                     __resumable_save.commit_after_failure("a panic");
+                } else {
+                    __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }
             }
             __resumable_run.obey_signal();

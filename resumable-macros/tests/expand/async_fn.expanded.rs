@@ -24,6 +24,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
+    let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit =
         ::resumable::__private::CatchUnwind::new(::resumable::__private::exit_future::<
             std::io::Result<Vec<u64>>,
@@ -57,7 +58,12 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                                             return __resumable_residual;
                                         }
                                     };
-                                report.push(bytes.len() as u64);
+                                report.push(match bytes.len() as u64 {
+                                    __resumable_value => {
+                                        __resumable_dirty_at = __resumable_pulled;
+                                        __resumable_value
+                                    }
+                                });
                             }
                         }
                         #[allow(unreachable_code)]
@@ -130,7 +136,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                 (&::resumable::__private::Returned(&__resumable_value)).is_failure()
             } {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -141,6 +147,9 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         (__resumable_codec_0.save)(&mut __resumable_save, &report);
                     }
                     __resumable_save.commit_after_failure("the function returned an error");
+                } else {
+                    __resumable_run
+                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
                 }
                 __resumable_run.obey_signal();
             } else {
@@ -149,7 +158,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            {
+            if __resumable_dirty_at != __resumable_pulled {
                 let mut __resumable_save =
                     __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                 {
@@ -160,6 +169,9 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     (__resumable_codec_0.save)(&mut __resumable_save, &report);
                 }
                 __resumable_save.commit_after_failure("`?` returned early with an error");
+            } else {
+                __resumable_run
+                    .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
             }
             __resumable_run.obey_signal();
             return __resumable_value;
@@ -172,7 +184,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         }
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -183,6 +195,8 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         (__resumable_codec_0.save)(&mut __resumable_save, &report);
                     }
                     __resumable_save.commit_after_failure("a panic");
+                } else {
+                    __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }
             }
             __resumable_run.obey_signal();

@@ -23,6 +23,7 @@ fn squares(n: u64) -> Vec<u64> {
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
+    let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
         || -> ::resumable::__private::Exit<Vec<u64>> {
             let mut __resumable_iter = __resumable_iter;
@@ -44,7 +45,12 @@ fn squares(n: u64) -> Vec<u64> {
                             let __resumable_current = __resumable_item;
                             let i = __resumable_current;
                             {
-                                results.push(i * i);
+                                results.push(match i * i {
+                                    __resumable_value => {
+                                        __resumable_dirty_at = __resumable_pulled;
+                                        __resumable_value
+                                    }
+                                });
                             }
                         }
                         #[allow(unreachable_code)]
@@ -117,7 +123,7 @@ fn squares(n: u64) -> Vec<u64> {
                 use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                 (&::resumable::__private::Returned(&__resumable_value)).is_failure()
             } {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -128,6 +134,9 @@ fn squares(n: u64) -> Vec<u64> {
                             .save)(&mut __resumable_save, &results);
                     }
                     __resumable_save.commit_after_failure("the function returned an error");
+                } else {
+                    __resumable_run
+                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
                 }
                 __resumable_run.obey_signal();
             } else {
@@ -136,7 +145,7 @@ fn squares(n: u64) -> Vec<u64> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            {
+            if __resumable_dirty_at != __resumable_pulled {
                 let mut __resumable_save =
                     __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                 {
@@ -147,6 +156,9 @@ fn squares(n: u64) -> Vec<u64> {
                         .save)(&mut __resumable_save, &results);
                 }
                 __resumable_save.commit_after_failure("`?` returned early with an error");
+            } else {
+                __resumable_run
+                    .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
             }
             __resumable_run.obey_signal();
             return __resumable_value;
@@ -159,7 +171,7 @@ fn squares(n: u64) -> Vec<u64> {
         }
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -170,6 +182,8 @@ fn squares(n: u64) -> Vec<u64> {
                             .save)(&mut __resumable_save, &results);
                     }
                     __resumable_save.commit_after_failure("a panic");
+                } else {
+                    __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }
             }
             __resumable_run.obey_signal();

@@ -220,154 +220,26 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                             use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                             (&::resumable::__private::Returned(&__resumable_value)).is_failure()
                         } {
-                            {
-                                __resumable_position = (
-                                    __resumable_outer_at,
-                                    __resumable_pulled - 1 - __resumable_base,
-                                );
-                                let mut __resumable_save = __resumable_run
-                                    .save(__resumable_pulled - 1, ::core::option::Option::None);
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&__resumable_position))
-                                        .pick(__resumable_codec_0)
-                                        .save)(
-                                        &mut __resumable_save, &__resumable_position
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&losses))
-                                        .pick(__resumable_codec_1)
-                                        .save)(
-                                        &mut __resumable_save, &losses
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&rate))
-                                        .pick(__resumable_codec_2)
-                                        .save)(
-                                        &mut __resumable_save, &rate
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&loss))
-                                        .pick(__resumable_codec_3)
-                                        .save)(
-                                        &mut __resumable_save, &loss
-                                    );
-                                }
-                                __resumable_save
-                                    .commit_after_failure("the function returned an error");
-                            }
+                            __resumable_run.failed_unsaved(
+                                "the function returned an error",
+                                __resumable_pulled - 1,
+                            );
                         }
                         return ::resumable::__private::Exit::Returned(__resumable_value);
                     }
                     ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
                         __resumable_value,
                     )) => {
-                        {
-                            __resumable_position = (
-                                __resumable_outer_at,
-                                __resumable_pulled - 1 - __resumable_base,
-                            );
-                            let mut __resumable_save = __resumable_run
-                                .save(__resumable_pulled - 1, ::core::option::Option::None);
-                            {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&__resumable_position))
-                                    .pick(__resumable_codec_0)
-                                    .save)(
-                                    &mut __resumable_save, &__resumable_position
-                                );
-                            }
-                            {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&losses))
-                                    .pick(__resumable_codec_1)
-                                    .save)(
-                                    &mut __resumable_save, &losses
-                                );
-                            }
-                            {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&rate))
-                                    .pick(__resumable_codec_2)
-                                    .save)(
-                                    &mut __resumable_save, &rate
-                                );
-                            }
-                            {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&loss))
-                                    .pick(__resumable_codec_3)
-                                    .save)(
-                                    &mut __resumable_save, &loss
-                                );
-                            }
-                            __resumable_save
-                                .commit_after_failure("`?` returned early with an error");
-                        }
+                        __resumable_run.failed_unsaved(
+                            "`?` returned early with an error",
+                            __resumable_pulled - 1,
+                        );
                         return ::resumable::__private::Exit::Failed(__resumable_value);
                     }
                     ::core::result::Result::Ok(__resumable_exit) => return __resumable_exit,
                     ::core::result::Result::Err(__resumable_payload) => {
                         if !__resumable_saving {
-                            {
-                                __resumable_position = (
-                                    __resumable_outer_at,
-                                    __resumable_pulled - 1 - __resumable_base,
-                                );
-                                let mut __resumable_save = __resumable_run
-                                    .save(__resumable_pulled - 1, ::core::option::Option::None);
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&__resumable_position))
-                                        .pick(__resumable_codec_0)
-                                        .save)(
-                                        &mut __resumable_save, &__resumable_position
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&losses))
-                                        .pick(__resumable_codec_1)
-                                        .save)(
-                                        &mut __resumable_save, &losses
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&rate))
-                                        .pick(__resumable_codec_2)
-                                        .save)(
-                                        &mut __resumable_save, &rate
-                                    );
-                                }
-                                {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&loss))
-                                        .pick(__resumable_codec_3)
-                                        .save)(
-                                        &mut __resumable_save, &loss
-                                    );
-                                }
-                                __resumable_save.commit_after_failure("a panic");
-                            }
+                            __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                         }
                         ::std::panic::resume_unwind(__resumable_payload)
                     }

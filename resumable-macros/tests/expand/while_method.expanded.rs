@@ -26,6 +26,7 @@ impl Grid {
         let __resumable_stop = __resumable_run.stop_flag();
         let __resumable_tick = __resumable_run.tick_flag();
         let mut __resumable_saving = false;
+        let mut __resumable_dirty_at: u64 = u64::MAX;
         let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
             || -> ::resumable::__private::Exit<()> {
                 let mut __resumable_iter = __resumable_iter;
@@ -52,7 +53,12 @@ impl Grid {
                                 {
                                     if self.steps < steps {
                                         scratch.clear();
-                                        self.step(&mut scratch);
+                                        self.step(match &mut scratch {
+                                            __resumable_value => {
+                                                __resumable_dirty_at = __resumable_pulled;
+                                                __resumable_value
+                                            }
+                                        });
                                     } else {
                                         break '__resumable_outer;
                                     }
@@ -131,7 +137,7 @@ impl Grid {
                 __resumable_value,
             )) => {
                 if false {
-                    {
+                    if __resumable_dirty_at != __resumable_pulled {
                         let mut __resumable_save = __resumable_run
                             .save(__resumable_pulled - 1, ::core::option::Option::None);
                         {
@@ -142,6 +148,11 @@ impl Grid {
                                 .save)(&mut __resumable_save, &(*self));
                         }
                         __resumable_save.commit_after_failure("the function returned an error");
+                    } else {
+                        __resumable_run.failed_unsaved(
+                            "the function returned an error",
+                            __resumable_pulled - 1,
+                        );
                     }
                     __resumable_run.obey_signal();
                 } else {
@@ -150,7 +161,7 @@ impl Grid {
                 return __resumable_value;
             }
             ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-                {
+                if __resumable_dirty_at != __resumable_pulled {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
@@ -161,6 +172,9 @@ impl Grid {
                             .save)(&mut __resumable_save, &(*self));
                     }
                     __resumable_save.commit_after_failure("`?` returned early with an error");
+                } else {
+                    __resumable_run
+                        .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
                 }
                 __resumable_run.obey_signal();
                 return __resumable_value;
@@ -173,7 +187,7 @@ impl Grid {
             }
             ::core::result::Result::Err(__resumable_payload) => {
                 if !__resumable_saving {
-                    {
+                    if __resumable_dirty_at != __resumable_pulled {
                         let mut __resumable_save = __resumable_run
                             .save(__resumable_pulled - 1, ::core::option::Option::None);
                         {
@@ -184,6 +198,8 @@ impl Grid {
                                 .save)(&mut __resumable_save, &(*self));
                         }
                         __resumable_save.commit_after_failure("a panic");
+                    } else {
+                        __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                     }
                 }
                 __resumable_run.obey_signal();
