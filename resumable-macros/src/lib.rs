@@ -11,6 +11,7 @@ mod first_use;
 mod generated;
 mod loop_forms;
 mod model;
+mod refusals;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;

@@ -9,6 +9,7 @@ use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
 use crate::loop_forms;
+use crate::refusals;
 
 pub struct Model {
     pub function: ItemFn,
@@ -94,6 +95,50 @@ impl Model {
             )
             .collect();
         let append = select_append(&args, &all_state, &mut errors);
+        let mut refused = Vec::new();
+        refusals::check_iterable(&looped.expr, &mut refused);
+        if let Some(nest) = &nest {
+            refusals::check_iterable(&nest.inner.expr, &mut refused);
+        }
+        let mut used = BTreeSet::new();
+        names_in(looped.body.to_token_stream(), &mut used);
+        let mut mutable: BTreeSet<String> = bindings_of(&prelude)
+            .into_iter()
+            .filter(|binding| binding.mutable)
+            .map(|binding| binding.ident.to_string())
+            .collect();
+        if let Some((Receiver::RefMut | Receiver::OwnedMut, _)) = &receiver {
+            mutable.insert("self".to_owned());
+        }
+        refusals::check_prelude(&prelude, &used, &state, &mutable, &mut refused);
+        if let Some(nest) = &nest {
+            let between_state: Vec<Ident> = nest
+                .state
+                .iter()
+                .map(|between| between.ident.clone())
+                .collect();
+            let mut used_later = BTreeSet::new();
+            names_in(nest.inner.to_token_stream(), &mut used_later);
+            for stmt in &nest.after {
+                names_in(stmt.to_token_stream(), &mut used_later);
+            }
+            mutable.extend(
+                bindings_of(&nest.between)
+                    .into_iter()
+                    .filter(|binding| binding.mutable)
+                    .map(|binding| binding.ident.to_string()),
+            );
+            refusals::check_prelude(
+                &nest.between,
+                &used_later,
+                &between_state,
+                &mutable,
+                &mut refused,
+            );
+        }
+        for error in refused {
+            errors.push_error(error);
+        }
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
         Ok(Model {
@@ -118,7 +163,10 @@ struct Errors(Option<syn::Error>);
 
 impl Errors {
     fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let error = syn::Error::new(span, message);
+        self.push_error(syn::Error::new(span, message));
+    }
+
+    fn push_error(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(first) => first.combine(error),
             None => self.0 = Some(error),
