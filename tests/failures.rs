@@ -467,7 +467,8 @@ static PERIODIC_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// Records, at the start of each iteration, the index the checkpoint on disk holds, and keeps
 /// a copy of the checkpoint as iteration 4 sees it.
-#[resumable(every = 3, name = "failures-periodic")]
+// `seen` and `snapshot` are what the test observes, not state.
+#[resumable(every = 3, name = "failures-periodic", skip(seen, snapshot))]
 fn periodic(
     n: u64,
     panic_at: Option<u64>,

@@ -62,8 +62,6 @@ fn skipped_bindings_are_not_saved_and_the_rest_resumes() {
     assert!(!path.exists());
 }
 
-static SKIP_TWIN_RUNS: AtomicU64 = AtomicU64::new(0);
-
 #[resumable(every = 100, name = "selection-skip-twin", skip(seen_here))]
 fn skip_one(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut total = 0u64;
@@ -78,25 +76,27 @@ fn skip_one(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     (total, seen_here)
 }
 
-/// The same checkpoint with its state listed: exactly `total: u64`.
-#[resumable(every = 100, name = "selection-skip-twin", state(total))]
-fn listed_total(n: u64) -> u64 {
-    let mut total = 0u64;
-    for i in 0..n {
-        SKIP_TWIN_RUNS.fetch_add(1, SeqCst);
-        total += i;
-    }
-    total
-}
-
 #[test]
 fn skip_removes_exactly_the_skipped_binding_from_the_default() {
     let path = fresh("selection-skip-twin");
     panic_of(|| skip_one(10, Some(4)));
-    // `skip(seen_here)` left exactly `total: u64`, so the listed version resumes from it.
-    assert_eq!(listed_total(10), 45);
-    assert_eq!(take(&SKIP_TWIN_RUNS), 6);
+    // `skip(seen_here)` left exactly `total: u64` (0 + 1 + 2 + 3 at iteration 4).
+    assert_eq!(saved_state::<u64>(&path), Some((4, 6)));
+    assert_eq!(saved_state::<(u64, u64)>(&path), None);
+    assert_eq!(bindings(&path), ["total"]);
+    assert_eq!(skip_one(10, None).0, 45);
     assert!(!path.exists());
+}
+
+/// The newest checkpoint at `path` decoded as `T`, with its index; `None` if it is not a `T`.
+fn saved_state<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Option<(u64, T)> {
+    resumable::__private::decode_checkpoint(&common::newest_bytes(path)?).ok()
+}
+
+/// The state bindings the checkpoint at `path` records.
+fn bindings(path: &std::path::Path) -> Vec<String> {
+    let info = resumable::__private::inspect::inspect(path);
+    info.bindings().into_iter().map(str::to_owned).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,17 +193,6 @@ fn default_state(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     (sum, after)
 }
 
-/// The same checkpoint with its state listed: exactly `sum: u64`.
-#[resumable(every = 100, name = "selection-default", state(sum))]
-fn default_twin(n: u64) -> u64 {
-    let mut sum = 0u64;
-    for i in 0..n {
-        DEFAULT_RUNS.fetch_add(1, SeqCst);
-        sum += i * 2;
-    }
-    sum
-}
-
 #[test]
 fn the_default_state_is_the_let_mut_bindings_the_loop_names() {
     let path = fresh("selection-default");
@@ -216,11 +205,12 @@ fn the_default_state_is_the_let_mut_bindings_the_loop_names() {
     assert_eq!(take(&DEFAULT_RUNS), 6);
     assert!(!path.exists());
 
-    // The checkpoint holds exactly `sum: u64`: the version that lists it resumes from it.
+    // The checkpoint holds exactly `sum: u64` (0 + 2 + 4 + 6 at iteration 4).
     panic_of(|| default_state(10, Some(4)));
     assert_eq!(take(&DEFAULT_RUNS), 5);
-    assert_eq!(default_twin(10), 90);
-    assert_eq!(take(&DEFAULT_RUNS), 6);
+    assert_eq!(saved_state::<u64>(&path), Some((4, 12)));
+    assert_eq!(bindings(&path), ["sum"]);
+    assert_eq!(default_state(10, None), (90, 96));
     assert!(!path.exists());
 }
 
@@ -261,5 +251,46 @@ fn state_is_restored_after_its_initialiser_ran() {
     assert_eq!(initialised(7, None), uninterrupted);
     assert_eq!(take(&INITIALISED), 1);
     assert_eq!(take(&INIT_RUNS), 4);
+    assert!(!path.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two functions given the same `name` never load each other's checkpoint.
+
+#[resumable(every = 100, name = "selection-shared-name")]
+fn sum_of(n: u64, panic_at: Option<u64>) -> u64 {
+    let mut total = 0u64;
+    for i in 0..n {
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        total += i;
+    }
+    total
+}
+
+/// The same name, the same state (`total: u64`): it must still not resume `sum_of`'s.
+#[resumable(every = 100, name = "selection-shared-name")]
+fn sum_of_squares(n: u64) -> u64 {
+    let mut total = 0u64;
+    for i in 0..n {
+        total += i * i;
+    }
+    total
+}
+
+#[test]
+fn another_function_with_the_same_name_refuses_the_checkpoint_untouched() {
+    let path = fresh("selection-shared-name");
+    panic_of(|| sum_of(10, Some(5)));
+    let saved = std::fs::read(&path).unwrap();
+    let text = panic_of(|| sum_of_squares(10));
+    assert!(
+        text.contains("saved by the function `state_selection::sum_of`")
+            && text.contains("this is `state_selection::sum_of_squares`"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), saved, "left untouched");
+    assert_eq!(sum_of(10, None), 45, "its own function resumes it");
     assert!(!path.exists());
 }

@@ -154,16 +154,19 @@ impl Parts {
         // two types' methods of the same name, or two instantiations of a generic impl, must not
         // share a checkpoint.
         let name_local = local("name");
-        let (name_eval, checkpoint_name) = match (&name, receiver) {
-            (Some(name), _) => (quote!(), quote!(#name)),
-            (None, None) => (
+        let (name_eval, function_path) = match receiver {
+            None => (
                 quote!(),
                 quote!(::core::concat!(::core::module_path!(), "::", #function_name)),
             ),
-            (None, Some(_)) => (
+            Some(_) => (
                 quote!(let #name_local = #private::method_name::<Self>(#function_name);),
                 quote!(&#name_local),
             ),
+        };
+        let checkpoint_name = match &name {
+            Some(name) => quote!(#name),
+            None => function_path.clone(),
         };
         // In a nest, the state saved is the position `(outer, inner)`, the function-level state,
         // then the state declared between the loops; `top` counts the first two.
@@ -201,6 +204,9 @@ impl Parts {
         let places: Vec<TokenStream> = state
             .iter()
             .map(|ident| match receiver {
+                _ if model.ref_mut_params.contains(ident) => {
+                    quote_spanned!(ident.span()=> (*#ident))
+                }
                 Some(Receiver::RefMut) if ident == "self" => {
                     quote_spanned!(ident.span()=> (*#ident))
                 }
@@ -447,6 +453,7 @@ impl Parts {
             let mut #run = #private::Run::start(
                 &#private::Spec {
                     function: #function_name,
+                    path: #function_path,
                     name: #checkpoint_name,
                     interval_ms: #interval_literal,
                     state: &[#(#state_names),*],

@@ -29,6 +29,9 @@ pub struct Model {
     pub key: Option<Expr>,
     /// How a method takes `self`.
     pub receiver: Option<Receiver>,
+    /// The `&mut T` parameters among the state: saved and restored through `*param`, as
+    /// `*self` is in a `&mut self` method.
+    pub ref_mut_params: Vec<Ident>,
     /// `inner = 'label`: the loop nested in `looped` that checkpoints.
     pub nest: Option<Nest>,
 }
@@ -70,6 +73,7 @@ impl Model {
             return Err(errors.finish().unwrap_err());
         };
         let receiver = receiver(&function);
+        let params = params(&function, &mut errors);
         let nest = args
             .inner
             .as_ref()
@@ -77,6 +81,7 @@ impl Model {
         let (state, between_state) = select_state(
             &args,
             receiver.as_ref(),
+            &params,
             &prelude,
             &looped,
             nest.as_ref(),
@@ -110,6 +115,29 @@ impl Model {
         if let Some((Receiver::RefMut | Receiver::OwnedMut, _)) = &receiver {
             mutable.insert("self".to_owned());
         }
+        mutable.extend(
+            params
+                .iter()
+                .filter(|param| param.mutable)
+                .map(|param| param.ident.to_string()),
+        );
+        for param in &params {
+            if let Some(unsized_kind) = &param.unsized_target
+                && used.contains(&param.ident.to_string())
+            {
+                errors.push(
+                    param.ident.span(),
+                    format!(
+                        "`{}` is a `&mut {unsized_kind}` parameter that the loop uses: a checkpoint \
+                         restores state by assignment, which a `{unsized_kind}` cannot take. Take \
+                         an owned, sized type (`&mut Vec<T>` for `&mut [T]`, `&mut String` for \
+                         `&mut str`), or copy it into a `let mut` binding before the loop and back \
+                         after it",
+                        param.ident
+                    ),
+                );
+            }
+        }
         refusals::check_prelude(&prelude, &used, &state, &mutable, &mut refused);
         if let Some(nest) = &nest {
             let between_state: Vec<Ident> = nest
@@ -141,6 +169,16 @@ impl Model {
         }
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
+        let shadowed: Vec<Ident> = bindings_of(&prelude)
+            .into_iter()
+            .map(|binding| binding.ident)
+            .collect();
+        let ref_mut_params = params
+            .iter()
+            .filter(|param| param.by_ref_mut && state.contains(&param.ident))
+            .filter(|param| !shadowed.contains(&param.ident))
+            .map(|param| param.ident.clone())
+            .collect();
         Ok(Model {
             function,
             every,
@@ -153,6 +191,7 @@ impl Model {
             append,
             key: args.key,
             receiver: receiver.map(|(kind, _)| kind),
+            ref_mut_params,
             nest,
         })
     }
@@ -209,6 +248,49 @@ fn receiver(function: &ItemFn) -> Option<(Receiver, Ident)> {
         _ => Receiver::Shared,
     };
     Some((kind, ident))
+}
+
+/// A parameter bound to a plain name (`n: u64`, `mut acc: u64`, `out: &mut Vec<u64>`).
+pub struct Param {
+    pub ident: Ident,
+    /// `mut acc` or `out: &mut T`: the loop can change it, so it is state when the loop names it.
+    pub mutable: bool,
+    /// `out: &mut T`: its value lives in `*out`.
+    pub by_ref_mut: bool,
+    /// `out: &mut [T]`, `&mut str`, `&mut dyn Trait`: what it points to cannot be assigned.
+    pub unsized_target: Option<String>,
+}
+
+fn params(function: &ItemFn, _errors: &mut Errors) -> Vec<Param> {
+    let mut params = Vec::new();
+    for input in &function.sig.inputs {
+        let syn::FnArg::Typed(typed) = input else {
+            continue;
+        };
+        let Pat::Ident(pat) = &*typed.pat else {
+            continue;
+        };
+        let by_ref_mut = matches!(&*typed.ty, syn::Type::Reference(reference)
+            if reference.mutability.is_some());
+        let unsized_target = match &*typed.ty {
+            syn::Type::Reference(reference) if reference.mutability.is_some() => {
+                match &*reference.elem {
+                    syn::Type::Slice(_) => Some("[T]".to_owned()),
+                    syn::Type::TraitObject(_) => Some("dyn Trait".to_owned()),
+                    syn::Type::Path(path) if path.path.is_ident("str") => Some("str".to_owned()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        params.push(Param {
+            ident: pat.ident.clone(),
+            mutable: (pat.mutability.is_some() || by_ref_mut) && unsized_target.is_none(),
+            by_ref_mut,
+            unsized_target,
+        });
+    }
+    params
 }
 
 /// When the loop saves.
@@ -400,12 +482,24 @@ fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
 fn select_state(
     args: &Args,
     receiver: Option<&(Receiver, Ident)>,
+    params: &[Param],
     prelude: &[Stmt],
     looped: &ExprForLoop,
     nest: Option<&Nest>,
     errors: &mut Errors,
 ) -> (Vec<Ident>, Vec<BetweenState>) {
-    let mut bindings = bindings_of(prelude);
+    // Parameters first: a `let` of the same name before the loop shadows one.
+    let mut bindings: Vec<Binding> = params
+        .iter()
+        .map(|param| Binding {
+            ident: param.ident.clone(),
+            mutable: param.mutable,
+        })
+        .collect();
+    for binding in bindings_of(prelude) {
+        bindings.retain(|old| old.ident != binding.ident);
+        bindings.push(binding);
+    }
     let between = nest.map_or_else(Vec::new, |nest| bindings_of(&nest.between));
     // A method's `self` is a binding like the others: state if mutable and used by the loop.
     if let Some((kind, ident)) = receiver {

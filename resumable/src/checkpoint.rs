@@ -326,6 +326,20 @@ fn recover_next(
 /// Starts each binding's part of a `#[resumable]` shape: `== name`, then its type's shape.
 pub(crate) const BINDING: &str = "== ";
 
+/// Starts a `#[resumable]` shape's first line: the path of the function that saves it.
+pub(crate) const FUNCTION: &str = "fn ";
+
+/// A `#[resumable]` shape's function (if its first line names one) and the rest.
+pub(crate) fn split_function(shape: &str) -> (Option<&str>, &str) {
+    match shape
+        .strip_prefix(FUNCTION)
+        .and_then(|rest| rest.split_once('\n'))
+    {
+        Some((function, rest)) => (Some(function), rest),
+        None => (None, shape),
+    }
+}
+
 /// What differs between a saved checkpoint's state and the program's, in words.
 fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str) -> String {
     if saved_label != label {
@@ -338,6 +352,31 @@ fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str)
             ),
             _ => format!("it was saved by `{saved_label}`, and this is `{label}`"),
         };
+    }
+    let (saved_function, saved) = split_function(saved);
+    let (function, current) = split_function(current);
+    let state_change = describe_state_change(saved, current);
+    match (saved_function, function) {
+        (Some(saved_function), Some(function)) if saved_function != function => {
+            let also = if state_change.is_empty() {
+                String::new()
+            } else {
+                format!("; its state differs too: {state_change}")
+            };
+            format!(
+                "it was saved by the function `{saved_function}`, and this is `{function}` (two \
+                 functions with the same checkpoint `name`: give each its own; or this function \
+                 was moved or renamed){also}"
+            )
+        }
+        _ => state_change,
+    }
+}
+
+/// What differs between two `#[resumable]` shapes without their function lines, in words.
+fn describe_state_change(saved: &str, current: &str) -> String {
+    if saved == current {
+        return String::new();
     }
     let (Some(saved), Some(current)) = (bindings(saved), bindings(current)) else {
         return format!("it holds `{saved}`, but this program expects `{current}`");

@@ -510,11 +510,13 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
     // Records follow each other from the end of the header.
     let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
     let mut start = 16 + meta_len as usize + 4;
-    let nest = scan.meta.shape.starts_with(&format!(
-        "{}{}\n",
-        crate::checkpoint::BINDING,
-        crate::__private::POSITION
-    ));
+    let nest = crate::checkpoint::split_function(&scan.meta.shape)
+        .1
+        .starts_with(&format!(
+            "{}{}\n",
+            crate::checkpoint::BINDING,
+            crate::__private::POSITION
+        ));
     for record in &scan.records {
         // A nest saves its position whole, first.
         let position = record

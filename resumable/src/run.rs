@@ -31,6 +31,9 @@ pub use crate::save::Save;
 pub struct Spec<'a> {
     /// The function's name, for messages.
     pub function: &'static str,
+    /// The function's full path (a method's with its type: [`method_name`]), recorded in the
+    /// checkpoint so that another function given the same `name` never loads it.
+    pub path: &'a str,
     /// The checkpoint's name: `name = "…"`, or the function's full path (a method's has its
     /// type: [`method_name`]).
     pub name: &'a str,
@@ -196,7 +199,7 @@ impl Run {
         let lock = Lock::acquire(&path).unwrap_or_else(|err| fail(err));
         storage::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
-        let shape = describe_state(spec.state, shapes);
+        let shape = describe_state(spec.path, spec.state, shapes);
         if reset_requested() {
             reset(&generations, spec.function);
         }
@@ -673,16 +676,17 @@ fn reset_requested() -> bool {
     }
 }
 
-/// Each state binding's name and the structure of its type (see `shape`):
+/// The function, then each state binding's name and the structure of its type (see `shape`):
 ///
 /// ```text
+/// fn squares::squares
 /// == results
 /// root: [u64]
 /// == total
 /// root: u64
 /// ```
-fn describe_state(names: &[&str], shapes: &[String]) -> String {
-    let mut text = String::new();
+fn describe_state(function: &str, names: &[&str], shapes: &[String]) -> String {
+    let mut text = format!("{}{function}\n", checkpoint::FUNCTION);
     for (name, shape) in names.iter().zip(shapes) {
         let _ = writeln!(text, "{}{name}\n{shape}", checkpoint::BINDING);
     }
@@ -690,7 +694,8 @@ fn describe_state(names: &[&str], shapes: &[String]) -> String {
     if text.len() > 48 * 1024 {
         let hash = crate::envelope::fingerprint("", &text);
         text = format!(
-            "{}*\nlarge {hash:016x} (state too large to describe)\n",
+            "{}{function}\n{}*\nlarge {hash:016x} (state too large to describe)\n",
+            checkpoint::FUNCTION,
             checkpoint::BINDING
         );
     }

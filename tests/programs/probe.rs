@@ -94,8 +94,9 @@ macro_rules! probe {
 macro_rules! probes {
     ($(($every:literal, $with:ident, $name:literal, $without:ident, $nosig_name:literal)),* $(,)?) => {
         $(
-            probe!($with, every = $every, name = $name);
-            probe!($without, every = $every, name = $nosig_name, signals = false);
+            // `log` is where the iterations are recorded as they run, not state.
+            probe!($with, every = $every, name = $name, skip(log));
+            probe!($without, every = $every, name = $nosig_name, signals = false, skip(log));
         )*
 
         /// The probe function for `every`, if there is one.

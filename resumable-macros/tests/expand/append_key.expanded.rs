@@ -9,6 +9,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "collect",
+            path: ::core::concat!(::core::module_path!(), "::", "collect"),
             name: "jobs",
             interval_ms: 0u64,
             state: &["lines", "bytes"],

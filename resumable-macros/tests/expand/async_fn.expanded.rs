@@ -6,6 +6,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "crawl",
+            path: ::core::concat!(::core::module_path!(), "::", "crawl"),
             name: ::core::concat!(::core::module_path!(), "::", "crawl"),
             interval_ms: 0u64,
             state: &["report"],

@@ -5,6 +5,7 @@ fn squares(n: u64) -> Vec<u64> {
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "squares",
+            path: ::core::concat!(::core::module_path!(), "::", "squares"),
             name: ::core::concat!(::core::module_path!(), "::", "squares"),
             interval_ms: 0u64,
             state: &["results"],

@@ -9,6 +9,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "train",
+            path: ::core::concat!(::core::module_path!(), "::", "train"),
             name: ::core::concat!(::core::module_path!(), "::", "train"),
             interval_ms: 0u64,
             state: &[::resumable::__private::POSITION, "losses", "rate", "loss"],

@@ -7,6 +7,7 @@ impl Grid {
         let mut __resumable_run = ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
                 function: "run",
+                path: &__resumable_name,
                 name: &__resumable_name,
                 interval_ms: 30000u64,
                 state: &["self"],
