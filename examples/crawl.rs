@@ -13,7 +13,8 @@ use std::time::Duration;
 use resumable::resumable;
 
 /// One line per file: name, size, FNV-1a of the content. `report` only grows.
-#[resumable(every = 20, append(report))]
+// The key is the list of files; the delay only slows the demo down.
+#[resumable(every = 20, append(report), key = files)]
 async fn crawl(files: Vec<PathBuf>, delay: Duration) -> std::io::Result<Vec<String>> {
     let mut report = Vec::new();
     // A sorted list: the same items in the same order on every run.

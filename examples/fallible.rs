@@ -40,7 +40,10 @@ fn fetch(i: u64, fail_at: Option<u64>) -> Result<u64, FetchError> {
 
 /// Fetches every item, keeping the values. `?` stops the loop at the first failure; the
 /// checkpoint it leaves makes the next call start again at the item that failed.
-#[resumable(every = 10)]
+// `key = ()`: one checkpoint whatever `fail_at` is, since it only says where to inject the
+// failure; without it, the run with `--fail-at 37` and the run without would each have its
+// own checkpoint (the default key is the arguments).
+#[resumable(every = 10, key = ())]
 fn fetch_all(fail_at: Option<u64>) -> Result<Vec<u64>, FetchError> {
     let mut values = Vec::new();
     for i in 0..ITEMS {

@@ -47,7 +47,8 @@ impl Grid<f64> {
     /// Advances `steps` steps. `self` is state: a `&mut self` method's `*self` is saved and
     /// restored like a `let mut` binding. The default checkpoint name has the type in it
     /// (`simulation::Grid<f64>::run`).
-    #[resumable(every = 50)]
+    // The key is `steps`; the delay only slows the demo down.
+    #[resumable(every = 50, key = steps)]
     fn run(&mut self, steps: u64, delay: Duration) {
         for _ in 0..steps {
             if !delay.is_zero() {

@@ -13,7 +13,9 @@ use resumable::resumable;
 
 /// `i * i` for every `i` below `n`, the seed's "heavy computation". `results` only grows, so
 /// each checkpoint writes just the 1000 squares added since the one before.
-#[resumable(every = 1000, append(results))]
+// The key is `n`: a run with another `delay` (which only slows the demo down) resumes
+// this one, and one with another `n` has a checkpoint of its own.
+#[resumable(every = 1000, append(results), key = n)]
 fn squares(n: u64, delay: Duration) -> Vec<u64> {
     let mut results = Vec::new();
     for i in 0..n {

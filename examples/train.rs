@@ -52,7 +52,8 @@ fn dataset() -> Vec<([f64; 3], f64)> {
 
 const BATCH: usize = 16;
 
-#[resumable(every = 25, inner = 'batches)]
+// The key is `epochs`; the delay only slows the demo down.
+#[resumable(every = 25, inner = 'batches, key = epochs)]
 fn train(epochs: u64, delay: Duration) -> (Model, Vec<f64>) {
     let data = dataset();
     let batches = data.len().div_ceil(BATCH);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use common::{fresh, panic_of, saved_index, take};
 use resumable::resumable;
 
-#[resumable(every = 3, name = "cf-try")]
+#[resumable(every = 3, name = "cf-try", key = ())]
 fn parse_all(items: &[&str]) -> Result<Vec<i64>, std::num::ParseIntError> {
     let mut out = Vec::new();
     for item in items {
@@ -18,7 +18,7 @@ fn parse_all(items: &[&str]) -> Result<Vec<i64>, std::num::ParseIntError> {
     Ok(out)
 }
 
-#[resumable(every = 2, name = "cf-return")]
+#[resumable(every = 2, name = "cf-return", key = ())]
 fn first_over(limit: u32, items: Vec<u32>) -> Option<u32> {
     let mut seen = 0u32;
     for item in items {
@@ -31,7 +31,7 @@ fn first_over(limit: u32, items: Vec<u32>) -> Option<u32> {
     None
 }
 
-#[resumable(every = 2, name = "cf-break-continue")]
+#[resumable(every = 2, name = "cf-break-continue", key = ())]
 fn odd_sum_until(stop: u64) -> u64 {
     let mut sum = 0;
     'outer: for i in 0..100u64 {
@@ -50,7 +50,7 @@ fn odd_sum_until(stop: u64) -> u64 {
 
 // The explicit `return`s are the point: they must stay the closure's and the nested fn's own.
 #[allow(clippy::needless_return)]
-#[resumable(every = 5, name = "cf-closures")]
+#[resumable(every = 5, name = "cf-closures", key = ())]
 fn closures_keep_their_return(words: &[&str]) -> usize {
     let mut lengths = Vec::new();
     for word in words {
@@ -66,7 +66,7 @@ fn closures_keep_their_return(words: &[&str]) -> usize {
     lengths.iter().sum()
 }
 
-#[resumable(every = 4, name = "cf-impl-trait")]
+#[resumable(every = 4, name = "cf-impl-trait", key = ())]
 fn evens(n: u32) -> impl Iterator<Item = u32> + Debug {
     let mut kept = Vec::new();
     for i in 0..n {
@@ -77,7 +77,7 @@ fn evens(n: u32) -> impl Iterator<Item = u32> + Debug {
     kept.into_iter()
 }
 
-#[resumable(every = 4, name = "cf-generic")]
+#[resumable(every = 4, name = "cf-generic", key = ())]
 fn total<T>(items: Vec<T>) -> T
 where
     T: Copy + Default + std::ops::Add<Output = T> + serde::Serialize + serde::de::DeserializeOwned,
@@ -89,7 +89,7 @@ where
     acc
 }
 
-#[resumable(every = 2, name = "cf-macro-try")]
+#[resumable(every = 2, name = "cf-macro-try", key = ())]
 fn macro_try(items: &[&str]) -> Result<String, std::num::ParseIntError> {
     let mut text = String::new();
     for item in items {
@@ -150,7 +150,7 @@ fn question_mark_inside_a_macro_is_rewritten() {
 
 static BREAK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "cf-unlabelled-break")]
+#[resumable(every = 3, name = "cf-unlabelled-break", key = ())]
 fn sum_until(n: u64, last: u64, panic_at: Option<u64>) -> u64 {
     let mut sum = 0u64;
     for i in 0..n {
@@ -209,7 +209,7 @@ fn unlabelled_break_leaves_the_whole_loop() {
 
 static LABEL_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-user-label")]
+#[resumable(every = 2, name = "cf-user-label", key = ())]
 fn kept_until_nine(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut kept = Vec::new();
     'items: for i in 0..n {
@@ -260,7 +260,7 @@ fn labelled_break_and_continue_with_the_loops_label() {
 
 static NESTED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-nested-loops")]
+#[resumable(every = 2, name = "cf-nested-loops", key = ())]
 fn nested_loops(n: u64, panic_at: Option<u64>) -> u64 {
     let mut total = 0u64;
     for i in 0..n {
@@ -334,7 +334,7 @@ fn break_and_continue_of_loops_inside_the_body_stay_theirs() {
 
 static BLOCK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "cf-labelled-block")]
+#[resumable(every = 3, name = "cf-labelled-block", key = ())]
 fn through_blocks(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut out = Vec::new();
     'items: for i in 0..n {
@@ -377,7 +377,7 @@ fn break_inside_a_labelled_block() {
 
 static MACRO_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-macro-break")]
+#[resumable(every = 2, name = "cf-macro-break", key = ())]
 fn macro_break(n: u64) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..n {
@@ -409,7 +409,7 @@ impl Drop for Loud {
     }
 }
 
-#[resumable(every = 2, name = "cf-drop-order")]
+#[resumable(every = 2, name = "cf-drop-order", key = ())]
 fn pull_body_drop(n: u64) -> u64 {
     let mut bodies = 0u64;
     let items = (0..n).map(|i| {

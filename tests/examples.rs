@@ -111,9 +111,8 @@ fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn squares");
-    let saved = dir.join("squares.squares.ckpt");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !saved.exists() {
+    while common::find_checkpoint(&dir, "squares.squares").is_none() {
         assert!(first.try_wait().unwrap().is_none(), "squares ended first");
         assert!(Instant::now() < deadline, "no checkpoint after 30 s");
         std::thread::sleep(Duration::from_millis(5));

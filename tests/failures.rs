@@ -20,7 +20,7 @@ use resumable::resumable;
 
 static PANIC_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 4, name = "failures-panic-resume")]
+#[resumable(every = 4, name = "failures-panic-resume", key = ())]
 fn squares_until(n: u64, panic_at: Option<u64>) -> (u64, Vec<u64>) {
     let mut sum = 0u64;
     let mut squares = Vec::new();
@@ -56,7 +56,7 @@ fn a_panic_saves_and_the_next_call_runs_only_the_rest() {
 
 static CHAIN_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-panic-chain")]
+#[resumable(every = 3, name = "failures-panic-chain", key = ())]
 fn weighted(n: u64, panic_at: Option<u64>) -> u64 {
     let mut acc = 0u64;
     for i in 0..n {
@@ -93,7 +93,7 @@ fn several_panics_in_a_row_each_resume_where_the_last_stopped() {
 
 static PARTIAL_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-partial-state")]
+#[resumable(every = 100, name = "failures-partial-state", key = ())]
 fn log_then_fail(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut log = Vec::new();
     for i in 0..n {
@@ -124,7 +124,7 @@ fn a_panic_after_the_iteration_changed_the_state_saves_nothing_and_the_result_is
 
 static PERIODIC_THEN_DIRTY_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 4, name = "failures-dirty-after-periodic")]
+#[resumable(every = 4, name = "failures-dirty-after-periodic", key = ())]
 fn total_then_fail(items: &[u64], fail_at: Option<usize>) -> Result<(u64, Vec<u64>), String> {
     let mut total = 0u64;
     let mut out = Vec::new();
@@ -164,7 +164,7 @@ fn an_error_after_the_iteration_changed_the_state_resumes_from_the_last_periodic
 
 static TRY_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-try")]
+#[resumable(every = 2, name = "failures-try", key = ())]
 fn parse_sum(items: &[&str]) -> Result<(u64, usize), std::num::ParseIntError> {
     let mut total = 0u64;
     let mut parsed = Vec::new();
@@ -199,7 +199,7 @@ fn question_mark_saves_and_the_next_call_runs_only_the_rest() {
 
 static TRY_OPTION_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "failures-try-option")]
+#[resumable(every = 10, name = "failures-try-option", key = ())]
 fn checked_product(items: &[u64]) -> Option<u64> {
     let mut product = 1u64;
     for &item in items {
@@ -227,7 +227,7 @@ fn question_mark_on_an_option_saves_too() {
 
 static TRY_IN_UPDATE_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "failures-try-in-update")]
+#[resumable(every = 10, name = "failures-try-in-update", key = ())]
 fn checked_product_in_place(items: &[u64]) -> Option<u64> {
     let mut product = 1u64;
     for &item in items {
@@ -258,7 +258,7 @@ type Res<T> = Result<T, Rejected>;
 
 static ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-return-err-alias")]
+#[resumable(every = 3, name = "failures-return-err-alias", key = ())]
 fn accept_all(items: &[u64], reject: u64) -> Res<Vec<u64>> {
     let mut accepted = Vec::new();
     for (i, &item) in items.iter().enumerate() {
@@ -294,7 +294,7 @@ fn return_err_through_a_type_alias_saves_and_resumes() {
 
 static IO_ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 50, name = "failures-return-err-io")]
+#[resumable(every = 50, name = "failures-return-err-io", key = ())]
 fn io_lengths(items: &[&str]) -> std::io::Result<usize> {
     let mut total = 0usize;
     for item in items {
@@ -327,7 +327,7 @@ fn return_err_through_a_std_alias_saves_and_resumes() {
 
 static RETURN_OK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-ok")]
+#[resumable(every = 2, name = "failures-return-ok", key = ())]
 fn first_multiple(n: u64, of: u64, panic_at: Option<u64>) -> Result<Option<u64>, String> {
     let mut checked = 0u64;
     for i in 1..=n {
@@ -364,7 +364,7 @@ fn return_ok_completes_and_removes_the_checkpoint() {
 
 static RETURN_SOME_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-some")]
+#[resumable(every = 2, name = "failures-return-some", key = ())]
 fn position_of(items: &[u32], wanted: u32, panic_at: Option<usize>) -> Option<(usize, u32)> {
     let mut skipped = 0u32;
     for (i, &item) in items.iter().enumerate() {
@@ -397,7 +397,7 @@ fn return_some_completes_and_removes_the_checkpoint() {
 
 static RETURN_NONE_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-none")]
+#[resumable(every = 2, name = "failures-return-none", key = ())]
 fn all_below(items: &[u32], limit: u32, panic_at: Option<usize>) -> Option<u32> {
     let mut sum = 0u32;
     for (i, &item) in items.iter().enumerate() {
@@ -427,7 +427,7 @@ fn return_none_is_not_an_error_and_removes_the_checkpoint() {
 
 static BREAK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-break")]
+#[resumable(every = 3, name = "failures-break", key = ())]
 fn sum_until_over(items: &[u64], limit: u64, panic_at: Option<usize>) -> (u64, usize) {
     let mut sum = 0u64;
     let mut count = 0usize;
@@ -468,7 +468,7 @@ static PERIODIC_RUNS: AtomicU64 = AtomicU64::new(0);
 /// Records, at the start of each iteration, the index the checkpoint on disk holds, and keeps
 /// a copy of the checkpoint as iteration 4 sees it.
 // `seen` and `snapshot` are what the test observes, not state.
-#[resumable(every = 3, name = "failures-periodic", skip(seen, snapshot))]
+#[resumable(every = 3, name = "failures-periodic", skip(seen, snapshot), key = ())]
 fn periodic(
     n: u64,
     panic_at: Option<u64>,
@@ -569,7 +569,7 @@ impl serde::Serialize for Picky {
     }
 }
 
-#[resumable(every = 2, name = "failures-save-fails")]
+#[resumable(every = 2, name = "failures-save-fails", key = ())]
 fn add_all(items: &[u64]) -> Picky {
     let mut picky = Picky::default();
     for &item in items {
@@ -612,7 +612,7 @@ impl serde::Serialize for Touchy {
     }
 }
 
-#[resumable(every = 2, name = "failures-save-panics")]
+#[resumable(every = 2, name = "failures-save-panics", key = ())]
 fn add_touchy(items: &[u64]) -> Touchy {
     let mut touchy = Touchy::default();
     for &item in items {
@@ -671,7 +671,7 @@ fn assert_refused<R: std::fmt::Debug>(
 static TYPE_A_RUNS: AtomicU64 = AtomicU64::new(0);
 static TYPE_B_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-mismatch-type")]
+#[resumable(every = 100, name = "failures-mismatch-type", key = ())]
 fn collect_u32(n: u32, panic_at: Option<u32>) -> Vec<u32> {
     let mut items: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -685,7 +685,7 @@ fn collect_u32(n: u32, panic_at: Option<u32>) -> Vec<u32> {
 }
 
 /// The next version of `collect_u32`: the same checkpoint, a different state type.
-#[resumable(every = 100, name = "failures-mismatch-type")]
+#[resumable(every = 100, name = "failures-mismatch-type", key = ())]
 fn collect_u64(n: u64) -> Vec<u64> {
     let mut items: Vec<u64> = Vec::new();
     for i in 0..n {
@@ -714,7 +714,7 @@ fn a_checkpoint_of_another_state_type_is_refused() {
 static NAME_A_RUNS: AtomicU64 = AtomicU64::new(0);
 static NAME_B_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-mismatch-name")]
+#[resumable(every = 100, name = "failures-mismatch-name", key = ())]
 fn keep_items(n: u32, panic_at: Option<u32>) -> Vec<u32> {
     let mut items: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -728,7 +728,7 @@ fn keep_items(n: u32, panic_at: Option<u32>) -> Vec<u32> {
 }
 
 /// The same checkpoint and state type, but the binding was renamed.
-#[resumable(every = 100, name = "failures-mismatch-name")]
+#[resumable(every = 100, name = "failures-mismatch-name", key = ())]
 fn keep_values(n: u32) -> Vec<u32> {
     let mut values: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -758,7 +758,7 @@ macro_rules! victim {
     ($function:ident, $name:tt, $runs:ident) => {
         static $runs: AtomicU64 = AtomicU64::new(0);
 
-        #[resumable(every = 2, name = $name)]
+        #[resumable(every = 2, name = $name, key = ())]
         fn $function(n: u64, panic_at: Option<u64>) -> u64 {
             let mut total = 0u64;
             let mut seen = Vec::new();

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Rng, example, resumed_at, scratch};
+use common::{Rng, example, find_checkpoint, resumed_at, scratch};
 
 /// `squares` arguments: 20,000 iterations of 20 µs, a checkpoint every 1000 iterations.
 const SQUARES_ARGS: [&str; 2] = ["20000", "20"];
-const SQUARES_CKPT: &str = "squares.squares.ckpt";
+/// The checkpoint name of `examples/squares` (its file has the key, `n`, in it).
+const SQUARES: &str = "squares.squares";
 const FALLIBLE_CKPT: &str = "fallible.fetch_all.ckpt";
 
 // ---------------------------------------------------------------------------------------------
@@ -87,14 +88,23 @@ fn checkpoints(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Waits until `path` exists (the child has saved a checkpoint) or the child has exited.
-fn wait_for_checkpoint(child: &mut std::process::Child, path: &Path) {
+/// Waits until the checkpoint `name` exists in `dir` (the child has saved one) and returns its
+/// path, or until the child has exited.
+fn wait_for_checkpoint(child: &mut std::process::Child, dir: &Path, name: &str) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !path.exists() && child.try_wait().unwrap().is_none() {
+    loop {
+        if let Some(path) = find_checkpoint(dir, name) {
+            return path;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child ended with no checkpoint {name} in {}",
+            dir.display()
+        );
         assert!(
             Instant::now() < deadline,
-            "no checkpoint at {} after 30 s",
-            path.display()
+            "no checkpoint {name} in {} after 30 s",
+            dir.display()
         );
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -121,7 +131,6 @@ fn drop_previous_generation(path: &Path) {
 fn killed_at_random_moments_then_resumed_prints_the_uninterrupted_output() {
     let expected = uninterrupted("squares", &SQUARES_ARGS, "kill");
     let dir = scratch("kill");
-    let ckpt = dir.join(SQUARES_CKPT);
     let mut rng = Rng::from_clock("kill", "KILL_RESUME_SEED");
 
     let mut kills = 0;
@@ -137,7 +146,7 @@ fn killed_at_random_moments_then_resumed_prints_the_uninterrupted_output() {
             if kills == 0 {
                 // However slow the machine, one kill must come after a checkpoint exists, so
                 // that some restart has something to resume from.
-                wait_for_checkpoint(&mut child, &ckpt);
+                wait_for_checkpoint(&mut child, &dir, SQUARES);
             }
             // If the child already finished, this does nothing and it exits 0 below.
             let _ = child.kill();
@@ -340,15 +349,14 @@ fn a_checkpoint_of_other_state_is_refused_untouched() {
 fn a_damaged_checkpoint_of_a_killed_run_is_refused_untouched() {
     let expected = uninterrupted("squares", &SQUARES_ARGS, "killed-damage");
     let dir = scratch("killed-damage");
-    let path = dir.join(SQUARES_CKPT);
     let mut child = command("squares", &SQUARES_ARGS, &dir).spawn().unwrap();
-    wait_for_checkpoint(&mut child, &path);
+    let path = wait_for_checkpoint(&mut child, &dir, SQUARES);
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success(), "squares finished before the kill");
     // A kill during a save can leave the temporary file; only the checkpoint matters here.
     for name in files(&dir) {
-        if name != SQUARES_CKPT {
+        if dir.join(&name) != path {
             std::fs::remove_file(dir.join(name)).unwrap();
         }
     }
@@ -398,9 +406,8 @@ fn a_killed_simulation_method_resumes_bit_identical() {
     let args = ["600", "1500"];
     let expected = uninterrupted("simulation", &args, "simulation");
     let dir = scratch("simulation");
-    let path = dir.join("simulation.Grid_f64_.run.ckpt");
     let mut child = command("simulation", &args, &dir).spawn().unwrap();
-    wait_for_checkpoint(&mut child, &path);
+    wait_for_checkpoint(&mut child, &dir, "simulation.Grid_f64_.run");
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     assert!(
@@ -440,11 +447,10 @@ fn a_killed_async_crawl_resumes_and_prints_the_uninterrupted_report() {
         )
     };
     assert_eq!(expected.lines().count(), 300);
-    let path = dir.join("crawl.crawl.ckpt");
     let mut child = command("crawl", &[&data_arg, "3000"], &dir)
         .spawn()
         .unwrap();
-    wait_for_checkpoint(&mut child, &path);
+    wait_for_checkpoint(&mut child, &dir, "crawl.crawl");
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success(), "crawl finished before the kill");
@@ -466,7 +472,6 @@ fn a_killed_training_run_resumes_to_bit_identical_weights() {
     let args = ["60", "600"];
     let expected = uninterrupted("train", &args, "train");
     let dir = scratch("train");
-    let path = dir.join("train.train.ckpt");
     let mut rng = Rng::from_clock("train", "KILL_RESUME_SEED");
     // Killed five times, at random moments (the first once a checkpoint exists), then run to
     // the end: each restart resumes inside an epoch, at a periodic checkpoint (every 25
@@ -479,7 +484,7 @@ fn a_killed_training_run_resumes_to_bit_identical_weights() {
         let mut child = command("train", &args, &dir).spawn().unwrap();
         if runs <= 5 {
             if runs == 1 {
-                wait_for_checkpoint(&mut child, &path);
+                wait_for_checkpoint(&mut child, &dir, "train.train");
             }
             std::thread::sleep(Duration::from_millis(rng.range(20, 200)));
             let _ = child.kill();
@@ -509,9 +514,8 @@ fn a_training_run_stopped_by_sigterm_resumes_inside_the_epoch() {
     let args = ["60", "600"];
     let expected = uninterrupted("train", &args, "train-term");
     let dir = scratch("train-term");
-    let path = dir.join("train.train.ckpt");
     let mut child = command("train", &args, &dir).spawn().unwrap();
-    wait_for_checkpoint(&mut child, &path);
+    let path = wait_for_checkpoint(&mut child, &dir, "train.train");
     std::thread::sleep(Duration::from_millis(30));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

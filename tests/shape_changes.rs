@@ -23,7 +23,7 @@ mod v1 {
 
     macro_rules! first_build {
         ($function:ident, $name:literal) => {
-            #[resumable(every = 2, name = $name)]
+            #[resumable(every = 2, name = $name, key = ())]
             pub fn $function(n: u64) -> u64 {
                 let mut stats = Stats { total: 0, count: 0 };
                 for i in 0..n {
@@ -53,7 +53,7 @@ macro_rules! second_build {
                 $(pub $field: $ty),*
             }
 
-            #[resumable(every = 2, name = $name)]
+            #[resumable(every = 2, name = $name, key = ())]
             pub fn run(n: u64) -> u64 {
                 let mut stats = Stats::default();
                 for _ in 0..n {

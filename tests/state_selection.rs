@@ -25,7 +25,7 @@ struct Scratch {
 
 static SKIP_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "selection-skip-scratch", skip(buf, this_call))]
+#[resumable(every = 3, name = "selection-skip-scratch", skip(buf, this_call), key = ())]
 fn digit_sums(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
     let mut buf = Scratch::default();
     let mut this_call = 0u64;
@@ -62,7 +62,7 @@ fn skipped_bindings_are_not_saved_and_the_rest_resumes() {
     assert!(!path.exists());
 }
 
-#[resumable(every = 100, name = "selection-skip-twin", skip(seen_here))]
+#[resumable(every = 100, name = "selection-skip-twin", skip(seen_here), key = ())]
 fn skip_one(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut total = 0u64;
     let mut seen_here = 0u64;
@@ -104,7 +104,7 @@ fn bindings(path: &std::path::Path) -> Vec<String> {
 
 static LISTED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-state-list", state(done))]
+#[resumable(every = 100, name = "selection-state-list", state(done), key = ())]
 fn count_both(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut done = 0u64;
     let mut since_start = 0u64;
@@ -136,7 +136,7 @@ fn state_saves_only_the_listed_bindings() {
 
 static LISTED_UNUSED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-state-unnamed", state(sum, label))]
+#[resumable(every = 100, name = "selection-state-unnamed", state(sum, label), key = ())]
 fn listed_even_if_unnamed(n: u64, panic_at: Option<u64>) -> (u64, String) {
     let mut sum = 0u64;
     // Not named in the loop, but listed: it is state all the same.
@@ -171,7 +171,7 @@ fn state_can_list_a_binding_the_loop_does_not_name() {
 
 static DEFAULT_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-default")]
+#[resumable(every = 100, name = "selection-default", key = ())]
 fn default_state(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut sum = 0u64;
     // `let mut`, but not named in the loop: not state. It is not even `Serialize`, so this
@@ -220,7 +220,7 @@ fn the_default_state_is_the_let_mut_bindings_the_loop_names() {
 static INIT_RUNS: AtomicU64 = AtomicU64::new(0);
 static INITIALISED: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "selection-initialisers")]
+#[resumable(every = 2, name = "selection-initialisers", key = ())]
 fn initialised(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut squares = {
         INITIALISED.fetch_add(1, SeqCst);
@@ -257,7 +257,7 @@ fn state_is_restored_after_its_initialiser_ran() {
 // ---------------------------------------------------------------------------------------------
 // Two functions given the same `name` never load each other's checkpoint.
 
-#[resumable(every = 100, name = "selection-shared-name")]
+#[resumable(every = 100, name = "selection-shared-name", key = ())]
 fn sum_of(n: u64, panic_at: Option<u64>) -> u64 {
     let mut total = 0u64;
     for i in 0..n {
@@ -270,7 +270,7 @@ fn sum_of(n: u64, panic_at: Option<u64>) -> u64 {
 }
 
 /// The same name, the same state (`total: u64`): it must still not resume `sum_of`'s.
-#[resumable(every = 100, name = "selection-shared-name")]
+#[resumable(every = 100, name = "selection-shared-name", key = ())]
 fn sum_of_squares(n: u64) -> u64 {
     let mut total = 0u64;
     for i in 0..n {

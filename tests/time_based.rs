@@ -10,7 +10,7 @@ mod common;
 
 /// 2 ms per iteration, a save every 20 ms; at iteration 60 (about 120 ms in), looks at what
 /// was saved so far.
-#[resumable(every = "20ms", name = "time-based")]
+#[resumable(every = "20ms", name = "time-based", key = ())]
 fn slow_sum(n: u64) -> (u64, Option<u64>) {
     let mut sum = 0;
     let mut seen_at_60 = None;

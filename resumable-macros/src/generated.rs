@@ -4,7 +4,7 @@
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::{Ident, ReturnType};
+use syn::{Expr, Ident, ReturnType};
 
 use crate::control_flow;
 use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
@@ -140,12 +140,41 @@ impl Parts {
         let key_local = local("key");
         // `key = expr`: evaluated first, from the arguments, before the body can move them.
         let (key_eval, key_field) = match &key {
+            // `key = ()`: one checkpoint, whatever the arguments.
+            Some(Expr::Tuple(unit)) if unit.elems.is_empty() => {
+                (quote!(), quote!(::core::option::Option::None))
+            }
             Some(expr) => (
                 quote_spanned!(syn::spanned::Spanned::span(expr)=>
                 let #key_local = ::resumable::__private::key(&(#expr));),
                 quote!(::core::option::Option::Some(&#key_local)),
             ),
-            None => (quote!(), quote!(::core::option::Option::None)),
+            None if model.key_params.is_empty() => (quote!(), quote!(::core::option::Option::None)),
+            // Without `key`: the arguments that are not state, as they are on entry.
+            None => {
+                let function_name = function.sig.ident.to_string();
+                let args = model.key_params.iter().map(|ident| {
+                    let name = ident.to_string();
+                    quote! {(
+                        #name,
+                        (&&&#private::Arg(&#ident)).arg_hash(),
+                        (&#private::Arg(&#ident)).arg_text(),
+                    )}
+                });
+                (
+                    quote! {
+                        let #key_local = {
+                            #[allow(unused_imports)]
+                            use #private::{
+                                ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _,
+                                ArgNoText as _, ArgOpaque as _,
+                            };
+                            #private::args_key(#function_name, &[#(#args),*])
+                        };
+                    },
+                    quote!(#key_local.as_ref()),
+                )
+            }
         };
 
         let function_name = function.sig.ident.to_string();

@@ -27,6 +27,8 @@ pub struct Model {
     pub append: Vec<Ident>,
     /// `key = expr`: evaluated on entry; one checkpoint per value.
     pub key: Option<Expr>,
+    /// Without `key`: the parameters that are not state, whose values on entry are the key.
+    pub key_params: Vec<Ident>,
     /// How a method takes `self`.
     pub receiver: Option<Receiver>,
     /// The `&mut T` parameters among the state: saved and restored through `*param`, as
@@ -179,6 +181,11 @@ impl Model {
             .filter(|param| !shadowed.contains(&param.ident))
             .map(|param| param.ident.clone())
             .collect();
+        let key_params = params
+            .iter()
+            .filter(|param| !state.contains(&param.ident) || shadowed.contains(&param.ident))
+            .map(|param| param.ident.clone())
+            .collect();
         Ok(Model {
             function,
             every,
@@ -190,6 +197,7 @@ impl Model {
             signals,
             append,
             key: args.key,
+            key_params,
             receiver: receiver.map(|(kind, _)| kind),
             ref_mut_params,
             nest,

@@ -204,6 +204,7 @@
 //!   btrfs and APFS.
 
 mod api;
+mod arg_key;
 mod checkpoint;
 mod checksum;
 mod depth_limit;

@@ -7,6 +7,9 @@ use core::ops::ControlFlow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::arg_key::{
+    Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque, args_key,
+};
 pub use crate::growth::{
     AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
 };

@@ -86,6 +86,11 @@ impl Key {
         }
     }
 
+    /// A key of the given text and hash: the default key of a call's arguments.
+    pub(crate) fn from_parts(text: String, hash: u64) -> Key {
+        Key { text, hash }
+    }
+
     /// `name [key (10, "a.txt")]`: the label of a keyed checkpoint.
     fn label(&self, name: &str) -> String {
         format!("{name} {KEY_OPEN}{}]", self.text)
@@ -160,19 +165,31 @@ struct ResumeMessage {
     index: u64,
     from: PathBuf,
     saved_at_ms: u64,
+    /// The key's text, if the checkpoint has one.
+    key: Option<String>,
 }
 
 impl ResumeMessage {
+    /// "resuming squares at iteration 73000 (checkpoint …, saved 2 s ago, key n = 200000);
+    /// iterations from 73000 on run again …": what the user needs to know when the iterations
+    /// have side effects (a file appended per item).
     fn print(&self, position: Option<(u64, u64)>) {
         let position = position.map_or_else(String::new, |(outer, inner)| {
             format!(" (outer iteration {outer}, inner iteration {inner})")
         });
+        let key = self
+            .key
+            .as_ref()
+            .map_or_else(String::new, |key| format!(", key {key}"));
         eprintln!(
-            "resuming {} at iteration {}{position} (checkpoint {}, saved {} ago)",
+            "resuming {} at iteration {}{position} (checkpoint {}, saved {} ago{key}); \
+             iterations from {} on run again, including any the last run did after this \
+             checkpoint",
             self.function,
             self.index,
             self.from.display(),
-            age(self.saved_at_ms)
+            age(self.saved_at_ms),
+            self.index,
         );
     }
 }
@@ -221,6 +238,7 @@ impl Run {
                 index: recovered.loaded.meta.index,
                 from: recovered.from.clone(),
                 saved_at_ms: recovered.loaded.meta.saved_at_ms,
+                key: spec.key.map(|key| key.text.clone()),
             };
             (recovered.loaded, recovered.from, message)
         });

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use resumable::resumable;
 
-#[resumable(every = 5, name = "cli-sum", append(results))]
+#[resumable(every = 5, name = "cli-sum", append(results), key = ())]
 fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
     let mut results = Vec::new();
     let mut total = 0u64;
@@ -39,7 +39,7 @@ fn weighted(n: u64, tag: &str, panic_at: Option<u64>) -> u64 {
 
 /// Saves a checkpoint at iteration 1, tells `ready`, and holds its checkpoint (and its lock)
 /// until `go` says.
-#[resumable(every = 1, name = "cli-held")]
+#[resumable(every = 1, name = "cli-held", key = ())]
 fn held(ready: &Sender<()>, go: &Receiver<()>) -> u64 {
     let mut sum = 0u64;
     for i in 0..3u64 {
@@ -392,7 +392,7 @@ fn reset_refuses_while_a_run_holds_the_checkpoint() {
     assert_eq!(cli(&["reset", "cli-held", "--dir", dir_arg]).code, 1);
 }
 
-#[resumable(every = 3, name = "cli-nest", inner = 'cells)]
+#[resumable(every = 3, name = "cli-nest", inner = 'cells, key = ())]
 fn grid(rows: u64, cols: u64, panic_at: (u64, u64)) -> u64 {
     let mut total = 0;
     for r in 0..rows {

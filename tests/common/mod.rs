@@ -53,6 +53,24 @@ pub fn checkpoint(name: &str) -> PathBuf {
     Path::new(".resumable").join(format!("{name}.ckpt"))
 }
 
+/// The checkpoint file of `name` in `dir`: `<name>.ckpt`, or `<name>-<hash of its key>.ckpt`
+/// for a function whose default key is its arguments (the only one there); `None` if there is
+/// none yet.
+pub fn find_checkpoint(dir: &Path, name: &str) -> Option<PathBuf> {
+    let plain = format!("{name}.ckpt");
+    let keyed = format!("{name}-");
+    std::fs::read_dir(dir).ok()?.find_map(|entry| {
+        let file = entry.ok()?.file_name().into_string().ok()?;
+        let hash = file
+            .strip_prefix(&keyed)
+            .and_then(|rest| rest.strip_suffix(".ckpt"));
+        let is_keyed = hash.is_some_and(|hash| {
+            hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
+        });
+        (file == plain || is_keyed).then(|| dir.join(file))
+    })
+}
+
 /// The previous generation kept beside a checkpoint.
 pub fn previous(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -70,8 +88,13 @@ pub fn newest_bytes(path: &Path) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// The checkpoint path of `name`, with any file a previous, interrupted test run left removed.
+/// The checkpoint path of `name`, with any file a previous, interrupted test run left removed
+/// (keyed ones too).
 pub fn fresh(name: &str) -> PathBuf {
+    while let Some(keyed) = find_checkpoint(Path::new(".resumable"), name) {
+        resumable::remove(&keyed).unwrap();
+        resumable::remove(previous(&keyed)).unwrap();
+    }
     let path = checkpoint(name);
     resumable::remove(&path).unwrap();
     resumable::remove(previous(&path)).unwrap();

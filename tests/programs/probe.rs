@@ -76,7 +76,7 @@ type ProbeFn = fn(u64, &Options, &mut File) -> (u64, u64);
 /// Defines one probe function: `#[resumable(<attributes>)]` on the loop described above.
 macro_rules! probe {
     ($function:ident, $($attributes:tt)*) => {
-        #[resumable($($attributes)*)]
+        #[resumable($($attributes)*, key = ())]
         fn $function(n: u64, options: &Options, log: &mut File) -> (u64, u64) {
             let mut hash = SEED;
             let mut count = 0u64;

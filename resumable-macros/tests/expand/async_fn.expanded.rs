@@ -1,4 +1,19 @@
 async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
+    let __resumable_key = {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{
+            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
+            ArgOpaque as _,
+        };
+        ::resumable::__private::args_key(
+            "crawl",
+            &[(
+                "files",
+                (&&&::resumable::__private::Arg(&files)).arg_hash(),
+                (&::resumable::__private::Arg(&files)).arg_text(),
+            )],
+        )
+    };
     let mut report = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
     let __resumable_codec_0 = ::resumable::__private::codec(&report);
@@ -11,7 +26,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             interval_ms: 0u64,
             state: &["report"],
             signals: true,
-            key: ::core::option::Option::None,
+            key: __resumable_key.as_ref(),
             nest: false,
         },
         &[(__resumable_codec_0.shape)()],

@@ -1,4 +1,19 @@
 fn squares(n: u64) -> Vec<u64> {
+    let __resumable_key = {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{
+            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
+            ArgOpaque as _,
+        };
+        ::resumable::__private::args_key(
+            "squares",
+            &[(
+                "n",
+                (&&&::resumable::__private::Arg(&n)).arg_hash(),
+                (&::resumable::__private::Arg(&n)).arg_text(),
+            )],
+        )
+    };
     let mut results = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_codec_0 = ::resumable::__private::codec(&results);
@@ -10,7 +25,7 @@ fn squares(n: u64) -> Vec<u64> {
             interval_ms: 0u64,
             state: &["results"],
             signals: true,
-            key: ::core::option::Option::None,
+            key: __resumable_key.as_ref(),
             nest: false,
         },
         &[(__resumable_codec_0.shape)()],

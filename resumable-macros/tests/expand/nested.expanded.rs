@@ -1,4 +1,26 @@
 fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
+    let __resumable_key = {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{
+            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
+            ArgOpaque as _,
+        };
+        ::resumable::__private::args_key(
+            "train",
+            &[
+                (
+                    "epochs",
+                    (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
+                    (&::resumable::__private::Arg(&epochs)).arg_text(),
+                ),
+                (
+                    "data",
+                    (&&&::resumable::__private::Arg(&data)).arg_hash(),
+                    (&::resumable::__private::Arg(&data)).arg_text(),
+                ),
+            ],
+        )
+    };
     let mut losses = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
     let mut __resumable_position: (u64, u64) = (0, 0);
@@ -14,7 +36,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             interval_ms: 0u64,
             state: &[::resumable::__private::POSITION, "losses", "rate", "loss"],
             signals: true,
-            key: ::core::option::Option::None,
+            key: __resumable_key.as_ref(),
             nest: true,
         },
         &[

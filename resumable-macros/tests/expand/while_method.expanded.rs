@@ -1,5 +1,20 @@
 impl Grid {
     fn run(&mut self, steps: u64) {
+        let __resumable_key = {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{
+                ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _,
+                ArgNoText as _, ArgOpaque as _,
+            };
+            ::resumable::__private::args_key(
+                "run",
+                &[(
+                    "steps",
+                    (&&&::resumable::__private::Arg(&steps)).arg_hash(),
+                    (&::resumable::__private::Arg(&steps)).arg_text(),
+                )],
+            )
+        };
         let __resumable_name = ::resumable::__private::method_name::<Self>("run");
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
@@ -12,7 +27,7 @@ impl Grid {
                 interval_ms: 30000u64,
                 state: &["self"],
                 signals: true,
-                key: ::core::option::Option::None,
+                key: __resumable_key.as_ref(),
                 nest: false,
             },
             &[(__resumable_codec_0.shape)()],
