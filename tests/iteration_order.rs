@@ -104,3 +104,50 @@ fn a_resumed_loop_whose_iterator_changed_order_is_caught_before_any_iteration() 
     assert_eq!(ORDER_RUNS.swap(0, SeqCst), 3);
     assert!(!checkpoint.exists());
 }
+
+static FLOAT_RUNS: AtomicU64 = AtomicU64::new(0);
+static FLOAT_FAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Items that are not `Hash` (floats), an order that came from a hash map, and a failure
+/// checkpoint (which holds no fingerprint of its own: the item it failed on is gone).
+#[resumable(every = 2, name = "order-floats-failure", key = ())]
+fn weighted_prices(prices: &[(String, f64)]) -> Result<f64, String> {
+    let mut sum = 0.0;
+    for (position, (name, price)) in prices.iter().enumerate() {
+        FLOAT_RUNS.fetch_add(1, SeqCst);
+        if FLOAT_FAIL_AT.load(SeqCst) == position as u64 {
+            return Err(format!("no price for {name}"));
+        }
+        sum += (position as f64 + 1.0) * price;
+    }
+    Ok(sum)
+}
+
+#[test]
+fn an_order_change_is_caught_for_items_without_hash_and_after_a_failure() {
+    let checkpoint = &checkpoint("order-floats-failure");
+    let _ = std::fs::remove_file(checkpoint);
+    let original: Vec<(String, f64)> = (0..8).map(|i| (format!("p{i}"), i as f64 * 1.5)).collect();
+    let uninterrupted = weighted_prices(&original).unwrap();
+    FLOAT_RUNS.store(0, SeqCst);
+    // Fails at item 5, before touching the state: saved at 5, with no fingerprint of item 5;
+    // the periodic checkpoint at 4 holds one of item 4.
+    FLOAT_FAIL_AT.store(5, SeqCst);
+    assert!(weighted_prices(&original).is_err());
+    assert_eq!(common::saved_index(checkpoint), Some(5));
+    FLOAT_FAIL_AT.store(u64::MAX, SeqCst);
+    let saved = std::fs::read(checkpoint).unwrap();
+    // The same prices in another order (as a Vec collected from a HashMap would be).
+    let mut shuffled = original.clone();
+    shuffled.swap(4, 1);
+    FLOAT_RUNS.store(0, SeqCst);
+    let text = panic_of(|| weighted_prices(&shuffled));
+    assert!(text.contains("order changed between runs"), "{text}");
+    assert!(text.contains("at iteration 4"), "{text}");
+    assert_eq!(FLOAT_RUNS.load(SeqCst), 0, "no iteration may run");
+    assert_eq!(std::fs::read(checkpoint).unwrap(), saved, "untouched");
+    // The original order resumes at item 5.
+    assert_eq!(weighted_prices(&original).unwrap(), uninterrupted);
+    assert_eq!(FLOAT_RUNS.swap(0, SeqCst), 3);
+    assert!(!checkpoint.exists());
+}

@@ -111,8 +111,10 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         watch,
         every,
         hot_loop,
+        fingerprint_of,
         ..
     } = parts;
+    let fingerprint = crate::generated::local("fingerprint");
     let Locals {
         iter,
         run,
@@ -145,7 +147,8 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
             #( #places = (#codecs.load)(&mut #restore); )*
             #restore.finish();
         }
-        let mut #iter = #run.prepare(#iter);
+        #fingerprint_of
+        let mut #iter = #run.prepare(#iter, #fingerprint);
         #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
         let mut #pulled: u64 = #run.start_index();
         #watch

@@ -74,6 +74,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         save_after_try,
         save_after_panic,
         returned_is_failure,
+        fingerprint_of,
         ..
     } = parts;
     let top = *top;
@@ -178,6 +179,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             }
             #(#encode_now)*
             let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
+            #fingerprint_of
             let #iter = #run.skip_inner(#iter, #inner_done);
             let #base: u64 = #pulled - #inner_done;
             let #inner_exit = #run_inner;

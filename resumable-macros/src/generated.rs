@@ -80,6 +80,8 @@ pub struct Parts {
     pub assertions: Vec<TokenStream>,
     /// The `append(...)` checks of between-loop bindings, once they are declared.
     pub between_append_only: Vec<TokenStream>,
+    /// `let fingerprint = …`: how the loop's items are fingerprinted, once `iter` exists.
+    pub fingerprint_of: TokenStream,
     /// `let mut run = Run::start(..)`.
     pub start_run: TokenStream,
     /// The stop flag, the timer's flag, `saving`.
@@ -134,6 +136,7 @@ impl Parts {
         let tick = local("tick");
         let boundary = local("boundary");
         let current = local("current");
+        let fingerprint = local("fingerprint");
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
         let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
         let private = quote!(::resumable::__private);
@@ -449,11 +452,7 @@ impl Parts {
                 }
                 // A boundary: `pulled - 1` iterations are complete and `item` is the next.
                 #due = #pulled.saturating_add(#stride);
-                let #next_item = {
-                    #[allow(unused_imports)]
-                    use #private::{HashableItem as _, OpaqueItem as _};
-                    (&&#private::ItemHash(&#item)).item_hash()
-                };
+                let #next_item = #fingerprint(&#item);
                 match #run.at_boundary(#pulled - 1, #next_item) {
                     ::core::result::Result::Ok(true) => {
                         #saving = true;
@@ -505,7 +504,19 @@ impl Parts {
             #dirty_local
         };
 
+        // The fingerprint of the checkpointed loop's items, once its iterator `iter` exists.
+        let fingerprinted = local("fingerprinted");
+        let fingerprint_of = quote! {
+            let #fingerprint = #private::fingerprint_of(&#iter, |#fingerprinted| {
+                #[allow(unused_imports)]
+                use #private::{
+                    DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
+                };
+                (&&&#private::ItemHash(#fingerprinted)).item_hash()
+            });
+        };
         Parts {
+            fingerprint_of,
             locals,
             key_eval,
             name_eval,

@@ -158,7 +158,7 @@ pub fn args_key(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key>
 }
 
 /// The name of `T` if it walks a hash table, whose order is random per process.
-fn unordered<T: ?Sized>() -> Option<&'static str> {
+pub(crate) fn unordered<T: ?Sized>() -> Option<&'static str> {
     let name = std::any::type_name::<T>();
     let hashed = ["std::collections::hash::", "hashbrown::"];
     hashed

@@ -22,6 +22,10 @@ pub(crate) struct Loaded {
     pub meta: Meta,
     /// The record's sequence number in its log (0 for a version-1 file).
     pub seq: u64,
+    /// The newest record of the log (this one or one before) that holds the fingerprint of
+    /// the item after it: its index and that fingerprint. A save after a failure has none (the
+    /// item is gone by then), so a resumed loop checks its order at the record before.
+    pub checked: Option<(u64, u64)>,
     bytes: Vec<u8>,
     payload: Range<usize>,
 }
@@ -80,6 +84,7 @@ fn found_in(path: &Path, bytes: Vec<u8>, label: &str, shape: &str) -> Result<Fou
         let payload = start..start + decoded.payload.len();
         let meta = decoded.meta;
         let loaded = Loaded {
+            checked: meta.next_item.map(|hash| (meta.index, hash)),
             meta,
             seq: 0,
             bytes,
@@ -108,6 +113,11 @@ fn found_in(path: &Path, bytes: Vec<u8>, label: &str, shape: &str) -> Result<Fou
         next_item: newest.head.next_item,
     };
     let seq = newest.head.seq;
+    let checked = scan
+        .records
+        .iter()
+        .rev()
+        .find_map(|record| record.head.next_item.map(|hash| (record.head.index, hash)));
     let (bytes, payload) = if newest
         .head
         .parts
@@ -131,6 +141,7 @@ fn found_in(path: &Path, bytes: Vec<u8>, label: &str, shape: &str) -> Result<Fou
         loaded: Loaded {
             meta,
             seq,
+            checked,
             bytes,
             payload,
         },

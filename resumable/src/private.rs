@@ -228,21 +228,70 @@ pub fn saved_index(path: &std::path::Path) -> Option<u64> {
         .map(|(_, record)| record.index)
 }
 
-/// The loop's next item, asked for a stable hash. Autoref specialization as for [`Returned`]:
-/// `(&&ItemHash(&item)).item_hash()` is `Some` for `Hash` items and `None` for the rest.
+/// The loop's next item, asked for a stable fingerprint by autoref specialization, as for
+/// [`Returned`]: `(&&&ItemHash(&item)).item_hash()` hashes its `Hash`, else its postcard bytes
+/// (`Serialize`), else its `Debug` text, and is `None` for an item with none of them or one
+/// that holds a hash table (whose order, and so its bytes, differ per process). The same item
+/// gives the same fingerprint on every run of the same build.
 pub struct ItemHash<'a, T: ?Sized>(pub &'a T);
+
+/// Gives `fingerprint` (a closure over [`ItemHash`] at the loop) the type of a function of
+/// `iter`'s items, which the generated code cannot name.
+#[inline(always)]
+pub fn fingerprint_of<I: Iterator>(
+    _: &I,
+    fingerprint: fn(&I::Item) -> Option<u64>,
+) -> fn(&I::Item) -> Option<u64> {
+    fingerprint
+}
 
 /// `ItemHash` of a `Hash` item.
 pub trait HashableItem {
-    /// FNV-1a over the item's `Hash` impl: the same on every run of the same build.
+    /// FNV-1a over the item's `Hash` impl.
     fn item_hash(&self) -> Option<u64>;
 }
 
-impl<T: core::hash::Hash + ?Sized> HashableItem for &ItemHash<'_, T> {
+impl<T: core::hash::Hash + ?Sized> HashableItem for &&ItemHash<'_, T> {
     #[inline]
     fn item_hash(&self) -> Option<u64> {
         let mut hasher = crate::envelope::StableHasher::default();
         self.0.hash(&mut hasher);
+        Some(core::hash::Hasher::finish(&hasher))
+    }
+}
+
+/// `ItemHash` of a `Serialize` item (a float, a struct that derives only serde's traits).
+pub trait SerializableItem {
+    /// FNV-1a over the item's postcard encoding.
+    fn item_hash(&self) -> Option<u64>;
+}
+
+impl<T: Serialize + ?Sized> SerializableItem for &&&ItemHash<'_, T> {
+    fn item_hash(&self) -> Option<u64> {
+        if crate::arg_key::unordered::<T>().is_some() {
+            return None;
+        }
+        let bytes = postcard::to_allocvec(self.0).ok()?;
+        let mut hasher = crate::envelope::StableHasher::default();
+        core::hash::Hasher::write(&mut hasher, &bytes);
+        Some(core::hash::Hasher::finish(&hasher))
+    }
+}
+
+/// `ItemHash` of a `Debug` item.
+pub trait DebugItem {
+    /// FNV-1a over the item's `Debug` text.
+    fn item_hash(&self) -> Option<u64>;
+}
+
+impl<T: core::fmt::Debug + ?Sized> DebugItem for &ItemHash<'_, T> {
+    fn item_hash(&self) -> Option<u64> {
+        if crate::arg_key::unordered::<T>().is_some() {
+            return None;
+        }
+        let text = format!("{:?}", self.0);
+        let mut hasher = crate::envelope::StableHasher::default();
+        core::hash::Hasher::write(&mut hasher, text.as_bytes());
         Some(core::hash::Hasher::finish(&hasher))
     }
 }
@@ -256,7 +305,7 @@ pub trait OpaqueItem {
     }
 }
 
-impl<T: ?Sized> OpaqueItem for &&ItemHash<'_, T> {}
+impl<T: ?Sized> OpaqueItem for ItemHash<'_, T> {}
 
 /// Reading a checkpoint directory from the outside, for the `resumable` command (the `cli`
 /// feature): listing, inspecting and resetting checkpoints.

@@ -128,6 +128,9 @@ pub struct Run {
     start: u64,
     /// The hash of the item the resumed loop must go on with, when it was saved.
     expected_next: Option<u64>,
+    /// After a save that has no such hash (one after a failure): an earlier record's index
+    /// and the fingerprint of the item after it, checked while the iterator skips.
+    expected_before: Option<(u64, u64)>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
     /// Appends checkpoints to the log; `syncer` makes them durable in the background.
@@ -225,6 +228,10 @@ impl Run {
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected_next = recovered.as_ref().and_then(|r| r.loaded.meta.next_item);
+        let expected_before = recovered
+            .as_ref()
+            .and_then(|r| r.loaded.checked)
+            .filter(|&(at, _)| at < start && expected_next.is_none());
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
                 eprintln!(
@@ -264,6 +271,7 @@ impl Run {
             state: spec.state,
             start,
             expected_next,
+            expected_before,
             loaded,
             syncer: Syncer::default(),
             growth: spec.state.iter().map(|_| None).collect(),
@@ -312,10 +320,32 @@ impl Run {
     /// # Panics
     /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index: it would not
     /// yield what it yielded on the saved run.
+    ///
+    /// `fingerprint` gives an item's fingerprint (see [`crate::__private::ItemHash`]): on
+    /// resume from a save that holds none (one after a failure), the item after the last
+    /// record that holds one is checked on the way, so that an order that changed is caught
+    /// there too.
     #[track_caller]
-    pub fn prepare<I: Iterator>(&self, iter: I) -> I {
+    pub fn prepare<I: Iterator>(&self, iter: I, fingerprint: fn(&I::Item) -> Option<u64>) -> I {
         self.refuse_unordered::<I>();
-        self.skip_items(iter, self.start)
+        let Some((at, expected)) = self.expected_before else {
+            return self.skip_items(iter, self.start);
+        };
+        let mut iter = self.skip_items(iter, at);
+        let Some(item) = iter.next() else {
+            fail(Error::IteratorTooShort {
+                path: self.generations.newest.clone(),
+                index: self.start,
+            });
+        };
+        if fingerprint(&item).is_some_and(|found| found != expected) {
+            fail(Error::OrderChanged {
+                path: self.generations.newest.clone(),
+                index: at,
+            });
+        }
+        drop(item);
+        self.skip_items(iter, self.start - at - 1)
     }
 
     /// [`Run::prepare`] for the outer loop of a nest: refuses iterators whose order is random

@@ -24,7 +24,15 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         bytes = (__resumable_codec_1.load)(&mut __resumable_restore);
         __resumable_restore.finish();
     }
-    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter);
+    let __resumable_fingerprint =
+        ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{
+                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
+            };
+            (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
+        });
+    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, __resumable_fingerprint);
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
@@ -94,11 +102,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                     }
                 }
                 __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
-                let __resumable_next_item = {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{HashableItem as _, OpaqueItem as _};
-                    (&&::resumable::__private::ItemHash(&__resumable_item)).item_hash()
-                };
+                let __resumable_next_item = __resumable_fingerprint(&__resumable_item);
                 match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
                     ::core::result::Result::Ok(true) => {
                         __resumable_saving = true;

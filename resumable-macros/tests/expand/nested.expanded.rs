@@ -92,6 +92,17 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                     __resumable_restore.finish();
                 }
                 let __resumable_iter = ::core::iter::IntoIterator::into_iter(data.chunks(8));
+                let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
+                    &__resumable_iter,
+                    |__resumable_fingerprinted| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{
+                            DebugItem as _, HashableItem as _, OpaqueItem as _,
+                            SerializableItem as _,
+                        };
+                        (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
+                    },
+                );
                 let __resumable_iter =
                     __resumable_run.skip_inner(__resumable_iter, __resumable_inner_done);
                 let __resumable_base: u64 = __resumable_pulled - __resumable_inner_done;
@@ -149,14 +160,8 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                 }
                                 __resumable_due =
                                     __resumable_pulled.saturating_add(__resumable_stride);
-                                let __resumable_next_item = {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        HashableItem as _, OpaqueItem as _,
-                                    };
-                                    (&&::resumable::__private::ItemHash(&__resumable_item))
-                                        .item_hash()
-                                };
+                                let __resumable_next_item =
+                                    __resumable_fingerprint(&__resumable_item);
                                 match __resumable_run
                                     .at_boundary(__resumable_pulled - 1, __resumable_next_item)
                                 {
