@@ -3,11 +3,15 @@
 //!
 //! `return` and `?` still leave the function (through `Exit`) instead of only the closure:
 //!
-//! Input:  `return value;`   Output: `return Exit::Returned(value);`
+//! Input:  `return value;`   Output: `return exit(Exit::<R>::Returned(value));`
 //! Input:  `expr?`           Output: `match try_branch(expr) {
 //!                                        Continue(v) => v,
-//!                                        Break(exit) => return exit, // Exit::Failed(Err(e.into()))
+//!                                        Break(e) => return exit(e), // Exit::Failed(Err(e.into()))
 //!                                    }`
+//!
+//! (`exit` makes the closure's return type: `Exit`, or in a function returning a `Result`,
+//! `Result<Exit, E>`, so that a `return Err(e)` hidden in a macro, `anyhow::bail!` say, is
+//! the closure's own `Err` and leaves the function as that error.)
 //!
 //! `break` and `continue` that belong to the `for` loop (unlabelled, or with its label) go to
 //! the generated labels, since the user's loop is now two loops and a block:
@@ -51,8 +55,13 @@ pub fn label(name: &str, at: Span) -> Lifetime {
 
 /// Rewrites the loop body in place; returns the errors for what it could not rewrite.
 /// `enclosing` is the label of the loop around it in a nest, which its body cannot leave.
-pub fn rewrite(looped: &mut ExprForLoop, enclosing: Option<&Label>) -> syn::Result<()> {
+pub fn rewrite(
+    looped: &mut ExprForLoop,
+    enclosing: Option<&Label>,
+    return_type: &TokenStream,
+) -> syn::Result<()> {
     let mut visitor = ControlFlow {
+        return_type: return_type.clone(),
         error: None,
         user_label: looped
             .label
@@ -68,8 +77,9 @@ pub fn rewrite(looped: &mut ExprForLoop, enclosing: Option<&Label>) -> syn::Resu
 
 /// Rewrites `return` and `?` in statements of a nest's outer loop around its inner loop (which
 /// run in the closure too); their `break` and `continue` stay the outer loop's own.
-pub fn rewrite_returns(stmts: &mut [syn::Stmt]) -> syn::Result<()> {
+pub fn rewrite_returns(stmts: &mut [syn::Stmt], return_type: &TokenStream) -> syn::Result<()> {
     let mut visitor = ControlFlow {
+        return_type: return_type.clone(),
         error: None,
         user_label: None,
         enclosing_label: None,
@@ -83,6 +93,9 @@ pub fn rewrite_returns(stmts: &mut [syn::Stmt]) -> syn::Result<()> {
 }
 
 struct ControlFlow {
+    /// The function's return type, as the loop's closure names it: a `return value` is
+    /// checked against it at `value`.
+    return_type: TokenStream,
     error: Option<syn::Error>,
     /// The `for` loop's label, without the `'`.
     user_label: Option<String>,
@@ -157,8 +170,11 @@ impl VisitMut for ControlFlow {
                     Some(value) => value.to_token_stream(),
                     None => quote_spanned!(span=> ()),
                 };
+                let return_type = &self.return_type;
                 *expr = parse_quote_spanned! {span=>
-                    return ::resumable::__private::Exit::Returned(#value)
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::<#return_type>::Returned(#value),
+                    )
                 };
             }
             Expr::Try(try_expr) => {
@@ -172,7 +188,9 @@ impl VisitMut for ControlFlow {
                 *expr = parse_quote_spanned! {span=>
                     match ::resumable::__private::try_branch(#inner) {
                         ::core::ops::ControlFlow::Continue(#value) => #value,
-                        ::core::ops::ControlFlow::Break(#residual) => return #residual,
+                        ::core::ops::ControlFlow::Break(#residual) => {
+                            return ::resumable::__private::exit(#residual)
+                        }
                     }
                 };
             }
@@ -359,12 +377,12 @@ mod tests {
 
     /// The rewritten body, as text with single spaces.
     fn rewritten(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None).expect("rewrites");
+        rewrite(&mut looped, None, &quote::quote!(_)).expect("rewrites");
         looped.body.to_token_stream().to_string()
     }
 
     fn error(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None)
+        rewrite(&mut looped, None, &quote::quote!(_))
             .expect_err("an error")
             .to_string()
     }

@@ -17,6 +17,17 @@ pub fn local(name: &str) -> Ident {
     Ident::new(&format!("__resumable_{name}"), Span::mixed_site())
 }
 
+/// The function's return type as the loop's closure names it (`impl Trait` made `_`).
+pub fn return_type(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let erased = erase_impl_trait((**ty).clone());
+            quote!(#erased)
+        }
+    }
+}
+
 /// The generated locals the expansions of both shapes name.
 pub struct Locals {
     pub iter: Ident,
@@ -97,6 +108,8 @@ pub struct Parts {
     pub returned_is_failure: TokenStream,
     is_async: bool,
     return_type: TokenStream,
+    /// The return type is spelled `…Result<…>`: see [`Parts::catching`].
+    returns_result: bool,
 }
 
 impl Parts {
@@ -380,12 +393,16 @@ impl Parts {
         let save_after_try = save_after("`?` returned early with an error");
         let save_after_panic = save_after("a panic");
 
-        let (return_type, may_be_result) = match &function.sig.output {
-            ReturnType::Default => (quote!(()), false),
-            ReturnType::Type(_, ty) => {
-                let erased = erase_impl_trait((**ty).clone());
-                (quote!(#erased), !is_impl_trait(ty))
-            }
+        let return_type = return_type(&function.sig.output);
+        let may_be_result = match &function.sig.output {
+            ReturnType::Default => false,
+            ReturnType::Type(_, ty) => !is_impl_trait(ty),
+        };
+        let returns_result = match &function.sig.output {
+            ReturnType::Type(_, ty) => matches!(&**ty, syn::Type::Path(path)
+                if path.qself.is_none()
+                    && path.path.segments.last().is_some_and(|last| last.ident == "Result")),
+            ReturnType::Default => false,
         };
         let returned_is_failure = if may_be_result {
             quote! {{
@@ -412,7 +429,7 @@ impl Parts {
                 ::core::option::Option::Some(#item) => #item,
                 ::core::option::Option::None => {
                     #ran_out
-                    return #private::Exit::Completed;
+                    return #private::exit(#private::Exit::Completed);
                 }
             };
             let mut #boundary = #due_now;
@@ -460,21 +477,21 @@ impl Parts {
                         let mut #save = #run.save(#pulled - 1, #next_item);
                         #save_state
                         if let ::core::result::Result::Err(#err) = #save.commit() {
-                            return #private::Exit::Abort(#err);
+                            return #private::exit(#private::Exit::Abort(#err));
                         }
                         #saving = false;
                     }
                     ::core::result::Result::Ok(false) => {}
                     ::core::result::Result::Err(#err) => {
-                        return #private::Exit::Abort(#err);
+                        return #private::exit(#private::Exit::Abort(#err));
                     }
                 }
                 if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                    return #private::Exit::Stopped;
+                    return #private::exit(#private::Exit::Stopped);
                 }
                 #boundary = false;
             }
-            #private::Exit::Completed
+            #private::exit(#private::Exit::Completed)
         };
         let is_nest = nest.is_some();
         let start_run = quote! {
@@ -537,6 +554,7 @@ impl Parts {
             returned_is_failure,
             is_async,
             return_type,
+            returns_result,
         }
     }
 
@@ -605,22 +623,41 @@ impl Parts {
     /// Runs `body` (which returns an `Exit`) so that a panic in it is caught: in a closure, or
     /// in an async fn, in an async block polled through `CatchUnwind` (its `.await`s stay in
     /// the body).
+    ///
+    /// In a function that returns a `Result`, the closure (or block) returns
+    /// `Result<Exit, E>`, so that a `return Err(e)` the macro cannot see (one written in a
+    /// macro's definition: `anyhow::bail!`, `ensure!`, the user's own) is its `Err`; either
+    /// way the caught value is then made an `Exit`, that `Err` a failure returning it.
     pub fn catching(&self, body: TokenStream) -> TokenStream {
         let private = quote!(::resumable::__private);
         let return_type = &self.return_type;
-        if self.is_async {
+        let (output, future) = if self.returns_result {
+            (
+                quote! {
+                    ::core::result::Result<
+                        #private::Exit<#return_type>,
+                        <#return_type as #private::ResultLike>::Error,
+                    >
+                },
+                quote!(result_exit_future),
+            )
+        } else {
+            (quote!(#private::Exit<#return_type>), quote!(exit_future))
+        };
+        let caught = if self.is_async {
             quote! {
                 #private::CatchUnwind::new(
-                    #private::exit_future::<#return_type, _>(async { #body }),
+                    #private::#future::<#return_type, _>(async { #body }),
                 )
                 .await
             }
         } else {
             quote! {
                 ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
-                    || -> #private::Exit<#return_type> { #body },
+                    || -> #output { #body },
                 ))
             }
-        }
+        };
+        quote!(#caught.map(#private::into_exit))
     }
 }

@@ -39,13 +39,18 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let result = syn::parse2::<args::Args>(args)
         .and_then(|args| model::Model::new(args, function.clone()))
         .and_then(|mut model| {
+            let return_type = generated::return_type(&model.function.sig.output);
             match &mut model.nest {
-                None => control_flow::rewrite(&mut model.looped, None)?,
+                None => control_flow::rewrite(&mut model.looped, None, &return_type)?,
                 Some(nest) => {
                     let rewritten = [
-                        control_flow::rewrite_returns(&mut nest.between),
-                        control_flow::rewrite(&mut nest.inner, model.looped.label.as_ref()),
-                        control_flow::rewrite_returns(&mut nest.after),
+                        control_flow::rewrite_returns(&mut nest.between, &return_type),
+                        control_flow::rewrite(
+                            &mut nest.inner,
+                            model.looped.label.as_ref(),
+                            &return_type,
+                        ),
+                        control_flow::rewrite_returns(&mut nest.after, &return_type),
                     ];
                     let errors = rewritten.into_iter().filter_map(Result::err);
                     if let Some(error) = errors.reduce(|mut all, next| {

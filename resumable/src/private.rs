@@ -50,6 +50,91 @@ pub enum Exit<R> {
     Stopped,
 }
 
+/// What the loop's closure returns from an [`Exit`]: the `Exit` itself, or in a function that
+/// returns a `Result`, `Ok` of it (its `Err` being an error a macro returned; see
+/// [`IntoExit`]). Inferred from the closure's return type.
+#[inline(always)]
+pub fn exit<X: FromExit>(exit: Exit<X::Value>) -> X {
+    X::from_exit(exit)
+}
+
+/// The types the loop's closure may return.
+pub trait FromExit {
+    /// The function's return type.
+    type Value;
+    /// Wraps `exit`.
+    fn from_exit(exit: Exit<Self::Value>) -> Self;
+}
+
+impl<R> FromExit for Exit<R> {
+    type Value = R;
+
+    #[inline(always)]
+    fn from_exit(exit: Exit<R>) -> Self {
+        exit
+    }
+}
+
+impl<R, E> FromExit for Result<Exit<R>, E> {
+    type Value = R;
+
+    #[inline(always)]
+    fn from_exit(exit: Exit<R>) -> Self {
+        Ok(exit)
+    }
+}
+
+/// What the loop's closure returned, as an [`Exit`].
+pub trait IntoExit<R> {
+    /// The `Exit`; an `Err(e)` returned by code the macro could not see (`anyhow::bail!`)
+    /// is a failure that returns `Err(e)`.
+    fn into_exit(self) -> Exit<R>;
+}
+
+impl<R> IntoExit<R> for Exit<R> {
+    #[inline(always)]
+    fn into_exit(self) -> Exit<R> {
+        self
+    }
+}
+
+impl<R: ResultLike> IntoExit<R> for Result<Exit<R>, R::Error> {
+    #[inline(always)]
+    fn into_exit(self) -> Exit<R> {
+        match self {
+            Ok(exit) => exit,
+            Err(err) => Exit::Returned(R::from_error(err)),
+        }
+    }
+}
+
+/// [`IntoExit::into_exit`], as a function to `map` the caught value with.
+#[inline(always)]
+pub fn into_exit<R, X: IntoExit<R>>(caught: X) -> Exit<R> {
+    caught.into_exit()
+}
+
+/// A function's return type spelled `…Result<…>`, which the loop's closure mirrors.
+#[diagnostic::on_unimplemented(
+    message = "#[resumable] takes a return type named `Result` to be `core::result::Result`, and `{Self}` is not",
+    note = "rename the type, or return `core::result::Result<T, E>` (a type alias of it works)"
+)]
+pub trait ResultLike {
+    /// The error type.
+    type Error;
+    /// `Err(error)`.
+    fn from_error(error: Self::Error) -> Self;
+}
+
+impl<T, E> ResultLike for Result<T, E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn from_error(error: E) -> Self {
+        Err(error)
+    }
+}
+
 /// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps
 /// the calls through it free of further errors when the check fails.
 pub struct Codec<T> {
@@ -347,5 +432,14 @@ impl<F: core::future::Future> core::future::Future for CatchUnwind<F> {
 /// Gives an async fn's loop block its output type, which `return` inside it cannot name.
 #[inline(always)]
 pub fn exit_future<R, F: core::future::Future<Output = Exit<R>>>(future: F) -> F {
+    future
+}
+
+/// [`exit_future`] in an async fn that returns a `Result` (see [`exit`]).
+#[inline(always)]
+pub fn result_exit_future<R: ResultLike, F>(future: F) -> F
+where
+    F: core::future::Future<Output = Result<Exit<R>, R::Error>>,
+{
     future
 }

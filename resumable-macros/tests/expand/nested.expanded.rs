@@ -118,7 +118,9 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                     }
                                     ::core::option::Option::None => {
                                         __resumable_pulled -= 1;
-                                        return ::resumable::__private::Exit::Completed;
+                                        return ::resumable::__private::exit(
+                                            ::resumable::__private::Exit::Completed,
+                                        );
                                     }
                                 };
                             let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
@@ -215,29 +217,34 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                         if let ::core::result::Result::Err(__resumable_err) =
                                             __resumable_save.commit()
                                         {
-                                            return ::resumable::__private::Exit::Abort(
-                                                __resumable_err,
+                                            return ::resumable::__private::exit(
+                                                ::resumable::__private::Exit::Abort(
+                                                    __resumable_err,
+                                                ),
                                             );
                                         }
                                         __resumable_saving = false;
                                     }
                                     ::core::result::Result::Ok(false) => {}
                                     ::core::result::Result::Err(__resumable_err) => {
-                                        return ::resumable::__private::Exit::Abort(
-                                            __resumable_err,
+                                        return ::resumable::__private::exit(
+                                            ::resumable::__private::Exit::Abort(__resumable_err),
                                         );
                                     }
                                 }
                                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
                                     != 0
                                 {
-                                    return ::resumable::__private::Exit::Stopped;
+                                    return ::resumable::__private::exit(
+                                        ::resumable::__private::Exit::Stopped,
+                                    );
                                 }
                                 __resumable_boundary = false;
                             }
-                            ::resumable::__private::Exit::Completed
+                            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
                         },
-                    ));
+                    ))
+                    .map(::resumable::__private::into_exit);
                 match __resumable_inner_exit {
                     ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {}
                     ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
@@ -253,7 +260,9 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                 __resumable_pulled - 1,
                             );
                         }
-                        return ::resumable::__private::Exit::Returned(__resumable_value);
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Returned(__resumable_value),
+                        );
                     }
                     ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
                         __resumable_value,
@@ -262,9 +271,13 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                             "`?` returned early with an error",
                             __resumable_pulled - 1,
                         );
-                        return ::resumable::__private::Exit::Failed(__resumable_value);
+                        return ::resumable::__private::exit(::resumable::__private::Exit::Failed(
+                            __resumable_value,
+                        ));
                     }
-                    ::core::result::Result::Ok(__resumable_exit) => return __resumable_exit,
+                    ::core::result::Result::Ok(__resumable_exit) => {
+                        return ::resumable::__private::exit(__resumable_exit);
+                    }
                     ::core::result::Result::Err(__resumable_payload) => {
                         if !__resumable_saving {
                             __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
@@ -274,9 +287,10 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 }
                 losses.push(loss);
             }
-            ::resumable::__private::Exit::Completed
+            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
         },
-    ));
+    ))
+    .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
     match __resumable_exit {
         ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {

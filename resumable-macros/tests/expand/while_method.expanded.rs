@@ -65,7 +65,9 @@ impl Grid {
                 {
                     ::core::option::Option::Some(__resumable_item) => __resumable_item,
                     ::core::option::Option::None => {
-                        return ::resumable::__private::Exit::Completed;
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Completed,
+                        );
                     }
                 };
                 let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
@@ -134,23 +136,28 @@ impl Grid {
                             if let ::core::result::Result::Err(__resumable_err) =
                                 __resumable_save.commit()
                             {
-                                return ::resumable::__private::Exit::Abort(__resumable_err);
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::Abort(__resumable_err),
+                                );
                             }
                             __resumable_saving = false;
                         }
                         ::core::result::Result::Ok(false) => {}
                         ::core::result::Result::Err(__resumable_err) => {
-                            return ::resumable::__private::Exit::Abort(__resumable_err);
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                            );
                         }
                     }
                     if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                        return ::resumable::__private::Exit::Stopped;
+                        return ::resumable::__private::exit(::resumable::__private::Exit::Stopped);
                     }
                     __resumable_boundary = false;
                 }
-                ::resumable::__private::Exit::Completed
+                ::resumable::__private::exit(::resumable::__private::Exit::Completed)
             },
-        ));
+        ))
+        .map(::resumable::__private::into_exit);
         __resumable_run.end_watch();
         match __resumable_exit {
             ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
