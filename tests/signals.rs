@@ -350,3 +350,41 @@ fn a_second_run_on_the_same_checkpoint_fails_fast_naming_the_file_and_the_holder
     eprintln!("lock: the second run failed after {took:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// A long iteration: the signal is answered at once, the save comes at its end
+
+#[test]
+fn sigint_during_a_long_iteration_says_at_once_that_the_loop_stops_at_its_end() {
+    let dir = scratch("long-iteration");
+    let checkpoints = dir.join("ckpt");
+    let log = dir.join("log");
+    // Iterations of 3 s: the signal lands early in the second one.
+    let mut probe = Probe::spawn(&mut probe(&checkpoints, 4, 1, 3_000_000, &log, &[]));
+    probe.wait_for_log(&log, 2);
+    let sent = Instant::now();
+    probe.signal(SIGINT);
+    probe.expect_line(
+        "resumable: SIGINT: the loop stops at the end of its current iteration, saves its \
+         checkpoint and exits; another SIGINT exits now, without saving",
+        1,
+    );
+    let answered = sent.elapsed();
+    let out = probe.finish();
+    let waited = sent.elapsed();
+    out.died_of(SIGINT);
+    assert!(
+        answered < Duration::from_millis(2500),
+        "answered after {answered:?}"
+    );
+    // Saved once the iteration (3 s from its start) ended, after the notice.
+    let checkpoint = checkpoints.join("probe-e1.ckpt");
+    assert_eq!(
+        saved_at(&out.stderr, "SIGINT", "probe_1", &checkpoint),
+        Some(2),
+        "{}",
+        out.stderr
+    );
+    assert!(waited > answered, "{waited:?} {answered:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

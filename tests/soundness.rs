@@ -330,3 +330,48 @@ fn key_unit_shares_one_checkpoint_across_arguments() {
     assert_eq!(unkeyed(10, false), 45);
     assert!(!path.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A recursive call on the same checkpoint is refused, saying what happened and what to write.
+
+#[resumable(every = 10, name = "soundness-recursive")]
+fn nested_total(depth: u64) -> u64 {
+    let mut total = 0u64;
+    for i in 0..3 {
+        total += i;
+        if i == 1 && depth == 0 {
+            // The same arguments: the same checkpoint as the call running this loop.
+            total += nested_total(depth);
+        }
+    }
+    total
+}
+
+#[resumable(every = 10, name = "soundness-recursive-keyed")]
+fn keyed_total(depth: u64) -> u64 {
+    let mut total = 0u64;
+    for i in 0..3 {
+        total += i;
+        if i == 1 && depth == 0 {
+            // Other arguments: a checkpoint of its own, so this works.
+            total += keyed_total(depth + 1);
+        }
+    }
+    total
+}
+
+#[test]
+fn a_recursive_call_with_the_same_arguments_is_refused_and_other_arguments_work() {
+    fresh("soundness-recursive");
+    fresh("soundness-recursive-keyed");
+    let text = panic_of(|| nested_total(0));
+    assert!(
+        text.contains("already in use by a call of the same function in this process")
+            && text.contains("key = "),
+        "{text}"
+    );
+    assert!(!text.contains("another run (process"), "{text}");
+    assert_eq!(keyed_total(0), 3 + 3);
+    assert!(gone("soundness-recursive-keyed"));
+    fresh("soundness-recursive");
+}

@@ -124,6 +124,20 @@ pub enum Error {
         holder: String,
     },
 
+    /// This same process already runs a loop with this checkpoint: a recursive call, or
+    /// another thread, with the same name and key.
+    #[error(
+        "checkpoint {} is already in use by a call of the same function in this process (a \
+         recursive call, or another thread) with the same arguments: two loops on one \
+         checkpoint would overwrite each other's progress. Give each call its own checkpoint \
+         with `#[resumable(key = …)]` (what tells the calls apart) or its own `name`",
+        path.display()
+    )]
+    InUseHere {
+        /// The checkpoint file.
+        path: PathBuf,
+    },
+
     /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
     /// did not know its length).
     #[error("could not serialize the state for checkpoint {}: {source}", path.display())]

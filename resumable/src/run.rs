@@ -216,7 +216,12 @@ impl Run {
             ),
         };
         let path = checkpoint_dir().join(file);
-        let lock = Lock::acquire(&path).unwrap_or_else(|err| fail(err));
+        let lock = Lock::acquire(&path).unwrap_or_else(|err| match err {
+            Error::Locked { path, holder } if holder == std::process::id().to_string() => {
+                fail(Error::InUseHere { path })
+            }
+            err => fail(err),
+        });
         storage::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
         let shape = describe_state(spec.path, spec.state, shapes);
@@ -699,7 +704,9 @@ fn fail(err: Error) -> ! {
         Error::Io { .. } | Error::Serialize { .. } | Error::NotAppendOnly { .. } => {
             panic!("resumable: {err}; the last good checkpoint is intact")
         }
-        Error::Locked { .. } | Error::UnorderedIterator { .. } => panic!("resumable: {err}"),
+        Error::Locked { .. } | Error::InUseHere { .. } | Error::UnorderedIterator { .. } => {
+            panic!("resumable: {err}")
+        }
         _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
     }
 }

@@ -7,8 +7,13 @@
 //! there. Inside a loop, the first signal is recorded in [`STOP`] and arms [`DEFAULT_NOW`], so
 //! a second one, while the save runs, ends the process at once.
 
+#[cfg(unix)]
+use std::io::Read as _;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
+use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -96,7 +101,7 @@ fn install() -> bool {
             signal_hook::flag::register_usize(signal, &STOP, signal as usize)?;
             Ok::<(), std::io::Error>(())
         });
-        match registered {
+        match registered.and_then(|()| announce_stops()) {
             Ok(()) => INSTALLED.store(true, Ordering::SeqCst),
             Err(err) => eprintln!(
                 "resumable: warning: could not handle SIGINT/SIGTERM ({err}); a signal will end \
@@ -105,6 +110,48 @@ fn install() -> bool {
         }
     });
     INSTALLED.load(Ordering::SeqCst)
+}
+
+/// How long a stopping loop may take to reach its boundary before [`announce_stops`] says
+/// what is happening: a loop of short iterations saves and says so first.
+const ANNOUNCE_AFTER: Duration = Duration::from_millis(300);
+
+/// Starts a thread that, when a signal asks a running loop to stop and the loop is still in
+/// an iteration [`ANNOUNCE_AFTER`] later, says at once that it stops at the end of that
+/// iteration and that a second signal ends the program now. A signal handler cannot print;
+/// signal-hook's self-pipe wakes the thread.
+#[cfg(unix)]
+fn announce_stops() -> std::io::Result<()> {
+    let (mut read, write) = UnixStream::pair()?;
+    signal_hook::low_level::pipe::register(SIGINT, write.try_clone()?)?;
+    signal_hook::low_level::pipe::register(SIGTERM, write)?;
+    std::thread::Builder::new()
+        .name("resumable-signals".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            while matches!(read.read(&mut byte), Ok(1)) {
+                let reason = STOP.load(Ordering::SeqCst);
+                if reason == 0 || reason == REQUESTED {
+                    continue;
+                }
+                std::thread::sleep(ANNOUNCE_AFTER);
+                let watching = *WATCHING.lock().unwrap_or_else(|p| p.into_inner());
+                if watching > 0 && STOP.load(Ordering::SeqCst) == reason {
+                    let signal = name(reason);
+                    eprintln!(
+                        "resumable: {signal}: the loop stops at the end of its current \
+                         iteration, saves its checkpoint and exits; another {signal} exits now, \
+                         without saving"
+                    );
+                }
+            }
+        })?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn announce_stops() -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Ends the process as `signal` would have: the default action, re-raised.
