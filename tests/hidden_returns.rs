@@ -123,3 +123,98 @@ fn bail_in_an_async_fn_fails_and_saves() {
     assert_eq!(runtime.block_on(checked_sum_async(10)).unwrap(), 45);
     assert!(!path.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// State threaded by value: moved into the loop and handed back.
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Acc {
+    total: u64,
+    seen: Vec<u64>,
+}
+
+fn step(mut acc: Acc, i: u64) -> Acc {
+    acc.total = acc.total * 3 + i;
+    acc.seen.push(i);
+    acc
+}
+
+static STEP_PANIC: AtomicU64 = AtomicU64::new(u64::MAX);
+static STEP_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
+static STEP_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 4, name = "hidden-by-value", key = ())]
+fn fold(n: u64) -> Result<Acc, String> {
+    let mut acc = Acc {
+        total: 0,
+        seen: Vec::new(),
+    };
+    for i in 0..n {
+        STEP_RUNS.fetch_add(1, SeqCst);
+        if STEP_FAIL.load(SeqCst) == i {
+            return Err(format!("step {i} failed"));
+        }
+        if STEP_PANIC.load(SeqCst) == i {
+            panic!("injected failure at {i}");
+        }
+        acc = step(acc, i);
+    }
+    Ok(acc)
+}
+
+#[test]
+fn state_threaded_by_value_resumes_after_an_error_and_after_a_panic() {
+    let path = fresh("hidden-by-value");
+    let uninterrupted = fold(10).unwrap();
+    STEP_RUNS.store(0, SeqCst);
+    // `return Err` before the state changed: handed back, saved at the failing iteration.
+    STEP_FAIL.store(6, SeqCst);
+    assert_eq!(fold(10), Err("step 6 failed".into()));
+    assert_eq!(saved_index(&path), Some(6));
+    STEP_FAIL.store(u64::MAX, SeqCst);
+    assert_eq!(fold(10).unwrap(), uninterrupted);
+    assert_eq!(STEP_RUNS.swap(0, SeqCst), 7 + 4);
+    // A panic drops what the loop held: the periodic checkpoint (iteration 8) stands.
+    STEP_PANIC.store(9, SeqCst);
+    common::panic_of(|| fold(10));
+    assert_eq!(saved_index(&path), Some(8));
+    STEP_PANIC.store(u64::MAX, SeqCst);
+    assert_eq!(fold(10).unwrap(), uninterrupted);
+    assert!(!path.exists());
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Phase {
+    Counting(u64),
+    Named(String),
+}
+
+static PHASE_PANIC: AtomicU64 = AtomicU64::new(u64::MAX);
+
+#[resumable(every = 3, name = "hidden-phase", key = ())]
+fn phases(n: u64) -> Phase {
+    let mut phase = Phase::Counting(0);
+    for i in 0..n {
+        if PHASE_PANIC.load(SeqCst) == i {
+            panic!("injected failure at {i}");
+        }
+        phase = match phase {
+            Phase::Counting(k) if k > 6 => Phase::Named(format!("{k}")),
+            Phase::Counting(k) => Phase::Counting(k + i),
+            Phase::Named(text) => Phase::Named(text + "!"),
+        };
+    }
+    phase
+}
+
+#[test]
+fn a_state_machine_moved_through_match_resumes() {
+    let path = fresh("hidden-phase");
+    let uninterrupted = phases(12);
+    PHASE_PANIC.store(7, SeqCst);
+    common::panic_of(|| phases(12));
+    assert_eq!(saved_index(&path), Some(6));
+    PHASE_PANIC.store(u64::MAX, SeqCst);
+    assert_eq!(phases(12), uninterrupted);
+    assert!(!path.exists());
+}

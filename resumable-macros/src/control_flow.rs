@@ -3,15 +3,16 @@
 //!
 //! `return` and `?` still leave the function (through `Exit`) instead of only the closure:
 //!
-//! Input:  `return value;`   Output: `return exit(Exit::<R>::Returned(value));`
+//! Input:  `return value;`   Output: `return exit(Exit::<R>::Returned(value), ());`
 //! Input:  `expr?`           Output: `match try_branch(expr) {
 //!                                        Continue(v) => v,
-//!                                        Break(e) => return exit(e), // Exit::Failed(Err(e.into()))
+//!                                        Break(e) => return exit(e, ()), // Exit::Failed(Err(e.into()))
 //!                                    }`
 //!
 //! (`exit` makes the closure's return type: `Exit`, or in a function returning a `Result`,
 //! `Result<Exit, E>`, so that a `return Err(e)` hidden in a macro, `anyhow::bail!` say, is
-//! the closure's own `Err` and leaves the function as that error.)
+//! the closure's own `Err` and leaves the function as that error. The `()` is the state the
+//! closure hands back: `(acc,)` for state the body moves, see `moved.rs`.)
 //!
 //! `break` and `continue` that belong to the `for` loop (unlabelled, or with its label) go to
 //! the generated labels, since the user's loop is now two loops and a block:
@@ -59,9 +60,11 @@ pub fn rewrite(
     looped: &mut ExprForLoop,
     enclosing: Option<&Label>,
     return_type: &TokenStream,
+    handed_back: &TokenStream,
 ) -> syn::Result<()> {
     let mut visitor = ControlFlow {
         return_type: return_type.clone(),
+        handed_back: handed_back.clone(),
         error: None,
         user_label: looped
             .label
@@ -80,6 +83,7 @@ pub fn rewrite(
 pub fn rewrite_returns(stmts: &mut [syn::Stmt], return_type: &TokenStream) -> syn::Result<()> {
     let mut visitor = ControlFlow {
         return_type: return_type.clone(),
+        handed_back: quote::quote!(()),
         error: None,
         user_label: None,
         enclosing_label: None,
@@ -96,6 +100,9 @@ struct ControlFlow {
     /// The function's return type, as the loop's closure names it: a `return value` is
     /// checked against it at `value`.
     return_type: TokenStream,
+    /// The state the closure hands back with every way out of it (see `moved.rs`): `()`, or
+    /// `(acc, phase,)`.
+    handed_back: TokenStream,
     error: Option<syn::Error>,
     /// The `for` loop's label, without the `'`.
     user_label: Option<String>,
@@ -170,10 +177,11 @@ impl VisitMut for ControlFlow {
                     Some(value) => value.to_token_stream(),
                     None => quote_spanned!(span=> ()),
                 };
-                let return_type = &self.return_type;
+                let (return_type, handed_back) = (&self.return_type, &self.handed_back);
                 *expr = parse_quote_spanned! {span=>
                     return ::resumable::__private::exit(
                         ::resumable::__private::Exit::<#return_type>::Returned(#value),
+                        #handed_back,
                     )
                 };
             }
@@ -181,6 +189,7 @@ impl VisitMut for ControlFlow {
                 self.visit_expr_mut(&mut try_expr.expr);
                 let span = try_expr.question_token.span;
                 let inner = &try_expr.expr;
+                let handed_back = &self.handed_back;
                 let value =
                     syn::Ident::new("__resumable_value", Span::mixed_site().located_at(span));
                 let residual =
@@ -189,7 +198,7 @@ impl VisitMut for ControlFlow {
                     match ::resumable::__private::try_branch(#inner) {
                         ::core::ops::ControlFlow::Continue(#value) => #value,
                         ::core::ops::ControlFlow::Break(#residual) => {
-                            return ::resumable::__private::exit(#residual)
+                            return ::resumable::__private::exit(#residual, #handed_back)
                         }
                     }
                 };
@@ -377,12 +386,12 @@ mod tests {
 
     /// The rewritten body, as text with single spaces.
     fn rewritten(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_)).expect("rewrites");
+        rewrite(&mut looped, None, &quote::quote!(_), &quote::quote!(())).expect("rewrites");
         looped.body.to_token_stream().to_string()
     }
 
     fn error(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_))
+        rewrite(&mut looped, None, &quote::quote!(_), &quote::quote!(()))
             .expect_err("an error")
             .to_string()
     }

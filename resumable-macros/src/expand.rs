@@ -127,6 +127,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     } = &parts.locals;
     let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
     let after_loop = parts.after_loop(true);
+    let hand_back = parts.hand_back();
     let iterable = &looped.expr;
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
@@ -154,6 +155,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #watch
         let #exit = #run_loop;
         #run.end_watch();
+        #hand_back
         #after_loop
         #(#epilogue)*
     }

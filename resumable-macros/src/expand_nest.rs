@@ -192,13 +192,13 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
                     if #returned_is_failure {
                         #save_after_error
                     }
-                    return #private::exit(#private::Exit::Returned(#value));
+                    return #private::exit(#private::Exit::Returned(#value), ());
                 }
                 ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
                     #save_after_try
-                    return #private::exit(#private::Exit::Failed(#value));
+                    return #private::exit(#private::Exit::Failed(#value), ());
                 }
-                ::core::result::Result::Ok(#exit) => return #private::exit(#exit),
+                ::core::result::Result::Ok(#exit) => return #private::exit(#exit, ()),
                 ::core::result::Result::Err(#payload) => {
                     if !#saving {
                         #save_after_panic
@@ -208,7 +208,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             }
             #(#after)*
         }
-        #private::exit(#private::Exit::Completed)
+        #private::exit(#private::Exit::Completed, ())
     });
     quote! {
         #key_eval

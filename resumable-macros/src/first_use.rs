@@ -84,7 +84,7 @@ fn mark_block(stmts: &mut Vec<Stmt>, touching: &BTreeSet<String>, marker: &Expr)
         }
         if let Some(operand) = last_operand_mut(&mut stmts[at], touching) {
             let value = syn::Ident::new(
-                "__resumable_value",
+                "__resumable_operand",
                 proc_macro2::Span::mixed_site().located_at(syn::spanned::Spanned::span(&*operand)),
             );
             let original = operand.clone();
@@ -350,7 +350,7 @@ mod tests {
             let (at, text) = marked(body, &names, &[]);
             if inside {
                 assert_eq!(at, FirstUse::Marked, "{text}");
-                assert!(text.contains("=>{dirty=1;__resumable_value}"), "{text}");
+                assert!(text.contains("=>{dirty=1;__resumable_operand}"), "{text}");
             } else {
                 assert_eq!(at, FirstUse::AtStart, "{text}");
                 assert!(!text.contains("dirty"), "{text}");

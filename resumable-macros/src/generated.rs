@@ -8,7 +8,7 @@ use syn::{Expr, Ident, ReturnType};
 
 use crate::control_flow;
 use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
-use crate::first_use::{FirstUse, mark, touching};
+use crate::first_use::FirstUse;
 use crate::model::{Every, Model, Receiver};
 
 /// A generated local: mixed-site hygiene keeps it apart from every name the user writes, and
@@ -26,6 +26,12 @@ pub fn return_type(output: &ReturnType) -> TokenStream {
             quote!(#erased)
         }
     }
+}
+
+/// The state the loop's closure hands back with every way out of it: `()`, or the bindings it
+/// moved in, `(acc, phase,)` (see `moved.rs`).
+pub fn handed_back(by_value: &[Ident]) -> TokenStream {
+    quote!((#(#by_value,)*))
 }
 
 /// The generated locals the expansions of both shapes name.
@@ -110,6 +116,8 @@ pub struct Parts {
     return_type: TokenStream,
     /// The return type is spelled `…Result<…>`: see [`Parts::catching`].
     returns_result: bool,
+    /// State the body moves: see [`Parts::catching`].
+    by_value: Vec<Ident>,
 }
 
 impl Parts {
@@ -149,6 +157,7 @@ impl Parts {
         let tick = local("tick");
         let boundary = local("boundary");
         let current = local("current");
+        let handed_back = handed_back(&model.by_value);
         let fingerprint = local("fingerprint");
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
         let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
@@ -363,16 +372,11 @@ impl Parts {
         };
         // A failure saves the state only if the failing iteration had not touched it yet
         // (`first_use`); otherwise the last checkpoint stands and says what runs again.
+        // The body was marked before its control flow was rewritten (`Model::mark_first_use`).
         let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
-        let mut defining = model.prelude.clone();
-        if let Some(nest) = &nest {
-            defining.extend(nest.between.iter().cloned());
-        }
-        let touching = touching(&state.iter().map(ToString::to_string).collect(), &defining);
+        let first_use = model.first_use;
         let dirty_at = local("dirty_at");
-        let mut body = checkpointed.body.clone();
-        // The iteration `pulled - 1` is about to touch the state.
-        let first_use = mark(&mut body, &touching, syn::parse_quote!(#dirty_at = #pulled));
+        let body = &checkpointed.body;
         let save_after = |failure: &str| {
             let saved = quote! {{
                 #set_position
@@ -429,7 +433,7 @@ impl Parts {
                 ::core::option::Option::Some(#item) => #item,
                 ::core::option::Option::None => {
                     #ran_out
-                    return #private::exit(#private::Exit::Completed);
+                    return #private::exit(#private::Exit::Completed, #handed_back);
                 }
             };
             let mut #boundary = #due_now;
@@ -477,21 +481,21 @@ impl Parts {
                         let mut #save = #run.save(#pulled - 1, #next_item);
                         #save_state
                         if let ::core::result::Result::Err(#err) = #save.commit() {
-                            return #private::exit(#private::Exit::Abort(#err));
+                            return #private::exit(#private::Exit::Abort(#err), #handed_back);
                         }
                         #saving = false;
                     }
                     ::core::result::Result::Ok(false) => {}
                     ::core::result::Result::Err(#err) => {
-                        return #private::exit(#private::Exit::Abort(#err));
+                        return #private::exit(#private::Exit::Abort(#err), #handed_back);
                     }
                 }
                 if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                    return #private::exit(#private::Exit::Stopped);
+                    return #private::exit(#private::Exit::Stopped, #handed_back);
                 }
                 #boundary = false;
             }
-            #private::exit(#private::Exit::Completed)
+            #private::exit(#private::Exit::Completed, #handed_back)
         };
         let is_nest = nest.is_some();
         let start_run = quote! {
@@ -555,6 +559,7 @@ impl Parts {
             is_async,
             return_type,
             returns_result,
+            by_value: model.by_value.clone(),
         }
     }
 
@@ -631,25 +636,29 @@ impl Parts {
     pub fn catching(&self, body: TokenStream) -> TokenStream {
         let private = quote!(::resumable::__private);
         let return_type = &self.return_type;
-        let (output, future) = if self.returns_result {
-            (
-                quote! {
-                    ::core::result::Result<
-                        #private::Exit<#return_type>,
-                        <#return_type as #private::ResultLike>::Error,
-                    >
-                },
-                quote!(result_exit_future),
-            )
+        let by_value = &self.by_value;
+        let mut output = if by_value.is_empty() {
+            quote!(#private::Exit<#return_type>)
         } else {
-            (quote!(#private::Exit<#return_type>), quote!(exit_future))
+            quote!((#private::Exit<#return_type>, _))
+        };
+        if self.returns_result {
+            output = quote! {
+                ::core::result::Result<#output, <#return_type as #private::ResultLike>::Error>
+            };
+        }
+        // State the body moves lives in the closure from here on (see `moved.rs`).
+        let body = quote! {
+            #(
+                #[allow(unused_mut)]
+                let mut #by_value = #by_value;
+            )*
+            #body
         };
         let caught = if self.is_async {
             quote! {
-                #private::CatchUnwind::new(
-                    #private::#future::<#return_type, _>(async { #body }),
-                )
-                .await
+                #private::CatchUnwind::new(#private::exit_future::<#output, _>(async { #body }))
+                    .await
             }
         } else {
             quote! {
@@ -658,6 +667,56 @@ impl Parts {
                 ))
             }
         };
-        quote!(#caught.map(#private::into_exit))
+        if by_value.is_empty() {
+            quote!(#caught.map(#private::into_exit))
+        } else {
+            caught
+        }
+    }
+
+    /// With state the body moved: takes it back from what the loop's closure returned and
+    /// makes `exit` the usual `Result<Exit, panic>`. A panic (or an error returned where
+    /// the macro cannot see) dropped that state, so nothing can be saved: the last
+    /// checkpoint stands.
+    pub fn hand_back(&self) -> TokenStream {
+        let by_value = &self.by_value;
+        if by_value.is_empty() {
+            return quote!();
+        }
+        let Locals {
+            run,
+            pulled,
+            exit,
+            payload,
+            ..
+        } = &self.locals;
+        let private = quote!(::resumable::__private);
+        let back: Vec<Ident> = (0..by_value.len())
+            .map(|i| local(&format!("back_{i}")))
+            .collect();
+        let state = local("handed_back");
+        quote! {
+            let #exit = match #exit.map(#private::into_parts) {
+                ::core::result::Result::Ok((#exit, ::core::option::Option::Some(#state))) => {
+                    let (#(#back,)*) = #state;
+                    // Read after the loop, or by a save after a failure; maybe neither.
+                    #[allow(unused_assignments)]
+                    {
+                        #( #by_value = #back; )*
+                    }
+                    ::core::result::Result::Ok(#exit)
+                }
+                ::core::result::Result::Ok((#exit, ::core::option::Option::None)) => {
+                    #run.failed_unsaved("the function returned an error", #pulled - 1);
+                    #run.obey_signal();
+                    return #private::returned_value(#exit);
+                }
+                ::core::result::Result::Err(#payload) => {
+                    #run.failed_unsaved("a panic", #pulled - 1);
+                    #run.obey_signal();
+                    ::std::panic::resume_unwind(#payload)
+                }
+            };
+        }
     }
 }

@@ -11,6 +11,7 @@ mod first_use;
 mod generated;
 mod loop_forms;
 mod model;
+mod moved;
 mod refusals;
 
 use proc_macro::TokenStream;
@@ -39,9 +40,11 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let result = syn::parse2::<args::Args>(args)
         .and_then(|args| model::Model::new(args, function.clone()))
         .and_then(|mut model| {
+            model.mark_first_use();
             let return_type = generated::return_type(&model.function.sig.output);
+            let handed_back = generated::handed_back(&model.by_value);
             match &mut model.nest {
-                None => control_flow::rewrite(&mut model.looped, None, &return_type)?,
+                None => control_flow::rewrite(&mut model.looped, None, &return_type, &handed_back)?,
                 Some(nest) => {
                     let rewritten = [
                         control_flow::rewrite_returns(&mut nest.between, &return_type),
@@ -49,6 +52,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
                             &mut nest.inner,
                             model.looped.label.as_ref(),
                             &return_type,
+                            &handed_back,
                         ),
                         control_flow::rewrite_returns(&mut nest.after, &return_type),
                     ];

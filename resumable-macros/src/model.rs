@@ -8,7 +8,10 @@ use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
+use crate::first_use::{self, FirstUse};
+use crate::generated;
 use crate::loop_forms;
+use crate::moved;
 use crate::refusals;
 
 pub struct Model {
@@ -29,6 +32,12 @@ pub struct Model {
     pub key: Option<Expr>,
     /// Without `key`: the parameters that are not state, whose values on entry are the key.
     pub key_params: Vec<Ident>,
+    /// Where the checkpointed loop's body first touches its state: set by
+    /// [`Model::mark_first_use`], which marks the body there.
+    pub first_use: FirstUse,
+    /// State the body of a single loop moves (`acc = step(acc, i)`): moved into the loop's
+    /// closure and handed back with every way out of it (see `moved.rs`).
+    pub by_value: Vec<Ident>,
     /// How a method takes `self`.
     pub receiver: Option<Receiver>,
     /// The `&mut T` parameters among the state: saved and restored through `*param`, as
@@ -175,12 +184,22 @@ impl Model {
             .into_iter()
             .map(|binding| binding.ident)
             .collect();
-        let ref_mut_params = params
+        let ref_mut_params: Vec<Ident> = params
             .iter()
             .filter(|param| param.by_ref_mut && state.contains(&param.ident))
             .filter(|param| !shadowed.contains(&param.ident))
             .map(|param| param.ident.clone())
             .collect();
+        let by_value = if nest.is_some() {
+            Vec::new()
+        } else {
+            let movable: Vec<Ident> = state
+                .iter()
+                .filter(|ident| !ref_mut_params.contains(*ident))
+                .cloned()
+                .collect();
+            moved::moved_state(&looped.body, &movable)
+        };
         let key_params = params
             .iter()
             .filter(|param| !state.contains(&param.ident) || shadowed.contains(&param.ident))
@@ -198,10 +217,36 @@ impl Model {
             append,
             key: args.key,
             key_params,
+            first_use: FirstUse::Never,
+            by_value,
             receiver: receiver.map(|(kind, _)| kind),
             ref_mut_params,
             nest,
         })
+    }
+}
+
+impl Model {
+    /// Marks where each iteration of the checkpointed loop first touches the state (see
+    /// `first_use.rs`), before its control flow is rewritten: the rewritten `return`s name the
+    /// state they hand back (`moved.rs`), which is no touch.
+    pub fn mark_first_use(&mut self) {
+        let mut defining = self.prelude.clone();
+        let mut names: BTreeSet<String> = self.state.iter().map(ToString::to_string).collect();
+        if let Some(nest) = &self.nest {
+            defining.extend(nest.between.iter().cloned());
+            names.extend(nest.state.iter().map(|between| between.ident.to_string()));
+        }
+        let touching = first_use::touching(&names, &defining);
+        let marker: Expr = {
+            let (dirty_at, pulled) = (generated::local("dirty_at"), generated::local("pulled"));
+            syn::parse_quote!(#dirty_at = #pulled)
+        };
+        let body = match &mut self.nest {
+            Some(nest) => &mut nest.inner.body,
+            None => &mut self.looped.body,
+        };
+        self.first_use = first_use::mark(body, &touching, marker);
     }
 }
 

@@ -50,68 +50,137 @@ pub enum Exit<R> {
     Stopped,
 }
 
-/// What the loop's closure returns from an [`Exit`]: the `Exit` itself, or in a function that
-/// returns a `Result`, `Ok` of it (its `Err` being an error a macro returned; see
-/// [`IntoExit`]). Inferred from the closure's return type.
+/// What the loop's closure returns from an [`Exit`] and the state it hands back (`()`, or
+/// the bindings it moved in: see the macro's `moved.rs`): the `Exit` itself, `(Exit, state)`,
+/// or in a function that returns a `Result`, `Ok` of either (its `Err` being an error a
+/// macro returned; see [`IntoExit`]). Inferred from the closure's return type.
 #[inline(always)]
-pub fn exit<X: FromExit>(exit: Exit<X::Value>) -> X {
-    X::from_exit(exit)
+pub fn exit<X: FromExit>(exit: Exit<X::Value>, state: X::State) -> X {
+    X::from_exit(exit, state)
 }
 
 /// The types the loop's closure may return.
 pub trait FromExit {
     /// The function's return type.
     type Value;
-    /// Wraps `exit`.
-    fn from_exit(exit: Exit<Self::Value>) -> Self;
+    /// The state handed back.
+    type State;
+    /// Wraps `exit` and `state`.
+    fn from_exit(exit: Exit<Self::Value>, state: Self::State) -> Self;
 }
 
 impl<R> FromExit for Exit<R> {
     type Value = R;
+    type State = ();
 
     #[inline(always)]
-    fn from_exit(exit: Exit<R>) -> Self {
+    fn from_exit(exit: Exit<R>, (): ()) -> Self {
         exit
     }
 }
 
 impl<R, E> FromExit for Result<Exit<R>, E> {
     type Value = R;
+    type State = ();
 
     #[inline(always)]
-    fn from_exit(exit: Exit<R>) -> Self {
+    fn from_exit(exit: Exit<R>, (): ()) -> Self {
         Ok(exit)
     }
 }
 
-/// What the loop's closure returned, as an [`Exit`].
+impl<R, S> FromExit for (Exit<R>, S) {
+    type Value = R;
+    type State = S;
+
+    #[inline(always)]
+    fn from_exit(exit: Exit<R>, state: S) -> Self {
+        (exit, state)
+    }
+}
+
+impl<R, S, E> FromExit for Result<(Exit<R>, S), E> {
+    type Value = R;
+    type State = S;
+
+    #[inline(always)]
+    fn from_exit(exit: Exit<R>, state: S) -> Self {
+        Ok((exit, state))
+    }
+}
+
+/// What the loop's closure returned, as an [`Exit`] and the state it handed back.
 pub trait IntoExit<R> {
-    /// The `Exit`; an `Err(e)` returned by code the macro could not see (`anyhow::bail!`)
-    /// is a failure that returns `Err(e)`.
-    fn into_exit(self) -> Exit<R>;
+    /// The state handed back (`()` if none).
+    type State;
+    /// The `Exit` and the state; an `Err(e)` returned by code the macro could not see
+    /// (`anyhow::bail!`) is a failure that returns `Err(e)`, and hands no state back.
+    fn into_parts(self) -> (Exit<R>, Option<Self::State>);
 }
 
 impl<R> IntoExit<R> for Exit<R> {
+    type State = ();
+
     #[inline(always)]
-    fn into_exit(self) -> Exit<R> {
-        self
+    fn into_parts(self) -> (Exit<R>, Option<()>) {
+        (self, Some(()))
     }
 }
 
 impl<R: ResultLike> IntoExit<R> for Result<Exit<R>, R::Error> {
+    type State = ();
+
     #[inline(always)]
-    fn into_exit(self) -> Exit<R> {
+    fn into_parts(self) -> (Exit<R>, Option<()>) {
         match self {
-            Ok(exit) => exit,
-            Err(err) => Exit::Returned(R::from_error(err)),
+            Ok(exit) => (exit, Some(())),
+            Err(err) => (Exit::Returned(R::from_error(err)), Some(())),
         }
     }
 }
 
-/// [`IntoExit::into_exit`], as a function to `map` the caught value with.
+impl<R, S> IntoExit<R> for (Exit<R>, S) {
+    type State = S;
+
+    #[inline(always)]
+    fn into_parts(self) -> (Exit<R>, Option<S>) {
+        (self.0, Some(self.1))
+    }
+}
+
+impl<R: ResultLike, S> IntoExit<R> for Result<(Exit<R>, S), R::Error> {
+    type State = S;
+
+    #[inline(always)]
+    fn into_parts(self) -> (Exit<R>, Option<S>) {
+        match self {
+            Ok((exit, state)) => (exit, Some(state)),
+            Err(err) => (Exit::Returned(R::from_error(err)), None),
+        }
+    }
+}
+
+/// The caught value as an [`Exit`], when the closure hands no state back.
 #[inline(always)]
-pub fn into_exit<R, X: IntoExit<R>>(caught: X) -> Exit<R> {
-    caught.into_exit()
+pub fn into_exit<R, X: IntoExit<R, State = ()>>(caught: X) -> Exit<R> {
+    caught.into_parts().0
+}
+
+/// The caught value as an [`Exit`] and the state handed back ([`IntoExit::into_parts`]).
+#[inline(always)]
+pub fn into_parts<R, X: IntoExit<R>>(caught: X) -> (Exit<R>, Option<X::State>) {
+    caught.into_parts()
+}
+
+/// The value an [`Exit::Returned`] or [`Exit::Failed`] returns.
+///
+/// # Panics
+/// For the other exits, which return nothing.
+pub fn returned_value<R>(exit: Exit<R>) -> R {
+    match exit {
+        Exit::Returned(value) | Exit::Failed(value) => value,
+        _ => unreachable!("only a returned error hands no state back"),
+    }
 }
 
 /// A function's return type spelled `…Result<…>`, which the loop's closure mirrors.
@@ -429,17 +498,9 @@ impl<F: core::future::Future> core::future::Future for CatchUnwind<F> {
     }
 }
 
-/// Gives an async fn's loop block its output type, which `return` inside it cannot name.
+/// Gives an async fn's loop block its output type `X` (see [`exit`]), which `return` inside
+/// it cannot name.
 #[inline(always)]
-pub fn exit_future<R, F: core::future::Future<Output = Exit<R>>>(future: F) -> F {
-    future
-}
-
-/// [`exit_future`] in an async fn that returns a `Result` (see [`exit`]).
-#[inline(always)]
-pub fn result_exit_future<R: ResultLike, F>(future: F) -> F
-where
-    F: core::future::Future<Output = Result<Exit<R>, R::Error>>,
-{
+pub fn exit_future<X, F: core::future::Future<Output = X>>(future: F) -> F {
     future
 }

@@ -50,8 +50,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit =
-        ::resumable::__private::CatchUnwind::new(::resumable::__private::result_exit_future::<
-            std::io::Result<Vec<u64>>,
+        ::resumable::__private::CatchUnwind::new(::resumable::__private::exit_future::<
+            ::core::result::Result<
+                ::resumable::__private::Exit<std::io::Result<Vec<u64>>>,
+                <std::io::Result<Vec<u64>> as ::resumable::__private::ResultLike>::Error,
+            >,
             _,
         >(async {
             let mut __resumable_iter = __resumable_iter;
@@ -61,7 +64,10 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
                 ::core::option::Option::Some(__resumable_item) => __resumable_item,
                 ::core::option::Option::None => {
-                    return ::resumable::__private::exit(::resumable::__private::Exit::Completed);
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Completed,
+                        (),
+                    );
                 }
             };
             let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
@@ -81,13 +87,14 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                                         ::core::ops::ControlFlow::Break(__resumable_residual) => {
                                             return ::resumable::__private::exit(
                                                 __resumable_residual,
+                                                (),
                                             );
                                         }
                                     };
                                 report.push(match bytes.len() as u64 {
-                                    __resumable_value => {
+                                    __resumable_operand => {
                                         __resumable_dirty_at = __resumable_pulled;
-                                        __resumable_value
+                                        __resumable_operand
                                     }
                                 });
                             }
@@ -132,23 +139,25 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         {
                             return ::resumable::__private::exit(
                                 ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
                             );
                         }
                         __resumable_saving = false;
                     }
                     ::core::result::Result::Ok(false) => {}
                     ::core::result::Result::Err(__resumable_err) => {
-                        return ::resumable::__private::exit(::resumable::__private::Exit::Abort(
-                            __resumable_err,
-                        ));
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Abort(__resumable_err),
+                            (),
+                        );
                     }
                 }
                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                    return ::resumable::__private::exit(::resumable::__private::Exit::Stopped);
+                    return ::resumable::__private::exit(::resumable::__private::Exit::Stopped, ());
                 }
                 __resumable_boundary = false;
             }
-            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
+            ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
         }))
         .await
         .map(::resumable::__private::into_exit);

@@ -57,7 +57,10 @@ fn squares(n: u64) -> Vec<u64> {
             let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
                 ::core::option::Option::Some(__resumable_item) => __resumable_item,
                 ::core::option::Option::None => {
-                    return ::resumable::__private::exit(::resumable::__private::Exit::Completed);
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Completed,
+                        (),
+                    );
                 }
             };
             let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
@@ -70,9 +73,9 @@ fn squares(n: u64) -> Vec<u64> {
                             let i = __resumable_current;
                             {
                                 results.push(match i * i {
-                                    __resumable_value => {
+                                    __resumable_operand => {
                                         __resumable_dirty_at = __resumable_pulled;
-                                        __resumable_value
+                                        __resumable_operand
                                     }
                                 });
                             }
@@ -117,23 +120,25 @@ fn squares(n: u64) -> Vec<u64> {
                         {
                             return ::resumable::__private::exit(
                                 ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
                             );
                         }
                         __resumable_saving = false;
                     }
                     ::core::result::Result::Ok(false) => {}
                     ::core::result::Result::Err(__resumable_err) => {
-                        return ::resumable::__private::exit(::resumable::__private::Exit::Abort(
-                            __resumable_err,
-                        ));
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Abort(__resumable_err),
+                            (),
+                        );
                     }
                 }
                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                    return ::resumable::__private::exit(::resumable::__private::Exit::Stopped);
+                    return ::resumable::__private::exit(::resumable::__private::Exit::Stopped, ());
                 }
                 __resumable_boundary = false;
             }
-            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
+            ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
         },
     ))
     .map(::resumable::__private::into_exit);

@@ -120,6 +120,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                         __resumable_pulled -= 1;
                                         return ::resumable::__private::exit(
                                             ::resumable::__private::Exit::Completed,
+                                            (),
                                         );
                                     }
                                 };
@@ -221,6 +222,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                                 ::resumable::__private::Exit::Abort(
                                                     __resumable_err,
                                                 ),
+                                                (),
                                             );
                                         }
                                         __resumable_saving = false;
@@ -229,6 +231,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                     ::core::result::Result::Err(__resumable_err) => {
                                         return ::resumable::__private::exit(
                                             ::resumable::__private::Exit::Abort(__resumable_err),
+                                            (),
                                         );
                                     }
                                 }
@@ -237,11 +240,15 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                 {
                                     return ::resumable::__private::exit(
                                         ::resumable::__private::Exit::Stopped,
+                                        (),
                                     );
                                 }
                                 __resumable_boundary = false;
                             }
-                            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
+                            ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Completed,
+                                (),
+                            )
                         },
                     ))
                     .map(::resumable::__private::into_exit);
@@ -262,6 +269,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                         }
                         return ::resumable::__private::exit(
                             ::resumable::__private::Exit::Returned(__resumable_value),
+                            (),
                         );
                     }
                     ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
@@ -271,12 +279,13 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                             "`?` returned early with an error",
                             __resumable_pulled - 1,
                         );
-                        return ::resumable::__private::exit(::resumable::__private::Exit::Failed(
-                            __resumable_value,
-                        ));
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Failed(__resumable_value),
+                            (),
+                        );
                     }
                     ::core::result::Result::Ok(__resumable_exit) => {
-                        return ::resumable::__private::exit(__resumable_exit);
+                        return ::resumable::__private::exit(__resumable_exit, ());
                     }
                     ::core::result::Result::Err(__resumable_payload) => {
                         if !__resumable_saving {
@@ -287,7 +296,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 }
                 losses.push(loss);
             }
-            ::resumable::__private::exit(::resumable::__private::Exit::Completed)
+            ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
         },
     ))
     .map(::resumable::__private::into_exit);

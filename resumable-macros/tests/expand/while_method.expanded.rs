@@ -67,6 +67,7 @@ impl Grid {
                     ::core::option::Option::None => {
                         return ::resumable::__private::exit(
                             ::resumable::__private::Exit::Completed,
+                            (),
                         );
                     }
                 };
@@ -83,9 +84,9 @@ impl Grid {
                                     if self.steps < steps {
                                         scratch.clear();
                                         self.step(match &mut scratch {
-                                            __resumable_value => {
+                                            __resumable_operand => {
                                                 __resumable_dirty_at = __resumable_pulled;
-                                                __resumable_value
+                                                __resumable_operand
                                             }
                                         });
                                     } else {
@@ -138,6 +139,7 @@ impl Grid {
                             {
                                 return ::resumable::__private::exit(
                                     ::resumable::__private::Exit::Abort(__resumable_err),
+                                    (),
                                 );
                             }
                             __resumable_saving = false;
@@ -146,15 +148,19 @@ impl Grid {
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(
                                 ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
                             );
                         }
                     }
                     if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
-                        return ::resumable::__private::exit(::resumable::__private::Exit::Stopped);
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Stopped,
+                            (),
+                        );
                     }
                     __resumable_boundary = false;
                 }
-                ::resumable::__private::exit(::resumable::__private::Exit::Completed)
+                ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
             },
         ))
         .map(::resumable::__private::into_exit);
