@@ -326,7 +326,17 @@ impl Parts {
             let check =
                 quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#place););
             let append_only = append_only(ident, place, codec);
-            quote!(#check #append_only)
+            // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
+            let not_shared = quote_spanned! {ident.span()=>
+                {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{AnyState as _, SharedState as _};
+                    ::resumable::__private::not_shared(
+                        (&&::resumable::__private::Sharing(&#place)).sharing(),
+                    );
+                }
+            };
+            quote!(#check #append_only #not_shared)
         })
         .collect();
         // Between the loops, once they are declared.

@@ -247,6 +247,47 @@ pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
     Encoded::of(value)
 }
 
+/// A state binding asked whether it is a shared handle, by autoref specialization:
+/// `(&&Sharing(&x)).sharing()` is [`Shared`] for an `Rc` or an `Arc` and `()` otherwise, and
+/// [`not_shared`] accepts only `()`.
+pub struct Sharing<'a, T: ?Sized>(pub &'a T);
+
+/// What [`Sharing`] of an `Rc` or `Arc` gives.
+pub struct Shared;
+
+/// `Sharing` of an `Rc` or an `Arc`.
+pub trait SharedState {
+    /// [`Shared`].
+    fn sharing(&self) -> Shared {
+        Shared
+    }
+}
+
+impl<T: ?Sized> SharedState for &Sharing<'_, std::rc::Rc<T>> {}
+impl<T: ?Sized> SharedState for &Sharing<'_, std::sync::Arc<T>> {}
+
+/// `Sharing` of anything else.
+pub trait AnyState {
+    /// `()`.
+    fn sharing(&self) {}
+}
+
+impl<T: ?Sized> AnyState for &&Sharing<'_, T> {}
+
+/// Accepts what [`Sharing`] gives for a value that is not a shared handle.
+#[inline(always)]
+pub fn not_shared<T: NotShared>(_: T) {}
+
+/// What a state binding that is not a shared handle gives.
+#[diagnostic::on_unimplemented(
+    message = "a shared handle (`Arc` or `Rc`) cannot be loop state: restoring it would replace this handle and leave every clone of it with the fresh value",
+    label = "this binding is checkpointed as loop state",
+    note = "keep the value itself in a `let mut` binding that the loop changes, and share it after the loop; or leave it out with `#[resumable(skip(name))]`"
+)]
+pub trait NotShared {}
+
+impl NotShared for () {}
+
 /// The bound every state binding must meet.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be checkpointed: state must implement `Serialize` and `DeserializeOwned`",

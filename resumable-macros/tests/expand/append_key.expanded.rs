@@ -5,7 +5,17 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_codec_0 = ::resumable::__private::codec(&lines);
     let __resumable_codec_0 = ::resumable::__private::append_only(&lines, __resumable_codec_0);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&lines)).sharing());
+    }
     let __resumable_codec_1 = ::resumable::__private::codec(&bytes);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&bytes)).sharing());
+    }
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "collect",

@@ -18,6 +18,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
     let __resumable_codec_0 = ::resumable::__private::codec(&report);
     let __resumable_codec_0 = ::resumable::__private::append_only(&report, __resumable_codec_0);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&report)).sharing());
+    }
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "crawl",

@@ -17,6 +17,11 @@ fn squares(n: u64) -> Vec<u64> {
     let mut results = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_codec_0 = ::resumable::__private::codec(&results);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&results)).sharing());
+    }
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "squares",

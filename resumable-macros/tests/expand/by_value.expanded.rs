@@ -2,6 +2,11 @@ fn fold(n: u64) -> Result<Acc, String> {
     let mut acc = Acc::default();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_codec_0 = ::resumable::__private::codec(&acc);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&acc)).sharing());
+    }
     let mut __resumable_run = ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "fold",

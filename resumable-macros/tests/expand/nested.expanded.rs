@@ -25,7 +25,19 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
     let mut __resumable_position: (u64, u64) = (0, 0);
     let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared(
+            (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
+        );
+    }
     let __resumable_codec_1 = ::resumable::__private::codec(&losses);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&losses)).sharing());
+    }
     let __resumable_codec_2 = ::resumable::__private::codec_of();
     let __resumable_codec_3 = ::resumable::__private::codec_of();
     let mut __resumable_run = ::resumable::__private::Run::start(

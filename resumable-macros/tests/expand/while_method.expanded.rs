@@ -19,6 +19,13 @@ impl Grid {
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
         let __resumable_codec_0 = ::resumable::__private::codec(&(*self));
+        {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{AnyState as _, SharedState as _};
+            ::resumable::__private::not_shared(
+                (&&::resumable::__private::Sharing(&(*self))).sharing(),
+            );
+        }
         let mut __resumable_run = ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
                 function: "run",
