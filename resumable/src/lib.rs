@@ -134,8 +134,13 @@
 //! Resuming skips the first `index` items, which is only right if the iterator yields the same
 //! items in the same order on every run. A loop over a `HashMap` or `HashSet` (whose order is
 //! random per process) is refused on entry, before any iteration runs. Every periodic
-//! checkpoint also records a hash of the next item when the item type is `Hash`; a resumed
-//! loop whose iterator yields a different item there is refused before running anything.
+//! checkpoint also records a fingerprint of the next item — of its `Hash`, else its postcard
+//! bytes (`Serialize`: floats, structs that derive only serde's traits), else its `Debug`
+//! text — and a resumed loop whose iterator yields a different item there is refused before
+//! running anything, with the checkpoint untouched. A checkpoint saved after a failure has no
+//! next item to fingerprint (the failing iteration took it); a resume from one checks the item
+//! after the newest record that has one, while the iterator skips. So a `Vec` collected from
+//! a `HashMap` (another order in every process) is caught whatever ended the last run.
 //!
 //! # File format
 //!
@@ -172,7 +177,9 @@
 //! The label is the checkpoint name (or `resumable::save` for [`save`]); the shape lists the
 //! state bindings with the structure of their types (for [`save`], the type name), and the
 //! fingerprint is a hash of both.
-//! `next_item` is a hash of the item the loop was about to process, when its type is `Hash`.
+//! `next_item` is a fingerprint of the item the loop was about to process (see
+//! [Iteration order](#iteration-order)). The shape's first line names the function that saves
+//! the checkpoint (`fn my_crate::jobs::squares`).
 //! Loading checks the magic, the version, every length against the file's real size, every
 //! checksum, and the fingerprint against the running program's before it decodes anything, and
 //! requires that the state's bytes are consumed exactly. A `#[resumable]` function also reads
@@ -186,8 +193,9 @@
 //!   file cannot overflow the stack. Keep deep structures in a `Vec`.
 //! - A process ignoring SIGINT when it starts (`cmd &` in a non-interactive shell) gets it
 //!   handled while a loop runs: signal-hook cannot tell us the inherited disposition.
-//! - Files saved after a failure (a panic, `?`, a returned `Err`) record no next-item hash, so
-//!   a resume from them is not order-checked.
+//! - The order check compares one item: items with no `Hash`, `Serialize` or `Debug` are not
+//!   checked, and an order that changed only after the checked item is not caught. In a loop
+//!   nest, a resume from a failure checkpoint does not check the inner loop's order.
 //!
 //! - postcard is not self-describing, so each `#[resumable]` checkpoint records the structure
 //!   of its state types, traced from their serde impls (struct and field names, field order and
@@ -302,7 +310,8 @@ pub struct Stopped {
 ///   checkpoint's file is `<name>-<hash of the key>.ckpt`, and its header records the key's
 ///   `Debug` text; a file that holds another key's checkpoint is refused with both keys named.
 ///   Checkpoints of keys that never complete stay until removed (`RESUMABLE_RESET=1` on a call
-///   with that key).
+///   with that key). **Without `key`, the key is the arguments** (see [Keys](#keys)); `key =
+///   ()` gives one checkpoint whatever the arguments are.
 /// - `inner = 'label`: checkpoint inside the loop labelled `'label`, nested in the top-level
 ///   loop (see [Loop nests](#loop-nests)).
 ///
@@ -322,12 +331,149 @@ pub struct Stopped {
 ///
 /// # What is state
 ///
-/// By default, every `let mut` binding declared at the top level of the function body before
-/// the loop and named inside the loop body. Each state binding must implement
-/// `serde::Serialize` and `serde::de::DeserializeOwned`; otherwise compilation fails at the
-/// binding, with a note on how to leave it out. The loop's index (the number of completed
-/// iterations) is saved with the state. Everything else — arguments, other bindings, the
-/// iterator — is computed again by the next run, so it must come out the same.
+/// Everything the loop can change is saved and restored, or the attribute refuses the
+/// function, at compile time where it can see the problem, else on entry before the loop
+/// runs, with a message that names the binding and says what to write instead. A resumed run
+/// never silently computes something else.
+///
+/// The state, by default:
+///
+/// - every `let mut` binding declared at the top level of the function body before the loop
+///   and named inside the loop body (a `Cell`, `RefCell`, `Mutex` or atomic included, when
+///   declared `let mut`: serde saves what it holds);
+/// - every parameter the loop names that it can change: `mut acc: u64` (the binding), and
+///   `out: &mut T` (saved and restored through `*out`, so the caller's value is whole);
+/// - in a method, `*self` in a `&mut self` method (or `self` in a `mut self` one) whose loop
+///   uses it;
+/// - in a loop nest, the bindings declared between the loops (see [Loop nests](#loop-nests)).
+///
+/// `state(a, b)` lists it exactly; `skip(a)` leaves a binding out (a scratch buffer, a log
+/// file, a connection). Each state binding must be `serde::Serialize` and
+/// `serde::de::DeserializeOwned`; otherwise compilation fails at the binding. The loop's index
+/// (the completed iterations) is saved with it. Everything else — the other arguments, the
+/// other bindings, the iterator — is computed again by the next run, so it must come out the
+/// same; the arguments are the checkpoint's key (see [Keys](#keys)), so a call with other
+/// arguments never resumes this one's state.
+///
+/// | The loop… | Outcome |
+/// |---|---|
+/// | changes `let mut` bindings before it, `mut` and `&mut` parameters, `*self` | saved and restored |
+/// | changes a `let mut` `Cell`, `RefCell`, `Mutex`, `RwLock` or atomic (worker threads in the body included) | saved and restored (serde serializes them) |
+/// | threads state by value: `acc = step(acc, i)`, `phase = match phase { … }` | saved and restored; a panic in such a loop keeps the last checkpoint |
+/// | `drain(..)`s a collection | resumes like an owned iterator (the collection is emptied either way) |
+/// | fails with `?`, `return Err`, `anyhow::bail!`, a macro's `return Err`, or a panic | see [Failures](#failures) |
+/// | changes a binding declared without `mut` through `&`: `let hits = Cell::new(0)`, `AtomicU64`, `Mutex`, `RefCell`, `OnceCell` | compile error: declare it `let mut` |
+/// | keeps an `Rc` or `Arc` handle as state (`let mut log = Arc::new(Mutex::new(…))`), or one without `mut` to a value it changes | compile error: keep the value in a `let mut` binding, share it after the loop |
+/// | changes a collection through its own iterator: `grid.iter_mut()`, `values_mut()`, `&mut v` | compile error: `for i in 0..grid.len() { let cell = &mut grid[i]; … }` |
+/// | calls a closure, declared before it, that names a `let mut` binding (`let mut add = \|x\| total += x`) | compile error: pass the binding in (`add(&mut total, x)`), or write the closure in the body |
+/// | keeps a borrow as state: `let mut best: &str`, `= &x` | compile error: an owned type (`String`), an index, or `skip(best)` |
+/// | takes `&mut [T]`, `&mut str` or `&mut dyn Trait` and uses it | compile error: `&mut Vec<T>`, `&mut String`, or a local copy |
+/// | runs a recursive call, or a call on another thread, with the same checkpoint and key | refused on entry: give each its own `key` |
+/// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
+/// | changes what a user type behind `&` holds (its own `Cell` inside) | not seen: such a type must be declared `let mut` |
+///
+/// ```
+/// use std::cell::Cell;
+///
+/// use resumable::resumable;
+///
+/// // `out` is state: a resumed call restores into `*out` what the interrupted one had pushed.
+/// // `hits` is a `Cell` declared `let mut`: state too.
+/// #[resumable(every = 100, name = "doc-state")]
+/// fn fill(n: u64, out: &mut Vec<u64>) -> u64 {
+///     let mut hits = Cell::new(0u64);
+///     for i in 0..n {
+///         if i % 3 == 0 {
+///             hits.set(hits.get() + 1);
+///         }
+///         out.push(i * i);
+///     }
+///     hits.get()
+/// }
+///
+/// let mut squares = Vec::new();
+/// assert_eq!(fill(1000, &mut squares), 334);
+/// assert_eq!(squares.len(), 1000);
+/// ```
+///
+/// # Failures
+///
+/// A failure in iteration `i` — a panic, `?`, a returned `Err` (of any `Result`, type aliases
+/// such as `anyhow::Result` included), or an `Err` returned where the attribute cannot see it
+/// (`anyhow::bail!`, `anyhow::ensure!`, a `macro_rules!` of the program's that returns) — never
+/// saves a half-done iteration. The attribute marks, in the loop body, where an iteration first
+/// touches the state: the first top-level statement that names a state binding (looking into
+/// an `if` whose condition only reads, and, for `out.push(fetch(i)?)`, `total += parse(x)?`
+/// and `x = f(y)?`, after the value is computed, just before it is stored). Then:
+///
+/// - a failure **before** that point leaves the state as iteration `i` found it: it is saved,
+///   durably, with the resume point `i`, so iteration `i` runs again and nothing else does;
+/// - a failure **after** it would save a state that counted part of iteration `i`: nothing is
+///   saved, the last checkpoint stands, and the next run runs iterations from it again. One
+///   line on stderr says which.
+///
+/// So that a failure saves at the failing iteration, do the fallible work before changing the
+/// state: `let y = parse(x)?; total += y;` rather than `total += x; parse(x)?;`. Then the
+/// failure goes on: the panic unwinds, the `Err` is returned.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// use resumable::resumable;
+///
+/// #[derive(Debug)]
+/// struct Flaky(u32);
+///
+/// static FAIL_AT: AtomicU32 = AtomicU32::new(25);
+/// static FETCHED: AtomicU32 = AtomicU32::new(0);
+///
+/// /// A transient error, like a dropped connection: item 25 fails once.
+/// fn fetch(item: u32) -> Result<u32, Flaky> {
+///     FETCHED.fetch_add(1, Ordering::Relaxed);
+///     if FAIL_AT.compare_exchange(item, u32::MAX, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+///         return Err(Flaky(item));
+///     }
+///     Ok(item * 2)
+/// }
+///
+/// #[resumable(every = 10, name = "doc-failure")]
+/// fn double_all(items: &[u32]) -> Result<Vec<u32>, Flaky> {
+///     let mut out = Vec::new();
+///     for &item in items {
+///         // `fetch` fails before `out` changes: saved at 25, with items 0..25 in `out`.
+///         out.push(fetch(item)?);
+///     }
+///     Ok(out)
+/// }
+///
+/// let items: Vec<u32> = (0..100).collect();
+/// assert!(double_all(&items).is_err());
+/// assert_eq!(FETCHED.swap(0, Ordering::Relaxed), 26);
+/// // The same call runs again: it resumes at item 25 (fetching 25..100 only) and returns
+/// // what an uninterrupted run returns.
+/// let doubled = double_all(&items).unwrap();
+/// assert_eq!(FETCHED.load(Ordering::Relaxed), 75);
+/// assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+/// ```
+///
+/// # Keys
+///
+/// A checkpoint belongs to one call: the function (its full path is recorded in the
+/// checkpoint, so another function given the same `name` is refused, never loaded) and its
+/// key. Without `key = …`, the key is the call's arguments that are not state, each
+/// fingerprinted through the first of `Hash`, `Serialize` (its postcard bytes) and `Debug` (its
+/// text) it has; an argument with none of them (a closure, a handle) is left out of the key.
+/// A function without such arguments has one checkpoint, `<name>.ckpt`; otherwise the file is
+/// `<name>-<hash of the key>.ckpt` and the resume line shows the key (`key n = 1000000`). So
+/// `for part in parts { score(part, n) }` works: each call resumes its own checkpoint. A call
+/// with a changed argument (a larger `n`) is another call: it starts from the beginning, and
+/// the old call's checkpoint stays until that call completes or is reset (`resumable list`
+/// shows it). An argument that does not change the work (a delay, a verbosity, a thread
+/// count) belongs out of the key: say what does with `key = (input, n)`, or `key = ()` for one
+/// checkpoint whatever the arguments. An argument that is a `HashMap` or `HashSet` (its order,
+/// and so its bytes, differ per process) is refused on entry with that advice. Fingerprinting
+/// reads each argument once per call (a large slice of input, about 1 GB/s); `key = …` avoids
+/// it.
 ///
 /// # The loop
 ///
@@ -446,18 +592,19 @@ pub struct Stopped {
 ///
 /// 1. On entry: if a checkpoint exists, the accumulators and index are restored after their
 ///    initialisers ran, and one line goes to stderr, e.g. `resuming squares at iteration
-///    237000 (checkpoint .resumable/jobs.squares.ckpt, saved 12 s ago)`.
+///    237000 (checkpoint .resumable/jobs.squares-9f1c….ckpt, saved 12 s ago, key n =
+///    1000000); iterations from 237000 on run again, including any the last run did after
+///    this checkpoint` — what a loop with side effects (a file appended per item) needs to
+///    know.
 /// 2. Periodic: after every `every` completed iterations, at an iteration boundary (the next
 ///    item has been taken from the iterator but not processed), counted from where this run's
 ///    loop started. The checkpoint is written to the operating system before the loop goes
 ///    on, so a killed process loses at most `every` iterations; it is made durable (fsync) by a
 ///    background thread, so the loop never waits for the disk (see
 ///    [durability](crate#durability-what-a-crash-and-a-power-loss-can-cost)).
-/// 3. Panic in iteration `i`: the state as it is and the resume point `i` are saved, durably
-///    (iteration `i` runs again), then the panic continues. The same for a failure that leaves
-///    the function early: `?` inside the body, or a `return` whose value is an `Err` (any
-///    `Result`, type aliases such as `anyhow::Result` included). So that iteration `i` can run
-///    again, the body should update its accumulators after its fallible work.
+/// 3. A panic, `?` or returned `Err` in iteration `i`: saved at `i` if the iteration had not
+///    touched the state yet, else nothing is saved and the last checkpoint stands (see
+///    [Failures](#failures)); then the failure goes on.
 /// 4. `break`, and a `return` of anything that is not an error, end the loop normally
 ///    (Semantics 5). `continue`, labelled loops inside the body, closures with their own
 ///    `return`/`?`, nested fns, async blocks and macros in the body keep their meaning. A
@@ -542,34 +689,6 @@ pub struct Stopped {
 /// differ — makes the function panic before the loop runs, with a message that names the file,
 /// says what is wrong and how to start over. The file is left as it is. A periodic save that
 /// fails (disk full, permissions) panics too, leaving the previous checkpoint intact.
-///
-/// # Example: a failure, then a resume
-///
-/// ```
-/// use resumable::resumable;
-///
-/// #[derive(Debug)]
-/// struct Flaky(u32);
-///
-/// // Fails at item `fail_at`, if given: a transient error, like a dropped connection.
-/// #[resumable(every = 10, name = "doc-parse-all")]
-/// fn double_all(items: &[u32], fail_at: Option<u32>) -> Result<Vec<u32>, Flaky> {
-///     let mut out = Vec::new();
-///     for &item in items {
-///         if Some(item) == fail_at {
-///             return Err(Flaky(item)); // saves: `out` holds items 0..25, resume at 25
-///         }
-///         out.push(item * 2);
-///     }
-///     Ok(out)
-/// }
-///
-/// let items: Vec<u32> = (0..100).collect();
-/// assert!(double_all(&items, Some(25)).is_err());
-/// // The next run resumes at item 25 and returns what an uninterrupted run returns.
-/// let doubled = double_all(&items, None).unwrap();
-/// assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-/// ```
 ///
 /// # Example: an append-only accumulator
 ///
