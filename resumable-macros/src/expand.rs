@@ -149,7 +149,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
             #restore.finish();
         }
         #fingerprint_of
-        let mut #iter = #run.prepare(#iter, #fingerprint);
+        let mut #iter = #run.prepare(#iter, &#fingerprint);
         #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
         let mut #pulled: u64 = #run.start_index();
         #watch

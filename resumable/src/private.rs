@@ -431,12 +431,11 @@ pub fn saved_index(path: &std::path::Path) -> Option<u64> {
 pub struct ItemHash<'a, T: ?Sized>(pub &'a T);
 
 /// Gives `fingerprint` (a closure over [`ItemHash`] at the loop) the type of a function of
-/// `iter`'s items, which the generated code cannot name.
+/// `iter`'s items, which the generated code cannot name. A closure, not a `fn` pointer: the
+/// call at a boundary is then inlined, and the item's address never escapes the hot loop
+/// (through a pointer it did, and the loop stored the item every iteration: B2 0.12 → 0.31 ns).
 #[inline(always)]
-pub fn fingerprint_of<I: Iterator>(
-    _: &I,
-    fingerprint: fn(&I::Item) -> Option<u64>,
-) -> fn(&I::Item) -> Option<u64> {
+pub fn fingerprint_of<I: Iterator, F: Fn(&I::Item) -> Option<u64>>(_: &I, fingerprint: F) -> F {
     fingerprint
 }
 

@@ -331,7 +331,11 @@ impl Run {
     /// record that holds one is checked on the way, so that an order that changed is caught
     /// there too.
     #[track_caller]
-    pub fn prepare<I: Iterator>(&self, iter: I, fingerprint: fn(&I::Item) -> Option<u64>) -> I {
+    pub fn prepare<I: Iterator>(
+        &self,
+        iter: I,
+        fingerprint: &impl Fn(&I::Item) -> Option<u64>,
+    ) -> I {
         self.refuse_unordered::<I>();
         let Some((at, expected)) = self.expected_before else {
             return self.skip_items(iter, self.start);
