@@ -115,3 +115,88 @@ fn a_retyped_field_is_refused() {
         "{text}"
     );
 }
+
+/// A field whose `Deserialize` refuses every placeholder (a validated id) does not hide the
+/// fields beside it: only the field itself is left opaque.
+mod validated {
+    use super::*;
+
+    #[derive(Clone, Serialize, Deserialize)]
+    #[serde(try_from = "String")]
+    pub struct Checked(String);
+
+    impl TryFrom<String> for Checked {
+        type Error = String;
+        fn try_from(text: String) -> Result<Self, String> {
+            match text.starts_with("id-") {
+                true => Ok(Checked(text)),
+                false => Err(format!("{text} is not an id")),
+            }
+        }
+    }
+
+    pub mod v1 {
+        use super::*;
+
+        #[derive(Serialize, Deserialize)]
+        pub struct Stats {
+            pub total: u64,
+            pub id: Checked,
+            pub count: u64,
+        }
+
+        #[resumable(every = 2, name = "shape-validated", key = ())]
+        pub fn run(n: u64) -> u64 {
+            let mut stats = Stats {
+                total: 0,
+                id: Checked("id-1".into()),
+                count: 0,
+            };
+            for i in 0..n {
+                if i == 5 {
+                    panic!("stop here");
+                }
+                stats.total += i;
+                stats.count += 1;
+            }
+            stats.total * 1000 + stats.count
+        }
+    }
+
+    pub mod v2 {
+        use super::*;
+
+        /// The two `u64`s beside the id swapped: postcard would load them swapped.
+        #[derive(Serialize, Deserialize)]
+        pub struct Stats {
+            pub count: u64,
+            pub id: Checked,
+            pub total: u64,
+        }
+
+        #[resumable(every = 2, name = "shape-validated", key = ())]
+        pub fn run(n: u64) -> u64 {
+            let mut stats = Stats {
+                count: 0,
+                id: Checked("id-1".into()),
+                total: 0,
+            };
+            for i in 0..n {
+                stats.total += i;
+                stats.count += 1;
+            }
+            stats.total * 1000 + stats.count
+        }
+    }
+}
+
+#[test]
+fn fields_beside_one_that_refuses_every_placeholder_are_still_checked() {
+    let text = refused("shape-validated", validated::v1::run, validated::v2::run);
+    assert!(
+        text.contains(
+            "fields of `Stats` reordered: was (total, id, count), now (count, id, total)"
+        ),
+        "{text}"
+    );
+}

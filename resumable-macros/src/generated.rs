@@ -508,6 +508,18 @@ impl Parts {
             #private::exit(#private::Exit::Completed, #handed_back)
         };
         let is_nest = nest.is_some();
+        // Each shape from the binding's value on entry; a between-loop binding has none yet.
+        let shapes = codecs
+            .iter()
+            .zip(&places)
+            .enumerate()
+            .map(|(i, (codec, place))| {
+                if i < top {
+                    quote!((#codec.shape)(::core::option::Option::Some(&#place)))
+                } else {
+                    quote!((#codec.shape)(::core::option::Option::None))
+                }
+            });
         let start_run = quote! {
             let mut #run = #private::Run::start(
                 &#private::Spec {
@@ -520,7 +532,7 @@ impl Parts {
                     key: #key_field,
                     nest: #is_nest,
                 },
-                &[#((#codecs.shape)()),*],
+                &[#(#shapes),*],
             );
         };
         let dirty_local = if let FirstUse::Marked = first_use {

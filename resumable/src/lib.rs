@@ -200,9 +200,11 @@
 //! - postcard is not self-describing, so each `#[resumable]` checkpoint records the structure
 //!   of its state types, traced from their serde impls (struct and field names, field order and
 //!   types, enum variants): a checkpoint whose structure differs is refused with a message
-//!   that says what changed (`field min added to Stats`). A type whose `Deserialize` cannot be
-//!   traced (untagged enums, `#[serde(flatten)]`, input validation that rejects every
-//!   placeholder) is recorded by its type name only. [`save`] and [`load`] check the type
+//!   that says what changed (`field min added to Stats`). A field whose `Deserialize`
+//!   validates its input is read from the binding's value on entry and recorded as opaque,
+//!   so the fields beside it are still checked. A type whose `Deserialize` cannot be traced
+//!   (untagged enums, `#[serde(flatten)]`, validation inside an enum variant or an empty
+//!   sequence) is recorded by its type name only. [`save`] and [`load`] check the type
 //!   name only.
 //! - With `panic = "abort"`, a panic cannot be caught, so it saves nothing; the last periodic
 //!   checkpoint is still there.

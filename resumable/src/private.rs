@@ -211,8 +211,9 @@ pub struct Codec<T> {
     pub save: fn(&mut Save<'_>, &T),
     /// Reads it back.
     pub load: fn(&mut Restore) -> T,
-    /// The structure of `T`, recorded in the checkpoint so a changed type is refused.
-    pub shape: fn() -> String,
+    /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
+    /// binding's value on entry when there is one (see `shape_of_value`).
+    pub shape: fn(Option<&T>) -> String,
 }
 
 impl<T> Clone for Codec<T> {
@@ -237,7 +238,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
         save: |save, value| save.value(value),
         load: |restore| restore.value(),
-        shape: crate::shape::shape_of::<T>,
+        shape: crate::shape::shape_of_value::<T>,
     }
 }
 

@@ -27,7 +27,10 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             key: ::core::option::Option::Some(&__resumable_key),
             nest: false,
         },
-        &[(__resumable_codec_0.shape)(), (__resumable_codec_1.shape)()],
+        &[
+            (__resumable_codec_0.shape)(::core::option::Option::Some(&lines)),
+            (__resumable_codec_1.shape)(::core::option::Option::Some(&bytes)),
+        ],
     );
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
         lines = (__resumable_codec_0.load)(&mut __resumable_restore);
@@ -42,7 +45,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, __resumable_fingerprint);
+    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();

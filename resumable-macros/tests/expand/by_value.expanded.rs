@@ -18,7 +18,9 @@ fn fold(n: u64) -> Result<Acc, String> {
             key: ::core::option::Option::None,
             nest: false,
         },
-        &[(__resumable_codec_0.shape)()],
+        &[(__resumable_codec_0.shape)(::core::option::Option::Some(
+            &acc,
+        ))],
     );
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
         acc = (__resumable_codec_0.load)(&mut __resumable_restore);
@@ -32,7 +34,7 @@ fn fold(n: u64) -> Result<Acc, String> {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, __resumable_fingerprint);
+    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();

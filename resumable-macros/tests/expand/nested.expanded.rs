@@ -52,10 +52,10 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             nest: true,
         },
         &[
-            (__resumable_codec_0.shape)(),
-            (__resumable_codec_1.shape)(),
-            (__resumable_codec_2.shape)(),
-            (__resumable_codec_3.shape)(),
+            (__resumable_codec_0.shape)(::core::option::Option::Some(&__resumable_position)),
+            (__resumable_codec_1.shape)(::core::option::Option::Some(&losses)),
+            (__resumable_codec_2.shape)(::core::option::Option::None),
+            (__resumable_codec_3.shape)(::core::option::Option::None),
         ],
     );
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);

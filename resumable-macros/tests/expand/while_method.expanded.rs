@@ -37,7 +37,9 @@ impl Grid {
                 key: __resumable_key.as_ref(),
                 nest: false,
             },
-            &[(__resumable_codec_0.shape)()],
+            &[(__resumable_codec_0.shape)(::core::option::Option::Some(
+                &(*self),
+            ))],
         );
         if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
             (*self) = (__resumable_codec_0.load)(&mut __resumable_restore);
@@ -54,7 +56,7 @@ impl Grid {
             },
         );
         let mut __resumable_iter =
-            __resumable_run.prepare(__resumable_iter, __resumable_fingerprint);
+            __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
         __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
         let mut __resumable_pulled: u64 = __resumable_run.start_index();
         let __resumable_stop = __resumable_run.stop_flag();

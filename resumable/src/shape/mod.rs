@@ -23,9 +23,13 @@
 //! Containers are told apart by the `type_name` of the value their visitor builds, so two
 //! instances of one generic struct, or namesakes from two modules, are two containers.
 //!
-//! A type cannot be traced when its `Deserialize` asks for what postcard cannot read either
-//! (`deserialize_any`: untagged or internally tagged enums, `#[serde(flatten)]`), rejects every
-//! placeholder (a string that must be a URL), or panics (the panic message is printed, as for
+//! A field whose `Deserialize` rejects every placeholder (a string that must be a URL, a
+//! validated id) is read instead from the binding's value on entry ([`shape_of_value`],
+//! `field_bytes`), and recorded as opaque, `?`: the fields around it are traced as usual, and
+//! the text does not depend on the value. A type cannot be traced when its `Deserialize` asks
+//! for what postcard cannot read either (`deserialize_any`: untagged or internally tagged
+//! enums, `#[serde(flatten)]`), rejects every placeholder where no value gives the field (in an
+//! empty sequence, a `None`, an enum variant), or panics (the panic message is printed, as for
 //! any panic); its shape is then its type name only.
 //!
 //! # Text
@@ -43,7 +47,7 @@
 //! Types: `bool`, `u8`…`u128` (`usize` is `u64`), `i8`…`i128`, `f32`, `f64`, `char`, `str`,
 //! `bytes`, `()`, `(A, B)`, `[T]` (any sequence: `Vec`, `VecDeque`, sets), `[T; N]` (a tuple of
 //! more than 4 equal elements: an array), `Option<T>`, `Map<K, V>` (any map), and container
-//! names. `Box`, `Rc`, `Arc` and `#[serde(transparent)]` are what they hold. Container, field and
+//! names, and `?` for an opaque field. `Box`, `Rc`, `Arc` and `#[serde(transparent)]` are what they hold. Container, field and
 //! variant names are serde's (after `#[serde(rename)]`), with every character but ASCII letters,
 //! digits and `_` written `%XX`; two containers of one name are `Name#1`, `Name#2`, numbered
 //! in the order they first appear from the root (breadth first). A struct is `struct Name`
@@ -55,16 +59,20 @@
 //! any change but cannot say which.
 
 mod diff;
+mod field_bytes;
 mod text;
 mod trace;
 
 use std::any::type_name;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
 use text::{Parsed, parse};
+#[cfg(test)]
 use trace::trace;
+use trace::trace_with;
 
 /// The longest text [`shape_of`] returns: the checkpoint's metadata record, which holds the
 /// shapes of all state bindings, is at most 64 KiB. A shape this long has about 50 containers.
@@ -84,12 +92,24 @@ const LARGE: &str = "large ";
 /// (the same for the same type on every build/platform), or, when it cannot be traced,
 /// a text that says so and holds only `std::any::type_name::<T>()`.
 pub(crate) fn shape_of<T: DeserializeOwned>() -> String {
-    shape_with_limit::<T>(MAX_SHAPE_LEN)
+    shape_with_limit::<T>(MAX_SHAPE_LEN, &|_, _| None)
 }
 
-fn shape_with_limit<T: DeserializeOwned>(limit: usize) -> String {
+/// [`shape_of`], with a real value of `T` to read a field from whose `Deserialize` refuses
+/// every placeholder (a newtype that validates its input): that field is recorded as opaque,
+/// `?`, and the fields around it are traced as usual.
+pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>) -> String {
+    match value {
+        Some(value) => shape_with_limit::<T>(MAX_SHAPE_LEN, &|container, index| {
+            field_bytes::field_bytes(value, container, index)
+        }),
+        None => shape_of::<T>(),
+    }
+}
+
+fn shape_with_limit<T: DeserializeOwned>(limit: usize, real: trace::RealField<'_>) -> String {
     // A `Deserialize` impl may panic on a placeholder: that is "cannot be traced", not a crash.
-    let traced = std::panic::catch_unwind(trace::<T>);
+    let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trace_with::<T>(real)));
     match traced {
         Ok(Ok(text)) if text.len() <= limit => text,
         Ok(Ok(text)) => format!(
@@ -285,11 +305,16 @@ mod tests {
         assert!(
             trace::<Untagged>()
                 .unwrap_err()
-                .0
+                .message
                 .contains("deserialize_any")
         );
-        assert!(trace::<Stats>().unwrap_err().0.contains("1 is odd"));
-        assert!(trace::<Endless>().unwrap_err().0.contains("deeper than"));
+        assert!(trace::<Stats>().unwrap_err().message.contains("1 is odd"));
+        assert!(
+            trace::<Endless>()
+                .unwrap_err()
+                .message
+                .contains("deeper than")
+        );
 
         let (saved, current) = (shape_of::<Even>(), shape_of::<Stats>());
         assert_eq!(
@@ -307,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_shape_over_the_limit_is_its_hash() {
-        let large = shape_with_limit::<added::after::Stats>(20);
+        let large = shape_with_limit::<added::after::Stats>(20, &|_, _| None);
         let hash = format!(
             "{:016x}",
             crate::envelope::fingerprint("", &shape_of::<added::after::Stats>())
@@ -316,7 +341,7 @@ mod tests {
             large,
             format!("large {hash} {}", type_name::<added::after::Stats>())
         );
-        let before = shape_with_limit::<added::before::Stats>(20);
+        let before = shape_with_limit::<added::before::Stats>(20, &|_, _| None);
         let before = before.replace("::before::", "::after::"); // as if the same type name
         assert_eq!(
             describe_change(&before, &large).as_deref(),
@@ -340,5 +365,69 @@ mod tests {
             describe_change("root: A\nstruct A { x: u8", "root: A\nstruct A { x: u16 }").as_deref(),
             Some("the structure of its type changed")
         );
+    }
+
+    versions!(validated {
+        use serde::Serialize;
+
+        /// Refuses every placeholder the tracer has: only `id-…` is an id.
+        #[derive(Serialize, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct Checked(pub String);
+
+        impl TryFrom<String> for Checked {
+            type Error = String;
+            fn try_from(text: String) -> Result<Self, String> {
+                match text.starts_with("id-") {
+                    true => Ok(Checked(text)),
+                    false => Err(format!("{text} is not an id")),
+                }
+            }
+        }
+
+        #[derive(Serialize, Deserialize)]
+        pub struct Stats { pub total: u64, pub id: Checked, pub count: u32, pub tail: Vec<u8> }
+    } => {
+        use serde::Serialize;
+        pub use super::before::Checked;
+
+        #[derive(Serialize, Deserialize)]
+        pub struct Stats { pub count: u32, pub id: Checked, pub total: u64, pub tail: Vec<u8> }
+    });
+
+    #[test]
+    fn a_field_that_refuses_every_placeholder_is_opaque_and_the_rest_is_traced() {
+        use validated::{after, before};
+        let id = || before::Checked("id-7".into());
+        let old = before::Stats {
+            total: 1,
+            id: id(),
+            count: 2,
+            tail: vec![],
+        };
+        let new = after::Stats {
+            count: 2,
+            id: id(),
+            total: 1,
+            tail: vec![],
+        };
+        // Without a value, as before: the type name only.
+        assert!(shape_of::<before::Stats>().starts_with(UNTRACED));
+        let saved = shape_of_value(Some(&old));
+        assert_eq!(
+            saved,
+            "root: Stats\nstruct Stats { total: u64, id: ?, count: u32, tail: [u8] }"
+        );
+        // The same whatever the value holds.
+        let other = before::Stats {
+            total: 9,
+            id: before::Checked("id-x".into()),
+            count: 0,
+            tail: vec![1, 2],
+        };
+        assert_eq!(shape_of_value(Some(&other)), saved);
+        // The fields beside the opaque one swapped: caught, and said.
+        let change = describe_change(&saved, &shape_of_value(Some(&new))).unwrap();
+        assert!(change.contains("reordered"), "{change}");
     }
 }

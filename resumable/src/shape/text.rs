@@ -27,7 +27,7 @@ pub(super) fn render(root: &Ty, defs: &HashMap<Id, Def>) -> Result<String, Untra
         }
         let def = defs
             .get(id)
-            .ok_or_else(|| Untraceable(format!("`{id}` was never read")))?;
+            .ok_or_else(|| Untraceable::new(format!("`{id}` was never read")))?;
         order.push(id);
         queue.extend(def.refs());
     }
@@ -62,7 +62,7 @@ pub(super) fn render(root: &Ty, defs: &HashMap<Id, Def>) -> Result<String, Untra
                 for (variant, body) in variants.iter().zip(bodies) {
                     let body = body
                         .as_ref()
-                        .ok_or_else(|| Untraceable(format!("`{name}::{variant}` not read")))?;
+                        .ok_or_else(|| Untraceable::new(format!("`{name}::{variant}` not read")))?;
                     rendered.push(format!("{}{}", escape(variant), render_body(body, &names)?));
                 }
                 format!("enum {name} {{ {} }}", rendered.join(", "))
@@ -104,7 +104,7 @@ fn render_list<'a>(
 
 fn render_ty(ty: &Ty, names: &HashMap<Id, String>) -> Result<String, Untraceable> {
     Ok(match ty {
-        Ty::Unknown => return Err(Untraceable("a part of it was never read".into())),
+        Ty::Unknown => return Err(Untraceable::new("a part of it was never read")),
         Ty::Prim(name) => (*name).into(),
         Ty::Option(inner) => format!("Option<{}>", render_ty(inner, names)?),
         Ty::Seq(item) => format!("[{}]", render_ty(item, names)?),
@@ -120,6 +120,7 @@ fn render_ty(ty: &Ty, names: &HashMap<Id, String>) -> Result<String, Untraceable
         }
         Ty::Tuple(items) => format!("({})", render_list(items.iter(), names)?),
         Ty::Ref(id) => names[id].clone(),
+        Ty::Opaque => "?".into(),
     })
 }
 

@@ -25,6 +25,9 @@ pub(super) enum Ty {
     Tuple(Vec<Ty>),
     /// A struct or enum, described in the tracer's `defs`.
     Ref(Id),
+    /// A field read from a real value's bytes (see `field_bytes`): its structure is not
+    /// recorded.
+    Opaque,
 }
 
 impl Ty {
@@ -32,7 +35,7 @@ impl Ty {
     /// leaves empty), so that reading it in cut mode cannot recurse.
     fn is_flat(&self) -> bool {
         match self {
-            Ty::Prim(_) | Ty::Option(_) | Ty::Seq(_) | Ty::Map(..) => true,
+            Ty::Prim(_) | Ty::Option(_) | Ty::Seq(_) | Ty::Map(..) | Ty::Opaque => true,
             Ty::Tuple(items) => items.iter().all(Ty::is_flat),
             Ty::Unknown | Ty::Ref(_) => false,
         }
@@ -40,7 +43,7 @@ impl Ty {
 
     pub(super) fn refs<'a>(&'a self, found: &mut Vec<&'a Id>) {
         match self {
-            Ty::Unknown | Ty::Prim(_) => {}
+            Ty::Unknown | Ty::Prim(_) | Ty::Opaque => {}
             Ty::Option(inner) | Ty::Seq(inner) => inner.refs(found),
             Ty::Map(key, value) => {
                 key.refs(found);
@@ -112,11 +115,25 @@ impl Def {
 
 /// Why a type cannot be traced (kept for tests; the shape then holds the type name only).
 #[derive(Debug)]
-pub(super) struct Untraceable(pub(super) String);
+pub(super) struct Untraceable {
+    pub(super) message: String,
+    /// A `Deserialize` impl refused a placeholder (its own error, through
+    /// [`de::Error::custom`]), rather than asking for what the tracer cannot give.
+    rejected: bool,
+}
+
+impl Untraceable {
+    pub(super) fn new(message: impl Into<String>) -> Self {
+        Untraceable {
+            message: message.into(),
+            rejected: false,
+        }
+    }
+}
 
 impl fmt::Display for Untraceable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -124,18 +141,21 @@ impl std::error::Error for Untraceable {}
 
 impl de::Error for Untraceable {
     fn custom<M: fmt::Display>(msg: M) -> Self {
-        Untraceable(msg.to_string())
+        Untraceable {
+            message: msg.to_string(),
+            rejected: true,
+        }
     }
 }
 
 fn unsupported(what: &str) -> Untraceable {
-    Untraceable(format!(
+    Untraceable::new(format!(
         "its Deserialize calls {what}, which postcard does not support"
     ))
 }
 
 fn conflict(name: &str) -> Untraceable {
-    Untraceable(format!(
+    Untraceable::new(format!(
         "two different containers `{name}` have one type name"
     ))
 }
@@ -157,7 +177,29 @@ struct Tracer {
     texts: HashMap<&'static str, usize>,
     /// The visitor that read the last string in this pass.
     last_text: Option<&'static str>,
+    /// A field (of the struct with this serde name, at this index) whose `Deserialize`
+    /// refused its placeholders in this pass.
+    refused: Option<(&'static str, usize)>,
+    /// Such fields, and the bytes of a real value's field read instead of placeholders.
+    real: HashMap<(&'static str, usize), &'static [u8]>,
 }
+
+/// The bytes [`Tracer::real`] reads, kept for the life of the process, once per traced type
+/// and field: a deserializer reads a field's bytes for any lifetime its seed asks for, which
+/// only `'static` satisfies. One value of each such field per program, then, whatever the
+/// number of calls.
+fn kept(traced: &'static str, field: (&'static str, usize), bytes: Vec<u8>) -> &'static [u8] {
+    type Kept = HashMap<(&'static str, &'static str, usize), &'static [u8]>;
+    static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    kept.get_or_insert_with(HashMap::new)
+        .entry((traced, field.0, field.1))
+        .or_insert_with(|| Box::leak(bytes.into_boxed_slice()))
+}
+
+/// The postcard bytes of field `index` of a struct of that serde name in a real value of the
+/// traced type, when there is one (see `field_bytes`).
+pub(super) type RealField<'a> = &'a dyn Fn(&str, usize) -> Option<Vec<u8>>;
 
 /// Strings that common validating types accept: numbers and paths; RFC 3339 dates and times
 /// (chrono, time); versions (semver). When a pass fails after a string was read, the visitor
@@ -172,12 +214,20 @@ const TEXTS: &[&str] = &[
 ];
 
 /// Traces `T` and renders its text.
+#[cfg(test)]
 pub(super) fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
+    trace_with::<T>(&|_, _| None)
+}
+
+/// Traces `T`, reading a field whose `Deserialize` refuses every placeholder from `real`
+/// (recorded as opaque), so that the fields around it are traced.
+pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<String, Untraceable> {
     let mut tracer = Tracer::default();
     for _ in 0..MAX_PASSES {
         tracer.progress = false;
         tracer.retry = false;
         tracer.last_text = None;
+        tracer.refused = None;
         tracer.depth = 0;
         tracer.path.clear();
         let mut root = Ty::Unknown;
@@ -189,16 +239,34 @@ pub(super) fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
         match read {
             Ok(_) if tracer.defs.values().any(Def::has_unread_variant) => {
                 if !tracer.progress {
-                    return Err(Untraceable("some enum variants cannot be reached".into()));
+                    return Err(Untraceable::new("some enum variants cannot be reached"));
                 }
             }
             Ok(_) => return render(&root, &tracer.defs),
             Err(_) if tracer.retry => {}
             Err(_) if tracer.next_text() => {}
-            Err(err) => return Err(err),
+            Err(err) => {
+                let Some((container, index)) = tracer.refused.take() else {
+                    return Err(err);
+                };
+                let bytes = match tracer.real.contains_key(&(container, index)) {
+                    false => real(container, index),
+                    true => None,
+                };
+                match bytes {
+                    Some(bytes) => {
+                        let bytes = kept(type_name::<T>(), (container, index), bytes);
+                        tracer.real.insert((container, index), bytes);
+                        tracer.texts.clear();
+                    }
+                    None => return Err(err),
+                }
+            }
         }
     }
-    Err(Untraceable(format!("not traced in {MAX_PASSES} passes")))
+    Err(Untraceable::new(format!(
+        "not traced in {MAX_PASSES} passes"
+    )))
 }
 
 impl Tracer {
@@ -258,7 +326,7 @@ impl Tracer {
             *self.skip_base.entry(id).or_default() += 1;
             self.retry = true;
         }
-        Untraceable(format!("it nests deeper than {MAX_DEPTH} levels"))
+        Untraceable::new(format!("it nests deeper than {MAX_DEPTH} levels"))
     }
 
     fn record_struct(&mut self, id: Id, name: &'static str, body: Body) -> Result<(), Untraceable> {
@@ -349,7 +417,7 @@ impl Tracer {
             .chain((0..count).filter(|index| !flat(index)))
             .nth(skip)
             .map(|index| index as u32)
-            .ok_or_else(|| Untraceable("it recurses without end".into()))
+            .ok_or_else(|| Untraceable::new("it recurses without end"))
     }
 
     fn record_variant(
@@ -552,7 +620,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
         let Reader { tracer, out, cut } = self;
         *out = Ty::Ref(id);
         if variants.is_empty() {
-            return Err(Untraceable(format!("enum `{name}` has no variants")));
+            return Err(Untraceable::new(format!("enum `{name}` has no variants")));
         }
         let cut = cut || tracer.reading(id);
         let index = if cut {
@@ -571,7 +639,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
             })
         })?;
         if !cut {
-            let body = body.ok_or_else(|| Untraceable(format!("`{name}` read no variant")))?;
+            let body = body.ok_or_else(|| Untraceable::new(format!("`{name}` read no variant")))?;
             tracer.record_variant(id, name, index as usize, body)?;
         }
         Ok(value)
@@ -597,7 +665,7 @@ impl Reader<'_> {
         let cut = cut || tracer.reading(id);
         let mut items = vec![Ty::Unknown; len];
         let value = tracer.nest(Some((id, 0)), |tracer| {
-            read(Items::new(tracer, &mut items, cut))
+            read(Items::new(tracer, &mut items, cut).of(name))
         })?;
         if !cut {
             tracer.record_struct(id, name, body(items))?;
@@ -611,6 +679,9 @@ struct Items<'a> {
     tracer: &'a mut Tracer,
     slots: std::slice::IterMut<'a, Ty>,
     cut: bool,
+    /// The struct these are the fields of (serde's name), and the next field's index.
+    of: Option<&'static str>,
+    next: usize,
 }
 
 impl<'a> Items<'a> {
@@ -619,6 +690,16 @@ impl<'a> Items<'a> {
             tracer,
             slots: slots.iter_mut(),
             cut,
+            of: None,
+            next: 0,
+        }
+    }
+
+    /// These are the fields of the struct `name`.
+    fn of(self, name: &'static str) -> Self {
+        Items {
+            of: Some(name),
+            ..self
         }
     }
 
@@ -635,10 +716,51 @@ impl<'a> Items<'a> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Untraceable> {
-        self.reader()
+        // A field that refused every placeholder: read from a real value, left opaque.
+        if let Some(bytes) = self.real_field() {
+            return read_real(seed, bytes).map(Some);
+        }
+        let read = self
+            .reader()
             .map(|reader| seed.deserialize(reader))
-            .transpose()
+            .transpose();
+        if let Err(err) = &read {
+            self.refusal(err);
+        }
+        read
     }
+
+    /// Steps to the next field; its real bytes if it is to be read from them (its slot is
+    /// then opaque). Not generic, so that [`Items::next`]'s frame stays small.
+    fn real_field(&mut self) -> Option<&'static [u8]> {
+        let field = (self.of?, self.next);
+        self.next += 1;
+        let &bytes = self.tracer.real.get(&field)?;
+        *self.slots.next()? = Ty::Opaque;
+        Some(bytes)
+    }
+
+    /// Notes the field just read as one that refused its placeholder, if `err` says so.
+    fn refusal(&mut self, err: &Untraceable) {
+        if let Some(name) = self.of
+            && err.rejected
+            && !self.cut
+        {
+            self.tracer.refused.get_or_insert((name, self.next - 1));
+        }
+    }
+}
+
+/// Reads a field from a real value's bytes. Apart from [`Items::next`], whose frame is on the
+/// stack once per level of nesting, so that the tracer stays within a small stack.
+#[inline(never)]
+fn read_real<'de, S: DeserializeSeed<'de>>(
+    seed: S,
+    bytes: &'static [u8],
+) -> Result<S::Value, Untraceable> {
+    let mut real = postcard::Deserializer::from_bytes(bytes);
+    seed.deserialize(&mut real)
+        .map_err(|err| Untraceable::new(format!("a real value's field does not decode ({err})")))
 }
 
 impl<'de> de::SeqAccess<'de> for Items<'_> {
@@ -671,7 +793,7 @@ impl<'de> de::MapAccess<'de> for Items<'_> {
         seed: S,
     ) -> Result<S::Value, Untraceable> {
         self.next(seed)?
-            .ok_or_else(|| Untraceable("a map value was read without its key".into()))
+            .ok_or_else(|| Untraceable::new("a map value was read without its key"))
     }
 }
 
