@@ -375,3 +375,56 @@ fn a_recursive_call_with_the_same_arguments_is_refused_and_other_arguments_work(
     assert!(gone("soundness-recursive-keyed"));
     fresh("soundness-recursive");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The patterns above in one program, killed at random moments: the uninterrupted output.
+
+#[test]
+fn the_patterns_killed_at_random_moments_print_the_uninterrupted_output() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let program = env!("CARGO_BIN_EXE_resumable-soundness");
+    let run = |dir: &std::path::Path, delay: &str| {
+        Command::new(program)
+            .arg(delay)
+            .env("RESUMABLE_DIR", dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn resumable-soundness")
+    };
+    let clean = common::Scratch::new("soundness-uninterrupted");
+    let expected = run(&clean.0, "300").wait_with_output().unwrap();
+    assert!(expected.status.success());
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    assert_eq!(expected.lines().count(), 4, "{expected}");
+
+    let dir = common::Scratch::new("soundness-killed");
+    let mut rng = common::Rng::from_clock("soundness kills", "SOUNDNESS_SEED");
+    let (mut kills, mut resumed, mut runs) = (0, 0, 0);
+    let output = loop {
+        runs += 1;
+        assert!(runs < 50, "never finished");
+        let mut child = run(&dir.0, "300");
+        if kills < 6 {
+            std::thread::sleep(Duration::from_millis(rng.range(20, 180)));
+            let _ = child.kill();
+            kills += 1;
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        resumed += stderr.matches("resuming ").count();
+        if output.status.success() {
+            break String::from_utf8(output.stdout).unwrap();
+        }
+    };
+    eprintln!("soundness: {kills} kills, {runs} runs, {resumed} resumes");
+    assert_eq!(output, expected);
+    assert!(resumed > 0, "no run resumed from a checkpoint");
+    let left: Vec<_> = common::files(&dir.0)
+        .into_iter()
+        .filter(|name| name.ends_with(".ckpt"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
