@@ -259,6 +259,7 @@ fn score_all(parts: &[Vec<u64>]) -> Result<Vec<u64>, String> {
 
 #[test]
 fn each_call_resumes_its_own_checkpoint() {
+    fresh("soundness-parts");
     let parts = vec![vec![1, 2, 3, 4, 5], vec![6, 7, 8, 9, 10], vec![11, 12]];
     let dir = std::path::Path::new(".resumable");
     let uninterrupted = score_all(&parts).unwrap();
@@ -427,4 +428,71 @@ fn the_patterns_killed_at_random_moments_print_the_uninterrupted_output() {
         .filter(|name| name.ends_with(".ckpt"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A type of the program's own that hides a `Cell`, declared without `mut`: refused at the
+// first save, before anything is saved.
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Counter {
+    hits: Cell<u64>,
+}
+
+impl Counter {
+    fn bump(&self) {
+        self.hits.set(self.hits.get() + 1);
+    }
+}
+
+#[resumable(every = 5, name = "soundness-hidden-cell")]
+fn count_with(n: u64) -> u64 {
+    let counter = Counter { hits: Cell::new(0) };
+    let mut total = 0u64;
+    for i in 0..n {
+        counter.bump();
+        total += i;
+    }
+    total + counter.hits.get()
+}
+
+/// The same, with the binding left out by the program (`skip`): it says the count is not part
+/// of the result, and the loop runs.
+#[resumable(every = 5, name = "soundness-hidden-cell-skipped", skip(counter))]
+fn count_skipped(n: u64) -> u64 {
+    let counter = Counter { hits: Cell::new(0) };
+    let mut total = 0u64;
+    for i in 0..n {
+        counter.bump();
+        total += i;
+    }
+    total + counter.hits.get()
+}
+
+/// A binding without `mut` that the loop only reads: fingerprinted the same, so it runs.
+#[resumable(every = 5, name = "soundness-read-only")]
+fn weighted_by(n: u64) -> u64 {
+    let weights: Vec<u64> = (0..n).map(|i| i % 3).collect();
+    let mut total = 0u64;
+    for i in 0..n {
+        total += weights[i as usize] * i;
+    }
+    total
+}
+
+#[test]
+fn a_hidden_cell_in_a_binding_without_mut_is_refused_before_anything_is_saved() {
+    fresh("soundness-hidden-cell");
+    let text = panic_of(|| count_with(20));
+    assert!(
+        text.contains("`counter` changed while the loop")
+            && text.contains("let mut counter")
+            && text.contains("Nothing was saved"),
+        "{text}"
+    );
+    assert!(gone("soundness-hidden-cell"), "no checkpoint was written");
+    fresh("soundness-hidden-cell-skipped");
+    assert_eq!(count_skipped(20), 190 + 20);
+    fresh("soundness-read-only");
+    assert_eq!(weighted_by(20), (0..20).map(|i| (i % 3) * i).sum::<u64>());
 }

@@ -437,6 +437,30 @@ impl Parts {
         } else {
             quote!()
         };
+        // Bindings without `mut` the body names: fingerprinted on entry and at the first save.
+        let watch_list = {
+            let watched = &model.watched;
+            let names = watched.iter().map(ToString::to_string);
+            quote! {{
+                #[allow(unused_imports)]
+                use #private::{WatchedDebug as _, WatchedOpaque as _, WatchedSerde as _};
+                [#( (#names, (&&#private::Watched(&#watched)).print()) ),*]
+            }}
+        };
+        let (watch_start, check_watched) = if model.watched.is_empty() {
+            (quote!(), quote!())
+        } else {
+            (
+                quote!(#run.watch(&#watch_list);),
+                quote! {
+                    if #run.watching() {
+                        if let ::core::result::Result::Err(#err) = #run.check_watched(&#watch_list) {
+                            return #private::exit(#private::Exit::Abort(#err), #handed_back);
+                        }
+                    }
+                },
+            )
+        };
         let hot_loop = quote! {
             #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
             let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
@@ -486,6 +510,7 @@ impl Parts {
                 let #next_item = #fingerprint(&#item);
                 match #run.at_boundary(#pulled - 1, #next_item) {
                     ::core::result::Result::Ok(true) => {
+                        #check_watched
                         #saving = true;
                         #set_position
                         let mut #save = #run.save(#pulled - 1, #next_item);
@@ -535,6 +560,7 @@ impl Parts {
                 &[#(#shapes),*],
             );
         };
+        let start_run = quote!(#start_run #watch_start);
         let dirty_local = if let FirstUse::Marked = first_use {
             quote!(let mut #dirty_at: u64 = u64::MAX;)
         } else {

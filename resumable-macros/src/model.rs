@@ -32,6 +32,11 @@ pub struct Model {
     pub key: Option<Expr>,
     /// Without `key`: the parameters that are not state, whose values on entry are the key.
     pub key_params: Vec<Ident>,
+    /// The bindings before the loop, declared without `mut`, that its body names (less those
+    /// in `skip(...)`): fingerprinted on entry and at the first save, so that one changed
+    /// through `&` (a type of the user's with a `Cell` inside) is refused before anything is
+    /// saved.
+    pub watched: Vec<Ident>,
     /// Where the checkpointed loop's body first touches its state: set by
     /// [`Model::mark_first_use`], which marks the body there.
     pub first_use: FirstUse,
@@ -200,6 +205,22 @@ impl Model {
                 .collect();
             moved::moved_state(&looped.body, &movable)
         };
+        let watched = {
+            let mut body_names = BTreeSet::new();
+            names_in(looped.body.to_token_stream(), &mut body_names);
+            bindings_of(&prelude)
+                .into_iter()
+                .filter(|binding| {
+                    !binding.mutable && body_names.contains(&binding.ident.to_string())
+                })
+                .map(|binding| binding.ident)
+                .filter(|ident| !state.contains(ident))
+                .filter(|ident| {
+                    let skipped = args.skip.iter().flat_map(|(_, idents)| idents);
+                    !skipped.into_iter().any(|skipped| skipped == ident)
+                })
+                .collect()
+        };
         let key_params = params
             .iter()
             .filter(|param| !state.contains(&param.ident) || shadowed.contains(&param.ident))
@@ -218,6 +239,7 @@ impl Model {
             key: args.key,
             key_params,
             first_use: FirstUse::Never,
+            watched,
             by_value,
             receiver: receiver.map(|(kind, _)| kind),
             ref_mut_params,

@@ -124,6 +124,26 @@ pub enum Error {
         holder: String,
     },
 
+    /// A binding the loop names, declared without `mut` (so not state), changed while the
+    /// loop ran: through a `Cell`, `RefCell`, `Mutex` or atomic inside it.
+    #[error(
+        "`{binding}` changed while the loop of checkpoint {} ran, but it is not loop state: it \
+         is declared without `mut` and changes through a shared reference (a `Cell`, \
+         `RefCell`, `Mutex` or atomic inside it), so a checkpoint would not save it and a \
+         resumed run would silently start it over. Declare it `let mut {binding}` so that it \
+         is saved and restored (its type must be `Serialize` and `Deserialize`), or keep what \
+         changes in a `let mut` binding; if it does not change what the function computes (a \
+         progress bar, a logger), leave it out with `#[resumable(skip({binding}))]`. Nothing \
+         was saved",
+        path.display()
+    )]
+    NotState {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The binding.
+        binding: &'static str,
+    },
+
     /// This same process already runs a loop with this checkpoint: a recursive call, or
     /// another thread, with the same name and key.
     #[error(

@@ -372,7 +372,7 @@ pub struct Stopped {
 /// | takes `&mut [T]`, `&mut str` or `&mut dyn Trait` and uses it | compile error: `&mut Vec<T>`, `&mut String`, or a local copy |
 /// | runs a recursive call, or a call on another thread, with the same checkpoint and key | refused on entry: give each its own `key` |
 /// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
-/// | changes what a user type behind `&` holds (its own `Cell` inside) | not seen: such a type must be declared `let mut` |
+/// | changes what a binding without `mut` holds through `&` (a type of the program's with a `Cell` inside) | refused at the first save of every run, before anything is saved: each such binding the body names is fingerprinted on entry and then (its first 1 MiB of postcard bytes, else of `Debug` text). Declare it `let mut`, or `skip(name)` if it is not part of the result (a progress bar) |
 ///
 /// ```
 /// use std::cell::Cell;

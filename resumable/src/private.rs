@@ -4,6 +4,8 @@
 use core::convert::Infallible;
 use core::ops::ControlFlow;
 
+use core::hash::Hasher as _;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -246,6 +248,102 @@ pub fn codec_of<T: State>() -> Codec<T> {
 #[inline(always)]
 pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
     Encoded::of(value)
+}
+
+/// A binding the loop names but does not own as state (declared without `mut`), asked for a
+/// fingerprint by autoref specialization: `(&&Watched(&x)).print()` hashes at most
+/// [`WATCHED_BYTES`] of its postcard bytes, else of its `Debug` text, else is `None`. Compared
+/// on entry and at the first save ([`Run::check_watched`]).
+pub struct Watched<'a, T: ?Sized>(pub &'a T);
+
+/// How much of a watched binding is fingerprinted: what a `Cell` in a user's type changes sits
+/// near its start, and a large input (a `Vec` of a million rows) costs no more than this.
+pub const WATCHED_BYTES: usize = 1 << 20;
+
+/// `Watched` of a `Serialize` binding.
+pub trait WatchedSerde {
+    /// The hash of its first [`WATCHED_BYTES`] postcard bytes.
+    fn print(&self) -> Option<u64>;
+}
+
+impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
+    fn print(&self) -> Option<u64> {
+        let mut hasher = Capped::default();
+        match postcard::serialize_with_flavor(self.0, &mut hasher) {
+            Ok(()) | Err(postcard::Error::SerializeBufferFull) => Some(hasher.hash.finish()),
+            Err(_) => None,
+        }
+    }
+}
+
+/// `Watched` of a `Debug` binding.
+pub trait WatchedDebug {
+    /// The hash of the first [`WATCHED_BYTES`] of its `Debug` text.
+    fn print(&self) -> Option<u64>;
+}
+
+impl<T: core::fmt::Debug + ?Sized> WatchedDebug for &&Watched<'_, T> {
+    fn print(&self) -> Option<u64> {
+        let mut hasher = Capped::default();
+        let _ = core::fmt::Write::write_fmt(&mut hasher, format_args!("{:?}", self.0));
+        Some(hasher.hash.finish())
+    }
+}
+
+/// `Watched` of anything else.
+pub trait WatchedOpaque {
+    /// `None`: nothing to compare.
+    fn print(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl<T: ?Sized> WatchedOpaque for Watched<'_, T> {}
+
+/// A hasher fed at most [`WATCHED_BYTES`].
+#[derive(Default)]
+struct Capped {
+    hash: crate::envelope::StableHasher,
+    fed: usize,
+}
+
+impl Capped {
+    /// Feeds what fits; `false` once full.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        let room = WATCHED_BYTES - self.fed;
+        let taken = &bytes[..bytes.len().min(room)];
+        core::hash::Hasher::write(&mut self.hash, taken);
+        self.fed += taken.len();
+        taken.len() == bytes.len()
+    }
+}
+
+impl postcard::ser_flavors::Flavor for &mut Capped {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        match self.feed(data) {
+            true => Ok(()),
+            false => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+impl core::fmt::Write for Capped {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        match self.feed(text.as_bytes()) {
+            true => Ok(()),
+            false => Err(core::fmt::Error),
+        }
+    }
 }
 
 /// A state binding asked whether it is a shared handle, by autoref specialization:

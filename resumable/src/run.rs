@@ -160,6 +160,9 @@ pub struct Run {
     /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
     /// the last one this run saved.
     pub(crate) last_saved: Option<u64>,
+    /// The fingerprints, on entry, of the bindings the loop names without owning them (see
+    /// [`crate::__private::Watched`]); `None` once compared at the first save.
+    watched: Option<Vec<(&'static str, Option<u64>)>>,
 }
 
 /// "resuming squares at iteration 237000 (checkpoint …, saved 12 s ago)".
@@ -292,6 +295,7 @@ impl Run {
             resume_message,
             inner_checked: false,
             last_saved,
+            watched: None,
         }
     }
 
@@ -424,6 +428,37 @@ impl Run {
     pub fn new_outer_iteration(&mut self, first_inner_binding: usize) {
         for growth in self.growth.iter_mut().skip(first_inner_binding) {
             *growth = None;
+        }
+    }
+
+    /// Records, on entry, the fingerprints of the bindings the loop names that are not state.
+    pub fn watch(&mut self, prints: &[(&'static str, Option<u64>)]) {
+        self.watched = Some(prints.to_vec());
+    }
+
+    /// Whether the first save has yet to compare them.
+    #[inline]
+    pub fn watching(&self) -> bool {
+        self.watched.is_some()
+    }
+
+    /// At the first save: a binding that is not state but changed since entry (through `&`:
+    /// a `Cell` inside a type of the user's) would be lost by a resume, so the loop stops
+    /// before saving anything.
+    pub fn check_watched(&mut self, now: &[(&'static str, Option<u64>)]) -> Result<(), Error> {
+        let Some(before) = self.watched.take() else {
+            return Ok(());
+        };
+        let changed = before
+            .iter()
+            .zip(now)
+            .find(|((_, was), (_, is))| was.is_some() && is.is_some() && was != is);
+        match changed {
+            Some(((binding, _), _)) => Err(Error::NotState {
+                path: self.generations.newest.clone(),
+                binding,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -708,7 +743,10 @@ fn fail(err: Error) -> ! {
         Error::Io { .. } | Error::Serialize { .. } | Error::NotAppendOnly { .. } => {
             panic!("resumable: {err}; the last good checkpoint is intact")
         }
-        Error::Locked { .. } | Error::InUseHere { .. } | Error::UnorderedIterator { .. } => {
+        Error::Locked { .. }
+        | Error::InUseHere { .. }
+        | Error::NotState { .. }
+        | Error::UnorderedIterator { .. } => {
             panic!("resumable: {err}")
         }
         _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
