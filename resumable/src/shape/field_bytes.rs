@@ -216,56 +216,56 @@ impl<'f, 'a> Walk<'f, 'a> {
     }
 }
 
-impl ser::SerializeSeq for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
+/// The compound serializers whose members are values: each member is walked.
+macro_rules! members {
+    ($($trait:ident :: $method:ident;)*) => {$(
+        impl ser::$trait for Walk<'_, '_> {
+            type Ok = ();
+            type Error = Stop;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.member(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+                self.member(value)
+            }
 
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
+            fn end(self) -> Result<(), Stop> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.member(value)
-    }
-
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
+members! {
+    SerializeSeq::serialize_element;
+    SerializeTuple::serialize_element;
+    SerializeTupleStruct::serialize_field;
+    SerializeTupleVariant::serialize_field;
 }
 
-impl ser::SerializeTupleStruct for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
+/// The compound serializers whose members are named fields.
+macro_rules! fields {
+    ($($trait:ident;)*) => {$(
+        impl ser::$trait for Walk<'_, '_> {
+            type Ok = ();
+            type Error = Stop;
 
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.member(value)
-    }
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                _: &'static str,
+                value: &T,
+            ) -> Result<(), Stop> {
+                self.member(value)
+            }
 
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
+            fn end(self) -> Result<(), Stop> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleVariant for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.member(value)
-    }
-
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
+fields! {
+    SerializeStruct;
+    SerializeStructVariant;
 }
 
 impl ser::SerializeMap for Walk<'_, '_> {
@@ -280,40 +280,6 @@ impl ser::SerializeMap for Walk<'_, '_> {
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.member(value)
-    }
-
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Stop> {
-        self.member(value)
-    }
-
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Walk<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Stop> {
         self.member(value)
     }
 
