@@ -114,7 +114,6 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         fingerprint_of,
         ..
     } = parts;
-    let fingerprint = crate::generated::local("fingerprint");
     let Locals {
         iter,
         run,
@@ -123,6 +122,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         exit,
         due,
         stride,
+        fingerprint,
         ..
     } = &parts.locals;
     let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);

@@ -234,11 +234,9 @@ fn macro_rules_of(stmt: &Stmt) -> Option<(String, TokenStream)> {
 
 /// Whether `tokens` name any of `names` (an identifier, at any depth).
 fn names_any(tokens: TokenStream, names: &BTreeSet<String>) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => names.contains(&ident.to_string()),
-        TokenTree::Group(group) => names_any(group.stream(), names),
-        _ => false,
-    })
+    let mut found = BTreeSet::new();
+    crate::model::names_in(tokens, &mut found);
+    !found.is_disjoint(names)
 }
 
 #[cfg(test)]

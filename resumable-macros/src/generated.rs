@@ -51,6 +51,10 @@ pub struct Locals {
     pub position: Ident,
     pub outer_at: Ident,
     pub base: Ident,
+    /// The closure that fingerprints the checkpointed loop's items.
+    pub fingerprint: Ident,
+    /// The iteration that last touched the state (see `first_use.rs`).
+    pub dirty_at: Ident,
 }
 
 impl Locals {
@@ -70,6 +74,8 @@ impl Locals {
             position: local("position"),
             outer_at: local("outer_at"),
             base: local("base"),
+            fingerprint: local("fingerprint"),
+            dirty_at: local("dirty_at"),
         }
     }
 }
@@ -148,6 +154,8 @@ impl Parts {
             position,
             outer_at,
             base,
+            fingerprint,
+            dirty_at,
             ..
         } = &locals;
         let stop = local("stop");
@@ -158,11 +166,11 @@ impl Parts {
         let boundary = local("boundary");
         let current = local("current");
         let handed_back = handed_back(&model.by_value);
-        let fingerprint = local("fingerprint");
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
         let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
         let private = quote!(::resumable::__private);
         let key_local = local("key");
+        let function_name = function.sig.ident.to_string();
         // `key = expr`: evaluated first, from the arguments, before the body can move them.
         let (key_eval, key_field) = match &key {
             // `key = ()`: one checkpoint, whatever the arguments.
@@ -177,7 +185,6 @@ impl Parts {
             None if model.key_params.is_empty() => (quote!(), quote!(::core::option::Option::None)),
             // Without `key`: the arguments that are not state, as they are on entry.
             None => {
-                let function_name = function.sig.ident.to_string();
                 let args = model.key_params.iter().map(|ident| {
                     let name = ident.to_string();
                     quote! {(
@@ -202,7 +209,6 @@ impl Parts {
             }
         };
 
-        let function_name = function.sig.ident.to_string();
         let is_async = function.sig.asyncness.is_some();
         // A method's default name has its type in it (`Grid<f64>::step`), computed at run time:
         // two types' methods of the same name, or two instantiations of a generic impl, must not
@@ -385,7 +391,6 @@ impl Parts {
         // The body was marked before its control flow was rewritten (`Model::mark_first_use`).
         let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
         let first_use = model.first_use;
-        let dirty_at = local("dirty_at");
         let body = &checkpointed.body;
         let save_after = |failure: &str| {
             let saved = quote! {{

@@ -89,7 +89,7 @@ impl Model {
             return Err(errors.finish().unwrap_err());
         };
         let receiver = receiver(&function);
-        let params = params(&function, &mut errors);
+        let params = params(&function);
         let nest = args
             .inner
             .as_ref()
@@ -116,15 +116,11 @@ impl Model {
             )
             .collect();
         let append = select_append(&args, &all_state, &mut errors);
-        let mut refused = Vec::new();
-        refusals::check_iterable(&looped.expr, &mut refused);
-        if let Some(nest) = &nest {
-            refusals::check_iterable(&nest.inner.expr, &mut refused);
-        }
         let mut used = BTreeSet::new();
         names_in(looped.body.to_token_stream(), &mut used);
-        let mut mutable: BTreeSet<String> = bindings_of(&prelude)
-            .into_iter()
+        let prelude_bindings = bindings_of(&prelude);
+        let mut mutable: BTreeSet<String> = prelude_bindings
+            .iter()
             .filter(|binding| binding.mutable)
             .map(|binding| binding.ident.to_string())
             .collect();
@@ -137,25 +133,12 @@ impl Model {
                 .filter(|param| param.mutable)
                 .map(|param| param.ident.to_string()),
         );
-        for param in &params {
-            if let Some(unsized_kind) = &param.unsized_target
-                && used.contains(&param.ident.to_string())
-            {
-                errors.push(
-                    param.ident.span(),
-                    format!(
-                        "`{}` is a `&mut {unsized_kind}` parameter that the loop uses: a checkpoint \
-                         restores state by assignment, which a `{unsized_kind}` cannot take. Take \
-                         an owned, sized type (`&mut Vec<T>` for `&mut [T]`, `&mut String` for \
-                         `&mut str`), or copy it into a `let mut` binding before the loop and back \
-                         after it",
-                        param.ident
-                    ),
-                );
-            }
-        }
+        let mut refused = Vec::new();
+        refusals::check_iterable(&looped.expr, &mut refused);
+        refusals::check_params(&params, &used, &mut refused);
         refusals::check_prelude(&prelude, &used, &state, &mutable, &mut refused);
         if let Some(nest) = &nest {
+            refusals::check_iterable(&nest.inner.expr, &mut refused);
             let between_state: Vec<Ident> = nest
                 .state
                 .iter()
@@ -185,14 +168,15 @@ impl Model {
         }
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
-        let shadowed: Vec<Ident> = bindings_of(&prelude)
-            .into_iter()
-            .map(|binding| binding.ident)
-            .collect();
+        let shadowed = |ident: &Ident| {
+            prelude_bindings
+                .iter()
+                .any(|binding| binding.ident == *ident)
+        };
         let ref_mut_params: Vec<Ident> = params
             .iter()
             .filter(|param| param.by_ref_mut && state.contains(&param.ident))
-            .filter(|param| !shadowed.contains(&param.ident))
+            .filter(|param| !shadowed(&param.ident))
             .map(|param| param.ident.clone())
             .collect();
         let by_value = if nest.is_some() {
@@ -205,25 +189,16 @@ impl Model {
                 .collect();
             moved::moved_state(&looped.body, &movable)
         };
-        let watched = {
-            let mut body_names = BTreeSet::new();
-            names_in(looped.body.to_token_stream(), &mut body_names);
-            bindings_of(&prelude)
-                .into_iter()
-                .filter(|binding| {
-                    !binding.mutable && body_names.contains(&binding.ident.to_string())
-                })
-                .map(|binding| binding.ident)
-                .filter(|ident| !state.contains(ident))
-                .filter(|ident| {
-                    let skipped = args.skip.iter().flat_map(|(_, idents)| idents);
-                    !skipped.into_iter().any(|skipped| skipped == ident)
-                })
-                .collect()
-        };
+        let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
+        let watched = prelude_bindings
+            .iter()
+            .filter(|binding| !binding.mutable && used.contains(&binding.ident.to_string()))
+            .map(|binding| binding.ident.clone())
+            .filter(|ident| !state.contains(ident) && !skipped.contains(&ident))
+            .collect();
         let key_params = params
             .iter()
-            .filter(|param| !state.contains(&param.ident) || shadowed.contains(&param.ident))
+            .filter(|param| !state.contains(&param.ident) || shadowed(&param.ident))
             .map(|param| param.ident.clone())
             .collect();
         Ok(Model {
@@ -260,6 +235,7 @@ impl Model {
             names.extend(nest.state.iter().map(|between| between.ident.to_string()));
         }
         let touching = first_use::touching(&names, &defining);
+        // The generated locals `Parts` makes (`Locals::dirty_at`, `Locals::pulled`).
         let marker: Expr = {
             let (dirty_at, pulled) = (generated::local("dirty_at"), generated::local("pulled"));
             syn::parse_quote!(#dirty_at = #pulled)
@@ -336,7 +312,7 @@ pub struct Param {
     pub unsized_target: Option<String>,
 }
 
-fn params(function: &ItemFn, _errors: &mut Errors) -> Vec<Param> {
+fn params(function: &ItemFn) -> Vec<Param> {
     let mut params = Vec::new();
     for input in &function.sig.inputs {
         let syn::FnArg::Typed(typed) = input else {
@@ -540,8 +516,8 @@ fn collect_bindings(pat: &Pat, found: &mut Vec<Binding>) {
     }
 }
 
-/// Every identifier in the loop body, macro arguments included.
-fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
+/// Every identifier in `tokens`, macro arguments included.
+pub(crate) fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
     for tree in tokens {
         match tree {
             TokenTree::Ident(ident) => {

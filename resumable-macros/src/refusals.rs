@@ -10,6 +10,8 @@
 //! - A state handle shared with others (`Arc<Mutex<_>>`, `Rc<RefCell<_>>`): a restore replaces
 //!   the handle, and the other handles still see the fresh value.
 //! - Borrowed state (`let mut best: &str`): a checkpoint cannot restore a borrow.
+//! - A `&mut [T]` (or `&mut str`, `&mut dyn Trait`) parameter the loop uses: what it points
+//!   to cannot be assigned the restored value.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +20,8 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt, Type};
+
+use crate::model::Param;
 
 /// Refuses an iterator expression that changes what it walks: a `*_mut` method (`iter_mut`,
 /// `values_mut`, `chunks_mut`, …), `as_mut`, or `&mut x`.
@@ -54,6 +58,28 @@ pub fn check_iterable(iterable: &Expr, errors: &mut Vec<syn::Error>) {
                  grid[i]; … }}`"
             ),
         ));
+    }
+}
+
+/// Refuses a `&mut [T]`, `&mut str` or `&mut dyn Trait` parameter that the loop uses (`used`
+/// holds the names in its body): state is restored by assignment, which those cannot take.
+pub fn check_params(params: &[Param], used: &BTreeSet<String>, errors: &mut Vec<syn::Error>) {
+    for param in params {
+        let Some(unsized_kind) = &param.unsized_target else {
+            continue;
+        };
+        if used.contains(&param.ident.to_string()) {
+            errors.push(syn::Error::new(
+                param.ident.span(),
+                format!(
+                    "`{}` is a `&mut {unsized_kind}` parameter that the loop uses: a checkpoint \
+                     restores state by assignment, which a `{unsized_kind}` cannot take. Take an \
+                     owned, sized type (`&mut Vec<T>` for `&mut [T]`, `&mut String` for `&mut \
+                     str`), or copy it into a `let mut` binding before the loop and back after it",
+                    param.ident
+                ),
+            ));
+        }
     }
 }
 
@@ -243,7 +269,11 @@ fn constructed_kinds(init: &Expr) -> Vec<String> {
 /// (`(0..5).map(|_| next(&mut seed))`) is not kept, so it changes nothing later.
 fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
     match init {
-        Expr::Closure(closure) => first_named(closure.body.to_token_stream(), mutable),
+        Expr::Closure(closure) => {
+            let mut named = BTreeSet::new();
+            crate::model::names_in(closure.body.to_token_stream(), &mut named);
+            named.intersection(mutable).next().cloned()
+        }
         Expr::Paren(paren) => closure_capture(&paren.expr, mutable),
         Expr::Call(call) => call
             .args
@@ -251,12 +281,4 @@ fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
             .find_map(|arg| closure_capture(arg, mutable)),
         _ => None,
     }
-}
-
-fn first_named(tokens: TokenStream, names: &BTreeSet<String>) -> Option<String> {
-    tokens.into_iter().find_map(|tree| match tree {
-        TokenTree::Ident(ident) if names.contains(&ident.to_string()) => Some(ident.to_string()),
-        TokenTree::Group(group) => first_named(group.stream(), names),
-        _ => None,
-    })
 }
