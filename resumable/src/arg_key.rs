@@ -12,6 +12,7 @@ use std::hash::{Hash, Hasher as _};
 
 use serde::Serialize;
 
+use crate::hash_into;
 use crate::prefix_hash::PrefixHasher;
 use crate::run::Key;
 
@@ -57,10 +58,10 @@ impl<T: Serialize + ?Sized> ArgBySerde for &&&Arg<'_, T> {
         }
         let mut hasher = PrefixHasher::new();
         hasher.write(b"serde");
-        match postcard::serialize_with_flavor(self.0, HashFlavor(&mut hasher)) {
-            Ok(()) => ArgHash::Hashed(hasher.finish128()),
-            // A `Serialize` impl that fails: try its `Debug` text instead.
-            Err(_) => ArgHash::Opaque,
+        match hash_into::serialized(self.0, &mut hasher, usize::MAX) {
+            true => ArgHash::Hashed(hasher.finish128()),
+            // A `Serialize` impl that fails.
+            false => ArgHash::Opaque,
         }
     }
 }
@@ -78,7 +79,7 @@ impl<T: fmt::Debug + ?Sized> ArgByDebug for &Arg<'_, T> {
         }
         let mut hasher = PrefixHasher::new();
         hasher.write(b"debug");
-        let _ = write!(HashWriter(&mut hasher), "{:?}", self.0);
+        hash_into::debugged(self.0, &mut hasher, usize::MAX);
         ArgHash::Hashed(hasher.finish128())
     }
 }
@@ -165,37 +166,6 @@ pub(crate) fn unordered<T: ?Sized>() -> Option<&'static str> {
         .iter()
         .any(|module| name.contains(module))
         .then_some(name)
-}
-
-/// Postcard's output fed straight into a hasher.
-struct HashFlavor<'a>(&'a mut PrefixHasher);
-
-impl postcard::ser_flavors::Flavor for HashFlavor<'_> {
-    type Output = ();
-
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.write(data);
-        Ok(())
-    }
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.write(&[data]);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
-}
-
-/// Formatted text fed straight into a hasher.
-struct HashWriter<'a>(&'a mut PrefixHasher);
-
-impl fmt::Write for HashWriter<'_> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        self.0.write(text.as_bytes());
-        Ok(())
-    }
 }
 
 /// Text that stops growing at about 100 bytes: formatting a large value stops there.

@@ -222,6 +222,7 @@ mod envelope;
 mod error;
 mod fs;
 mod growth;
+mod hash_into;
 mod inspect;
 mod journal;
 mod lock;

@@ -268,11 +268,8 @@ pub trait WatchedSerde {
 
 impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = Capped::default();
-        match postcard::serialize_with_flavor(self.0, &mut hasher) {
-            Ok(()) | Err(postcard::Error::SerializeBufferFull) => Some(hasher.hash.finish()),
-            Err(_) => None,
-        }
+        let mut hasher = crate::envelope::StableHasher::default();
+        crate::hash_into::serialized(self.0, &mut hasher, WATCHED_BYTES).then(|| hasher.finish())
     }
 }
 
@@ -284,9 +281,9 @@ pub trait WatchedDebug {
 
 impl<T: core::fmt::Debug + ?Sized> WatchedDebug for &&Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = Capped::default();
-        let _ = core::fmt::Write::write_fmt(&mut hasher, format_args!("{:?}", self.0));
-        Some(hasher.hash.finish())
+        let mut hasher = crate::envelope::StableHasher::default();
+        crate::hash_into::debugged(self.0, &mut hasher, WATCHED_BYTES);
+        Some(hasher.finish())
     }
 }
 
@@ -299,52 +296,6 @@ pub trait WatchedOpaque {
 }
 
 impl<T: ?Sized> WatchedOpaque for Watched<'_, T> {}
-
-/// A hasher fed at most [`WATCHED_BYTES`].
-#[derive(Default)]
-struct Capped {
-    hash: crate::envelope::StableHasher,
-    fed: usize,
-}
-
-impl Capped {
-    /// Feeds what fits; `false` once full.
-    fn feed(&mut self, bytes: &[u8]) -> bool {
-        let room = WATCHED_BYTES - self.fed;
-        let taken = &bytes[..bytes.len().min(room)];
-        core::hash::Hasher::write(&mut self.hash, taken);
-        self.fed += taken.len();
-        taken.len() == bytes.len()
-    }
-}
-
-impl postcard::ser_flavors::Flavor for &mut Capped {
-    type Output = ();
-
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        match self.feed(data) {
-            true => Ok(()),
-            false => Err(postcard::Error::SerializeBufferFull),
-        }
-    }
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.try_extend(&[data])
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
-}
-
-impl core::fmt::Write for Capped {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        match self.feed(text.as_bytes()) {
-            true => Ok(()),
-            false => Err(core::fmt::Error),
-        }
-    }
-}
 
 /// A state binding asked whether it is a shared handle, by autoref specialization:
 /// `(&&Sharing(&x)).sharing()` is [`Shared`] for an `Rc` or an `Arc` and `()` otherwise, and
@@ -564,10 +515,9 @@ impl<T: Serialize + ?Sized> SerializableItem for &&&ItemHash<'_, T> {
         if crate::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let bytes = postcard::to_allocvec(self.0).ok()?;
         let mut hasher = crate::envelope::StableHasher::default();
-        core::hash::Hasher::write(&mut hasher, &bytes);
-        Some(core::hash::Hasher::finish(&hasher))
+        crate::hash_into::serialized(self.0, &mut hasher, usize::MAX)
+            .then(|| core::hash::Hasher::finish(&hasher))
     }
 }
 
@@ -582,9 +532,8 @@ impl<T: core::fmt::Debug + ?Sized> DebugItem for &ItemHash<'_, T> {
         if crate::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let text = format!("{:?}", self.0);
         let mut hasher = crate::envelope::StableHasher::default();
-        core::hash::Hasher::write(&mut hasher, text.as_bytes());
+        crate::hash_into::debugged(self.0, &mut hasher, usize::MAX);
         Some(core::hash::Hasher::finish(&hasher))
     }
 }

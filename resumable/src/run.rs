@@ -393,9 +393,7 @@ impl Run {
 
     #[track_caller]
     fn refuse_unordered<I>(&self) {
-        let iterator = std::any::type_name::<I>();
-        let hash_ordered = ["std::collections::hash::", "hashbrown::"];
-        if hash_ordered.iter().any(|module| iterator.contains(module)) {
+        if let Some(iterator) = crate::arg_key::unordered::<I>() {
             fail(Error::UnorderedIterator {
                 path: self.generations.newest.clone(),
                 iterator,
