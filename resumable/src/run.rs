@@ -126,11 +126,10 @@ pub struct Run {
     /// The state bindings' names, for errors.
     pub(crate) state: &'static [&'static str],
     start: u64,
-    /// The hash of the item the resumed loop must go on with, when it was saved.
-    expected_next: Option<u64>,
-    /// After a save that has no such hash (one after a failure): an earlier record's index
-    /// and the fingerprint of the item after it, checked while the iterator skips.
-    expected_before: Option<(u64, u64)>,
+    /// On resume: the fingerprint the item at this iteration must have (`Loaded::checked`).
+    /// At the iteration resumed at, it is checked at the first boundary; at an earlier one
+    /// (the save resumed from came after a failure and holds none), while the iterator skips.
+    expected: Option<(u64, u64)>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
     /// Appends checkpoints to the log; `syncer` makes them durable in the background.
@@ -235,11 +234,7 @@ impl Run {
             .unwrap_or_else(|err| fail(err));
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
-        let expected_next = recovered.as_ref().and_then(|r| r.loaded.meta.next_item);
-        let expected_before = recovered
-            .as_ref()
-            .and_then(|r| r.loaded.checked)
-            .filter(|&(at, _)| at < start && expected_next.is_none());
+        let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
                 eprintln!(
@@ -278,8 +273,7 @@ impl Run {
             generations,
             state: spec.state,
             start,
-            expected_next,
-            expected_before,
+            expected,
             loaded,
             syncer: Syncer::default(),
             growth: spec.state.iter().map(|_| None).collect(),
@@ -336,12 +330,13 @@ impl Run {
     /// there too.
     #[track_caller]
     pub fn prepare<I: Iterator>(
-        &self,
+        &mut self,
         iter: I,
         fingerprint: &impl Fn(&I::Item) -> Option<u64>,
     ) -> I {
         self.refuse_unordered::<I>();
-        let Some((at, expected)) = self.expected_before else {
+        let start = self.start;
+        let Some((at, expected)) = self.expected.take_if(|&mut (at, _)| at < start) else {
             return self.skip_items(iter, self.start);
         };
         let mut iter = self.skip_items(iter, at);
@@ -472,7 +467,7 @@ impl Run {
         self.every = every;
         self.stride = self.progress.stride(every);
         self.next_save = self.start.saturating_add(every);
-        let first = if self.expected_next.is_some() {
+        let first = if self.expected.is_some_and(|(at, _)| at == self.start) {
             1
         } else {
             self.stride.saturating_add(1)
@@ -503,7 +498,7 @@ impl Run {
             Some(ticker) => ticker.due.swap(false, Ordering::Relaxed),
             None => false,
         };
-        if let Some(expected) = self.expected_next.take() {
+        if let Some((_, expected)) = self.expected.take_if(|&mut (at, _)| at == completed) {
             if next_item.is_some_and(|found| found != expected) {
                 return Err(Error::OrderChanged {
                     path: self.generations.newest.clone(),
