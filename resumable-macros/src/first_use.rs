@@ -5,8 +5,10 @@
 //!
 //! "Touches" is "names": the first top-level statement of the body whose tokens (macro
 //! arguments included) name a state binding, or invoke a `macro_rules!` defined in the function
-//! whose definition names one. Everything from that statement on counts as touched, whatever
-//! path the iteration takes through it.
+//! whose definition names one (see [`mark`] for the `if`s it looks into and the updates it
+//! marks inside). Everything from the mark on counts as touched, whatever path the iteration
+//! takes through the rest. The mark is one store of the iteration counter to a local, the
+//! only per-iteration cost of this, and only in loops that have a statement before the mark.
 
 use std::collections::BTreeSet;
 
@@ -82,7 +84,7 @@ fn mark_block(stmts: &mut Vec<Stmt>, touching: &BTreeSet<String>, marker: &Expr)
             at += 1;
             continue;
         }
-        if let Some(operand) = last_operand_mut(&mut stmts[at], touching) {
+        if let Some(operand) = last_operand(&mut stmts[at], touching) {
             let value = syn::Ident::new(
                 "__resumable_operand",
                 proc_macro2::Span::mixed_site().located_at(syn::spanned::Spanned::span(&*operand)),
@@ -153,38 +155,26 @@ fn reads_only(expr: &Expr) -> bool {
 /// state (and `STATE` is a binding or a field of one): `LAST` or `VALUE`, which is computed
 /// after everything else in the statement and before the state changes. A `?` or a panic in
 /// the operands leaves the state untouched, as in `values.push(fetch(i)?)`.
-fn last_operand<'a>(stmt: &'a Stmt, state: &BTreeSet<String>) -> Option<&'a Expr> {
+fn last_operand<'a>(stmt: &'a mut Stmt, state: &BTreeSet<String>) -> Option<&'a mut Expr> {
     let Stmt::Expr(expr, _) = stmt else {
         return None;
     };
-    let (place, operands): (&Expr, Vec<&Expr>) = match expr {
-        Expr::MethodCall(call) => (&call.receiver, call.args.iter().collect()),
-        Expr::Assign(assign) => (&assign.left, vec![&*assign.right]),
-        Expr::Binary(binary) if is_assign_op(&binary.op) => (&binary.left, vec![&*binary.right]),
+    let (place, mut operands): (&Expr, Vec<&mut Expr>) = match expr {
+        Expr::MethodCall(call) => (&call.receiver, call.args.iter_mut().collect()),
+        Expr::Assign(assign) => (&assign.left, vec![&mut *assign.right]),
+        Expr::Binary(binary) if is_assign_op(&binary.op) => {
+            (&binary.left, vec![&mut *binary.right])
+        }
         _ => return None,
     };
-    let last = *operands.last()?;
     let plain = is_state_place(place, state)
         && operands
             .iter()
             .all(|operand| !names_any(operand.to_token_stream(), state))
         // A closure's parameter types come from the method's signature, which a `match`
         // around it would hide.
-        && !matches!(last, Expr::Closure(_));
-    plain.then_some(last)
-}
-
-fn last_operand_mut<'a>(stmt: &'a mut Stmt, state: &BTreeSet<String>) -> Option<&'a mut Expr> {
-    last_operand(stmt, state)?;
-    let Stmt::Expr(expr, _) = stmt else {
-        return None;
-    };
-    match expr {
-        Expr::MethodCall(call) => call.args.last_mut(),
-        Expr::Assign(assign) => Some(&mut *assign.right),
-        Expr::Binary(binary) => Some(&mut *binary.right),
-        _ => None,
-    }
+        && !matches!(operands.last().map(|last| &**last), Some(Expr::Closure(_)));
+    operands.pop().filter(|_| plain)
 }
 
 fn is_assign_op(op: &BinOp) -> bool {
