@@ -15,24 +15,30 @@
 //! mixed-site hygiene, so they cannot collide with the user's names):
 //! ```text
 //! fn squares(n: u64) -> Vec<u64> {
+//!     let key = args_key("squares", &[("n", /* fingerprint of n */, "…")]); // or `key = …`
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
-//!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)()]);
+//!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
 //!     if let Some(mut restore) = run.restore() {
 //!         results = (codec_0.load)(&mut restore);
 //!         restore.finish();
 //!     }
-//!     let mut iter = run.prepare(iter);                       // iter.nth(index - 1)
+//!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
+//!     let mut iter = run.prepare(iter, &fingerprint);         // iter.nth(index - 1), and the
+//!                                                             // order check after a failure
 //!     let mut pulled = run.start_index();
 //!     let stop = run.stop_flag();                             // SIGINT/SIGTERM set it
 //!     let mut saving = false;
-//!     let exit = catch_unwind(AssertUnwindSafe(|| -> Exit<Vec<u64>> {
+//!     let mut dirty_at = u64::MAX;                // where an iteration first touched the state
+//!     let exit = catch_unwind(AssertUnwindSafe(|| -> Exit<Vec<u64>> { // `Result<Exit, E>` in a
+//!                                                 // function returning a `Result` (`bail!`)
 //!         let mut due = run.first_boundary(1000);             // on resume: right away
 //!         pulled += 1;                                        // iteration `pulled - 1` starts
 //!         let mut item = match iter.next() {
 //!             Some(item) => item,
-//!             None => return Exit::Completed,
+//!             None => return exit(Exit::Completed, ()), // `()`: the state it hands back
+//!                                                           // (`(acc,)` for state it moves)
 //!         };
 //!         let mut boundary = (pulled == due) | (stop.load(Relaxed) != 0); // `| tick` for "30s"
 //!         '__resumable_outer: loop {
@@ -41,7 +47,8 @@
 //!                     '__resumable_body: {        // state can stay in registers until a boundary
 //!                         let current = item;     // what `i` leaves of it is dropped here
 //!                         let i = current;
-//!                         { results.push(i * i); }  // `return`, `?` rewritten; `break` is
+//!                         { results.push(match i * i { v => { dirty_at = pulled; v } }); }
+//!                                                   // `return`, `?` rewritten; `break` is
 //!                     }                             // `break '__resumable_outer`, `continue`
 //!                     pulled += 1;                  // is `break '__resumable_body`
 //!                     item = match iter.next() {
@@ -54,21 +61,21 @@
 //!             // A boundary: `pulled - 1` iterations done, `item` next. After the body in the
 //!             // source, so the body has decided the state's types (`Vec::new()`'s element).
 //!             due = pulled.saturating_add(stride);       // 1000, or less with a progress bar
-//!             /* save `results` at index `pulled - 1` with the hash of `item` (on resume: check
-//!                that hash instead), each binding whole, or only what was appended; if a
-//!                signal asked: return Exit::Stopped */
+//!             /* save `results` at index `pulled - 1` with the fingerprint of `item` (on
+//!                resume: check it instead), each binding whole, or only what was appended;
+//!                if a signal asked: return Exit::Stopped */
 //!             boundary = false;
 //!         }
-//!         Exit::Completed
-//!     }));
+//!         exit(Exit::Completed, ())
+//!     })).map(into_exit);
 //!     run.end_watch();                                        // signals: default again
 //!     match exit {
 //!         Ok(Exit::Completed) => run.complete(),              // removes the checkpoint
 //!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
-//!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 */ return v; }
+//!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 if dirty_at != pulled */ return v; }
 //!         Ok(Exit::Abort(err)) => run.abort(err),             // panics
 //!         Ok(Exit::Stopped) => run.stopped(pulled - 1),       // re-raises the signal
-//!         Err(panic) => { /* save at pulled - 1 */ resume_unwind(panic) }
+//!         Err(panic) => { /* the same save */ resume_unwind(panic) }
 //!     };
 //!     results
 //! }

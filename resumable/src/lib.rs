@@ -65,9 +65,11 @@
 //!   completed background sync — in practice the last few, the time of one `fsync` — and never
 //!   leaves a torn or unloadable file: every record carries its own length and CRC-32C, and
 //!   recovery uses the newest one that is whole.
-//! - A panic, `?` or `Err` in the loop, and SIGINT/SIGTERM, save a checkpoint and **wait until
-//!   it is durable** before the function unwinds or the process ends. Normal completion
-//!   removes the checkpoint and does not wait.
+//! - SIGINT/SIGTERM, and a panic, `?` or `Err` in the loop before the failing iteration
+//!   touched the state (see [Failures](macro@resumable#failures)), save a checkpoint and
+//!   **wait until it is durable** before the function unwinds or the process ends; a failure
+//!   after the iteration touched it waits for the last checkpoint to be durable. Normal
+//!   completion removes the checkpoint and does not wait.
 //! - A background sync that fails (a disk error, a full disk) is reported at the loop's next
 //!   checkpoint, which then stops the loop with an error naming the file.
 //!

@@ -488,7 +488,7 @@ impl Run {
         }
     }
 
-    /// At a boundary after `completed` iterations, with the hash of the next item: `Ok(true)`
+    /// At a boundary after `completed` iterations, with the fingerprint of the next item: `Ok(true)`
     /// if a save is due (periodic, timed, or asked for by a stop), `Ok(false)` if this boundary
     /// only checked that a resumed loop goes on with the item it stopped at, or only moved the
     /// progress bar.
