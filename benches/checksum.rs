@@ -7,14 +7,18 @@
 
 #![allow(dead_code, unused_imports)]
 
-#[path = "../resumable/src/checksum.rs"]
+#[path = "../resumable/src/format/checksum.rs"]
 mod checksum;
-#[path = "../resumable/src/prefix_hash.rs"]
+#[path = "../resumable/src/run/prefix_hash.rs"]
 mod prefix_hash;
 // Their unit tests' RNG, for `cargo test --all-targets`, which compiles their tests in too.
 #[cfg(test)]
-#[path = "../resumable/src/test_rng.rs"]
-mod test_rng;
+#[path = "../resumable/src/testing/rng.rs"]
+mod rng;
+#[cfg(test)]
+mod testing {
+    pub(crate) use super::rng;
+}
 
 use std::hash::Hasher;
 use std::hint::black_box;

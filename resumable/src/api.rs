@@ -6,11 +6,11 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::checkpoint::{self, Writer};
-use crate::envelope::Meta;
 use crate::error::Error;
-use crate::fs::OsFs;
-use crate::storage;
+use crate::format::checkpoint::{self, Writer};
+use crate::format::envelope::Meta;
+use crate::store::files;
+use crate::store::fs::OsFs;
 
 /// The label values saved with [`save`] carry in their header.
 const LABEL: &str = "resumable::save";
@@ -101,5 +101,5 @@ fn owned_type_name<T: ?Sized>() -> String {
 
 /// Removes the checkpoint at `path`. Returns whether there was one.
 pub fn remove(path: impl AsRef<Path>) -> Result<bool, Error> {
-    storage::remove(&OsFs, path.as_ref())
+    files::remove(&OsFs, path.as_ref())
 }

@@ -216,35 +216,16 @@
 //!   btrfs and APFS.
 
 mod api;
-mod arg_key;
-mod checkpoint;
-mod checksum;
-mod depth_limit;
-mod envelope;
 mod error;
-mod fs;
-mod growth;
-mod hash_into;
+mod format;
 mod inspect;
-mod journal;
-mod lock;
-mod log;
-mod prefix_hash;
-mod progress;
 mod run;
-mod save;
-mod shape;
-mod signals;
+mod store;
 #[cfg(test)]
-mod sim_fs;
-mod storage;
-mod syncer;
-#[cfg(test)]
-mod test_rng;
-mod ticker;
+mod testing;
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
 pub use api::{load, remove, save};
@@ -258,7 +239,7 @@ pub use error::Error;
 /// catches (no panic message is printed). A loop that starts after the call stops at its
 /// first boundary.
 pub fn request_stop() {
-    signals::request_stop();
+    run::signals::request_stop();
 }
 
 /// The panic payload of a loop stopped by [`request_stop`]: it saved a checkpoint at `index`

@@ -1,5 +1,5 @@
 //! Sequences that only grow. A checkpoint then writes just the elements added since the one
-//! before (see [`crate::log::Part::Extend`]), so a run writes O(final size) bytes, not
+//! before (see [`crate::format::log::Part::Extend`]), so a run writes O(final size) bytes, not
 //! O(size × checkpoints). Two ways in, both verified at every save:
 //!
 //! - Found: a `Vec` of plain items ([`PlainItem`]) or a `String`, with no hint. Each save
@@ -16,8 +16,8 @@ use std::hash::{Hash, Hasher};
 use serde::Serialize;
 
 use crate::__private::{Codec, State};
-use crate::journal::VecFlavor;
-use crate::run::Save;
+use crate::run::call::Save;
+use crate::store::journal::VecFlavor;
 
 /// What a run remembers of a growing binding since its last saved record.
 pub(crate) enum Growth {
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn direct_encoders_match_postcard() {
-        let mut rng = crate::test_rng::TestRng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = crate::testing::rng::TestRng(0x9E37_79B9_7F4A_7C15);
         let mut next = move || {
             // Every width of varint: shift a random value right by a random amount.
             let x = rng.next();

@@ -346,7 +346,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::{Error, MAX_DEPTH};
-    use crate::checkpoint::take_value;
+    use crate::format::checkpoint::take_value;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     enum Tree {

@@ -285,7 +285,7 @@ fn xor_into(value: &mut [u64; 4], other: &[u64; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_rng::TestRng;
+    use crate::testing::rng::TestRng;
 
     /// The definition, one bit at a time.
     fn bitwise(bytes: &[u8]) -> u32 {

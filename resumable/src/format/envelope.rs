@@ -19,7 +19,7 @@ use std::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checksum::crc32c;
+use crate::format::checksum::crc32c;
 
 const MAGIC: [u8; 8] = *b"RESUMABL";
 const FORMAT_VERSION: u32 = 1;
@@ -32,7 +32,7 @@ const MAX_META_LEN: usize = 64 * 1024;
 pub(crate) struct Meta {
     /// Hash of `label` and `shape`: the quick "is this the same state?" check.
     pub fingerprint: u64,
-    /// Completed iterations (0 for values saved with [`crate::save`]).
+    /// Completed iterations (0 for values saved with [`crate::run::save`]).
     pub index: u64,
     /// Wall-clock time of the save, milliseconds since the Unix epoch.
     pub saved_at_ms: u64,

@@ -1,5 +1,5 @@
 //! Writing one checkpoint: the state bindings go in one by one, each whole or — for a sequence
-//! that only grew — only its new elements (see [`crate::growth`]), then the record is appended
+//! that only grew — only its new elements (see [`crate::run::growth`]), then the record is appended
 //! to the log and handed to the background sync thread.
 
 use std::hash::Hasher as _;
@@ -7,13 +7,13 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::envelope::now_ms;
 use crate::error::Error;
-use crate::fs::OsFs;
-use crate::growth::{Elements, Growth, PlainItem};
-use crate::journal::VecFlavor;
-use crate::prefix_hash::PrefixHasher;
-use crate::run::Run;
+use crate::format::envelope::now_ms;
+use crate::run::call::Run;
+use crate::run::growth::{Elements, Growth, PlainItem};
+use crate::run::prefix_hash::PrefixHasher;
+use crate::store::fs::OsFs;
+use crate::store::journal::VecFlavor;
 
 /// A checkpoint being written: the state values go in one by one, in binding order.
 pub struct Save<'a> {

@@ -15,8 +15,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use crate::error::Error;
-use crate::fs::OsFs;
-use crate::journal::SyncJob;
+use crate::store::fs::OsFs;
+use crate::store::journal::SyncJob;
 
 #[derive(Default)]
 pub(crate) struct Syncer {
@@ -187,10 +187,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::envelope;
-    use crate::journal::Journal;
-    use crate::log::LogMeta;
-    use crate::storage::Generations;
+    use crate::format::envelope;
+    use crate::format::log::LogMeta;
+    use crate::store::files::Generations;
+    use crate::store::journal::Journal;
 
     /// Writes `records` checkpoints through a journal, submitting each, then flushes: every
     /// flush returns (a lost wake-up would hang it) and the log is in place.

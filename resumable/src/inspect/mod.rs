@@ -7,12 +7,12 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::envelope::{self, now_ms};
 use crate::error::Error;
-use crate::fs::{Fs, OsFs};
-use crate::lock::Lock;
-use crate::log::{self, Part, Tail};
-use crate::storage::{self, Generations};
+use crate::format::envelope::{self, now_ms};
+use crate::format::log::{self, Part, Tail};
+use crate::store::files::{self, Generations};
+use crate::store::fs::{Fs, OsFs};
+use crate::store::lock::Lock;
 
 /// The extension of a checkpoint file.
 const EXTENSION: &str = ".ckpt";
@@ -22,7 +22,7 @@ const ASIDE_MARKS: [(&str, &str); 2] = [(".damaged-", "damaged"), (".reset-", "r
 
 /// The checkpoint directory a run uses: `RESUMABLE_DIR`, else `.resumable`.
 pub fn default_dir() -> PathBuf {
-    crate::run::checkpoint_dir()
+    crate::run::call::checkpoint_dir()
 }
 
 /// The file of checkpoint `name` in `dir`: `name` is the file name without `.ckpt` (a
@@ -71,7 +71,7 @@ impl Generation {
 pub enum Format {
     /// A log (format version 2): a header and records.
     Log,
-    /// A version-1 file of one checkpoint, as [`crate::save`] writes.
+    /// A version-1 file of one checkpoint, as [`crate::run::save`] writes.
     Single,
     /// Neither, as far as could be told: the file could not be read, or its header is not
     /// a checkpoint's.
@@ -248,7 +248,7 @@ impl CheckpointInfo {
         self.shape().map_or_else(Vec::new, |shape| {
             shape
                 .lines()
-                .filter_map(|line| line.strip_prefix(crate::checkpoint::BINDING))
+                .filter_map(|line| line.strip_prefix(crate::format::checkpoint::BINDING))
                 .collect()
         })
     }
@@ -285,7 +285,7 @@ impl CheckpointInfo {
 
 /// `(name, key)` of a label: `name [key (10, "a")]` is `("name", Some("(10, \"a\")"))`.
 fn split_label(label: &str) -> (&str, Option<&str>) {
-    let open = format!(" {}", crate::run::KEY_OPEN);
+    let open = format!(" {}", crate::run::call::KEY_OPEN);
     match label.split_once(&open) {
         Some((name, key)) => (name, Some(key.strip_suffix(']').unwrap_or(key))),
         None => (label, None),
@@ -460,7 +460,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         records: Vec::new(),
         problem: None,
     };
-    let bytes = match storage::read(&OsFs, path) {
+    let bytes = match files::read(&OsFs, path) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
         Err(err) => {
@@ -510,11 +510,11 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
     // Records follow each other from the end of the header.
     let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
     let mut start = 16 + meta_len as usize + 4;
-    let nest = crate::checkpoint::split_function(&scan.meta.shape)
+    let nest = crate::format::checkpoint::split_function(&scan.meta.shape)
         .1
         .starts_with(&format!(
             "{}{}\n",
-            crate::checkpoint::BINDING,
+            crate::format::checkpoint::BINDING,
             crate::__private::POSITION
         ));
     for record in &scan.records {
@@ -566,11 +566,11 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
         &generations.previous,
         &generations.next,
     ] {
-        if let Some(aside) = storage::move_aside(&OsFs, file, &suffix)? {
+        if let Some(aside) = files::move_aside(&OsFs, file, &suffix)? {
             moved.push((file.clone(), aside));
         }
     }
-    let dir = storage::parent_dir(path);
+    let dir = files::parent_dir(path);
     OsFs.sync_dir(dir)
         .map_err(|err| Error::io("sync the directory of", path, err))?;
     lock.remove();
@@ -579,7 +579,7 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
 
 /// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
 pub fn age(then_ms: u64) -> String {
-    crate::run::age(then_ms)
+    crate::run::call::age(then_ms)
 }
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
@@ -602,8 +602,8 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::journal::Journal;
-    use crate::log::{LogMeta, RecordHead};
+    use crate::format::log::{LogMeta, RecordHead};
+    use crate::store::journal::Journal;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
@@ -767,15 +767,15 @@ mod tests {
         let dir = scratch("keyed");
         let path = dir.join("sum-00ff00ff00ff00ff.ckpt");
         let label = "sum [key (10, \"a]\")]";
-        fs::write(storage::with_suffix(&path, ".prev"), log_bytes(label, 1)).unwrap();
+        fs::write(files::with_suffix(&path, ".prev"), log_bytes(label, 1)).unwrap();
         fs::write(&path, log_bytes(label, 2)).unwrap();
         // A `.next` with a newer record: recovery would move it into place.
         let mut next = log::header(&meta(label));
         next.extend_from_slice(&record(3, 0, 30));
-        fs::write(storage::with_suffix(&path, ".next"), &next).unwrap();
-        fs::write(storage::with_suffix(&path, ".lock"), b"123").unwrap();
-        fs::write(storage::with_suffix(&path, ".reset-1700000000000"), b"x").unwrap();
-        fs::write(storage::with_suffix(&path, ".next.damaged-17"), b"xy").unwrap();
+        fs::write(files::with_suffix(&path, ".next"), &next).unwrap();
+        fs::write(files::with_suffix(&path, ".lock"), b"123").unwrap();
+        fs::write(files::with_suffix(&path, ".reset-1700000000000"), b"x").unwrap();
+        fs::write(files::with_suffix(&path, ".next.damaged-17"), b"xy").unwrap();
         let listing = inspect_dir(&dir).unwrap();
         assert_eq!(listing.checkpoints.len(), 1, "{listing:?}");
         let info = &listing.checkpoints[0];
@@ -807,7 +807,7 @@ mod tests {
         let path = dir.join("job.ckpt");
         let bytes = log_bytes("job", 2);
         fs::write(&path, &bytes).unwrap();
-        fs::write(storage::with_suffix(&path, ".prev"), log_bytes("job", 1)).unwrap();
+        fs::write(files::with_suffix(&path, ".prev"), log_bytes("job", 1)).unwrap();
         let held = Lock::acquire(&path).unwrap();
         let err = reset(&path).unwrap_err();
         assert!(matches!(err, Error::Locked { .. }), "{err}");
@@ -822,7 +822,7 @@ mod tests {
             assert!(to.contains(".reset-"), "{to}");
         }
         assert_eq!(fs::read(&moved[0].1).unwrap(), bytes);
-        assert!(!storage::with_suffix(&path, ".lock").exists());
+        assert!(!files::with_suffix(&path, ".lock").exists());
         let listing = inspect_dir(&dir).unwrap();
         assert!(listing.checkpoints.is_empty());
         assert_eq!(listing.set_aside.len(), 2);

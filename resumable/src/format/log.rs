@@ -21,8 +21,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checksum::{Crc32c, crc32c};
-use crate::envelope;
+use crate::format::checksum::{Crc32c, crc32c};
+use crate::format::envelope;
 
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
 pub(crate) const LOG_VERSION: u32 = 2;

@@ -6,8 +6,8 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::fs::{Fs, OsFs};
-use crate::storage::{parent_dir, with_suffix};
+use crate::store::files::{parent_dir, with_suffix};
+use crate::store::fs::{Fs, OsFs};
 
 /// Held for as long as a run uses its checkpoint; the OS releases it if the process dies.
 pub(crate) struct Lock {

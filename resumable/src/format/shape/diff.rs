@@ -167,8 +167,8 @@ pub(super) fn join(mut changes: Vec<String>) -> String {
 #[cfg(test)]
 #[allow(dead_code)] // the test types are only ever traced, never read
 mod tests {
-    use crate::shape::describe_change;
-    use crate::shape::tests::{added, change, versions};
+    use crate::format::shape::describe_change;
+    use crate::format::shape::tests::{added, change, versions};
 
     versions!(reordered {
         #[derive(Deserialize)] pub struct Stats { pub total: u64, pub count: u64 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fs::{Fs, LogFile};
+use crate::store::fs::{Fs, LogFile};
 
 #[derive(Clone, Default)]
 struct Inode {
@@ -319,11 +319,11 @@ impl SimFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint;
-    use crate::envelope;
-    use crate::journal::{Journal, SyncJob};
-    use crate::log::LogMeta;
-    use crate::storage::Generations;
+    use crate::format::checkpoint;
+    use crate::format::envelope;
+    use crate::format::log::LogMeta;
+    use crate::store::files::Generations;
+    use crate::store::journal::{Journal, SyncJob};
 
     const LABEL: &str = "sim";
     const SHAPE: &str = "== results\n[u64]\n== text\nstring";
@@ -471,7 +471,7 @@ mod tests {
                     .inodes
                     .iter()
                     .filter_map(|inode| {
-                        crate::log::scan(&inode.current)
+                        crate::format::log::scan(&inode.current)
                             .ok()
                             .and_then(|scan| scan.records.last().map(|r| r.head.index))
                     })

@@ -9,14 +9,14 @@ use core::hash::Hasher as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::arg_key::{
+pub use crate::run::arg_key::{
     Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque, args_key,
 };
-pub use crate::growth::{
+pub use crate::run::call::{Key, Restore, Run, Save, Spec, method_name};
+pub use crate::run::growth::{
     AppendOnly, AppendsAny, AppendsPlain, Grows, Pick, PlainItem, Whole, append_only,
 };
-pub use crate::run::{Key, Restore, Run, Save, Spec, method_name};
-pub use crate::save::Encoded;
+pub use crate::run::save::Encoded;
 
 /// The value of `key = expr`, checked at the expression to be `Serialize` and `Debug`.
 #[inline]
@@ -240,7 +240,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
         save: |save, value| save.value(value),
         load: |restore| restore.value(),
-        shape: crate::shape::shape_of_value::<T>,
+        shape: crate::format::shape::shape_of_value::<T>,
     }
 }
 
@@ -268,8 +268,9 @@ pub trait WatchedSerde {
 
 impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = crate::envelope::StableHasher::default();
-        crate::hash_into::serialized(self.0, &mut hasher, WATCHED_BYTES).then(|| hasher.finish())
+        let mut hasher = crate::format::envelope::StableHasher::default();
+        crate::run::hash_into::serialized(self.0, &mut hasher, WATCHED_BYTES)
+            .then(|| hasher.finish())
     }
 }
 
@@ -281,8 +282,8 @@ pub trait WatchedDebug {
 
 impl<T: core::fmt::Debug + ?Sized> WatchedDebug for &&Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = crate::envelope::StableHasher::default();
-        crate::hash_into::debugged(self.0, &mut hasher, WATCHED_BYTES);
+        let mut hasher = crate::format::envelope::StableHasher::default();
+        crate::run::hash_into::debugged(self.0, &mut hasher, WATCHED_BYTES);
         Some(hasher.finish())
     }
 }
@@ -462,7 +463,7 @@ impl<T: ?Sized> ReturnedOther for &Returned<'_, T> {}
 /// The whole loading path — envelope or log, checksums, payload, depth limit, exact length — over
 /// bytes in memory, for the fuzz target and property tests. Never panics, whatever `bytes` is.
 pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), crate::Error> {
-    crate::checkpoint::decode_bytes(bytes)
+    crate::format::checkpoint::decode_bytes(bytes)
 }
 
 /// The completed iterations of the newest checkpoint in the file `path`, unchecked; `None` if
@@ -498,7 +499,7 @@ pub trait HashableItem {
 impl<T: core::hash::Hash + ?Sized> HashableItem for &&ItemHash<'_, T> {
     #[inline]
     fn item_hash(&self) -> Option<u64> {
-        let mut hasher = crate::envelope::StableHasher::default();
+        let mut hasher = crate::format::envelope::StableHasher::default();
         self.0.hash(&mut hasher);
         Some(core::hash::Hasher::finish(&hasher))
     }
@@ -512,11 +513,11 @@ pub trait SerializableItem {
 
 impl<T: Serialize + ?Sized> SerializableItem for &&&ItemHash<'_, T> {
     fn item_hash(&self) -> Option<u64> {
-        if crate::arg_key::unordered::<T>().is_some() {
+        if crate::run::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let mut hasher = crate::envelope::StableHasher::default();
-        crate::hash_into::serialized(self.0, &mut hasher, usize::MAX)
+        let mut hasher = crate::format::envelope::StableHasher::default();
+        crate::run::hash_into::serialized(self.0, &mut hasher, usize::MAX)
             .then(|| core::hash::Hasher::finish(&hasher))
     }
 }
@@ -529,11 +530,11 @@ pub trait DebugItem {
 
 impl<T: core::fmt::Debug + ?Sized> DebugItem for &ItemHash<'_, T> {
     fn item_hash(&self) -> Option<u64> {
-        if crate::arg_key::unordered::<T>().is_some() {
+        if crate::run::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let mut hasher = crate::envelope::StableHasher::default();
-        crate::hash_into::debugged(self.0, &mut hasher, usize::MAX);
+        let mut hasher = crate::format::envelope::StableHasher::default();
+        crate::run::hash_into::debugged(self.0, &mut hasher, usize::MAX);
         Some(core::hash::Hasher::finish(&hasher))
     }
 }

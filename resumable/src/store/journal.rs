@@ -1,9 +1,9 @@
-//! Appending checkpoints to a log (see [`crate::log`]) and the steps that make them durable.
+//! Appending checkpoints to a log (see [`crate::format::log`]) and the steps that make them durable.
 //!
 //! The loop's side ([`Journal`]) serializes a record into reused buffers and appends it to the
 //! open log file: handed to the operating system, so a killed process loses nothing written.
 //! Making it survive a power loss is a [`SyncJob`], which the background thread of
-//! [`crate::syncer`] runs (tests run it inline against a simulated disk).
+//! [`crate::store::syncer`] runs (tests run it inline against a simulated disk).
 //!
 //! A log only grows; when it outgrows twice what its newest record needs, the next record
 //! starts a new file, `<file>.next`, with everything in it. The sync job of that record fsyncs
@@ -17,9 +17,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::fs::{Fs, LogFile};
-use crate::log::{self, LogMeta, Part, RecordHead};
-use crate::storage::{self, Generations};
+use crate::format::log::{self, LogMeta, Part, RecordHead};
+use crate::store::files::{self, Generations};
+use crate::store::fs::{Fs, LogFile};
 
 /// The default compaction floor (see [`Journal::wants_new_file`]).
 const MIN_COMPACTION_BYTES: u64 = 1 << 20;
@@ -154,7 +154,7 @@ impl Journal {
             }
             (_, true) => {
                 self.file = None;
-                let dir = storage::parent_dir(next);
+                let dir = files::parent_dir(next);
                 fs.create_dir(dir)
                     .map_err(|err| Error::io("create the directory of", dir, err))?;
                 let file = fs
@@ -234,7 +234,7 @@ impl SyncJob {
 
     /// Step one, the slow one: fsync the file.
     pub(crate) fn sync(&self, fs: &dyn Fs) -> Result<(), Error> {
-        storage::test_hook("before-sync");
+        files::test_hook("before-sync");
         fs.sync_log(&self.file)
             .map_err(|err| Error::io("sync", &self.path, err))
     }
@@ -245,7 +245,7 @@ impl SyncJob {
         let Some(generations) = &self.compaction else {
             return Ok(());
         };
-        storage::install_next(fs, generations)
+        files::install_next(fs, generations)
     }
 
     /// Both steps, in order.

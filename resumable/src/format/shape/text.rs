@@ -316,8 +316,8 @@ pub(super) fn names_in(ty: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use crate::shape::tests::{identical, traced};
-    use crate::shape::{describe_change, shape_of};
+    use crate::format::shape::tests::{identical, traced};
+    use crate::format::shape::{describe_change, shape_of};
 
     #[test]
     fn the_text_records_every_kind_of_type() {

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::envelope::{self, Meta};
 use crate::error::Error;
-use crate::fs::{Fs, OsFs};
-use crate::journal::VecFlavor;
-use crate::log::{self, Part, Tail};
-use crate::shape;
-use crate::storage::{self, Generations};
+use crate::format::envelope::{self, Meta};
+use crate::format::log::{self, Part, Tail};
+use crate::format::shape;
+use crate::store::files::{self, Generations};
+use crate::store::fs::{Fs, OsFs};
+use crate::store::journal::VecFlavor;
 
 /// A checkpoint read from disk whose checksums and fingerprint were checked: the metadata of
 /// its newest record and the state's postcard bytes, every binding whole.
@@ -56,7 +56,7 @@ struct Found {
 }
 
 fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Option<Found>, Error> {
-    let Some(bytes) = storage::read(fs, path)? else {
+    let Some(bytes) = files::read(fs, path)? else {
         return Ok(None);
     };
     found_in(path, bytes, label, shape).map(Some)
@@ -186,7 +186,7 @@ fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> 
                  the records before it do not hold the elements up to there"
             ));
         }
-        crate::growth::push_varint(&mut joined, u128::from(to));
+        crate::run::growth::push_varint(&mut joined, u128::from(to));
         for range in chain.into_iter().rev() {
             joined.extend_from_slice(&bytes[range]);
         }
@@ -258,7 +258,7 @@ pub(crate) fn recover(
                 return Err(damage);
             }
             let suffix = format!(".damaged-{}", envelope::now_ms());
-            let aside = storage::move_aside(fs, &generations.newest, &suffix)?
+            let aside = files::move_aside(fs, &generations.newest, &suffix)?
                 .unwrap_or_else(|| generations.newest.clone());
             (
                 fallback.map(|found| (found, generations.previous.clone())),
@@ -275,11 +275,11 @@ pub(crate) fn recover(
     };
     let chosen = match (newest, next) {
         (Some(newest), Some(next)) if next.loaded.seq <= newest.0.loaded.seq => {
-            storage::remove(fs, &generations.next)?;
+            files::remove(fs, &generations.next)?;
             Some(newest)
         }
         (_, Some(next)) => {
-            storage::install_next(fs, generations)?;
+            files::install_next(fs, generations)?;
             Some((next, generations.newest.clone()))
         }
         (newest, None) => newest,
@@ -289,7 +289,7 @@ pub(crate) fn recover(
     };
     if let Some(problem) = found.damaged_tail {
         let suffix = format!(".damaged-{}", envelope::now_ms());
-        let copy = storage::keep_copy(fs, &from, &suffix)?;
+        let copy = files::keep_copy(fs, &from, &suffix)?;
         set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
     }
     Ok(Some(Recovered {
@@ -308,7 +308,7 @@ fn recover_next(
     shape: &str,
 ) -> Result<Option<Found>, Error> {
     let path = &generations.next;
-    let Some(bytes) = storage::read(fs, path)? else {
+    let Some(bytes) = files::read(fs, path)? else {
         return Ok(None);
     };
     let torn = match log::scan(&bytes) {
@@ -316,7 +316,7 @@ fn recover_next(
         Ok(scan) => scan.records.is_empty() && !matches!(scan.tail, Tail::Damaged(_)),
     };
     if torn {
-        storage::remove(fs, path)?;
+        files::remove(fs, path)?;
         return Ok(None);
     }
     // The bytes already read (a `.next` exists only after a crash: scanning twice is cheap).
@@ -327,7 +327,7 @@ fn recover_next(
         }
         Err(Error::Corrupt { .. }) => {
             let suffix = format!(".damaged-{}", envelope::now_ms());
-            storage::move_aside(fs, path, &suffix)?;
+            files::move_aside(fs, path, &suffix)?;
             Ok(None)
         }
         Err(err) => Err(err),
@@ -354,7 +354,7 @@ pub(crate) fn split_function(shape: &str) -> (Option<&str>, &str) {
 /// What differs between a saved checkpoint's state and the program's, in words.
 fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str) -> String {
     if saved_label != label {
-        let key = crate::run::KEY_OPEN;
+        let key = crate::run::call::KEY_OPEN;
         return match (saved_label.split_once(key), label.split_once(key)) {
             (Some((saved_name, saved_key)), Some((name, key))) if saved_name == name => format!(
                 "it was saved for key {}, and this run's key is {}",
@@ -453,19 +453,19 @@ impl Writer {
     /// Seals the checkpoint and replaces `path` with it, atomically and durably.
     pub(crate) fn commit(&mut self, path: &Path) -> Result<(), Error> {
         envelope::finish(&mut self.buf);
-        storage::replace(&OsFs, path, &self.buf)
+        files::replace(&OsFs, path, &self.buf)
     }
 }
 
 /// Decodes the next value of a payload, advancing `rest` past it.
 pub(crate) fn take_value<T: DeserializeOwned>(
     rest: &mut &[u8],
-) -> Result<T, crate::depth_limit::Error<postcard::Error>> {
+) -> Result<T, crate::format::depth_limit::Error<postcard::Error>> {
     let mut deserializer = postcard::Deserializer::from_bytes(rest);
-    let value = crate::depth_limit::deserialize(&mut deserializer)?;
+    let value = crate::format::depth_limit::deserialize(&mut deserializer)?;
     *rest = deserializer
         .finalize()
-        .map_err(crate::depth_limit::Error::Inner)?;
+        .map_err(crate::format::depth_limit::Error::Inner)?;
     Ok(value)
 }
 
@@ -474,9 +474,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::log::{LogMeta, RecordHead};
+    use crate::format::log::{LogMeta, RecordHead};
 
-    use crate::test_rng::TestRng as Rng;
+    use crate::testing::rng::TestRng as Rng;
 
     /// A log of well-framed records (right lengths and checksums) whose parts say anything:
     /// chains that do not join up, lengths past the data, garbage element bytes.

@@ -452,8 +452,8 @@ impl Tracer {
 mod tests {
     use std::time::Instant;
 
-    use crate::shape::shape_of;
-    use crate::shape::tests::{change, identical, traced, untraceable, versions};
+    use crate::format::shape::shape_of;
+    use crate::format::shape::tests::{change, identical, traced, untraceable, versions};
 
     versions!(variant_added {
         #[derive(Deserialize)] pub enum Phase { Idle, Busy(u32), Done { at: u64 } }

@@ -14,7 +14,7 @@ pub(crate) enum LogFile {
     Sim(usize),
 }
 
-/// What [`crate::storage`] does to the disk. Each method is one system-level step, so a
+/// What [`crate::store::files`] does to the disk. Each method is one system-level step, so a
 /// crash can be simulated between any two of them.
 pub(crate) trait Fs {
     /// Creates (or truncates) `path`, owner-only, and writes `bytes`; not synced.

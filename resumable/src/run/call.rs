@@ -10,21 +10,21 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::checkpoint::{self, Loaded};
-use crate::envelope::{self, now_ms};
 use crate::error::Error;
-use crate::fs::OsFs;
-use crate::growth::Growth;
-use crate::journal::Journal;
-use crate::lock::Lock;
-use crate::log::LogMeta;
-use crate::progress::Progress;
-use crate::signals::{self, Watch};
-use crate::storage::{self, Generations};
-use crate::syncer::Syncer;
-use crate::ticker::Ticker;
+use crate::format::checkpoint::{self, Loaded};
+use crate::format::envelope::{self, now_ms};
+use crate::format::log::LogMeta;
+use crate::run::growth::Growth;
+use crate::run::progress::Progress;
+use crate::run::signals::{self, Watch};
+use crate::run::ticker::Ticker;
+use crate::store::files::{self, Generations};
+use crate::store::fs::OsFs;
+use crate::store::journal::Journal;
+use crate::store::lock::Lock;
+use crate::store::syncer::Syncer;
 
-pub use crate::save::Save;
+pub use crate::run::save::Save;
 
 /// What the attribute knows at compile time about one resumable function.
 #[derive(Debug)]
@@ -224,7 +224,7 @@ impl Run {
             }
             err => fail(err),
         });
-        storage::remove_stale_temp_files(&OsFs, &path);
+        files::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
         let shape = describe_state(spec.path, spec.state, shapes);
         if reset_requested() {
@@ -388,7 +388,7 @@ impl Run {
 
     #[track_caller]
     fn refuse_unordered<I>(&self) {
-        if let Some(iterator) = crate::arg_key::unordered::<I>() {
+        if let Some(iterator) = crate::run::arg_key::unordered::<I>() {
             fail(Error::UnorderedIterator {
                 path: self.generations.newest.clone(),
                 iterator,
@@ -621,7 +621,7 @@ impl Run {
             next,
         } = &self.generations;
         for path in [next, previous, newest] {
-            if let Err(err) = storage::remove(&OsFs, path) {
+            if let Err(err) = files::remove(&OsFs, path) {
                 eprintln!(
                     "resumable: warning: the loop finished but {err}; the next run will resume \
                      from it"
@@ -676,7 +676,7 @@ fn reset(generations: &Generations, function: &str) {
         &generations.previous,
         &generations.next,
     ] {
-        match storage::move_aside(&OsFs, path, &suffix) {
+        match files::move_aside(&OsFs, path, &suffix) {
             Ok(Some(aside)) => eprintln!(
                 "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
                  starts over",
@@ -782,7 +782,7 @@ fn describe_state(function: &str, names: &[&str], shapes: &[String]) -> String {
     }
     // The metadata record holds at most 64 KiB; a hash still tells any change apart.
     if text.len() > 48 * 1024 {
-        let hash = crate::envelope::fingerprint("", &text);
+        let hash = crate::format::envelope::fingerprint("", &text);
         text = format!(
             "{}{function}\n{}*\nlarge {hash:016x} (state too large to describe)\n",
             checkpoint::FUNCTION,

@@ -236,7 +236,7 @@ mod tests {
         hasher.finish128()
     }
 
-    use crate::test_rng::TestRng as Rng;
+    use crate::testing::rng::TestRng as Rng;
 
     #[test]
     fn pinned_values() {

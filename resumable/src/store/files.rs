@@ -5,7 +5,7 @@
 //! filesystems, so a kill at any instant leaves either the old or the new file, never a mix;
 //! the fsyncs make the new one survive a power loss once the save has returned.
 //!
-//! The macro's checkpoints are logs (see [`crate::journal`]) that keep one generation back: when
+//! The macro's checkpoints are logs (see [`crate::store::journal`]) that keep one generation back: when
 //! a new log `<file>.next` is moved into place, the current one becomes `<file>.prev`. Every
 //! file that is ever renamed was fsynced first, so whichever of the renames a crash keeps, the
 //! names hold whole checkpoints, and between them the last durable one.
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::fs::Fs;
+use crate::store::fs::Fs;
 
 /// The names of one checkpoint's files: the log, the one before it, and a new log being
 /// started.
@@ -190,7 +190,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::fs::OsFs;
+    use crate::store::fs::OsFs;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =

@@ -1,0 +1,2 @@
+pub(crate) mod rng;
+pub(crate) mod sim_fs;
