@@ -1,16 +1,14 @@
-//! `resumable`: lists, shows and resets the checkpoints of a directory (the `cli` feature).
+//! `resumable`: lists, shows and resets the checkpoints of a directory.
 //!
-//! The reading is done by the library (`resumable::__private::inspect`); this program parses
-//! its arguments and prints plain text.
+//! The reading is done by the library ([`resumable::inspect`]); this program parses its
+//! arguments and prints plain text.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use resumable::__private::inspect::{
-    self, CheckpointInfo, FileInfo, FileProblem, Format, Generation,
-};
+use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Format, Generation};
 
 /// Lists, shows and resets the checkpoints of `#[resumable]` functions.
 #[derive(Parser)]

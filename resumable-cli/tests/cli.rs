@@ -1,4 +1,4 @@
-//! The `resumable` command (the `cli` feature): `list`, `show` and `reset` on checkpoints left
+//! The `resumable` command (the `resumable-cli` crate): `list`, `show` and `reset` on checkpoints left
 //! by real `#[resumable]` runs of this process, copied into a scratch directory, and on files
 //! made torn or damaged from them.
 

@@ -11,6 +11,7 @@ use crate::format::checkpoint::{self, Writer};
 use crate::format::envelope::Meta;
 use crate::store::files;
 use crate::store::fs::OsFs;
+use crate::store::recover;
 
 /// The label values saved with [`save`] carry in their header.
 const LABEL: &str = "resumable::save";
@@ -42,7 +43,7 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
         path: path.into(),
         source,
     })?;
-    writer.commit(path)
+    files::replace(&OsFs, path, writer.finish())
 }
 
 /// Loads the value saved at `path` by [`save`]; `Ok(None)` if there is no file.
@@ -64,8 +65,7 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
 /// ```
 pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Error> {
     let path = path.as_ref();
-    let Some(loaded) = checkpoint::read_checked(&OsFs, path, LABEL, &owned_type_name::<T>())?
-    else {
+    let Some(loaded) = recover::read_checked(&OsFs, path, LABEL, &owned_type_name::<T>())? else {
         return Ok(None);
     };
     let mut rest = loaded.payload();

@@ -109,9 +109,9 @@
 //!
 //! # The `resumable` command
 //!
-//! With the crate's feature `cli`, `cargo install resumable --features cli` (or `cargo run -p
-//! resumable --features cli -- list` in a workspace) gives a `resumable` command that looks at
-//! a checkpoint directory (`$RESUMABLE_DIR`, else `.resumable`) from the outside:
+//! `cargo install resumable-cli` (or `cargo run -p resumable-cli -- list` in this workspace)
+//! gives a `resumable` command that looks at a checkpoint directory (`$RESUMABLE_DIR`, else
+//! `.resumable`) from the outside:
 //!
 //! - `resumable list [DIR]`: one row per checkpoint: its name (the file name without
 //!   `.ckpt`), the function's checkpoint name and the key, the index and age of the newest
@@ -130,6 +130,7 @@
 //!
 //! It only reads files (`reset` only renames them). It exits with 0 on success, 1 on an error
 //! (an unknown name, an unreadable directory, a checkpoint in use) and 2 on a usage error.
+//! Programs can read a directory the same way with [`inspect`].
 //!
 //! # Iteration order
 //!
@@ -218,7 +219,7 @@
 mod api;
 mod error;
 mod format;
-mod inspect;
+pub mod inspect;
 mod run;
 mod store;
 #[cfg(test)]
@@ -230,6 +231,7 @@ pub mod __private;
 
 pub use api::{load, remove, save};
 pub use error::Error;
+pub use run::signals::Stopped;
 
 /// Asks every running `#[resumable]` loop to save at its next iteration boundary and stop.
 ///
@@ -240,14 +242,6 @@ pub use error::Error;
 /// first boundary.
 pub fn request_stop() {
     run::signals::request_stop();
-}
-
-/// The panic payload of a loop stopped by [`request_stop`]: it saved a checkpoint at `index`
-/// completed iterations, and the next call resumes there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stopped {
-    /// Completed iterations, saved in the checkpoint.
-    pub index: u64,
 }
 
 /// Makes a function's top-level loop (`for`, `while` or `loop`), or a loop nested in it,

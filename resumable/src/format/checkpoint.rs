@@ -1,20 +1,19 @@
-//! A checkpoint file as a whole: the envelope around postcard-encoded values, written through
-//! [`storage`] and checked on the way back in. Both the macro's runtime and the public
-//! `save`/`load` API go through here.
+//! A checkpoint file's bytes as a whole, checked and decoded: a version-1 file (one value in
+//! its envelope, as `save` writes) or a log (the newest good record, its appended parts
+//! joined to the bindings whole), refused unless its label and shape are the program's.
+//! Both the macro's runtime and the public `save`/`load` API read through here.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::format::encode::VecFlavor;
 use crate::format::envelope::{self, Meta};
+use crate::format::label;
 use crate::format::log::{self, Part, Tail};
-use crate::format::shape;
-use crate::store::files::{self, Generations};
-use crate::store::fs::{Fs, OsFs};
-use crate::store::journal::VecFlavor;
 
 /// A checkpoint read from disk whose checksums and fingerprint were checked: the metadata of
 /// its newest record and the state's postcard bytes, every binding whole.
@@ -36,41 +35,28 @@ impl Loaded {
     }
 }
 
-/// Reads `path` and checks that it is an intact checkpoint of state described by `label` and
-/// `shape`: a log (its newest good record) or a version-1 file. `Ok(None)` if there is no file.
-pub(crate) fn read_checked(
-    fs: &dyn Fs,
-    path: &Path,
-    label: &str,
-    shape: &str,
-) -> Result<Option<Loaded>, Error> {
-    Ok(read_file(fs, path, label, shape)?.map(|found| found.loaded))
-}
-
 /// A checkpoint file read back: the checkpoint to resume from, and what follows it.
-struct Found {
-    loaded: Loaded,
+pub(crate) struct Found {
+    pub loaded: Loaded,
     /// Damage after the newest good record of a log, which a later record may have been lost
     /// to: a copy of the file is kept before the log is replaced.
-    damaged_tail: Option<String>,
-}
-
-fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Option<Found>, Error> {
-    let Some(bytes) = files::read(fs, path)? else {
-        return Ok(None);
-    };
-    found_in(path, bytes, label, shape).map(Some)
+    pub damaged_tail: Option<String>,
 }
 
 /// The checkpoint in `bytes`, the content of the file `path`.
-fn found_in(path: &Path, bytes: Vec<u8>, label: &str, shape: &str) -> Result<Found, Error> {
+pub(crate) fn found_in(
+    path: &Path,
+    bytes: Vec<u8>,
+    label: &str,
+    shape: &str,
+) -> Result<Found, Error> {
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
         if fingerprint == envelope::fingerprint(label, shape) {
             return Ok(());
         }
         Err(Error::Mismatch {
             path: path.into(),
-            change: describe_mismatch(saved_label, saved_shape, label, shape),
+            change: label::describe_mismatch(saved_label, saved_shape, label, shape),
         })
     };
     if !log::is_log(&bytes) {
@@ -186,7 +172,7 @@ fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> 
                  the records before it do not hold the elements up to there"
             ));
         }
-        crate::run::growth::push_varint(&mut joined, u128::from(to));
+        crate::format::encode::push_varint(&mut joined, u128::from(to));
         for range in chain.into_iter().rev() {
             joined.extend_from_slice(&bytes[range]);
         }
@@ -222,214 +208,6 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
     Ok((index, value))
 }
 
-/// The checkpoint a run resumes from, and where it came from.
-pub(crate) struct Recovered {
-    pub loaded: Loaded,
-    pub from: PathBuf,
-    /// A damaged file, or a copy of one, kept under this name, and what was wrong with it.
-    pub set_aside: Option<(PathBuf, Error)>,
-}
-
-/// The newest intact checkpoint among a checkpoint's files, made the newest generation.
-///
-/// - The newest file, unless it is missing or damaged; then the previous one. A damaged newest
-///   file is moved aside, never deleted; damage after a log's newest good record is kept as a
-///   copy before anything replaces the log.
-/// - A `.next` log (a new log a crash kept from being moved into place) whose newest record is
-///   newer is synced and moved into place now; an older one, or one cut short before its
-///   first record, is removed (it holds nothing the other files lack).
-/// - A file of other state, or one that cannot be read at all, stops the run whatever the
-///   others hold.
-pub(crate) fn recover(
-    fs: &dyn Fs,
-    generations: &Generations,
-    label: &str,
-    shape: &str,
-) -> Result<Option<Recovered>, Error> {
-    let next = recover_next(fs, generations, label, shape)?;
-    let (newest, mut set_aside) = match read_file(fs, &generations.newest, label, shape) {
-        Ok(found) => (found.map(|found| (found, generations.newest.clone())), None),
-        Err(damage @ Error::Corrupt { .. }) => {
-            let fallback = read_file(fs, &generations.previous, label, shape)
-                .ok()
-                .flatten();
-            if fallback.is_none() && next.is_none() {
-                // Nothing better to offer: report the newest file's problem.
-                return Err(damage);
-            }
-            let suffix = format!(".damaged-{}", envelope::now_ms());
-            let aside = files::move_aside(fs, &generations.newest, &suffix)?
-                .unwrap_or_else(|| generations.newest.clone());
-            (
-                fallback.map(|found| (found, generations.previous.clone())),
-                Some((aside, damage)),
-            )
-        }
-        Err(err) => return Err(err),
-    };
-    let newest = match newest {
-        Some(newest) => Some(newest),
-        None if set_aside.is_none() => read_file(fs, &generations.previous, label, shape)?
-            .map(|found| (found, generations.previous.clone())),
-        None => None,
-    };
-    let chosen = match (newest, next) {
-        (Some(newest), Some(next)) if next.loaded.seq <= newest.0.loaded.seq => {
-            files::remove(fs, &generations.next)?;
-            Some(newest)
-        }
-        (_, Some(next)) => {
-            files::install_next(fs, generations)?;
-            Some((next, generations.newest.clone()))
-        }
-        (newest, None) => newest,
-    };
-    let Some((found, from)) = chosen else {
-        return Ok(None);
-    };
-    if let Some(problem) = found.damaged_tail {
-        let suffix = format!(".damaged-{}", envelope::now_ms());
-        let copy = files::keep_copy(fs, &from, &suffix)?;
-        set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
-    }
-    Ok(Some(Recovered {
-        loaded: found.loaded,
-        from,
-        set_aside,
-    }))
-}
-
-/// A `.next` log with a checkpoint in it, synced; `None` if there is none. One cut short
-/// before its first record is removed; a damaged one moved aside.
-fn recover_next(
-    fs: &dyn Fs,
-    generations: &Generations,
-    label: &str,
-    shape: &str,
-) -> Result<Option<Found>, Error> {
-    let path = &generations.next;
-    let Some(bytes) = files::read(fs, path)? else {
-        return Ok(None);
-    };
-    let torn = match log::scan(&bytes) {
-        Err(not_a_log) => not_a_log.torn,
-        Ok(scan) => scan.records.is_empty() && !matches!(scan.tail, Tail::Damaged(_)),
-    };
-    if torn {
-        files::remove(fs, path)?;
-        return Ok(None);
-    }
-    // The bytes already read (a `.next` exists only after a crash: scanning twice is cheap).
-    match found_in(path, bytes, label, shape) {
-        Ok(found) => {
-            fs.sync(path).map_err(|err| Error::io("sync", path, err))?;
-            Ok(Some(found))
-        }
-        Err(Error::Corrupt { .. }) => {
-            let suffix = format!(".damaged-{}", envelope::now_ms());
-            files::move_aside(fs, path, &suffix)?;
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-/// Starts each binding's part of a `#[resumable]` shape: `== name`, then its type's shape.
-pub(crate) const BINDING: &str = "== ";
-
-/// Starts a `#[resumable]` shape's first line: the path of the function that saves it.
-pub(crate) const FUNCTION: &str = "fn ";
-
-/// A `#[resumable]` shape's function (if its first line names one) and the rest.
-pub(crate) fn split_function(shape: &str) -> (Option<&str>, &str) {
-    match shape
-        .strip_prefix(FUNCTION)
-        .and_then(|rest| rest.split_once('\n'))
-    {
-        Some((function, rest)) => (Some(function), rest),
-        None => (None, shape),
-    }
-}
-
-/// What differs between a saved checkpoint's state and the program's, in words.
-fn describe_mismatch(saved_label: &str, saved: &str, label: &str, current: &str) -> String {
-    if saved_label != label {
-        let key = crate::run::call::KEY_OPEN;
-        return match (saved_label.split_once(key), label.split_once(key)) {
-            (Some((saved_name, saved_key)), Some((name, key))) if saved_name == name => format!(
-                "it was saved for key {}, and this run's key is {}",
-                saved_key.trim_end_matches(']'),
-                key.trim_end_matches(']')
-            ),
-            _ => format!("it was saved by `{saved_label}`, and this is `{label}`"),
-        };
-    }
-    let (saved_function, saved) = split_function(saved);
-    let (function, current) = split_function(current);
-    let state_change = describe_state_change(saved, current);
-    match (saved_function, function) {
-        (Some(saved_function), Some(function)) if saved_function != function => {
-            let also = if state_change.is_empty() {
-                String::new()
-            } else {
-                format!("; its state differs too: {state_change}")
-            };
-            format!(
-                "it was saved by the function `{saved_function}`, and this is `{function}` (two \
-                 functions with the same checkpoint `name`: give each its own; or this function \
-                 was moved or renamed){also}"
-            )
-        }
-        _ => state_change,
-    }
-}
-
-/// What differs between two `#[resumable]` shapes without their function lines, in words.
-fn describe_state_change(saved: &str, current: &str) -> String {
-    if saved == current {
-        return String::new();
-    }
-    let (Some(saved), Some(current)) = (bindings(saved), bindings(current)) else {
-        return format!("it holds `{saved}`, but this program expects `{current}`");
-    };
-    let names = |bindings: &[(&str, &str)]| -> Vec<String> {
-        bindings.iter().map(|(name, _)| name.to_string()).collect()
-    };
-    if names(&saved) != names(&current) {
-        return format!(
-            "its state bindings were ({}), and are now ({})",
-            names(&saved).join(", "),
-            names(&current).join(", ")
-        );
-    }
-    let changes: Vec<String> = saved
-        .iter()
-        .zip(&current)
-        .filter(|((_, old), (_, new))| old != new)
-        .map(|((name, old), (_, new))| {
-            let change = shape::describe_change(old, new);
-            format!(
-                "`{name}`: {}",
-                change.as_deref().unwrap_or("its type changed")
-            )
-        })
-        .collect();
-    changes.join("; ")
-}
-
-/// The `(name, shape)` of each binding in a `#[resumable]` shape; `None` for other labels'.
-fn bindings(shape: &str) -> Option<Vec<(&str, &str)>> {
-    let body = shape.strip_prefix(BINDING)?;
-    Some(
-        body.split(&format!("\n{BINDING}"))
-            .map(|part| {
-                let (name, shape) = part.split_once('\n').unwrap_or((part, ""));
-                (name, shape.trim_end())
-            })
-            .collect(),
-    )
-}
-
 /// Builds checkpoint files in one reused buffer, so a save allocates nothing once warm.
 #[derive(Default)]
 pub(crate) struct Writer {
@@ -450,10 +228,10 @@ impl Writer {
         postcard::serialize_with_flavor(value, VecFlavor(&mut self.buf))
     }
 
-    /// Seals the checkpoint and replaces `path` with it, atomically and durably.
-    pub(crate) fn commit(&mut self, path: &Path) -> Result<(), Error> {
+    /// Seals the checkpoint: its bytes, whole, to be written in one piece.
+    pub(crate) fn finish(&mut self) -> &[u8] {
         envelope::finish(&mut self.buf);
-        files::replace(&OsFs, path, &self.buf)
+        &self.buf
     }
 }
 

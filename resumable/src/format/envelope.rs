@@ -32,7 +32,7 @@ const MAX_META_LEN: usize = 64 * 1024;
 pub(crate) struct Meta {
     /// Hash of `label` and `shape`: the quick "is this the same state?" check.
     pub fingerprint: u64,
-    /// Completed iterations (0 for values saved with [`crate::run::save`]).
+    /// Completed iterations (0 for values saved with [`crate::save`]).
     pub index: u64,
     /// Wall-clock time of the save, milliseconds since the Unix epoch.
     pub saved_at_ms: u64,
@@ -93,6 +93,17 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
+pub(crate) fn age(then_ms: u64) -> String {
+    let secs = now_ms().saturating_sub(then_ms) / 1000;
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs / 60),
+        7200..172_800 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
 }
 
 /// Starts a checkpoint in `buf` (cleared first): header and metadata. The caller appends the

@@ -1,6 +1,16 @@
+//! What a checkpoint file holds, and how it is checked: the version-1 envelope and the log's
+//! header and records, the CRC-32C over every byte, postcard written by hand, the label and
+//! shape text that say whose state a file is, the structure of state types traced from their
+//! serde impls, and the nesting limit of decoding.
+//!
+//! Bytes in, bytes out: nothing here reads or writes a file, and nothing here uses the layers
+//! above (`store`, `run`). Decoding never panics, whatever the bytes.
+
 pub(crate) mod checkpoint;
 pub(crate) mod checksum;
 pub(crate) mod depth_limit;
+pub(crate) mod encode;
 pub(crate) mod envelope;
+pub(crate) mod label;
 pub(crate) mod log;
 pub(crate) mod shape;

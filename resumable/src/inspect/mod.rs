@@ -1,18 +1,33 @@
-//! Reading a checkpoint directory from the outside, for the `resumable` command: what each
-//! checkpoint holds (its label, state shape and intact records), whether its files are
-//! healthy, and moving a checkpoint aside. Nothing here loads a state or changes a file,
-//! except [`reset`], which only renames.
+//! Reading a checkpoint directory from the outside, as the `resumable` command
+//! (`resumable-cli`) does: what each checkpoint holds (its label, state shape and intact
+//! records), whether its files are healthy, and moving a checkpoint aside. Nothing here loads
+//! a state or changes a file, except [`reset`], which only renames.
+//!
+//! ```
+//! # let dir = std::env::temp_dir().join(format!("resumable-doc-inspect-{}", std::process::id()));
+//! resumable::save(dir.join("weights.ckpt"), &vec![0.5f32; 3])?;
+//! let listing = resumable::inspect::inspect_dir(&dir)?;
+//! let weights = &listing.checkpoints[0];
+//! assert_eq!(weights.name, "weights");
+//! assert_eq!(weights.health(), "ok");
+//! assert_eq!(weights.label(), Some("resumable::save"));
+//! # std::fs::remove_dir_all(dir).unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::format::envelope::{self, now_ms};
-use crate::format::log::{self, Part, Tail};
+use crate::format::label;
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, OsFs};
 use crate::store::lock::Lock;
+
+mod read;
+
+pub use read::{inspect, inspect_dir, names};
 
 /// The extension of a checkpoint file.
 const EXTENSION: &str = ".ckpt";
@@ -22,7 +37,7 @@ const ASIDE_MARKS: [(&str, &str); 2] = [(".damaged-", "damaged"), (".reset-", "r
 
 /// The checkpoint directory a run uses: `RESUMABLE_DIR`, else `.resumable`.
 pub fn default_dir() -> PathBuf {
-    crate::run::call::checkpoint_dir()
+    files::checkpoint_dir()
 }
 
 /// The file of checkpoint `name` in `dir`: `name` is the file name without `.ckpt` (a
@@ -71,7 +86,7 @@ impl Generation {
 pub enum Format {
     /// A log (format version 2): a header and records.
     Log,
-    /// A version-1 file of one checkpoint, as [`crate::run::save`] writes.
+    /// A version-1 file of one checkpoint, as [`crate::save`] writes.
     Single,
     /// Neither, as far as could be told: the file could not be read, or its header is not
     /// a checkpoint's.
@@ -216,12 +231,12 @@ impl CheckpointInfo {
 
     /// The label without its key: the checkpoint name the function was given.
     pub fn function(&self) -> Option<&str> {
-        self.label().map(|label| split_label(label).0)
+        self.label().map(|text| label::split_label(text).0)
     }
 
     /// The key's `Debug` text, for a checkpoint of `key = expr`.
     pub fn key(&self) -> Option<&str> {
-        self.label().and_then(|label| split_label(label).1)
+        self.label().and_then(|text| label::split_label(text).1)
     }
 
     /// The completed iterations of the checkpoint a run would resume from.
@@ -248,7 +263,7 @@ impl CheckpointInfo {
         self.shape().map_or_else(Vec::new, |shape| {
             shape
                 .lines()
-                .filter_map(|line| line.strip_prefix(crate::format::checkpoint::BINDING))
+                .filter_map(|line| line.strip_prefix(label::BINDING))
                 .collect()
         })
     }
@@ -283,15 +298,6 @@ impl CheckpointInfo {
     }
 }
 
-/// `(name, key)` of a label: `name [key (10, "a")]` is `("name", Some("(10, \"a\")"))`.
-fn split_label(label: &str) -> (&str, Option<&str>) {
-    let open = format!(" {}", crate::run::call::KEY_OPEN);
-    match label.split_once(&open) {
-        Some((name, key)) => (name, Some(key.strip_suffix(']').unwrap_or(key))),
-        None => (label, None),
-    }
-}
-
 /// A file a checkpoint was moved aside to: `<file>.damaged-<ms>` or `<file>.reset-<ms>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
@@ -312,245 +318,6 @@ pub struct DirInfo {
     pub checkpoints: Vec<CheckpointInfo>,
     /// The files checkpoints were moved aside to, by name.
     pub set_aside: Vec<SetAside>,
-}
-
-/// The checkpoint names in `dir`: every `<name>.ckpt`, and `<name>.ckpt.prev` or `.next`
-/// whose log is missing. Sorted.
-pub fn names(dir: &Path) -> io::Result<Vec<String>> {
-    Ok(read_dir(dir)?.0)
-}
-
-/// The checkpoint names in `dir`, and the files set aside there.
-fn read_dir(dir: &Path) -> io::Result<(Vec<String>, Vec<SetAside>)> {
-    let mut names = Vec::new();
-    let mut set_aside = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
-            continue;
-        };
-        if let Some((why, at_ms)) = aside_mark(file_name) {
-            set_aside.push(SetAside {
-                path: entry.path(),
-                why,
-                at_ms,
-                size: entry.metadata()?.len(),
-            });
-            continue;
-        }
-        let base = [".prev", ".next"]
-            .iter()
-            .find_map(|suffix| file_name.strip_suffix(suffix))
-            .unwrap_or(file_name);
-        // Temporary files of `save` start with a dot; lock files end in `.lock`.
-        let name = match base.strip_suffix(EXTENSION) {
-            Some(name) if !name.is_empty() && !file_name.starts_with('.') => name,
-            _ => continue,
-        };
-        names.push(name.to_owned());
-    }
-    names.sort();
-    names.dedup();
-    set_aside.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((names, set_aside))
-}
-
-/// `("reset", Some(ms))` for `<x>.ckpt.reset-<ms>` (also after `.prev` or `.next`).
-fn aside_mark(file_name: &str) -> Option<(&'static str, Option<u64>)> {
-    ASIDE_MARKS.iter().find_map(|&(mark, why)| {
-        let (before, after) = file_name.rsplit_once(mark)?;
-        let before = [".prev", ".next"]
-            .iter()
-            .find_map(|suffix| before.strip_suffix(suffix))
-            .unwrap_or(before);
-        before
-            .ends_with(EXTENSION)
-            .then(|| (why, after.parse().ok()))
-    })
-}
-
-/// Every checkpoint in `dir`, and the files set aside there. An error if `dir` cannot be
-/// read; a checkpoint whose files cannot be read is listed with the problem.
-pub fn inspect_dir(dir: &Path) -> io::Result<DirInfo> {
-    let (names, set_aside) = read_dir(dir)?;
-    let checkpoints = names
-        .iter()
-        .map(|name| inspect(&checkpoint_path(dir, name)))
-        // Files a run renamed (or removed) since the directory was read.
-        .filter(|info| !info.files.is_empty())
-        .collect();
-    Ok(DirInfo {
-        checkpoints,
-        set_aside,
-    })
-}
-
-/// The checkpoint whose log is `path`: each of its files read and checked.
-pub fn inspect(path: &Path) -> CheckpointInfo {
-    let generations = Generations::of(path.to_owned());
-    let files: Vec<FileInfo> = [
-        (Generation::Log, &generations.newest),
-        (Generation::Previous, &generations.previous),
-        (Generation::Next, &generations.next),
-    ]
-    .into_iter()
-    .filter_map(|(generation, path)| inspect_file(generation, path))
-    .collect();
-    let newest = files
-        .iter()
-        .flat_map(|file| file.records.iter().map(|record| (file.generation, record)))
-        // The highest sequence number; on a tie, the log before `.prev` and `.next`.
-        .max_by_key(|(generation, record)| (record.seq, *generation == Generation::Log))
-        .map(|(generation, record)| (generation, record.clone()));
-    let pending_next = matches!(newest, Some((Generation::Next, _)));
-    let mut issues = Vec::new();
-    for file in &files {
-        match (&file.problem, file.generation) {
-            (None, _) => {}
-            (Some(FileProblem::Damaged(problem)), generation) => {
-                issues.push(Issue::Damaged(generation, problem.clone()));
-            }
-            // A torn `.prev` is never appended to again, and a torn `.next` that holds
-            // nothing newer is removed by the next run: neither matters.
-            (Some(FileProblem::TornTail), Generation::Log) => {
-                issues.push(Issue::TornTail(Generation::Log));
-            }
-            (Some(FileProblem::TornTail), Generation::Next) if pending_next => {
-                issues.push(Issue::TornTail(Generation::Next));
-            }
-            (Some(FileProblem::TornTail), _) => {}
-        }
-    }
-    if pending_next {
-        issues.push(Issue::PendingNext);
-    }
-    if newest.is_none()
-        && !issues
-            .iter()
-            .any(|issue| matches!(issue, Issue::Damaged(..)))
-    {
-        issues.push(Issue::NoCheckpoint);
-    }
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    CheckpointInfo {
-        name: name.strip_suffix(EXTENSION).unwrap_or(&name).to_owned(),
-        path: path.to_owned(),
-        files,
-        newest,
-        issues,
-    }
-}
-
-/// One file of a checkpoint; `None` if it does not exist.
-fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
-    let mut info = FileInfo {
-        generation,
-        path: path.to_owned(),
-        size: 0,
-        format: Format::Unknown,
-        label: None,
-        shape: None,
-        records: Vec::new(),
-        problem: None,
-    };
-    let bytes = match files::read(&OsFs, path) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return None,
-        Err(err) => {
-            info.size = std::fs::metadata(path).map_or(0, |meta| meta.len());
-            let cause = match &err {
-                Error::Io { source, .. } => source.to_string(),
-                other => other.to_string(),
-            };
-            info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
-            return Some(info);
-        }
-    };
-    info.size = bytes.len() as u64;
-    if !log::is_log(&bytes) {
-        match envelope::decode(&bytes) {
-            Ok(decoded) => {
-                info.format = Format::Single;
-                info.records.push(RecordInfo {
-                    seq: 0,
-                    index: decoded.meta.index,
-                    saved_at_ms: decoded.meta.saved_at_ms,
-                    size: info.size,
-                    parts: vec![PartInfo::Whole {
-                        len: decoded.payload.len() as u64,
-                    }],
-                    position: None,
-                });
-                info.label = Some(decoded.meta.label);
-                info.shape = Some(decoded.meta.shape);
-            }
-            Err(problem) => info.problem = Some(FileProblem::Damaged(problem)),
-        }
-        return Some(info);
-    }
-    info.format = Format::Log;
-    let scan = match log::scan(&bytes) {
-        Ok(scan) => scan,
-        Err(not_a_log) => {
-            info.problem = Some(if not_a_log.torn {
-                FileProblem::TornTail
-            } else {
-                FileProblem::Damaged(not_a_log.problem)
-            });
-            return Some(info);
-        }
-    };
-    // Records follow each other from the end of the header.
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
-    let mut start = 16 + meta_len as usize + 4;
-    let nest = crate::format::checkpoint::split_function(&scan.meta.shape)
-        .1
-        .starts_with(&format!(
-            "{}{}\n",
-            crate::format::checkpoint::BINDING,
-            crate::__private::POSITION
-        ));
-    for record in &scan.records {
-        // A nest saves its position whole, first.
-        let position = record
-            .part_ranges()
-            .next()
-            .filter(|(part, _)| nest && matches!(part, Part::Whole { .. }))
-            .and_then(|(_, range)| postcard::from_bytes::<(u64, u64)>(&bytes[range]).ok());
-        let end = record.data.end + 4;
-        info.records.push(RecordInfo {
-            seq: record.head.seq,
-            index: record.head.index,
-            saved_at_ms: record.head.saved_at_ms,
-            size: (end - start) as u64,
-            parts: record
-                .head
-                .parts
-                .iter()
-                .map(|part| match *part {
-                    Part::Whole { len } => PartInfo::Whole { len },
-                    Part::Extend { from, to, len } => PartInfo::Elements { from, to, len },
-                })
-                .collect(),
-            position,
-        });
-        start = end;
-    }
-    info.problem = match scan.tail {
-        Tail::Clean => None,
-        Tail::Torn => Some(FileProblem::TornTail),
-        Tail::Damaged(problem) => Some(FileProblem::Damaged(problem)),
-    };
-    info.label = Some(scan.meta.label);
-    info.shape = Some(scan.meta.shape);
-    Some(info)
 }
 
 /// Moves the files of the checkpoint at `path` (the log, `.prev`, `.next`) aside to
@@ -579,7 +346,7 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
 
 /// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
 pub fn age(then_ms: u64) -> String {
-    crate::run::call::age(then_ms)
+    envelope::age(then_ms)
 }
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
@@ -602,7 +369,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::format::log::{LogMeta, RecordHead};
+    use crate::format::log::{self, LogMeta, Part, RecordHead};
     use crate::store::journal::Journal;
 
     fn scratch(name: &str) -> PathBuf {
@@ -838,7 +605,5 @@ mod tests {
         assert_eq!(size_text(5_800), "5.8 KB");
         assert_eq!(size_text(999_999), "1.0 MB");
         assert_eq!(size_text(3_100_000_000), "3.1 GB");
-        assert_eq!(split_label("f [key 3]"), ("f", Some("3")));
-        assert_eq!(split_label("f"), ("f", None));
     }
 }

@@ -12,9 +12,9 @@ use std::hash::{Hash, Hasher as _};
 
 use serde::Serialize;
 
-use crate::run::call::Key;
 use crate::run::hash_into;
 use crate::run::prefix_hash::PrefixHasher;
+use crate::run::spec::Key;
 
 /// An argument of the call, asked for its fingerprint and its text by autoref specialization:
 /// `(&&&Arg(&x)).arg_hash()` and `(&Arg(&x)).arg_text()`.

@@ -1,20 +1,18 @@
 //! One call of a `#[resumable]` function: where its checkpoint lives, what it restores, when it
 //! saves. Generated code drives a [`Run`] through `__private`; nothing here is public API.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
+use crate::format::label;
 use crate::format::log::LogMeta;
-use crate::run::growth::Growth;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -22,109 +20,16 @@ use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 use crate::store::journal::Journal;
 use crate::store::lock::Lock;
+use crate::store::recover;
 use crate::store::syncer::Syncer;
 
-pub use crate::run::save::Save;
-
-/// What the attribute knows at compile time about one resumable function.
-#[derive(Debug)]
-pub struct Spec<'a> {
-    /// The function's name, for messages.
-    pub function: &'static str,
-    /// The function's full path (a method's with its type: [`method_name`]), recorded in the
-    /// checkpoint so that another function given the same `name` never loads it.
-    pub path: &'a str,
-    /// The checkpoint's name: `name = "…"`, or the function's full path (a method's has its
-    /// type: [`method_name`]).
-    pub name: &'a str,
-    /// With `every = "30s"`: the interval in milliseconds; 0 otherwise.
-    pub interval_ms: u64,
-    /// The state bindings, in the order they are saved.
-    pub state: &'static [&'static str],
-    /// Whether SIGINT and SIGTERM save and stop the loop (`signals = false` turns it off).
-    pub signals: bool,
-    /// With `key = expr`: this call's value of it.
-    pub key: Option<&'a Key>,
-    /// A loop nest (`inner = 'label`): the resume message waits for [`Run::resuming_at`],
-    /// which knows the position.
-    pub nest: bool,
-}
-
-/// This call's value of `key = expr`, as the checkpoint records it.
-#[derive(Debug)]
-pub struct Key {
-    /// Its `Debug` text, for the checkpoint's label and messages.
-    text: String,
-    /// A stable hash of its postcard encoding: the checkpoint's file name.
-    hash: u64,
-}
-
-impl Key {
-    /// The key of `value`, which must be `Serialize` and `Debug`.
-    pub fn of<K: Serialize + std::fmt::Debug + ?Sized>(value: &K) -> Key {
-        use std::hash::Hasher as _;
-        let full = format!("{value:?}");
-        let mut hasher = envelope::StableHasher::default();
-        match postcard::to_allocvec(value) {
-            Ok(bytes) => hasher.write(&bytes),
-            Err(_) => hasher.write(full.as_bytes()),
-        }
-        // The label (which holds it) is at most a few KiB; a long key is cut for display
-        // only, its hash still tells every key apart.
-        let mut text = full;
-        if text.len() > 200 {
-            let cut = (0..=200)
-                .rev()
-                .find(|&at| text.is_char_boundary(at))
-                .unwrap_or(0);
-            text.truncate(cut);
-            text.push('…');
-        }
-        Key {
-            text,
-            hash: hasher.finish(),
-        }
-    }
-
-    /// A key of the given text and hash: the default key of a call's arguments.
-    pub(crate) fn from_parts(text: String, hash: u64) -> Key {
-        Key { text, hash }
-    }
-
-    /// `name [key (10, "a.txt")]`: the label of a keyed checkpoint.
-    fn label(&self, name: &str) -> String {
-        format!("{name} {KEY_OPEN}{}]", self.text)
-    }
-}
-
-/// The default checkpoint name of method `function` of `T`: `crate::module::Type<Args>::function`
-/// with every character a file name should not hold (`<`, `>`, `,`, spaces, …) made `_`.
-pub fn method_name<T: ?Sized>(function: &str) -> String {
-    let name: String = format!("{}::{function}", std::any::type_name::<T>())
-        .chars()
-        .filter(|c| *c != ' ')
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '.' | ':' => c,
-            _ => '_',
-        })
-        .collect();
-    if name.len() <= 200 {
-        return name;
-    }
-    // Long generic types: a readable start, and a hash of the whole.
-    let hash = envelope::fingerprint(&name, "");
-    format!("{}-{hash:016x}", &name[..180])
-}
-
-/// Starts the key in a keyed checkpoint's label.
-pub(crate) const KEY_OPEN: &str = "[key ";
+use crate::run::save::{Save, Saver};
+use crate::run::spec::Spec;
 
 /// The checkpoint of one call: loaded on entry, saved while the loop runs, removed at the end.
 pub struct Run {
     function: &'static str,
-    pub(crate) generations: Generations,
-    /// The state bindings' names, for errors.
-    pub(crate) state: &'static [&'static str],
+    generations: Generations,
     start: u64,
     /// On resume: the fingerprint the item at this iteration must have (`Loaded::checked`).
     /// At the iteration resumed at, it is checked at the first boundary; at an earlier one
@@ -132,11 +37,8 @@ pub struct Run {
     expected: Option<(u64, u64)>,
     /// The checkpoint to restore, and the file it came from.
     loaded: Option<(Loaded, PathBuf)>,
-    /// Appends checkpoints to the log; `syncer` makes them durable in the background.
-    pub(crate) journal: Journal,
-    pub(crate) syncer: Syncer,
-    /// Per state binding: what the last record saved of it, if it is saved as it grows.
-    pub(crate) growth: Vec<Option<Growth>>,
+    /// Writes the checkpoints: the log, its background syncer, what was saved of each binding.
+    saver: Saver,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -156,9 +58,6 @@ pub struct Run {
     resume_message: Option<ResumeMessage>,
     /// Whether a nest's inner iterator type was checked by [`Run::skip_inner`].
     inner_checked: bool,
-    /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
-    /// the last one this run saved.
-    pub(crate) last_saved: Option<u64>,
     /// The fingerprints, on entry, of the bindings the loop names without owning them (see
     /// [`crate::__private::Watched`]); `None` once compared at the first save.
     watched: Option<Vec<(&'static str, Option<u64>)>>,
@@ -193,7 +92,7 @@ impl ResumeMessage {
             self.function,
             self.index,
             self.from.display(),
-            age(self.saved_at_ms),
+            envelope::age(self.saved_at_ms),
             self.index,
         );
     }
@@ -217,7 +116,7 @@ impl Run {
                 key.label(spec.name),
             ),
         };
-        let path = checkpoint_dir().join(file);
+        let path = files::checkpoint_dir().join(file);
         let lock = Lock::acquire(&path).unwrap_or_else(|err| match err {
             Error::Locked { path, holder } if holder == std::process::id().to_string() => {
                 fail(Error::InUseHere { path })
@@ -226,12 +125,12 @@ impl Run {
         });
         files::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
-        let shape = describe_state(spec.path, spec.state, shapes);
+        let shape = label::describe_state(spec.path, spec.state, shapes);
         if reset_requested() {
             reset(&generations, spec.function);
         }
-        let recovered = checkpoint::recover(&OsFs, &generations, &label, &shape)
-            .unwrap_or_else(|err| fail(err));
+        let recovered =
+            recover::recover(&OsFs, &generations, &label, &shape).unwrap_or_else(|err| fail(err));
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
@@ -269,14 +168,18 @@ impl Run {
         let last_saved = loaded.is_some().then_some(start);
         Run {
             function: spec.function,
-            journal: Journal::new(generations.clone(), &meta, last_seq),
+            saver: Saver {
+                journal: Journal::new(generations.clone(), &meta, last_seq),
+                syncer: Syncer::default(),
+                growth: spec.state.iter().map(|_| None).collect(),
+                last_saved,
+                path: generations.newest.clone(),
+                state: spec.state,
+            },
             generations,
-            state: spec.state,
             start,
             expected,
             loaded,
-            syncer: Syncer::default(),
-            growth: spec.state.iter().map(|_| None).collect(),
             lock: Some(lock),
             watch: Some(Watch::start(spec.signals)),
             pending_stop: None,
@@ -288,7 +191,6 @@ impl Run {
             progress: Progress::start(spec.function, (start > 0).then_some(start)),
             resume_message,
             inner_checked: false,
-            last_saved,
             watched: None,
         }
     }
@@ -419,7 +321,7 @@ impl Run {
     /// each of them whole (what the last record saved of the old ones says nothing of these).
     #[inline]
     pub fn new_outer_iteration(&mut self, first_inner_binding: usize) {
-        for growth in self.growth.iter_mut().skip(first_inner_binding) {
+        for growth in self.saver.growth.iter_mut().skip(first_inner_binding) {
             *growth = None;
         }
     }
@@ -524,9 +426,10 @@ impl Run {
     /// `next_item` (if known); add each state value, then commit.
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
         // A new file holds every binding whole; only one may be on its way into place.
-        let new_file = self.journal.wants_new_file() && !self.syncer.compaction_pending();
-        self.journal.begin();
-        Save::new(self, index, next_item, new_file)
+        let new_file =
+            self.saver.journal.wants_new_file() && !self.saver.syncer.compaction_pending();
+        self.saver.journal.begin();
+        Save::new(&mut self.saver, index, next_item, new_file)
     }
 
     /// The loop failed (`failure`) in iteration `index` after that iteration had changed the
@@ -534,7 +437,7 @@ impl Run {
     /// checkpoint stands. Says what the next run does.
     pub fn failed_unsaved(&mut self, failure: &str, index: u64) {
         let function = self.function;
-        let next = match self.last_saved {
+        let next = match self.saver.last_saved {
             Some(saved) => format!(
                 "the next run resumes from the checkpoint at iteration {saved} ({}) and runs \
                  iterations {saved} to {index} again",
@@ -554,7 +457,7 @@ impl Run {
 
     /// Waits until every checkpoint written is durable; reports a failure on stderr.
     fn flush(&self) {
-        if let Err(err) = self.syncer.flush() {
+        if let Err(err) = self.saver.syncer.flush() {
             eprintln!(
                 "resumable: warning: the last checkpoint may not survive a power loss: {err}"
             );
@@ -614,7 +517,7 @@ impl Run {
             self.die_of(signal);
         }
         // No rename may bring a file back once they are removed.
-        self.syncer.cancel();
+        self.saver.syncer.cancel();
         let Generations {
             newest,
             previous,
@@ -639,13 +542,13 @@ impl Run {
     #[track_caller]
     pub fn abort(&self, err: Error) -> ! {
         // The checkpoints saved before stay, durable and in place.
-        let _ = self.syncer.flush();
+        let _ = self.saver.syncer.flush();
         fail(err)
     }
 
     /// The loop saved at `index` because it was asked to stop: end as the request says. A
     /// signal ends the process the way that signal does; [`crate::request_stop`] unwinds
-    /// with a [`crate::Stopped`] payload.
+    /// with a [`Stopped`](signals::Stopped) payload.
     pub fn stopped(&mut self, index: u64) -> ! {
         self.flush();
         let reason = self.pending_stop.take().unwrap_or(signals::REQUESTED);
@@ -656,7 +559,7 @@ impl Run {
                 "resumable: stop requested: {function} saved checkpoint {path} at iteration \
                  {index}; call it again to resume"
             );
-            std::panic::resume_unwind(Box::new(crate::Stopped { index }));
+            std::panic::resume_unwind(Box::new(signals::Stopped { index }));
         }
         eprintln!(
             "resumable: {}: {function} saved checkpoint {path} at iteration {index}; run the \
@@ -746,14 +649,6 @@ fn fail(err: Error) -> ! {
     }
 }
 
-/// `RESUMABLE_DIR`, else `.resumable` in the current directory.
-pub(crate) fn checkpoint_dir() -> PathBuf {
-    match std::env::var_os("RESUMABLE_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(".resumable"),
-    }
-}
-
 /// `a::b::f` becomes `a.b.f.ckpt`. Names are checked at compile time to be plain file names.
 fn file_name(name: &str) -> PathBuf {
     Path::new(&format!("{}.ckpt", name.replace("::", "."))).to_owned()
@@ -763,87 +658,5 @@ fn reset_requested() -> bool {
     match std::env::var("RESUMABLE_RESET") {
         Ok(value) => !matches!(value.trim(), "" | "0" | "false" | "no"),
         Err(_) => false,
-    }
-}
-
-/// The function, then each state binding's name and the structure of its type (see `shape`):
-///
-/// ```text
-/// fn squares::squares
-/// == results
-/// root: [u64]
-/// == total
-/// root: u64
-/// ```
-fn describe_state(function: &str, names: &[&str], shapes: &[String]) -> String {
-    let mut text = format!("{}{function}\n", checkpoint::FUNCTION);
-    for (name, shape) in names.iter().zip(shapes) {
-        let _ = writeln!(text, "{}{name}\n{shape}", checkpoint::BINDING);
-    }
-    // The metadata record holds at most 64 KiB; a hash still tells any change apart.
-    if text.len() > 48 * 1024 {
-        let hash = crate::format::envelope::fingerprint("", &text);
-        text = format!(
-            "{}{function}\n{}*\nlarge {hash:016x} (state too large to describe)\n",
-            checkpoint::FUNCTION,
-            checkpoint::BINDING
-        );
-    }
-    text
-}
-
-/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-pub(crate) fn age(then_ms: u64) -> String {
-    let secs = now_ms().saturating_sub(then_ms) / 1000;
-    match secs {
-        0..120 => format!("{secs} s"),
-        120..7200 => format!("{} min", secs / 60),
-        7200..172_800 => format!("{} h", secs / 3600),
-        _ => format!("{} days", secs / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Grid<T>(T);
-
-    #[test]
-    fn a_method_name_holds_its_type_as_a_plain_file_name() {
-        let name = method_name::<Grid<(f64, Vec<u8>)>>("run");
-        assert!(
-            name.ends_with("::Grid__f64_alloc::vec::Vec_u8___::run"),
-            "{name}"
-        );
-        assert!(
-            name.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)),
-            "{name}"
-        );
-        assert_ne!(
-            name,
-            method_name::<Grid<f32>>("run"),
-            "instantiations differ"
-        );
-        let long = method_name::<Grid<[[[[u8; 1]; 1]; 1]; 1]>>(&"f".repeat(300));
-        assert!(long.len() <= 200, "{}", long.len());
-        assert_ne!(long, method_name::<Grid<u8>>(&"f".repeat(300)));
-    }
-
-    #[test]
-    fn keys_differ_by_value_and_long_keys_are_cut_for_display_only() {
-        let a = Key::of(&(10u64, "a.txt"));
-        let b = Key::of(&(11u64, "a.txt"));
-        assert_ne!(a.hash, b.hash);
-        assert_eq!(a.label("jobs"), r#"jobs [key (10, "a.txt")]"#);
-        let long_a = Key::of(&"é".repeat(500));
-        let long_b = Key::of(&format!("{}x", "é".repeat(499)));
-        assert!(
-            long_a.text.ends_with('…') && long_a.text.len() <= 204,
-            "{}",
-            long_a.text
-        );
-        assert_ne!(long_a.hash, long_b.hash, "the hash covers the whole key");
     }
 }

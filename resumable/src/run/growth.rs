@@ -15,9 +15,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
-use crate::__private::{Codec, State};
-use crate::run::call::Save;
-use crate::store::journal::VecFlavor;
+use crate::format::encode::{VecFlavor, push_varint, push_varints};
 
 /// What a run remembers of a growing binding since its last saved record.
 pub(crate) enum Growth {
@@ -72,39 +70,6 @@ impl<E: Serialize> Serialize for Elements<'_, E> {
         }
         tuple.end()
     }
-}
-
-/// Postcard's varint (LEB128) of an unsigned integer: also the length before a sequence.
-#[inline(always)]
-pub(crate) fn push_varint(out: &mut Vec<u8>, mut value: u128) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// Postcard's varints of `values`, appended to `out`: room for the longest is made once, then
-/// each is written in place (a `push` per byte costs twice as much).
-#[inline(always)]
-fn push_varints(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u64>) {
-    let start = out.len();
-    out.resize(start + values.len() * 10, 0);
-    let mut at = start;
-    for value in values {
-        // One bounds check per value (the 10 bytes the longest varint takes), and no branch
-        // on the value: every group of 7 bits is written with its continuation bit, then the
-        // length decides where the next value starts and the last byte loses its bit.
-        let slot: &mut [u8; 10] = (&mut out[at..at + 10]).try_into().expect("10 bytes");
-        for (group, byte) in slot.iter_mut().enumerate() {
-            *byte = (value >> (7 * group)) as u8 | 0x80;
-        }
-        let bits = 64 - (value | 1).leading_zeros() as usize;
-        let len = bits.div_ceil(7);
-        slot[len - 1] &= 0x7f;
-        at += len;
-    }
-    out.truncate(at);
 }
 
 macro_rules! plain_unsigned {
@@ -231,124 +196,6 @@ macro_rules! plain_tuple {
 plain_tuple!(A.0, B.1);
 plain_tuple!(A.0, B.1, C.2);
 plain_tuple!(A.0, B.1, C.2, D.3);
-
-/// A state binding, asked how it is saved. Autoref specialization: `(&Pick(&value)).pick(codec)`
-/// finds [`Grows`] for a `Vec` of [`PlainItem`]s and for a `String`, and [`Whole`] for the rest.
-pub struct Pick<'a, T>(pub &'a T);
-
-/// Saved as a growing sequence, verified (see the module docs).
-pub trait Grows {
-    /// The binding's type.
-    type Value;
-    /// The codec that saves only new elements when the saved ones did not change.
-    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value>;
-}
-
-impl<E: PlainItem + State> Grows for Pick<'_, Vec<E>> {
-    type Value = Vec<E>;
-    #[inline(always)]
-    fn pick(&self, whole: Codec<Vec<E>>) -> Codec<Vec<E>> {
-        Codec {
-            save: |save, value| save.grown(value),
-            ..whole
-        }
-    }
-}
-
-impl Grows for Pick<'_, String> {
-    type Value = String;
-    #[inline(always)]
-    fn pick(&self, whole: Codec<String>) -> Codec<String> {
-        Codec {
-            save: |save, value| save.grown_str(value),
-            ..whole
-        }
-    }
-}
-
-/// Saved whole at every checkpoint.
-pub trait Whole {
-    /// The binding's type.
-    type Value;
-    /// The codec as it is.
-    #[inline(always)]
-    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value> {
-        whole
-    }
-}
-
-impl<T> Whole for &Pick<'_, T> {
-    type Value = T;
-}
-
-/// A binding named in `append(...)`, asked how its new elements are encoded: directly for a
-/// `Vec` of [`PlainItem`]s ([`AppendsPlain`]), through serde for the rest ([`AppendsAny`]).
-/// Chosen at the save site like [`Grows`].
-pub trait AppendsPlain {
-    /// The binding's type.
-    type Value;
-    /// The declared codec, encoding new elements directly.
-    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value>;
-}
-
-impl<E: PlainItem + State> AppendsPlain for Pick<'_, Vec<E>> {
-    type Value = Vec<E>;
-    #[inline(always)]
-    fn pick_append(&self, declared: Codec<Vec<E>>) -> Codec<Vec<E>> {
-        Codec {
-            save: |save, value| save.appended_plain(value),
-            ..declared
-        }
-    }
-}
-
-/// A declared binding whose new elements are encoded through serde.
-pub trait AppendsAny {
-    /// The binding's type.
-    type Value;
-    /// The declared codec as it is.
-    #[inline(always)]
-    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value> {
-        declared
-    }
-}
-
-impl<T> AppendsAny for &Pick<'_, T> {
-    type Value = T;
-}
-
-/// A binding named in `append(...)`.
-#[diagnostic::on_unimplemented(
-    message = "`append(...)` works on `Vec<T>` and `String`, not on `{Self}`",
-    label = "declared append-only here",
-    note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
-)]
-pub trait AppendOnly {
-    /// Saves only what was appended since the last checkpoint, after checking that nothing
-    /// saved changed.
-    fn save_appended(save: &mut Save<'_>, value: &Self);
-}
-
-impl<E: Serialize> AppendOnly for Vec<E> {
-    fn save_appended(save: &mut Save<'_>, value: &Self) {
-        save.appended(value);
-    }
-}
-
-impl AppendOnly for String {
-    fn save_appended(save: &mut Save<'_>, value: &Self) {
-        save.appended_str(value);
-    }
-}
-
-/// The codec of a binding declared in `append(...)`.
-#[inline(always)]
-pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
-    Codec {
-        save: T::save_appended,
-        ..whole
-    }
-}
 
 #[cfg(test)]
 mod tests {

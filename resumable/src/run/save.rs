@@ -4,20 +4,38 @@
 
 use std::hash::Hasher as _;
 use std::ops::Range;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::format::encode::VecFlavor;
 use crate::format::envelope::now_ms;
-use crate::run::call::Run;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::prefix_hash::PrefixHasher;
 use crate::store::fs::OsFs;
-use crate::store::journal::VecFlavor;
+use crate::store::journal::Journal;
+use crate::store::syncer::Syncer;
+
+/// What a run writes its checkpoints with.
+pub(crate) struct Saver {
+    /// Appends checkpoints to the log; `syncer` makes them durable in the background.
+    pub journal: Journal,
+    pub syncer: Syncer,
+    /// Per state binding: what the last record saved of it, if it is saved as it grows.
+    pub growth: Vec<Option<Growth>>,
+    /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
+    /// the last one this run saved.
+    pub last_saved: Option<u64>,
+    /// The log's path, for messages.
+    pub path: PathBuf,
+    /// The state bindings' names, for errors.
+    pub state: &'static [&'static str],
+}
 
 /// A checkpoint being written: the state values go in one by one, in binding order.
 pub struct Save<'a> {
-    run: &'a mut Run,
+    saver: &'a mut Saver,
     index: u64,
     next_item: Option<u64>,
     /// This record starts a new file, so every binding goes in whole.
@@ -31,13 +49,13 @@ pub struct Save<'a> {
 
 impl<'a> Save<'a> {
     pub(crate) fn new(
-        run: &'a mut Run,
+        saver: &'a mut Saver,
         index: u64,
         next_item: Option<u64>,
         new_file: bool,
     ) -> Self {
         Save {
-            run,
+            saver,
             index,
             next_item,
             new_file,
@@ -52,7 +70,7 @@ impl<'a> Save<'a> {
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.binding += 1;
         if self.error.is_none()
-            && let Err(source) = self.run.journal.whole(value)
+            && let Err(source) = self.saver.journal.whole(value)
         {
             self.fail_serialize(source);
         }
@@ -65,7 +83,7 @@ impl<'a> Save<'a> {
             return;
         }
         match &encoded.0 {
-            Ok(bytes) => self.run.journal.whole_bytes(bytes),
+            Ok(bytes) => self.saver.journal.whole_bytes(bytes),
             Err(source) => self.fail_serialize(source.clone()),
         }
     }
@@ -102,7 +120,7 @@ impl<'a> Save<'a> {
         let mut hasher = PrefixHasher::default();
         // (elements still as saved, this save finds them changed, the save before did too)
         let (saved, missed, missed_before) =
-            match self.run.growth.get(binding).and_then(Option::as_ref) {
+            match self.saver.growth.get(binding).and_then(Option::as_ref) {
                 Some(Growth::Changing) => return (0, Growth::Changing),
                 Some(&Growth::Checked {
                     len: saved,
@@ -230,7 +248,7 @@ impl<'a> Save<'a> {
 
     /// What the last record saved of a declared binding.
     fn previous(&self, binding: usize) -> Option<&Growth> {
-        self.run.growth.get(binding)?.as_ref()
+        self.saver.growth.get(binding)?.as_ref()
     }
 
     /// Adds elements `from..` of `items`, encoded by `encode`, and remembers `growth` once the
@@ -248,7 +266,7 @@ impl<'a> Save<'a> {
         }
         let new = &items[from as usize..];
         let written = self
-            .run
+            .saver
             .journal
             .extend(from, items.len() as u64, |buf| encode(new, buf));
         match written {
@@ -268,15 +286,15 @@ impl<'a> Save<'a> {
 
     fn fail_serialize(&mut self, source: postcard::Error) {
         self.error.get_or_insert(Error::Serialize {
-            path: self.run.generations.newest.clone(),
+            path: self.saver.path.clone(),
             source,
         });
     }
 
     fn not_append_only(&mut self, binding: usize, problem: String) {
         self.error.get_or_insert(Error::NotAppendOnly {
-            path: self.run.generations.newest.clone(),
-            binding: self.run.state.get(binding).copied().unwrap_or("?"),
+            path: self.saver.path.clone(),
+            binding: self.saver.state.get(binding).copied().unwrap_or("?"),
             problem,
         });
     }
@@ -287,27 +305,28 @@ impl<'a> Save<'a> {
         self.write().1
     }
 
-    fn write(self) -> (&'a mut Run, Result<(), Error>) {
-        let run = self.run;
+    fn write(self) -> (&'a mut Saver, Result<(), Error>) {
+        let saver = self.saver;
         if let Some(err) = self.error {
-            return (run, Err(err));
+            return (saver, Err(err));
         }
-        if let Err(err) = run.syncer.take_error() {
-            return (run, Err(err));
+        if let Err(err) = saver.syncer.take_error() {
+            return (saver, Err(err));
         }
-        let written = run
-            .journal
-            .write(&OsFs, self.new_file, self.index, now_ms(), self.next_item);
+        let written =
+            saver
+                .journal
+                .write(&OsFs, self.new_file, self.index, now_ms(), self.next_item);
         let job = match written {
             Ok(job) => job,
-            Err(err) => return (run, Err(err)),
+            Err(err) => return (saver, Err(err)),
         };
         for (binding, growth) in self.growth {
-            run.growth[binding] = Some(growth);
+            saver.growth[binding] = Some(growth);
         }
-        run.last_saved = Some(self.index);
-        run.syncer.submit(job);
-        (run, Ok(()))
+        saver.last_saved = Some(self.index);
+        saver.syncer.submit(job);
+        (saver, Ok(()))
     }
 
     /// Saves after the loop failed (a panic, `?`, or a returned `Err`), waits until the
@@ -315,12 +334,12 @@ impl<'a> Save<'a> {
     /// original failure goes on either way.
     pub fn commit_after_failure(self, failure: &str) {
         let index = self.index;
-        let (run, written) = self.write();
-        match written.and_then(|()| run.syncer.flush()) {
+        let (saver, written) = self.write();
+        match written.and_then(|()| saver.syncer.flush()) {
             Ok(()) => eprintln!(
-                "resumable: {failure} in iteration {index}; saved checkpoint {} so the next run \
+                "resumable: {failure} in iteration {index}; saved checkpoint {} so the next saver \
                  starts again at iteration {index}",
-                run.generations.newest.display()
+                saver.path.display()
             ),
             Err(err) => {
                 eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")

@@ -17,6 +17,14 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+/// The panic payload of a loop stopped by [`request_stop`](crate::request_stop): it saved a checkpoint at `index`
+/// completed iterations, and the next call resumes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Completed iterations, saved in the checkpoint.
+    pub index: u64,
+}
+
 /// Why the loop should stop at its next boundary: 0 for no reason, a signal number, or
 /// [`REQUESTED`].
 static STOP: AtomicUsize = AtomicUsize::new(0);

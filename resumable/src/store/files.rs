@@ -143,6 +143,14 @@ pub(crate) fn remove_stale_temp_files(fs: &dyn Fs, path: &Path) {
     }
 }
 
+/// `RESUMABLE_DIR`, else `.resumable` in the current directory.
+pub(crate) fn checkpoint_dir() -> PathBuf {
+    match std::env::var_os("RESUMABLE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(".resumable"),
+    }
+}
+
 pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::format::encode::VecFlavor;
 use crate::format::log::{self, LogMeta, Part, RecordHead};
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, LogFile};
@@ -253,34 +254,5 @@ impl SyncJob {
     pub(crate) fn run(&self, fs: &dyn Fs) -> Result<(), Error> {
         self.sync(fs)?;
         self.rename_into_place(fs)
-    }
-}
-
-/// A postcard output that appends to a borrowed `Vec`, so the buffer outlives one save.
-pub(crate) struct VecFlavor<'a>(pub &'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for VecFlavor<'_> {
-    type Output = ();
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        // Varints come as slices of 1 to 10 bytes: a call to `memcpy` each would cost more
-        // than the copy (measured: 16% of a checkpoint of a `Vec<u64>`).
-        if data.len() <= 16 {
-            self.0.extend(data.iter().copied());
-        } else {
-            self.0.extend_from_slice(data);
-        }
-        Ok(())
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
     }
 }

@@ -1,2 +1,5 @@
+//! Test support, compiled for the unit tests only: the simulated disk that loses what was not
+//! synced, and the seeded random generator the tests draw their cases from.
+
 pub(crate) mod rng;
 pub(crate) mod sim_fs;

@@ -324,6 +324,7 @@ mod tests {
     use crate::format::log::LogMeta;
     use crate::store::files::Generations;
     use crate::store::journal::{Journal, SyncJob};
+    use crate::store::recover;
 
     const LABEL: &str = "sim";
     const SHAPE: &str = "== results\n[u64]\n== text\nstring";
@@ -409,7 +410,7 @@ mod tests {
 
     /// Recovery, then decoding, of whatever is on `fs`: the index and state, or an error.
     fn load(fs: &SimFs) -> Result<Option<(u64, State)>, crate::Error> {
-        let Some(recovered) = checkpoint::recover(fs, &generations(), LABEL, SHAPE)? else {
+        let Some(recovered) = recover::recover(fs, &generations(), LABEL, SHAPE)? else {
             return Ok(None);
         };
         let mut rest = recovered.loaded.payload();

@@ -69,10 +69,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
-use text::{Parsed, parse};
-#[cfg(test)]
-use trace::trace;
-use trace::trace_with;
+use text::{Parsed, parse, render};
+use trace::{Traced, Untraceable, trace_with};
 
 /// The longest text [`shape_of`] returns: the checkpoint's metadata record, which holds the
 /// shapes of all state bindings, is at most 64 KiB. A shape this long has about 50 containers.
@@ -107,9 +105,22 @@ pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>)
     }
 }
 
+/// Traces `T` and renders its text, reading a field whose `Deserialize` refuses every
+/// placeholder from `real`.
+fn traced_text<T: DeserializeOwned>(real: trace::RealField<'_>) -> Result<String, Untraceable> {
+    let Traced { root, defs } = trace_with::<T>(real)?;
+    render(&root, &defs)
+}
+
+/// Traces `T` and renders its text.
+#[cfg(test)]
+fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
+    traced_text::<T>(&|_, _| None)
+}
+
 fn shape_with_limit<T: DeserializeOwned>(limit: usize, real: trace::RealField<'_>) -> String {
     // A `Deserialize` impl may panic on a placeholder: that is "cannot be traced", not a crash.
-    let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| trace_with::<T>(real)));
+    let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| traced_text::<T>(real)));
     match traced {
         Ok(Ok(text)) if text.len() <= limit => text,
         Ok(Ok(text)) => format!(

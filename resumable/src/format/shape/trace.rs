@@ -12,7 +12,6 @@ mod reader;
 
 use reader::Reader;
 
-use super::text::render;
 use super::{MAX_DEPTH, MAX_PASSES};
 
 /// Tells containers apart within one process: the `type_name` of what their visitor builds.
@@ -218,15 +217,16 @@ const TEXTS: &[&str] = &[
     "1.0.0",
 ];
 
-/// Traces `T` and renders its text.
-#[cfg(test)]
-pub(super) fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
-    trace_with::<T>(&|_, _| None)
+/// A traced type: its root, and the definitions of the named types in it, which
+/// [`render`](super::text::render) writes as text.
+pub(super) struct Traced {
+    pub root: Ty,
+    pub defs: HashMap<Id, Def>,
 }
 
 /// Traces `T`, reading a field whose `Deserialize` refuses every placeholder from `real`
 /// (recorded as opaque), so that the fields around it are traced.
-pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<String, Untraceable> {
+pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Traced, Untraceable> {
     let mut tracer = Tracer::default();
     for _ in 0..MAX_PASSES {
         tracer.progress = false;
@@ -247,7 +247,10 @@ pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Str
                     return Err(Untraceable::new("some enum variants cannot be reached"));
                 }
             }
-            Ok(_) => return render(&root, &tracer.defs),
+            Ok(_) => {
+                let defs = std::mem::take(&mut tracer.defs);
+                return Ok(Traced { root, defs });
+            }
             Err(_) if tracer.retry => {}
             Err(_) if tracer.next_text() => {}
             Err(err) => {

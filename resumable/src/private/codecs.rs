@@ -1,0 +1,183 @@
+//! How each state binding is saved and restored: its [`Codec`], checked once for `State`,
+//! then chosen by autoref specialization — whole, as a growing sequence, or as declared in
+//! `append(...)`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::run::call::Restore;
+use crate::run::growth::PlainItem;
+use crate::run::save::Encoded;
+use crate::run::save::Save;
+
+/// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps
+/// the calls through it free of further errors when the check fails.
+pub struct Codec<T> {
+    /// Writes the binding into a checkpoint.
+    pub save: fn(&mut Save<'_>, &T),
+    /// Reads it back.
+    pub load: fn(&mut Restore) -> T,
+    /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
+    /// binding's value on entry when there is one (see `shape_of_value`).
+    pub shape: fn(Option<&T>) -> String,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Codec<T> {}
+
+/// Checks, at the binding's span, that a state binding can be saved and restored.
+#[inline(always)]
+pub fn codec<T: State>(_: &T) -> Codec<T> {
+    codec_of()
+}
+
+/// [`codec`] for a binding whose type the code after this call decides: a binding declared
+/// between the loops of a nest (`inner = 'label`), whose shape the checkpoint needs before the
+/// outer loop runs.
+#[inline(always)]
+pub fn codec_of<T: State>() -> Codec<T> {
+    Codec {
+        save: |save, value| save.value(value),
+        load: |restore| restore.value(),
+        shape: crate::format::shape::shape_of_value::<T>,
+    }
+}
+
+/// A state binding's value serialized now, for the saves that follow (see [`Encoded`]).
+#[inline(always)]
+pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
+    Encoded::of(value)
+}
+
+/// The bound every state binding must meet.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be checkpointed: state must implement `Serialize` and `DeserializeOwned`",
+    label = "this binding is checkpointed as loop state",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it, or leave the binding out of the checkpoint with `#[resumable(skip(name))]` (or list the state with `state(...)`)"
+)]
+pub trait State: Serialize + DeserializeOwned {}
+
+impl<T: Serialize + DeserializeOwned> State for T {}
+
+/// A state binding, asked how it is saved. Autoref specialization: `(&Pick(&value)).pick(codec)`
+/// finds [`Grows`] for a `Vec` of [`PlainItem`]s and for a `String`, and [`Whole`] for the rest.
+pub struct Pick<'a, T>(pub &'a T);
+
+/// Saved as a growing sequence, verified (see the module docs).
+pub trait Grows {
+    /// The binding's type.
+    type Value;
+    /// The codec that saves only new elements when the saved ones did not change.
+    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value>;
+}
+
+impl<E: PlainItem + State> Grows for Pick<'_, Vec<E>> {
+    type Value = Vec<E>;
+    #[inline(always)]
+    fn pick(&self, whole: Codec<Vec<E>>) -> Codec<Vec<E>> {
+        Codec {
+            save: |save, value| save.grown(value),
+            ..whole
+        }
+    }
+}
+
+impl Grows for Pick<'_, String> {
+    type Value = String;
+    #[inline(always)]
+    fn pick(&self, whole: Codec<String>) -> Codec<String> {
+        Codec {
+            save: |save, value| save.grown_str(value),
+            ..whole
+        }
+    }
+}
+
+/// Saved whole at every checkpoint.
+pub trait Whole {
+    /// The binding's type.
+    type Value;
+    /// The codec as it is.
+    #[inline(always)]
+    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value> {
+        whole
+    }
+}
+
+impl<T> Whole for &Pick<'_, T> {
+    type Value = T;
+}
+
+/// A binding named in `append(...)`, asked how its new elements are encoded: directly for a
+/// `Vec` of [`PlainItem`]s ([`AppendsPlain`]), through serde for the rest ([`AppendsAny`]).
+/// Chosen at the save site like [`Grows`].
+pub trait AppendsPlain {
+    /// The binding's type.
+    type Value;
+    /// The declared codec, encoding new elements directly.
+    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value>;
+}
+
+impl<E: PlainItem + State> AppendsPlain for Pick<'_, Vec<E>> {
+    type Value = Vec<E>;
+    #[inline(always)]
+    fn pick_append(&self, declared: Codec<Vec<E>>) -> Codec<Vec<E>> {
+        Codec {
+            save: |save, value| save.appended_plain(value),
+            ..declared
+        }
+    }
+}
+
+/// A declared binding whose new elements are encoded through serde.
+pub trait AppendsAny {
+    /// The binding's type.
+    type Value;
+    /// The declared codec as it is.
+    #[inline(always)]
+    fn pick_append(&self, declared: Codec<Self::Value>) -> Codec<Self::Value> {
+        declared
+    }
+}
+
+impl<T> AppendsAny for &Pick<'_, T> {
+    type Value = T;
+}
+
+/// A binding named in `append(...)`.
+#[diagnostic::on_unimplemented(
+    message = "`append(...)` works on `Vec<T>` and `String`, not on `{Self}`",
+    label = "declared append-only here",
+    note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
+)]
+pub trait AppendOnly {
+    /// Saves only what was appended since the last checkpoint, after checking that nothing
+    /// saved changed.
+    fn save_appended(save: &mut Save<'_>, value: &Self);
+}
+
+impl<E: Serialize> AppendOnly for Vec<E> {
+    fn save_appended(save: &mut Save<'_>, value: &Self) {
+        save.appended(value);
+    }
+}
+
+impl AppendOnly for String {
+    fn save_appended(save: &mut Save<'_>, value: &Self) {
+        save.appended_str(value);
+    }
+}
+
+/// The codec of a binding declared in `append(...)`.
+#[inline(always)]
+pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
+    Codec {
+        save: T::save_appended,
+        ..whole
+    }
+}
