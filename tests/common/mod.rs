@@ -79,7 +79,7 @@ pub fn previous(path: &Path) -> PathBuf {
 }
 
 /// The bytes of the newest checkpoint file at `path`: the log, or the `.next` log that has not
-/// been moved into place yet (see `resumable/src/journal.rs`).
+/// been moved into place yet (see `resumable/src/store/journal.rs`).
 pub fn newest_bytes(path: &Path) -> Option<Vec<u8>> {
     let mut next = path.as_os_str().to_owned();
     next.push(".next");
@@ -446,7 +446,7 @@ impl Outcome {
 }
 
 /// The completed-iteration index a checkpoint records, read from its header (the format is
-/// documented in resumable/src/envelope.rs: a 24-byte fixed header, then the postcard metadata
+/// documented in resumable/src/format/envelope.rs: a 24-byte fixed header, then the postcard metadata
 /// record, whose first two fields are the fingerprint and the index, both varints).
 /// `None` if there is no file.
 pub fn saved_index(path: &Path) -> Option<u64> {
