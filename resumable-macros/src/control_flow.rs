@@ -40,8 +40,12 @@ use quote::{ToTokens, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Block, Expr, ExprBreak, ExprForLoop, Label, Lifetime, Macro, Token, parse_quote_spanned,
+    Block, Expr, ExprBreak, ExprForLoop, Ident, Label, Lifetime, Macro, ReturnType, Token,
+    parse_quote_spanned,
 };
+
+use crate::erase_impl_trait::erase_impl_trait;
+use crate::model::Model;
 
 /// The generated label of the outer loop: `break` in the body goes there.
 pub const OUTER_LABEL: &str = "'__resumable_outer";
@@ -52,6 +56,51 @@ pub const BODY_LABEL: &str = "'__resumable_body";
 /// `at` for messages.
 pub fn label(name: &str, at: Span) -> Lifetime {
     Lifetime::new(name, Span::mixed_site().located_at(at))
+}
+
+/// The function's return type as the loop's closure names it (`impl Trait` made `_`).
+pub fn return_type(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote::quote!(()),
+        ReturnType::Type(_, ty) => {
+            let erased = erase_impl_trait((**ty).clone());
+            quote::quote!(#erased)
+        }
+    }
+}
+
+/// The state the loop's closure hands back with every way out of it: `()`, or the bindings it
+/// moved in, `(acc, phase,)` (see `moved.rs`).
+pub fn handed_back(by_value: &[Ident]) -> TokenStream {
+    quote::quote!((#(#by_value,)*))
+}
+
+/// Rewrites the control flow of `model`'s loop in place — a single loop's body, or a nest's
+/// statements around its inner loop and the inner loop — and returns every error at once.
+pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
+    let return_type = return_type(&model.function.sig.output);
+    let handed_back = handed_back(&model.by_value);
+    let Some(nest) = &mut model.nest else {
+        return rewrite(&mut model.looped, None, &return_type, &handed_back);
+    };
+    let rewritten = [
+        rewrite_returns(&mut nest.between, &return_type),
+        rewrite(
+            &mut nest.inner,
+            model.looped.label.as_ref(),
+            &return_type,
+            &handed_back,
+        ),
+        rewrite_returns(&mut nest.after, &return_type),
+    ];
+    let errors = rewritten.into_iter().filter_map(Result::err);
+    match errors.reduce(|mut all, next| {
+        all.combine(next);
+        all
+    }) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Rewrites the loop body in place; returns the errors for what it could not rewrite.

@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::{Expr, Ident, ReturnType};
 
 use crate::control_flow;
-use crate::erase_impl_trait::{erase_impl_trait, is_impl_trait};
+use crate::erase_impl_trait::is_impl_trait;
 use crate::first_use::FirstUse;
 use crate::model::{Every, Model, Receiver};
 
@@ -15,23 +15,6 @@ use crate::model::{Every, Model, Receiver};
 /// the same name gives the same local wherever it is made.
 pub fn local(name: &str) -> Ident {
     Ident::new(&format!("__resumable_{name}"), Span::mixed_site())
-}
-
-/// The function's return type as the loop's closure names it (`impl Trait` made `_`).
-pub fn return_type(output: &ReturnType) -> TokenStream {
-    match output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => {
-            let erased = erase_impl_trait((**ty).clone());
-            quote!(#erased)
-        }
-    }
-}
-
-/// The state the loop's closure hands back with every way out of it: `()`, or the bindings it
-/// moved in, `(acc, phase,)` (see `moved.rs`).
-pub fn handed_back(by_value: &[Ident]) -> TokenStream {
-    quote!((#(#by_value,)*))
 }
 
 /// The generated locals the expansions of both shapes name.
@@ -165,7 +148,7 @@ impl Parts {
         let tick = local("tick");
         let boundary = local("boundary");
         let current = local("current");
-        let handed_back = handed_back(&model.by_value);
+        let handed_back = control_flow::handed_back(&model.by_value);
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
         let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
         let private = quote!(::resumable::__private);
@@ -412,7 +395,7 @@ impl Parts {
         let save_after_try = save_after("`?` returned early with an error");
         let save_after_panic = save_after("a panic");
 
-        let return_type = return_type(&function.sig.output);
+        let return_type = control_flow::return_type(&function.sig.output);
         let may_be_result = match &function.sig.output {
             ReturnType::Default => false,
             ReturnType::Type(_, ty) => !is_impl_trait(ty),

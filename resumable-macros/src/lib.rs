@@ -41,30 +41,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         .and_then(|args| model::Model::new(args, function.clone()))
         .and_then(|mut model| {
             model.mark_first_use();
-            let return_type = generated::return_type(&model.function.sig.output);
-            let handed_back = generated::handed_back(&model.by_value);
-            match &mut model.nest {
-                None => control_flow::rewrite(&mut model.looped, None, &return_type, &handed_back)?,
-                Some(nest) => {
-                    let rewritten = [
-                        control_flow::rewrite_returns(&mut nest.between, &return_type),
-                        control_flow::rewrite(
-                            &mut nest.inner,
-                            model.looped.label.as_ref(),
-                            &return_type,
-                            &handed_back,
-                        ),
-                        control_flow::rewrite_returns(&mut nest.after, &return_type),
-                    ];
-                    let errors = rewritten.into_iter().filter_map(Result::err);
-                    if let Some(error) = errors.reduce(|mut all, next| {
-                        all.combine(next);
-                        all
-                    }) {
-                        return Err(error);
-                    }
-                }
-            }
+            control_flow::rewrite_model(&mut model)?;
             Ok(expand::expand(model))
         });
     result.unwrap_or_else(|error| {
