@@ -228,10 +228,10 @@ mod tests {
             assert_eq!(flushed, expected);
         }
         assert!(generations.newest.exists() && !generations.next.exists());
-        assert_eq!(
-            crate::__private::saved_index(&generations.newest),
-            Some(200)
-        );
+        let newest = crate::store::recover::read_checked(&OsFs, &generations.newest, "a", "")
+            .unwrap()
+            .expect("a checkpoint");
+        assert_eq!(newest.meta.index, 200);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
