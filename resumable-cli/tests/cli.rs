@@ -1,5 +1,5 @@
-//! The `resumable` command (the `resumable-cli` crate): `list`, `show` and `reset` on checkpoints left
-//! by real `#[resumable]` runs of this process, copied into a scratch directory, and on files
+//! The `resumable` command (the `resumable-cli` crate): `list`, `show` and `reset` on checkpoints
+//! left by real `#[resumable]` runs of this process, copied into a scratch directory, and on files
 //! made torn or damaged from them.
 
 use std::fs;

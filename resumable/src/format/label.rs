@@ -8,32 +8,47 @@ use std::fmt::Write as _;
 use crate::format::envelope;
 use crate::format::shape;
 
+/// Starts a `#[resumable]` shape's first line: the path of the function that saves it.
+pub(crate) const FUNCTION: &str = "fn ";
+
+/// Starts each binding's part of a `#[resumable]` shape: `== name`, then its type's shape.
+pub(crate) const BINDING: &str = "== ";
+
 /// Starts the key in a keyed checkpoint's label.
 pub(crate) const KEY_OPEN: &str = "[key ";
-
-/// `name [key (10, "a.txt")]`: the label of a checkpoint of key `key` (its `Debug` text).
-pub(crate) fn keyed(name: &str, key: &str) -> String {
-    format!("{name} {KEY_OPEN}{key}]")
-}
-
-/// `(name, key)` of a label: `name [key (10, "a")]` is `("name", Some("(10, \"a\")"))`.
-pub(crate) fn split_label(label: &str) -> (&str, Option<&str>) {
-    let open = format!(" {}", KEY_OPEN);
-    match label.split_once(&open) {
-        Some((name, key)) => (name, Some(key.strip_suffix(']').unwrap_or(key))),
-        None => (label, None),
-    }
-}
 
 /// The name of a loop nest's first state value, its position `(outer, inner)`: in its
 /// checkpoint's shape, and how `resumable show` finds it.
 pub const POSITION: &str = "(outer, inner)";
 
-/// Starts each binding's part of a `#[resumable]` shape: `== name`, then its type's shape.
-pub(crate) const BINDING: &str = "== ";
+/// The function, then each state binding's name and the structure of its type (see `shape`):
+///
+/// ```text
+/// fn squares::squares
+/// == results
+/// root: [u64]
+/// == total
+/// root: u64
+/// ```
+pub(crate) fn describe_state(function: &str, names: &[&str], shapes: &[String]) -> String {
+    let mut text = format!("{FUNCTION}{function}\n");
+    for (name, shape) in names.iter().zip(shapes) {
+        let _ = writeln!(text, "{BINDING}{name}\n{shape}");
+    }
+    // The metadata record holds at most 64 KiB; a hash still tells any change apart.
+    if text.len() > 48 * 1024 {
+        let hash = envelope::fingerprint("", &text);
+        text = format!(
+            "{FUNCTION}{function}\n{BINDING}*\nlarge {hash:016x} (state too large to describe)\n"
+        );
+    }
+    text
+}
 
-/// Starts a `#[resumable]` shape's first line: the path of the function that saves it.
-pub(crate) const FUNCTION: &str = "fn ";
+/// `name [key (10, "a.txt")]`: the label of a checkpoint of key `key` (its `Debug` text).
+pub(crate) fn keyed(name: &str, key: &str) -> String {
+    format!("{name} {KEY_OPEN}{key}]")
+}
 
 /// A `#[resumable]` shape's function (if its first line names one) and the rest.
 pub(crate) fn split_function(shape: &str) -> (Option<&str>, &str) {
@@ -43,6 +58,28 @@ pub(crate) fn split_function(shape: &str) -> (Option<&str>, &str) {
     {
         Some((function, rest)) => (Some(function), rest),
         None => (None, shape),
+    }
+}
+
+/// The `(name, shape)` of each binding in a `#[resumable]` shape; `None` for other labels'.
+fn bindings(shape: &str) -> Option<Vec<(&str, &str)>> {
+    let body = shape.strip_prefix(BINDING)?;
+    Some(
+        body.split(&format!("\n{BINDING}"))
+            .map(|part| {
+                let (name, shape) = part.split_once('\n').unwrap_or((part, ""));
+                (name, shape.trim_end())
+            })
+            .collect(),
+    )
+}
+
+/// `(name, key)` of a label: `name [key (10, "a")]` is `("name", Some("(10, \"a\")"))`.
+pub(crate) fn split_label(label: &str) -> (&str, Option<&str>) {
+    let open = format!(" {KEY_OPEN}");
+    match label.split_once(&open) {
+        Some((name, key)) => (name, Some(key.strip_suffix(']').unwrap_or(key))),
+        None => (label, None),
     }
 }
 
@@ -115,44 +152,6 @@ fn describe_state_change(saved: &str, current: &str) -> String {
         })
         .collect();
     changes.join("; ")
-}
-
-/// The `(name, shape)` of each binding in a `#[resumable]` shape; `None` for other labels'.
-fn bindings(shape: &str) -> Option<Vec<(&str, &str)>> {
-    let body = shape.strip_prefix(BINDING)?;
-    Some(
-        body.split(&format!("\n{BINDING}"))
-            .map(|part| {
-                let (name, shape) = part.split_once('\n').unwrap_or((part, ""));
-                (name, shape.trim_end())
-            })
-            .collect(),
-    )
-}
-
-/// The function, then each state binding's name and the structure of its type (see `shape`):
-///
-/// ```text
-/// fn squares::squares
-/// == results
-/// root: [u64]
-/// == total
-/// root: u64
-/// ```
-pub(crate) fn describe_state(function: &str, names: &[&str], shapes: &[String]) -> String {
-    let mut text = format!("{}{function}\n", FUNCTION);
-    for (name, shape) in names.iter().zip(shapes) {
-        let _ = writeln!(text, "{}{name}\n{shape}", BINDING);
-    }
-    // The metadata record holds at most 64 KiB; a hash still tells any change apart.
-    if text.len() > 48 * 1024 {
-        let hash = envelope::fingerprint("", &text);
-        text = format!(
-            "{}{function}\n{}*\nlarge {hash:016x} (state too large to describe)\n",
-            FUNCTION, BINDING
-        );
-    }
-    text
 }
 
 #[cfg(test)]

@@ -97,10 +97,10 @@ pub trait NotShared {}
 impl NotShared for () {}
 
 /// The loop's next item, asked for a stable fingerprint by autoref specialization, as for
-/// [`Returned`](super::Returned): `(&&&ItemHash(&item)).item_hash()` hashes its `Hash`, else its postcard bytes
-/// (`Serialize`), else its `Debug` text, and is `None` for an item with none of them or one
-/// that holds a hash table (whose order, and so its bytes, differ per process). The same item
-/// gives the same fingerprint on every run of the same build.
+/// [`Returned`](super::Returned): `(&&&ItemHash(&item)).item_hash()` hashes its `Hash`, else its
+/// postcard bytes (`Serialize`), else its `Debug` text, and is `None` for an item with none of them
+/// or one that holds a hash table (whose order, and so its bytes, differ per process). The same
+/// item gives the same fingerprint on every run of the same build.
 pub struct ItemHash<'a, T: ?Sized>(pub &'a T);
 
 /// Gives `fingerprint` (a closure over [`ItemHash`] at the loop) the type of a function of

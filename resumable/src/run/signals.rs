@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-/// The panic payload of a loop stopped by [`request_stop`](crate::request_stop): it saved a checkpoint at `index`
-/// completed iterations, and the next call resumes there.
+/// The panic payload of a loop stopped by [`request_stop`](crate::request_stop): it saved a
+/// checkpoint at `index` completed iterations, and the next call resumes there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stopped {
     /// Completed iterations, saved in the checkpoint.

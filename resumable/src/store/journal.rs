@@ -1,4 +1,5 @@
-//! Appending checkpoints to a log (see [`crate::format::log`]) and the steps that make them durable.
+//! Appending checkpoints to a log (see [`crate::format::log`]) and the steps that make them
+//! durable.
 //!
 //! The loop's side ([`Journal`]) serializes a record into reused buffers and appends it to the
 //! open log file: handed to the operating system, so a killed process loses nothing written.
