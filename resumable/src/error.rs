@@ -27,6 +27,26 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The disk (or the user's quota) has no room for the next checkpoint. The checkpoint
+    /// saved before it is intact, and the partial new file was removed.
+    #[error(
+        "no room for checkpoint {}: it needs {} free in {} ({source})",
+        path.display(),
+        size_text(*needed),
+        dir.display()
+    )]
+    NoSpace {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The directory it is in.
+        dir: PathBuf,
+        /// The bytes the checkpoint being written needs, beside the one before it.
+        needed: u64,
+        /// The operating system's error (`ENOSPC` or `EDQUOT`).
+        #[source]
+        source: io::Error,
+    },
+
     /// The file is not a checkpoint, or it is damaged (truncated, bit-flipped, torn).
     #[error("checkpoint {} cannot be loaded: {problem}. {START_OVER}", path.display())]
     Corrupt {
@@ -185,4 +205,27 @@ impl Error {
             problem: problem.into(),
         }
     }
+}
+
+/// Whether `err` says the disk or the quota is full.
+pub(crate) fn is_no_space(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
+pub(crate) fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }

@@ -351,17 +351,7 @@ pub fn age(then_ms: u64) -> String {
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
 pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 999.95 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    crate::error::size_text(bytes)
 }
 
 #[cfg(test)]

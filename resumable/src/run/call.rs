@@ -425,9 +425,15 @@ impl Run {
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
     /// `next_item` (if known); add each state value, then commit.
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
-        // A new file holds every binding whole; only one may be on its way into place.
-        let new_file =
-            self.saver.journal.wants_new_file() && !self.saver.syncer.compaction_pending();
+        // A new file holds every binding whole; only one may be on its way into place. When
+        // checkpoints that each need a new file come faster than the disk syncs them, the loop
+        // waits for the one before (the only wait on the disk): appending to it instead would
+        // keep every copy until the sync ends.
+        let mut new_file = self.saver.journal.wants_new_file();
+        if new_file && self.saver.syncer.compaction_pending() {
+            self.saver.syncer.wait_for_compaction();
+            new_file = !self.saver.syncer.compaction_pending();
+        }
         self.saver.journal.begin();
         Save::new(&mut self.saver, index, next_item, new_file)
     }
@@ -543,6 +549,12 @@ impl Run {
     pub fn abort(&self, err: Error) -> ! {
         // The checkpoints saved before stay, durable and in place.
         let _ = self.saver.syncer.flush();
+        if self.saver.last_saved.is_none() && saving_failed(&err) {
+            panic!(
+                "resumable: {err}; no checkpoint was saved yet, so the next run starts from the \
+                 beginning"
+            )
+        }
         fail(err)
     }
 
@@ -633,12 +645,21 @@ impl Restore {
     }
 }
 
+/// Whether `err` is a save that failed (the checkpoint before it, if any, stands).
+fn saving_failed(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Io { .. }
+            | Error::NoSpace { .. }
+            | Error::Serialize { .. }
+            | Error::NotAppendOnly { .. }
+    )
+}
+
 #[track_caller]
 fn fail(err: Error) -> ! {
     match err {
-        Error::Io { .. } | Error::Serialize { .. } | Error::NotAppendOnly { .. } => {
-            panic!("resumable: {err}; the last good checkpoint is intact")
-        }
+        _ if saving_failed(&err) => panic!("resumable: {err}; the last good checkpoint is intact"),
         Error::Locked { .. }
         | Error::InUseHere { .. }
         | Error::NotState { .. }

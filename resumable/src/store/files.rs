@@ -38,9 +38,9 @@ impl Generations {
     }
 }
 
-/// Moves a synced `.next` log into place: the current log becomes `.prev`, then the
-/// directory is synced. A crash between the renames leaves `.prev` and `.next`, both synced;
-/// recovery takes the newer.
+/// Moves a synced `.next` log into place: the current log becomes `.prev`, the directory is
+/// synced, and `.prev` is removed. A crash between the renames leaves `.prev` and `.next`,
+/// both synced; recovery takes the newer.
 pub(crate) fn install_next(fs: &dyn Fs, generations: &Generations) -> Result<(), Error> {
     let Generations {
         newest,
@@ -58,7 +58,12 @@ pub(crate) fn install_next(fs: &dyn Fs, generations: &Generations) -> Result<(),
         .map_err(|err| Error::io("rename", next, err))?;
     test_hook("after-rename");
     fs.sync_dir(parent_dir(newest))
-        .map_err(|err| Error::io("sync the directory of", newest, err))
+        .map_err(|err| Error::io("sync the directory of", newest, err))?;
+    // The new log is durable in place: the old one is no longer the last durable checkpoint,
+    // and keeping it would need room for a third copy of the state. (If the removal is lost
+    // to a crash, recovery picks the newer log; if it fails, the file only takes room.)
+    let _ = fs.remove(previous);
+    Ok(())
 }
 
 /// Replaces `path` with `bytes`, atomically and durably. On any error the old file is intact

@@ -66,12 +66,17 @@ impl Journal {
     }
 
     /// Whether the next record should start a new file: there is none yet, or the current one
-    /// holds more than twice what the newest record needs.
+    /// (past the compaction floor) holds more than twice what the newest record needs, or
+    /// nothing the next record can need. The last is a state saved whole at every checkpoint
+    /// (changed in place): appending would keep every old copy, while a new file needs room
+    /// for two copies at most, the last durable one and the one being written.
     pub(crate) fn wants_new_file(&self) -> bool {
         match &self.file {
             None => true,
             Some((_, len)) => {
-                *len > self.compaction_floor && *len > self.live_bytes.saturating_mul(2)
+                let no_chain = self.chain_bytes.iter().all(|&chain| chain == 0);
+                *len > self.compaction_floor
+                    && (no_chain || *len > self.live_bytes.saturating_mul(2))
             }
         }
     }
@@ -161,18 +166,23 @@ impl Journal {
                     .map_err(|err| Error::io("create the directory of", dir, err))?;
                 let file = fs
                     .create_log(next)
-                    .map_err(|err| Error::io("create", next, err))?;
-                fs.append(&file, &[&self.header])
-                    .map_err(|err| Error::io("write", next, err))?;
+                    .map_err(|err| self.write_error("create", new_file, err))?;
+                if let Err(err) = fs.append(&file, &[&self.header]) {
+                    return Err(self.abandon_next(fs, new_file, err));
+                }
                 (Arc::new(file), self.header.len() as u64)
             }
         };
-        let newest = self.generations.newest.clone();
         // Until the append succeeds there is no file to go on with: after a failed (maybe
         // partial) write, the next record starts a new file rather than follow a torn one.
         self.file = None;
-        fs.append(&file, &[&self.head, &self.data])
-            .map_err(|err| Error::io("write", &newest, err))?;
+        if let Err(err) = fs.append(&file, &[&self.head, &self.data]) {
+            return Err(match new_file {
+                true => self.abandon_next(fs, new_file, err),
+                false => self.write_error("write", new_file, err),
+            });
+        }
+        let newest = self.generations.newest.clone();
         let record_len = (self.head.len() + self.data.len()) as u64;
         self.file = Some((Arc::clone(&file), start_len + record_len));
         self.seq = seq;
@@ -183,6 +193,32 @@ impl Journal {
             seq,
             compaction: new_file.then(|| self.generations.clone()),
         })
+    }
+
+    /// A new file that could not be written is removed: it holds nothing durable, and a
+    /// disk that is full must not keep an empty `.next` either.
+    fn abandon_next(&self, fs: &dyn Fs, new_file: bool, err: std::io::Error) -> Error {
+        let _ = fs.remove(&self.generations.next);
+        self.write_error("write", new_file, err)
+    }
+
+    /// The error of a failed write of the record being written: on a full disk, how much
+    /// room it needs.
+    fn write_error(&self, action: &'static str, new_file: bool, err: std::io::Error) -> Error {
+        let path = match new_file {
+            true => &self.generations.next,
+            false => &self.generations.newest,
+        };
+        if crate::error::is_no_space(&err) {
+            let header = if new_file { self.header.len() } else { 0 };
+            return Error::NoSpace {
+                path: self.generations.newest.clone(),
+                dir: files::parent_dir(path).to_owned(),
+                needed: (header + self.head.len() + self.data.len()) as u64,
+                source: err,
+            };
+        }
+        Error::io(action, path, err)
     }
 
     fn track_live_bytes(&mut self, record_len: u64, new_file: bool) {

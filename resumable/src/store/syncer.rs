@@ -89,6 +89,20 @@ impl Syncer {
         self.shared.compaction_pending.load(Ordering::Acquire)
     }
 
+    /// Waits until no new file is on its way into place (or a sync failed, which the next
+    /// [`Syncer::take_error`] reports): a checkpoint that needs a new file of its own must
+    /// not be appended to the one still syncing, which would then hold both.
+    pub(crate) fn wait_for_compaction(&self) {
+        let mut state = self.shared.lock();
+        while self.compaction_pending() && !self.shared.failed.load(Ordering::Acquire) {
+            state = self
+                .shared
+                .done
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
     /// The error of a background sync since the last call, if one failed.
     pub(crate) fn take_error(&self) -> Result<(), Error> {
         if !self.shared.failed.load(Ordering::Acquire) {

@@ -355,6 +355,17 @@ mod tests {
     /// Saves indexes 1..=SAVES as the runtime does, the vector appended and the text whole,
     /// until the disk fails; the sync jobs run inline. Returns the last index made durable.
     fn save_all(fs: &SimFs, schedule: Schedule) -> Option<u64> {
+        save_all_keeping(fs, schedule, None)
+    }
+
+    /// [`save_all`], which also keeps in `previous` the log each compaction replaced (removed
+    /// from the disk once the new one is in place): what a crash between the renames leaves
+    /// as `.prev`.
+    fn save_all_keeping(
+        fs: &SimFs,
+        schedule: Schedule,
+        mut previous: Option<&mut Option<Vec<u8>>>,
+    ) -> Option<u64> {
         let meta = LogMeta {
             fingerprint: envelope::fingerprint(LABEL, SHAPE),
             label: LABEL.into(),
@@ -392,6 +403,11 @@ mod tests {
             if !due {
                 pending = Some((job, index));
                 continue;
+            }
+            if job.compacts()
+                && let Some(previous) = previous.as_deref_mut()
+            {
+                *previous = fs.read(&generations().newest).unwrap();
             }
             if job.run(fs).is_err() {
                 break;
@@ -530,9 +546,15 @@ mod tests {
         for (case, bytes) in damaged.iter().enumerate() {
             for keep_previous in [true, false] {
                 let fs = SimFs::new(Fault::Healthy);
-                save_all(&fs, Schedule::EachRecord);
-                if !keep_previous {
-                    fs.remove(&generations().previous).unwrap();
+                let mut previous = None;
+                save_all_keeping(&fs, Schedule::EachRecord, Some(&mut previous));
+                assert!(
+                    fs.read(&generations().previous).unwrap().is_none(),
+                    "`.prev` outlived the compaction"
+                );
+                if keep_previous {
+                    let previous = previous.as_ref().expect("save_all compacts");
+                    fs.write(&generations().previous, previous).unwrap();
                 }
                 fs.write(&generations().newest, bytes).unwrap();
                 match load(&fs) {
