@@ -425,15 +425,9 @@ impl Run {
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
     /// `next_item` (if known); add each state value, then commit.
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
-        // A new file holds every binding whole; only one may be on its way into place. When
-        // checkpoints that each need a new file come faster than the disk syncs them, the loop
-        // waits for the one before (the only wait on the disk): appending to it instead would
-        // keep every copy until the sync ends.
-        let mut new_file = self.saver.journal.wants_new_file();
-        if new_file && self.saver.syncer.compaction_pending() {
-            self.saver.syncer.wait_for_compaction();
-            new_file = !self.saver.syncer.compaction_pending();
-        }
+        // A new file holds every binding whole; only one may be on its way into place (see
+        // `Saver::may_start_file`).
+        let new_file = self.saver.journal.wants_new_file() && self.saver.may_start_file();
         self.saver.journal.begin();
         Save::new(&mut self.saver, index, next_item, new_file)
     }

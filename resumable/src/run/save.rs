@@ -33,6 +33,19 @@ pub(crate) struct Saver {
     pub state: &'static [&'static str],
 }
 
+impl Saver {
+    /// Whether a record may start a new file: not while the one before is still on its way
+    /// into place. When checkpoints that each need a new file come faster than the disk syncs
+    /// them, the loop waits here for the one before (its only wait on the disk): appending to
+    /// that file instead would keep both copies in it until its sync ends.
+    pub(crate) fn may_start_file(&self) -> bool {
+        if self.syncer.compaction_pending() {
+            self.syncer.wait_for_compaction();
+        }
+        !self.syncer.compaction_pending()
+    }
+}
+
 /// A checkpoint being written: the state values go in one by one, in binding order.
 pub struct Save<'a> {
     saver: &'a mut Saver,
@@ -313,10 +326,13 @@ impl<'a> Save<'a> {
         if let Err(err) = saver.syncer.take_error() {
             return (saver, Err(err));
         }
-        let written =
-            saver
-                .journal
-                .write(&OsFs, self.new_file, self.index, now_ms(), self.next_item);
+        // A record that turned out to need nothing of the log before it goes to a file of its
+        // own (a state changed in place), so that the old copies do not pile up.
+        let new_file =
+            self.new_file || (saver.journal.record_wants_new_file() && saver.may_start_file());
+        let written = saver
+            .journal
+            .write(&OsFs, new_file, self.index, now_ms(), self.next_item);
         let job = match written {
             Ok(job) => job,
             Err(err) => return (saver, Err(err)),

@@ -66,18 +66,30 @@ impl Journal {
     }
 
     /// Whether the next record should start a new file: there is none yet, or the current one
-    /// (past the compaction floor) holds more than twice what the newest record needs, or
-    /// nothing the next record can need. The last is a state saved whole at every checkpoint
-    /// (changed in place): appending would keep every old copy, while a new file needs room
-    /// for two copies at most, the last durable one and the one being written.
+    /// holds more than twice what the newest record needs.
     pub(crate) fn wants_new_file(&self) -> bool {
         match &self.file {
             None => true,
             Some((_, len)) => {
-                let no_chain = self.chain_bytes.iter().all(|&chain| chain == 0);
-                *len > self.compaction_floor
-                    && (no_chain || *len > self.live_bytes.saturating_mul(2))
+                *len > self.compaction_floor && *len > self.live_bytes.saturating_mul(2)
             }
+        }
+    }
+
+    /// Whether the record being built, which needs nothing of the records before it (every
+    /// binding whole, or a sequence starting at its first element), should start a new file
+    /// rather than follow them: once the log is past the compaction floor, everything in it
+    /// is then dead. A state changed in place is saved so at every checkpoint: appended, the
+    /// log would keep every old copy; in new files, the disk holds two copies at most, the
+    /// last durable one and the one being written.
+    pub(crate) fn record_wants_new_file(&self) -> bool {
+        let self_contained = self
+            .parts
+            .iter()
+            .all(|part| !matches!(part, Part::Extend { from, .. } if *from > 0));
+        match &self.file {
+            None => true,
+            Some((_, len)) => self_contained && *len > self.compaction_floor,
         }
     }
 
