@@ -81,16 +81,24 @@
 //! process using the same checkpoint fails at once with an error naming the checkpoint and the
 //! holder. The log `<checkpoint>` only grows: a checkpoint appends one record, holding each
 //! state binding whole, or — for a sequence that only grew — only its new elements (see
-//! `append(...)` on [`resumable`](macro@resumable)). When the log holds more than twice what
-//! its newest record needs (and at least 1 MiB), and at the first checkpoint of every run, the
-//! next checkpoint starts a new log, `<checkpoint>.next`, with the whole state; once it is
-//! synced, the background thread renames the current log to `<checkpoint>.prev` and the new one
-//! into place. A file is only renamed after it was synced, and the last durable checkpoint is
-//! never overwritten before a newer one is durable.
+//! `append(...)` on [`resumable`](macro@resumable)). A checkpoint starts a new log,
+//! `<checkpoint>.next`, with the whole state: at the first checkpoint of every run; when the
+//! log holds more than twice what its newest record needs; and when the checkpoint needs
+//! nothing of the log before it (a state saved whole, changed in place) — the last two once
+//! the log is past 1 MiB. Once the new log is synced, the background thread renames the current
+//! one to `<checkpoint>.prev`, the new one into place, syncs the directory and removes `.prev`.
+//! A file is only renamed after it was synced, and the last durable checkpoint is never
+//! overwritten or removed before a newer one is durable; so the files hold at most two copies
+//! of the state, the last durable one and the one being written. When checkpoints that each
+//! start a new log come faster than the disk syncs them, a checkpoint waits for the one before
+//! (the loop's only wait on the disk).
+//!
+//! A disk that is full is [`Error::NoSpace`], which says how much room the checkpoint needs;
+//! the checkpoint before it stays, and the new file is removed.
 //!
 //! Recovery takes the newest intact checkpoint among these files: a `.next` log a crash kept
 //! from being moved into place is moved then. If the newest log is damaged, the run resumes
-//! from the newest intact record before the damage (or the previous log), with a warning, and
+//! from the newest intact record before the damage (or `.prev`, if a crash left it), with a warning, and
 //! the damaged bytes are kept: moved to `<checkpoint>.damaged-<unix ms>`, or copied there when
 //! the log itself is still in use; never deleted. A damaged file with no intact checkpoint to
 //! fall back on stops the run. Temporary files of [`save`]s that were killed are removed by the

@@ -5,10 +5,11 @@
 //! filesystems, so a kill at any instant leaves either the old or the new file, never a mix;
 //! the fsyncs make the new one survive a power loss once the save has returned.
 //!
-//! The macro's checkpoints are logs (see [`crate::store::journal`]) that keep one generation back:
-//! when a new log `<file>.next` is moved into place, the current one becomes `<file>.prev`. Every
-//! file that is ever renamed was fsynced first, so whichever of the renames a crash keeps, the
-//! names hold whole checkpoints, and between them the last durable one.
+//! The macro's checkpoints are logs (see [`crate::store::journal`]): when a new log
+//! `<file>.next` is moved into place, the current one becomes `<file>.prev`, removed once the
+//! new one is durable. Every file that is ever renamed was fsynced first, so whichever of the
+//! renames a crash keeps, the names hold whole checkpoints, and between them the last durable
+//! one.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

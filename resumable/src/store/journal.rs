@@ -6,11 +6,13 @@
 //! Making it survive a power loss is a [`SyncJob`], which the background thread of
 //! [`crate::store::syncer`] runs (tests run it inline against a simulated disk).
 //!
-//! A log only grows; when it outgrows twice what its newest record needs, the next record
-//! starts a new file, `<file>.next`, with everything in it. The sync job of that record fsyncs
-//! the new file, then renames the current one to `<file>.prev` and the new one into place and
-//! fsyncs the directory. So every name a rename moves holds a synced, loadable checkpoint, and
-//! the last durable checkpoint is never overwritten before a newer one is durable.
+//! A log only grows; when it outgrows twice what its newest record needs, or holds nothing a
+//! record needs (a state saved whole), that record starts a new file, `<file>.next`, with
+//! everything in it. The sync job of that record fsyncs the new file, then renames the current
+//! one to `<file>.prev` and the new one into place, fsyncs the directory and removes `.prev`.
+//! So every name a rename moves holds a synced, loadable checkpoint, the last durable
+//! checkpoint is never overwritten before a newer one is durable, and the files hold at most
+//! two copies of a state changed in place.
 
 use std::path::PathBuf;
 use std::sync::Arc;
