@@ -98,11 +98,11 @@
 //!
 //! Recovery takes the newest intact checkpoint among these files: a `.next` log a crash kept
 //! from being moved into place is moved then. If the newest log is damaged, the run resumes
-//! from the newest intact record before the damage (or `.prev`, if a crash left it), with a warning, and
-//! the damaged bytes are kept: moved to `<checkpoint>.damaged-<unix ms>`, or copied there when
-//! the log itself is still in use; never deleted. A damaged file with no intact checkpoint to
-//! fall back on stops the run. Temporary files of [`save`]s that were killed are removed by the
-//! next run.
+//! from the newest intact record before the damage (or `.prev`, if a crash left it), with a
+//! warning, and the damaged bytes are kept: moved to `<checkpoint>.damaged-<unix ms>`, or
+//! copied there when the log itself is still in use; never deleted. A damaged file with no
+//! intact checkpoint to fall back on stops the run. Temporary files of [`save`]s that were
+//! killed are removed by the next run.
 //!
 //! # Progress bar
 //!
