@@ -1,44 +1,53 @@
 //! A state changed in place at every step: `Vec<f64>` of LEN elements, every element
 //! rewritten each step, a checkpoint after every step. `tests/disk_full.rs` runs it on a
-//! small filesystem; it is also the program to measure a big state's memory and disk with.
+//! small filesystem; `scripts/bench_big_state.py` measures its memory, disk and time.
 //!
 //! ```text
-//! resumable-big-state LEN STEPS [--fail-at K]
+//! resumable-big-state LEN STEPS [--fail-at K] [--times]
 //! ```
 //!
 //! Prints the sum of the final state (`{:?}`, so bit for bit). With `--fail-at K`, step K
-//! panics before it changes the state (so the failure saves at K).
+//! panics before it changes the state (so the failure saves at K). With `--times`, prints to
+//! stderr how long the loop stood between two steps (each gap holds one checkpoint), a line
+//! `gap_ms <ms>` per gap.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use resumable::resumable;
 
-// The key is what selects the work; the failure point is not part of it.
-#[resumable(every = 1, key = (len, steps))]
-fn job(len: usize, steps: u64, fail_at: Option<u64>) -> f64 {
+// The key is what selects the work; the failure point and the timing are not part of it.
+#[resumable(every = 1, key = (len, steps), skip(last))]
+fn job(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 {
     let mut weights = vec![0.0f64; len];
+    let mut last: Option<Instant> = None;
     for step in 0..steps {
+        if let Some(last) = last.filter(|_| times) {
+            eprintln!("gap_ms {:.1}", last.elapsed().as_secs_f64() * 1000.0);
+        }
         if fail_at == Some(step) {
             panic!("injected failure at step {step}");
         }
         for (i, weight) in weights.iter_mut().enumerate() {
             *weight = *weight * 0.5 + (i % 1000) as f64 + step as f64;
         }
+        last = Some(Instant::now());
     }
     weights.iter().sum()
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let number = |arg: Option<String>| arg.and_then(|text| text.parse::<u64>().ok());
-    let (Some(len), Some(steps)) = (number(args.next()), number(args.next())) else {
-        eprintln!("usage: resumable-big-state LEN STEPS [--fail-at K]");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |at: usize| args.get(at).and_then(|text| text.parse::<u64>().ok());
+    let (Some(len), Some(steps)) = (number(0), number(1)) else {
+        eprintln!("usage: resumable-big-state LEN STEPS [--fail-at K] [--times]");
         return ExitCode::from(2);
     };
-    let fail_at = match args.next().as_deref() {
-        Some("--fail-at") => number(args.next()),
-        _ => None,
-    };
-    println!("{:?}", job(len as usize, steps, fail_at));
+    let fail_at = args
+        .iter()
+        .position(|arg| arg == "--fail-at")
+        .and_then(|at| number(at + 1));
+    let times = args.iter().any(|arg| arg == "--times");
+    println!("{:?}", job(len as usize, steps, fail_at, times));
     ExitCode::SUCCESS
 }
