@@ -42,6 +42,9 @@ pub(crate) enum Fault {
     CrashBefore(usize),
     /// Operation `n` fails with this error (a write writes half first); the rest work.
     FailAt(usize, io::ErrorKind),
+    /// The disk holds this many bytes: a write past them writes what fits, then fails with
+    /// `StorageFull`. A removed file frees its room.
+    Full(usize),
 }
 
 pub(crate) struct SimFs {
@@ -151,6 +154,26 @@ impl SimFs {
         }
     }
 
+    /// The bytes the files on the disk take now.
+    pub(crate) fn used(&self) -> usize {
+        let disk = self.disk.borrow();
+        disk.names
+            .values()
+            .map(|&ino| disk.inodes[ino].current.len())
+            .sum()
+    }
+
+    /// How much of `len` more bytes fit on the disk, if less than all (`inode`'s own bytes,
+    /// which a rewrite replaces, do not count).
+    fn room_short_of(&self, len: usize, rewritten: Option<usize>) -> Option<usize> {
+        let Fault::Full(capacity) = self.fault else {
+            return None;
+        };
+        let freed = rewritten.map_or(0, |ino| self.disk.borrow().inodes[ino].current.len());
+        let room = capacity.saturating_sub(self.used() - freed);
+        (len > room).then_some(room)
+    }
+
     /// The names on the simulated disk, for assertions.
     pub(crate) fn names(&self) -> Vec<PathBuf> {
         self.disk.borrow().names.keys().cloned().collect()
@@ -258,10 +281,10 @@ impl Fs for SimFs {
         {
             return Err(io::Error::new(err.kind(), "simulated crash"));
         }
-        let written = if failure.is_ok() {
-            &bytes[..]
-        } else {
-            &bytes[..bytes.len() / 2]
+        let (written, failure) = match (failure, self.room_short_of(bytes.len(), None)) {
+            (Ok(()), None) => (&bytes[..], Ok(())),
+            (Ok(()), Some(room)) => (&bytes[..room], Err(io::ErrorKind::StorageFull.into())),
+            (Err(err), _) => (&bytes[..bytes.len() / 2], Err(err)),
         };
         self.disk.borrow_mut().inodes[ino]
             .current
@@ -290,10 +313,11 @@ impl SimFs {
         {
             return Err(io::Error::new(err.kind(), "simulated crash"));
         }
-        let written = if failure.is_ok() {
-            bytes
-        } else {
-            &bytes[..bytes.len() / 2]
+        let existing = self.disk.borrow().names.get(path).copied();
+        let (written, failure) = match (failure, self.room_short_of(bytes.len(), existing)) {
+            (Ok(()), None) => (bytes, Ok(())),
+            (Ok(()), Some(room)) => (&bytes[..room], Err(io::ErrorKind::StorageFull.into())),
+            (Err(err), _) => (&bytes[..bytes.len() / 2], Err(err)),
         };
         let mut disk = self.disk.borrow_mut();
         let ino = match disk.names.get(path).copied() {
@@ -524,6 +548,76 @@ mod tests {
                 assert!(temps.is_empty(), "fault at {at} ({kind:?}) left {temps:?}");
             }
         }
+    }
+
+    /// A state saved whole at every checkpoint (changed in place), as the runtime saves it:
+    /// each record starts a new file once the log is past the floor (`record_wants_new_file`),
+    /// the job of each runs inline. Returns the last index saved and the most bytes the disk
+    /// held, or the error of the save that failed.
+    fn save_in_place(fs: &SimFs, saves: u64) -> (u64, usize, Option<crate::Error>) {
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint(LABEL, "x"),
+            label: LABEL.into(),
+            shape: "x".into(),
+        };
+        let mut journal = Journal::new(generations(), &meta, 0);
+        journal.set_compaction_floor(0);
+        let (mut saved, mut peak) = (0, 0);
+        for index in 1..=saves {
+            journal.begin();
+            journal.whole(&vec![index as u8; 4_000]).unwrap();
+            let new_file = journal.wants_new_file() || journal.record_wants_new_file();
+            let written = journal.write(fs, new_file, index, 0, None);
+            peak = peak.max(fs.used());
+            if let Err(err) = written.and_then(|job| job.run(fs)) {
+                return (saved, peak, Some(err));
+            }
+            peak = peak.max(fs.used());
+            saved = index;
+        }
+        (saved, peak, None)
+    }
+
+    /// The state's checkpoint in the log on `fs`: its index and the state's first byte.
+    fn in_place_checkpoint(fs: &SimFs) -> Option<(u64, u8)> {
+        let recovered = recover::recover(fs, &generations(), LABEL, "x").unwrap()?;
+        let mut rest = recovered.loaded.payload();
+        let state: Vec<u8> = checkpoint::take_value(&mut rest).unwrap();
+        Some((recovered.loaded.meta.index, state[0]))
+    }
+
+    #[test]
+    fn a_state_changed_in_place_needs_room_for_two_copies_and_a_full_disk_keeps_the_last() {
+        // One checkpoint: the record, its frame and the log's header.
+        let one = {
+            let fs = SimFs::new(Fault::Healthy);
+            save_in_place(&fs, 1);
+            fs.used()
+        };
+        assert!((4_000..4_200).contains(&one), "{one}");
+        let fs = SimFs::new(Fault::Full(one * 5 / 2));
+        let (saved, peak, failed) = save_in_place(&fs, 30);
+        assert!(failed.is_none(), "{failed:?}");
+        assert_eq!(saved, 30);
+        assert!(
+            peak <= 2 * one,
+            "the disk held {peak} bytes for checkpoints of {one}"
+        );
+        assert_eq!(in_place_checkpoint(&fs), Some((30, 30)));
+
+        let fs = SimFs::new(Fault::Full(one * 3 / 2));
+        let (saved, _, failed) = save_in_place(&fs, 30);
+        assert_eq!(saved, 1);
+        match failed {
+            Some(crate::Error::NoSpace { needed, .. }) => assert_eq!(needed as usize, one),
+            other => panic!("not a full disk: {other:?}"),
+        }
+        assert_eq!(
+            fs.names(),
+            vec![generations().newest],
+            "a partial file was left"
+        );
+        assert_eq!(in_place_checkpoint(&fs), Some((1, 1)));
     }
 
     /// Every truncation and every single-bit flip of the newest log: recovery loads a state
