@@ -3,7 +3,8 @@
 //! - B3: how long the loop is blocked per checkpoint, measured inside the loop as the time
 //!   between two iterations of a `#[resumable(every = 1)]` loop whose body changes one weight
 //!   (so every checkpoint writes the whole vector), against serializing the same state in
-//!   memory and against a synchronous durable save (write, fsync, rename) of it.
+//!   memory and against a synchronous durable save (write, fsync, rename) of it; with no other
+//!   work (checkpoints as fast as the disk takes them) and with 0.5 s of work per step.
 //! - B4: restore throughput (read, check, decode).
 //!
 //! `cargo bench --bench big_state`
@@ -34,6 +35,25 @@ fn train(steps: u64, weights: Vec<f32>) -> (Vec<f32>, Vec<Duration>) {
     (weights, gaps)
 }
 
+/// [`train`] with `pause` of work in every step, longer than the disk takes to sync a
+/// checkpoint: what a training loop looks like. Returns the same gaps.
+#[resumable(every = 1, name = "bench-b3-paced", skip(gaps, last))]
+fn train_paced(steps: u64, weights: Vec<f32>, pause: Duration) -> (Vec<f32>, Vec<Duration>) {
+    let mut weights = weights;
+    let mut gaps = Vec::new();
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        let now = Instant::now();
+        if let Some(last) = last {
+            gaps.push(now - last);
+        }
+        std::thread::sleep(pause);
+        weights[step as usize % LEN] += 1.0;
+        last = Some(Instant::now());
+    }
+    (weights, gaps)
+}
+
 fn big_state(c: &mut Criterion) {
     let state: Vec<f32> = (0..LEN).map(|i| i as f32 * 0.5).collect();
     let dir = std::env::temp_dir().join(format!("resumable-bench-{}", std::process::id()));
@@ -54,6 +74,19 @@ fn big_state(c: &mut Criterion) {
             gaps.iter().sum()
         })
     });
+    // A checkpoint each step, with nothing else to do: the disk's speed decides, as a
+    // checkpoint waits for the one before it to be synced (so the files never hold more than
+    // two copies).
+    group.bench_function(
+        "#[resumable] loop blocked per checkpoint, 0.5 s of work per step",
+        |b| {
+            b.iter_custom(|checkpoints| {
+                let (_, gaps) =
+                    train_paced(checkpoints + 1, state.clone(), Duration::from_millis(500));
+                gaps.iter().sum()
+            })
+        },
+    );
     resumable::save(&path, &state).unwrap();
     group.bench_function("restore (read, check, decode)", |b| {
         b.iter(|| {
