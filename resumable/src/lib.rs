@@ -588,8 +588,10 @@ pub fn request_stop() {
 ///    item has been taken from the iterator but not processed), counted from where this run's
 ///    loop started. The checkpoint is written to the operating system before the loop goes
 ///    on, so a killed process loses at most `every` iterations; it is made durable (fsync) by a
-///    background thread, so the loop never waits for the disk (see
-///    [durability](crate#durability-what-a-crash-and-a-power-loss-can-cost)).
+///    background thread, so the loop does not wait for the disk (see
+///    [durability](crate#durability-what-a-crash-and-a-power-loss-can-cost)) — except that a
+///    checkpoint that starts a new log waits for the one before it if that one is still
+///    syncing (see [the checkpoint's files](crate#the-checkpoints-files)).
 /// 3. A panic, `?` or returned `Err` in iteration `i`: saved at `i` if the iteration had not
 ///    touched the state yet, else nothing is saved and the last checkpoint stands (see
 ///    [Failures](#failures)); then the failure goes on.
@@ -609,9 +611,11 @@ pub fn request_stop() {
 /// In an `async fn` the loop body may `.await`; the loop runs in an async block whose every
 /// poll catches a panic, so panics, `?`, a returned `Err`, signals and `request_stop` behave as
 /// in a sync loop, under any executor (tokio, a `block_on` of your own). The future is `Send`
-/// when the state and the body are. The executor thread never waits for the disk to sync:
+/// when the state and the body are. The executor thread does not wait for the disk to sync:
 /// a checkpoint is a buffered `write` of the record, and the fsync runs on the background
-/// thread. (The start of a call reads the checkpoint file synchronously, once.)
+/// thread (a checkpoint that starts a new log while the one before is still syncing waits
+/// for it, as in a sync loop). (The start of a call reads the checkpoint file synchronously,
+/// once.)
 ///
 /// ```
 /// use resumable::resumable;
