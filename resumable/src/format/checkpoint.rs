@@ -25,8 +25,19 @@ pub(crate) struct Loaded {
     /// the item after it: its index and that fingerprint. A save after a failure has none (the
     /// item is gone by then), so a resumed loop checks its order at the record before.
     pub checked: Option<(u64, u64)>,
+    /// For a log: where its newest good record ends, and each record's parts, so that a run
+    /// can go on appending to it.
+    pub log: Option<LogEnd>,
     bytes: Vec<u8>,
     payload: Range<usize>,
+}
+
+/// Where a log's newest good record ends, and the length and parts of each record up to it,
+/// in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogEnd {
+    pub len: u64,
+    pub records: Vec<(u64, Vec<Part>)>,
 }
 
 impl Loaded {
@@ -73,6 +84,7 @@ pub(crate) fn found_in(
             checked: meta.next_item.map(|hash| (meta.index, hash)),
             meta,
             seq: 0,
+            log: None,
             bytes,
             payload,
         };
@@ -104,6 +116,7 @@ pub(crate) fn found_in(
         .iter()
         .rev()
         .find_map(|record| record.head.next_item.map(|hash| (record.head.index, hash)));
+    let log_end = log_end(&bytes, &scan.records);
     let (bytes, payload) = if newest
         .head
         .parts
@@ -128,11 +141,31 @@ pub(crate) fn found_in(
             meta,
             seq,
             checked,
+            log: Some(log_end),
             bytes,
             payload,
         },
         damaged_tail,
     })
+}
+
+/// The end of the newest of `records` (of the log `bytes`), and each record's framed length
+/// and parts.
+fn log_end(bytes: &[u8], records: &[log::Record]) -> LogEnd {
+    let mut start = log::records_start(bytes) as u64;
+    let records = records
+        .iter()
+        .map(|record| {
+            let end = (record.data.end + log::CHECKSUM_LEN) as u64;
+            let len = end - start;
+            start = end;
+            (len, record.head.parts.clone())
+        })
+        .collect();
+    LogEnd {
+        len: start,
+        records,
+    }
 }
 
 /// The postcard bytes of each binding of the newest record, whole: an appended part is

@@ -27,7 +27,7 @@ use crate::format::envelope;
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
 pub(crate) const LOG_VERSION: u32 = 2;
 const MAX_META_LEN: usize = 64 * 1024;
-const CHECKSUM_LEN: usize = 4;
+pub(crate) const CHECKSUM_LEN: usize = 4;
 
 /// What a log says about itself once, in its header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +150,12 @@ pub(crate) struct NotALog {
     pub problem: String,
     /// The file ends inside its header: a log whose creation a crash cut short.
     pub torn: bool,
+}
+
+/// Where the first record of the log `bytes` (whose header was checked) starts.
+pub(crate) fn records_start(bytes: &[u8]) -> usize {
+    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
+    16 + meta_len as usize + CHECKSUM_LEN
 }
 
 /// Whether `bytes` start like a log (as opposed to a version-1 single checkpoint).

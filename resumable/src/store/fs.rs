@@ -2,7 +2,7 @@
 //! simulated disk that loses what was not synced (see `sim_fs`).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// A file a checkpoint log is appended to, held open so a rename of its name does not matter.
@@ -35,6 +35,9 @@ pub(crate) trait Fs {
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// Creates (or truncates) `path`, owner-only, and keeps it open for [`Fs::append`].
     fn create_log(&self, path: &Path) -> io::Result<LogFile>;
+    /// Opens the existing log `path` to append after its first `len` bytes, cutting off what
+    /// follows them (a record a crash cut short); not synced.
+    fn open_log(&self, path: &Path, len: u64) -> io::Result<LogFile>;
     /// Writes `parts` one after another at the end of `file`; not synced.
     fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()>;
     /// Makes everything appended to `file` durable (fsync).
@@ -111,6 +114,13 @@ impl Fs for OsFs {
 
     fn create_log(&self, path: &Path) -> io::Result<LogFile> {
         create_private(path).map(LogFile::Os)
+    }
+
+    fn open_log(&self, path: &Path, len: u64) -> io::Result<LogFile> {
+        let mut file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(len)?;
+        file.seek(io::SeekFrom::Start(len))?;
+        Ok(LogFile::Os(file))
     }
 
     fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()> {

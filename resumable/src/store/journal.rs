@@ -20,6 +20,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::format::checkpoint::LogEnd;
 use crate::format::encode::VecFlavor;
 use crate::format::log::{self, LogMeta, Part, RecordHead};
 use crate::store::files::{self, Generations};
@@ -65,6 +66,23 @@ impl Journal {
             data: Vec::new(),
             parts: Vec::new(),
         }
+    }
+
+    /// Goes on appending to the log a run resumed from, after its newest good record (`end`,
+    /// from recovery): the next record follows it instead of starting a new file with the
+    /// whole state. A record a crash cut short after it is cut off first.
+    pub(crate) fn resume(&mut self, fs: &dyn Fs, end: &LogEnd) -> Result<(), Error> {
+        let newest = &self.generations.newest;
+        let file = fs
+            .open_log(newest, end.len)
+            .map_err(|err| Error::io("open", newest, err))?;
+        self.file = Some((Arc::new(file), end.len));
+        for (at, (len, parts)) in end.records.iter().enumerate() {
+            self.parts.clone_from(parts);
+            self.track_live_bytes(*len, at == 0);
+        }
+        self.parts.clear();
+        Ok(())
     }
 
     /// Whether the next record should start a new file: there is none yet, or the current one
