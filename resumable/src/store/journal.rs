@@ -113,6 +113,12 @@ impl Journal {
         }
     }
 
+    /// Tests: what the journal knows of the newest record's needs (live bytes, chains).
+    #[cfg(test)]
+    pub(crate) fn tracking(&self) -> (u64, Vec<u64>) {
+        (self.live_bytes, self.chain_bytes.clone())
+    }
+
     /// Tests: compact logs of any size.
     #[cfg(test)]
     pub(crate) fn set_compaction_floor(&mut self, bytes: u64) {

@@ -613,7 +613,10 @@ mod tests {
         };
         for floor in [1 << 20, 0] {
             let uninterrupted = SimFs::new(Fault::Healthy);
-            save_range(&uninterrupted, &mut journal(0, floor), 1..=SAVES, 0);
+            let mut straight = journal(0, floor);
+            let saved_len = save_range(&uninterrupted, &mut straight, 1..=4, 0);
+            let tracking = straight.tracking();
+            save_range(&uninterrupted, &mut straight, 5..=SAVES, saved_len);
             for torn in [0, 5] {
                 let fs = SimFs::new(Fault::Healthy);
                 let saved_len = save_range(&fs, &mut journal(0, floor), 1..=4, 0);
@@ -630,6 +633,7 @@ mod tests {
                 resumed
                     .resume(&fs, recovered.loaded.log.as_ref().unwrap())
                     .unwrap();
+                assert_eq!(resumed.tracking(), tracking, "floor {floor}, torn {torn}");
                 save_range(&fs, &mut resumed, 5..=SAVES, saved_len);
                 assert_eq!(
                     fs.read(&generations().newest).unwrap(),
