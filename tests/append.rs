@@ -183,3 +183,73 @@ fn growing_state_survives_compaction_into_new_logs() {
     assert_eq!(take(&COMPACT_RUNS), 120 + 91 + 30);
     assert!(!path.exists() && !previous(&path).exists());
 }
+
+static RESUMED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 100, name = "append-resumed", append(results, log), key = ())]
+fn squares_resumed(n: u64, panic_at: Option<u64>) -> (Vec<u64>, String) {
+    let mut results = Vec::new();
+    let mut log = String::new();
+    for i in 0..n {
+        RESUMED_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        results.push(i * i);
+        log.push_str(if i % 3 == 0 { "é" } else { "x" });
+    }
+    (results, log)
+}
+
+/// The records of the checkpoint's log: (seq, index, parts).
+fn records(path: &std::path::Path) -> Vec<(u64, u64, Vec<resumable::inspect::PartInfo>)> {
+    let info = resumable::inspect::inspect(path);
+    assert_eq!(info.files.len(), 1, "the log alone: {:?}", info.files);
+    info.files[0]
+        .records
+        .iter()
+        .map(|record| (record.seq, record.index, record.parts.clone()))
+        .collect()
+}
+
+/// A run that resumes goes on appending to the log it resumed from: its first checkpoint
+/// holds only what was appended since the last one of the run before, not the whole state
+/// in a new log (O(new data) across runs, and no second copy on a nearly full disk).
+#[test]
+fn a_resumed_run_appends_to_the_log_it_resumed_from() {
+    use resumable::inspect::PartInfo;
+    let path = fresh("append-resumed");
+    let uninterrupted = squares_resumed(1_000, None);
+    take(&RESUMED_RUNS);
+
+    panic_of(|| squares_resumed(1_000, Some(450)));
+    let first = records(&path);
+    assert_eq!(first.last().map(|record| record.1), Some(450));
+
+    panic_of(|| squares_resumed(1_000, Some(750)));
+    let second = records(&path);
+    assert_eq!(
+        &second[..first.len()],
+        &first[..],
+        "the first run's records were kept"
+    );
+    let added = &second[first.len()..];
+    assert_eq!(
+        added.iter().map(|record| record.1).collect::<Vec<_>>(),
+        // Every 100 from 450, then the failure's own save.
+        [550, 650, 750, 750]
+    );
+    let mut before = 450;
+    for (seq, index, parts) in added {
+        match &parts[0] {
+            PartInfo::Elements { from, to, .. } => {
+                assert_eq!((*from, *to), (before, *index), "record {seq}");
+            }
+            whole => panic!("record {seq} holds `results` as {whole:?}, not its new elements"),
+        }
+        before = *index;
+    }
+    assert_eq!(squares_resumed(1_000, None), uninterrupted);
+    assert_eq!(take(&RESUMED_RUNS), 451 + 301 + 250);
+    assert!(!path.exists());
+}

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::run::call::Restore;
 use crate::run::growth::PlainItem;
 use crate::run::save::Encoded;
-use crate::run::save::Save;
+use crate::run::save::{STRING_TAIL_CHECKED, Save};
 
 /// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps
 /// the calls through it free of further errors when the check fails.
@@ -155,21 +155,41 @@ impl<T> AppendsAny for &Pick<'_, T> {
     label = "declared append-only here",
     note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
 )]
-pub trait AppendOnly {
+pub trait AppendOnly: Sized {
     /// Saves only what was appended since the last checkpoint, after checking that nothing
     /// saved changed.
     fn save_appended(save: &mut Save<'_>, value: &Self);
+
+    /// Restores the binding, and tells the run what was saved of it: the first save after a
+    /// resume then appends to the log too.
+    fn load_appended(restore: &mut Restore) -> Self;
 }
 
-impl<E: Serialize> AppendOnly for Vec<E> {
+impl<E: Serialize + DeserializeOwned> AppendOnly for Vec<E> {
     fn save_appended(save: &mut Save<'_>, value: &Self) {
         save.appended(value);
+    }
+
+    fn load_appended(restore: &mut Restore) -> Self {
+        let value: Vec<E> = restore.value();
+        let last = value.last().map_or(Ok(Vec::new()), postcard::to_allocvec);
+        if let Ok(last) = last {
+            restore.appended_restored(value.len() as u64, last);
+        }
+        value
     }
 }
 
 impl AppendOnly for String {
     fn save_appended(save: &mut Save<'_>, value: &Self) {
         save.appended_str(value);
+    }
+
+    fn load_appended(restore: &mut Restore) -> Self {
+        let value: String = restore.value();
+        let tail = value.len().saturating_sub(STRING_TAIL_CHECKED);
+        restore.appended_restored(value.len() as u64, value.as_bytes()[tail..].to_vec());
+        value
     }
 }
 
@@ -178,6 +198,7 @@ impl AppendOnly for String {
 pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
     Codec {
         save: T::save_appended,
+        load: T::load_appended,
         ..whole
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -13,6 +14,7 @@ use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::format::log::LogMeta;
+use crate::run::growth::Growth;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -39,6 +41,11 @@ pub struct Run {
     loaded: Option<(Loaded, PathBuf)>,
     /// Writes the checkpoints: the log, its background syncer, what was saved of each binding.
     saver: Saver,
+    /// What the restore found of the bindings declared in `append(...)`: the next save
+    /// appends to them after checking they only grew (see [`Restore::appended_restored`]).
+    restored: Arc<Mutex<Vec<(usize, Growth)>>>,
+    /// Whether `restored` may hold something not taken yet.
+    restore_pending: bool,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -129,8 +136,14 @@ impl Run {
         if reset_requested() {
             reset(&generations, spec.function);
         }
-        let recovered =
+        let mut recovered =
             recover::recover(&OsFs, &generations, &label, &shape).unwrap_or_else(|err| fail(err));
+        // The log resumed from in place is appended to; from anything else (`.prev`, a
+        // version-1 file) the first save starts a new log.
+        let log_end = recovered
+            .as_mut()
+            .filter(|r| r.from == generations.newest)
+            .and_then(|r| r.loaded.log.take());
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
@@ -166,10 +179,17 @@ impl Run {
             shape,
         };
         let last_saved = loaded.is_some().then_some(start);
+        let mut journal = Journal::new(generations.clone(), &meta, last_seq);
+        if let Some(end) = &log_end {
+            // If the log cannot be reopened, the first save starts a new one, as it always did.
+            let _ = journal.resume(&OsFs, end);
+        }
         Run {
             function: spec.function,
+            restored: Arc::default(),
+            restore_pending: false,
             saver: Saver {
-                journal: Journal::new(generations.clone(), &meta, last_seq),
+                journal,
                 syncer: Syncer::default(),
                 growth: spec.state.iter().map(|_| None).collect(),
                 last_saved,
@@ -206,10 +226,13 @@ impl Run {
     /// The saved state to assign back to the bindings, if there is a checkpoint.
     pub fn restore(&mut self) -> Option<Restore> {
         let (loaded, path) = self.loaded.take()?;
+        self.restore_pending = true;
         Some(Restore {
             path,
             loaded,
             offset: 0,
+            binding: 0,
+            restored: Arc::clone(&self.restored),
         })
     }
 
@@ -321,6 +344,8 @@ impl Run {
     /// each of them whole (what the last record saved of the old ones says nothing of these).
     #[inline]
     pub fn new_outer_iteration(&mut self, first_inner_binding: usize) {
+        // What the restore found of them was of the iteration before.
+        self.take_restored();
         for growth in self.saver.growth.iter_mut().skip(first_inner_binding) {
             *growth = None;
         }
@@ -425,11 +450,26 @@ impl Run {
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
     /// `next_item` (if known); add each state value, then commit.
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
+        self.take_restored();
         // A new file holds every binding whole; only one may be on its way into place (see
         // `Saver::may_start_file`).
         let new_file = self.saver.journal.wants_new_file() && self.saver.may_start_file();
         self.saver.journal.begin();
         Save::new(&mut self.saver, index, next_item, new_file)
+    }
+
+    /// Takes what the restore found of the bindings declared in `append(...)`, once.
+    #[inline]
+    fn take_restored(&mut self) {
+        if !self.restore_pending {
+            return;
+        }
+        self.restore_pending = false;
+        let restored =
+            std::mem::take(&mut *self.restored.lock().unwrap_or_else(PoisonError::into_inner));
+        for (binding, growth) in restored {
+            self.saver.growth[binding] = Some(growth);
+        }
     }
 
     /// The loop failed (`failure`) in iteration `index` after that iteration had changed the
@@ -603,6 +643,10 @@ pub struct Restore {
     path: PathBuf,
     loaded: Loaded,
     offset: usize,
+    /// The binding the next value is.
+    binding: usize,
+    /// Shared with the [`Run`], which takes it at its next save.
+    restored: Arc<Mutex<Vec<(usize, Growth)>>>,
 }
 
 impl Restore {
@@ -612,6 +656,7 @@ impl Restore {
     /// If the payload does not decode: the function stops before any value is used.
     #[track_caller]
     pub fn value<T: DeserializeOwned>(&mut self) -> T {
+        self.binding += 1;
         let mut rest = &self.loaded.payload()[self.offset..];
         let before = rest.len();
         match checkpoint::take_value(&mut rest) {
@@ -624,6 +669,17 @@ impl Restore {
                 format!("its state does not decode ({err})"),
             )),
         }
+    }
+
+    /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,
+    /// for a `String`), whose last is encoded `last`: the next save appends only what follows
+    /// it, after checking it is unchanged, as it would have after the save that wrote it.
+    pub fn appended_restored(&mut self, len: u64, last: Vec<u8>) {
+        let growth = Growth::Declared { len, last };
+        self.restored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((self.binding - 1, growth));
     }
 
     /// Checks that every byte of the payload was used.

@@ -376,7 +376,7 @@ impl Encoded {
 }
 
 /// Bytes of a `String` before the saved length that `append(...)` checks for changes.
-const STRING_TAIL_CHECKED: usize = 16;
+pub(crate) const STRING_TAIL_CHECKED: usize = 16;
 
 fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
     postcard::to_allocvec(value)
