@@ -145,6 +145,16 @@ impl SimFs {
         states
     }
 
+    /// The same disk, as it is now, with `fault` from its next operation on.
+    #[cfg(test)]
+    pub(crate) fn with_fault(&self, fault: Fault) -> SimFs {
+        SimFs {
+            disk: RefCell::new(self.disk.borrow().clone()),
+            fault,
+            ops: Cell::new(0),
+        }
+    }
+
     /// The disk a killed process leaves (everything written is there), healthy again.
     pub(crate) fn after_kill(&self) -> SimFs {
         SimFs {
@@ -643,6 +653,82 @@ mod tests {
                 assert_eq!(recovered_index(&fs), Some(SAVES));
             }
         }
+    }
+
+    /// A resumed run that appends to its log (after cutting a torn tail) crashed at every
+    /// step: whatever a power loss leaves, recovery finds an index at least the last durable
+    /// one, with its state; after a kill, the newest record written.
+    #[test]
+    fn a_resumed_run_appending_survives_a_power_loss_or_a_kill_at_every_step() {
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint(LABEL, SHAPE),
+            label: LABEL.into(),
+            shape: SHAPE.into(),
+        };
+        // The first run saves 1..=3, each synced, then dies in the middle of an append.
+        let first = SimFs::new(Fault::Healthy);
+        let saved_len = save_range(&first, &mut Journal::new(generations(), &meta, 0), 1..=3, 0);
+        {
+            let mut disk = first.disk.borrow_mut();
+            let log = *disk.names.get(&generations().newest).unwrap();
+            disk.inodes[log].current.extend_from_slice(&[9; 7]);
+        }
+        // The second run resumes, reopens the log and saves 4..=SAVES, each synced, until a
+        // step fails; the last index made durable.
+        let second = |fs: &SimFs| -> u64 {
+            let mut durable = 3;
+            let _ = (|| {
+                let recovered = recover::recover(fs, &generations(), LABEL, SHAPE).ok()??;
+                let mut journal = Journal::new(generations(), &meta, recovered.loaded.seq);
+                journal.resume(fs, recovered.loaded.log.as_ref()?).ok()?;
+                let mut saved_len = saved_len;
+                for index in 4..=SAVES {
+                    let (items, text) = state(index);
+                    journal.begin();
+                    journal
+                        .extend(saved_len, items.len() as u64, |buf| {
+                            for item in &items[saved_len as usize..] {
+                                buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
+                            }
+                            Ok(())
+                        })
+                        .unwrap();
+                    journal.whole(&text).unwrap();
+                    journal
+                        .write(fs, false, index, 0, None)
+                        .ok()?
+                        .run(fs)
+                        .ok()?;
+                    durable = index;
+                    saved_len = items.len() as u64;
+                }
+                Some(())
+            })();
+            durable
+        };
+        let healthy = first.with_fault(Fault::Healthy);
+        assert_eq!(second(&healthy), SAVES);
+        assert_eq!(recovered_index(&healthy), Some(SAVES));
+        let total_ops = healthy.ops();
+        let mut disks = 0;
+        for crash_at in 0..=total_ops {
+            let fs = first.with_fault(Fault::CrashBefore(crash_at));
+            let durable = second(&fs);
+            for disk in fs.crash_states() {
+                disks += 1;
+                let found = recovered_index(&disk);
+                assert!(
+                    found >= Some(durable),
+                    "crash before op {crash_at}: found {found:?}, but {durable} was durable"
+                );
+            }
+            let killed = recovered_index(&fs.after_kill());
+            assert!(killed >= Some(durable), "kill before op {crash_at}");
+        }
+        assert!(
+            disks > total_ops,
+            "{disks} disk states for {total_ops} crash points"
+        );
     }
 
     /// A state saved whole at every checkpoint (changed in place), as the runtime saves it:
