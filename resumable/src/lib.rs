@@ -81,11 +81,14 @@
 //! process using the same checkpoint fails at once with an error naming the checkpoint and the
 //! holder. The log `<checkpoint>` only grows: a checkpoint appends one record, holding each
 //! state binding whole, or — for a sequence that only grew — only its new elements (see
-//! `append(...)` on [`resumable`](macro@resumable)). A checkpoint starts a new log,
-//! `<checkpoint>.next`, with the whole state: at the first checkpoint of every run; when the
-//! log holds more than twice what its newest record needs; and when the checkpoint needs
-//! nothing of the log before it (a state saved whole, changed in place) — the last two once
-//! the log is past 1 MiB. Once the new log is synced, the background thread renames the current
+//! `append(...)` on [`resumable`](macro@resumable)). A resumed run goes on appending to the log
+//! it resumed from (a record a crash cut short at its end is cut off first), and a binding in
+//! `append(...)` then saves only what was appended since the last run's checkpoint. A
+//! checkpoint starts a new log, `<checkpoint>.next`, with the whole state: at a run's first
+//! checkpoint when there was no log to resume from (or only `.prev`, or a file `save` wrote);
+//! when the log holds more than twice what its newest record needs; and when the checkpoint
+//! needs nothing of the log before it (a state saved whole, changed in place) — the last two
+//! once the log is past 1 MiB. Once the new log is synced, the background thread renames the current
 //! one to `<checkpoint>.prev`, the new one into place, syncs the directory and removes `.prev`.
 //! A file is only renamed after it was synced, and the last durable checkpoint is never
 //! overwritten or removed before a newer one is durable; so the files hold at most two copies

@@ -6,6 +6,7 @@
 //! Making it survive a power loss is a [`SyncJob`], which the background thread of
 //! [`crate::store::syncer`] runs (tests run it inline against a simulated disk).
 //!
+//! A resumed run reopens the log it resumed from ([`Journal::resume`]) and appends to it.
 //! A log only grows; when it outgrows twice what its newest record needs, or holds nothing a
 //! record needs (a state saved whole), that record starts a new file, `<file>.next`, with
 //! everything in it. The sync job of that record fsyncs the new file, then renames the current
