@@ -43,9 +43,7 @@ pub struct Run {
     saver: Saver,
     /// What the restore found of the bindings declared in `append(...)`: the next save
     /// appends to them after checking they only grew (see [`Restore::appended_restored`]).
-    restored: Arc<Mutex<Vec<(usize, Growth)>>>,
-    /// Whether `restored` may hold something not taken yet.
-    restore_pending: bool,
+    restored: Arc<Restored>,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -187,7 +185,6 @@ impl Run {
         Run {
             function: spec.function,
             restored: Arc::default(),
-            restore_pending: false,
             saver: Saver {
                 journal,
                 syncer: Syncer::default(),
@@ -226,7 +223,6 @@ impl Run {
     /// The saved state to assign back to the bindings, if there is a checkpoint.
     pub fn restore(&mut self) -> Option<Restore> {
         let (loaded, path) = self.loaded.take()?;
-        self.restore_pending = true;
         Some(Restore {
             path,
             loaded,
@@ -461,13 +457,19 @@ impl Run {
     /// Takes what the restore found of the bindings declared in `append(...)`, once.
     #[inline]
     fn take_restored(&mut self) {
-        if !self.restore_pending {
+        // A load first: a nest asks at every outer iteration, and a swap would be a locked
+        // instruction each time.
+        if !self.restored.any.load(Ordering::Relaxed)
+            || !self.restored.any.swap(false, Ordering::Acquire)
+        {
             return;
         }
-        self.restore_pending = false;
-        let restored =
-            std::mem::take(&mut *self.restored.lock().unwrap_or_else(PoisonError::into_inner));
-        for (binding, growth) in restored {
+        let mut restored = self
+            .restored
+            .growth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (binding, growth) in restored.drain(..) {
             self.saver.growth[binding] = Some(growth);
         }
     }
@@ -646,7 +648,16 @@ pub struct Restore {
     /// The binding the next value is.
     binding: usize,
     /// Shared with the [`Run`], which takes it at its next save.
-    restored: Arc<Mutex<Vec<(usize, Growth)>>>,
+    restored: Arc<Restored>,
+}
+
+/// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
+/// binding's growth, and whether there is any not taken yet (checked at every outer
+/// iteration of a nest, so without the lock).
+#[derive(Default)]
+struct Restored {
+    any: AtomicBool,
+    growth: Mutex<Vec<(usize, Growth)>>,
 }
 
 impl Restore {
@@ -677,9 +688,11 @@ impl Restore {
     pub fn appended_restored(&mut self, len: u64, last: Vec<u8>) {
         let growth = Growth::Declared { len, last };
         self.restored
+            .growth
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push((self.binding - 1, growth));
+        self.restored.any.store(true, Ordering::Release);
     }
 
     /// Checks that every byte of the payload was used.
