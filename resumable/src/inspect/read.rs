@@ -209,8 +209,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         }
     };
     // Records follow each other from the end of the header.
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
-    let mut start = 16 + meta_len as usize + 4;
+    let mut start = log::records_start(&bytes);
     let nest = label::split_function(&scan.meta.shape)
         .1
         .starts_with(&format!("{}{}\n", label::BINDING, label::POSITION));
