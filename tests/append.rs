@@ -253,3 +253,56 @@ fn a_resumed_run_appends_to_the_log_it_resumed_from() {
     assert_eq!(take(&RESUMED_RUNS), 451 + 301 + 250);
     assert!(!path.exists());
 }
+
+static RESUMED_FOUND_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A `Vec` of plain items with no `append(...)`: its growth is found. Element 3 changes in
+/// iteration 460, in every run.
+#[resumable(every = 100, name = "found-resumed", key = ())]
+fn squares_found(n: u64, panic_at: Option<u64>) -> Vec<u64> {
+    let mut results: Vec<u64> = Vec::new();
+    for i in 0..n {
+        RESUMED_FOUND_RUNS.fetch_add(1, SeqCst);
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        results.push(i * i);
+        if i == 460 {
+            results[3] += 1;
+        }
+    }
+    results
+}
+
+/// The first save of a resumed run checks a found-growing `Vec` against its bytes in the
+/// checkpoint: unchanged, only its new elements are appended; changed in place after the
+/// resume (element 3, in iteration 460), it is saved whole, so a later resume gets the change.
+#[test]
+fn a_resumed_run_appends_found_growth_only_when_the_restored_elements_did_not_change() {
+    use resumable::inspect::PartInfo;
+    let path = fresh("found-resumed");
+    let uninterrupted = squares_found(1_000, None);
+    take(&RESUMED_FOUND_RUNS);
+
+    // Resumed at 350 and saved at 450 without a change: appended.
+    panic_of(|| squares_found(1_000, Some(350)));
+    panic_of(|| squares_found(1_000, Some(455)));
+    let first = records(&path);
+    let at_450 = first.iter().find(|record| record.1 == 450).unwrap();
+    assert!(
+        matches!(at_450.2[0], PartInfo::Elements { from: 350, to: 450, .. }),
+        "{:?}",
+        at_450.2
+    );
+    // Resumed at 455; element 3 changes at 460, before the save at 555: saved whole.
+    panic_of(|| squares_found(1_000, Some(750)));
+    let second = records(&path);
+    let at_555 = second.iter().find(|record| record.1 == 555).unwrap();
+    assert!(
+        matches!(at_555.2[0], PartInfo::Elements { from: 0, to: 555, .. }),
+        "{:?}",
+        at_555.2
+    );
+    assert_eq!(squares_found(1_000, None), uninterrupted);
+    assert!(!path.exists());
+}

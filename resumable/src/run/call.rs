@@ -1,6 +1,8 @@
 //! One call of a `#[resumable]` function: where its checkpoint lives, what it restores, when it
 //! saves. Generated code drives a [`Run`] through `__private`; nothing here is public API.
 
+use std::hash::Hasher as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,6 +17,7 @@ use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::run::growth::Growth;
+use crate::run::prefix_hash::PrefixHasher;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -44,6 +47,8 @@ pub struct Run {
     /// What the restore found of the bindings declared in `append(...)`: the next save
     /// appends to them after checking they only grew (see [`Restore::appended_restored`]).
     restored: Arc<Restored>,
+    /// Per binding: whether its shape is one line, a sequence or a string (see [`Restore`]).
+    sequences: Arc<[bool]>,
     lock: Option<Lock>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
@@ -185,6 +190,12 @@ impl Run {
         Run {
             function: spec.function,
             restored: Arc::default(),
+            sequences: shapes
+                .iter()
+                .map(|shape| {
+                    !shape.contains('\n') && (shape.starts_with("root: [") || shape == "root: str")
+                })
+                .collect(),
             saver: Saver {
                 journal,
                 syncer: Syncer::default(),
@@ -229,6 +240,8 @@ impl Run {
             offset: 0,
             binding: 0,
             restored: Arc::clone(&self.restored),
+            sequences: Arc::clone(&self.sequences),
+            candidates: Vec::new(),
         })
     }
 
@@ -649,6 +662,11 @@ pub struct Restore {
     binding: usize,
     /// Shared with the [`Run`], which takes it at its next save.
     restored: Arc<Restored>,
+    /// Per binding: whether it is a sequence of plain items or a string (by its shape), whose
+    /// growth a save may find.
+    sequences: Arc<[bool]>,
+    /// Such bindings restored, and where their bytes are in the payload.
+    candidates: Vec<(usize, Range<usize>)>,
 }
 
 /// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
@@ -672,7 +690,11 @@ impl Restore {
         let before = rest.len();
         match checkpoint::take_value(&mut rest) {
             Ok(value) => {
+                let start = self.offset;
                 self.offset += before - rest.len();
+                if self.sequences.get(self.binding - 1) == Some(&true) {
+                    self.candidates.push((self.binding - 1, start..self.offset));
+                }
                 value
             }
             Err(err) => fail(Error::corrupt(
@@ -686,6 +708,9 @@ impl Restore {
     /// for a `String`), whose last is encoded `last`: the next save appends only what follows
     /// it, after checking it is unchanged, as it would have after the save that wrote it.
     pub fn appended_restored(&mut self, len: u64, last: Vec<u8>) {
+        let binding = self.binding - 1;
+        self.candidates
+            .retain(|(candidate, _)| *candidate != binding);
         let growth = Growth::Declared { len, last };
         self.restored
             .growth
@@ -698,13 +723,42 @@ impl Restore {
     /// Checks that every byte of the payload was used.
     #[track_caller]
     pub fn finish(self) {
-        let left = self.loaded.payload().len() - self.offset;
+        let payload = self.loaded.payload();
+        let left = payload.len() - self.offset;
         if left != 0 {
             fail(Error::corrupt(
                 &self.path,
                 format!("{left} bytes are left over after the state"),
             ));
         }
+        // Sequences whose growth the runtime finds: their first save checks them against
+        // their bytes here, and if unchanged appends to them.
+        if self.candidates.is_empty() {
+            return;
+        }
+        let mut growth = self
+            .restored
+            .growth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (binding, range) in &self.candidates {
+            let bytes = &payload[range.clone()];
+            let Ok((len, _)) = postcard::take_from_bytes::<usize>(bytes) else {
+                continue;
+            };
+            let mut hasher = PrefixHasher::default();
+            hasher.write(bytes);
+            let bytes = hasher.finish128();
+            growth.push((
+                *binding,
+                Growth::Restored {
+                    len: len as u64,
+                    bytes,
+                },
+            ));
+        }
+        drop(growth);
+        self.restored.any.store(true, Ordering::Release);
     }
 }
 

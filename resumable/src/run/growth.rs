@@ -32,6 +32,10 @@ pub(crate) enum Growth {
     /// Declared append-only: how many elements (bytes, for a `String`) were saved, and the
     /// encoding of the last of them.
     Declared { len: u64, last: Vec<u8> },
+    /// Restored by a resumed run and not yet saved by it: how many elements (bytes, for a
+    /// `String`) the checkpoint held, and the hash of their postcard bytes (length first),
+    /// against which its first save checks that the loop did not change them.
+    Restored { len: u64, bytes: u128 },
 }
 
 /// Items whose `Hash` covers every bit of what they serialize, so equal hashes of the saved

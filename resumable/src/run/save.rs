@@ -104,9 +104,12 @@ impl<'a> Save<'a> {
     /// Appends a `Vec` of plain items; only its new elements if the saved ones are unchanged.
     pub fn grown<E: PlainItem>(&mut self, items: &[E]) {
         let binding = self.take_binding();
-        let (from, growth) = self.found_growth(binding, items.len(), |range, hasher| {
-            E::hash_items(&items[range], hasher)
-        });
+        let (from, growth) = self.found_growth(
+            binding,
+            items.len(),
+            |range, hasher| E::hash_items(&items[range], hasher),
+            |len, hasher| restored_bytes_hash(&items[..len], hasher, E::encode_items),
+        );
         self.extend_with(binding, items, from, growth, E::encode_items);
     }
 
@@ -114,9 +117,16 @@ impl<'a> Save<'a> {
     pub fn grown_str(&mut self, text: &str) {
         let binding = self.take_binding();
         let bytes = text.as_bytes();
-        let (from, growth) = self.found_growth(binding, bytes.len(), |range, hasher| {
-            hasher.write(&bytes[range])
-        });
+        let (from, growth) = self.found_growth(
+            binding,
+            bytes.len(),
+            |range, hasher| hasher.write(&bytes[range]),
+            |len, hasher| {
+                push_varint_into(hasher, len as u128);
+                hasher.write(&bytes[..len]);
+                true
+            },
+        );
         self.extend_bytes(binding, bytes, from, growth);
     }
 
@@ -124,17 +134,34 @@ impl<'a> Save<'a> {
     /// elements the last record saved, if their hash says they did not change. `hash` feeds
     /// elements to a hasher. A sequence found changed in place twice in a row is saved whole
     /// from then on, without hashing.
+    ///
+    /// After a resume, the elements the checkpoint held are checked once against the hash of
+    /// their bytes in it: `restored` feeds the postcard bytes of the first `len` elements
+    /// (their count first) to a hasher, `false` if they do not encode.
     fn found_growth(
         &self,
         binding: usize,
         len: usize,
         hash: impl Fn(Range<usize>, &mut PrefixHasher),
+        restored: impl Fn(usize, &mut PrefixHasher) -> bool,
     ) -> (u64, Growth) {
         let mut hasher = PrefixHasher::default();
         // (elements still as saved, this save finds them changed, the save before did too)
         let (saved, missed, missed_before) =
             match self.saver.growth.get(binding).and_then(Option::as_ref) {
                 Some(Growth::Changing) => return (0, Growth::Changing),
+                Some(&Growth::Restored { len: saved, bytes }) => {
+                    let mut restored_hasher = PrefixHasher::default();
+                    let unchanged = saved as usize <= len
+                        && restored(saved as usize, &mut restored_hasher)
+                        && restored_hasher.finish128() == bytes;
+                    if unchanged {
+                        hash(0..saved as usize, &mut hasher);
+                        (saved, false, false)
+                    } else {
+                        (0, true, false)
+                    }
+                }
                 Some(&Growth::Checked {
                     len: saved,
                     prefix,
@@ -362,6 +389,32 @@ impl<'a> Save<'a> {
             }
         }
     }
+}
+
+/// Feeds `hasher` postcard's bytes of `items` as a sequence (the count, then each item), in
+/// chunks, so that no copy of them all is made; `false` if they do not encode.
+fn restored_bytes_hash<E>(
+    items: &[E],
+    hasher: &mut PrefixHasher,
+    encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+) -> bool {
+    push_varint_into(hasher, items.len() as u128);
+    let mut buf = Vec::new();
+    for chunk in items.chunks(1 << 16) {
+        buf.clear();
+        if encode(chunk, &mut buf).is_err() {
+            return false;
+        }
+        hasher.write(&buf);
+    }
+    true
+}
+
+/// Feeds `hasher` postcard's varint of `value`.
+fn push_varint_into(hasher: &mut PrefixHasher, value: u128) {
+    let mut bytes = Vec::with_capacity(19);
+    crate::format::encode::push_varint(&mut bytes, value);
+    hasher.write(&bytes);
 }
 
 /// A state value serialized ahead of the saves that write it: in a nest, a binding declared
