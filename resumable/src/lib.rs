@@ -316,7 +316,13 @@ pub fn request_stop() {
 ///   and, if they are unchanged, writes only the new ones; if any changed, the whole binding.
 ///   This can never save a wrong state; its cost is one pass over the sequence in memory per
 ///   checkpoint. A binding found changed at two checkpoints in a row (weights, not results) is
-///   written whole, without hashing, for the rest of the run.
+///   written whole, without hashing, for the rest of the run. After a resume, the first
+///   checkpoint checks the elements restored against the hash of their bytes in the
+///   checkpoint (taken on restore), and appends to the log if they are unchanged.
+///
+/// A resumed run appends to the log it resumed from, so a binding in `append(...)` (or found
+/// growing and unchanged) costs only its new elements at the resumed run's first checkpoint
+/// too.
 ///
 /// Either way the checkpoint restores exactly the value the binding had.
 ///
