@@ -290,7 +290,7 @@ fn a_resumed_run_appends_found_growth_only_when_the_restored_elements_did_not_ch
     let first = records(&path);
     let at_450 = first.iter().find(|record| record.1 == 450).unwrap();
     assert!(
-        matches!(at_450.2[0], PartInfo::Elements { from: 350, to: 450, .. }),
+        matches!(at_450.2[0], PartInfo::Elements { from, to, .. } if (from, to) == (350, 450)),
         "{:?}",
         at_450.2
     );
@@ -299,7 +299,7 @@ fn a_resumed_run_appends_found_growth_only_when_the_restored_elements_did_not_ch
     let second = records(&path);
     let at_555 = second.iter().find(|record| record.1 == 555).unwrap();
     assert!(
-        matches!(at_555.2[0], PartInfo::Elements { from: 0, to: 555, .. }),
+        matches!(at_555.2[0], PartInfo::Elements { from, to, .. } if (from, to) == (0, 555)),
         "{:?}",
         at_555.2
     );
