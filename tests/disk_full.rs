@@ -162,3 +162,18 @@ fn a_disk_without_room_for_one_copy_says_nothing_was_saved() {
     assert!(!text.contains("intact"), "{text}");
     assert_eq!(checkpoint_files(&disk), Vec::<String>::new());
 }
+
+/// A first run whose checkpoint directory cannot even be created (here: under a file) says
+/// why, and claims no checkpoint.
+#[test]
+fn a_first_run_that_cannot_create_its_directory_claims_no_checkpoint() {
+    let scratch = common::Scratch::new("no-dir");
+    let file = scratch.path("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let failed = run(&file.join("checkpoints"), None);
+    assert!(!failed.status.success());
+    let text = stderr(&failed);
+    assert!(text.contains("could not"), "{text}");
+    assert!(text.contains("no checkpoint was changed"), "{text}");
+    assert!(!text.contains("intact"), "{text}");
+}

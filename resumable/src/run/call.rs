@@ -131,6 +131,8 @@ impl Run {
             Error::Locked { path, holder } if holder == std::process::id().to_string() => {
                 fail(Error::InUseHere { path })
             }
+            // Nothing was read or written yet: there may be no checkpoint to call intact.
+            err @ Error::Io { .. } => panic!("resumable: {err}; no checkpoint was changed"),
             err => fail(err),
         });
         files::remove_stale_temp_files(&OsFs, &path);
