@@ -131,8 +131,6 @@ impl Run {
             Error::Locked { path, holder } if holder == std::process::id().to_string() => {
                 fail(Error::InUseHere { path })
             }
-            // Nothing was read or written yet: there may be no checkpoint to call intact.
-            err @ Error::Io { .. } => panic!("resumable: {err}; no checkpoint was changed"),
             err => fail(err),
         });
         files::remove_stale_temp_files(&OsFs, &path);
@@ -600,13 +598,15 @@ impl Run {
     pub fn abort(&self, err: Error) -> ! {
         // The checkpoints saved before stay, durable and in place.
         let _ = self.saver.syncer.flush();
-        if self.saver.last_saved.is_none() && saving_failed(&err) {
-            panic!(
+        // Only here is it known whether a checkpoint stands behind the failed save.
+        match (saving_failed(&err), self.saver.last_saved) {
+            (true, Some(_)) => panic!("resumable: {err}; the last good checkpoint is intact"),
+            (true, None) => panic!(
                 "resumable: {err}; no checkpoint was saved yet, so the next run starts from the \
                  beginning"
-            )
+            ),
+            (false, _) => fail(err),
         }
-        fail(err)
     }
 
     /// The loop saved at `index` because it was asked to stop: end as the request says. A
@@ -778,7 +778,8 @@ fn saving_failed(err: &Error) -> bool {
 #[track_caller]
 fn fail(err: Error) -> ! {
     match err {
-        _ if saving_failed(&err) => panic!("resumable: {err}; the last good checkpoint is intact"),
+        // Outside a save (the lock, recovery, a reset): whatever failed changed no checkpoint.
+        _ if saving_failed(&err) => panic!("resumable: {err}; no checkpoint was changed"),
         Error::Locked { .. }
         | Error::InUseHere { .. }
         | Error::NotState { .. }
