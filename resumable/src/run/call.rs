@@ -16,6 +16,7 @@ use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::format::log::LogMeta;
+use crate::format::shape;
 use crate::run::growth::Growth;
 use crate::run::prefix_hash::PrefixHasher;
 use crate::run::progress::Progress;
@@ -192,9 +193,7 @@ impl Run {
             restored: Arc::default(),
             sequences: shapes
                 .iter()
-                .map(|shape| {
-                    !shape.contains('\n') && (shape.starts_with("root: [") || shape == "root: str")
-                })
+                .map(|shape| shape::is_flat_sequence(shape))
                 .collect(),
             saver: Saver {
                 journal,

@@ -392,6 +392,42 @@ mod tests {
         )
     }
 
+    /// The header of the logs these tests write.
+    fn meta() -> LogMeta {
+        LogMeta {
+            fingerprint: envelope::fingerprint(LABEL, SHAPE),
+            label: LABEL.into(),
+            shape: SHAPE.into(),
+        }
+    }
+
+    /// Writes the record of `state(index)` as the runtime does: the vector's elements after
+    /// those the record before saved (all of them in a new file), the text whole.
+    fn write_state(
+        fs: &SimFs,
+        journal: &mut Journal,
+        index: u64,
+        new_file: bool,
+    ) -> Result<SyncJob, crate::Error> {
+        let (items, text) = state(index);
+        let from = if new_file {
+            0
+        } else {
+            state(index - 1).0.len() as u64
+        };
+        journal.begin();
+        journal
+            .extend(from, items.len() as u64, |buf| {
+                for item in &items[from as usize..] {
+                    buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
+                }
+                Ok(())
+            })
+            .unwrap();
+        journal.whole(&text).unwrap();
+        journal.write(fs, new_file, index, 0, None)
+    }
+
     /// How the run hands records to the background thread: synced one by one, or two at a
     /// time (group commit: the second job merges into the first).
     #[derive(Clone, Copy, Debug)]
@@ -414,35 +450,16 @@ mod tests {
         schedule: Schedule,
         mut previous: Option<&mut Option<Vec<u8>>>,
     ) -> Option<u64> {
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, SHAPE),
-            label: LABEL.into(),
-            shape: SHAPE.into(),
-        };
-        let mut journal = Journal::new(generations(), &meta, 0);
+        let mut journal = Journal::new(generations(), &meta(), 0);
         journal.set_compaction_floor(0);
         let mut pending: Option<(SyncJob, u64)> = None;
         let mut durable = None;
-        let mut saved_len = 0;
         for index in 1..=SAVES {
             let compaction_pending = pending.as_ref().is_some_and(|(job, _)| job.compacts());
             let new_file = journal.wants_new_file() && !compaction_pending;
-            let (items, text) = state(index);
-            let from = if new_file { 0 } else { saved_len };
-            journal.begin();
-            journal
-                .extend(from, items.len() as u64, |buf| {
-                    for item in &items[from as usize..] {
-                        buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
-                    }
-                    Ok(())
-                })
-                .unwrap();
-            journal.whole(&text).unwrap();
-            let Ok(job) = journal.write(fs, new_file, index, 0, None) else {
+            let Ok(job) = write_state(fs, &mut journal, index, new_file) else {
                 break;
             };
-            saved_len = items.len() as u64;
             let job = match pending.take() {
                 Some((earlier, _)) => earlier.merge(job),
                 None => job,
@@ -574,36 +591,15 @@ mod tests {
         }
     }
 
-    /// Saves `from..=to` as `save_all` does (the vector appended, the text whole), into
-    /// `journal`, syncing each; returns the vector's saved length.
-    fn save_range(
-        fs: &SimFs,
-        journal: &mut Journal,
-        indexes: RangeInclusive<u64>,
-        mut saved_len: u64,
-    ) -> u64 {
+    /// Saves `indexes` into `journal` as `save_all` does, syncing each.
+    fn save_range(fs: &SimFs, journal: &mut Journal, indexes: RangeInclusive<u64>) {
         for index in indexes {
             let new_file = journal.wants_new_file();
-            let (items, text) = state(index);
-            let from = if new_file { 0 } else { saved_len };
-            journal.begin();
-            journal
-                .extend(from, items.len() as u64, |buf| {
-                    for item in &items[from as usize..] {
-                        buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
-                    }
-                    Ok(())
-                })
-                .unwrap();
-            journal.whole(&text).unwrap();
-            journal
-                .write(fs, new_file, index, 0, None)
+            write_state(fs, journal, index, new_file)
                 .unwrap()
                 .run(fs)
                 .unwrap();
-            saved_len = items.len() as u64;
         }
-        saved_len
     }
 
     /// A run that resumes a log goes on appending to it: the log it leaves is, byte for byte,
@@ -611,25 +607,20 @@ mod tests {
     /// even after a record cut short at its end.
     #[test]
     fn a_resumed_run_appends_to_the_log_it_resumed_from() {
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, SHAPE),
-            label: LABEL.into(),
-            shape: SHAPE.into(),
-        };
         let journal = |seq, floor| {
-            let mut journal = Journal::new(generations(), &meta, seq);
+            let mut journal = Journal::new(generations(), &meta(), seq);
             journal.set_compaction_floor(floor);
             journal
         };
         for floor in [1 << 20, 0] {
             let uninterrupted = SimFs::new(Fault::Healthy);
             let mut straight = journal(0, floor);
-            let saved_len = save_range(&uninterrupted, &mut straight, 1..=4, 0);
+            save_range(&uninterrupted, &mut straight, 1..=4);
             let tracking = straight.tracking();
-            save_range(&uninterrupted, &mut straight, 5..=SAVES, saved_len);
+            save_range(&uninterrupted, &mut straight, 5..=SAVES);
             for torn in [0, 5] {
                 let fs = SimFs::new(Fault::Healthy);
-                let saved_len = save_range(&fs, &mut journal(0, floor), 1..=4, 0);
+                save_range(&fs, &mut journal(0, floor), 1..=4);
                 {
                     let mut disk = fs.disk.borrow_mut();
                     let log = *disk.names.get(&generations().newest).unwrap();
@@ -644,7 +635,7 @@ mod tests {
                     .resume(&fs, recovered.loaded.log.as_ref().unwrap())
                     .unwrap();
                 assert_eq!(resumed.tracking(), tracking, "floor {floor}, torn {torn}");
-                save_range(&fs, &mut resumed, 5..=SAVES, saved_len);
+                save_range(&fs, &mut resumed, 5..=SAVES);
                 assert_eq!(
                     fs.read(&generations().newest).unwrap(),
                     uninterrupted.read(&generations().newest).unwrap(),
@@ -660,14 +651,9 @@ mod tests {
     /// one, with its state; after a kill, the newest record written.
     #[test]
     fn a_resumed_run_appending_survives_a_power_loss_or_a_kill_at_every_step() {
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, SHAPE),
-            label: LABEL.into(),
-            shape: SHAPE.into(),
-        };
         // The first run saves 1..=3, each synced, then dies in the middle of an append.
         let first = SimFs::new(Fault::Healthy);
-        let saved_len = save_range(&first, &mut Journal::new(generations(), &meta, 0), 1..=3, 0);
+        save_range(&first, &mut Journal::new(generations(), &meta(), 0), 1..=3);
         {
             let mut disk = first.disk.borrow_mut();
             let log = *disk.names.get(&generations().newest).unwrap();
@@ -679,28 +665,14 @@ mod tests {
             let mut durable = 3;
             let _ = (|| {
                 let recovered = recover::recover(fs, &generations(), LABEL, SHAPE).ok()??;
-                let mut journal = Journal::new(generations(), &meta, recovered.loaded.seq);
+                let mut journal = Journal::new(generations(), &meta(), recovered.loaded.seq);
                 journal.resume(fs, recovered.loaded.log.as_ref()?).ok()?;
-                let mut saved_len = saved_len;
                 for index in 4..=SAVES {
-                    let (items, text) = state(index);
-                    journal.begin();
-                    journal
-                        .extend(saved_len, items.len() as u64, |buf| {
-                            for item in &items[saved_len as usize..] {
-                                buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
-                            }
-                            Ok(())
-                        })
-                        .unwrap();
-                    journal.whole(&text).unwrap();
-                    journal
-                        .write(fs, false, index, 0, None)
+                    write_state(fs, &mut journal, index, false)
                         .ok()?
                         .run(fs)
                         .ok()?;
                     durable = index;
-                    saved_len = items.len() as u64;
                 }
                 Some(())
             })();

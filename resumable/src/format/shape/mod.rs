@@ -132,6 +132,13 @@ fn shape_with_limit<T: DeserializeOwned>(limit: usize, real: trace::RealField<'_
     }
 }
 
+/// Whether `shape` is that of a sequence of unnamed types (`[u64]`, `[(u32, f64)]`) or a
+/// string: what a sequence whose growth the runtime finds (a `Vec` of plain items, a
+/// `String`) traces as. Other types may trace so too; it only selects what to look at.
+pub(crate) fn is_flat_sequence(shape: &str) -> bool {
+    !shape.contains('\n') && (shape.starts_with("root: [") || shape == "root: str")
+}
+
 /// What changed between a saved shape and the current one, in words a user understands
 /// (e.g. "field `min` added to `Stats`"); `None` if they are equal.
 pub(crate) fn describe_change(saved: &str, current: &str) -> Option<String> {
