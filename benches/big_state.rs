@@ -17,10 +17,11 @@ use resumable::resumable;
 
 const LEN: usize = 25_000_000;
 
-/// A training-like loop: every step changes the weights, every step is a checkpoint. Returns
-/// the time between consecutive steps after the first: each holds one checkpoint.
+/// A training-like loop: every step does `pause` of work (none, or longer than the disk takes
+/// to sync a checkpoint) and changes the weights, every step is a checkpoint. Returns the time
+/// from each step's end to the next one's start: each holds one checkpoint.
 #[resumable(every = 1, name = "bench-b3", skip(gaps, last))]
-fn train(steps: u64, weights: Vec<f32>) -> (Vec<f32>, Vec<Duration>) {
+fn train(steps: u64, weights: Vec<f32>, pause: Duration) -> (Vec<f32>, Vec<Duration>) {
     let mut weights = weights;
     let mut gaps = Vec::new();
     let mut last: Option<Instant> = None;
@@ -29,25 +30,9 @@ fn train(steps: u64, weights: Vec<f32>) -> (Vec<f32>, Vec<Duration>) {
         if let Some(last) = last {
             gaps.push(now - last);
         }
-        weights[step as usize % LEN] += 1.0;
-        last = Some(Instant::now());
-    }
-    (weights, gaps)
-}
-
-/// [`train`] with `pause` of work in every step, longer than the disk takes to sync a
-/// checkpoint: what a training loop looks like. Returns the same gaps.
-#[resumable(every = 1, name = "bench-b3-paced", skip(gaps, last))]
-fn train_paced(steps: u64, weights: Vec<f32>, pause: Duration) -> (Vec<f32>, Vec<Duration>) {
-    let mut weights = weights;
-    let mut gaps = Vec::new();
-    let mut last: Option<Instant> = None;
-    for step in 0..steps {
-        let now = Instant::now();
-        if let Some(last) = last {
-            gaps.push(now - last);
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
         }
-        std::thread::sleep(pause);
         weights[step as usize % LEN] += 1.0;
         last = Some(Instant::now());
     }
@@ -70,7 +55,7 @@ fn big_state(c: &mut Criterion) {
     group.bench_function("#[resumable] loop blocked per checkpoint", |b| {
         b.iter_custom(|checkpoints| {
             // Steps 1.. each start after one checkpoint; a step itself takes nanoseconds.
-            let (_, gaps) = train(checkpoints + 1, state.clone());
+            let (_, gaps) = train(checkpoints + 1, state.clone(), Duration::ZERO);
             gaps.iter().sum()
         })
     });
@@ -81,8 +66,7 @@ fn big_state(c: &mut Criterion) {
         "#[resumable] loop blocked per checkpoint, 0.5 s of work per step",
         |b| {
             b.iter_custom(|checkpoints| {
-                let (_, gaps) =
-                    train_paced(checkpoints + 1, state.clone(), Duration::from_millis(500));
+                let (_, gaps) = train(checkpoints + 1, state.clone(), Duration::from_millis(500));
                 gaps.iter().sum()
             })
         },
