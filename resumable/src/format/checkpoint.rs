@@ -149,6 +149,23 @@ pub(crate) fn found_in(
     })
 }
 
+impl LogEnd {
+    /// Per binding of the newest record: how many elements it holds, if it was saved as a
+    /// sequence (a chain of elements a next record can continue); `None` if saved whole.
+    pub(crate) fn sequence_lengths(&self) -> Vec<Option<u64>> {
+        let Some((_, parts)) = self.records.last() else {
+            return Vec::new();
+        };
+        parts
+            .iter()
+            .map(|part| match *part {
+                Part::Extend { to, .. } => Some(to),
+                Part::Whole { .. } => None,
+            })
+            .collect()
+    }
+}
+
 /// The end of the newest of `records` (of the log `bytes`), and each record's framed length
 /// and parts.
 fn log_end(bytes: &[u8], records: &[log::Record]) -> LogEnd {

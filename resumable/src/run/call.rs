@@ -48,6 +48,11 @@ pub struct Run {
     /// What the restore found of the bindings declared in `append(...)`: the next save
     /// appends to them after checking they only grew (see [`Restore::appended_restored`]).
     restored: Arc<Restored>,
+    /// Per binding, in the log the run goes on appending to: the elements its newest record
+    /// holds of it, if saved as a sequence. A restored binding's growth is taken only if it
+    /// matches, so a next record never continues a chain the log does not have (a binding
+    /// saved whole by another build, say, now declared in `append(...)`).
+    continued: Vec<Option<u64>>,
     /// Per binding: whether its shape is one line, a sequence or a string (see [`Restore`]).
     sequences: Arc<[bool]>,
     lock: Option<Lock>,
@@ -184,13 +189,14 @@ impl Run {
         };
         let last_saved = loaded.is_some().then_some(start);
         let mut journal = Journal::new(generations.clone(), &meta, last_seq);
-        if let Some(end) = &log_end {
-            // If the log cannot be reopened, the first save starts a new one, as it always did.
-            let _ = journal.resume(&OsFs, end);
-        }
+        // If the log cannot be reopened, the first save starts a new one, as it always did.
+        let continued = log_end
+            .filter(|end| journal.resume(&OsFs, end).is_ok())
+            .map_or_else(Vec::new, |end| end.sequence_lengths());
         Run {
             function: spec.function,
             restored: Arc::default(),
+            continued,
             sequences: shapes
                 .iter()
                 .map(|shape| shape::is_flat_sequence(shape))
@@ -482,6 +488,13 @@ impl Run {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         for (binding, growth) in restored.drain(..) {
+            let len = match &growth {
+                Growth::Declared { len, .. } | Growth::Restored { len, .. } => Some(*len),
+                Growth::Checked { .. } | Growth::Changing => None,
+            };
+            if len.is_none() || self.continued.get(binding) != Some(&len) {
+                continue;
+            }
             self.saver.growth[binding] = Some(growth);
         }
     }
