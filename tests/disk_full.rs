@@ -7,7 +7,7 @@
 //! - With room for one and a half, the second checkpoint cannot be written: the error says how
 //!   much room it needs, the first checkpoint stays loadable, no partial file is left.
 //! - With room for half a copy, nothing can be saved, and the message does not claim that a
-//!   checkpoint is intact.
+//!   checkpoint is intact; nor does it when the checkpoint directory cannot be created.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

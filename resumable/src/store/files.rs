@@ -1,4 +1,5 @@
-//! Files on disk: crash-safe replacement, generations, reading, removal, moving aside.
+//! Files on disk: where checkpoints live by default, crash-safe replacement, generations,
+//! reading, removal, moving aside.
 //!
 //! A checkpoint is replaced by writing a temporary file in the same directory, fsyncing it,
 //! renaming it over the old one and fsyncing the directory. `rename` is atomic on POSIX
