@@ -68,16 +68,7 @@ pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Er
     let Some(loaded) = recover::read_checked(&OsFs, path, LABEL, &owned_type_name::<T>())? else {
         return Ok(None);
     };
-    let mut rest = loaded.payload();
-    let value = checkpoint::take_value(&mut rest)
-        .map_err(|err| Error::corrupt(path, format!("its content does not decode ({err})")))?;
-    if !rest.is_empty() {
-        return Err(Error::corrupt(
-            path,
-            format!("{} bytes are left over after the value", rest.len()),
-        ));
-    }
-    Ok(Some(value))
+    checkpoint::read_whole(path, &loaded.payload).map(Some)
 }
 
 /// The name of the owned type that serde encodes `T` as: a value saved through a reference, a

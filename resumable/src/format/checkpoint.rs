@@ -1,10 +1,11 @@
-//! A checkpoint file's bytes as a whole, checked and decoded: a version-1 file (one value in
-//! its envelope, as `save` writes) or a log (the newest good record, its appended parts
-//! joined to the bindings whole), refused unless its label and shape are the program's.
-//! Both the macro's runtime and the public `save`/`load` API read through here.
+//! A checkpoint file's bytes as a whole, checked: a version-1 file (one value in its
+//! envelope, as `save` writes) or a log (the newest good record, its appended parts joined to
+//! the bindings whole), refused unless its label and shape are the program's. The state is
+//! not decoded here: a [`Payload`] says where its bytes are, and is read in chunks. Both the
+//! macro's runtime and the public `save`/`load` API read through here.
 
-use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,9 +15,11 @@ use crate::format::encode::VecFlavor;
 use crate::format::envelope::{self, Meta};
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
+use crate::format::source::Source;
+use crate::format::stream::{DecodeError, Payload, Piece};
 
 /// A checkpoint read from disk whose checksums and fingerprint were checked: the metadata of
-/// its newest record and the state's postcard bytes, every binding whole.
+/// its newest record and where the state's postcard bytes are, every binding whole.
 pub(crate) struct Loaded {
     pub meta: Meta,
     /// The record's sequence number in its log (0 for a version-1 file).
@@ -28,8 +31,7 @@ pub(crate) struct Loaded {
     /// For a log: where its newest good record ends, and each record's parts, so that a run
     /// can go on appending to it.
     pub log: Option<LogEnd>,
-    bytes: Vec<u8>,
-    payload: Range<usize>,
+    pub payload: Payload,
 }
 
 /// Where a log's newest good record ends, and the length and parts of each record up to it,
@@ -40,12 +42,6 @@ pub(crate) struct LogEnd {
     pub records: Vec<(u64, Vec<Part>)>,
 }
 
-impl Loaded {
-    pub(crate) fn payload(&self) -> &[u8] {
-        &self.bytes[self.payload.clone()]
-    }
-}
-
 /// A checkpoint file read back: the checkpoint to resume from, and what follows it.
 pub(crate) struct Found {
     pub loaded: Loaded,
@@ -54,13 +50,14 @@ pub(crate) struct Found {
     pub damaged_tail: Option<String>,
 }
 
-/// The checkpoint in `bytes`, the content of the file `path`.
+/// The checkpoint in `source`, the content of the file `path`.
 pub(crate) fn found_in(
     path: &Path,
-    bytes: Vec<u8>,
+    source: Arc<dyn Source>,
     label: &str,
     shape: &str,
 ) -> Result<Found, Error> {
+    let read_failed = |err| Error::io("read", path, err);
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
         if fingerprint == envelope::fingerprint(label, shape) {
             return Ok(());
@@ -70,30 +67,26 @@ pub(crate) fn found_in(
             change: label::describe_mismatch(saved_label, saved_shape, label, shape),
         })
     };
-    if !log::is_log(&bytes) {
-        let decoded = envelope::decode(&bytes).map_err(|problem| Error::corrupt(path, problem))?;
-        check_fingerprint(
-            decoded.meta.fingerprint,
-            &decoded.meta.label,
-            &decoded.meta.shape,
-        )?;
-        let start = decoded.payload.as_ptr() as usize - bytes.as_ptr() as usize;
-        let payload = start..start + decoded.payload.len();
-        let meta = decoded.meta;
+    if !log::is_log(&*source).map_err(read_failed)? {
+        let (meta, payload) = envelope::decode_from(&*source)
+            .map_err(read_failed)?
+            .map_err(|problem| Error::corrupt(path, problem))?;
+        check_fingerprint(meta.fingerprint, &meta.label, &meta.shape)?;
         let loaded = Loaded {
             checked: meta.next_item.map(|hash| (meta.index, hash)),
             meta,
             seq: 0,
             log: None,
-            bytes,
-            payload,
+            payload: Payload::new(source, vec![Piece::At(payload)]),
         };
         return Ok(Found {
             loaded,
             damaged_tail: None,
         });
     }
-    let scan = log::scan(&bytes).map_err(|not| Error::corrupt(path, not.problem))?;
+    let scan = log::scan(&*source)
+        .map_err(read_failed)?
+        .map_err(|not| Error::corrupt(path, not.problem))?;
     check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
     let Some(newest) = scan.records.last() else {
         let problem = match &scan.tail {
@@ -116,22 +109,8 @@ pub(crate) fn found_in(
         .iter()
         .rev()
         .find_map(|record| record.head.next_item.map(|hash| (record.head.index, hash)));
-    let log_end = log_end(&bytes, &scan.records);
-    let (bytes, payload) = if newest
-        .head
-        .parts
-        .iter()
-        .all(|part| matches!(part, Part::Whole { .. }))
-    {
-        // Every binding whole: the record's bytes are the state as it is.
-        let payload = newest.data.clone();
-        (bytes, payload)
-    } else {
-        let joined =
-            join_parts(&bytes, &scan.records).map_err(|problem| Error::corrupt(path, problem))?;
-        let len = joined.len();
-        (joined, 0..len)
-    };
+    let pieces = joined_pieces(&scan.records).map_err(|problem| Error::corrupt(path, problem))?;
+    let log = log_end(&scan);
     let damaged_tail = match scan.tail {
         Tail::Damaged(problem) => Some(problem),
         Tail::Clean | Tail::Torn => None,
@@ -141,9 +120,8 @@ pub(crate) fn found_in(
             meta,
             seq,
             checked,
-            log: Some(log_end),
-            bytes,
-            payload,
+            log: Some(log),
+            payload: Payload::new(source, pieces),
         },
         damaged_tail,
     })
@@ -166,16 +144,15 @@ impl LogEnd {
     }
 }
 
-/// The end of the newest of `records` (of the log `bytes`), and each record's framed length
-/// and parts.
-fn log_end(bytes: &[u8], records: &[log::Record]) -> LogEnd {
-    let mut start = log::records_start(bytes) as u64;
-    let records = records
+/// The end of the newest record of a scanned log, and each record's framed length and parts.
+fn log_end(scan: &log::Scan) -> LogEnd {
+    let mut start = scan.records_start;
+    let records = scan
+        .records
         .iter()
         .map(|record| {
-            let end = (record.data.end + log::CHECKSUM_LEN) as u64;
-            let len = end - start;
-            start = end;
+            let len = record.end() - start;
+            start = record.end();
             (len, record.head.parts.clone())
         })
         .collect();
@@ -185,15 +162,15 @@ fn log_end(bytes: &[u8], records: &[log::Record]) -> LogEnd {
     }
 }
 
-/// The postcard bytes of each binding of the newest record, whole: an appended part is
-/// joined with the parts it continues, back to one that starts at element 0, behind the
+/// Where the postcard bytes of each binding of the newest record are, whole: an appended part
+/// is joined with the parts it continues, back to one that starts at element 0, behind the
 /// sequence's length.
-fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> {
+fn joined_pieces(records: &[log::Record]) -> Result<Vec<Piece>, String> {
     let (newest, earlier) = records.split_last().expect("at least one record");
-    let mut joined = Vec::new();
+    let mut pieces = Vec::new();
     for (binding, (part, range)) in newest.part_ranges().enumerate() {
         let Part::Extend { mut from, to, .. } = part else {
-            joined.extend_from_slice(&bytes[range]);
+            pieces.push(Piece::At(range));
             continue;
         };
         let mut chain = vec![range];
@@ -222,40 +199,61 @@ fn join_parts(bytes: &[u8], records: &[log::Record]) -> Result<Vec<u8>, String> 
                  the records before it do not hold the elements up to there"
             ));
         }
-        crate::format::encode::push_varint(&mut joined, u128::from(to));
-        for range in chain.into_iter().rev() {
-            joined.extend_from_slice(&bytes[range]);
-        }
+        let mut length = Vec::new();
+        crate::format::encode::push_varint(&mut length, u128::from(to));
+        pieces.push(Piece::Inline(length));
+        pieces.extend(chain.into_iter().rev().map(Piece::At));
     }
-    Ok(joined)
+    Ok(pieces)
 }
 
 /// Decodes a checkpoint of one value held in memory — a version-1 file, or a log's newest
-/// record — to its index and the value. The label and shape are not checked (there is no
-/// program to compare them with).
+/// record — to its index and the value, through the same chunked reading as a file. The label
+/// and shape are not checked (there is no program to compare them with).
 pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), Error> {
     let here = Path::new("<memory>");
-    let (index, payload): (u64, std::borrow::Cow<'_, [u8]>) = if log::is_log(bytes) {
-        let scan = log::scan(bytes).map_err(|not| Error::corrupt(here, not.problem))?;
+    let source: Arc<dyn Source> = Arc::new(bytes.to_vec());
+    let in_memory = "bytes in memory always read";
+    let (index, payload) = if log::is_log(&*source).expect(in_memory) {
+        let scan = log::scan(&*source)
+            .expect(in_memory)
+            .map_err(|not| Error::corrupt(here, not.problem))?;
         let Some(newest) = scan.records.last() else {
             return Err(Error::corrupt(here, "it holds no complete checkpoint"));
         };
-        let joined = join_parts(bytes, &scan.records).map_err(|p| Error::corrupt(here, p))?;
-        (newest.head.index, joined.into())
+        let pieces = joined_pieces(&scan.records).map_err(|p| Error::corrupt(here, p))?;
+        (newest.head.index, Payload::new(source, pieces))
     } else {
-        let decoded = envelope::decode(bytes).map_err(|problem| Error::corrupt(here, problem))?;
-        (decoded.meta.index, decoded.payload.into())
+        let (meta, payload) = envelope::decode_from(&*source)
+            .expect(in_memory)
+            .map_err(|problem| Error::corrupt(here, problem))?;
+        (meta.index, Payload::new(source, vec![Piece::At(payload)]))
     };
-    let mut rest = &payload[..];
-    let value = take_value(&mut rest)
-        .map_err(|err| Error::corrupt(here, format!("its state does not decode ({err})")))?;
-    if !rest.is_empty() {
-        return Err(Error::corrupt(
-            here,
-            format!("{} bytes are left over", rest.len()),
-        ));
-    }
+    let value = read_whole(here, &payload)?;
     Ok((index, value))
+}
+
+/// Decodes the one value `payload` holds, with no byte left over.
+pub(crate) fn read_whole<T: DeserializeOwned>(path: &Path, payload: &Payload) -> Result<T, Error> {
+    let mut reader = payload.reader();
+    let value = reader.value().map_err(|err| decode_failed(path, err))?;
+    match reader.remaining() {
+        0 => Ok(value),
+        left => Err(Error::corrupt(
+            path,
+            format!("{left} bytes are left over after the value"),
+        )),
+    }
+}
+
+/// The error for a value of the file `path` that could not be decoded.
+pub(crate) fn decode_failed(path: &Path, err: DecodeError) -> Error {
+    match err {
+        DecodeError::Read(err) => Error::io("read", path, err),
+        DecodeError::Value(err) => {
+            Error::corrupt(path, format!("its state does not decode ({err})"))
+        }
+    }
 }
 
 /// Builds checkpoint files in one reused buffer, so a save allocates nothing once warm.
@@ -283,18 +281,6 @@ impl Writer {
         envelope::finish(&mut self.buf);
         &self.buf
     }
-}
-
-/// Decodes the next value of a payload, advancing `rest` past it.
-pub(crate) fn take_value<T: DeserializeOwned>(
-    rest: &mut &[u8],
-) -> Result<T, crate::format::depth_limit::Error<postcard::Error>> {
-    let mut deserializer = postcard::Deserializer::from_bytes(rest);
-    let value = crate::format::depth_limit::deserialize(&mut deserializer)?;
-    *rest = deserializer
-        .finalize()
-        .map_err(crate::format::depth_limit::Error::Inner)?;
-    Ok(value)
 }
 
 #[cfg(test)]

@@ -346,7 +346,16 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::{Error, MAX_DEPTH};
-    use crate::format::checkpoint::take_value;
+
+    /// Decodes the next value of `rest` through the limit, advancing `rest` past it.
+    fn take_value<T: serde::de::DeserializeOwned>(
+        rest: &mut &[u8],
+    ) -> Result<T, Error<postcard::Error>> {
+        let mut deserializer = postcard::Deserializer::from_bytes(rest);
+        let value = super::deserialize(&mut deserializer)?;
+        *rest = deserializer.finalize().map_err(Error::Inner)?;
+        Ok(value)
+    }
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     enum Tree {

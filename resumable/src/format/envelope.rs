@@ -16,10 +16,13 @@
 //! checksum before it decodes anything, so a torn or flipped byte is reported, never loaded.
 
 use std::hash::Hasher;
+use std::io;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::format::checksum::crc32c;
+use crate::format::checksum::{Crc32c, crc32c};
+use crate::format::source::{self, Source};
 
 const MAGIC: [u8; 8] = *b"RESUMABL";
 const FORMAT_VERSION: u32 = 1;
@@ -133,64 +136,86 @@ pub(crate) fn finish(buf: &mut Vec<u8>) {
 }
 
 /// A checked checkpoint: its metadata and the still-encoded payload.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct Decoded<'a> {
     pub meta: Meta,
     pub payload: &'a [u8],
 }
 
-/// Checks and splits a whole checkpoint file. The error says what is wrong, in words.
+/// Checks and splits a whole checkpoint file held in memory. The error says what is wrong.
+#[cfg(test)]
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
-    let size = bytes.len();
-    if size < HEADER_LEN + CHECKSUM_LEN {
-        return Err(format!(
+    let (meta, payload) = decode_from(bytes).expect("bytes in memory always read")?;
+    Ok(Decoded {
+        meta,
+        payload: &bytes[payload.start as usize..payload.end as usize],
+    })
+}
+
+/// Checks a checkpoint file, reading it in chunks: its metadata and where its payload is.
+/// The inner error says what is wrong, in words; the outer one is a read that failed.
+pub(crate) fn decode_from<S: Source + ?Sized>(
+    source: &S,
+) -> io::Result<Result<(Meta, Range<u64>), String>> {
+    let size = source.size();
+    if size < (HEADER_LEN + CHECKSUM_LEN) as u64 {
+        return Ok(Err(format!(
             "the file is {size} bytes long, shorter than any checkpoint"
-        ));
+        )));
     }
-    if bytes[..8] != MAGIC {
-        return Err(
+    let header = source::read_range(source, 0..HEADER_LEN as u64)?;
+    if header[..8] != MAGIC {
+        return Ok(Err(
             "it is not a resumable checkpoint (the first 8 bytes are not \"RESUMABL\")".into(),
-        );
-    }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-    if version != FORMAT_VERSION {
-        return Err(format!(
-            "it uses checkpoint format version {version}, and this build reads version {FORMAT_VERSION}"
         ));
     }
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
-    let payload_len = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+    let version = u32::from_le_bytes(header[8..12].try_into().unwrap());
+    if version != FORMAT_VERSION {
+        return Ok(Err(format!(
+            "it uses checkpoint format version {version}, and this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    let meta_len = u32::from_le_bytes(header[12..16].try_into().unwrap()) as usize;
+    let payload_len = u64::from_le_bytes(header[16..24].try_into().unwrap());
     let expected_size = u64::try_from(HEADER_LEN + CHECKSUM_LEN + meta_len)
         .ok()
         .and_then(|fixed| fixed.checked_add(payload_len));
-    if meta_len > MAX_META_LEN || expected_size != Some(size as u64) {
-        return Err(format!(
+    if meta_len > MAX_META_LEN || expected_size != Some(size) {
+        return Ok(Err(format!(
             "the header announces {meta_len} + {payload_len} bytes of content but the file is \
              {size} bytes long (truncated, extended or damaged)"
-        ));
+        )));
     }
-    let body_end = size - CHECKSUM_LEN;
-    let stored = u32::from_le_bytes(bytes[body_end..].try_into().unwrap());
-    let computed = crc32c(&bytes[..body_end]);
+    let body_end = size - CHECKSUM_LEN as u64;
+    let stored = source::read_range(source, body_end..size)?;
+    let stored = u32::from_le_bytes(stored[..].try_into().unwrap());
+    let mut crc = Crc32c::new();
+    source::checksum(source, 0..body_end, &mut crc)?;
+    let computed = crc.finish();
     if stored != computed {
-        return Err(format!(
+        return Ok(Err(format!(
             "its checksum does not match its content (stored {stored:#010x}, computed \
              {computed:#010x}): the file is damaged"
-        ));
+        )));
     }
-    let meta_bytes = &bytes[HEADER_LEN..HEADER_LEN + meta_len];
-    let meta = match postcard::take_from_bytes::<Meta>(meta_bytes) {
+    let meta_end = (HEADER_LEN + meta_len) as u64;
+    let meta_bytes = source::read_range(source, HEADER_LEN as u64..meta_end)?;
+    let meta = match postcard::take_from_bytes::<Meta>(&meta_bytes) {
         Ok((meta, [])) => meta,
-        Ok(_) => return Err("its metadata record has trailing bytes".into()),
-        Err(err) => return Err(format!("its metadata record cannot be decoded ({err})")),
+        Ok(_) => return Ok(Err("its metadata record has trailing bytes".into())),
+        Err(err) => {
+            return Ok(Err(format!(
+                "its metadata record cannot be decoded ({err})"
+            )));
+        }
     };
     if meta.fingerprint != fingerprint(&meta.label, &meta.shape) {
-        return Err("its fingerprint does not match its own description".into());
+        return Ok(Err(
+            "its fingerprint does not match its own description".into()
+        ));
     }
-    Ok(Decoded {
-        meta,
-        payload: &bytes[HEADER_LEN + meta_len..body_end],
-    })
+    Ok(Ok((meta, meta_end..body_end)))
 }
 
 #[cfg(test)]

@@ -17,12 +17,14 @@
 //! Reading stops at the first record that is incomplete or fails its checksum: what a crash
 //! or power loss cut short. Everything before it was checked and can be restored.
 
+use std::io;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
 use crate::format::checksum::{Crc32c, crc32c};
 use crate::format::envelope;
+use crate::format::source::{self, CHUNK, Source};
 
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
 pub(crate) const LOG_VERSION: u32 = 2;
@@ -109,6 +111,8 @@ pub(crate) fn frame_record(record: &RecordHead, head: &mut Vec<u8>, data: &mut V
 #[derive(Debug)]
 pub(crate) struct Scan {
     pub meta: LogMeta,
+    /// Where the first record starts (the end of the header).
+    pub records_start: u64,
     pub records: Vec<Record>,
     /// What follows the last good record.
     pub tail: Tail,
@@ -118,18 +122,23 @@ pub(crate) struct Scan {
 #[derive(Debug)]
 pub(crate) struct Record {
     pub head: RecordHead,
-    pub data: Range<usize>,
+    pub data: Range<u64>,
 }
 
 impl Record {
     /// Where each part's bytes are in the file.
-    pub(crate) fn part_ranges(&self) -> impl Iterator<Item = (Part, Range<usize>)> + '_ {
+    pub(crate) fn part_ranges(&self) -> impl Iterator<Item = (Part, Range<u64>)> + '_ {
         let mut at = self.data.start;
         self.head.parts.iter().map(move |&part| {
             let start = at;
-            at += part.len() as usize;
+            at += part.len();
             (part, start..at)
         })
+    }
+
+    /// Where the record ends in the file (after its checksum).
+    pub(crate) fn end(&self) -> u64 {
+        self.data.end + CHECKSUM_LEN as u64
     }
 }
 
@@ -152,96 +161,93 @@ pub(crate) struct NotALog {
     pub torn: bool,
 }
 
-/// Where the first record of the log `bytes` (whose header was checked) starts.
-pub(crate) fn records_start(bytes: &[u8]) -> usize {
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().expect("a checked header"));
-    16 + meta_len as usize + CHECKSUM_LEN
+/// Whether `source` starts like a log (as opposed to a version-1 single checkpoint).
+pub(crate) fn is_log<S: Source + ?Sized>(source: &S) -> io::Result<bool> {
+    if source.size() < 12 {
+        return Ok(false);
+    }
+    let start = source::read_range(source, 0..12)?;
+    Ok(start[..8] == MAGIC && start[8..12] == LOG_VERSION.to_le_bytes())
 }
 
-/// Whether `bytes` start like a log (as opposed to a version-1 single checkpoint).
-pub(crate) fn is_log(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && bytes[..8] == MAGIC && bytes[8..12] == LOG_VERSION.to_le_bytes()
-}
-
-/// Checks the header and every record of a log; stops at the first record that fails.
-pub(crate) fn scan(bytes: &[u8]) -> Result<Scan, NotALog> {
-    let not_a_log = |problem: String, torn: bool| NotALog { problem, torn };
-    let size = bytes.len();
-    if size < 16 || bytes[..8] != MAGIC {
-        let torn = bytes.iter().all(|&b| b == 0) || MAGIC.starts_with(bytes);
-        return Err(not_a_log(
+/// Checks the header and every record of a log, reading it in chunks; stops at the first
+/// record that fails. The outer error is a read that failed.
+pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, NotALog>> {
+    let not_a_log = |problem: String, torn: bool| Ok(Err(NotALog { problem, torn }));
+    let size = source.size();
+    let start = source::read_range(source, 0..size.min(16))?;
+    if size < 16 || start[..8] != MAGIC {
+        let torn = MAGIC.starts_with(&start) || source::all_zeros(source, 0..size)?;
+        return not_a_log(
             "it is not a resumable checkpoint (the first 8 bytes are not \"RESUMABL\")".into(),
             torn,
-        ));
+        );
     }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    let version = u32::from_le_bytes(start[8..12].try_into().unwrap());
     if version != LOG_VERSION {
-        return Err(not_a_log(
+        return not_a_log(
             format!(
                 "it uses checkpoint format version {version}, and this build reads versions 1 \
                  and {LOG_VERSION}"
             ),
             false,
-        ));
+        );
     }
-    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let meta_len = u32::from_le_bytes(start[12..16].try_into().unwrap()) as usize;
     if meta_len > MAX_META_LEN {
-        return Err(not_a_log(
+        return not_a_log(
             format!("its header announces {meta_len} bytes of metadata, more than any checkpoint"),
             false,
-        ));
+        );
     }
-    let header_end = 16 + meta_len + CHECKSUM_LEN;
+    let header_end = (16 + meta_len + CHECKSUM_LEN) as u64;
     if size < header_end {
-        return Err(not_a_log(
+        return not_a_log(
             format!("the file is truncated: {size} bytes long, it ends inside its header"),
             true,
-        ));
+        );
     }
-    let stored = u32::from_le_bytes(bytes[header_end - 4..header_end].try_into().unwrap());
-    if stored != crc32c(&bytes[..header_end - 4]) {
-        return Err(not_a_log(
+    let header = source::read_range(source, 0..header_end)?;
+    let (checked, stored) = header.split_at(header.len() - CHECKSUM_LEN);
+    if u32::from_le_bytes(stored.try_into().unwrap()) != crc32c(checked) {
+        return not_a_log(
             "its header's checksum does not match its content: the file is damaged".into(),
             false,
-        ));
+        );
     }
-    let meta = match postcard::take_from_bytes::<LogMeta>(&bytes[16..16 + meta_len]) {
+    let meta = match postcard::take_from_bytes::<LogMeta>(&checked[16..]) {
         Ok((meta, [])) if meta.fingerprint == envelope::fingerprint(&meta.label, &meta.shape) => {
             meta
         }
         _ => {
-            return Err(not_a_log(
+            return not_a_log(
                 "its header's metadata is inconsistent: the file is damaged".into(),
                 false,
-            ));
+            );
         }
     };
     let mut records = Vec::new();
     let mut at = header_end;
     let tail = loop {
-        match read_record(bytes, at) {
-            Ok(Some((record, end))) => {
+        match read_record(source, at)? {
+            Ok(Some(record)) => {
+                at = record.end();
                 records.push(record);
-                at = end;
             }
             Ok(None) => break Tail::Clean,
-            Err(problem) => {
-                let rest = &bytes[at..];
-                break match problem {
-                    _ if rest.iter().all(|&b| b == 0) => Tail::Torn,
-                    RecordProblem::CutShort => Tail::Torn,
-                    RecordProblem::Bad(problem) => {
-                        Tail::Damaged(format!("the record at byte {at} of {size} {problem}"))
-                    }
-                };
+            Err(RecordProblem::CutShort) => break Tail::Torn,
+            Err(RecordProblem::Bad(_)) if source::all_zeros(source, at..size)? => break Tail::Torn,
+            Err(RecordProblem::Bad(problem)) => {
+                break Tail::Damaged(format!("the record at byte {at} of {size} {problem}"));
             }
         }
     };
-    Ok(Scan {
+    Ok(Ok(Scan {
         meta,
+        records_start: header_end,
         records,
         tail,
-    })
+    }))
 }
 
 enum RecordProblem {
@@ -249,51 +255,70 @@ enum RecordProblem {
     Bad(String),
 }
 
-/// The record at `at` and where it ends; `None` at the end of the file.
-fn read_record(bytes: &[u8], at: usize) -> Result<Option<(Record, usize)>, RecordProblem> {
-    let rest = &bytes[at..];
-    if rest.is_empty() {
-        return Ok(None);
+/// The record at `at`; `None` at the end of the file. Its head is decoded from the first
+/// chunk of its body, which holds it (a head is a few bytes per state binding).
+fn read_record<S: Source + ?Sized>(
+    source: &S,
+    at: u64,
+) -> io::Result<Result<Option<Record>, RecordProblem>> {
+    let rest = source.size() - at;
+    if rest == 0 {
+        return Ok(Ok(None));
     }
-    if rest.len() < 8 {
-        return Err(RecordProblem::CutShort);
+    if rest < 8 {
+        return Ok(Err(RecordProblem::CutShort));
     }
-    let body_len = u64::from_le_bytes(rest[..8].try_into().unwrap());
+    let length = source::read_range(source, at..at + 8)?;
+    let body_len = u64::from_le_bytes(length[..].try_into().unwrap());
     let record_len = body_len.checked_add((8 + CHECKSUM_LEN) as u64);
-    if record_len.is_none_or(|len| len > rest.len() as u64) {
-        return Err(RecordProblem::CutShort);
+    if record_len.is_none_or(|len| len > rest) {
+        return Ok(Err(RecordProblem::CutShort));
     }
-    let body_end = 8 + body_len as usize;
-    let stored = u32::from_le_bytes(rest[body_end..body_end + 4].try_into().unwrap());
-    if stored != crc32c(&rest[..body_end]) {
-        return Err(RecordProblem::Bad(
+    let body = at + 8..at + 8 + body_len;
+    let first = source::read_range(source, body.start..body.end.min(body.start + CHUNK as u64))?;
+    let mut crc = Crc32c::new();
+    crc.update(&length);
+    crc.update(&first);
+    source::checksum(source, body.start + first.len() as u64..body.end, &mut crc)?;
+    let stored = source::read_range(source, body.end..body.end + CHECKSUM_LEN as u64)?;
+    if u32::from_le_bytes(stored[..].try_into().unwrap()) != crc.finish() {
+        return Ok(Err(RecordProblem::Bad(
             "fails its checksum (damaged after it was written)".into(),
-        ));
+        )));
     }
-    let (head, data) = postcard::take_from_bytes::<RecordHead>(&rest[8..body_end])
-        .map_err(|err| RecordProblem::Bad(format!("has a head that does not decode ({err})")))?;
+    let (head, after_head) = match postcard::take_from_bytes::<RecordHead>(&first) {
+        Ok(decoded) => decoded,
+        Err(err) => {
+            return Ok(Err(RecordProblem::Bad(format!(
+                "has a head that does not decode ({err})"
+            ))));
+        }
+    };
+    let data = body.start + (first.len() - after_head.len()) as u64..body.end;
     let parts_len = head
         .parts
         .iter()
         .try_fold(0u64, |sum, part| sum.checked_add(part.len()));
-    if parts_len != Some(data.len() as u64) {
-        return Err(RecordProblem::Bad(
+    if parts_len != Some(data.end - data.start) {
+        return Ok(Err(RecordProblem::Bad(
             "announces parts longer or shorter than its content".into(),
-        ));
+        )));
     }
-    let data_start = at + body_end - data.len();
-    Ok(Some((
-        Record {
-            head,
-            data: data_start..at + body_end,
-        },
-        at + body_end + CHECKSUM_LEN,
-    )))
+    Ok(Ok(Some(Record { head, data })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scan of bytes in memory, which always read.
+    fn scan(bytes: &[u8]) -> Result<Scan, NotALog> {
+        super::scan(bytes).unwrap()
+    }
+
+    fn range(range: &Range<u64>) -> Range<usize> {
+        range.start as usize..range.end as usize
+    }
 
     fn meta() -> LogMeta {
         LogMeta {
@@ -335,7 +360,7 @@ mod tests {
         assert_eq!(scan.tail, Tail::Clean);
         let seqs: Vec<u64> = scan.records.iter().map(|r| r.head.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
-        assert_eq!(&bytes[scan.records[2].data.clone()], &[3; 5]);
+        assert_eq!(&bytes[range(&scan.records[2].data)], &[3; 5]);
     }
 
     #[test]
@@ -372,7 +397,7 @@ mod tests {
             let intact = ends.iter().filter(|&&end| end <= bit / 8).count() - 1;
             assert_eq!(scan.records.len(), intact, "flip of bit {bit}");
             for (record, seq) in scan.records.iter().zip(1..) {
-                assert_eq!(&flipped[record.data.clone()], &[seq as u8; 5]);
+                assert_eq!(&flipped[range(&record.data)], &[seq as u8; 5]);
             }
             assert_ne!(scan.tail, Tail::Clean, "flip of bit {bit} went unnoticed");
         }

@@ -3,7 +3,8 @@
 //! shape text that say whose state a file is, the structure of state types traced from their
 //! serde impls, and the nesting limit of decoding.
 //!
-//! Bytes in, bytes out: nothing here reads or writes a file, and nothing here uses the layers
+//! Bytes in, bytes out: nothing here opens, writes or names a file (a [`source::Source`] is
+//! read from, whoever opened it), and nothing here uses the layers
 //! above (`store`, `run`). Decoding never panics, whatever the bytes.
 
 pub(crate) mod checkpoint;
@@ -14,3 +15,5 @@ pub(crate) mod envelope;
 pub(crate) mod label;
 pub(crate) mod log;
 pub(crate) mod shape;
+pub(crate) mod source;
+pub(crate) mod stream;

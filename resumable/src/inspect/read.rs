@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::format::envelope;
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
+use crate::format::source;
 use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 
@@ -161,8 +162,11 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         records: Vec::new(),
         problem: None,
     };
-    let bytes = match files::read(&OsFs, path) {
-        Ok(Some(bytes)) => bytes,
+    let unreadable = |info: &mut FileInfo, cause: String| {
+        info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
+    };
+    let source = match files::open(&OsFs, path) {
+        Ok(Some(source)) => source,
         Ok(None) => return None,
         Err(err) => {
             info.size = std::fs::metadata(path).map_or(0, |meta| meta.len());
@@ -170,36 +174,44 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
                 Error::Io { source, .. } => source.to_string(),
                 other => other.to_string(),
             };
-            info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
+            unreadable(&mut info, cause);
             return Some(info);
         }
     };
-    info.size = bytes.len() as u64;
-    if !log::is_log(&bytes) {
-        match envelope::decode(&bytes) {
-            Ok(decoded) => {
-                info.format = Format::Single;
-                info.records.push(RecordInfo {
-                    seq: 0,
-                    index: decoded.meta.index,
-                    saved_at_ms: decoded.meta.saved_at_ms,
-                    size: info.size,
-                    parts: vec![PartInfo::Whole {
-                        len: decoded.payload.len() as u64,
-                    }],
-                    position: None,
-                });
-                info.label = Some(decoded.meta.label);
-                info.shape = Some(decoded.meta.shape);
+    info.size = source.size();
+    match log::is_log(&*source) {
+        Ok(true) => {}
+        Ok(false) => {
+            match envelope::decode_from(&*source) {
+                Ok(Ok((meta, payload))) => {
+                    info.format = Format::Single;
+                    info.records.push(RecordInfo {
+                        seq: 0,
+                        index: meta.index,
+                        saved_at_ms: meta.saved_at_ms,
+                        size: info.size,
+                        parts: vec![PartInfo::Whole {
+                            len: payload.end - payload.start,
+                        }],
+                        position: None,
+                    });
+                    info.label = Some(meta.label);
+                    info.shape = Some(meta.shape);
+                }
+                Ok(Err(problem)) => info.problem = Some(FileProblem::Damaged(problem)),
+                Err(err) => unreadable(&mut info, err.to_string()),
             }
-            Err(problem) => info.problem = Some(FileProblem::Damaged(problem)),
+            return Some(info);
         }
-        return Some(info);
+        Err(err) => {
+            unreadable(&mut info, err.to_string());
+            return Some(info);
+        }
     }
     info.format = Format::Log;
-    let scan = match log::scan(&bytes) {
-        Ok(scan) => scan,
-        Err(not_a_log) => {
+    let scan = match log::scan(&*source) {
+        Ok(Ok(scan)) => scan,
+        Ok(Err(not_a_log)) => {
             info.problem = Some(if not_a_log.torn {
                 FileProblem::TornTail
             } else {
@@ -207,9 +219,13 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
             });
             return Some(info);
         }
+        Err(err) => {
+            unreadable(&mut info, err.to_string());
+            return Some(info);
+        }
     };
     // Records follow each other from the end of the header.
-    let mut start = log::records_start(&bytes);
+    let mut start = scan.records_start;
     let nest = label::split_function(&scan.meta.shape)
         .1
         .starts_with(&format!("{}{}\n", label::BINDING, label::POSITION));
@@ -218,14 +234,14 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         let position = record
             .part_ranges()
             .next()
-            .filter(|(part, _)| nest && matches!(part, Part::Whole { .. }))
-            .and_then(|(_, range)| postcard::from_bytes::<(u64, u64)>(&bytes[range]).ok());
-        let end = record.data.end + 4;
+            .filter(|(part, _)| nest && matches!(part, Part::Whole { .. }) && part.len() <= 32)
+            .and_then(|(_, range)| source::read_range(&*source, range).ok())
+            .and_then(|bytes| postcard::from_bytes::<(u64, u64)>(&bytes).ok());
         info.records.push(RecordInfo {
             seq: record.head.seq,
             index: record.head.index,
             saved_at_ms: record.head.saved_at_ms,
-            size: (end - start) as u64,
+            size: record.end() - start,
             parts: record
                 .head
                 .parts
@@ -237,7 +253,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
                 .collect(),
             position,
         });
-        start = end;
+        start = record.end();
     }
     info.problem = match scan.tail {
         Tail::Clean => None,

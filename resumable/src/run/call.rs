@@ -1,8 +1,6 @@
 //! One call of a `#[resumable]` function: where its checkpoint lives, what it restores, when it
 //! saves. Generated code drives a [`Run`] through `__private`; nothing here is public API.
 
-use std::hash::Hasher as _;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,6 +15,7 @@ use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::format::shape;
+use crate::format::stream::Reader;
 use crate::run::growth::Growth;
 use crate::run::prefix_hash::PrefixHasher;
 use crate::run::progress::Progress;
@@ -241,8 +240,7 @@ impl Run {
         let (loaded, path) = self.loaded.take()?;
         Some(Restore {
             path,
-            loaded,
-            offset: 0,
+            reader: loaded.payload.reader(),
             binding: 0,
             restored: Arc::clone(&self.restored),
             sequences: Arc::clone(&self.sequences),
@@ -667,11 +665,11 @@ fn reset(generations: &Generations, function: &str) {
     }
 }
 
-/// Restores the state from a checkpoint, one value at a time, in the order they were saved.
+/// Restores the state from a checkpoint, one value at a time, in the order they were saved,
+/// reading the file in chunks as it goes.
 pub struct Restore {
     path: PathBuf,
-    loaded: Loaded,
-    offset: usize,
+    reader: Reader,
     /// The binding the next value is.
     binding: usize,
     /// Shared with the [`Run`], which takes it at its next save.
@@ -679,8 +677,8 @@ pub struct Restore {
     /// Per binding: whether it is a sequence of plain items or a string (by its shape), whose
     /// growth a save may find.
     sequences: Arc<[bool]>,
-    /// Such bindings restored, and where their bytes are in the payload.
-    candidates: Vec<(usize, Range<usize>)>,
+    /// Such bindings restored: the binding, and its bytes' length prefix and hash.
+    candidates: Vec<(usize, SeenBytes)>,
 }
 
 /// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
@@ -692,6 +690,29 @@ struct Restored {
     growth: Mutex<Vec<(usize, Growth)>>,
 }
 
+/// A restored sequence's bytes as they were decoded: their hash, and their first bytes (the
+/// sequence's length).
+#[derive(Default)]
+struct SeenBytes {
+    hasher: PrefixHasher,
+    first: Vec<u8>,
+}
+
+impl std::hash::Hasher for SeenBytes {
+    fn write(&mut self, bytes: &[u8]) {
+        let more = bytes.len().min(MAX_VARINT_LEN - self.first.len());
+        self.first.extend_from_slice(&bytes[..more]);
+        self.hasher.write(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hasher.finish()
+    }
+}
+
+/// The longest a postcard `usize` is.
+const MAX_VARINT_LEN: usize = 10;
+
 impl Restore {
     /// Decodes the next state value.
     ///
@@ -700,22 +721,15 @@ impl Restore {
     #[track_caller]
     pub fn value<T: DeserializeOwned>(&mut self) -> T {
         self.binding += 1;
-        let mut rest = &self.loaded.payload()[self.offset..];
-        let before = rest.len();
-        match checkpoint::take_value(&mut rest) {
-            Ok(value) => {
-                let start = self.offset;
-                self.offset += before - rest.len();
-                if self.sequences.get(self.binding - 1) == Some(&true) {
-                    self.candidates.push((self.binding - 1, start..self.offset));
-                }
-                value
-            }
-            Err(err) => fail(Error::corrupt(
-                &self.path,
-                format!("its state does not decode ({err})"),
-            )),
-        }
+        let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
+            let mut seen = SeenBytes::default();
+            let value = self.reader.value_hashed(&mut seen);
+            self.candidates.push((self.binding - 1, seen));
+            value
+        } else {
+            self.reader.value()
+        };
+        decoded.unwrap_or_else(|err| fail(checkpoint::decode_failed(&self.path, err)))
     }
 
     /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,
@@ -737,8 +751,7 @@ impl Restore {
     /// Checks that every byte of the payload was used.
     #[track_caller]
     pub fn finish(self) {
-        let payload = self.loaded.payload();
-        let left = payload.len() - self.offset;
+        let left = self.reader.remaining();
         if left != 0 {
             fail(Error::corrupt(
                 &self.path,
@@ -746,7 +759,7 @@ impl Restore {
             ));
         }
         // Sequences whose growth the runtime finds: their first save checks them against
-        // their bytes here, and if unchanged appends to them.
+        // the hash of their bytes here, and if unchanged appends to them.
         if self.candidates.is_empty() {
             return;
         }
@@ -755,19 +768,15 @@ impl Restore {
             .growth
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for (binding, range) in &self.candidates {
-            let bytes = &payload[range.clone()];
-            let Ok((len, _)) = postcard::take_from_bytes::<usize>(bytes) else {
+        for (binding, seen) in self.candidates {
+            let Ok((len, _)) = postcard::take_from_bytes::<usize>(&seen.first) else {
                 continue;
             };
-            let mut hasher = PrefixHasher::default();
-            hasher.write(bytes);
-            let bytes = hasher.finish128();
             growth.push((
-                *binding,
+                binding,
                 Growth::Restored {
                     len: len as u64,
-                    bytes,
+                    bytes: seen.hasher.finish128(),
                 },
             ));
         }

@@ -13,10 +13,11 @@
 //! one.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::format::source::Source;
 use crate::store::fs::Fs;
 
 /// The names of one checkpoint's files: the log, the one before it, and a new log being
@@ -95,6 +96,11 @@ pub(crate) fn replace(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> Result<(), Erro
 /// The whole file, or `None` if it does not exist.
 pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<Option<Vec<u8>>, Error> {
     fs.read(path).map_err(|err| Error::io("read", path, err))
+}
+
+/// `path` opened to be read in pieces; `None` if there is no such file.
+pub(crate) fn open(fs: &dyn Fs, path: &Path) -> Result<Option<Arc<dyn Source>>, Error> {
+    fs.open(path).map_err(|err| Error::io("read", path, err))
 }
 
 /// Removes `path`; `Ok(false)` if it did not exist.

@@ -2,8 +2,11 @@
 //! simulated disk that loses what was not synced (see `sim_fs`).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::format::source::Source;
 
 /// A file a checkpoint log is appended to, held open so a rename of its name does not matter.
 pub(crate) enum LogFile {
@@ -29,6 +32,12 @@ pub(crate) trait Fs {
     fn create_dir(&self, dir: &Path) -> io::Result<()>;
     /// The whole content of `path`; `None` if it does not exist.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// `path` opened to be read in pieces; `None` if it does not exist.
+    fn open(&self, path: &Path) -> io::Result<Option<Arc<dyn Source>>> {
+        Ok(self
+            .read(path)?
+            .map(|bytes| Arc::new(bytes) as Arc<dyn Source>))
+    }
     /// Removes `path`; `false` if it did not exist.
     fn remove(&self, path: &Path) -> io::Result<bool>;
     /// The names of the entries of `dir` (empty if it does not exist).
@@ -46,6 +55,25 @@ pub(crate) trait Fs {
 
 /// The real filesystem.
 pub(crate) struct OsFs;
+
+/// A file opened to be read, of the size it had when opened (a checkpoint's files change
+/// only under the lock the reader holds, or by rename, which leaves an open file as it was).
+struct OpenFile {
+    file: Mutex<File>,
+    size: u64,
+}
+
+impl Source for OpenFile {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.seek(io::SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
+}
 
 /// Opens `path` for writing from its start, creating or truncating it, owner-only.
 fn create_private(path: &Path) -> io::Result<File> {
@@ -92,6 +120,19 @@ impl Fs for OsFs {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Option<Arc<dyn Source>>> {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let size = file.metadata()?.len();
+        Ok(Some(Arc::new(OpenFile {
+            file: Mutex::new(file),
+            size,
+        })))
     }
 
     fn remove(&self, path: &Path) -> io::Result<bool> {

@@ -24,10 +24,10 @@ pub(crate) fn read_checked(
 }
 
 fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Option<Found>, Error> {
-    let Some(bytes) = files::read(fs, path)? else {
+    let Some(source) = files::open(fs, path)? else {
         return Ok(None);
     };
-    found_in(path, bytes, label, shape).map(Some)
+    found_in(path, source, label, shape).map(Some)
 }
 
 /// The checkpoint a run resumes from, and where it came from.
@@ -116,10 +116,11 @@ fn recover_next(
     shape: &str,
 ) -> Result<Option<Found>, Error> {
     let path = &generations.next;
-    let Some(bytes) = files::read(fs, path)? else {
+    let Some(source) = files::open(fs, path)? else {
         return Ok(None);
     };
-    let torn = match log::scan(&bytes) {
+    let scanned = log::scan(&*source).map_err(|err| Error::io("read", path, err))?;
+    let torn = match scanned {
         Err(not_a_log) => not_a_log.torn,
         Ok(scan) => scan.records.is_empty() && !matches!(scan.tail, Tail::Damaged(_)),
     };
@@ -127,8 +128,8 @@ fn recover_next(
         files::remove(fs, path)?;
         return Ok(None);
     }
-    // The bytes already read (a `.next` exists only after a crash: scanning twice is cheap).
-    match found_in(path, bytes, label, shape) {
+    // A `.next` exists only after a crash: scanning it twice is cheap.
+    match found_in(path, source, label, shape) {
         Ok(found) => {
             fs.sync(path).map_err(|err| Error::io("sync", path, err))?;
             Ok(Some(found))

@@ -494,12 +494,15 @@ mod tests {
         let Some(recovered) = recover::recover(fs, &generations(), LABEL, SHAPE)? else {
             return Ok(None);
         };
-        let mut rest = recovered.loaded.payload();
-        let items = checkpoint::take_value(&mut rest)
-            .map_err(|err| crate::Error::corrupt("x", err.to_string()))?;
-        let text = checkpoint::take_value(&mut rest)
-            .map_err(|err| crate::Error::corrupt("x", err.to_string()))?;
-        assert!(rest.is_empty());
+        let mut reader = recovered.loaded.payload.reader();
+        let here = Path::new("x");
+        let items = reader
+            .value()
+            .map_err(|err| checkpoint::decode_failed(here, err))?;
+        let text = reader
+            .value()
+            .map_err(|err| checkpoint::decode_failed(here, err))?;
+        assert_eq!(reader.remaining(), 0);
         Ok(Some((recovered.loaded.meta.index, (items, text))))
     }
 
@@ -554,6 +557,7 @@ mod tests {
                     .iter()
                     .filter_map(|inode| {
                         crate::format::log::scan(&inode.current)
+                            .unwrap()
                             .ok()
                             .and_then(|scan| scan.records.last().map(|r| r.head.index))
                     })
@@ -734,8 +738,7 @@ mod tests {
     /// The state's checkpoint in the log on `fs`: its index and the state's first byte.
     fn in_place_checkpoint(fs: &SimFs) -> Option<(u64, u8)> {
         let recovered = recover::recover(fs, &generations(), LABEL, "x").unwrap()?;
-        let mut rest = recovered.loaded.payload();
-        let state: Vec<u8> = checkpoint::take_value(&mut rest).unwrap();
+        let state: Vec<u8> = recovered.loaded.payload.reader().value().unwrap();
         Some((recovered.loaded.meta.index, state[0]))
     }
 
