@@ -365,4 +365,90 @@ mod tests {
         );
         eprintln!("{decoded} decodes out of 60,000 attempts on 20,000 random logs");
     }
+
+    /// A source that records every read.
+    struct Recording {
+        bytes: Vec<u8>,
+        reads: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl Source for Recording {
+        fn size(&self) -> u64 {
+            self.bytes.size()
+        }
+
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+            self.reads.lock().unwrap().push(buf.len());
+            self.bytes.read_exact_at(buf, offset)
+        }
+    }
+
+    /// A resume reads its file in chunks, about twice over (checksums, then the state), and
+    /// never the file whole: what keeps its memory to the state it builds.
+    #[test]
+    fn a_big_checkpoint_is_checked_and_decoded_in_bounded_chunks() {
+        use crate::format::source::CHUNK;
+        let (label, shape) = ("big", "v: [u64]\ntext: String");
+        let mut bytes = log::header(&LogMeta {
+            fingerprint: envelope::fingerprint(label, shape),
+            label: label.into(),
+            shape: shape.into(),
+        });
+        let numbers: Vec<u64> = (0..1_000_000u64).map(|i| i * 7919).collect();
+        let text = "checkpoint ".repeat(200_000);
+        // Record 1 holds the first half of `v`; record 2 the rest, and `text` whole.
+        let halves = numbers.split_at(numbers.len() / 2);
+        for (seq, (from, items)) in [(0, halves.0), (halves.0.len(), halves.1)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut data = Vec::new();
+            for item in items {
+                data.extend_from_slice(&postcard::to_allocvec(item).unwrap());
+            }
+            let mut parts = vec![Part::Extend {
+                from: from as u64,
+                to: (from + items.len()) as u64,
+                len: data.len() as u64,
+            }];
+            let whole = postcard::to_allocvec(&text).unwrap();
+            parts.push(Part::Whole {
+                len: whole.len() as u64,
+            });
+            data.extend_from_slice(&whole);
+            let head = RecordHead {
+                seq: seq as u64 + 1,
+                index: seq as u64 + 1,
+                saved_at_ms: 0,
+                next_item: None,
+                parts,
+            };
+            let mut framed = Vec::new();
+            log::frame_record(&head, &mut framed, &mut data);
+            bytes.extend_from_slice(&framed);
+            bytes.extend_from_slice(&data);
+        }
+        let size = bytes.len();
+        assert!(
+            size > 20 * CHUNK,
+            "the file is {size} bytes: too small to show anything"
+        );
+        let source = Arc::new(Recording {
+            bytes,
+            reads: Default::default(),
+        });
+        let found = found_in(Path::new("big.ckpt"), source.clone(), label, shape).unwrap();
+        let mut reader = found.loaded.payload.reader();
+        assert_eq!(reader.value::<Vec<u64>>().unwrap(), numbers);
+        assert_eq!(reader.value::<String>().unwrap(), text);
+        assert_eq!(reader.remaining(), 0);
+        let reads = source.reads.lock().unwrap();
+        let largest = reads.iter().max().copied().unwrap_or(0);
+        let total: usize = reads.iter().sum();
+        assert!(largest <= CHUNK, "a read of {largest} bytes");
+        assert!(
+            total <= 2 * size + 64 * 1024,
+            "{total} bytes read for a file of {size}"
+        );
+    }
 }
