@@ -3,13 +3,14 @@
 //! small filesystem; `scripts/bench_big_state.py` measures its memory, disk and time.
 //!
 //! ```text
-//! resumable-big-state LEN STEPS [--fail-at K] [--times]
+//! resumable-big-state LEN STEPS [--fail-at K] [--times] [--peak-memory]
 //! ```
 //!
 //! Prints the sum of the final state (`{:?}`, so bit for bit). With `--fail-at K`, step K
 //! panics before it changes the state (so the failure saves at K). With `--times`, prints to
 //! stderr how long the loop stood between two steps (each gap holds one checkpoint), a line
-//! `gap_ms <ms>` per gap.
+//! `gap_ms <ms>` per gap. With `--peak-memory`, prints `peak_rss_bytes <n>` to stderr at the end:
+//! the process's peak resident memory (Linux's `VmHWM`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |at: usize| args.get(at).and_then(|text| text.parse::<u64>().ok());
     let (Some(len), Some(steps)) = (number(0), number(1)) else {
-        eprintln!("usage: resumable-big-state LEN STEPS [--fail-at K] [--times]");
+        eprintln!("usage: resumable-big-state LEN STEPS [--fail-at K] [--times] [--peak-memory]");
         return ExitCode::from(2);
     };
     let fail_at = args
@@ -49,5 +50,16 @@ fn main() -> ExitCode {
         .and_then(|at| number(at + 1));
     let times = args.iter().any(|arg| arg == "--times");
     println!("{:?}", job(len as usize, steps, fail_at, times));
+    if args.iter().any(|arg| arg == "--peak-memory") {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let peak_kb = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        match peak_kb {
+            Some(kb) => eprintln!("peak_rss_bytes {}", kb * 1024),
+            None => eprintln!("peak_rss_bytes unknown (no /proc/self/status)"),
+        }
+    }
     ExitCode::SUCCESS
 }
