@@ -559,7 +559,14 @@ mod tests {
             };
             let plain = median(&|bytes| postcard::from_bytes(bytes).unwrap());
             let limited = median(&|bytes| decode(bytes).unwrap());
-            for (how, took) in [("postcard::from_bytes", plain), ("take_value", limited)] {
+            // What a resume does: through the limit, read in chunks (here from memory).
+            let payload = crate::format::stream::Payload::in_memory(bytes.clone());
+            let streamed = median(&|_| payload.reader().value().unwrap());
+            for (how, took) in [
+                ("postcard::from_bytes", plain),
+                ("take_value", limited),
+                ("stream", streamed),
+            ] {
                 let speed = mib / took.as_secs_f64();
                 println!("{name} {how:>20}: {took:>8.1?} for {mib:.0} MiB, {speed:.0} MiB/s");
             }

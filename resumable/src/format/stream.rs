@@ -73,7 +73,6 @@ impl Payload {
             left: self.len(),
             buf: Vec::new(),
             pos: 0,
-            consumed: 0,
             scratch: Vec::new(),
             error: None,
         }
@@ -91,8 +90,6 @@ pub(crate) struct Reader {
     /// Bytes read; `buf[pos..]` not yet decoded.
     buf: Vec<u8>,
     pos: usize,
-    /// Bytes decoded so far.
-    consumed: u64,
     /// A take longer than what the buffer holds is put together here.
     scratch: Vec<u8>,
     /// The read that failed, reported once the decode stops.
@@ -107,12 +104,6 @@ pub(crate) enum DecodeError {
 }
 
 impl Reader {
-    /// Bytes decoded so far.
-    #[cfg(test)]
-    pub(crate) fn consumed(&self) -> u64 {
-        self.consumed
-    }
-
     /// Bytes not decoded yet.
     pub(crate) fn remaining(&self) -> u64 {
         self.left + (self.buf.len() - self.pos) as u64
@@ -158,7 +149,6 @@ impl Reader {
         }
         let byte = self.buf[self.pos];
         self.pos += 1;
-        self.consumed += 1;
         Some(byte)
     }
 
@@ -167,7 +157,6 @@ impl Reader {
         if self.buf.len() - self.pos >= n {
             let start = self.pos;
             self.pos += n;
-            self.consumed += n as u64;
             return Some(&self.buf[start..self.pos]);
         }
         self.take_across(n, tee)
@@ -190,7 +179,6 @@ impl Reader {
             self.scratch.extend_from_slice(&self.buf[..more]);
             self.pos = more;
         }
-        self.consumed += n as u64;
         Some(&self.scratch)
     }
 
@@ -366,7 +354,7 @@ mod tests {
             assert_eq!(payload.len(), bytes.len() as u64);
             let mut reader = payload.reader();
             let first: State = reader.value().unwrap();
-            let first_len = reader.consumed();
+            let first_len = payload.len() - reader.remaining();
             let mut hasher = StableHasher::default();
             let second: State = reader.value_hashed(&mut hasher).unwrap();
             assert_eq!([first, second], states, "case {case}");
