@@ -197,8 +197,11 @@
 //! Loading checks the magic, the version, every length against the file's real size, every
 //! checksum, and the fingerprint against the running program's before it decodes anything, and
 //! requires that the state's bytes are consumed exactly. A `#[resumable]` function also reads
-//! version-1 files. The whole file is read (its real size bounds every allocation; postcard
-//! never preallocates more than 1 MiB from a length prefix).
+//! version-1 files. The file is read in chunks of 256 KiB, twice: once to check every
+//! checksum, once to decode the state straight into its values, so a resume needs memory of
+//! the order of the state, never a copy of the file (a type that borrows while it decodes, as
+//! `uuid` does, keeps those bytes in an arena until its binding is decoded). The file's size
+//! bounds every allocation; postcard never preallocates more than 1 MiB from a length prefix.
 //!
 //! # Limits
 //!
