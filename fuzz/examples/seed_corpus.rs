@@ -1,5 +1,6 @@
 //! Writes the seed corpus: real checkpoints of the sample states, saved with
-//! `resumable::save`, into `fuzz/corpus/load/`, and their payloads into `fuzz/corpus/payload/`.
+//! `resumable::save`, into `fuzz/corpus/load/`, their payloads into `fuzz/corpus/payload/`, and
+//! the payloads behind a piece length into `fuzz/corpus/pieces/`.
 //!
 //! ```text
 //! cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus
@@ -14,7 +15,7 @@ fn main() {
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch =
         std::env::temp_dir().join(format!("resumable-seed-corpus-{}", std::process::id()));
-    for target in ["load", "payload"] {
+    for target in ["load", "payload", "pieces"] {
         std::fs::create_dir_all(fuzz_dir.join("corpus").join(target)).expect("create corpus dir");
     }
     for (i, state) in common::samples().iter().enumerate() {
@@ -27,6 +28,11 @@ fn main() {
         let payload = fuzz_dir.join(format!("corpus/payload/seed-{i}.bin"));
         std::fs::write(&load, &bytes).expect("write a load seed");
         std::fs::write(&payload, common::payload_of(&bytes)).expect("write a payload seed");
+        // Pieces of 1 to 8 bytes: every value of a sample cut somewhere.
+        let pieces = fuzz_dir.join(format!("corpus/pieces/seed-{i}.bin"));
+        let cut = [i as u8 % 8];
+        std::fs::write(&pieces, [&cut[..], common::payload_of(&bytes)].concat())
+            .expect("write a pieces seed");
         println!("{} ({} bytes)", load.display(), bytes.len());
     }
     std::fs::remove_dir_all(&scratch).expect("remove the scratch directory");

@@ -233,6 +233,22 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
     Ok((index, value))
 }
 
+/// Decodes the one value of `payload`, held in memory and cut into pieces of `piece_len`
+/// bytes (at least 1), as [`read_whole`] would from a file.
+pub(crate) fn decode_in_pieces<T: DeserializeOwned>(
+    payload: &[u8],
+    piece_len: usize,
+) -> Result<T, Error> {
+    let len = payload.len() as u64;
+    let step = piece_len.max(1) as u64;
+    let pieces = (0..len)
+        .step_by(step as usize)
+        .map(|start| Piece::At(start..(start + step).min(len)))
+        .collect();
+    let source: Arc<dyn Source> = Arc::new(payload.to_vec());
+    read_whole(Path::new("<memory>"), &Payload::new(source, pieces))
+}
+
 /// Decodes the one value `payload` holds, with no byte left over.
 pub(crate) fn read_whole<T: DeserializeOwned>(path: &Path, payload: &Payload) -> Result<T, Error> {
     let mut reader = payload.reader();
