@@ -99,6 +99,10 @@
 //! A disk that is full is [`Error::NoSpace`], which says how much room the checkpoint needs;
 //! the checkpoint before it stays, and the new file is removed.
 //!
+//! Memory: a checkpoint encodes what it writes into one buffer, kept for the next (so a state
+//! saved whole has a second, encoded copy in memory; a growing `Vec` only its new elements); a
+//! resume holds the state it restores and a 256 KiB chunk of the file, never the file.
+//!
 //! Recovery takes the newest intact checkpoint among these files: a `.next` log a crash kept
 //! from being moved into place is moved then. If the newest log is damaged, the run resumes
 //! from the newest intact record before the damage (or `.prev`, if a crash left it), with a
