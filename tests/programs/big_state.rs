@@ -49,8 +49,20 @@ fn main() -> ExitCode {
         .position(|arg| arg == "--fail-at")
         .and_then(|at| number(at + 1));
     let times = args.iter().any(|arg| arg == "--times");
+    // Reports when main ends, also when `job` panics (the failure a run is asked for).
+    let _report = args
+        .iter()
+        .any(|arg| arg == "--peak-memory")
+        .then_some(PeakReport);
     println!("{:?}", job(len as usize, steps, fail_at, times));
-    if args.iter().any(|arg| arg == "--peak-memory") {
+    ExitCode::SUCCESS
+}
+
+/// Prints the process's peak resident memory when dropped.
+struct PeakReport;
+
+impl Drop for PeakReport {
+    fn drop(&mut self) {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let peak_kb = status
             .lines()
@@ -61,5 +73,4 @@ fn main() -> ExitCode {
             None => eprintln!("peak_rss_bytes unknown (no /proc/self/status)"),
         }
     }
-    ExitCode::SUCCESS
 }

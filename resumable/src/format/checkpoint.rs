@@ -40,6 +40,8 @@ pub(crate) struct Loaded {
 pub(crate) struct LogEnd {
     pub len: u64,
     pub records: Vec<(u64, Vec<Part>)>,
+    /// The log is framed (version 3); a version-2 log takes records whole.
+    pub framed: bool,
 }
 
 /// A checkpoint file read back: the checkpoint to resume from, and what follows it.
@@ -159,6 +161,7 @@ fn log_end(scan: &log::Scan) -> LogEnd {
     LogEnd {
         len: start,
         records,
+        framed: scan.version == log::FRAMED_VERSION,
     }
 }
 
@@ -168,26 +171,26 @@ fn log_end(scan: &log::Scan) -> LogEnd {
 fn joined_pieces(records: &[log::Record]) -> Result<Vec<Piece>, String> {
     let (newest, earlier) = records.split_last().expect("at least one record");
     let mut pieces = Vec::new();
-    for (binding, (part, range)) in newest.part_ranges().enumerate() {
+    for (binding, (part, ranges)) in newest.part_ranges().into_iter().enumerate() {
         let Part::Extend { mut from, to, .. } = part else {
-            pieces.push(Piece::At(range));
+            pieces.extend(ranges.into_iter().map(Piece::At));
             continue;
         };
-        let mut chain = vec![range];
+        let mut chain = vec![ranges];
         for record in earlier.iter().rev() {
             if from == 0 {
                 break;
             }
-            match record.part_ranges().nth(binding) {
+            match record.part_ranges().into_iter().nth(binding) {
                 Some((
                     Part::Extend {
                         from: before,
                         to: end,
                         ..
                     },
-                    range,
+                    ranges,
                 )) if end == from => {
-                    chain.push(range);
+                    chain.push(ranges);
                     from = before;
                 }
                 _ => break,
@@ -202,7 +205,7 @@ fn joined_pieces(records: &[log::Record]) -> Result<Vec<Piece>, String> {
         let mut length = Vec::new();
         crate::format::encode::push_varint(&mut length, u128::from(to));
         pieces.push(Piece::Inline(length));
-        pieces.extend(chain.into_iter().rev().map(Piece::At));
+        pieces.extend(chain.into_iter().rev().flatten().map(Piece::At));
     }
     Ok(pieces)
 }

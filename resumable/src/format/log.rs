@@ -2,20 +2,38 @@
 //! appended. A record carries each state binding whole, or — for a `Vec` or `String` that only
 //! grew — just what was appended since the record before, so a run writes O(final size) bytes.
 //!
+//! Version 3 (what this build writes) frames a record as data frames followed by its head, so
+//! a big record is written as it is serialized, a frame at a time, without a copy of it in
+//! memory; version 2 (still read, and appended to when a run resumes from one) puts the head
+//! first:
+//!
 //! ```text
 //! header  0      8  magic "RESUMABL"
-//!         8      4  format version (u32 LE), 2 for logs (1 is a single-checkpoint file)
+//!         8      4  format version (u32 LE): 3 (framed) or 2; 1 is a single-checkpoint file
 //!         12     4  metadata length M (u32 LE), at most 64 KiB
 //!         16     M  metadata, postcard: fingerprint, label, shape
 //!         16+M   4  CRC-32C (u32 LE) of the header's bytes before it
-//! record  0      8  body length L (u64 LE)
+//!
+//! version 3: frames, each
+//!         0      8  body length L (u64 LE)
+//!         8      1  kind: 0 data, 1 head, 2 abort
+//!         9      L-1  data: the next bytes of the record being written (its parts' bytes, in
+//!                   binding order, across as many data frames as it takes);
+//!                   head: postcard `RecordHead`, which ends the record: its parts take exactly
+//!                   the data since the record before; abort: nothing (the data since the
+//!                   record before belongs to no record: a save that failed half-way)
+//!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
+//!
+//! version 2: records, each
+//!         0      8  body length L (u64 LE)
 //!         8      L  body: postcard `RecordHead` (seq, index, time, next item, parts), then the
 //!                   bytes of each part in binding order
 //!         8+L    4  CRC-32C (u32 LE) of the record's bytes before it
 //! ```
 //!
-//! Reading stops at the first record that is incomplete or fails its checksum: what a crash
-//! or power loss cut short. Everything before it was checked and can be restored.
+//! Reading stops at the first frame or record that is incomplete or fails its checksum: what
+//! a crash or power loss cut short. Everything before it was checked and can be restored; data
+//! frames with no head after them are a record a crash cut short.
 
 use std::io;
 use std::ops::Range;
@@ -27,7 +45,15 @@ use crate::format::envelope;
 use crate::format::source::{self, CHUNK, Source};
 
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
+/// Version 2: a record's head before its data.
 pub(crate) const LOG_VERSION: u32 = 2;
+/// Version 3: a record's data in frames, then its head.
+pub(crate) const FRAMED_VERSION: u32 = 3;
+const FRAME_DATA: u8 = 0;
+const FRAME_HEAD: u8 = 1;
+const FRAME_ABORT: u8 = 2;
+/// Bytes before a frame's content: its length and kind.
+pub(crate) const FRAME_PREFIX_LEN: usize = 9;
 const MAX_META_LEN: usize = 64 * 1024;
 pub(crate) const CHECKSUM_LEN: usize = 4;
 
@@ -75,8 +101,18 @@ impl Part {
     }
 }
 
-/// The header of a new log.
+/// The header of a new version-2 log (a record's head before its data), as older builds wrote.
+#[cfg(test)]
 pub(crate) fn header(meta: &LogMeta) -> Vec<u8> {
+    header_of_version(meta, LOG_VERSION)
+}
+
+/// The header of a new version-3 log (framed records).
+pub(crate) fn framed_header(meta: &LogMeta) -> Vec<u8> {
+    header_of_version(meta, FRAMED_VERSION)
+}
+
+fn header_of_version(meta: &LogMeta, version: u32) -> Vec<u8> {
     let meta_bytes = postcard::to_allocvec(meta).expect("metadata always serializes");
     assert!(
         meta_bytes.len() <= MAX_META_LEN,
@@ -84,7 +120,7 @@ pub(crate) fn header(meta: &LogMeta) -> Vec<u8> {
     );
     let mut bytes = Vec::with_capacity(16 + meta_bytes.len() + CHECKSUM_LEN);
     bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&LOG_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&(meta_bytes.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&meta_bytes);
     let checksum = crc32c(&bytes);
@@ -107,9 +143,41 @@ pub(crate) fn frame_record(record: &RecordHead, head: &mut Vec<u8>, data: &mut V
     data.extend_from_slice(&crc.finish().to_le_bytes());
 }
 
+/// The bytes before a version-3 data frame of `len` bytes, and the CRC to put after them.
+pub(crate) fn data_frame(data: &[u8]) -> ([u8; FRAME_PREFIX_LEN], [u8; CHECKSUM_LEN]) {
+    frame_around(FRAME_DATA, data)
+}
+
+/// A version-3 abort frame, whole.
+pub(crate) fn abort_frame() -> Vec<u8> {
+    let (prefix, crc) = frame_around(FRAME_ABORT, &[]);
+    [&prefix[..], &crc[..]].concat()
+}
+
+/// Appends to `out` the version-3 head frame that ends a record.
+pub(crate) fn push_head_frame(record: &RecordHead, out: &mut Vec<u8>) {
+    let head = postcard::to_allocvec(record).expect("a record head always serializes");
+    let (prefix, crc) = frame_around(FRAME_HEAD, &head);
+    out.extend_from_slice(&prefix);
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&crc);
+}
+
+fn frame_around(kind: u8, content: &[u8]) -> ([u8; FRAME_PREFIX_LEN], [u8; CHECKSUM_LEN]) {
+    let mut prefix = [0; FRAME_PREFIX_LEN];
+    prefix[..8].copy_from_slice(&(content.len() as u64 + 1).to_le_bytes());
+    prefix[8] = kind;
+    let mut crc = Crc32c::new();
+    crc.update(&prefix);
+    crc.update(content);
+    (prefix, crc.finish().to_le_bytes())
+}
+
 /// A log read back: its header and the records that passed their checks, in order.
 #[derive(Debug)]
 pub(crate) struct Scan {
+    /// The format version, 2 or 3.
+    pub version: u32,
     pub meta: LogMeta,
     /// Where the first record starts (the end of the header).
     pub records_start: u64,
@@ -122,23 +190,42 @@ pub(crate) struct Scan {
 #[derive(Debug)]
 pub(crate) struct Record {
     pub head: RecordHead,
-    pub data: Range<u64>,
+    /// Where the parts' bytes are, one after another (one range in a version-2 log, one per
+    /// data frame in version 3).
+    pub data: Vec<Range<u64>>,
+    /// Where the record ends in the file (after its last checksum).
+    pub end: u64,
 }
 
 impl Record {
-    /// Where each part's bytes are in the file.
-    pub(crate) fn part_ranges(&self) -> impl Iterator<Item = (Part, Range<u64>)> + '_ {
-        let mut at = self.data.start;
-        self.head.parts.iter().map(move |&part| {
-            let start = at;
-            at += part.len();
-            (part, start..at)
-        })
+    /// Where each part's bytes are in the file: the ranges that hold them, in order.
+    pub(crate) fn part_ranges(&self) -> Vec<(Part, Vec<Range<u64>>)> {
+        let mut ranges = self.data.iter().cloned();
+        let mut current = ranges.next().unwrap_or(0..0);
+        self.head
+            .parts
+            .iter()
+            .map(|&part| {
+                let mut left = part.len();
+                let mut pieces = Vec::new();
+                while left > 0 {
+                    if current.is_empty() {
+                        current = ranges.next().expect("parts checked against the data");
+                        continue;
+                    }
+                    let take = left.min(current.end - current.start);
+                    pieces.push(current.start..current.start + take);
+                    current.start += take;
+                    left -= take;
+                }
+                (part, pieces)
+            })
+            .collect()
     }
 
-    /// Where the record ends in the file (after its checksum).
+    /// Where the record ends in the file (after its last checksum).
     pub(crate) fn end(&self) -> u64 {
-        self.data.end + CHECKSUM_LEN as u64
+        self.end
     }
 }
 
@@ -167,7 +254,8 @@ pub(crate) fn is_log<S: Source + ?Sized>(source: &S) -> io::Result<bool> {
         return Ok(false);
     }
     let start = source::read_range(source, 0..12)?;
-    Ok(start[..8] == MAGIC && start[8..12] == LOG_VERSION.to_le_bytes())
+    let version = u32::from_le_bytes(start[8..12].try_into().unwrap());
+    Ok(start[..8] == MAGIC && matches!(version, LOG_VERSION | FRAMED_VERSION))
 }
 
 /// Checks the header and every record of a log, reading it in chunks; stops at the first
@@ -184,11 +272,11 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
         );
     }
     let version = u32::from_le_bytes(start[8..12].try_into().unwrap());
-    if version != LOG_VERSION {
+    if !matches!(version, LOG_VERSION | FRAMED_VERSION) {
         return not_a_log(
             format!(
                 "it uses checkpoint format version {version}, and this build reads versions 1 \
-                 and {LOG_VERSION}"
+                 to {FRAMED_VERSION}"
             ),
             false,
         );
@@ -228,12 +316,21 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
     };
     let mut records = Vec::new();
     let mut at = header_end;
+    // Version 3: the data frames since the last record, and how many bytes they hold.
+    let mut pending: Vec<Range<u64>> = Vec::new();
     let tail = loop {
-        match read_record(source, at)? {
-            Ok(Some(record)) => {
+        let read = match version {
+            LOG_VERSION => read_record(source, at)?,
+            _ => read_framed(source, at, &mut pending)?,
+        };
+        match read {
+            Ok(Some(Read::Record(record))) => {
                 at = record.end();
                 records.push(record);
             }
+            Ok(Some(Read::Frame(end))) => at = end,
+            // Data frames with no head after them: a record a crash cut short.
+            Ok(None) if !pending.is_empty() => break Tail::Torn,
             Ok(None) => break Tail::Clean,
             Err(RecordProblem::CutShort) => break Tail::Torn,
             Err(RecordProblem::Bad(_)) if source::all_zeros(source, at..size)? => break Tail::Torn,
@@ -243,6 +340,7 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
         }
     };
     Ok(Ok(Scan {
+        version,
         meta,
         records_start: header_end,
         records,
@@ -255,12 +353,92 @@ enum RecordProblem {
     Bad(String),
 }
 
+/// What one step of a scan read.
+enum Read {
+    /// A whole record.
+    Record(Record),
+    /// A version-3 data or abort frame, ending here.
+    Frame(u64),
+}
+
+/// The version-3 frame at `at`: a data or abort frame updates `pending` (the data since the
+/// last record); a head frame ends a record, whose parts must take exactly that data.
+fn read_framed<S: Source + ?Sized>(
+    source: &S,
+    at: u64,
+    pending: &mut Vec<Range<u64>>,
+) -> io::Result<Result<Option<Read>, RecordProblem>> {
+    let rest = source.size() - at;
+    if rest == 0 {
+        return Ok(Ok(None));
+    }
+    if rest < FRAME_PREFIX_LEN as u64 {
+        return Ok(Err(RecordProblem::CutShort));
+    }
+    let prefix = source::read_range(source, at..at + FRAME_PREFIX_LEN as u64)?;
+    let body_len = u64::from_le_bytes(prefix[..8].try_into().unwrap());
+    let frame_len = body_len.checked_add((8 + CHECKSUM_LEN) as u64);
+    if body_len == 0 || frame_len.is_none_or(|len| len > rest) {
+        return Ok(Err(RecordProblem::CutShort));
+    }
+    let content = at + FRAME_PREFIX_LEN as u64..at + 8 + body_len;
+    let end = content.end + CHECKSUM_LEN as u64;
+    let mut crc = Crc32c::new();
+    crc.update(&prefix);
+    source::checksum(source, content.clone(), &mut crc)?;
+    let stored = source::read_range(source, content.end..end)?;
+    if u32::from_le_bytes(stored[..].try_into().unwrap()) != crc.finish() {
+        return Ok(Err(RecordProblem::Bad(
+            "fails its checksum (damaged after it was written)".into(),
+        )));
+    }
+    match prefix[8] {
+        FRAME_DATA => {
+            pending.push(content);
+            Ok(Ok(Some(Read::Frame(end))))
+        }
+        FRAME_ABORT => {
+            pending.clear();
+            Ok(Ok(Some(Read::Frame(end))))
+        }
+        FRAME_HEAD if content.end - content.start > CHUNK as u64 => Ok(Err(RecordProblem::Bad(
+            "has a head longer than any record's".into(),
+        ))),
+        FRAME_HEAD => {
+            let bytes = source::read_range(source, content)?;
+            let head = match postcard::from_bytes::<RecordHead>(&bytes) {
+                Ok(head) => head,
+                Err(err) => {
+                    return Ok(Err(RecordProblem::Bad(format!(
+                        "has a head that does not decode ({err})"
+                    ))));
+                }
+            };
+            let parts_len = head
+                .parts
+                .iter()
+                .try_fold(0u64, |sum, part| sum.checked_add(part.len()));
+            let data_len: u64 = pending.iter().map(|range| range.end - range.start).sum();
+            if parts_len != Some(data_len) {
+                return Ok(Err(RecordProblem::Bad(
+                    "announces parts longer or shorter than its content".into(),
+                )));
+            }
+            let data = std::mem::take(pending);
+            Ok(Ok(Some(Read::Record(Record { head, data, end }))))
+        }
+        kind => Ok(Err(RecordProblem::Bad(format!(
+            "is a frame of unknown kind {kind}"
+        )))),
+    }
+}
+
 /// The record at `at`; `None` at the end of the file. Its head is decoded from the first
 /// chunk of its body, which holds it (a head is a few bytes per state binding).
 fn read_record<S: Source + ?Sized>(
     source: &S,
     at: u64,
-) -> io::Result<Result<Option<Record>, RecordProblem>> {
+) -> io::Result<Result<Option<Read>, RecordProblem>> {
     let rest = source.size() - at;
     if rest == 0 {
         return Ok(Ok(None));
@@ -304,7 +482,12 @@ fn read_record<S: Source + ?Sized>(
             "announces parts longer or shorter than its content".into(),
         )));
     }
-    Ok(Ok(Some(Record { head, data })))
+    let end = data.end + CHECKSUM_LEN as u64;
+    Ok(Ok(Some(Read::Record(Record {
+        head,
+        data: vec![data],
+        end,
+    }))))
 }
 
 #[cfg(test)]
@@ -328,78 +511,141 @@ mod tests {
         }
     }
 
-    fn record(seq: u64, data: &[u8]) -> Vec<u8> {
-        let head = RecordHead {
+    fn head(seq: u64, len: usize) -> RecordHead {
+        RecordHead {
             seq,
             index: seq * 10,
             saved_at_ms: 1,
             next_item: Some(seq),
-            parts: vec![Part::Whole {
-                len: data.len() as u64,
-            }],
-        };
+            parts: vec![Part::Whole { len: len as u64 }],
+        }
+    }
+
+    fn record(seq: u64, data: &[u8]) -> Vec<u8> {
         let (mut framed, mut data) = (Vec::new(), data.to_vec());
-        frame_record(&head, &mut framed, &mut data);
+        frame_record(&head(seq, data.len()), &mut framed, &mut data);
         framed.extend_from_slice(&data);
         framed
     }
 
-    fn log(records: u64) -> Vec<u8> {
-        let mut bytes = header(&meta());
-        for seq in 1..=records {
-            bytes.extend_from_slice(&record(seq, &[seq as u8; 5]));
-        }
+    fn data_frame_bytes(data: &[u8]) -> Vec<u8> {
+        let (prefix, crc) = data_frame(data);
+        [&prefix[..], data, &crc[..]].concat()
+    }
+
+    /// A version-3 record: its data in two frames, then its head.
+    fn framed_record(seq: u64, data: &[u8]) -> Vec<u8> {
+        let mut bytes = data_frame_bytes(&data[..2]);
+        bytes.extend_from_slice(&data_frame_bytes(&data[2..]));
+        push_head_frame(&head(seq, data.len()), &mut bytes);
         bytes
+    }
+
+    /// A log of `records` records of 5 bytes each, in version 2 or 3 (where a save abandoned
+    /// half-way, a data frame and an abort frame, precedes the second record). Also where each
+    /// record ends (the header's end first) and every length at which the log ends cleanly.
+    fn log_of(version: u32, records: u64) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
+        let mut bytes = header_of_version(&meta(), version);
+        let mut ends = vec![bytes.len()];
+        let mut clean = vec![bytes.len()];
+        for seq in 1..=records {
+            let data = [seq as u8; 5];
+            if version == LOG_VERSION {
+                bytes.extend_from_slice(&record(seq, &data));
+            } else {
+                if seq == 2 {
+                    bytes.extend_from_slice(&data_frame_bytes(b"junk"));
+                    bytes.extend_from_slice(&abort_frame());
+                    clean.push(bytes.len());
+                }
+                bytes.extend_from_slice(&framed_record(seq, &data));
+            }
+            ends.push(bytes.len());
+            clean.push(bytes.len());
+        }
+        (bytes, ends, clean)
+    }
+
+    fn log(records: u64) -> Vec<u8> {
+        log_of(LOG_VERSION, records).0
+    }
+
+    const VERSIONS: [u32; 2] = [LOG_VERSION, FRAMED_VERSION];
+
+    /// The bytes of a record's parts, joined.
+    fn data_of(bytes: &[u8], record: &Record) -> Vec<u8> {
+        record
+            .data
+            .iter()
+            .flat_map(|piece| bytes[range(piece)].to_vec())
+            .collect()
     }
 
     #[test]
     fn round_trips() {
-        let bytes = log(3);
-        let scan = scan(&bytes).unwrap();
-        assert_eq!(scan.meta, meta());
-        assert_eq!(scan.tail, Tail::Clean);
-        let seqs: Vec<u64> = scan.records.iter().map(|r| r.head.seq).collect();
-        assert_eq!(seqs, [1, 2, 3]);
-        assert_eq!(&bytes[range(&scan.records[2].data)], &[3; 5]);
+        for version in VERSIONS {
+            let (bytes, ends, _) = log_of(version, 3);
+            let scan = scan(&bytes).unwrap();
+            assert_eq!(scan.meta, meta());
+            assert_eq!(scan.tail, Tail::Clean);
+            let seqs: Vec<u64> = scan.records.iter().map(|r| r.head.seq).collect();
+            assert_eq!(seqs, [1, 2, 3]);
+            assert_eq!(data_of(&bytes, &scan.records[2]), [3; 5]);
+            let record_ends: Vec<usize> = scan.records.iter().map(|r| r.end() as usize).collect();
+            assert_eq!(record_ends, ends[1..]);
+            let parts = scan.records[2].part_ranges();
+            let joined: Vec<u8> = parts[0]
+                .1
+                .iter()
+                .flat_map(|r| bytes[range(r)].to_vec())
+                .collect();
+            assert_eq!(joined, [3; 5], "version {version}");
+        }
     }
 
     #[test]
     fn every_cut_keeps_exactly_the_whole_records_before_it() {
-        let bytes = log(3);
-        let ends: Vec<usize> = (0..=3).map(|n| log(n).len()).collect();
-        for len in ends[0]..bytes.len() {
-            let scan = scan(&bytes[..len]).unwrap();
-            let whole = ends.iter().filter(|&&end| end <= len).count() - 1;
-            assert_eq!(scan.records.len(), whole, "cut at {len}");
-            let expected = if ends.contains(&len) {
-                Tail::Clean
-            } else {
-                Tail::Torn
-            };
-            assert_eq!(scan.tail, expected, "cut at {len}");
-        }
-        for len in 0..ends[0] {
-            assert!(scan(&bytes[..len]).is_err(), "header cut at {len}");
+        for version in VERSIONS {
+            let (bytes, ends, clean) = log_of(version, 3);
+            for len in ends[0]..bytes.len() {
+                let scan = scan(&bytes[..len]).unwrap();
+                let whole = ends.iter().filter(|&&end| end <= len).count() - 1;
+                assert_eq!(scan.records.len(), whole, "version {version}, cut at {len}");
+                let expected = if clean.contains(&len) {
+                    Tail::Clean
+                } else {
+                    Tail::Torn
+                };
+                assert_eq!(scan.tail, expected, "version {version}, cut at {len}");
+            }
+            for len in 0..ends[0] {
+                assert!(scan(&bytes[..len]).is_err(), "header cut at {len}");
+            }
         }
     }
 
     #[test]
     fn every_bit_flip_loses_at_most_the_records_from_the_flip_on() {
-        let bytes = log(3);
-        let ends: Vec<usize> = (0..=3).map(|n| log(n).len()).collect();
-        for bit in 0..bytes.len() * 8 {
-            let mut flipped = bytes.clone();
-            flipped[bit / 8] ^= 1 << (bit % 8);
-            let Ok(scan) = scan(&flipped) else {
-                assert!(bit / 8 < ends[0], "a flip in a record broke the header");
-                continue;
-            };
-            let intact = ends.iter().filter(|&&end| end <= bit / 8).count() - 1;
-            assert_eq!(scan.records.len(), intact, "flip of bit {bit}");
-            for (record, seq) in scan.records.iter().zip(1..) {
-                assert_eq!(&flipped[range(&record.data)], &[seq as u8; 5]);
+        for version in VERSIONS {
+            let (bytes, ends, _) = log_of(version, 3);
+            for bit in 0..bytes.len() * 8 {
+                let mut flipped = bytes.clone();
+                flipped[bit / 8] ^= 1 << (bit % 8);
+                let Ok(scan) = scan(&flipped) else {
+                    assert!(bit / 8 < ends[0], "a flip in a record broke the header");
+                    continue;
+                };
+                let intact = ends.iter().filter(|&&end| end <= bit / 8).count() - 1;
+                assert_eq!(
+                    scan.records.len(),
+                    intact,
+                    "version {version}, flip of bit {bit}"
+                );
+                for (record, seq) in scan.records.iter().zip(1..) {
+                    assert_eq!(data_of(&flipped, record), [seq as u8; 5]);
+                }
+                assert_ne!(scan.tail, Tail::Clean, "flip of bit {bit} went unnoticed");
             }
-            assert_ne!(scan.tail, Tail::Clean, "flip of bit {bit} went unnoticed");
         }
     }
 

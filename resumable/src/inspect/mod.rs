@@ -84,7 +84,7 @@ impl Generation {
 /// How one file holds its checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
-    /// A log (format version 2): a header and records.
+    /// A log (format version 2 or 3): a header and records.
     Log,
     /// A version-1 file of one checkpoint, as [`crate::save`] writes.
     Single,
@@ -360,7 +360,7 @@ mod tests {
 
     use super::*;
     use crate::format::log::{self, LogMeta, Part, RecordHead};
-    use crate::store::journal::Journal;
+    use crate::store::journal::{Journal, Sink};
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
@@ -418,9 +418,10 @@ mod tests {
         let generations = Generations::of(path.clone());
         let mut journal = Journal::new(generations, &meta("jobs::squares"), 0);
         for (index, new_file) in [(10, true), (20, false)] {
-            journal.begin();
-            journal.whole(&vec![1u64; index as usize]).unwrap();
-            journal.whole(&index).unwrap();
+            journal.begin(new_file);
+            let sink = Sink::new(&OsFs);
+            journal.whole(&sink, &vec![1u64; index as usize]).unwrap();
+            journal.whole(&sink, &index).unwrap();
             let job = journal
                 .write(&OsFs, new_file, index, now_ms(), None)
                 .unwrap();

@@ -233,10 +233,16 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         // A nest saves its position whole, first.
         let position = record
             .part_ranges()
+            .into_iter()
             .next()
             .filter(|(part, _)| nest && matches!(part, Part::Whole { .. }) && part.len() <= 32)
-            .and_then(|(_, range)| source::read_range(&*source, range).ok())
-            .and_then(|bytes| postcard::from_bytes::<(u64, u64)>(&bytes).ok());
+            .and_then(|(_, ranges)| {
+                let pieces: Result<Vec<Vec<u8>>, _> = ranges
+                    .into_iter()
+                    .map(|range| source::read_range(&*source, range))
+                    .collect();
+                postcard::from_bytes::<(u64, u64)>(&pieces.ok()?.concat()).ok()
+            });
         info.records.push(RecordInfo {
             seq: record.head.seq,
             index: record.head.index,

@@ -466,7 +466,6 @@ impl Run {
         // A new file holds every binding whole; only one may be on its way into place (see
         // `Saver::may_start_file`).
         let new_file = self.saver.journal.wants_new_file() && self.saver.may_start_file();
-        self.saver.journal.begin();
         Save::new(&mut self.saver, index, next_item, new_file)
     }
 

@@ -14,7 +14,7 @@ use crate::format::envelope::now_ms;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::prefix_hash::PrefixHasher;
 use crate::store::fs::OsFs;
-use crate::store::journal::Journal;
+use crate::store::journal::{Journal, Sink};
 use crate::store::syncer::Syncer;
 
 /// What a run writes its checkpoints with.
@@ -34,16 +34,33 @@ pub(crate) struct Saver {
 }
 
 impl Saver {
-    /// Whether a record may start a new file: not while the one before is still on its way
-    /// into place. When checkpoints that each need a new file come faster than the disk syncs
-    /// them, the loop waits here for the one before (its only wait on the disk): appending to
-    /// that file instead would keep both copies in it until its sync ends.
+    /// Whether a record may start a new file (see [`may_start_file`]).
     pub(crate) fn may_start_file(&self) -> bool {
-        if self.syncer.compaction_pending() {
-            self.syncer.wait_for_compaction();
-        }
-        !self.syncer.compaction_pending()
+        may_start_file(&self.syncer)
     }
+}
+
+/// Whether a record may start a new file: not while the one before is still on its way into
+/// place. When checkpoints that each need a new file come faster than the disk syncs them, the
+/// loop waits here for the one before (its only wait on the disk): appending to that file
+/// instead would keep both copies in it until its sync ends.
+fn may_start_file(syncer: &Syncer) -> bool {
+    if syncer.compaction_pending() {
+        syncer.wait_for_compaction();
+    }
+    !syncer.compaction_pending()
+}
+
+/// Runs `write` with the journal and the sink it writes a record's data frames through.
+#[inline]
+fn with_sink<R>(saver: &mut Saver, write: impl FnOnce(&mut Journal, &Sink<'_>) -> R) -> R {
+    let syncer = &saver.syncer;
+    let may_start = || may_start_file(syncer);
+    let sink = Sink {
+        fs: &OsFs,
+        may_start_file: &may_start,
+    };
+    write(&mut saver.journal, &sink)
 }
 
 /// A checkpoint being written: the state values go in one by one, in binding order.
@@ -51,8 +68,6 @@ pub struct Save<'a> {
     saver: &'a mut Saver,
     index: u64,
     next_item: Option<u64>,
-    /// This record starts a new file, so every binding goes in whole.
-    new_file: bool,
     /// The binding the next value is.
     binding: usize,
     /// What to remember of growing bindings once the record is written.
@@ -67,11 +82,11 @@ impl<'a> Save<'a> {
         next_item: Option<u64>,
         new_file: bool,
     ) -> Self {
+        saver.journal.begin(new_file);
         Save {
             saver,
             index,
             next_item,
-            new_file,
             binding: 0,
             growth: Vec::new(),
             error: None,
@@ -83,10 +98,15 @@ impl<'a> Save<'a> {
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.binding += 1;
         if self.error.is_none()
-            && let Err(source) = self.saver.journal.whole(value)
+            && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
-            self.fail_serialize(source);
+            self.error = Some(err);
         }
+    }
+
+    /// This record holds every binding whole: it starts a new file.
+    fn whole_only(&self) -> bool {
+        self.saver.journal.whole_only()
     }
 
     /// Appends one state value encoded before (by [`Encoded::of`]), whole.
@@ -96,7 +116,13 @@ impl<'a> Save<'a> {
             return;
         }
         match &encoded.0 {
-            Ok(bytes) => self.saver.journal.whole_bytes(bytes),
+            Ok(bytes) => {
+                if let Err(err) =
+                    with_sink(self.saver, |journal, sink| journal.whole_bytes(sink, bytes))
+                {
+                    self.error = Some(err);
+                }
+            }
             Err(source) => self.fail_serialize(source.clone()),
         }
     }
@@ -190,7 +216,7 @@ impl<'a> Save<'a> {
             missed,
         };
         // A new file holds every binding whole.
-        (if self.new_file { 0 } else { saved }, growth)
+        (if self.whole_only() { 0 } else { saved }, growth)
     }
 
     /// Appends a `Vec` declared append-only: only its new elements, after checking that it did
@@ -209,7 +235,7 @@ impl<'a> Save<'a> {
     fn appended_with<E: Serialize>(
         &mut self,
         items: &[E],
-        encode_new: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+        encode_new: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
     ) {
         let binding = self.take_binding();
         let from = match self.previous(binding) {
@@ -232,7 +258,7 @@ impl<'a> Save<'a> {
             _ => 0,
         };
         // A new file holds every binding whole.
-        let from = if self.new_file { 0 } else { from };
+        let from = if self.whole_only() { 0 } else { from };
         let growth = match items.last().map_or(Ok(Vec::new()), encode) {
             Ok(last) => Growth::Declared {
                 len: items.len() as u64,
@@ -268,7 +294,7 @@ impl<'a> Save<'a> {
             }
             _ => 0,
         };
-        let from = if self.new_file { 0 } else { from };
+        let from = if self.whole_only() { 0 } else { from };
         let last = bytes[bytes.len().saturating_sub(STRING_TAIL_CHECKED)..].to_vec();
         self.extend_bytes(
             binding,
@@ -299,19 +325,18 @@ impl<'a> Save<'a> {
         items: &[E],
         from: u64,
         growth: Growth,
-        encode: impl FnOnce(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+        encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
     ) {
         if self.error.is_some() {
             return;
         }
         let new = &items[from as usize..];
-        let written = self
-            .saver
-            .journal
-            .extend(from, items.len() as u64, |buf| encode(new, buf));
-        match written {
+        let span = (from, items.len() as u64);
+        match with_sink(self.saver, |journal, sink| {
+            journal.extend(sink, span, new, encode)
+        }) {
             Ok(()) => self.growth.push((binding, growth)),
-            Err(source) => self.fail_serialize(source),
+            Err(err) => self.error = Some(err),
         }
     }
 
@@ -347,16 +372,21 @@ impl<'a> Save<'a> {
 
     fn write(self) -> (&'a mut Saver, Result<(), Error>) {
         let saver = self.saver;
-        if let Some(err) = self.error {
-            return (saver, Err(err));
-        }
-        if let Err(err) = saver.syncer.take_error() {
+        let failed = match self.error {
+            Some(err) => Err(err),
+            None => saver.syncer.take_error(),
+        };
+        if let Err(err) = failed {
+            saver.journal.abandon_record(&OsFs);
             return (saver, Err(err));
         }
         // A record that turned out to need nothing of the log before it goes to a file of its
-        // own (a state changed in place), so that the old copies do not pile up.
-        let new_file =
-            self.new_file || (saver.journal.record_wants_new_file() && saver.may_start_file());
+        // own (a state changed in place), so that the old copies do not pile up. (One whose
+        // data frames went out already has its file; `write` keeps it.)
+        let new_file = saver.journal.whole_only()
+            || (!saver.journal.streaming()
+                && saver.journal.record_wants_new_file()
+                && saver.may_start_file());
         let written = saver
             .journal
             .write(&OsFs, new_file, self.index, now_ms(), self.next_item);

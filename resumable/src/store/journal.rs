@@ -6,6 +6,11 @@
 //! Making it survive a power loss is a [`SyncJob`], which the background thread of
 //! [`crate::store::syncer`] runs (tests run it inline against a simulated disk).
 //!
+//! A record goes to its file in data frames (format version 3) as it is serialized, a frame
+//! each time [`FLUSH_BYTES`] are ready, then its head: so a big state is never held whole in
+//! memory. A save that fails half-way ends its frames with an abort frame. (A log of version
+//! 2, which a run resumed from, takes its records whole, as before.)
+//!
 //! A resumed run reopens the log it resumed from ([`Journal::resume`]) and appends to it.
 //! A log only grows; when it outgrows twice what its newest record needs, or holds nothing a
 //! record needs (a state saved whole), that record starts a new file, `<file>.next`, with
@@ -30,6 +35,84 @@ use crate::store::fs::{Fs, LogFile};
 /// The default compaction floor (see [`Journal::wants_new_file`]).
 const MIN_COMPACTION_BYTES: u64 = 1 << 20;
 
+/// A record's bytes go to its file in a data frame once this many are ready.
+pub(crate) const FLUSH_BYTES: usize = 1 << 20;
+
+/// What the journal writes with while a record is serialized: the filesystem, and whether a
+/// record may start a new file now (it waits for the one before to be in place).
+pub(crate) struct Sink<'s> {
+    pub fs: &'s dyn Fs,
+    pub may_start_file: &'s dyn Fn() -> bool,
+}
+
+impl<'s> Sink<'s> {
+    /// A sink that may always start a new file (tests, which run sync jobs inline).
+    #[cfg(test)]
+    pub(crate) fn new(fs: &'s dyn Fs) -> Self {
+        Sink {
+            fs,
+            may_start_file: &|| true,
+        }
+    }
+}
+
+/// Elements encoded at a time into a record of a growing sequence.
+const ITEMS_PER_ENCODE: usize = 1 << 16;
+
+/// postcard's output into a record: bytes gather in the journal's buffer and go to the file
+/// as a data frame once there are enough.
+struct Frames<'j, 's> {
+    journal: &'j mut Journal,
+    sink: &'j Sink<'s>,
+    /// The binding being serialized is whole (needs nothing of the log).
+    self_contained: bool,
+}
+
+impl postcard::ser_flavors::Flavor for Frames<'_, '_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        VecFlavor(&mut self.journal.data).try_extend(data)?;
+        self.flushed()
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.journal.data.push(data);
+        self.flushed()
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+impl Frames<'_, '_> {
+    #[inline]
+    fn flushed(&mut self) -> postcard::Result<()> {
+        match self.journal.maybe_flush(self.sink, self.self_contained) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                self.journal.flush_error = Some(err);
+                Err(postcard::Error::SerializeBufferFull)
+            }
+        }
+    }
+}
+
+/// A record some of whose data frames are in a file already.
+struct Streaming {
+    file: Arc<LogFile>,
+    /// Where the record starts in the file, and the bytes of its frames so far.
+    start_len: u64,
+    written: u64,
+    /// Its data bytes in those frames.
+    flushed: u64,
+    /// The file is a new `.next`.
+    new_file: bool,
+}
+
 /// The loop's side of a checkpoint log.
 pub(crate) struct Journal {
     generations: Generations,
@@ -37,6 +120,20 @@ pub(crate) struct Journal {
     /// The log records go to, and its length; `None` until the first record, or after a
     /// write failed (the next record then starts a new file instead of following a torn one).
     file: Option<(Arc<LogFile>, u64)>,
+    /// Whether that log is framed (version 3); a resumed version-2 log is not.
+    file_framed: bool,
+    /// The record being written went to a file already (some of its data frames).
+    streaming: Option<Streaming>,
+    /// The record being written holds every binding whole: it starts a new file.
+    whole_only: bool,
+    /// The record being written stays in memory (it goes to a version-2 log).
+    unframed: bool,
+    /// Data frames are written once the record's unwritten bytes reach this.
+    flush_at: usize,
+    /// A failed write of a data frame, while postcard was serializing into it.
+    flush_error: Option<Error>,
+    /// The last record's bytes (with the header of its file if it started one).
+    last_record_len: u64,
     /// The last record's sequence number.
     seq: u64,
     /// What the newest record needs of its file: its own bytes, and the chains of bytes in
@@ -57,8 +154,15 @@ impl Journal {
     pub(crate) fn new(generations: Generations, meta: &LogMeta, last_seq: u64) -> Self {
         Journal {
             generations,
-            header: log::header(meta),
+            header: log::framed_header(meta),
             file: None,
+            file_framed: true,
+            streaming: None,
+            whole_only: false,
+            unframed: false,
+            flush_at: FLUSH_BYTES,
+            flush_error: None,
+            last_record_len: 0,
             seq: last_seq,
             live_bytes: 0,
             compaction_floor: MIN_COMPACTION_BYTES,
@@ -78,6 +182,7 @@ impl Journal {
             .open_log(newest, end.len)
             .map_err(|err| Error::io("open", newest, err))?;
         self.file = Some((Arc::new(file), end.len));
+        self.file_framed = end.framed;
         for (at, (len, parts)) in end.records.iter().enumerate() {
             self.parts.clone_from(parts);
             self.track_live_bytes(*len, at == 0);
@@ -104,10 +209,17 @@ impl Journal {
     /// log would keep every old copy; in new files, the disk holds two copies at most, the
     /// last durable one and the one being written.
     pub(crate) fn record_wants_new_file(&self) -> bool {
-        let self_contained = self
-            .parts
-            .iter()
-            .all(|part| !matches!(part, Part::Extend { from, .. } if *from > 0));
+        self.would_start_file(true)
+    }
+
+    /// [`Journal::record_wants_new_file`] with the parts so far and one being added, which is
+    /// `self_contained` or continues the log.
+    fn would_start_file(&self, self_contained: bool) -> bool {
+        let self_contained = self_contained
+            && self
+                .parts
+                .iter()
+                .all(|part| !matches!(part, Part::Extend { from, .. } if *from > 0));
         match &self.file {
             None => true,
             Some((_, len)) => self_contained && *len > self.compaction_floor,
@@ -126,47 +238,203 @@ impl Journal {
         self.compaction_floor = bytes;
     }
 
-    /// Starts a record; add one part per binding, in order.
-    pub(crate) fn begin(&mut self) {
+    /// Tests: write data frames of about `bytes`.
+    #[cfg(test)]
+    pub(crate) fn set_flush_bytes(&mut self, bytes: usize) {
+        self.flush_at = bytes;
+    }
+
+    /// Whether the record being written holds every binding whole: it was begun so, or it
+    /// went to a new file half-way.
+    pub(crate) fn whole_only(&self) -> bool {
+        self.whole_only
+    }
+
+    /// Whether the record being written went to its file already (some data frames).
+    pub(crate) fn streaming(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Bytes of the record being written so far, written or not.
+    fn record_len(&self) -> u64 {
+        self.streaming.as_ref().map_or(0, |s| s.flushed) + self.data.len() as u64
+    }
+
+    /// Starts a record; add one part per binding, in order. `new_file`: it starts a new file,
+    /// so every binding goes in whole.
+    pub(crate) fn begin(&mut self, new_file: bool) {
         self.data.clear();
         self.parts.clear();
+        self.streaming = None;
+        self.whole_only = new_file;
+        self.unframed = false;
+        self.flush_error = None;
     }
 
     /// Adds a binding whole. Inlined so that a small state value's address does not escape
     /// into a call: the loop can then keep it in a register between boundaries (B2).
     #[inline]
-    pub(crate) fn whole<T: Serialize + ?Sized>(&mut self, value: &T) -> postcard::Result<()> {
-        let start = self.data.len();
-        postcard::serialize_with_flavor(value, VecFlavor(&mut self.data))?;
-        let len = (self.data.len() - start) as u64;
+    pub(crate) fn whole<T: Serialize + ?Sized>(
+        &mut self,
+        sink: &Sink<'_>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let start = self.record_len();
+        let serialized = postcard::serialize_with_flavor(
+            value,
+            Frames {
+                journal: self,
+                sink,
+                self_contained: true,
+            },
+        );
+        if let Err(source) = serialized {
+            return Err(self
+                .flush_error
+                .take()
+                .unwrap_or_else(|| self.serialize_error(source)));
+        }
+        let len = self.record_len() - start;
         self.parts.push(Part::Whole { len });
         Ok(())
     }
 
     /// Adds a binding's value serialized before, whole.
-    pub(crate) fn whole_bytes(&mut self, bytes: &[u8]) {
+    pub(crate) fn whole_bytes(&mut self, sink: &Sink<'_>, bytes: &[u8]) -> Result<(), Error> {
         self.data.extend_from_slice(bytes);
         self.parts.push(Part::Whole {
             len: bytes.len() as u64,
         });
+        self.maybe_flush(sink, true)
     }
 
-    /// Adds elements `from..to` of a sequence binding, which `write` serializes one by one.
-    pub(crate) fn extend(
+    /// Adds elements `from..to` of a sequence binding: `items`, which `encode` serializes one
+    /// by one (a slice at a time, so that data frames go out as the bytes are ready).
+    pub(crate) fn extend<E>(
         &mut self,
-        from: u64,
-        to: u64,
-        write: impl FnOnce(&mut Vec<u8>) -> postcard::Result<()>,
-    ) -> postcard::Result<()> {
-        let start = self.data.len();
-        write(&mut self.data)?;
-        let len = (self.data.len() - start) as u64;
+        sink: &Sink<'_>,
+        (from, to): (u64, u64),
+        items: &[E],
+        encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+    ) -> Result<(), Error> {
+        let start = self.record_len();
+        for slice in items.chunks(ITEMS_PER_ENCODE) {
+            encode(slice, &mut self.data).map_err(|source| self.serialize_error(source))?;
+            self.maybe_flush(sink, from == 0)?;
+        }
+        let len = self.record_len() - start;
         self.parts.push(Part::Extend { from, to, len });
         Ok(())
     }
 
-    /// Appends the record (to a new `.next` file if `new_file`) and returns the job that makes
-    /// it durable. On error nothing later is appended to this file.
+    fn serialize_error(&self, source: postcard::Error) -> Error {
+        Error::Serialize {
+            path: self.generations.newest.clone(),
+            source,
+        }
+    }
+
+    #[inline]
+    fn maybe_flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
+        if self.data.len() < self.flush_at || self.unframed {
+            return Ok(());
+        }
+        self.flush(sink, self_contained)
+    }
+
+    /// Writes the record's bytes so far as a data frame. The first one decides the file:
+    /// a new one if the record needs nothing of the log (or was begun whole), the log
+    /// otherwise; a version-2 log takes no frames, and the record then stays in memory.
+    #[cold]
+    fn flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
+        if self.streaming.is_none() {
+            let new_file = self.whole_only
+                || (self.would_start_file(self_contained) && (sink.may_start_file)());
+            if !new_file && !self.file_framed {
+                self.unframed = true;
+                return Ok(());
+            }
+            let (file, start_len) = self.target_file(sink.fs, new_file)?;
+            // Until the record is written there is no file to go on with (see `write`).
+            self.file = None;
+            self.whole_only |= new_file;
+            self.streaming = Some(Streaming {
+                file,
+                start_len,
+                written: 0,
+                flushed: 0,
+                new_file,
+            });
+        }
+        let streaming = self.streaming.as_ref().expect("set above");
+        let (prefix, crc) = log::data_frame(&self.data);
+        if let Err(err) = sink
+            .fs
+            .append(&streaming.file, &[&prefix, &self.data, &crc])
+        {
+            let new_file = streaming.new_file;
+            self.streaming = None;
+            return Err(match new_file {
+                true => self.abandon_next(sink.fs, new_file, err),
+                false => self.write_error("write", new_file, err),
+            });
+        }
+        let streaming = self.streaming.as_mut().expect("set above");
+        streaming.written += (prefix.len() + self.data.len() + crc.len()) as u64;
+        streaming.flushed += self.data.len() as u64;
+        self.data.clear();
+        Ok(())
+    }
+
+    /// Ends a record that will not be written (a save that failed): its data frames, if any
+    /// went out, are followed by an abort frame, or their new file is removed.
+    pub(crate) fn abandon_record(&mut self, fs: &dyn Fs) {
+        let Some(streaming) = self.streaming.take() else {
+            return;
+        };
+        if streaming.new_file {
+            let _ = fs.remove(&self.generations.next);
+            return;
+        }
+        let abort = log::abort_frame();
+        if fs.append(&streaming.file, &[&abort]).is_ok() {
+            let len = streaming.start_len + streaming.written + abort.len() as u64;
+            self.file = Some((streaming.file, len));
+        }
+    }
+
+    /// The file a record goes to, and its length: the log, or a new `.next` with its header.
+    fn target_file(&mut self, fs: &dyn Fs, new_file: bool) -> Result<(Arc<LogFile>, u64), Error> {
+        let next = &self.generations.next;
+        match (&self.file, new_file) {
+            (Some((file, len)), false) => Ok((Arc::clone(file), *len)),
+            // After a failed write while a new log is on its way into place: starting another
+            // would truncate that one before it is durable.
+            (None, false) => Err(Error::io(
+                "write",
+                &self.generations.newest,
+                std::io::Error::other("an earlier write of this checkpoint failed"),
+            )),
+            (_, true) => {
+                self.file = None;
+                let dir = files::parent_dir(next);
+                fs.create_dir(dir)
+                    .map_err(|err| Error::io("create the directory of", dir, err))?;
+                let file = fs
+                    .create_log(next)
+                    .map_err(|err| self.write_error("create", new_file, err))?;
+                if let Err(err) = fs.append(&file, &[&self.header]) {
+                    return Err(self.abandon_next(fs, new_file, err));
+                }
+                self.file_framed = true;
+                Ok((Arc::new(file), self.header.len() as u64))
+            }
+        }
+    }
+
+    /// Appends the record (to a new `.next` file if `new_file`, unless its first data frames
+    /// decided already) and returns the job that makes it durable. On error nothing later is
+    /// appended to this file.
     pub(crate) fn write(
         &mut self,
         fs: &dyn Fs,
@@ -184,46 +452,54 @@ impl Journal {
             // Lent to the head and given back: the list is reused, not copied.
             parts: std::mem::take(&mut self.parts),
         };
-        log::frame_record(&head, &mut self.head, &mut self.data);
+        let (file, start_len, written, new_file) = match self.streaming.take() {
+            Some(streaming) => (
+                streaming.file,
+                streaming.start_len,
+                streaming.written,
+                streaming.new_file,
+            ),
+            None => {
+                let (file, start_len) = match self.target_file(fs, new_file) {
+                    Ok(target) => target,
+                    Err(err) => {
+                        self.parts = head.parts;
+                        return Err(err);
+                    }
+                };
+                (file, start_len, 0, new_file)
+            }
+        };
+        // The rest of the record: a data frame and the head frame, or (a version-2 log) the
+        // record whole; in `head` and `data`, written with one append.
+        let (prefix, crc) = log::data_frame(&self.data);
+        let framed = new_file || self.file_framed;
+        if framed {
+            self.head.clear();
+            log::push_head_frame(&head, &mut self.head);
+        } else {
+            log::frame_record(&head, &mut self.head, &mut self.data);
+        }
         self.parts = head.parts;
-        let next = &self.generations.next;
-        let (file, start_len) = match (&self.file, new_file) {
-            (Some((file, len)), false) => (Arc::clone(file), *len),
-            // After a failed write while a new log is on its way into place: starting another
-            // would truncate that one before it is durable.
-            (None, false) => {
-                return Err(Error::io(
-                    "write",
-                    &self.generations.newest,
-                    std::io::Error::other("an earlier write of this checkpoint failed"),
-                ));
-            }
-            (_, true) => {
-                self.file = None;
-                let dir = files::parent_dir(next);
-                fs.create_dir(dir)
-                    .map_err(|err| Error::io("create the directory of", dir, err))?;
-                let file = fs
-                    .create_log(next)
-                    .map_err(|err| self.write_error("create", new_file, err))?;
-                if let Err(err) = fs.append(&file, &[&self.header]) {
-                    return Err(self.abandon_next(fs, new_file, err));
-                }
-                (Arc::new(file), self.header.len() as u64)
-            }
+        let pieces: &[&[u8]] = match (framed, self.data.is_empty()) {
+            (true, false) => &[&prefix, &self.data, &crc, &self.head],
+            (true, true) => &[&self.head],
+            (false, _) => &[&self.head, &self.data],
         };
         // Until the append succeeds there is no file to go on with: after a failed (maybe
         // partial) write, the next record starts a new file rather than follow a torn one.
         self.file = None;
-        if let Err(err) = fs.append(&file, &[&self.head, &self.data]) {
+        if let Err(err) = fs.append(&file, pieces) {
             return Err(match new_file {
                 true => self.abandon_next(fs, new_file, err),
                 false => self.write_error("write", new_file, err),
             });
         }
         let newest = self.generations.newest.clone();
-        let record_len = (self.head.len() + self.data.len()) as u64;
+        let tail: usize = pieces.iter().map(|piece| piece.len()).sum();
+        let record_len = written + tail as u64;
         self.file = Some((Arc::clone(&file), start_len + record_len));
+        self.file_framed = framed;
         self.seq = seq;
         self.track_live_bytes(record_len, new_file);
         Ok(SyncJob {
@@ -250,10 +526,12 @@ impl Journal {
         };
         if crate::error::is_no_space(&err) {
             let header = if new_file { self.header.len() } else { 0 };
+            // A record whose data frames went out part-way: at least as much as the last.
+            let so_far = (header + self.head.len()) as u64 + self.record_len();
             return Error::NoSpace {
                 path: self.generations.newest.clone(),
                 dir: files::parent_dir(path).to_owned(),
-                needed: (header + self.head.len() + self.data.len()) as u64,
+                needed: so_far.max(self.last_record_len),
                 source: err,
             };
         }
@@ -261,6 +539,12 @@ impl Journal {
     }
 
     fn track_live_bytes(&mut self, record_len: u64, new_file: bool) {
+        self.last_record_len = record_len
+            + if new_file {
+                self.header.len() as u64
+            } else {
+                0
+            };
         if new_file {
             self.chain_bytes.clear();
         }

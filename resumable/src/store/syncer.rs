@@ -204,7 +204,7 @@ mod tests {
     use crate::format::envelope;
     use crate::format::log::LogMeta;
     use crate::store::files::Generations;
-    use crate::store::journal::Journal;
+    use crate::store::journal::{Journal, Sink};
 
     /// Writes `records` checkpoints through a journal, submitting each, then flushes: every
     /// flush returns (a lost wake-up would hang it) and the log is in place.
@@ -225,8 +225,8 @@ mod tests {
             let mut syncer = Syncer::default();
             for index in 1..=200u64 {
                 let new_file = journal.wants_new_file() && !syncer.compaction_pending();
-                journal.begin();
-                journal.whole(&index).unwrap();
+                journal.begin(new_file);
+                journal.whole(&Sink::new(&OsFs), &index).unwrap();
                 let job = journal.write(&OsFs, new_file, index, 0, None).unwrap();
                 syncer.submit(job);
                 if index % 50 == 0 {
