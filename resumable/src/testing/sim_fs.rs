@@ -699,6 +699,42 @@ mod tests {
     /// A resumed run that appends to its log (after cutting a torn tail) crashed at every
     /// step: whatever a power loss leaves, recovery finds an index at least the last durable
     /// one, with its state; after a kill, the newest record written.
+    /// A save that fails half-way, after some of its data frames went out, ends them with an
+    /// abort frame: the log goes on with the next record, and recovery never sees the bytes.
+    #[test]
+    fn a_save_that_fails_half_way_is_aborted_and_the_log_goes_on() {
+        /// Serializes 100 bytes, then fails.
+        struct FailsLate;
+        impl serde::Serialize for FailsLate {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::{Error as _, SerializeTuple as _};
+                let mut tuple = s.serialize_tuple(101)?;
+                for byte in 0..100u8 {
+                    tuple.serialize_element(&byte)?;
+                }
+                Err(S::Error::custom("this value cannot be saved"))
+            }
+        }
+        let fs = SimFs::new(Fault::Healthy);
+        let mut journal = Journal::new(generations(), &meta(), 0);
+        journal.set_flush_bytes(8);
+        save_range(&fs, &mut journal, 1..=2);
+        journal.begin(false);
+        assert!(journal.whole(&Sink::new(&fs), &FailsLate).is_err());
+        assert!(
+            journal.streaming(),
+            "no data frame went out before the failure"
+        );
+        journal.abandon_record(&fs);
+        save_range(&fs, &mut journal, 3..=4);
+        let log = fs.read(&generations().newest).unwrap().unwrap();
+        let scan = crate::format::log::scan(&log).unwrap().unwrap();
+        assert_eq!(scan.tail, crate::format::log::Tail::Clean);
+        let indexes: Vec<u64> = scan.records.iter().map(|r| r.head.index).collect();
+        assert_eq!(indexes, [1, 2, 3, 4]);
+        assert_eq!(recovered_index(&fs), Some(4));
+    }
+
     /// A log an older build wrote (version 2: each record's head before its data) is resumed
     /// and appended to in its own format, whole records even when frames are due, and reads
     /// back with every record.
