@@ -56,9 +56,11 @@ fn may_start_file(syncer: &Syncer) -> bool {
 fn with_sink<R>(saver: &mut Saver, write: impl FnOnce(&mut Journal, &Sink<'_>) -> R) -> R {
     let syncer = &saver.syncer;
     let may_start = || may_start_file(syncer);
+    let pending = || syncer.compaction_pending();
     let sink = Sink {
         fs: &OsFs,
         may_start_file: &may_start,
+        file_pending: &pending,
     };
     write(&mut saver.journal, &sink)
 }

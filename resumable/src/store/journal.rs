@@ -38,11 +38,19 @@ const MIN_COMPACTION_BYTES: u64 = 1 << 20;
 /// A record's bytes go to its file in a data frame once this many are ready.
 pub(crate) const FLUSH_BYTES: usize = 1 << 20;
 
+/// A record that wants a new file while the one before is still syncing stays in memory up
+/// to this many bytes before it waits for it: serializing then overlaps with that sync, as it
+/// did when records were written whole, and memory stays within the state plus this.
+const HOLD_BYTES: usize = 48 << 20;
+
 /// What the journal writes with while a record is serialized: the filesystem, and whether a
 /// record may start a new file now (it waits for the one before to be in place).
 pub(crate) struct Sink<'s> {
     pub fs: &'s dyn Fs,
+    /// Waits for a new file on its way into place, if any; whether one may start now.
     pub may_start_file: &'s dyn Fn() -> bool,
+    /// Whether a new file is on its way into place (without waiting).
+    pub file_pending: &'s dyn Fn() -> bool,
 }
 
 impl<'s> Sink<'s> {
@@ -52,6 +60,7 @@ impl<'s> Sink<'s> {
         Sink {
             fs,
             may_start_file: &|| true,
+            file_pending: &|| false,
         }
     }
 }
@@ -130,6 +139,9 @@ pub(crate) struct Journal {
     unframed: bool,
     /// Data frames are written once the record's unwritten bytes reach this.
     flush_at: usize,
+    /// The record's unwritten bytes are looked at again once they reach this: `flush_at`, or
+    /// more while the record is held in memory (see [`HOLD_BYTES`]).
+    next_flush: usize,
     /// A failed write of a data frame, while postcard was serializing into it.
     flush_error: Option<Error>,
     /// The last record's bytes (with the header of its file if it started one).
@@ -161,6 +173,7 @@ impl Journal {
             whole_only: false,
             unframed: false,
             flush_at: FLUSH_BYTES,
+            next_flush: FLUSH_BYTES,
             flush_error: None,
             last_record_len: 0,
             seq: last_seq,
@@ -242,6 +255,7 @@ impl Journal {
     #[cfg(test)]
     pub(crate) fn set_flush_bytes(&mut self, bytes: usize) {
         self.flush_at = bytes;
+        self.next_flush = bytes;
     }
 
     /// Whether the record being written holds every binding whole: it was begun so, or it
@@ -268,6 +282,7 @@ impl Journal {
         self.streaming = None;
         self.whole_only = new_file;
         self.unframed = false;
+        self.next_flush = self.flush_at;
         self.flush_error = None;
     }
 
@@ -336,7 +351,7 @@ impl Journal {
 
     #[inline]
     fn maybe_flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
-        if self.data.len() < self.flush_at || self.unframed {
+        if self.data.len() < self.next_flush || self.unframed {
             return Ok(());
         }
         self.flush(sink, self_contained)
@@ -348,8 +363,17 @@ impl Journal {
     #[cold]
     fn flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
         if self.streaming.is_none() {
-            let new_file = self.whole_only
-                || (self.would_start_file(self_contained) && (sink.may_start_file)());
+            let wants_new_file = self.would_start_file(self_contained);
+            if !self.whole_only
+                && wants_new_file
+                && (sink.file_pending)()
+                && self.data.len() < HOLD_BYTES
+            {
+                // The file before is still syncing: hold on in memory a while rather than wait.
+                self.next_flush = self.data.len() + self.flush_at;
+                return Ok(());
+            }
+            let new_file = self.whole_only || (wants_new_file && (sink.may_start_file)());
             if !new_file && !self.file_framed {
                 self.unframed = true;
                 return Ok(());
@@ -383,6 +407,7 @@ impl Journal {
         streaming.written += (prefix.len() + self.data.len() + crc.len()) as u64;
         streaming.flushed += self.data.len() as u64;
         self.data.clear();
+        self.next_flush = self.flush_at;
         Ok(())
     }
 

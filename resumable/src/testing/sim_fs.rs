@@ -699,6 +699,31 @@ mod tests {
     /// A resumed run that appends to its log (after cutting a torn tail) crashed at every
     /// step: whatever a power loss leaves, recovery finds an index at least the last durable
     /// one, with its state; after a kill, the newest record written.
+    /// A record that wants a new file while the one before is still syncing is held in memory
+    /// (up to a bound) instead of waiting for that sync: serializing overlaps with it.
+    #[test]
+    fn a_record_waits_in_memory_not_on_the_disk_while_the_file_before_syncs() {
+        let fs = SimFs::new(Fault::Healthy);
+        let mut journal = Journal::new(generations(), &meta(), 0);
+        journal.set_compaction_floor(0);
+        journal.set_flush_bytes(8);
+        save_range(&fs, &mut journal, 1..=2);
+        let syncing = Sink {
+            fs: &fs,
+            may_start_file: &|| panic!("the loop waited for the disk"),
+            file_pending: &|| true,
+        };
+        journal.begin(false);
+        journal.whole(&syncing, &vec![7u8; 4096]).unwrap();
+        assert!(
+            !journal.streaming(),
+            "the record went out while the file before synced"
+        );
+        // Once that sync is done, the record goes out in frames as usual.
+        journal.whole(&Sink::new(&fs), &vec![8u8; 64]).unwrap();
+        assert!(journal.streaming());
+    }
+
     /// A save that fails half-way, after some of its data frames went out, ends them with an
     /// abort frame: the log goes on with the next record, and recovery never sees the bytes.
     #[test]
