@@ -41,7 +41,7 @@ pub(crate) const FLUSH_BYTES: usize = 1 << 20;
 /// A record that wants a new file while the one before is still syncing stays in memory up
 /// to this many bytes before it waits for it: serializing then overlaps with that sync, as it
 /// did when records were written whole, and memory stays within the state plus this.
-const HOLD_BYTES: usize = 48 << 20;
+const HOLD_BYTES: usize = 16 << 20;
 
 /// What the journal writes with while a record is serialized: the filesystem, and whether a
 /// record may start a new file now (it waits for the one before to be in place).
