@@ -99,9 +99,9 @@
 //! A disk that is full is [`Error::NoSpace`], which says how much room the checkpoint needs;
 //! the checkpoint before it stays, and the new file is removed.
 //!
-//! Memory: a checkpoint encodes what it writes into one buffer, kept for the next (so a state
-//! saved whole has a second, encoded copy in memory; a growing `Vec` only its new elements); a
-//! resume holds the state it restores and a 256 KiB chunk of the file, never the file.
+//! Memory: a checkpoint holds at most 1 MiB of its bytes before they go to the file (16 MiB
+//! while the file before it is still being synced, rather than wait for it); a resume holds
+//! the state it restores and a 256 KiB chunk of the file. Neither ever copies the state whole.
 //!
 //! Recovery takes the newest intact checkpoint among these files: a `.next` log a crash kept
 //! from being moved into place is moved then. If the newest log is damaged, the run resumes
@@ -163,20 +163,28 @@
 //! # File format
 //!
 //! A `#[resumable]` checkpoint is a log, `<dir>/<name>.ckpt` (`::` in the default name becomes
-//! `.`): a header, then records.
+//! `.`): a header, then records, each written as frames: its data (the postcard bytes of each
+//! state binding, in order) in as many data frames as it takes — each goes out once 1 MiB of
+//! it is serialized, so a big state is never copied whole in memory — then its head, which
+//! ends it. A frame cut short, or data frames with no head after them, are what a crash left.
 //!
 //! ```text
 //! header  0      8  magic "RESUMABL"
-//!         8      4  format version (u32 LE): 2
+//!         8      4  format version (u32 LE): 3
 //!         12     4  metadata length M (u32 LE), at most 64 KiB
 //!         16     M  metadata (postcard): fingerprint, label, shape
 //!         16+M   4  CRC-32C (u32 LE) of the header's bytes before it
-//! record  0      8  body length L (u64 LE)
-//!         8      L  body: postcard head (sequence number, index, saved_at_ms, next_item,
-//!                   and per state binding: whole, or elements `from..to` of a sequence),
-//!                   then each binding's postcard bytes, in the order of the state bindings
-//!         8+L    4  CRC-32C (u32 LE) of the record's bytes before it
+//! frame   0      8  body length L (u64 LE)
+//!         8      1  kind: 0 data, 1 head, 2 abort (the data since the last head belongs to
+//!                   no record: a save that failed half-way)
+//!         9      L-1  data: the next bytes of the record; head: postcard (sequence number,
+//!                   index, saved_at_ms, next_item, and per state binding: whole, or elements
+//!                   `from..to` of a sequence, with its length in bytes)
+//!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //! ```
+//!
+//! Version 2, which earlier builds wrote, put each record's head before its data in one
+//! frame; it is still read, and a run that resumes from such a log appends to it in its format.
 //!
 //! [`save`] writes a version-1 file, one checkpoint replaced atomically (temporary file,
 //! fsync, rename, fsync of the directory):
