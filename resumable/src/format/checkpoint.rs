@@ -313,14 +313,20 @@ mod tests {
 
     /// A log of well-framed records (right lengths and checksums) whose parts say anything:
     /// chains that do not join up, lengths past the data, garbage element bytes.
+    /// Version 2 or 3 (data in random frames, then the head; sometimes an abandoned save).
     fn random_log(rng: &mut Rng) -> Vec<u8> {
         let label = "fuzz";
         let shape = "x";
-        let mut bytes = log::header(&LogMeta {
+        let meta = LogMeta {
             fingerprint: envelope::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
-        });
+        };
+        let framed = rng.below(2) == 0;
+        let mut bytes = match framed {
+            true => log::framed_header(&meta),
+            false => log::header(&meta),
+        };
         for seq in 1..=rng.below(5) as u64 + 1 {
             let mut data = Vec::new();
             let mut parts = Vec::new();
@@ -348,12 +354,33 @@ mod tests {
                 next_item: None,
                 parts,
             };
-            let mut framed = Vec::new();
-            log::frame_record(&head, &mut framed, &mut data);
-            bytes.extend_from_slice(&framed);
-            bytes.extend_from_slice(&data);
+            if framed {
+                if rng.below(4) == 0 {
+                    push_data_frame(&mut bytes, b"abandoned");
+                    bytes.extend_from_slice(&log::abort_frame());
+                }
+                let mut rest = &data[..];
+                while !rest.is_empty() {
+                    let (frame, after) = rest.split_at(1 + rng.below(rest.len()));
+                    push_data_frame(&mut bytes, frame);
+                    rest = after;
+                }
+                log::push_head_frame(&head, &mut bytes);
+            } else {
+                let mut record = Vec::new();
+                log::frame_record(&head, &mut record, &mut data);
+                bytes.extend_from_slice(&record);
+                bytes.extend_from_slice(&data);
+            }
         }
         bytes
+    }
+
+    fn push_data_frame(bytes: &mut Vec<u8>, data: &[u8]) {
+        let (prefix, crc) = log::data_frame(data);
+        bytes.extend_from_slice(&prefix);
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(&crc);
     }
 
     /// Whatever parts a checksummed record announces, decoding returns a value or an error:
