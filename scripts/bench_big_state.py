@@ -71,7 +71,9 @@ def measure(argv, ckpt):
             time.sleep(0.005)
     sampler = threading.Thread(target=sample)
     sampler.start()
-    env = dict(os.environ, RESUMABLE_DIR=ckpt)
+    # RUST_BACKTRACE=1 (set on some machines) makes the failing run symbolize a backtrace:
+    # ~40 MB of std's, not the checkpoint's.
+    env = dict(os.environ, RESUMABLE_DIR=ckpt, RUST_BACKTRACE="0")
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read().decode()
