@@ -153,8 +153,8 @@ fn log_end(scan: &log::Scan) -> LogEnd {
         .records
         .iter()
         .map(|record| {
-            let len = record.end() - start;
-            start = record.end();
+            let len = record.end - start;
+            start = record.end;
             (len, record.head.parts.clone())
         })
         .collect();

@@ -222,11 +222,6 @@ impl Record {
             })
             .collect()
     }
-
-    /// Where the record ends in the file (after its last checksum).
-    pub(crate) fn end(&self) -> u64 {
-        self.end
-    }
 }
 
 /// What follows a log's last good record.
@@ -325,7 +320,7 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
         };
         match read {
             Ok(Some(Read::Record(record))) => {
-                at = record.end();
+                at = record.end;
                 records.push(record);
             }
             Ok(Some(Read::Frame(end))) => at = end,
@@ -361,84 +356,23 @@ enum Read {
     Frame(u64),
 }
 
-/// The version-3 frame at `at`: a data or abort frame updates `pending` (the data since the
-/// last record); a head frame ends a record, whose parts must take exactly that data.
-fn read_framed<S: Source + ?Sized>(
-    source: &S,
-    at: u64,
-    pending: &mut Vec<Range<u64>>,
-) -> io::Result<Result<Option<Read>, RecordProblem>> {
-    let rest = source.size() - at;
-    if rest == 0 {
-        return Ok(Ok(None));
-    }
-    if rest < FRAME_PREFIX_LEN as u64 {
-        return Ok(Err(RecordProblem::CutShort));
-    }
-    let prefix = source::read_range(source, at..at + FRAME_PREFIX_LEN as u64)?;
-    let body_len = u64::from_le_bytes(prefix[..8].try_into().unwrap());
-    let frame_len = body_len.checked_add((8 + CHECKSUM_LEN) as u64);
-    if body_len == 0 || frame_len.is_none_or(|len| len > rest) {
-        return Ok(Err(RecordProblem::CutShort));
-    }
-    let content = at + FRAME_PREFIX_LEN as u64..at + 8 + body_len;
-    let end = content.end + CHECKSUM_LEN as u64;
-    let mut crc = Crc32c::new();
-    crc.update(&prefix);
-    source::checksum(source, content.clone(), &mut crc)?;
-    let stored = source::read_range(source, content.end..end)?;
-    if u32::from_le_bytes(stored[..].try_into().unwrap()) != crc.finish() {
-        return Ok(Err(RecordProblem::Bad(
-            "fails its checksum (damaged after it was written)".into(),
-        )));
-    }
-    match prefix[8] {
-        FRAME_DATA => {
-            pending.push(content);
-            Ok(Ok(Some(Read::Frame(end))))
-        }
-        FRAME_ABORT => {
-            pending.clear();
-            Ok(Ok(Some(Read::Frame(end))))
-        }
-        FRAME_HEAD if content.end - content.start > CHUNK as u64 => Ok(Err(RecordProblem::Bad(
-            "has a head longer than any record's".into(),
-        ))),
-        FRAME_HEAD => {
-            let bytes = source::read_range(source, content)?;
-            let head = match postcard::from_bytes::<RecordHead>(&bytes) {
-                Ok(head) => head,
-                Err(err) => {
-                    return Ok(Err(RecordProblem::Bad(format!(
-                        "has a head that does not decode ({err})"
-                    ))));
-                }
-            };
-            let parts_len = head
-                .parts
-                .iter()
-                .try_fold(0u64, |sum, part| sum.checked_add(part.len()));
-            let data_len: u64 = pending.iter().map(|range| range.end - range.start).sum();
-            if parts_len != Some(data_len) {
-                return Ok(Err(RecordProblem::Bad(
-                    "announces parts longer or shorter than its content".into(),
-                )));
-            }
-            let data = std::mem::take(pending);
-            Ok(Ok(Some(Read::Record(Record { head, data, end }))))
-        }
-        kind => Ok(Err(RecordProblem::Bad(format!(
-            "is a frame of unknown kind {kind}"
-        )))),
-    }
+/// A frame whose length and checksum were checked: `[u64 LE length][body][CRC-32C]`, the shape
+/// of a version-2 record and of a version-3 frame alike.
+struct Frame {
+    /// The first [`CHUNK`] bytes of the body (all of it, if shorter), read once for the
+    /// checksum and kept for what the body starts with: a head, or a frame's kind.
+    first: Vec<u8>,
+    body: Range<u64>,
+    /// Where the frame ends (after its checksum).
+    end: u64,
 }
 
-/// The record at `at`; `None` at the end of the file. Its head is decoded from the first
-/// chunk of its body, which holds it (a head is a few bytes per state binding).
-fn read_record<S: Source + ?Sized>(
+/// The frame at `at`, its checksum checked through a bounded buffer; `None` at the end of the
+/// file.
+fn read_frame<S: Source + ?Sized>(
     source: &S,
     at: u64,
-) -> io::Result<Result<Option<Read>, RecordProblem>> {
+) -> io::Result<Result<Option<Frame>, RecordProblem>> {
     let rest = source.size() - at;
     if rest == 0 {
         return Ok(Ok(None));
@@ -448,8 +382,8 @@ fn read_record<S: Source + ?Sized>(
     }
     let length = source::read_range(source, at..at + 8)?;
     let body_len = u64::from_le_bytes(length[..].try_into().unwrap());
-    let record_len = body_len.checked_add((8 + CHECKSUM_LEN) as u64);
-    if record_len.is_none_or(|len| len > rest) {
+    let frame_len = body_len.checked_add((8 + CHECKSUM_LEN) as u64);
+    if frame_len.is_none_or(|len| len > rest) {
         return Ok(Err(RecordProblem::CutShort));
     }
     let body = at + 8..at + 8 + body_len;
@@ -458,35 +392,114 @@ fn read_record<S: Source + ?Sized>(
     crc.update(&length);
     crc.update(&first);
     source::checksum(source, body.start + first.len() as u64..body.end, &mut crc)?;
-    let stored = source::read_range(source, body.end..body.end + CHECKSUM_LEN as u64)?;
+    let end = body.end + CHECKSUM_LEN as u64;
+    let stored = source::read_range(source, body.end..end)?;
     if u32::from_le_bytes(stored[..].try_into().unwrap()) != crc.finish() {
         return Ok(Err(RecordProblem::Bad(
             "fails its checksum (damaged after it was written)".into(),
         )));
     }
-    let (head, after_head) = match postcard::take_from_bytes::<RecordHead>(&first) {
-        Ok(decoded) => decoded,
-        Err(err) => {
-            return Ok(Err(RecordProblem::Bad(format!(
-                "has a head that does not decode ({err})"
-            ))));
-        }
-    };
-    let data = body.start + (first.len() - after_head.len()) as u64..body.end;
+    Ok(Ok(Some(Frame { first, body, end })))
+}
+
+/// A record's head decoded from the start of `bytes`, and what follows it.
+fn decode_head(bytes: &[u8]) -> Result<(RecordHead, &[u8]), RecordProblem> {
+    postcard::take_from_bytes::<RecordHead>(bytes)
+        .map_err(|err| RecordProblem::Bad(format!("has a head that does not decode ({err})")))
+}
+
+/// Checks that `head`'s parts take exactly the `data_len` bytes of its record's data.
+fn parts_fit(head: &RecordHead, data_len: u64) -> Result<(), RecordProblem> {
     let parts_len = head
         .parts
         .iter()
         .try_fold(0u64, |sum, part| sum.checked_add(part.len()));
-    if parts_len != Some(data.end - data.start) {
-        return Ok(Err(RecordProblem::Bad(
+    if parts_len != Some(data_len) {
+        return Err(RecordProblem::Bad(
             "announces parts longer or shorter than its content".into(),
-        )));
+        ));
     }
-    let end = data.end + CHECKSUM_LEN as u64;
+    Ok(())
+}
+
+/// The version-3 frame at `at`: a data or abort frame updates `pending` (the data since the
+/// last record); a head frame ends a record, whose parts must take exactly that data.
+fn read_framed<S: Source + ?Sized>(
+    source: &S,
+    at: u64,
+    pending: &mut Vec<Range<u64>>,
+) -> io::Result<Result<Option<Read>, RecordProblem>> {
+    let frame = match read_frame(source, at)? {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Ok(Ok(None)),
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let Some((&kind, head_bytes)) = frame.first.split_first() else {
+        return Ok(Err(RecordProblem::CutShort));
+    };
+    let content = frame.body.start + 1..frame.body.end;
+    let read = match kind {
+        FRAME_DATA => {
+            pending.push(content);
+            Read::Frame(frame.end)
+        }
+        FRAME_ABORT => {
+            pending.clear();
+            Read::Frame(frame.end)
+        }
+        FRAME_HEAD if frame.body.end - frame.body.start > CHUNK as u64 => {
+            return Ok(Err(RecordProblem::Bad(
+                "has a head longer than any record's".into(),
+            )));
+        }
+        FRAME_HEAD => {
+            let head = match decode_head(head_bytes) {
+                Ok((head, _)) => head,
+                Err(problem) => return Ok(Err(problem)),
+            };
+            let data_len = pending.iter().map(|range| range.end - range.start).sum();
+            if let Err(problem) = parts_fit(&head, data_len) {
+                return Ok(Err(problem));
+            }
+            let data = std::mem::take(pending);
+            Read::Record(Record {
+                head,
+                data,
+                end: frame.end,
+            })
+        }
+        kind => {
+            return Ok(Err(RecordProblem::Bad(format!(
+                "is a frame of unknown kind {kind}"
+            ))));
+        }
+    };
+    Ok(Ok(Some(read)))
+}
+
+/// The version-2 record at `at`; `None` at the end of the file. Its head is decoded from the
+/// first chunk of its body, which holds it (a head is a few bytes per state binding).
+fn read_record<S: Source + ?Sized>(
+    source: &S,
+    at: u64,
+) -> io::Result<Result<Option<Read>, RecordProblem>> {
+    let frame = match read_frame(source, at)? {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Ok(Ok(None)),
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let (head, after_head) = match decode_head(&frame.first) {
+        Ok(decoded) => decoded,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let data = frame.body.start + (frame.first.len() - after_head.len()) as u64..frame.body.end;
+    if let Err(problem) = parts_fit(&head, data.end - data.start) {
+        return Ok(Err(problem));
+    }
     Ok(Ok(Some(Read::Record(Record {
         head,
         data: vec![data],
-        end,
+        end: frame.end,
     }))))
 }
 
@@ -591,7 +604,7 @@ mod tests {
             let seqs: Vec<u64> = scan.records.iter().map(|r| r.head.seq).collect();
             assert_eq!(seqs, [1, 2, 3]);
             assert_eq!(data_of(&bytes, &scan.records[2]), [3; 5]);
-            let record_ends: Vec<usize> = scan.records.iter().map(|r| r.end() as usize).collect();
+            let record_ends: Vec<usize> = scan.records.iter().map(|r| r.end as usize).collect();
             assert_eq!(record_ends, ends[1..]);
             let parts = scan.records[2].part_ranges();
             let joined: Vec<u8> = parts[0]

@@ -247,7 +247,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
             seq: record.head.seq,
             index: record.head.index,
             saved_at_ms: record.head.saved_at_ms,
-            size: record.end() - start,
+            size: record.end - start,
             parts: record
                 .head
                 .parts
@@ -259,7 +259,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
                 .collect(),
             position,
         });
-        start = record.end();
+        start = record.end;
     }
     info.problem = match scan.tail {
         Tail::Clean => None,
