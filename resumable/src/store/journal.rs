@@ -398,10 +398,7 @@ impl Journal {
         {
             let new_file = streaming.new_file;
             self.streaming = None;
-            return Err(match new_file {
-                true => self.abandon_next(sink.fs, new_file, err),
-                false => self.write_error("write", new_file, err),
-            });
+            return Err(self.append_failed(sink.fs, new_file, err));
         }
         let streaming = self.streaming.as_mut().expect("set above");
         streaming.written += (prefix.len() + self.data.len() + crc.len()) as u64;
@@ -449,7 +446,7 @@ impl Journal {
                     .create_log(next)
                     .map_err(|err| self.write_error("create", new_file, err))?;
                 if let Err(err) = fs.append(&file, &[&self.header]) {
-                    return Err(self.abandon_next(fs, new_file, err));
+                    return Err(self.append_failed(fs, new_file, err));
                 }
                 self.file_framed = true;
                 Ok((Arc::new(file), self.header.len() as u64))
@@ -515,10 +512,7 @@ impl Journal {
         // partial) write, the next record starts a new file rather than follow a torn one.
         self.file = None;
         if let Err(err) = fs.append(&file, pieces) {
-            return Err(match new_file {
-                true => self.abandon_next(fs, new_file, err),
-                false => self.write_error("write", new_file, err),
-            });
+            return Err(self.append_failed(fs, new_file, err));
         }
         let newest = self.generations.newest.clone();
         let tail: usize = pieces.iter().map(|piece| piece.len()).sum();
@@ -535,10 +529,12 @@ impl Journal {
         })
     }
 
-    /// A new file that could not be written is removed: it holds nothing durable, and a
-    /// disk that is full must not keep an empty `.next` either.
-    fn abandon_next(&self, fs: &dyn Fs, new_file: bool, err: std::io::Error) -> Error {
-        let _ = fs.remove(&self.generations.next);
+    /// The error of an append to the record's file that failed. A new file is removed: it
+    /// holds nothing durable, and a disk that is full must not keep an empty `.next` either.
+    fn append_failed(&self, fs: &dyn Fs, new_file: bool, err: std::io::Error) -> Error {
+        if new_file {
+            let _ = fs.remove(&self.generations.next);
+        }
         self.write_error("write", new_file, err)
     }
 
