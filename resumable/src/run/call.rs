@@ -464,8 +464,8 @@ impl Run {
     pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
         self.take_restored();
         // A new file holds every binding whole; only one may be on its way into place (see
-        // `Saver::may_start_file`).
-        let new_file = self.saver.journal.wants_new_file() && self.saver.may_start_file();
+        // `Syncer::may_start_file`).
+        let new_file = self.saver.journal.wants_new_file() && self.saver.syncer.may_start_file();
         Save::new(&mut self.saver, index, next_item, new_file)
     }
 

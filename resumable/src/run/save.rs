@@ -33,29 +33,11 @@ pub(crate) struct Saver {
     pub state: &'static [&'static str],
 }
 
-impl Saver {
-    /// Whether a record may start a new file (see [`may_start_file`]).
-    pub(crate) fn may_start_file(&self) -> bool {
-        may_start_file(&self.syncer)
-    }
-}
-
-/// Whether a record may start a new file: not while the one before is still on its way into
-/// place. When checkpoints that each need a new file come faster than the disk syncs them, the
-/// loop waits here for the one before (its only wait on the disk): appending to that file
-/// instead would keep both copies in it until its sync ends.
-fn may_start_file(syncer: &Syncer) -> bool {
-    if syncer.compaction_pending() {
-        syncer.wait_for_compaction();
-    }
-    !syncer.compaction_pending()
-}
-
 /// Runs `write` with the journal and the sink it writes a record's data frames through.
 #[inline]
 fn with_sink<R>(saver: &mut Saver, write: impl FnOnce(&mut Journal, &Sink<'_>) -> R) -> R {
     let syncer = &saver.syncer;
-    let may_start = || may_start_file(syncer);
+    let may_start = || syncer.may_start_file();
     let pending = || syncer.compaction_pending();
     let sink = Sink {
         fs: &OsFs,
@@ -388,7 +370,7 @@ impl<'a> Save<'a> {
         let new_file = saver.journal.whole_only()
             || (!saver.journal.streaming()
                 && saver.journal.record_wants_new_file()
-                && saver.may_start_file());
+                && saver.syncer.may_start_file());
         let written = saver
             .journal
             .write(&OsFs, new_file, self.index, now_ms(), self.next_item);

@@ -89,6 +89,17 @@ impl Syncer {
         self.shared.compaction_pending.load(Ordering::Acquire)
     }
 
+    /// Whether a record may start a new file: not while the one before is still on its way
+    /// into place. When checkpoints that each need a new file come faster than the disk syncs
+    /// them, the loop waits here for the one before (its only wait on the disk): appending to
+    /// that file instead would keep both copies in it until its sync ends.
+    pub(crate) fn may_start_file(&self) -> bool {
+        if self.compaction_pending() {
+            self.wait_for_compaction();
+        }
+        !self.compaction_pending()
+    }
+
     /// Waits until no new file is on its way into place (or a sync failed, which the next
     /// [`Syncer::take_error`] reports): a checkpoint that needs a new file of its own must
     /// not be appended to the one still syncing, which would then hold both.
