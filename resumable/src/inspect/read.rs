@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::format::envelope;
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
-use crate::format::source;
+use crate::format::source::{self, Source};
 use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 
@@ -162,66 +162,59 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
         records: Vec::new(),
         problem: None,
     };
-    let unreadable = |info: &mut FileInfo, cause: String| {
-        info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
-    };
-    let source = match files::open(&OsFs, path) {
-        Ok(Some(source)) => source,
+    let read = match files::open(&OsFs, path) {
+        Ok(Some(source)) => {
+            info.size = source.size();
+            read_into(&mut info, &*source).map_err(|err| err.to_string())
+        }
         Ok(None) => return None,
         Err(err) => {
             info.size = std::fs::metadata(path).map_or(0, |meta| meta.len());
-            let cause = match &err {
+            Err(match &err {
                 Error::Io { source, .. } => source.to_string(),
                 other => other.to_string(),
-            };
-            unreadable(&mut info, cause);
-            return Some(info);
+            })
         }
     };
-    info.size = source.size();
-    match log::is_log(&*source) {
-        Ok(true) => {}
-        Ok(false) => {
-            match envelope::decode_from(&*source) {
-                Ok(Ok((meta, payload))) => {
-                    info.format = Format::Single;
-                    info.records.push(RecordInfo {
-                        seq: 0,
-                        index: meta.index,
-                        saved_at_ms: meta.saved_at_ms,
-                        size: info.size,
-                        parts: vec![PartInfo::Whole {
-                            len: payload.end - payload.start,
-                        }],
-                        position: None,
-                    });
-                    info.label = Some(meta.label);
-                    info.shape = Some(meta.shape);
-                }
-                Ok(Err(problem)) => info.problem = Some(FileProblem::Damaged(problem)),
-                Err(err) => unreadable(&mut info, err.to_string()),
+    if let Err(cause) = read {
+        info.problem = Some(FileProblem::Damaged(format!("it cannot be read ({cause})")));
+    }
+    Some(info)
+}
+
+/// What the file `source` holds, into `info`; an error if a read failed.
+fn read_into(info: &mut FileInfo, source: &dyn Source) -> io::Result<()> {
+    if !log::is_log(source)? {
+        match envelope::decode_from(source)? {
+            Ok((meta, payload)) => {
+                info.format = Format::Single;
+                info.records.push(RecordInfo {
+                    seq: 0,
+                    index: meta.index,
+                    saved_at_ms: meta.saved_at_ms,
+                    size: info.size,
+                    parts: vec![PartInfo::Whole {
+                        len: payload.end - payload.start,
+                    }],
+                    position: None,
+                });
+                info.label = Some(meta.label);
+                info.shape = Some(meta.shape);
             }
-            return Some(info);
+            Err(problem) => info.problem = Some(FileProblem::Damaged(problem)),
         }
-        Err(err) => {
-            unreadable(&mut info, err.to_string());
-            return Some(info);
-        }
+        return Ok(());
     }
     info.format = Format::Log;
-    let scan = match log::scan(&*source) {
-        Ok(Ok(scan)) => scan,
-        Ok(Err(not_a_log)) => {
+    let scan = match log::scan(source)? {
+        Ok(scan) => scan,
+        Err(not_a_log) => {
             info.problem = Some(if not_a_log.torn {
                 FileProblem::TornTail
             } else {
                 FileProblem::Damaged(not_a_log.problem)
             });
-            return Some(info);
-        }
-        Err(err) => {
-            unreadable(&mut info, err.to_string());
-            return Some(info);
+            return Ok(());
         }
     };
     // Records follow each other from the end of the header.
@@ -239,7 +232,7 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
             .and_then(|(_, ranges)| {
                 let pieces: Result<Vec<Vec<u8>>, _> = ranges
                     .into_iter()
-                    .map(|range| source::read_range(&*source, range))
+                    .map(|range| source::read_range(source, range))
                     .collect();
                 postcard::from_bytes::<(u64, u64)>(&pieces.ok()?.concat()).ok()
             });
@@ -268,5 +261,5 @@ fn inspect_file(generation: Generation, path: &Path) -> Option<FileInfo> {
     };
     info.label = Some(scan.meta.label);
     info.shape = Some(scan.meta.shape);
-    Some(info)
+    Ok(())
 }
