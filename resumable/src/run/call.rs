@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -479,11 +479,7 @@ impl Run {
         {
             return;
         }
-        let mut restored = self
-            .restored
-            .growth
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut restored = self.restored.growth();
         for (binding, growth) in restored.drain(..) {
             let len = match &growth {
                 Growth::Declared { len, .. } | Growth::Restored { len, .. } => Some(*len),
@@ -689,6 +685,13 @@ struct Restored {
     growth: Mutex<Vec<(usize, Growth)>>,
 }
 
+impl Restored {
+    /// The growth found so far (a panic elsewhere while it was held changes nothing in it).
+    fn growth(&self) -> MutexGuard<'_, Vec<(usize, Growth)>> {
+        self.growth.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A restored sequence's bytes as they were decoded: their hash, and their first bytes (the
 /// sequence's length).
 #[derive(Default)]
@@ -739,11 +742,7 @@ impl Restore {
         self.candidates
             .retain(|(candidate, _)| *candidate != binding);
         let growth = Growth::Declared { len, last };
-        self.restored
-            .growth
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((self.binding - 1, growth));
+        self.restored.growth().push((self.binding - 1, growth));
         self.restored.any.store(true, Ordering::Release);
     }
 
@@ -762,11 +761,7 @@ impl Restore {
         if self.candidates.is_empty() {
             return;
         }
-        let mut growth = self
-            .restored
-            .growth
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut growth = self.restored.growth();
         for (binding, seen) in self.candidates {
             let Ok((len, _)) = postcard::take_from_bytes::<usize>(&seen.first) else {
                 continue;
