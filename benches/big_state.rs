@@ -5,7 +5,7 @@
 //!   (so every checkpoint writes the whole vector), against serializing the same state in
 //!   memory and against a synchronous durable save (write, fsync, rename) of it; with no other
 //!   work (checkpoints as fast as the disk takes them) and with 0.5 s of work per step.
-//! - B4: restore throughput (read, check, decode).
+//! - B4: restore throughput (read, check, decode), against reading the file into memory.
 //!
 //! `cargo bench --bench big_state`
 
@@ -72,6 +72,12 @@ fn big_state(c: &mut Criterion) {
         },
     );
     resumable::save(&path, &state).unwrap();
+    // The floor of any restore: the file's bytes copied into new memory, which this machine's
+    // page faults make slower than the copy itself.
+    group.bench_function(
+        "read the file into new memory (std::fs::read, the floor)",
+        |b| b.iter(|| std::fs::read(black_box(&path)).unwrap()),
+    );
     group.bench_function("restore (read, check, decode)", |b| {
         b.iter(|| {
             resumable::load::<Vec<f32>>(black_box(&path))

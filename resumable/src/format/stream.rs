@@ -17,6 +17,7 @@ use std::sync::Arc;
 use postcard::de_flavors::Flavor;
 use serde::de::DeserializeOwned;
 
+use crate::format::bulk;
 use crate::format::depth_limit;
 use crate::format::source::{CHUNK, Source};
 
@@ -125,15 +126,25 @@ impl Reader {
 
     fn decode<T: DeserializeOwned>(&mut self, tee: Option<Tee<'_>>) -> Result<T, DecodeError> {
         let arena = bumpalo::Bump::new();
-        let mut deserializer = postcard::Deserializer::from_flavor(Stream {
+        let mut stream = Stream {
             reader: &mut *self,
             tee,
             arena: &arena,
-        });
-        let value = depth_limit::deserialize(&mut deserializer);
-        deserializer
-            .finalize()
-            .expect("a stream's end always succeeds");
+        };
+        let value = match bulk::decode(&mut stream) {
+            Some(value) => {
+                stream.finalize().expect("a stream's end always succeeds");
+                value.map_err(depth_limit::Error::Inner)
+            }
+            None => {
+                let mut deserializer = postcard::Deserializer::from_flavor(stream);
+                let value = depth_limit::deserialize(&mut deserializer);
+                deserializer
+                    .finalize()
+                    .expect("a stream's end always succeeds");
+                value
+            }
+        };
         drop(arena);
         match (value, self.error.take()) {
             (_, Some(err)) => Err(DecodeError::Read(err)),
@@ -180,6 +191,64 @@ impl Reader {
             self.pos = more;
         }
         Some(&self.scratch)
+    }
+
+    /// Fills `out` with the next bytes: what the buffer holds, then straight from the pieces,
+    /// not through the buffer. `false` if the payload holds fewer bytes or a read failed.
+    fn read_into(&mut self, out: &mut [u8], tee: &mut Option<Tee<'_>>) -> bool {
+        if (out.len() as u64) > self.remaining() {
+            return false;
+        }
+        let buffered = (self.buf.len() - self.pos).min(out.len());
+        out[..buffered].copy_from_slice(&self.buf[self.pos..self.pos + buffered]);
+        self.pos += buffered;
+        if buffered == out.len() {
+            return true;
+        }
+        // The buffer is used up: what the hasher has not seen of it goes first.
+        if let Some(tee) = tee {
+            tee.flush(&self.buf, self.buf.len());
+            tee.from = 0;
+        }
+        self.buf.clear();
+        self.pos = 0;
+        let mut at = buffered;
+        while at < out.len() {
+            while let Some(piece) = self.payload.pieces.get(self.piece)
+                && self.piece_at == piece.len()
+            {
+                self.piece += 1;
+                self.piece_at = 0;
+            }
+            let Some(piece) = self.payload.pieces.get(self.piece) else {
+                return false;
+            };
+            let len = (piece.len() - self.piece_at).min((out.len() - at) as u64) as usize;
+            let dest = &mut out[at..at + len];
+            let read = match piece {
+                Piece::Inline(bytes) => {
+                    let from = self.piece_at as usize;
+                    dest.copy_from_slice(&bytes[from..from + len]);
+                    Ok(())
+                }
+                Piece::At(range) => self
+                    .payload
+                    .source
+                    .read_exact_at(dest, range.start + self.piece_at),
+            };
+            if let Err(err) = read {
+                self.error = Some(err);
+                self.left = 0;
+                return false;
+            }
+            if let Some(tee) = tee {
+                tee.hasher.write(dest);
+            }
+            self.piece_at += len as u64;
+            self.left -= len as u64;
+            at += len;
+        }
+        true
     }
 
     /// Reads the next chunk (at most to the end of the current piece) into the buffer, once
@@ -236,6 +305,20 @@ impl Tee<'_> {
     fn flush(&mut self, buf: &[u8], to: usize) {
         self.hasher.write(&buf[self.from..to]);
         self.from = to;
+    }
+}
+
+impl bulk::Input for Stream<'_, '_> {
+    fn pop(&mut self) -> Option<u8> {
+        self.reader.pop(&mut self.tee)
+    }
+
+    fn remaining(&self) -> u64 {
+        self.reader.remaining()
+    }
+
+    fn read_into(&mut self, out: &mut [u8]) -> bool {
+        self.reader.read_into(out, &mut self.tee)
     }
 }
 
@@ -362,6 +445,42 @@ mod tests {
             let mut expected = StableHasher::default();
             expected.write(&bytes[first_len as usize..]);
             assert_eq!(hasher.finish(), expected.finish(), "case {case}");
+        }
+    }
+
+    /// Vectors decoded in bulk (read partly from the buffer, partly straight from the pieces)
+    /// come out as postcard's, leave the reader where postcard would, and feed the hasher
+    /// exactly their bytes, whatever the split.
+    #[test]
+    fn vectors_decoded_in_bulk_read_and_hash_exactly_their_bytes() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        for case in 0..60 {
+            let floats: Vec<f32> = (0..rng.below(3) * rng.below(200_000))
+                .map(|i| i as f32 * 0.25)
+                .collect();
+            let raw: Vec<u8> = (0..rng.below(2 * CHUNK)).map(|i| i as u8).collect();
+            let doubles: Vec<f64> = (0..rng.below(5)).map(|i| -(i as f64)).collect();
+            let encoded = [
+                postcard::to_allocvec(&floats).unwrap(),
+                postcard::to_allocvec(&raw).unwrap(),
+                postcard::to_allocvec(&doubles).unwrap(),
+            ];
+            let bytes = encoded.concat();
+            let source: Arc<dyn Source> = Arc::new(bytes.clone());
+            let mut reader = Payload::new(source, random_pieces(&mut rng, &bytes)).reader();
+            let mut hashers = [StableHasher::default(), StableHasher::default()];
+            let got: (Vec<f32>, Vec<u8>, Vec<f64>) = (
+                reader.value().unwrap(),
+                reader.value_hashed(&mut hashers[0]).unwrap(),
+                reader.value_hashed(&mut hashers[1]).unwrap(),
+            );
+            assert_eq!(got, (floats, raw, doubles), "case {case}");
+            assert_eq!(reader.remaining(), 0);
+            for (hasher, part) in hashers.iter().zip(&encoded[1..]) {
+                let mut expected = StableHasher::default();
+                expected.write(part);
+                assert_eq!(hasher.finish(), expected.finish(), "case {case}");
+            }
         }
     }
 
