@@ -5,7 +5,8 @@
 //!   (so every checkpoint writes the whole vector), against serializing the same state in
 //!   memory and against a synchronous durable save (write, fsync, rename) of it; with no other
 //!   work (checkpoints as fast as the disk takes them) and with 0.5 s of work per step.
-//! - B4: restore throughput (read, check, decode), against reading the file into memory.
+//! - B4: restore throughput (read, check, decode) at 100 MB and 1 GB, against reading the
+//!   file into new memory.
 //!
 //! `cargo bench --bench big_state`
 
@@ -89,5 +90,31 @@ fn big_state(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, big_state);
+/// B4 at 1 GB (`Vec<f32>` of 250M): restore against reading the file into new memory.
+fn restore_1gb(c: &mut Criterion) {
+    const LEN_1GB: usize = 250_000_000;
+    let state: Vec<f32> = (0..LEN_1GB).map(|i| i as f32 * 0.5).collect();
+    let dir = std::env::temp_dir().join(format!("resumable-bench-1gb-{}", std::process::id()));
+    let path = dir.join("big.ckpt");
+    resumable::save(&path, &state).unwrap();
+    drop(state);
+    let mut group = c.benchmark_group("B4 1 GB state");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes((LEN_1GB * 4) as u64));
+    group.bench_function(
+        "read the file into new memory (std::fs::read, the floor)",
+        |b| b.iter(|| std::fs::read(black_box(&path)).unwrap()),
+    );
+    group.bench_function("restore (read, check, decode)", |b| {
+        b.iter(|| {
+            resumable::load::<Vec<f32>>(black_box(&path))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, big_state, restore_1gb);
 criterion_main!(benches);
