@@ -178,6 +178,36 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The object store named by `RESUMABLE_STORE` cannot be used: it cannot be reached, it
+    /// refused a request, or it does not do what keeping checkpoints safe needs.
+    #[error("could not {action} checkpoint {name} on the store {url}: {problem}")]
+    Store {
+        /// The store's URL.
+        url: String,
+        /// The checkpoint's name on the store.
+        name: String,
+        /// What was being done: "reach", "upload", "fetch", ...
+        action: &'static str,
+        /// What went wrong, and what to do about it.
+        problem: String,
+    },
+
+    /// Another run wrote a newer checkpoint of this name on the store while this one ran
+    /// (another machine took the job over): this run must stop, and nothing it writes from
+    /// here on is read.
+    #[error(
+        "checkpoint {name} on the store {url} was taken over by another run ({holder}): this \
+         run stops without writing to it again; its local checkpoint stays in place"
+    )]
+    TakenOver {
+        /// The store's URL.
+        url: String,
+        /// The checkpoint's name on the store.
+        name: String,
+        /// The other run: host, process, run id.
+        holder: String,
+    },
+
     /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
     /// did not know its length).
     #[error("could not serialize the state for checkpoint {}: {source}", path.display())]

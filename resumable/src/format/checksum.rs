@@ -13,6 +13,13 @@ impl Crc32c {
         Crc32c(0)
     }
 
+    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+    /// Goes on from the CRC-32C `crc` of bytes before: the result is that of those bytes and
+    /// the ones given to [`update`](Self::update) after.
+    pub(crate) fn continuing(crc: u32) -> Self {
+        Crc32c(crc)
+    }
+
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.0 = crc32c::crc32c_append(self.0, bytes);
     }

@@ -22,10 +22,11 @@ use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
 use crate::store::files::{self, Generations};
-use crate::store::fs::OsFs;
+use crate::store::fs::{Fs as _, OsFs};
 use crate::store::journal::Journal;
 use crate::store::lock::Lock;
-use crate::store::recover;
+use crate::store::recover::{self, Recovered};
+use crate::store::remote::{self, Remote, layout::Commit};
 use crate::store::syncer::Syncer;
 
 use crate::run::save::{Save, Saver};
@@ -55,6 +56,8 @@ pub struct Run {
     /// Per binding: whether its shape is one line, a sequence or a string (see [`Restore`]).
     sequences: Arc<[bool]>,
     lock: Option<Lock>,
+    /// The object store checkpoints are uploaded to (`RESUMABLE_STORE`), if one is set.
+    remote: Option<Remote>,
     /// Signals save and stop the loop while this is set; `end_watch` ends it with the loop.
     watch: Option<Watch>,
     /// A stop that arrived after the loop's last boundary check, taken by `end_watch`.
@@ -86,6 +89,8 @@ struct ResumeMessage {
     saved_at_ms: u64,
     /// The key's text, if the checkpoint has one.
     key: Option<String>,
+    /// The store the checkpoint was fetched from, if it came from one.
+    fetched_from: Option<String>,
 }
 
 impl ResumeMessage {
@@ -100,8 +105,12 @@ impl ResumeMessage {
             .key
             .as_ref()
             .map_or_else(String::new, |key| format!(", key {key}"));
+        let fetched = self
+            .fetched_from
+            .as_ref()
+            .map_or_else(String::new, |url| format!(", fetched from the store {url}"));
         eprintln!(
-            "resuming {} at iteration {}{position} (checkpoint {}, saved {} ago{key}); \
+            "resuming {} at iteration {}{position} (checkpoint {}{fetched}, saved {} ago{key}); \
              iterations from {} on run again, including any the last run did after this \
              checkpoint",
             self.function,
@@ -144,14 +153,35 @@ impl Run {
         if reset_requested() {
             reset(&generations, spec.function);
         }
+        let remote = remote::configured().map(|url| {
+            let name = generations.newest.file_name().unwrap_or_default();
+            Remote::connect(&url, &name.to_string_lossy()).unwrap_or_else(|err| fail(err))
+        });
         let mut recovered =
             recover::recover(&OsFs, &generations, &label, &shape).unwrap_or_else(|err| fail(err));
+        let from_store = remote.as_ref().and_then(|remote| {
+            newer_on_store(remote, &generations, &mut recovered, &label, &shape)
+                .unwrap_or_else(|err| fail(err))
+        });
         // The log resumed from in place is appended to; from anything else (`.prev`, a
         // version-1 file) the first save starts a new log.
         let log_end = recovered
             .as_mut()
             .filter(|r| r.from == generations.newest)
             .and_then(|r| r.loaded.log.take());
+        // The store holds this very log (fetched now, or uploaded before): uploads go on
+        // after it instead of sending it whole again.
+        let store_has_log = match (&remote, &log_end) {
+            (Some(remote), Some(end)) => from_store
+                .as_ref()
+                .map(|(commit, _)| commit.clone())
+                .or_else(|| remote.newest().ok().flatten())
+                .filter(|commit| {
+                    commit.log_len == end.len
+                        && local_crc(&generations.newest, end.len) == Some(commit.log_crc)
+                }),
+            _ => None,
+        };
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
@@ -169,6 +199,7 @@ impl Run {
                 from: recovered.from.clone(),
                 saved_at_ms: recovered.loaded.meta.saved_at_ms,
                 key: spec.key.map(|key| key.text.clone()),
+                fetched_from: from_store.as_ref().map(|(_, url)| url.clone()),
             };
             (recovered.loaded, recovered.from, message)
         });
@@ -189,9 +220,16 @@ impl Run {
         let last_saved = loaded.is_some().then_some(start);
         let mut journal = Journal::new(generations.clone(), &meta, last_seq);
         // If the log cannot be reopened, the first save starts a new one, as it always did.
-        let continued = log_end
-            .filter(|end| journal.resume(&OsFs, end).is_ok())
-            .map_or_else(Vec::new, |end| end.sequence_lengths());
+        let resumed_end = log_end.filter(|end| journal.resume(&OsFs, end).is_ok());
+        if let (Some(remote), Some(commit), true) = (&remote, &store_has_log, resumed_end.is_some())
+        {
+            remote.continue_from(commit);
+        }
+        let continued = resumed_end.map_or_else(Vec::new, |end| end.sequence_lengths());
+        let syncer = Syncer::default();
+        if let Some(remote) = &remote {
+            syncer.upload_to(remote.uploads());
+        }
         Run {
             function: spec.function,
             restored: Arc::default(),
@@ -202,7 +240,7 @@ impl Run {
                 .collect(),
             saver: Saver {
                 journal,
-                syncer: Syncer::default(),
+                syncer,
                 growth: spec.state.iter().map(|_| None).collect(),
                 last_saved,
                 path: generations.newest.clone(),
@@ -213,6 +251,7 @@ impl Run {
             expected,
             loaded,
             lock: Some(lock),
+            remote,
             watch: Some(Watch::start(spec.signals)),
             pending_stop: None,
             ticker: (spec.interval_ms > 0)
@@ -515,11 +554,25 @@ impl Run {
         );
     }
 
-    /// Waits until every checkpoint written is durable; reports a failure on stderr.
+    /// Waits until every checkpoint written is durable, and on the store if there is one (for
+    /// at most [`UPLOAD_DEADLINE`]); reports a failure on stderr.
     fn flush(&self) {
         if let Err(err) = self.saver.syncer.flush() {
             eprintln!(
                 "resumable: warning: the last checkpoint may not survive a power loss: {err}"
+            );
+        }
+        if let Some(remote) = &self.remote
+            && !remote.finish(UPLOAD_DEADLINE)
+        {
+            let on_store = remote.committed().map_or_else(
+                || "none of this run's checkpoints".to_owned(),
+                |index| format!("the checkpoint at iteration {index}"),
+            );
+            eprintln!(
+                "resumable: warning: the last checkpoint is not on the store {} yet (it holds \
+                 {on_store}); it is kept on this machine",
+                remote.url()
             );
         }
     }
@@ -591,6 +644,14 @@ impl Run {
                 );
                 return;
             }
+        }
+        if let Some(remote) = self.remote.take()
+            && let Err(err) = remote.remove_all()
+        {
+            eprintln!(
+                "resumable: warning: the loop finished but {err}; a run on another machine \
+                 would resume from what is left there"
+            );
         }
         if let Some(lock) = self.lock.take() {
             lock.remove();
@@ -780,10 +841,64 @@ impl Restore {
 }
 
 /// Whether `err` is a save that failed (the checkpoint before it, if any, stands).
+/// How long a run that stops (a signal, a failure) waits for its last checkpoint to reach the
+/// store: within the 30 s that preemptible machines get after SIGTERM.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(25);
+
+/// If the store holds a newer checkpoint than `recovered` (or there is none here: a new
+/// machine), fetches it into place and recovers from it; returns its commit and the store's
+/// URL. The local checkpoint it replaces was older (it is replaced as a compaction replaces a
+/// log: once the new one is synced in place).
+fn newer_on_store(
+    remote: &Remote,
+    generations: &Generations,
+    recovered: &mut Option<Recovered>,
+    label: &str,
+    shape: &str,
+) -> Result<Option<(Commit, String)>, Error> {
+    let Some(commit) = remote.newest()? else {
+        return Ok(None);
+    };
+    let local = recovered.as_ref().map(|r| r.loaded.meta.index);
+    if local.is_some_and(|index| index >= commit.index) {
+        return Ok(None);
+    }
+    if let Some(Recovered {
+        set_aside: Some((aside, damage)),
+        ..
+    }) = recovered
+    {
+        eprintln!(
+            "resumable: warning: {damage} It was moved to {}; the store's newer checkpoint \
+             is used",
+            aside.display()
+        );
+    }
+    let dir = files::parent_dir(&generations.next);
+    OsFs.create_dir(dir)
+        .map_err(|err| Error::io("create the directory of", dir, err))?;
+    remote.download(&commit, generations.next.clone())?;
+    files::install_next(&OsFs, generations)?;
+    *recovered = recover::recover(&OsFs, generations, label, shape)?;
+    Ok(Some((commit, remote.url().to_owned())))
+}
+
+/// The CRC-32C of the first `len` bytes of the file at `path`, if it can be read.
+fn local_crc(path: &Path, len: u64) -> Option<u32> {
+    let source = files::open(&OsFs, path).ok().flatten()?;
+    if source.size() < len {
+        return None;
+    }
+    let mut crc = crate::format::checksum::Crc32c::new();
+    crate::format::source::checksum(&*source, 0..len, &mut crc).ok()?;
+    Some(crc.finish())
+}
+
 fn saving_failed(err: &Error) -> bool {
     matches!(
         err,
         Error::Io { .. }
+            | Error::TakenOver { .. }
             | Error::NoSpace { .. }
             | Error::Serialize { .. }
             | Error::NotAppendOnly { .. }

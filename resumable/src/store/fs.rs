@@ -78,7 +78,9 @@ impl Source for OpenFile {
 /// Opens `path` for writing from its start, creating or truncating it, owner-only.
 fn create_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // Readable too: the uploader reads a log through the handle it was written with, so it
+    // reads that file even after a newer log took its name.
+    options.read(true).write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
@@ -158,7 +160,7 @@ impl Fs for OsFs {
     }
 
     fn open_log(&self, path: &Path, len: u64) -> io::Result<LogFile> {
-        let mut file = OpenOptions::new().write(true).open(path)?;
+        let mut file = OpenOptions::new().read(true).write(true).open(path)?;
         file.set_len(len)?;
         file.seek(io::SeekFrom::Start(len))?;
         Ok(LogFile::Os(file))
@@ -185,6 +187,20 @@ impl Fs for OsFs {
     fn sync_log(&self, file: &LogFile) -> io::Result<()> {
         // fdatasync: the data and the size, which is all a reader needs.
         os_file(file).sync_data()
+    }
+}
+
+#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+impl LogFile {
+    /// Reads `buf.len()` bytes at `offset` without moving where the next append goes.
+    pub(crate) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        #[cfg(unix)]
+        return std::os::unix::fs::FileExt::read_exact_at(os_file(self), buf, offset);
+        #[cfg(not(unix))]
+        return Err(io::Error::other(format!(
+            "reading a log while it is written ({} bytes at {offset}) needs a Unix system",
+            buf.len()
+        )));
     }
 }
 

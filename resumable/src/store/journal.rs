@@ -148,6 +148,9 @@ pub(crate) struct Journal {
     last_record_len: u64,
     /// The last record's sequence number.
     seq: u64,
+    /// Which of this run's log files records go to: 0 for the one it resumed from, then one
+    /// more for each new file (the uploader tells a new log from more of the same by it).
+    log_no: u64,
     /// What the newest record needs of its file: its own bytes, and the chains of bytes in
     /// earlier records its appended parts continue.
     live_bytes: u64,
@@ -177,6 +180,7 @@ impl Journal {
             flush_error: None,
             last_record_len: 0,
             seq: last_seq,
+            log_no: 0,
             live_bytes: 0,
             compaction_floor: MIN_COMPACTION_BYTES,
             chain_bytes: Vec::new(),
@@ -449,6 +453,7 @@ impl Journal {
                     return Err(self.append_failed(fs, new_file, err));
                 }
                 self.file_framed = true;
+                self.log_no += 1;
                 Ok((Arc::new(file), self.header.len() as u64))
             }
         }
@@ -526,6 +531,13 @@ impl Journal {
             path: newest,
             seq,
             compaction: new_file.then(|| self.generations.clone()),
+            written: Written {
+                log_no: self.log_no,
+                len: start_len + record_len,
+                seq,
+                index,
+                saved_at_ms,
+            },
         })
     }
 
@@ -596,6 +608,19 @@ pub(crate) struct SyncJob {
     pub seq: u64,
     /// Set when the file is a new `.next` to rename into place once synced.
     compaction: Option<Generations>,
+    /// Where the record ends, for the uploader.
+    pub written: Written,
+}
+
+#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+/// A record written: which log, how long that log is with it, and the record's numbers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Written {
+    pub log_no: u64,
+    pub len: u64,
+    pub seq: u64,
+    pub index: u64,
+    pub saved_at_ms: u64,
 }
 
 impl SyncJob {
@@ -606,7 +631,13 @@ impl SyncJob {
             path: later.path,
             seq: later.seq,
             compaction: self.compaction.or(later.compaction),
+            written: later.written,
         }
+    }
+
+    /// The log file the record went to (read by the uploader once it is durable).
+    pub(crate) fn file(&self) -> &Arc<LogFile> {
+        &self.file
     }
 
     /// Whether this job moves a new file into place.

@@ -11,4 +11,5 @@ pub(crate) mod fs;
 pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod recover;
+pub(crate) mod remote;
 pub(crate) mod syncer;

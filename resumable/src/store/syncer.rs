@@ -6,17 +6,18 @@
 //! save or [`Syncer::flush`].
 //!
 //! Renames run under a lock of their own, which [`Syncer::cancel`] takes after setting the
-//! cancelled flag, so once it returns no rename can follow; the run can then remove its files
-//! without a late rename bringing one back. (Not under the state's lock: a rename may free a
+//! cancelled flag, so once it returns no rename can follow (nor a hand-off to the store's
+//! upload thread); the run can then remove its files without a late rename bringing one back. (Not under the state's lock: a rename may free a
 //! big old log's pages, and the loop must not wait for that to queue its next checkpoint.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
 use crate::store::fs::OsFs;
 use crate::store::journal::SyncJob;
+use crate::store::remote::Uploads;
 
 #[derive(Default)]
 pub(crate) struct Syncer {
@@ -33,6 +34,8 @@ struct Shared {
     /// Held while files are renamed; see the module docs.
     renaming: Mutex<()>,
     cancelled: AtomicBool,
+    /// Where each durable checkpoint goes next: the store's upload thread, if there is a store.
+    uploads: OnceLock<Arc<Uploads>>,
     /// Work was submitted, or the syncer was cancelled.
     work: Condvar,
     /// A job finished.
@@ -57,6 +60,11 @@ impl Shared {
 }
 
 impl Syncer {
+    /// Hands every checkpoint, once durable, to the store's upload thread.
+    pub(crate) fn upload_to(&self, uploads: Arc<Uploads>) {
+        let _ = self.shared.uploads.set(uploads);
+    }
+
     /// Queues `job`; starts the thread on first use.
     pub(crate) fn submit(&mut self, job: SyncJob) {
         if !self.started {
@@ -114,10 +122,14 @@ impl Syncer {
         }
     }
 
-    /// The error of a background sync since the last call, if one failed.
+    /// The error of a background sync since the last call, if one failed; or that another
+    /// run took the checkpoint over on the store.
     pub(crate) fn take_error(&self) -> Result<(), Error> {
         if !self.shared.failed.load(Ordering::Acquire) {
-            return Ok(());
+            return match self.shared.uploads.get().and_then(|u| u.take_error()) {
+                Some(err) => Err(err),
+                None => Ok(()),
+            };
         }
         self.shared.failed.store(false, Ordering::Relaxed);
         self.shared.lock().error.take().map_or(Ok(()), Err)
@@ -187,7 +199,12 @@ fn run(shared: &Shared) {
             if shared.cancelled.load(Ordering::Acquire) {
                 return Ok(());
             }
-            job.rename_into_place(&OsFs)
+            job.rename_into_place(&OsFs)?;
+            // Under the lock too, so that once `cancel` returns nothing more is uploaded.
+            if let Some(uploads) = shared.uploads.get() {
+                uploads.durable(job.file(), job.written);
+            }
+            Ok(())
         });
         state = shared.lock();
         state.running = false;

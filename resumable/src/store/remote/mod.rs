@@ -1,0 +1,37 @@
+//! Checkpoints on an object store, so a job survives losing its machine (the `object-store`
+//! feature; `RESUMABLE_STORE=s3://bucket/prefix`).
+//!
+//! The local log stays the fast path. Once a checkpoint is durable on the local disk, the
+//! upload thread puts what the log gained since the last upload on the store as one new object
+//! (the whole log after a compaction), then a commit object, created only if absent, that
+//! lists the objects making up the log (see [`layout`]). A run whose local checkpoint is older
+//! than the store's (a new machine: none at all) fetches the store's log into its directory
+//! and resumes from it through the same checks as any local file.
+//!
+//! Built without the feature, [`Remote::connect`] says so: a `RESUMABLE_STORE` that is set is
+//! never silently ignored.
+
+pub(crate) mod layout;
+
+#[cfg(feature = "object-store")]
+mod client;
+#[cfg(feature = "object-store")]
+mod uploader;
+#[cfg(feature = "object-store")]
+pub(crate) use uploader::{Remote, Uploads};
+
+#[cfg(not(feature = "object-store"))]
+mod disabled;
+#[cfg(not(feature = "object-store"))]
+pub(crate) use disabled::{Remote, Uploads};
+
+/// The environment variable that names the store.
+pub(crate) const STORE_VAR: &str = "RESUMABLE_STORE";
+
+/// The store's URL, if `RESUMABLE_STORE` names one.
+pub(crate) fn configured() -> Option<String> {
+    std::env::var(STORE_VAR)
+        .ok()
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
+}

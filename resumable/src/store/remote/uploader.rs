@@ -1,0 +1,304 @@
+//! The thread that talks to the store, so the loop never waits on the network.
+//!
+//! Its own tokio runtime (current-thread) runs the `object_store` calls of a [`Client`], one at
+//! a time: the start's questions (the newest commit, a fetch), asked by the run and answered
+//! before its loop starts; then uploads. The syncer hands it each checkpoint once durable
+//! ([`Uploads::durable`]); only the newest waits, so when the network is slower than the loop,
+//! checkpoints in between are skipped, never queued. A store that cannot be reached is
+//! reported once and tried again with a growing pause; the local checkpoints go on as ever.
+//! A commit another run made first ([`UploadError::TakenOver`]) is kept for the loop, which
+//! stops at its next save.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::store::fs::LogFile;
+use crate::store::journal::Written;
+use crate::store::remote::client::{Client, UploadError};
+use crate::store::remote::layout::Commit;
+
+/// The longest pause between tries while the store cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The run's handle on the store's thread.
+pub(crate) struct Remote {
+    uploads: Arc<Uploads>,
+    url: String,
+}
+
+/// What the syncer and the run share with the store's thread.
+pub(crate) struct Uploads {
+    state: Mutex<State>,
+    /// Work arrived, or the thread should stop.
+    work: Condvar,
+    /// An upload ended.
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The newest durable checkpoint not uploaded yet.
+    pending: Option<(Arc<LogFile>, Written)>,
+    requests: VecDeque<Request>,
+    uploading: bool,
+    /// The newest checkpoint on the store: its record's index.
+    committed: Option<u64>,
+    /// Another run took the checkpoint over: for the loop's next save.
+    taken_over: Option<Error>,
+    /// A store outage was reported and has not ended yet.
+    outage: bool,
+    stop: bool,
+}
+
+enum Request {
+    Newest(mpsc::Sender<Result<Option<Commit>, Error>>),
+    Download(Box<Commit>, PathBuf, mpsc::Sender<Result<(), Error>>),
+    Continue(Box<Commit>),
+    RemoveAll(mpsc::Sender<Result<(), Error>>),
+}
+
+impl Uploads {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A checkpoint is durable in `file` up to `written.len`: upload it, unless a newer one
+    /// comes first.
+    pub(crate) fn durable(&self, file: &Arc<LogFile>, written: Written) {
+        let mut state = self.lock();
+        state.pending = Some((Arc::clone(file), written));
+        drop(state);
+        self.work.notify_one();
+    }
+
+    /// Another run took the checkpoint over since the last call, if one did.
+    pub(crate) fn take_error(&self) -> Option<Error> {
+        self.lock().taken_over.take()
+    }
+}
+
+impl Remote {
+    /// Starts the thread for checkpoint `name` on the store at `url`; returns once the store
+    /// was reached and checked (see [`Client::connect`]).
+    pub(crate) fn connect(url: &str, name: &str) -> Result<Remote, Error> {
+        let uploads = Arc::new(Uploads {
+            state: Mutex::default(),
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
+        let (ready, connected) = mpsc::channel();
+        let shared = Arc::clone(&uploads);
+        let (url_owned, name) = (url.to_owned(), name.to_owned());
+        thread::Builder::new()
+            .name("resumable-upload".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready.send(Err(Error::Store {
+                            url: url_owned,
+                            name,
+                            action: "reach",
+                            problem: format!("could not start the upload thread's runtime: {err}"),
+                        }));
+                        return;
+                    }
+                };
+                let client = runtime.block_on(Client::connect(&url_owned, &name));
+                match client {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        serve(&runtime, client, &shared);
+                    }
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                    }
+                }
+            })
+            .map_err(|err| Error::Store {
+                url: url.to_owned(),
+                name: String::new(),
+                action: "reach",
+                problem: format!("could not start the upload thread: {err}"),
+            })?;
+        connected
+            .recv()
+            .unwrap_or_else(|_| panic!("resumable: the upload thread for {url} ended at start"))?;
+        Ok(Remote {
+            uploads,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The store's URL, for messages.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What the syncer hands durable checkpoints to.
+    pub(crate) fn uploads(&self) -> Arc<Uploads> {
+        Arc::clone(&self.uploads)
+    }
+
+    fn ask<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> T {
+        let (reply, answer) = mpsc::channel();
+        self.uploads.lock().requests.push_back(request(reply));
+        self.uploads.work.notify_one();
+        answer
+            .recv()
+            .expect("the upload thread answers every request while the run holds it")
+    }
+
+    /// The newest intact checkpoint on the store.
+    pub(crate) fn newest(&self) -> Result<Option<Commit>, Error> {
+        self.ask(Request::Newest)
+    }
+
+    /// Writes the log `commit` holds to `to`, checked and synced.
+    pub(crate) fn download(&self, commit: &Commit, to: PathBuf) -> Result<(), Error> {
+        self.ask(|reply| Request::Download(Box::new(commit.clone()), to, reply))
+    }
+
+    /// The log this run resumed from is `commit`'s: uploads go on after it.
+    pub(crate) fn continue_from(&self, commit: &Commit) {
+        self.uploads
+            .lock()
+            .requests
+            .push_back(Request::Continue(Box::new(commit.clone())));
+        self.uploads.work.notify_one();
+    }
+
+    /// Waits until the newest durable checkpoint handed over is on the store, or `deadline`
+    /// passed; says which. (The syncer must have been flushed first.)
+    pub(crate) fn finish(&self, deadline: Duration) -> bool {
+        let until = Instant::now() + deadline;
+        let mut state = self.uploads.lock();
+        while state.pending.is_some() || state.uploading || !state.requests.is_empty() {
+            if state.taken_over.is_some() {
+                return false;
+            }
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            state = self
+                .uploads
+                .done
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// The index of the newest checkpoint this run put on the store.
+    pub(crate) fn committed(&self) -> Option<u64> {
+        self.uploads.lock().committed
+    }
+
+    /// Removes the checkpoint from the store (its loop finished); nothing is uploaded after.
+    pub(crate) fn remove_all(&self) -> Result<(), Error> {
+        self.uploads.lock().pending = None;
+        self.ask(Request::RemoveAll)
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        self.uploads.lock().stop = true;
+        self.uploads.work.notify_one();
+    }
+}
+
+/// The thread's loop: requests first, then the newest pending checkpoint.
+fn serve(runtime: &tokio::runtime::Runtime, mut client: Client, uploads: &Uploads) {
+    let mut backoff = Duration::from_millis(100);
+    let mut state = uploads.lock();
+    loop {
+        while state.requests.is_empty() && state.pending.is_none() && !state.stop {
+            state = uploads
+                .work
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.stop {
+            return;
+        }
+        if let Some(request) = state.requests.pop_front() {
+            drop(state);
+            match request {
+                Request::Newest(reply) => {
+                    let _ = reply.send(runtime.block_on(client.newest()));
+                }
+                Request::Download(commit, to, reply) => {
+                    let _ = reply.send(runtime.block_on(client.download(&commit, &to)));
+                }
+                Request::Continue(commit) => client.continue_from(&commit),
+                Request::RemoveAll(reply) => {
+                    let _ = reply.send(runtime.block_on(client.remove_all()));
+                }
+            }
+            state = uploads.lock();
+            uploads.done.notify_all();
+            continue;
+        }
+        if state.taken_over.is_some() {
+            // Nothing more goes to a checkpoint another run owns.
+            state.pending = None;
+            uploads.done.notify_all();
+            continue;
+        }
+        let (file, written) = state.pending.take().expect("checked above");
+        state.uploading = true;
+        drop(state);
+        let result = runtime.block_on(client.upload(&file, &written));
+        state = uploads.lock();
+        state.uploading = false;
+        match result {
+            Ok(()) => {
+                backoff = Duration::from_millis(100);
+                state.committed = Some(written.index);
+                if std::mem::take(&mut state.outage) {
+                    eprintln!(
+                        "resumable: the store is reachable again; checkpoint at iteration {} \
+                         uploaded (generation {})",
+                        written.index,
+                        client.generation()
+                    );
+                }
+            }
+            Err(UploadError::TakenOver(err)) => {
+                eprintln!("resumable: {err}");
+                state.taken_over = Some(err);
+            }
+            Err(UploadError::Transient(err)) => {
+                if !std::mem::replace(&mut state.outage, true) {
+                    eprintln!(
+                        "resumable: warning: {err}; the loop goes on with local checkpoints \
+                         and the upload is tried again"
+                    );
+                }
+                // Tried again with the newest, unless a newer one came meanwhile.
+                state.pending.get_or_insert((file, written));
+                uploads.done.notify_all();
+                state = uploads
+                    .work
+                    .wait_timeout_while(state, backoff, |state| {
+                        !state.stop && state.requests.is_empty()
+                    })
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        }
+        uploads.done.notify_all();
+    }
+}
