@@ -220,8 +220,15 @@ fn damaged_objects_on_the_store_are_refused_and_never_loaded() {
     assert!(!output.status.success(), "a damaged log was used: {stderr}");
     assert!(stderr.contains("nothing was loaded"), "{stderr}");
     assert!(text(&output.stdout).is_empty(), "the loop ran: {stderr}");
-    // Nothing on the store was removed or replaced.
+    // Nothing on the store was removed or replaced, and no part of its log was left here.
     assert_eq!(keys_under(&server, "damaged/"), before);
+    assert!(
+        files(&machine_b.0)
+            .iter()
+            .all(|file| !file.contains(".ckpt") || file.ends_with(".lock")),
+        "{:?}",
+        files(&machine_b.0)
+    );
 }
 
 #[test]

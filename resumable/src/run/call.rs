@@ -877,7 +877,11 @@ fn newer_on_store(
     let dir = files::parent_dir(&generations.next);
     OsFs.create_dir(dir)
         .map_err(|err| Error::io("create the directory of", dir, err))?;
-    remote.download(&commit, generations.next.clone())?;
+    if let Err(err) = remote.download(&commit, generations.next.clone()) {
+        // A part of the store's log is a log too: never leave one for the next run to take.
+        let _ = files::remove(&OsFs, &generations.next);
+        return Err(err);
+    }
     files::install_next(&OsFs, generations)?;
     *recovered = recover::recover(&OsFs, generations, label, shape)?;
     Ok(Some((commit, remote.url().to_owned())))
@@ -916,6 +920,8 @@ fn fail(err: Error) -> ! {
         | Error::UnorderedIterator { .. } => {
             panic!("resumable: {err}")
         }
+        // Nothing local to move aside: the store, or what is on it, is the problem.
+        Error::Store { .. } => panic!("resumable: {err}; no checkpoint was changed"),
         _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
     }
 }
