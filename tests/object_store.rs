@@ -73,11 +73,12 @@ fn killed_after_an_upload(mut command: Command, server: &S3Server, prefix: &str,
         .spawn()
         .expect("spawn squares");
     let started = Instant::now();
-    while !server
-        .list_keys()
-        .iter()
-        .any(|key| key.starts_with(prefix) && key.contains("/commits/"))
-    {
+    // A commit that lists data (the first commit is the run's fence over nothing).
+    let uploaded = |keys: &[String]| {
+        let commits = keys.iter().filter(|key| key.contains("/commits/")).count();
+        commits >= 2 && keys.iter().any(|key| key.contains("/data/"))
+    };
+    while !uploaded(&keys_under(server, prefix)) {
         assert!(
             child.try_wait().unwrap().is_none(),
             "squares ended before any upload"
@@ -91,6 +92,15 @@ fn killed_after_an_upload(mut command: Command, server: &S3Server, prefix: &str,
     std::thread::sleep(after);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// What a finished job may leave on the store: one empty commit that says it finished, and
+/// the lease's few bytes. No data object, no other commit.
+fn assert_finished(server: &S3Server, prefix: &str, context: &str) {
+    let keys = keys_under(server, prefix);
+    let data = keys.iter().filter(|key| key.contains("/data/")).count();
+    let commits = keys.iter().filter(|key| key.contains("/commits/")).count();
+    assert!(data == 0 && commits == 1, "{context}: {keys:?}");
 }
 
 fn keys_under(server: &S3Server, prefix: &str) -> Vec<String> {
@@ -140,11 +150,7 @@ fn a_lost_machine_is_resumed_from_the_store_on_another() {
             "round {round}: the resume line does not say where it came from: {stderr}"
         );
         // The job finished: nothing of it is left, here or on the store.
-        assert_eq!(
-            keys_under(&server, "jobs/"),
-            Vec::<String>::new(),
-            "round {round}"
-        );
+        assert_finished(&server, "jobs/", &format!("round {round}"));
         assert!(
             files(&machine_b.0)
                 .iter()
@@ -205,10 +211,12 @@ fn damaged_objects_on_the_store_are_refused_and_never_loaded() {
         .filter(|key| key.contains("/data/"))
         .collect();
     assert!(!data.is_empty());
+    let mut damaged_lengths = std::collections::HashMap::new();
     for key in &data {
         let mut bytes = server.get(key).expect("a listed object");
         bytes.truncate(bytes.len() / 2);
         server.put(key, &bytes);
+        damaged_lengths.insert(key.clone(), bytes.len());
     }
     let before = keys_under(&server, "damaged/");
     let machine_b = Scratch::new("damaged-b");
@@ -220,8 +228,16 @@ fn damaged_objects_on_the_store_are_refused_and_never_loaded() {
     assert!(!output.status.success(), "a damaged log was used: {stderr}");
     assert!(stderr.contains("nothing was loaded"), "{stderr}");
     assert!(text(&output.stdout).is_empty(), "the loop ran: {stderr}");
-    // Nothing on the store was removed or replaced, and no part of its log was left here.
-    assert_eq!(keys_under(&server, "damaged/"), before);
+    // Nothing on the store was removed or replaced (the second run took the lease and
+    // fenced, which adds objects), and no part of its log was left here.
+    let after = keys_under(&server, "damaged/");
+    for key in &before {
+        assert!(after.contains(key), "{key} was removed: {after:?}");
+    }
+    for key in &data {
+        let bytes = server.get(key).expect("kept");
+        assert_eq!(bytes.len(), damaged_lengths[key], "{key} was replaced");
+    }
     assert!(
         files(&machine_b.0)
             .iter()
@@ -251,9 +267,83 @@ fn the_loop_goes_on_while_the_store_does_not_answer_and_the_store_catches_up() {
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
-    assert_eq!(
-        keys_under(&server, "outage/"),
-        Vec::<String>::new(),
-        "{stderr}"
+    assert_finished(&server, "outage/", &stderr);
+}
+
+/// A second run of the job (another machine: another directory, the same store) is refused
+/// while the first beats on its lease, naming it; once the first stops beating (SIGSTOP, past
+/// the expiry) the second takes over; when the first wakes up it stops with an error at its
+/// next save, and the second's result is the uninterrupted one.
+#[test]
+fn a_second_machine_is_refused_then_takes_over_and_the_old_writer_is_fenced() {
+    let server = S3Server::start();
+    let mut env = server.env();
+    env.push(("RESUMABLE_STORE_LEASE".into(), "2".into()));
+    let store = server.url("fenced");
+    let (n, delay_us) = (60_000, 50);
+    let (dir_a, dir_b) = (Scratch::new("fenced-a"), Scratch::new("fenced-b"));
+    let first = squares(&dir_a.0, &store, &env, n, delay_us)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !keys_under(&server, "fenced/")
+        .iter()
+        .any(|key| key.contains("/data/"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no upload in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let refused = run(
+        &mut squares(&dir_b.0, &store, &env, n, delay_us),
+        Duration::from_secs(60),
     );
+    let refusal = text(&refused.stderr);
+    assert!(!refused.status.success(), "{refusal}");
+    assert!(
+        refusal.contains("is in use by another run")
+            && refusal.contains(&format!("process {}", first.id())),
+        "the refusal does not name the holder: {refusal}"
+    );
+    assert!(text(&refused.stdout).is_empty(), "{refusal}");
+    let pid = first.id().to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(2_500));
+    let second = squares(&dir_b.0, &store, &env, n, delay_us)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the second take the lease and fence, then wake the first.
+    let started = Instant::now();
+    while !keys_under(&server, "fenced/")
+        .iter()
+        .any(|key| key.ends_with("/lease/00000000000000000002"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no takeover in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    let (first_err, second_err) = (text(&first.stderr), text(&second.stderr));
+    assert!(
+        !first.status.success(),
+        "the old writer went on: {first_err}"
+    );
+    assert!(
+        first_err.contains("was taken over by another run"),
+        "the old writer does not say why it stopped: {first_err}"
+    );
+    assert!(second.status.success(), "{second_err}");
+    assert_eq!(text(&second.stdout), uninterrupted(n), "{second_err}");
+    assert_finished(&server, "fenced/", &second_err);
 }

@@ -208,6 +208,28 @@ pub enum Error {
         holder: String,
     },
 
+    /// Another run holds the checkpoint on the store and beat on its lease within the expiry:
+    /// a second machine must not run the same job.
+    #[error(
+        "checkpoint {name} on the store {url} is in use by another run ({holder}), which beat \
+         on its lease {} ago; wait for it to finish or stop it. It is taken over once it misses \
+         its beats for {} (RESUMABLE_STORE_LEASE seconds)",
+        duration_text(*beat_ago_ms),
+        duration_text(*expiry_ms)
+    )]
+    HeldOnStore {
+        /// The store's URL.
+        url: String,
+        /// The checkpoint's name on the store.
+        name: String,
+        /// The holder: host, process, run id.
+        holder: String,
+        /// How long ago the holder last beat, by the store's clock.
+        beat_ago_ms: u64,
+        /// How long a holder may go without beating.
+        expiry_ms: u64,
+    },
+
     /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
     /// did not know its length).
     #[error("could not serialize the state for checkpoint {}: {source}", path.display())]
@@ -243,6 +265,14 @@ pub(crate) fn is_no_space(err: &io::Error) -> bool {
         err.kind(),
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
     )
+}
+
+/// "850 ms", "2.5 s", "30 s".
+fn duration_text(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        _ => format!("{:.1} s", ms as f64 / 1000.0),
+    }
 }
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).

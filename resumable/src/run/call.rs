@@ -575,6 +575,10 @@ impl Run {
                 remote.url()
             );
         }
+        if let Some(remote) = &self.remote {
+            // The run ends here: the next one, on any machine, need not wait for the expiry.
+            remote.release();
+        }
     }
 
     /// The loop has ended, however it ended: from here on signals do what they would do

@@ -32,20 +32,22 @@ pub(crate) enum UploadError {
 
 /// One checkpoint on one store.
 pub(crate) struct Client {
-    store: Arc<dyn ObjectStore>,
-    url: String,
-    name: String,
+    pub(super) store: Arc<dyn ObjectStore>,
+    pub(super) url: String,
+    pub(super) name: String,
     /// `<prefix>/<name>`.
-    root: Path,
-    writer: Writer,
+    pub(super) root: Path,
+    pub(super) writer: Writer,
+    /// The lease's epoch this run holds (see `lease`).
+    pub(super) epoch: u64,
     /// The data objects this run uploaded (for their names).
     objects: u64,
     /// The newest generation known to exist: ours or found at start.
-    generation: u64,
+    pub(super) generation: u64,
     /// The local log the last commit holds, as uploaded.
     current: Option<Uploaded>,
     /// The newest commits and the objects each lists, oldest first; older ones are removed.
-    kept: VecDeque<(u64, Vec<String>)>,
+    pub(super) kept: VecDeque<(u64, Vec<String>)>,
     /// Commits found at start that this run has not removed yet.
     found: Vec<u64>,
 }
@@ -109,6 +111,7 @@ impl Client {
             name: name.to_owned(),
             root,
             writer,
+            epoch: 0,
             objects: 0,
             generation: 0,
             current: None,
@@ -117,7 +120,7 @@ impl Client {
         })
     }
 
-    fn error(&self, action: &'static str, problem: String) -> Error {
+    pub(super) fn error(&self, action: &'static str, problem: String) -> Error {
         Error::Store {
             url: self.url.clone(),
             name: self.name.clone(),
@@ -126,7 +129,7 @@ impl Client {
         }
     }
 
-    fn commit_path(&self, generation: u64) -> Path {
+    pub(super) fn commit_path(&self, generation: u64) -> Path {
         self.root
             .clone()
             .join("commits")
@@ -165,6 +168,8 @@ impl Client {
                 Err(err) => return Err(self.error("fetch", reason(&err))),
             };
             match layout::decode(&bytes) {
+                // A fence over nothing: no checkpoint yet.
+                Ok(commit) if commit.chain.is_empty() => return Ok(None),
                 Ok(commit) => return Ok(Some(commit)),
                 Err(problem) => eprintln!(
                     "resumable: warning: commit {path} on the store {} cannot be used: \
@@ -274,6 +279,7 @@ impl Client {
         }
         let commit = Commit {
             writer: self.writer.clone(),
+            epoch: self.epoch,
             seq: written.seq,
             index: written.index,
             saved_at_ms: written.saved_at_ms,
@@ -311,19 +317,24 @@ impl Client {
                 };
                 match theirs {
                     Some(theirs) if theirs.writer == self.writer => Ok(()),
-                    theirs => Err(UploadError::TakenOver(Error::TakenOver {
-                        url: self.url.clone(),
-                        name: self.name.clone(),
-                        holder: theirs.map_or_else(
-                            || "unknown: its commit could not be read".to_owned(),
-                            |theirs| theirs.writer.to_string(),
-                        ),
-                    })),
+                    theirs => Err(UploadError::TakenOver(self.taken_over(theirs.map_or_else(
+                        || "unknown: its commit could not be read".to_owned(),
+                        |theirs| theirs.writer.to_string(),
+                    )))),
                 }
             }
             Err(err) => Err(UploadError::Transient(
                 self.error("commit", format!("commit {path}: {}", reason(&err))),
             )),
+        }
+    }
+
+    /// The error that stops this run: `holder` took the checkpoint over.
+    pub(crate) fn taken_over(&self, holder: String) -> Error {
+        Error::TakenOver {
+            url: self.url.clone(),
+            name: self.name.clone(),
+            holder,
         }
     }
 
@@ -410,15 +421,38 @@ impl Client {
         }
     }
 
-    /// Removes everything of the checkpoint from the store: its loop finished.
+    /// Removes the checkpoint from the store: its loop finished. An empty commit at the next
+    /// generation says so (a run started later finds no checkpoint, and a writer of an older
+    /// epoch, paused until now, finds its next generation taken); then the other commits, the
+    /// data and the beats go. The lease and release markers (a few bytes) stay, so epochs
+    /// only grow.
     pub(crate) async fn remove_all(&mut self) -> Result<(), Error> {
+        let finished = Commit {
+            writer: self.writer.clone(),
+            epoch: self.epoch,
+            seq: 0,
+            index: 0,
+            saved_at_ms: 0,
+            log_len: 0,
+            log_crc: 0,
+            chain: Vec::new(),
+        };
+        let generation = self.generation + 1;
+        match self.create_commit(generation, &finished).await {
+            Ok(()) => self.generation = generation,
+            Err(UploadError::TakenOver(err) | UploadError::Transient(err)) => return Err(err),
+        }
+        let keep = self.commit_path(generation);
         let mut listed = self.store.list(Some(&self.root));
         let mut paths = Vec::new();
         while let Some(meta) = listed.next().await {
-            paths.push(
-                meta.map_err(|err| self.error("list", reason(&err)))?
-                    .location,
-            );
+            let path = meta
+                .map_err(|err| self.error("list", reason(&err)))?
+                .location;
+            let part = path.as_ref();
+            if path != keep && !part.contains("/lease/") && !part.contains("/released/") {
+                paths.push(path);
+            }
         }
         // Commits first: once none is left, no half-removed log can be read.
         paths.sort_by_key(|path| !path.as_ref().contains("/commits/"));
@@ -513,7 +547,7 @@ fn retry() -> object_store::RetryConfig {
 }
 
 /// An object store error with its causes, on one line.
-fn reason(err: &object_store::Error) -> String {
+pub(super) fn reason(err: &object_store::Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

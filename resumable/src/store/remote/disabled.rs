@@ -67,6 +67,10 @@ impl Remote {
         match *self {}
     }
 
+    pub(crate) fn release(&self) {
+        match *self {}
+    }
+
     pub(crate) fn remove_all(&self) -> Result<(), Error> {
         match *self {}
     }

@@ -6,6 +6,7 @@
 //! - `<name>/data/<run>-<n>`: a stretch of one of the local log's files, the `n`th object run
 //!   `run` (a random id per process) uploaded. Each name is written once: a retry after a
 //!   failure uploads under a new name, so no object a commit lists is ever replaced.
+//! - `<name>/lease/`, `beat/`, `released/`: who may write (see `lease`).
 //! - `<name>/commits/<generation>`: written only if absent (`PutMode::Create`), after the data
 //!   it lists. It says which objects, joined in order, are the log, and what that log's newest
 //!   record is. A checkpoint exists on the store if and only if its commit does, so a torn
@@ -29,8 +30,9 @@ pub(crate) const MAX_CHAIN: usize = 256;
 /// One checkpoint on the store: a complete log, as the objects that hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Commit {
-    /// Who wrote it.
+    /// Who wrote it, and under which epoch of the lease (see `lease`).
     pub writer: Writer,
+    pub epoch: u64,
     /// The newest record of the log: its sequence number, index and time of saving.
     pub seq: u64,
     pub index: u64,
@@ -153,6 +155,7 @@ mod tests {
                 host: "node-7".into(),
                 pid: 4242,
             },
+            epoch: 3,
             seq: 9,
             index: 9000,
             saved_at_ms: 1_700_000_000_000,

@@ -16,6 +16,8 @@ pub(crate) mod layout;
 #[cfg(feature = "object-store")]
 mod client;
 #[cfg(feature = "object-store")]
+mod lease;
+#[cfg(feature = "object-store")]
 mod uploader;
 #[cfg(feature = "object-store")]
 pub(crate) use uploader::{Remote, Uploads};

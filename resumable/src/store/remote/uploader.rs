@@ -21,6 +21,7 @@ use crate::store::fs::LogFile;
 use crate::store::journal::Written;
 use crate::store::remote::client::{Client, UploadError};
 use crate::store::remote::layout::Commit;
+use crate::store::remote::lease;
 
 /// The longest pause between tries while the store cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -60,6 +61,7 @@ enum Request {
     Download(Box<Commit>, PathBuf, mpsc::Sender<Result<(), Error>>),
     Continue(Box<Commit>),
     RemoveAll(mpsc::Sender<Result<(), Error>>),
+    Release(mpsc::Sender<()>),
 }
 
 impl Uploads {
@@ -112,11 +114,16 @@ impl Remote {
                         return;
                     }
                 };
-                let client = runtime.block_on(Client::connect(&url_owned, &name));
+                let expiry = lease::expiry();
+                let client = runtime.block_on(async {
+                    let mut client = Client::connect(&url_owned, &name).await?;
+                    let newest = client.acquire(expiry).await?;
+                    Ok::<_, Error>((client, newest))
+                });
                 match client {
-                    Ok(client) => {
+                    Ok((client, newest)) => {
                         let _ = ready.send(Ok(()));
-                        serve(&runtime, client, &shared);
+                        serve(&runtime, client, newest, expiry / 4, &shared);
                     }
                     Err(err) => {
                         let _ = ready.send(Err(err));
@@ -157,7 +164,8 @@ impl Remote {
             .expect("the upload thread answers every request while the run holds it")
     }
 
-    /// The newest intact checkpoint on the store.
+    /// The newest intact checkpoint on the store (as found when the lease was taken: no other
+    /// run writes there since).
     pub(crate) fn newest(&self) -> Result<Option<Commit>, Error> {
         self.ask(Request::Newest)
     }
@@ -203,6 +211,11 @@ impl Remote {
         self.uploads.lock().committed
     }
 
+    /// Lets go of the lease (the run stops): the next run takes over without waiting.
+    pub(crate) fn release(&self) {
+        self.ask(Request::Release);
+    }
+
     /// Removes the checkpoint from the store (its loop finished); nothing is uploaded after.
     pub(crate) fn remove_all(&self) -> Result<(), Error> {
         self.uploads.lock().pending = None;
@@ -217,25 +230,54 @@ impl Drop for Remote {
     }
 }
 
-/// The thread's loop: requests first, then the newest pending checkpoint.
-fn serve(runtime: &tokio::runtime::Runtime, mut client: Client, uploads: &Uploads) {
+/// The thread's loop: requests first, then the newest pending checkpoint; a beat on the
+/// lease every `beat_every`.
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    mut client: Client,
+    newest: Option<Commit>,
+    beat_every: Duration,
+    uploads: &Uploads,
+) {
     let mut backoff = Duration::from_millis(100);
+    let mut next_beat = Instant::now() + beat_every;
     let mut state = uploads.lock();
     loop {
         while state.requests.is_empty() && state.pending.is_none() && !state.stop {
+            let Some(left) = next_beat.checked_duration_since(Instant::now()) else {
+                break;
+            };
             state = uploads
                 .work
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         if state.stop {
             return;
+        }
+        if Instant::now() >= next_beat {
+            drop(state);
+            next_beat = Instant::now() + beat_every;
+            let taken = runtime.block_on(async {
+                client.beat().await?;
+                client.taken_over_by().await
+            });
+            state = uploads.lock();
+            if let Ok(Some(holder)) = taken
+                && state.taken_over.is_none()
+            {
+                let err = client.taken_over(holder);
+                eprintln!("resumable: {err}");
+                state.taken_over = Some(err);
+            }
+            continue;
         }
         if let Some(request) = state.requests.pop_front() {
             drop(state);
             match request {
                 Request::Newest(reply) => {
-                    let _ = reply.send(runtime.block_on(client.newest()));
+                    let _ = reply.send(Ok(newest.clone()));
                 }
                 Request::Download(commit, to, reply) => {
                     let _ = reply.send(runtime.block_on(client.download(&commit, &to)));
@@ -243,6 +285,10 @@ fn serve(runtime: &tokio::runtime::Runtime, mut client: Client, uploads: &Upload
                 Request::Continue(commit) => client.continue_from(&commit),
                 Request::RemoveAll(reply) => {
                     let _ = reply.send(runtime.block_on(client.remove_all()));
+                }
+                Request::Release(reply) => {
+                    runtime.block_on(client.release());
+                    let _ = reply.send(());
                 }
             }
             state = uploads.lock();

@@ -1,0 +1,270 @@
+//! One writer per checkpoint across machines: a lease on the store, with heartbeats, taken
+//! over once its holder stops beating, and a fence that keeps a holder that wakes up late from
+//! ever having what it writes read.
+//!
+//! - `<name>/lease/<epoch>` is created only if absent and names its holder; the newest epoch
+//!   holds the checkpoint. `<name>/beat/<epoch>` is rewritten by the holder every quarter of
+//!   the expiry; the store's own clock (the object's last-modified time, against that of an
+//!   object written just now) says how long ago it beat, so machines' clocks do not matter.
+//!   `<name>/released/<epoch>` says the holder let go (it stopped, saved): the next run takes
+//!   over at once.
+//! - A run takes the lease if there is none, if its holder released it, if the holder's last
+//!   beat is older than the expiry, or if the holder was a process of this host that is gone;
+//!   else it is refused, naming the holder.
+//! - Having taken it, the run fences: it creates the next commit generation itself, a copy of
+//!   the newest commit under its own epoch (an empty one if there is none). A writer of an older
+//!   epoch, paused until now, then finds every generation it could create taken by a newer
+//!   epoch, and stops ([`Client::upload`](super::client::Client::upload)); what it uploaded
+//!   is never listed by a commit, so never read.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+
+use crate::error::Error;
+use crate::store::remote::client::{Client, reason};
+use crate::store::remote::layout::{self, Commit, Writer};
+
+/// How long a holder may go without beating before another run takes the checkpoint over:
+/// `RESUMABLE_STORE_LEASE` seconds, 30 by default.
+pub(crate) fn expiry() -> Duration {
+    std::env::var("RESUMABLE_STORE_LEASE")
+        .ok()
+        .and_then(|secs| secs.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map_or(Duration::from_secs(30), Duration::from_secs_f64)
+}
+
+impl Client {
+    fn lease_path(&self, epoch: u64) -> Path {
+        self.root
+            .clone()
+            .join("lease")
+            .join(layout::commit_name(epoch))
+    }
+
+    fn beat_path(&self, epoch: u64) -> Path {
+        self.root
+            .clone()
+            .join("beat")
+            .join(layout::commit_name(epoch))
+    }
+
+    fn released_path(&self, epoch: u64) -> Path {
+        self.root
+            .clone()
+            .join("released")
+            .join(layout::commit_name(epoch))
+    }
+
+    /// The newest epoch on the store, and its holder (`None` if its lease cannot be read).
+    async fn newest_lease(&self) -> Result<Option<(u64, Option<Writer>)>, Error> {
+        let mut listed = self.store.list(Some(&self.root.clone().join("lease")));
+        let mut newest = None;
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(|err| self.error("list", reason(&err)))?;
+            if let Some(epoch) = meta.location.filename().and_then(layout::generation_of) {
+                newest = newest.max(Some(epoch));
+            }
+        }
+        let Some(epoch) = newest else {
+            return Ok(None);
+        };
+        let holder = match self.store.get(&self.lease_path(epoch)).await {
+            Ok(got) => got
+                .bytes()
+                .await
+                .ok()
+                .and_then(|bytes| postcard::from_bytes::<Writer>(&bytes).ok()),
+            Err(_) => None,
+        };
+        Ok(Some((epoch, holder)))
+    }
+
+    /// The store's clock now, in ms: the time it gives an object written just now.
+    async fn store_now_ms(&self) -> Result<i64, Error> {
+        let probe = self
+            .root
+            .clone()
+            .join(format!("clock-{:016x}", self.writer.run));
+        self.store
+            .put(&probe, PutPayload::from_static(b"now"))
+            .await
+            .map_err(|err| self.error("reach", reason(&err)))?;
+        let now = self
+            .store
+            .head(&probe)
+            .await
+            .map_err(|err| self.error("reach", reason(&err)))?
+            .last_modified
+            .timestamp_millis();
+        let _ = self.store.delete(&probe).await;
+        Ok(now)
+    }
+
+    /// Takes the checkpoint's lease, or says who holds it; then fences (see the module docs)
+    /// and returns the newest checkpoint on the store.
+    pub(crate) async fn acquire(&mut self, expiry: Duration) -> Result<Option<Commit>, Error> {
+        let mut epoch = 0;
+        if let Some((held, holder)) = self.newest_lease().await? {
+            epoch = held;
+            self.refuse_if_held(held, holder, expiry).await?;
+        }
+        loop {
+            epoch += 1;
+            let options = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            let lease = postcard::to_allocvec(&self.writer).expect("a writer always encodes");
+            match self
+                .store
+                .put_opts(&self.lease_path(epoch), lease.into(), options)
+                .await
+            {
+                Ok(_) => break,
+                // Another run took it a moment ago: it holds it now.
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    let (held, holder) = self.newest_lease().await?.unwrap_or((epoch, None));
+                    self.refuse_if_held(held, holder, expiry).await?;
+                    epoch = held;
+                }
+                Err(err) => return Err(self.error("take the lease of", reason(&err))),
+            }
+        }
+        self.epoch = epoch;
+        self.beat().await?;
+        self.fence().await
+    }
+
+    async fn refuse_if_held(
+        &self,
+        epoch: u64,
+        holder: Option<Writer>,
+        expiry: Duration,
+    ) -> Result<(), Error> {
+        let released = self.store.head(&self.released_path(epoch)).await.is_ok();
+        if released {
+            return Ok(());
+        }
+        let beat = match self.store.head(&self.beat_path(epoch)).await {
+            Ok(meta) => Some(meta.last_modified.timestamp_millis()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(err) => return Err(self.error("read the lease of", reason(&err))),
+        };
+        let now = self.store_now_ms().await?;
+        let ago = Duration::from_millis(
+            beat.map_or(u64::MAX, |beat| now.saturating_sub(beat).max(0) as u64),
+        );
+        let gone_from_here = holder
+            .as_ref()
+            .is_some_and(|holder| holder.host == self.writer.host && !process_alive(holder.pid));
+        if ago >= expiry || gone_from_here {
+            return Ok(());
+        }
+        Err(Error::HeldOnStore {
+            url: self.url.clone(),
+            name: self.name.clone(),
+            holder: holder.map_or_else(
+                || "a run whose lease cannot be read".into(),
+                |h| h.to_string(),
+            ),
+            beat_ago_ms: ago.as_millis() as u64,
+            expiry_ms: expiry.as_millis() as u64,
+        })
+    }
+
+    /// Creates the next generation as a copy of the newest commit under this run's epoch, so
+    /// no older epoch can commit after it; returns the newest checkpoint.
+    async fn fence(&mut self) -> Result<Option<Commit>, Error> {
+        loop {
+            let newest = self.newest().await?;
+            let fence = match &newest {
+                Some(commit) => Commit {
+                    writer: self.writer.clone(),
+                    epoch: self.epoch,
+                    ..commit.clone()
+                },
+                None => Commit {
+                    writer: self.writer.clone(),
+                    epoch: self.epoch,
+                    seq: 0,
+                    index: 0,
+                    saved_at_ms: 0,
+                    log_len: 0,
+                    log_crc: 0,
+                    chain: Vec::new(),
+                },
+            };
+            let generation = self.generation + 1;
+            let options = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            let path = self.commit_path(generation);
+            match self
+                .store
+                .put_opts(&path, layout::encode(&fence).into(), options)
+                .await
+            {
+                Ok(_) => {
+                    self.generation = generation;
+                    let names = fence.chain.iter().map(|s| s.name.clone()).collect();
+                    self.kept.push_back((generation, names));
+                    return Ok(newest);
+                }
+                // A writer of the epoch before committed meanwhile: its commit came before
+                // the takeover; fence after it.
+                Err(object_store::Error::AlreadyExists { .. }) => continue,
+                Err(err) => return Err(self.error("commit", format!("{path}: {}", reason(&err)))),
+            }
+        }
+    }
+
+    /// Beats (rewrites this epoch's beat object) and checks that no newer epoch took over.
+    pub(crate) async fn beat(&self) -> Result<(), Error> {
+        self.store
+            .put(
+                &self.beat_path(self.epoch),
+                PutPayload::from_static(b"beat"),
+            )
+            .await
+            .map_err(|err| self.error("beat on the lease of", reason(&err)))?;
+        Ok(())
+    }
+
+    /// The holder of the newest lease, if it is not this run: it took the checkpoint over.
+    pub(crate) async fn taken_over_by(&self) -> Result<Option<String>, Error> {
+        match self.newest_lease().await? {
+            Some((epoch, holder)) if epoch > self.epoch => Ok(Some(holder.map_or_else(
+                || "a run whose lease cannot be read".into(),
+                |h| h.to_string(),
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Lets go of the lease: the next run takes it over without waiting for the expiry.
+    pub(crate) async fn release(&self) {
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let _ = self
+            .store
+            .put_opts(
+                &self.released_path(self.epoch),
+                PutPayload::from_static(b"released"),
+                options,
+            )
+            .await;
+    }
+}
+
+/// Whether process `pid` of this host still runs (where `/proc` says; else assumed alive).
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.exists() || proc.join(pid.to_string()).exists()
+}
