@@ -347,3 +347,113 @@ fn a_second_machine_is_refused_then_takes_over_and_the_old_writer_is_fenced() {
     assert_eq!(text(&second.stdout), uninterrupted(n), "{second_err}");
     assert_finished(&server, "fenced/", &second_err);
 }
+
+/// SIGTERM (what a preemptible machine gets before it goes): the run saves, puts that last
+/// checkpoint on the store before it ends, and another machine resumes exactly there.
+#[test]
+fn sigterm_puts_the_last_checkpoint_on_the_store_before_the_process_ends() {
+    let server = S3Server::start();
+    let env = server.env();
+    let store = server.url("preempted");
+    let (n, delay_us) = (60_000, 50);
+    let machine_a = Scratch::new("preempted-a");
+    let child = squares(&machine_a.0, &store, &env, n, delay_us)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1_200));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stopped = child.wait_with_output().unwrap();
+    let stopped_err = text(&stopped.stderr);
+    let saved: u64 = stopped_err
+        .split(" at iteration ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|index| index.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no saved checkpoint in: {stopped_err}"));
+    assert!(!stopped_err.contains("not on the store"), "{stopped_err}");
+    drop(machine_a);
+    let machine_b = Scratch::new("preempted-b");
+    let output = run(
+        &mut squares(&machine_b.0, &store, &env, n, delay_us),
+        Duration::from_secs(120),
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(resumed_at(&stderr, "squares"), Some(saved), "{stderr}");
+    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+}
+
+/// The same lost machine with a `file://` store (a shared filesystem): object_store's local
+/// store creates objects only if absent too.
+#[test]
+fn a_file_store_resumes_a_lost_machine_too() {
+    let shared = Scratch::new("file-store");
+    let store = format!("file://{}", shared.path("bucket").display());
+    std::fs::create_dir_all(shared.path("bucket")).unwrap();
+    let (n, delay_us) = (40_000, 50);
+    let machine_a = Scratch::new("file-a");
+    let mut child = squares(&machine_a.0, &store, &[], n, delay_us)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let data = shared.path("bucket");
+    let started = Instant::now();
+    let has_data = || {
+        walk(&data).iter().any(|path| path.contains("/data/"))
+            && walk(&data)
+                .iter()
+                .filter(|path| path.contains("/commits/"))
+                .count()
+                >= 2
+    };
+    while !has_data() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no upload in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(machine_a);
+    let machine_b = Scratch::new("file-b");
+    let output = run(
+        &mut squares(&machine_b.0, &store, &[], n, delay_us),
+        Duration::from_secs(120),
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+    assert!(
+        resumed_at(&stderr, "squares").is_some_and(|at| at > 0),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fetched from the store file://"),
+        "{stderr}"
+    );
+}
+
+/// Every file under `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}

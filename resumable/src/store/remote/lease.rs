@@ -149,11 +149,18 @@ impl Client {
         if released {
             return Ok(());
         }
-        let beat = match self.store.head(&self.beat_path(epoch)).await {
-            Ok(meta) => Some(meta.last_modified.timestamp_millis()),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(err) => return Err(self.error("read the lease of", reason(&err))),
-        };
+        // A lease just taken has not beaten yet: its own time is its first beat.
+        let mut beat = None;
+        for path in [self.beat_path(epoch), self.lease_path(epoch)] {
+            match self.store.head(&path).await {
+                Ok(meta) => {
+                    beat = Some(meta.last_modified.timestamp_millis());
+                    break;
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(self.error("read the lease of", reason(&err))),
+            }
+        }
         let now = self.store_now_ms().await?;
         let ago = Duration::from_millis(
             beat.map_or(u64::MAX, |beat| now.saturating_sub(beat).max(0) as u64),
@@ -267,4 +274,110 @@ impl Client {
 fn process_alive(pid: u32) -> bool {
     let proc = std::path::Path::new("/proc");
     !proc.exists() || proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+    use crate::store::fs::LogFile;
+    use crate::store::journal::Written;
+    use crate::store::remote::client::UploadError;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A store of this process (`memory://`) no other test uses.
+    fn fresh_store(test: &str) -> String {
+        format!("memory://{test}-{:016x}", rand_id())
+    }
+
+    fn rand_id() -> u64 {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    }
+
+    /// Eight runs take one checkpoint's lease at the same moment, each on its own thread:
+    /// exactly one gets it, the others are refused naming a holder.
+    #[test]
+    fn of_eight_runs_taking_one_lease_at_once_exactly_one_wins() {
+        let url = fresh_store("lease-race");
+        let start = Arc::new(Barrier::new(8));
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let (url, start) = (url.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    runtime().block_on(async {
+                        let mut client = Client::connect(&url, "job").await.unwrap();
+                        start.wait();
+                        client.acquire(Duration::from_secs(30)).await.map(|_| ())
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(refused, Error::HeldOnStore { .. }), "{refused}");
+        }
+    }
+
+    /// A writer whose lease was taken over cannot commit again: its next commit finds the
+    /// generation taken by the new holder's fence, and it is told who took over.
+    #[test]
+    fn a_writer_taken_over_cannot_commit_again() {
+        let url = fresh_store("fenced");
+        let dir = std::env::temp_dir().join(format!("resumable-fenced-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        std::fs::write(&path, b"some bytes of a log").unwrap();
+        let file = LogFile::Os(std::fs::File::open(&path).unwrap());
+        runtime().block_on(async {
+            let mut old = Client::connect(&url, "job").await.unwrap();
+            old.acquire(Duration::from_secs(30)).await.unwrap();
+            let written = Written {
+                log_no: 1,
+                len: 10,
+                seq: 1,
+                index: 10,
+                saved_at_ms: 0,
+            };
+            assert!(old.upload(&file, &written).await.is_ok());
+            // The old writer stops beating (paused); a new run takes over once it expired.
+            let mut new = Client::connect(&url, "job").await.unwrap();
+            let newest = new.acquire(Duration::ZERO).await.unwrap();
+            assert_eq!(newest.map(|commit| commit.index), Some(10));
+            let later = Written {
+                len: 19,
+                seq: 2,
+                index: 19,
+                ..written
+            };
+            match old.upload(&file, &later).await {
+                Err(UploadError::TakenOver(Error::TakenOver { holder, .. })) => {
+                    assert!(
+                        holder.contains(&format!("{:016x}", new.writer.run)),
+                        "{holder}"
+                    );
+                }
+                Err(UploadError::Transient(err) | UploadError::TakenOver(err)) => panic!("{err}"),
+                Ok(()) => panic!("the old writer committed after the takeover"),
+            }
+            assert!(old.taken_over_by().await.unwrap().is_some());
+            // What the store holds is still the new holder's fence of the old checkpoint.
+            assert_eq!(new.newest().await.unwrap().map(|c| c.index), Some(10));
+        });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
