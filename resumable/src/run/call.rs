@@ -172,14 +172,15 @@ impl Run {
         // The store holds this very log (fetched now, or uploaded before): uploads go on
         // after it instead of sending it whole again.
         let store_has_log = match (&remote, &log_end) {
-            (Some(remote), Some(end)) => from_store
+            // Fetched now: its bytes were checked against the commit as they arrived.
+            (Some(_), Some(end)) if from_store.is_some() => from_store
                 .as_ref()
                 .map(|(commit, _)| commit.clone())
-                .or_else(|| remote.newest().ok().flatten())
-                .filter(|commit| {
-                    commit.log_len == end.len
-                        && local_crc(&generations.newest, end.len) == Some(commit.log_crc)
-                }),
+                .filter(|commit| commit.log_len == end.len),
+            (Some(remote), Some(end)) => remote.newest().ok().flatten().filter(|commit| {
+                commit.log_len == end.len
+                    && local_crc(&generations.newest, end.len) == Some(commit.log_crc)
+            }),
             _ => None,
         };
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);

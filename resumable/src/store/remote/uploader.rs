@@ -49,7 +49,9 @@ struct State {
     uploading: bool,
     /// The newest checkpoint on the store: its record's index.
     committed: Option<u64>,
-    /// Another run took the checkpoint over: for the loop's next save.
+    /// Another run took the checkpoint over: nothing more is uploaded, and the error waits
+    /// for the loop's next save.
+    fenced: bool,
     taken_over: Option<Error>,
     /// A store outage was reported and has not ended yet.
     outage: bool,
@@ -190,7 +192,7 @@ impl Remote {
         let until = Instant::now() + deadline;
         let mut state = self.uploads.lock();
         while state.pending.is_some() || state.uploading || !state.requests.is_empty() {
-            if state.taken_over.is_some() {
+            if state.fenced {
                 return false;
             }
             let Some(left) = until.checked_duration_since(Instant::now()) else {
@@ -265,10 +267,11 @@ fn serve(
             });
             state = uploads.lock();
             if let Ok(Some(holder)) = taken
-                && state.taken_over.is_none()
+                && !state.fenced
             {
                 let err = client.taken_over(holder);
                 eprintln!("resumable: {err}");
+                state.fenced = true;
                 state.taken_over = Some(err);
             }
             continue;
@@ -295,7 +298,7 @@ fn serve(
             uploads.done.notify_all();
             continue;
         }
-        if state.taken_over.is_some() {
+        if state.fenced {
             // Nothing more goes to a checkpoint another run owns.
             state.pending = None;
             uploads.done.notify_all();
@@ -321,8 +324,10 @@ fn serve(
                 }
             }
             Err(UploadError::TakenOver(err)) => {
-                eprintln!("resumable: {err}");
-                state.taken_over = Some(err);
+                if !std::mem::replace(&mut state.fenced, true) {
+                    eprintln!("resumable: {err}");
+                    state.taken_over = Some(err);
+                }
             }
             Err(UploadError::Transient(err)) => {
                 if !std::mem::replace(&mut state.outage, true) {
