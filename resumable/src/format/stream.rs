@@ -214,39 +214,20 @@ impl Reader {
         self.pos = 0;
         let mut at = buffered;
         while at < out.len() {
-            while let Some(piece) = self.payload.pieces.get(self.piece)
-                && self.piece_at == piece.len()
-            {
-                self.piece += 1;
-                self.piece_at = 0;
-            }
-            let Some(piece) = self.payload.pieces.get(self.piece) else {
-                return false;
-            };
-            let len = (piece.len() - self.piece_at).min((out.len() - at) as u64) as usize;
-            let dest = &mut out[at..at + len];
-            let read = match piece {
-                Piece::Inline(bytes) => {
-                    let from = self.piece_at as usize;
-                    dest.copy_from_slice(&bytes[from..from + len]);
-                    Ok(())
+            match self.read_piece(&mut out[at..]) {
+                Ok(0) => return false,
+                Ok(len) => {
+                    if let Some(tee) = tee {
+                        tee.hasher.write(&out[at..at + len]);
+                    }
+                    at += len;
                 }
-                Piece::At(range) => self
-                    .payload
-                    .source
-                    .read_exact_at(dest, range.start + self.piece_at),
-            };
-            if let Err(err) = read {
-                self.error = Some(err);
-                self.left = 0;
-                return false;
+                Err(err) => {
+                    self.error = Some(err);
+                    self.left = 0;
+                    return false;
+                }
             }
-            if let Some(tee) = tee {
-                tee.hasher.write(dest);
-            }
-            self.piece_at += len as u64;
-            self.left -= len as u64;
-            at += len;
         }
         true
     }
@@ -259,38 +240,61 @@ impl Reader {
             tee.flush(&self.buf, self.buf.len());
             tee.from = 0;
         }
+        let mut buf = std::mem::take(&mut self.buf);
+        // No more than the piece holds: a buffer zeroed to a chunk for each small piece
+        // would cost a chunk's memset per piece.
+        buf.resize(self.piece_left().min(CHUNK as u64) as usize, 0);
+        self.pos = 0;
+        let read = self.read_piece(&mut buf);
+        let filled = match read {
+            Ok(len) => len,
+            Err(err) => {
+                self.error = Some(err);
+                self.left = 0;
+                0
+            }
+        };
+        buf.truncate(filled);
+        self.buf = buf;
+        filled > 0
+    }
+
+    /// Passes the pieces read to their end; what is left of the one the reader is in (0 at
+    /// the end of the payload).
+    fn piece_left(&mut self) -> u64 {
         while let Some(piece) = self.payload.pieces.get(self.piece)
             && self.piece_at == piece.len()
         {
             self.piece += 1;
             self.piece_at = 0;
         }
+        self.payload
+            .pieces
+            .get(self.piece)
+            .map_or(0, |piece| piece.len() - self.piece_at)
+    }
+
+    /// Reads into `dest` from where the reader is, at most to the end of the piece it is in
+    /// (pieces read to their end are passed): how many bytes, 0 at the end of the payload.
+    fn read_piece(&mut self, dest: &mut [u8]) -> io::Result<usize> {
+        self.piece_left();
         let Some(piece) = self.payload.pieces.get(self.piece) else {
-            return false;
+            return Ok(0);
         };
-        let len = (piece.len() - self.piece_at).min(CHUNK as u64) as usize;
-        self.buf.resize(len, 0);
-        let read = match piece {
+        let len = (piece.len() - self.piece_at).min(dest.len() as u64) as usize;
+        match piece {
             Piece::Inline(bytes) => {
-                let at = self.piece_at as usize;
-                self.buf.copy_from_slice(&bytes[at..at + len]);
-                Ok(())
+                let from = self.piece_at as usize;
+                dest[..len].copy_from_slice(&bytes[from..from + len]);
             }
             Piece::At(range) => self
                 .payload
                 .source
-                .read_exact_at(&mut self.buf, range.start + self.piece_at),
-        };
-        self.pos = 0;
-        if let Err(err) = read {
-            self.buf.clear();
-            self.error = Some(err);
-            self.left = 0;
-            return false;
+                .read_exact_at(&mut dest[..len], range.start + self.piece_at)?,
         }
         self.piece_at += len as u64;
         self.left -= len as u64;
-        true
+        Ok(len)
     }
 }
 

@@ -427,16 +427,7 @@ impl Client {
     /// data and the beats go. The lease and release markers (a few bytes) stay, so epochs
     /// only grow.
     pub(crate) async fn remove_all(&mut self) -> Result<(), Error> {
-        let finished = Commit {
-            writer: self.writer.clone(),
-            epoch: self.epoch,
-            seq: 0,
-            index: 0,
-            saved_at_ms: 0,
-            log_len: 0,
-            log_crc: 0,
-            chain: Vec::new(),
-        };
+        let finished = Commit::empty(self.writer.clone(), self.epoch);
         let generation = self.generation + 1;
         match self.create_commit(generation, &finished).await {
             Ok(()) => self.generation = generation,

@@ -44,6 +44,23 @@ pub(crate) struct Commit {
     pub chain: Vec<Stretch>,
 }
 
+impl Commit {
+    /// A commit of no checkpoint, by `writer` under `epoch`: a fence over nothing, or the mark
+    /// of a finished job.
+    pub(crate) fn empty(writer: Writer, epoch: u64) -> Commit {
+        Commit {
+            writer,
+            epoch,
+            seq: 0,
+            index: 0,
+            saved_at_ms: 0,
+            log_len: 0,
+            log_crc: 0,
+            chain: Vec::new(),
+        }
+    }
+}
+
 /// One object of a log on the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stretch {

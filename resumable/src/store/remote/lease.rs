@@ -194,16 +194,7 @@ impl Client {
                     epoch: self.epoch,
                     ..commit.clone()
                 },
-                None => Commit {
-                    writer: self.writer.clone(),
-                    epoch: self.epoch,
-                    seq: 0,
-                    index: 0,
-                    saved_at_ms: 0,
-                    log_len: 0,
-                    log_crc: 0,
-                    chain: Vec::new(),
-                },
+                None => Commit::empty(self.writer.clone(), self.epoch),
             };
             let generation = self.generation + 1;
             let options = PutOptions {
