@@ -134,8 +134,8 @@ impl Client {
                 Err(err) => return Err(self.error("take the lease of", reason(&err))),
             }
         }
+        // The lease's own time is its first beat (see `refuse_if_held`).
         self.epoch = epoch;
-        self.beat().await?;
         self.fence().await
     }
 
