@@ -457,3 +457,54 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// A hostile object where the newest commit should be (garbage under the next generation's
+/// name): the run says it cannot be used, leaves it in place, and resumes from the commit
+/// before it, with the uninterrupted result.
+#[test]
+fn a_hostile_newest_commit_is_reported_left_in_place_and_the_one_before_is_used() {
+    let server = S3Server::start();
+    let env = server.env();
+    let store = server.url("hostile");
+    let (n, delay_us) = (40_000, 50);
+    let machine_a = Scratch::new("hostile-a");
+    killed_after_an_upload(
+        squares(&machine_a.0, &store, &env, n, delay_us),
+        &server,
+        "hostile/",
+        Duration::from_millis(100),
+    );
+    drop(machine_a);
+    let commits: Vec<String> = keys_under(&server, "hostile/")
+        .into_iter()
+        .filter(|key| key.contains("/commits/"))
+        .collect();
+    let newest = commits.last().expect("commits");
+    let (dir, number) = newest.rsplit_once('/').unwrap();
+    let hostile = format!("{dir}/{:020}", number.parse::<u64>().unwrap() + 1);
+    server.put(
+        &hostile,
+        b"RSMCOMMT\x01 not a commit at all, and no checksum",
+    );
+    let machine_b = Scratch::new("hostile-b");
+    let output = run(
+        &mut squares(&machine_b.0, &store, &env, n, delay_us),
+        Duration::from_secs(120),
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+    assert!(
+        stderr.contains(&format!("commit {hostile} on the store"))
+            && stderr.contains("cannot be used"),
+        "{stderr}"
+    );
+    assert!(
+        resumed_at(&stderr, "squares").is_some_and(|at| at > 0),
+        "{stderr}"
+    );
+    assert!(
+        keys_under(&server, "hostile/").contains(&hostile),
+        "it was removed"
+    );
+}

@@ -50,6 +50,8 @@ pub(crate) struct Client {
     pub(super) kept: VecDeque<(u64, Vec<String>)>,
     /// Commits found at start that this run has not removed yet.
     found: Vec<u64>,
+    /// Commits that could not be used: never removed, even when the job finishes.
+    damaged: Vec<Path>,
 }
 
 /// What of one local log is on the store.
@@ -117,6 +119,7 @@ impl Client {
             current: None,
             kept: VecDeque::new(),
             found: Vec::new(),
+            damaged: Vec::new(),
         })
     }
 
@@ -171,11 +174,15 @@ impl Client {
                 // A fence over nothing: no checkpoint yet.
                 Ok(commit) if commit.chain.is_empty() => return Ok(None),
                 Ok(commit) => return Ok(Some(commit)),
-                Err(problem) => eprintln!(
-                    "resumable: warning: commit {path} on the store {} cannot be used: \
-                     {problem}; it is left in place and the commit before it is used",
-                    self.url
-                ),
+                Err(problem) => {
+                    eprintln!(
+                        "resumable: warning: commit {path} on the store {} cannot be used: \
+                         {problem}; it is left in place and the commit before it is used",
+                        self.url
+                    );
+                    self.found.retain(|&found| found != generation);
+                    self.damaged.push(path);
+                }
             }
         }
         Ok(None)
@@ -441,7 +448,8 @@ impl Client {
                 .map_err(|err| self.error("list", reason(&err)))?
                 .location;
             let part = path.as_ref();
-            if path != keep && !part.contains("/lease/") && !part.contains("/released/") {
+            let kept = path == keep || self.damaged.contains(&path);
+            if !kept && !part.contains("/lease/") && !part.contains("/released/") {
                 paths.push(path);
             }
         }
