@@ -1,0 +1,36 @@
+//! The seed's loop (`examples/squares`: N squares, `append(results)`, a checkpoint every 1000)
+//! timed from inside the function: from just before the loop to just after it, so the start's
+//! and the end's work (recovery; with a store, its lease, fence and removal) is left out.
+//! `scripts/bench_store.py` runs it with the store on and off.
+//!
+//! ```text
+//! resumable-loop-time [N]
+//! ```
+//!
+//! Prints `loop_ns <ns>` to stderr and `<len> <checksum>` to stdout.
+
+use std::time::{Duration, Instant};
+
+use resumable::resumable;
+
+#[resumable(every = 1000, append(results), key = n)]
+fn squares(n: u64) -> (Vec<u64>, Duration) {
+    let mut results = Vec::new();
+    let started = Instant::now();
+    for i in 0..n {
+        results.push(i * i);
+    }
+    (results, started.elapsed())
+}
+
+fn main() {
+    let n = std::env::args().nth(1).map_or(1_000_000, |arg| {
+        arg.parse().expect("N must be a whole number")
+    });
+    let (results, looped) = squares(n);
+    let checksum = results
+        .iter()
+        .fold(0u64, |sum, value| (sum + value % 1_000_003) % 1_000_003);
+    eprintln!("loop_ns {}", looped.as_nanos());
+    println!("{} {}", results.len(), checksum);
+}
