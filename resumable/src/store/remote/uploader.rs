@@ -4,7 +4,9 @@
 //! a time: the start's questions (the newest commit, a fetch), asked by the run and answered
 //! before its loop starts; then uploads. The syncer hands it each checkpoint once durable
 //! ([`Uploads::durable`]); only the newest waits, so when the network is slower than the loop,
-//! checkpoints in between are skipped, never queued. A store that cannot be reached is
+//! checkpoints in between are skipped, never queued; and after an upload the next one waits
+//! four times as long as it took (0.1–10 s), so uploading takes a bounded share of a core and
+//! of the network. A store that cannot be reached is
 //! reported once and tried again with a growing pause; the local checkpoints go on as ever.
 //! A commit another run made first ([`UploadError::TakenOver`]) is kept for the loop, which
 //! stops at its next save.
@@ -25,6 +27,14 @@ use crate::store::remote::lease;
 
 /// The longest pause between tries while the store cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// After an upload that took `d`, the next waits `UPLOAD_SHARE × d` (within `MIN_GAP` and
+/// `MAX_GAP`), so uploads take at most a fifth of a core and of the network while the loop
+/// runs: the checkpoints in between are skipped, and a lost machine loses at most that gap
+/// and one upload. A run that is stopping uploads its last checkpoint at once.
+const UPLOAD_SHARE: u32 = 4;
+const MIN_GAP: Duration = Duration::from_millis(100);
+const MAX_GAP: Duration = Duration::from_secs(10);
 
 /// The run's handle on the store's thread.
 pub(crate) struct Remote {
@@ -55,6 +65,8 @@ struct State {
     taken_over: Option<Error>,
     /// A store outage was reported and has not ended yet.
     outage: bool,
+    /// The run is stopping: its last checkpoint goes up without waiting for the gap.
+    finishing: bool,
     stop: bool,
 }
 
@@ -191,6 +203,8 @@ impl Remote {
     pub(crate) fn finish(&self, deadline: Duration) -> bool {
         let until = Instant::now() + deadline;
         let mut state = self.uploads.lock();
+        state.finishing = true;
+        self.uploads.work.notify_one();
         while state.pending.is_some() || state.uploading || !state.requests.is_empty() {
             if state.fenced {
                 return false;
@@ -243,15 +257,22 @@ fn serve(
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut next_beat = Instant::now() + beat_every;
+    let mut next_upload = Instant::now();
     let mut state = uploads.lock();
     loop {
-        while state.requests.is_empty() && state.pending.is_none() && !state.stop {
-            let Some(left) = next_beat.checked_duration_since(Instant::now()) else {
+        loop {
+            let now = Instant::now();
+            let upload_due = state.pending.is_some() && (state.finishing || now >= next_upload);
+            if state.stop || !state.requests.is_empty() || upload_due || now >= next_beat {
                 break;
+            }
+            let until = match state.pending {
+                Some(_) => next_upload.min(next_beat),
+                None => next_beat,
             };
             state = uploads
                 .work
-                .wait_timeout(state, left)
+                .wait_timeout(state, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -304,10 +325,15 @@ fn serve(
             uploads.done.notify_all();
             continue;
         }
+        if !state.finishing && Instant::now() < next_upload {
+            continue;
+        }
         let (file, written) = state.pending.take().expect("checked above");
         state.uploading = true;
         drop(state);
+        let started = Instant::now();
         let result = runtime.block_on(client.upload(&file, &written));
+        next_upload = Instant::now() + (started.elapsed() * UPLOAD_SHARE).clamp(MIN_GAP, MAX_GAP);
         state = uploads.lock();
         state.uploading = false;
         match result {
