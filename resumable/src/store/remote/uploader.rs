@@ -5,8 +5,8 @@
 //! before its loop starts; then uploads. The syncer hands it each checkpoint once durable
 //! ([`Uploads::durable`]); only the newest waits, so when the network is slower than the loop,
 //! checkpoints in between are skipped, never queued; and after an upload the next one waits
-//! four times as long as it took (0.1–10 s), so uploading takes a bounded share of a core and
-//! of the network. A store that cannot be reached is
+//! four times as long as it took (0.1–10 s; the start's fence counts as one), so uploading
+//! takes a bounded share of a core and of the network. A store that cannot be reached is
 //! reported once and tried again with a growing pause; the local checkpoints go on as ever.
 //! A commit another run made first ([`UploadError::TakenOver`]) is kept for the loop, which
 //! stops at its next save.
@@ -257,7 +257,8 @@ fn serve(
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut next_beat = Instant::now() + beat_every;
-    let mut next_upload = Instant::now();
+    // The start's fence was an upload too: the first checkpoint waits the gap like any other.
+    let mut next_upload = Instant::now() + MIN_GAP;
     let mut state = uploads.lock();
     loop {
         loop {
