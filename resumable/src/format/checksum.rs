@@ -13,9 +13,9 @@ impl Crc32c {
         Crc32c(0)
     }
 
-    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
     /// Goes on from the CRC-32C `crc` of bytes before: the result is that of those bytes and
     /// the ones given to [`update`](Self::update) after.
+    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
     pub(crate) fn continuing(crc: u32) -> Self {
         Crc32c(crc)
     }

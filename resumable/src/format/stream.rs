@@ -214,20 +214,14 @@ impl Reader {
         self.pos = 0;
         let mut at = buffered;
         while at < out.len() {
-            match self.read_piece(&mut out[at..]) {
-                Ok(0) => return false,
-                Ok(len) => {
-                    if let Some(tee) = tee {
-                        tee.hasher.write(&out[at..at + len]);
-                    }
-                    at += len;
-                }
-                Err(err) => {
-                    self.error = Some(err);
-                    self.left = 0;
-                    return false;
-                }
+            let len = self.read_piece(&mut out[at..]);
+            if len == 0 {
+                return false;
             }
+            if let Some(tee) = tee {
+                tee.hasher.write(&out[at..at + len]);
+            }
+            at += len;
         }
         true
     }
@@ -245,15 +239,7 @@ impl Reader {
         // would cost a chunk's memset per piece.
         buf.resize(self.piece_left().min(CHUNK as u64) as usize, 0);
         self.pos = 0;
-        let read = self.read_piece(&mut buf);
-        let filled = match read {
-            Ok(len) => len,
-            Err(err) => {
-                self.error = Some(err);
-                self.left = 0;
-                0
-            }
-        };
+        let filled = self.read_piece(&mut buf);
         buf.truncate(filled);
         self.buf = buf;
         filled > 0
@@ -275,26 +261,34 @@ impl Reader {
     }
 
     /// Reads into `dest` from where the reader is, at most to the end of the piece it is in
-    /// (pieces read to their end are passed): how many bytes, 0 at the end of the payload.
-    fn read_piece(&mut self, dest: &mut [u8]) -> io::Result<usize> {
+    /// (pieces read to their end are passed): how many bytes; 0 at the end of the payload, or
+    /// when the read failed (the error is kept for the end of the decode, and nothing more is
+    /// read).
+    fn read_piece(&mut self, dest: &mut [u8]) -> usize {
         self.piece_left();
         let Some(piece) = self.payload.pieces.get(self.piece) else {
-            return Ok(0);
+            return 0;
         };
         let len = (piece.len() - self.piece_at).min(dest.len() as u64) as usize;
-        match piece {
+        let read = match piece {
             Piece::Inline(bytes) => {
                 let from = self.piece_at as usize;
                 dest[..len].copy_from_slice(&bytes[from..from + len]);
+                Ok(())
             }
             Piece::At(range) => self
                 .payload
                 .source
-                .read_exact_at(&mut dest[..len], range.start + self.piece_at)?,
+                .read_exact_at(&mut dest[..len], range.start + self.piece_at),
+        };
+        if let Err(err) = read {
+            self.error = Some(err);
+            self.left = 0;
+            return 0;
         }
         self.piece_at += len as u64;
         self.left -= len as u64;
-        Ok(len)
+        len
     }
 }
 

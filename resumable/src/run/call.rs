@@ -177,7 +177,7 @@ impl Run {
                 .as_ref()
                 .map(|(commit, _)| commit.clone())
                 .filter(|commit| commit.log_len == end.len),
-            (Some(remote), Some(end)) => remote.newest().ok().flatten().filter(|commit| {
+            (Some(remote), Some(end)) => remote.newest().cloned().filter(|commit| {
                 commit.log_len == end.len
                     && local_crc(&generations.newest, end.len) == Some(commit.log_crc)
             }),
@@ -845,7 +845,6 @@ impl Restore {
     }
 }
 
-/// Whether `err` is a save that failed (the checkpoint before it, if any, stands).
 /// How long a run that stops (a signal, a failure) waits for its last checkpoint to reach the
 /// store: within the 30 s that preemptible machines get after SIGTERM.
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(25);
@@ -861,7 +860,7 @@ fn newer_on_store(
     label: &str,
     shape: &str,
 ) -> Result<Option<(Commit, String)>, Error> {
-    let Some(commit) = remote.newest()? else {
+    let Some(commit) = remote.newest().cloned() else {
         return Ok(None);
     };
     let local = recovered.as_ref().map(|r| r.loaded.meta.index);
@@ -903,6 +902,7 @@ fn local_crc(path: &Path, len: u64) -> Option<u32> {
     Some(crc.finish())
 }
 
+/// Whether `err` is a save that failed (the checkpoint before it, if any, stands).
 fn saving_failed(err: &Error) -> bool {
     matches!(
         err,

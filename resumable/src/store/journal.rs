@@ -529,7 +529,6 @@ impl Journal {
         Ok(SyncJob {
             file,
             path: newest,
-            seq,
             compaction: new_file.then(|| self.generations.clone()),
             written: Written {
                 log_no: self.log_no,
@@ -604,17 +603,16 @@ pub(crate) struct SyncJob {
     file: Arc<LogFile>,
     /// The checkpoint's name, for errors.
     path: PathBuf,
-    /// The record this job makes durable (and every record before it).
-    pub seq: u64,
     /// Set when the file is a new `.next` to rename into place once synced.
     compaction: Option<Generations>,
-    /// Where the record ends, for the uploader.
+    /// The record this job makes durable (and every record before it): where it ends, for
+    /// the uploader.
     pub written: Written,
 }
 
-#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
 /// A record written: which log, how long that log is with it, and the record's numbers.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
 pub(crate) struct Written {
     pub log_no: u64,
     pub len: u64,
@@ -629,7 +627,6 @@ impl SyncJob {
         SyncJob {
             file: later.file,
             path: later.path,
-            seq: later.seq,
             compaction: self.compaction.or(later.compaction),
             written: later.written,
         }

@@ -7,8 +7,9 @@
 //!
 //! Renames run under a lock of their own, which [`Syncer::cancel`] takes after setting the
 //! cancelled flag, so once it returns no rename can follow (nor a hand-off to the store's
-//! upload thread); the run can then remove its files without a late rename bringing one back. (Not under the state's lock: a rename may free a
-//! big old log's pages, and the loop must not wait for that to queue its next checkpoint.)
+//! upload thread); the run can then remove its files without a late rename bringing one
+//! back. (Not under the state's lock: a rename may free a big old log's pages, and the loop
+//! must not wait for that to queue its next checkpoint.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};

@@ -80,34 +80,7 @@ impl Client {
             host: host_name(),
             pid: std::process::id(),
         };
-        let probe = root.clone().join(format!("probe-{:016x}", writer.run));
-        let create = || PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        store
-            .put_opts(&probe, PutPayload::from_static(b"probe"), create())
-            .await
-            .map_err(|err| fail("reach", reason(&err)))?;
-        let second = store
-            .put_opts(&probe, PutPayload::from_static(b"probe"), create())
-            .await;
-        let _ = store.delete(&probe).await;
-        match second {
-            Err(object_store::Error::AlreadyExists { .. }) => {}
-            Ok(_) => {
-                return Err(fail(
-                    "use",
-                    "the store let an object be created twice: it ignores conditional writes \
-                     (`If-None-Match: *`), so two runs could overwrite each other's \
-                     checkpoints. Use a store that honours them (AWS S3, Google Cloud \
-                     Storage, Azure, MinIO, Cloudflare R2)"
-                        .into(),
-                ));
-            }
-            Err(err) => return Err(fail("use", reason(&err))),
-        }
-        Ok(Client {
+        let client = Client {
             store,
             url: url.to_owned(),
             name: name.to_owned(),
@@ -120,7 +93,82 @@ impl Client {
             kept: VecDeque::new(),
             found: Vec::new(),
             damaged: Vec::new(),
-        })
+        };
+        client.probe().await?;
+        Ok(client)
+    }
+
+    /// Checks that the store can be reached and refuses to create an object twice.
+    async fn probe(&self) -> Result<(), Error> {
+        let probe = self
+            .root
+            .clone()
+            .join(format!("probe-{:016x}", self.writer.run));
+        let payload = || PutPayload::from_static(b"probe");
+        let first = self.create(&probe, payload()).await;
+        let second = match first {
+            Ok(_) => self.create(&probe, payload()).await,
+            Err(err) => return Err(self.error("reach", reason(&err))),
+        };
+        let _ = self.store.delete(&probe).await;
+        match second {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(self.error(
+                "use",
+                "the store let an object be created twice: it ignores conditional writes \
+                 (`If-None-Match: *`), so two runs could overwrite each other's checkpoints. \
+                 Use a store that honours them (AWS S3, Google Cloud Storage, Azure, MinIO, \
+                 Cloudflare R2)"
+                    .into(),
+            )),
+            Err(err) => Err(self.error("use", reason(&err))),
+        }
+    }
+
+    /// Creates `path` holding `payload` only if no object has that name: `Ok(false)` if one
+    /// does. Every commit, lease and release mark is written so.
+    pub(super) async fn create(
+        &self,
+        path: &Path,
+        payload: PutPayload,
+    ) -> object_store::Result<bool> {
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self.store.put_opts(path, payload, options).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The bytes of the (small) object `path`.
+    pub(super) async fn read(&self, path: &Path) -> object_store::Result<Vec<u8>> {
+        Ok(self.store.get(path).await?.bytes().await?.to_vec())
+    }
+
+    /// The commit `path` holds, if it can be read and decoded.
+    async fn read_commit(&self, path: &Path) -> Option<Commit> {
+        let bytes = self.read(path).await.ok()?;
+        layout::decode(&bytes).ok()
+    }
+
+    /// The numbers of the numbered objects under `<root>/<dir>/`, in order.
+    pub(super) async fn list_numbered(&self, dir: &str) -> Result<Vec<u64>, Error> {
+        let mut listed = self.store.list(Some(&self.root.clone().join(dir)));
+        let mut numbers = Vec::new();
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(|err| self.error("list", reason(&err)))?;
+            numbers.extend(meta.location.filename().and_then(layout::number_of));
+        }
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
+    /// `<root>/<dir>/<n>`: a commit, a lease, a beat, a release mark.
+    pub(super) fn numbered_path(&self, dir: &str, n: u64) -> Path {
+        self.root.clone().join(dir).join(layout::numbered(n))
     }
 
     pub(super) fn error(&self, action: &'static str, problem: String) -> Error {
@@ -133,10 +181,7 @@ impl Client {
     }
 
     pub(super) fn commit_path(&self, generation: u64) -> Path {
-        self.root
-            .clone()
-            .join("commits")
-            .join(layout::commit_name(generation))
+        self.numbered_path("commits", generation)
     }
 
     fn data_path(&self, name: &str) -> Path {
@@ -146,25 +191,12 @@ impl Client {
     /// The newest intact commit, if there is one. A damaged newer one is reported and left
     /// in place (never deleted); the one before it is used.
     pub(crate) async fn newest(&mut self) -> Result<Option<Commit>, Error> {
-        let commits = self.root.clone().join("commits");
-        let mut listed = self.store.list(Some(&commits));
-        let mut generations = Vec::new();
-        while let Some(meta) = listed.next().await {
-            let meta = meta.map_err(|err| self.error("list", reason(&err)))?;
-            if let Some(generation) = meta.location.filename().and_then(layout::generation_of) {
-                generations.push(generation);
-            }
-        }
-        generations.sort_unstable();
+        let generations = self.list_numbered("commits").await?;
         self.generation = generations.last().copied().unwrap_or(0);
         self.found = generations.clone();
         for &generation in generations.iter().rev() {
             let path = self.commit_path(generation);
-            let bytes = match self.store.get(&path).await {
-                Ok(got) => got.bytes().await,
-                Err(err) => Err(err),
-            };
-            let bytes = match bytes {
+            let bytes = match self.read(&path).await {
                 Ok(bytes) => bytes,
                 // Removed since the listing (by a writer keeping the newest two): look again.
                 Err(object_store::Error::NotFound { .. }) => continue,
@@ -254,7 +286,7 @@ impl Client {
         written: &Written,
     ) -> Result<(), UploadError> {
         let transient = UploadError::Transient;
-        let current = match self.current.take() {
+        let mut current = match self.current.take() {
             Some(current)
                 if current.log_no == written.log_no
                     && current.len <= written.len
@@ -270,7 +302,6 @@ impl Client {
                 chain: Vec::new(),
             },
         };
-        let mut current = current;
         if written.len > current.len {
             let name = layout::data_name(self.writer.run, self.objects);
             self.objects += 1;
@@ -306,23 +337,11 @@ impl Client {
 
     async fn create_commit(&mut self, generation: u64, commit: &Commit) -> Result<(), UploadError> {
         let path = self.commit_path(generation);
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        let put = self
-            .store
-            .put_opts(&path, layout::encode(commit).into(), options)
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => {
+        match self.create(&path, layout::encode(commit).into()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
                 // Ours if an earlier try went through and only its answer was lost.
-                let theirs = match self.store.get(&path).await {
-                    Ok(got) => got.bytes().await.ok().and_then(|b| layout::decode(&b).ok()),
-                    Err(_) => None,
-                };
-                match theirs {
+                match self.read_commit(&path).await {
                     Some(theirs) if theirs.writer == self.writer => Ok(()),
                     theirs => Err(UploadError::TakenOver(self.taken_over(theirs.map_or_else(
                         || "unknown: its commit could not be read".to_owned(),
@@ -400,11 +419,7 @@ impl Client {
                 continue;
             }
             // Found at start: read what it lists before removing it.
-            let path = self.commit_path(generation);
-            let listed = match self.store.get(&path).await {
-                Ok(got) => got.bytes().await.ok().and_then(|b| layout::decode(&b).ok()),
-                Err(_) => None,
-            };
+            let listed = self.read_commit(&self.commit_path(generation)).await;
             let names =
                 listed.map_or_else(Vec::new, |c| c.chain.into_iter().map(|s| s.name).collect());
             self.kept.push_front((generation, names));

@@ -47,7 +47,7 @@ impl Remote {
         match *self {}
     }
 
-    pub(crate) fn newest(&self) -> Result<Option<Commit>, Error> {
+    pub(crate) fn newest(&self) -> Option<&Commit> {
         match *self {}
     }
 

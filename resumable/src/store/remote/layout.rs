@@ -86,13 +86,14 @@ impl std::fmt::Display for Writer {
     }
 }
 
-/// The name of a commit: zero-padded, so the names sort as the numbers do.
-pub(crate) fn commit_name(generation: u64) -> String {
-    format!("{generation:020}")
+/// The name of a numbered object (a commit's generation, a lease's epoch): zero-padded, so
+/// the names sort as the numbers do.
+pub(crate) fn numbered(n: u64) -> String {
+    format!("{n:020}")
 }
 
-/// The generation a commit's name stands for; `None` for any other name.
-pub(crate) fn generation_of(name: &str) -> Option<u64> {
+/// The number a numbered object's name stands for; `None` for any other name.
+pub(crate) fn number_of(name: &str) -> Option<u64> {
     (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
         .then(|| name.parse().ok())
         .flatten()
@@ -221,13 +222,13 @@ mod tests {
     }
 
     #[test]
-    fn commit_names_sort_as_their_generations() {
-        let names: Vec<String> = [1u64, 9, 10, 100, u64::MAX].map(commit_name).into();
+    fn numbered_names_sort_as_their_numbers() {
+        let names: Vec<String> = [1u64, 9, 10, 100, u64::MAX].map(numbered).into();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
-        assert_eq!(generation_of(&commit_name(42)), Some(42));
-        assert_eq!(generation_of("42"), None);
-        assert_eq!(generation_of(&data_name(1, 2)), None);
+        assert_eq!(number_of(&numbered(42)), Some(42));
+        assert_eq!(number_of("42"), None);
+        assert_eq!(number_of(&data_name(1, 2)), None);
     }
 }

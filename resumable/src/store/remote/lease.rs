@@ -19,9 +19,8 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt as _, PutPayload};
 
 use crate::error::Error;
 use crate::store::remote::client::{Client, reason};
@@ -39,47 +38,24 @@ pub(crate) fn expiry() -> Duration {
 
 impl Client {
     fn lease_path(&self, epoch: u64) -> Path {
-        self.root
-            .clone()
-            .join("lease")
-            .join(layout::commit_name(epoch))
+        self.numbered_path("lease", epoch)
     }
 
     fn beat_path(&self, epoch: u64) -> Path {
-        self.root
-            .clone()
-            .join("beat")
-            .join(layout::commit_name(epoch))
+        self.numbered_path("beat", epoch)
     }
 
     fn released_path(&self, epoch: u64) -> Path {
-        self.root
-            .clone()
-            .join("released")
-            .join(layout::commit_name(epoch))
+        self.numbered_path("released", epoch)
     }
 
     /// The newest epoch on the store, and its holder (`None` if its lease cannot be read).
     async fn newest_lease(&self) -> Result<Option<(u64, Option<Writer>)>, Error> {
-        let mut listed = self.store.list(Some(&self.root.clone().join("lease")));
-        let mut newest = None;
-        while let Some(meta) = listed.next().await {
-            let meta = meta.map_err(|err| self.error("list", reason(&err)))?;
-            if let Some(epoch) = meta.location.filename().and_then(layout::generation_of) {
-                newest = newest.max(Some(epoch));
-            }
-        }
-        let Some(epoch) = newest else {
+        let Some(&epoch) = self.list_numbered("lease").await?.last() else {
             return Ok(None);
         };
-        let holder = match self.store.get(&self.lease_path(epoch)).await {
-            Ok(got) => got
-                .bytes()
-                .await
-                .ok()
-                .and_then(|bytes| postcard::from_bytes::<Writer>(&bytes).ok()),
-            Err(_) => None,
-        };
+        let holder = self.read(&self.lease_path(epoch)).await.ok();
+        let holder = holder.and_then(|bytes| postcard::from_bytes::<Writer>(&bytes).ok());
         Ok(Some((epoch, holder)))
     }
 
@@ -114,19 +90,11 @@ impl Client {
         }
         loop {
             epoch += 1;
-            let options = PutOptions {
-                mode: PutMode::Create,
-                ..PutOptions::default()
-            };
             let lease = postcard::to_allocvec(&self.writer).expect("a writer always encodes");
-            match self
-                .store
-                .put_opts(&self.lease_path(epoch), lease.into(), options)
-                .await
-            {
-                Ok(_) => break,
+            match self.create(&self.lease_path(epoch), lease.into()).await {
+                Ok(true) => break,
                 // Another run took it a moment ago: it holds it now.
-                Err(object_store::Error::AlreadyExists { .. }) => {
+                Ok(false) => {
                     let (held, holder) = self.newest_lease().await?.unwrap_or((epoch, None));
                     self.refuse_if_held(held, holder, expiry).await?;
                     epoch = held;
@@ -174,10 +142,7 @@ impl Client {
         Err(Error::HeldOnStore {
             url: self.url.clone(),
             name: self.name.clone(),
-            holder: holder.map_or_else(
-                || "a run whose lease cannot be read".into(),
-                |h| h.to_string(),
-            ),
+            holder: holder_text(holder),
             beat_ago_ms: ago.as_millis() as u64,
             expiry_ms: expiry.as_millis() as u64,
         })
@@ -197,17 +162,9 @@ impl Client {
                 None => Commit::empty(self.writer.clone(), self.epoch),
             };
             let generation = self.generation + 1;
-            let options = PutOptions {
-                mode: PutMode::Create,
-                ..PutOptions::default()
-            };
             let path = self.commit_path(generation);
-            match self
-                .store
-                .put_opts(&path, layout::encode(&fence).into(), options)
-                .await
-            {
-                Ok(_) => {
+            match self.create(&path, layout::encode(&fence).into()).await {
+                Ok(true) => {
                     self.generation = generation;
                     let names = fence.chain.iter().map(|s| s.name.clone()).collect();
                     self.kept.push_back((generation, names));
@@ -215,13 +172,13 @@ impl Client {
                 }
                 // A writer of the epoch before committed meanwhile: its commit came before
                 // the takeover; fence after it.
-                Err(object_store::Error::AlreadyExists { .. }) => continue,
+                Ok(false) => continue,
                 Err(err) => return Err(self.error("commit", format!("{path}: {}", reason(&err)))),
             }
         }
     }
 
-    /// Beats (rewrites this epoch's beat object) and checks that no newer epoch took over.
+    /// Beats: rewrites this epoch's beat object, whose time says the holder is alive.
     pub(crate) async fn beat(&self) -> Result<(), Error> {
         self.store
             .put(
@@ -236,29 +193,24 @@ impl Client {
     /// The holder of the newest lease, if it is not this run: it took the checkpoint over.
     pub(crate) async fn taken_over_by(&self) -> Result<Option<String>, Error> {
         match self.newest_lease().await? {
-            Some((epoch, holder)) if epoch > self.epoch => Ok(Some(holder.map_or_else(
-                || "a run whose lease cannot be read".into(),
-                |h| h.to_string(),
-            ))),
+            Some((epoch, holder)) if epoch > self.epoch => Ok(Some(holder_text(holder))),
             _ => Ok(None),
         }
     }
 
     /// Lets go of the lease: the next run takes it over without waiting for the expiry.
     pub(crate) async fn release(&self) {
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        let _ = self
-            .store
-            .put_opts(
-                &self.released_path(self.epoch),
-                PutPayload::from_static(b"released"),
-                options,
-            )
-            .await;
+        let released = PutPayload::from_static(b"released");
+        let _ = self.create(&self.released_path(self.epoch), released).await;
     }
+}
+
+/// The holder named in messages.
+fn holder_text(holder: Option<Writer>) -> String {
+    holder.map_or_else(
+        || "a run whose lease cannot be read".into(),
+        |holder| holder.to_string(),
+    )
 }
 
 /// Whether process `pid` of this host still runs (where `/proc` says; else assumed alive).

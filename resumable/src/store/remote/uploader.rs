@@ -1,8 +1,8 @@
 //! The thread that talks to the store, so the loop never waits on the network.
 //!
 //! Its own tokio runtime (current-thread) runs the `object_store` calls of a [`Client`], one at
-//! a time: the start's questions (the newest commit, a fetch), asked by the run and answered
-//! before its loop starts; then uploads. The syncer hands it each checkpoint once durable
+//! a time: at start the lease and the fence (whose newest commit the run is handed) and a
+//! fetch, answered before the loop starts; then uploads and beats on the lease. The syncer hands it each checkpoint once durable
 //! ([`Uploads::durable`]); only the newest waits, so when the network is slower than the loop,
 //! checkpoints in between are skipped, never queued; and after an upload the next one waits
 //! four times as long as it took (0.1–10 s; the start's fence counts as one), so uploading
@@ -40,6 +40,9 @@ const MAX_GAP: Duration = Duration::from_secs(10);
 pub(crate) struct Remote {
     uploads: Arc<Uploads>,
     url: String,
+    /// The newest checkpoint on the store when the lease was taken: no other run writes
+    /// there since.
+    newest: Option<Commit>,
 }
 
 /// What the syncer and the run share with the store's thread.
@@ -71,7 +74,6 @@ struct State {
 }
 
 enum Request {
-    Newest(mpsc::Sender<Result<Option<Commit>, Error>>),
     Download(Box<Commit>, PathBuf, mpsc::Sender<Result<(), Error>>),
     Continue(Box<Commit>),
     RemoveAll(mpsc::Sender<Result<(), Error>>),
@@ -136,8 +138,8 @@ impl Remote {
                 });
                 match client {
                     Ok((client, newest)) => {
-                        let _ = ready.send(Ok(()));
-                        serve(&runtime, client, newest, expiry / 4, &shared);
+                        let _ = ready.send(Ok(newest));
+                        serve(&runtime, client, expiry / 4, &shared);
                     }
                     Err(err) => {
                         let _ = ready.send(Err(err));
@@ -150,12 +152,13 @@ impl Remote {
                 action: "reach",
                 problem: format!("could not start the upload thread: {err}"),
             })?;
-        connected
+        let newest = connected
             .recv()
             .unwrap_or_else(|_| panic!("resumable: the upload thread for {url} ended at start"))?;
         Ok(Remote {
             uploads,
             url: url.to_owned(),
+            newest,
         })
     }
 
@@ -178,10 +181,9 @@ impl Remote {
             .expect("the upload thread answers every request while the run holds it")
     }
 
-    /// The newest intact checkpoint on the store (as found when the lease was taken: no other
-    /// run writes there since).
-    pub(crate) fn newest(&self) -> Result<Option<Commit>, Error> {
-        self.ask(Request::Newest)
+    /// The newest intact checkpoint on the store.
+    pub(crate) fn newest(&self) -> Option<&Commit> {
+        self.newest.as_ref()
     }
 
     /// Writes the log `commit` holds to `to`, checked and synced.
@@ -251,7 +253,6 @@ impl Drop for Remote {
 fn serve(
     runtime: &tokio::runtime::Runtime,
     mut client: Client,
-    newest: Option<Commit>,
     beat_every: Duration,
     uploads: &Uploads,
 ) {
@@ -301,9 +302,6 @@ fn serve(
         if let Some(request) = state.requests.pop_front() {
             drop(state);
             match request {
-                Request::Newest(reply) => {
-                    let _ = reply.send(Ok(newest.clone()));
-                }
                 Request::Download(commit, to, reply) => {
                     let _ = reply.send(runtime.block_on(client.download(&commit, &to)));
                 }
