@@ -9,7 +9,7 @@ mod common;
 mod s3;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Rng, Scratch, example, files, resumed_at};
@@ -40,11 +40,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs `command` to its end, failing the test after `limit`.
 fn run(command: &mut Command, limit: Duration) -> Output {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn squares");
+    let child = spawned(command);
     let started = Instant::now();
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel();
@@ -65,33 +61,56 @@ fn run(command: &mut Command, limit: Duration) -> Output {
     }
 }
 
-/// Starts squares and SIGKILLs it once the store holds a checkpoint and `after` more passed.
-fn killed_after_an_upload(mut command: Command, server: &S3Server, prefix: &str, after: Duration) {
-    let mut child = command
+/// Waits until `done`, failing the test after 30 s with `what` did not happen.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `command` started with its output piped, to be read by `wait_with_output`.
+fn spawned(command: &mut Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn squares")
+}
+
+/// A machine (a directory of its own, `test`) runs `squares n` until the store holds a
+/// checkpoint with data (`keys` lists the store's names; the first commit is the run's fence
+/// over nothing) and `after` more passed, then is lost: SIGKILL, and its directory deleted.
+fn a_machine_lost_after_an_upload(
+    test: &str,
+    (store, env): (&str, &[(String, String)]),
+    (n, delay_us): (u64, u64),
+    keys: impl Fn() -> Vec<String>,
+    after: Duration,
+) {
+    let machine = Scratch::new(test);
+    let mut child = squares(&machine.0, store, env, n, delay_us)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn squares");
-    let started = Instant::now();
-    // A commit that lists data (the first commit is the run's fence over nothing).
-    let uploaded = |keys: &[String]| {
-        let commits = keys.iter().filter(|key| key.contains("/commits/")).count();
-        commits >= 2 && keys.iter().any(|key| key.contains("/data/"))
-    };
-    while !uploaded(&keys_under(server, prefix)) {
+    wait_until("no commit with data on the store", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "squares ended before any upload"
         );
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no commit on the store in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        let keys = keys();
+        let commits = keys.iter().filter(|key| key.contains("/commits/")).count();
+        commits >= 2 && keys.iter().any(|key| key.contains("/data/"))
+    });
     std::thread::sleep(after);
     child.kill().unwrap();
     child.wait().unwrap();
+    drop(machine); // the machine is gone, and its disk with it
 }
 
 /// What a finished job may leave on the store: one empty commit that says it finished, and
@@ -121,15 +140,14 @@ fn a_lost_machine_is_resumed_from_the_store_on_another() {
     let (n, delay_us) = (40_000, 50);
     let mut rng = Rng::from_clock("a_lost_machine", "RESUMABLE_STORE_SEED");
     for round in 0..2 {
-        let machine_a = Scratch::new(&format!("lost-a-{round}"));
         let after = Duration::from_millis(rng.range(0, 600));
-        killed_after_an_upload(
-            squares(&machine_a.0, &store, &env, n, delay_us),
-            &server,
-            "jobs/",
+        a_machine_lost_after_an_upload(
+            &format!("lost-a-{round}"),
+            (&store, &env),
+            (n, delay_us),
+            || keys_under(&server, "jobs/"),
             after,
         );
-        drop(machine_a); // the machine is gone, and its disk with it
         let machine_b = Scratch::new(&format!("lost-b-{round}"));
         let output = run(
             &mut squares(&machine_b.0, &store, &env, n, delay_us),
@@ -198,14 +216,13 @@ fn damaged_objects_on_the_store_are_refused_and_never_loaded() {
     let env = server.env();
     let store = server.url("damaged");
     let (n, delay_us) = (40_000, 50);
-    let machine_a = Scratch::new("damaged-a");
-    killed_after_an_upload(
-        squares(&machine_a.0, &store, &env, n, delay_us),
-        &server,
-        "damaged/",
+    a_machine_lost_after_an_upload(
+        "damaged-a",
+        (&store, &env),
+        (n, delay_us),
+        || keys_under(&server, "damaged/"),
         Duration::from_millis(200),
     );
-    drop(machine_a);
     let data: Vec<String> = keys_under(&server, "damaged/")
         .into_iter()
         .filter(|key| key.contains("/data/"))
@@ -254,11 +271,7 @@ fn the_loop_goes_on_while_the_store_does_not_answer_and_the_store_catches_up() {
     let store = server.url("outage");
     let n = 30_000;
     let dir = Scratch::new("outage");
-    let child = squares(&dir.0, &store, &env, n, 50)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawned(&mut squares(&dir.0, &store, &env, n, 50));
     std::thread::sleep(Duration::from_millis(300));
     server.pause();
     std::thread::sleep(Duration::from_millis(1500));
@@ -282,22 +295,12 @@ fn a_second_machine_is_refused_then_takes_over_and_the_old_writer_is_fenced() {
     let store = server.url("fenced");
     let (n, delay_us) = (60_000, 50);
     let (dir_a, dir_b) = (Scratch::new("fenced-a"), Scratch::new("fenced-b"));
-    let first = squares(&dir_a.0, &store, &env, n, delay_us)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !keys_under(&server, "fenced/")
-        .iter()
-        .any(|key| key.contains("/data/"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no upload in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let first = spawned(&mut squares(&dir_a.0, &store, &env, n, delay_us));
+    wait_until("no upload", || {
+        keys_under(&server, "fenced/")
+            .iter()
+            .any(|key| key.contains("/data/"))
+    });
     let refused = run(
         &mut squares(&dir_b.0, &store, &env, n, delay_us),
         Duration::from_secs(60),
@@ -313,23 +316,13 @@ fn a_second_machine_is_refused_then_takes_over_and_the_old_writer_is_fenced() {
     let pid = first.id().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     std::thread::sleep(Duration::from_millis(2_500));
-    let second = squares(&dir_b.0, &store, &env, n, delay_us)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let second = spawned(&mut squares(&dir_b.0, &store, &env, n, delay_us));
     // Let the second take the lease and fence, then wake the first.
-    let started = Instant::now();
-    while !keys_under(&server, "fenced/")
-        .iter()
-        .any(|key| key.ends_with("/lease/00000000000000000002"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no takeover in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("no takeover", || {
+        keys_under(&server, "fenced/")
+            .iter()
+            .any(|key| key.ends_with("/lease/00000000000000000002"))
+    });
     std::thread::sleep(Duration::from_millis(300));
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     let first = first.wait_with_output().unwrap();
@@ -357,11 +350,7 @@ fn sigterm_puts_the_last_checkpoint_on_the_store_before_the_process_ends() {
     let store = server.url("preempted");
     let (n, delay_us) = (60_000, 50);
     let machine_a = Scratch::new("preempted-a");
-    let child = squares(&machine_a.0, &store, &env, n, delay_us)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawned(&mut squares(&machine_a.0, &store, &env, n, delay_us));
     std::thread::sleep(Duration::from_millis(1_200));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -396,33 +385,14 @@ fn a_file_store_resumes_a_lost_machine_too() {
     let store = format!("file://{}", shared.path("bucket").display());
     std::fs::create_dir_all(shared.path("bucket")).unwrap();
     let (n, delay_us) = (40_000, 50);
-    let machine_a = Scratch::new("file-a");
-    let mut child = squares(&machine_a.0, &store, &[], n, delay_us)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let data = shared.path("bucket");
-    let started = Instant::now();
-    let has_data = || {
-        walk(&data).iter().any(|path| path.contains("/data/"))
-            && walk(&data)
-                .iter()
-                .filter(|path| path.contains("/commits/"))
-                .count()
-                >= 2
-    };
-    while !has_data() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no upload in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    drop(machine_a);
+    let bucket = shared.path("bucket");
+    a_machine_lost_after_an_upload(
+        "file-a",
+        (&store, &[]),
+        (n, delay_us),
+        || walk(&bucket),
+        Duration::from_millis(200),
+    );
     let machine_b = Scratch::new("file-b");
     let output = run(
         &mut squares(&machine_b.0, &store, &[], n, delay_us),
@@ -467,14 +437,13 @@ fn a_hostile_newest_commit_is_reported_left_in_place_and_the_one_before_is_used(
     let env = server.env();
     let store = server.url("hostile");
     let (n, delay_us) = (40_000, 50);
-    let machine_a = Scratch::new("hostile-a");
-    killed_after_an_upload(
-        squares(&machine_a.0, &store, &env, n, delay_us),
-        &server,
-        "hostile/",
+    a_machine_lost_after_an_upload(
+        "hostile-a",
+        (&store, &env),
+        (n, delay_us),
+        || keys_under(&server, "hostile/"),
         Duration::from_millis(100),
     );
-    drop(machine_a);
     let commits: Vec<String> = keys_under(&server, "hostile/")
         .into_iter()
         .filter(|key| key.contains("/commits/"))
