@@ -37,6 +37,9 @@
 //!   `<file>.reset-<unix ms>` beside it, never deleted, and the loop starts from the beginning.
 //!   Any value but empty, `0`, `false` and `no` counts; unset it again for the next run.
 //! - `RESUMABLE_SIGNALS=0`: leave SIGINT and SIGTERM alone (see below).
+//! - `RESUMABLE_STORE=s3://bucket/prefix` (the `object-store` feature): keep each checkpoint
+//!   on an object store too; `RESUMABLE_STORE_LEASE`: seconds a holder may go without beating
+//!   on its lease (30). See [Object storage](#object-storage).
 //!
 //! # Signals
 //!
@@ -110,6 +113,23 @@
 //! copied there when the log itself is still in use; never deleted. A damaged file with no
 //! intact checkpoint to fall back on stops the run. Temporary files of [`save`]s that were
 //! killed are removed by the next run.
+//!
+//! # Object storage
+//!
+//! With the feature `object-store` (`object-store-gcp`, `object-store-azure` add `gs://`,
+//! `az://`), `RESUMABLE_STORE` names a store by URL (`s3://`, `file://`, `memory://`), reached
+//! through the [object_store](https://docs.rs/object_store) crate with credentials from the
+//! environment as its builders read them (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, `AWS_ENDPOINT`,
+//! …). The local log stays the fast path: a background thread uploads each checkpoint once it
+//! is durable here (only what the log gained; the whole log after a compaction), paced so
+//! uploads take a bounded share of the machine, then creates a commit object only if absent;
+//! a checkpoint exists on the store once its commit does. A run whose directory is empty or
+//! older fetches the store's newest checkpoint, checks it like a local file and resumes. One
+//! run holds a checkpoint at a time: a lease with beats, taken over once it expires or is
+//! released, and a fence commit that stops a paused old holder at its next save. A store
+//! that cannot be reached at start, or that ignores conditional writes, stops the run before
+//! its loop ([`Error::Store`]); one held by a live run is [`Error::HeldOnStore`]. Built
+//! without the feature, a set `RESUMABLE_STORE` is an error, never ignored.
 //!
 //! # Progress bar
 //!
