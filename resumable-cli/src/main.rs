@@ -1,8 +1,10 @@
-//! `resumable`: lists, shows and resets the checkpoints of a directory.
+//! `resumable`: lists, shows and resets the checkpoints of a directory, or of an object store
+//! (`s3://bucket/prefix`, with the default `object-store` feature).
 //!
 //! The reading is done by the library ([`resumable::inspect`]); this program parses its
-//! arguments and prints plain text.
+//! arguments and prints plain text. Store commands are in `store.rs`.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +12,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Format, Generation};
 
-/// Lists, shows and resets the checkpoints of `#[resumable]` functions.
+mod store;
+
+/// Lists, shows and resets the checkpoints of `#[resumable]` functions, in a directory or on
+/// an object store (a URL such as `s3://bucket/prefix`, as `RESUMABLE_STORE` names one).
 #[derive(Parser)]
 #[command(name = "resumable", version)]
 struct Cli {
@@ -20,36 +25,82 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Lists the checkpoints in a directory: index, age, size and health.
+    /// Lists the checkpoints in a directory or on a store: index, age, size and health.
     List {
-        /// The checkpoint directory [default: $RESUMABLE_DIR, else .resumable]
-        dir: Option<PathBuf>,
+        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
+        dir: Option<OsString>,
     },
-    /// Shows one checkpoint: its files, state shape and every intact record.
+    /// Shows one checkpoint: its files, state shape and every intact record; with a store,
+    /// how far the store is behind the local checkpoint.
     Show {
         /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
         name: String,
-        /// The checkpoint directory [default: $RESUMABLE_DIR, else .resumable]
+        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
         #[arg(long)]
-        dir: Option<PathBuf>,
+        dir: Option<OsString>,
+        /// The store the local checkpoint is uploaded to, to show how far behind it is
+        /// [default: $RESUMABLE_STORE]
+        #[arg(long)]
+        store: Option<String>,
     },
-    /// Moves a checkpoint's files aside (to `<file>.reset-<unix ms>`), so the next run starts
-    /// over. Nothing is deleted; refused while a run holds the checkpoint.
+    /// Resets a checkpoint so the next run starts over. In a directory its files are moved
+    /// aside (to `<file>.reset-<unix ms>`); on a store an empty checkpoint becomes the newest.
+    /// Nothing is deleted; refused while a run holds the checkpoint.
     Reset {
         /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
         name: String,
-        /// The checkpoint directory [default: $RESUMABLE_DIR, else .resumable]
+        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
         #[arg(long)]
-        dir: Option<PathBuf>,
+        dir: Option<OsString>,
     },
+}
+
+/// Where checkpoints are: a directory, or a store by its URL.
+enum Place {
+    Dir(PathBuf),
+    Store(String),
+}
+
+impl Place {
+    /// A `scheme://` argument is a store; anything else a directory.
+    fn of(arg: Option<OsString>) -> Place {
+        let Some(arg) = arg else {
+            return Place::Dir(inspect::default_dir());
+        };
+        match arg.to_str() {
+            Some(url) if is_url(url) => Place::Store(url.to_owned()),
+            _ => Place::Dir(PathBuf::from(arg)),
+        }
+    }
+}
+
+fn is_url(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::List { dir } => list(&dir.unwrap_or_else(inspect::default_dir)),
-        Command::Show { name, dir } => show(&dir.unwrap_or_else(inspect::default_dir), &name),
-        Command::Reset { name, dir } => reset(&dir.unwrap_or_else(inspect::default_dir), &name),
+        Command::List { dir } => match Place::of(dir) {
+            Place::Dir(dir) => list(&dir),
+            Place::Store(url) => store::list(&url),
+        },
+        Command::Show { name, dir, store } => match Place::of(dir) {
+            Place::Dir(dir) => show(&dir, &name).and_then(|mut out| {
+                let store = store.or_else(|| std::env::var("RESUMABLE_STORE").ok());
+                if let Some(url) = store.filter(|url| !url.trim().is_empty()) {
+                    out.push_str(&store::lag(url.trim(), &dir, &name)?);
+                }
+                Ok(out)
+            }),
+            Place::Store(url) => store::show(&url, &name),
+        },
+        Command::Reset { name, dir } => match Place::of(dir) {
+            Place::Dir(dir) => reset(&dir, &name),
+            Place::Store(url) => store::reset(&url, &name),
+        },
     };
     match result {
         Ok(text) => {
@@ -108,7 +159,7 @@ fn list(dir: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-fn show(dir: &Path, name: &str) -> Result<String, String> {
+pub(crate) fn show(dir: &Path, name: &str) -> Result<String, String> {
     let path = find(dir, name)?;
     let info = inspect::inspect(&path);
     let mut out = String::new();
@@ -257,13 +308,13 @@ fn file_name(info: &CheckpointInfo, generation: Generation) -> String {
         .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
 }
 
-fn row(cells: &[&str]) -> Vec<String> {
+pub(crate) fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|cell| (*cell).to_owned()).collect()
 }
 
 /// The rows in columns two spaces apart; the columns in `right` aligned right. The last
 /// column is not padded.
-fn table(rows: &[Vec<String>], right: &[usize]) -> String {
+pub(crate) fn table(rows: &[Vec<String>], right: &[usize]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|column| {

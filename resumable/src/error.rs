@@ -268,7 +268,7 @@ pub(crate) fn is_no_space(err: &io::Error) -> bool {
 }
 
 /// "850 ms", "2.5 s", "30 s".
-fn duration_text(ms: u64) -> String {
+pub(crate) fn duration_text(ms: u64) -> String {
     match ms {
         0..1000 => format!("{ms} ms"),
         _ => format!("{:.1} s", ms as f64 / 1000.0),

@@ -354,7 +354,16 @@ impl Drop for S3Server {
 
 /// The repository's `target/`, where the venv, its lock file and the logs live.
 fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target")
+    workspace_root().join("target")
+}
+
+/// The workspace's root, where `scripts/` is: this package's directory or one above it (the
+/// command's crate includes this file too).
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("scripts/s3_server.sh").exists())
+        .expect("scripts/s3_server.sh in this package's directory or above it")
 }
 
 /// The path of `moto_server`, installed once per process by `scripts/s3_server.sh install`;
@@ -365,7 +374,7 @@ fn moto_server() -> &'static Path {
         std::fs::create_dir_all(target_dir()).unwrap();
         let lock = File::create(target_dir().join("s3-venv.lock")).unwrap();
         lock.lock().expect("lock target/s3-venv.lock");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/s3_server.sh");
+        let script = workspace_root().join("scripts/s3_server.sh");
         let output = Command::new(&script)
             .arg("install")
             .output()

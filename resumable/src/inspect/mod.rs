@@ -26,8 +26,15 @@ use crate::store::fs::{Fs, OsFs};
 use crate::store::lock::Lock;
 
 mod read;
+#[cfg(feature = "object-store")]
+mod store;
 
 pub use read::{inspect, inspect_dir, names};
+#[cfg(feature = "object-store")]
+pub use store::{
+    StoreCheckpointInfo, StoreCommitInfo, StoreLease, StoreReset, fetch_from_store, inspect_store,
+    inspect_store_checkpoint, reset_on_store, store_lag,
+};
 
 /// The extension of a checkpoint file.
 const EXTENSION: &str = ".ckpt";

@@ -228,8 +228,10 @@ impl Run {
         }
         let continued = resumed_end.map_or_else(Vec::new, |end| end.sequence_lengths());
         let syncer = Syncer::default();
+        let mut progress = Progress::start(spec.function, (start > 0).then_some(start));
         if let Some(remote) = &remote {
             syncer.upload_to(remote.uploads());
+            progress.watch_store(remote.uploads());
         }
         Run {
             function: spec.function,
@@ -260,7 +262,7 @@ impl Run {
             every: u64::MAX,
             stride: u64::MAX,
             next_save: u64::MAX,
-            progress: Progress::start(spec.function, (start > 0).then_some(start)),
+            progress,
             resume_message,
             inner_checked: false,
             watched: None,

@@ -12,11 +12,30 @@ pub(crate) use with_bar::Progress;
 #[cfg(not(feature = "progress"))]
 pub(crate) use without_bar::Progress;
 
+/// The progress line's word on the store after `completed` iterations, given what
+/// [`Uploads::on_store`](crate::store::remote::Uploads::on_store) says: how far behind it is.
+#[cfg_attr(not(feature = "progress"), allow(dead_code))]
+pub(crate) fn store_text(completed: u64, (on_store, unreachable): (Option<u64>, bool)) -> String {
+    let lag = match on_store {
+        Some(index) => format!("store {} behind", completed.saturating_sub(index)),
+        None => "store: nothing uploaded yet".to_owned(),
+    };
+    if unreachable {
+        format!("{lag}, unreachable")
+    } else {
+        lag
+    }
+}
+
 #[cfg(feature = "progress")]
 mod with_bar {
     use std::io::IsTerminal as _;
 
+    use std::sync::Arc;
+
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    use crate::store::remote::Uploads;
 
     /// Boundaries per run when the bar's total is known.
     const UPDATES: u64 = 500;
@@ -27,6 +46,10 @@ mod with_bar {
         /// `None` when stderr is not a terminal.
         bar: Option<ProgressBar>,
         total: Option<u64>,
+        /// "(resumed at N)", or empty.
+        resumed: String,
+        /// With a store: its lag is shown after `resumed`.
+        store: Option<Arc<Uploads>>,
     }
 
     impl Progress {
@@ -35,19 +58,31 @@ mod with_bar {
                 return Progress {
                     bar: None,
                     total: None,
+                    resumed: String::new(),
+                    store: None,
                 };
             }
             // Hidden until `set_total` says whether it has a length, and so which style.
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
             bar.set_prefix(function.to_owned());
-            if let Some(index) = resumed_at {
+            let resumed = resumed_at.map_or_else(String::new, |index| {
                 bar.set_position(index);
                 bar.reset_eta();
-                bar.set_message(format!("(resumed at {index})"));
-            }
+                format!("(resumed at {index})")
+            });
+            bar.set_message(resumed.clone());
             Progress {
                 bar: Some(bar),
                 total: None,
+                resumed,
+                store: None,
+            }
+        }
+
+        /// Shows how far the store is behind the loop, after each update.
+        pub(crate) fn watch_store(&mut self, uploads: Arc<Uploads>) {
+            if self.bar.is_some() {
+                self.store = Some(uploads);
             }
         }
 
@@ -94,6 +129,11 @@ mod with_bar {
         pub(crate) fn set(&self, completed: u64) {
             if let Some(bar) = &self.bar {
                 bar.set_position(completed);
+                if let Some(store) = &self.store {
+                    let lag = super::store_text(completed, store.on_store());
+                    let gap = if self.resumed.is_empty() { "" } else { " " };
+                    bar.set_message(format!("{}{gap}{lag}", self.resumed));
+                }
             }
         }
 
@@ -128,6 +168,28 @@ mod without_bar {
         pub(crate) fn set(&self, _completed: u64) {}
 
         #[inline(always)]
+        pub(crate) fn watch_store(
+            &mut self,
+            _uploads: std::sync::Arc<crate::store::remote::Uploads>,
+        ) {
+        }
+
+        #[inline(always)]
         pub(crate) fn finish(&mut self) {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::store_text;
+
+    #[test]
+    fn the_store_lag_reads_as_iterations_behind_the_loop() {
+        assert_eq!(store_text(5_000, (Some(3_000), false)), "store 2000 behind");
+        assert_eq!(
+            store_text(5_000, (Some(3_000), true)),
+            "store 2000 behind, unreachable"
+        );
+        assert_eq!(store_text(10, (None, false)), "store: nothing uploaded yet");
     }
 }

@@ -51,7 +51,7 @@ pub(crate) struct Client {
     /// Commits found at start that this run has not removed yet.
     found: Vec<u64>,
     /// Commits that could not be used: never removed, even when the job finishes.
-    damaged: Vec<Path>,
+    damaged: Vec<(Path, String)>,
 }
 
 /// What of one local log is on the store.
@@ -67,20 +67,27 @@ impl Client {
     /// and that it refuses to create an object twice, which is what keeps two writers from
     /// overwriting each other's checkpoints.
     pub(crate) async fn connect(url: &str, name: &str) -> Result<Client, Error> {
-        let fail = |action, problem: String| Error::Store {
+        let client = Client::open(url, name)?;
+        client.probe().await?;
+        Ok(client)
+    }
+
+    /// The client of checkpoint `name` on the store at `url`, without a request yet: for
+    /// reading only (`inspect`), as nothing checked that the store refuses a second create.
+    pub(crate) fn open(url: &str, name: &str) -> Result<Client, Error> {
+        let (store, prefix) = open(url).map_err(|problem| Error::Store {
             url: url.to_owned(),
             name: name.to_owned(),
-            action,
+            action: "open",
             problem,
-        };
-        let (store, prefix) = open(url).map_err(|problem| fail("open", problem))?;
+        })?;
         let root = prefix.clone().join(name);
         let writer = Writer {
             run: random_id(),
             host: host_name(),
             pid: std::process::id(),
         };
-        let client = Client {
+        Ok(Client {
             store,
             url: url.to_owned(),
             name: name.to_owned(),
@@ -93,9 +100,7 @@ impl Client {
             kept: VecDeque::new(),
             found: Vec::new(),
             damaged: Vec::new(),
-        };
-        client.probe().await?;
-        Ok(client)
+        })
     }
 
     /// Checks that the store can be reached and refuses to create an object twice.
@@ -191,9 +196,24 @@ impl Client {
     /// The newest intact commit, if there is one. A damaged newer one is reported and left
     /// in place (never deleted); the one before it is used.
     pub(crate) async fn newest(&mut self) -> Result<Option<Commit>, Error> {
+        let newest = self.newest_found().await?;
+        for (path, problem) in &self.damaged {
+            eprintln!(
+                "resumable: warning: commit {path} on the store {} cannot be used: {problem}; \
+                 it is left in place and the commit before it is used",
+                self.url
+            );
+        }
+        Ok(newest.map(|(_, commit)| commit))
+    }
+
+    /// The newest intact commit and its generation, silently: the damaged ones newer than it
+    /// are kept in [`Client::damaged`].
+    pub(crate) async fn newest_found(&mut self) -> Result<Option<(u64, Commit)>, Error> {
         let generations = self.list_numbered("commits").await?;
         self.generation = generations.last().copied().unwrap_or(0);
         self.found = generations.clone();
+        self.damaged.clear();
         for &generation in generations.iter().rev() {
             let path = self.commit_path(generation);
             let bytes = match self.read(&path).await {
@@ -203,21 +223,21 @@ impl Client {
                 Err(err) => return Err(self.error("fetch", reason(&err))),
             };
             match layout::decode(&bytes) {
-                // A fence over nothing: no checkpoint yet.
+                // A fence over nothing, a finished or reset job: no checkpoint.
                 Ok(commit) if commit.chain.is_empty() => return Ok(None),
-                Ok(commit) => return Ok(Some(commit)),
+                Ok(commit) => return Ok(Some((generation, commit))),
                 Err(problem) => {
-                    eprintln!(
-                        "resumable: warning: commit {path} on the store {} cannot be used: \
-                         {problem}; it is left in place and the commit before it is used",
-                        self.url
-                    );
                     self.found.retain(|&found| found != generation);
-                    self.damaged.push(path);
+                    self.damaged.push((path, problem));
                 }
             }
         }
         Ok(None)
+    }
+
+    /// The commits newer than the newest intact one that cannot be decoded, and why.
+    pub(crate) fn damaged(&self) -> &[(Path, String)] {
+        &self.damaged
     }
 
     /// Writes the log `commit` holds to `to` (created or truncated), chunk by chunk as it
@@ -449,13 +469,8 @@ impl Client {
     /// data and the beats go. The lease and release markers (a few bytes) stay, so epochs
     /// only grow.
     pub(crate) async fn remove_all(&mut self) -> Result<(), Error> {
-        let finished = Commit::empty(self.writer.clone(), self.epoch);
-        let generation = self.generation + 1;
-        match self.create_commit(generation, &finished).await {
-            Ok(()) => self.generation = generation,
-            Err(UploadError::TakenOver(err) | UploadError::Transient(err)) => return Err(err),
-        }
-        let keep = self.commit_path(generation);
+        self.commit_empty().await?;
+        let keep = self.commit_path(self.generation);
         let mut listed = self.store.list(Some(&self.root));
         let mut paths = Vec::new();
         while let Some(meta) = listed.next().await {
@@ -463,7 +478,7 @@ impl Client {
                 .map_err(|err| self.error("list", reason(&err)))?
                 .location;
             let part = path.as_ref();
-            let kept = path == keep || self.damaged.contains(&path);
+            let kept = path == keep || self.damaged.iter().any(|(damaged, _)| *damaged == path);
             if !kept && !part.contains("/lease/") && !part.contains("/released/") {
                 paths.push(path);
             }
@@ -480,14 +495,52 @@ impl Client {
         Ok(())
     }
 
+    /// Commits an empty checkpoint as the next generation: a run started later finds none.
+    /// The older generations stay until a writer's retention removes them.
+    pub(crate) async fn commit_empty(&mut self) -> Result<(), Error> {
+        let empty = Commit::empty(self.writer.clone(), self.epoch);
+        let generation = self.generation + 1;
+        match self.create_commit(generation, &empty).await {
+            Ok(()) => {
+                self.generation = generation;
+                Ok(())
+            }
+            Err(UploadError::TakenOver(err) | UploadError::Transient(err)) => Err(err),
+        }
+    }
+
     /// The newest generation this run committed or found.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 }
 
+/// The names of the checkpoints under the store `url`'s prefix (`<name>.ckpt`), sorted.
+pub(crate) async fn checkpoint_names(url: &str) -> Result<Vec<String>, Error> {
+    let fail = |action, problem| Error::Store {
+        url: url.to_owned(),
+        name: String::new(),
+        action,
+        problem,
+    };
+    let (store, prefix) = open(url).map_err(|problem| fail("open", problem))?;
+    let listed = store
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(|err| fail("list", reason(&err)))?;
+    let mut names: Vec<String> = listed
+        .common_prefixes
+        .iter()
+        .filter_map(|dir| dir.filename())
+        .filter(|name| name.ends_with(".ckpt"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// The store `url` names, and the prefix in it.
-fn open(url: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
+pub(crate) fn open(url: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
     let parsed = url::Url::parse(url).map_err(|err| format!("it is not a URL ({err})"))?;
     let prefix = || {
         Path::from_url_path(parsed.path()).map_err(|err| format!("its path is not valid ({err})"))

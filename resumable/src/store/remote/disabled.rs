@@ -23,6 +23,11 @@ impl Uploads {
     pub(crate) fn take_error(&self) -> Option<Error> {
         match *self {}
     }
+
+    #[cfg_attr(not(feature = "progress"), allow(dead_code))]
+    pub(crate) fn on_store(&self) -> (Option<u64>, bool) {
+        match *self {}
+    }
 }
 
 impl Remote {

@@ -36,6 +36,16 @@ pub(crate) fn expiry() -> Duration {
         .map_or(Duration::from_secs(30), Duration::from_secs_f64)
 }
 
+/// The state of a checkpoint's lease, as the newest lease on the store says.
+pub(crate) enum LeaseState {
+    /// No run ever took it.
+    Free,
+    /// Its last holder let go: the next run takes it at once.
+    Released { holder: String },
+    /// Its holder beat `beat_ago`: alive if that is within the expiry.
+    Held { holder: String, beat_ago: Duration },
+}
+
 impl Client {
     fn lease_path(&self, epoch: u64) -> Path {
         self.numbered_path("lease", epoch)
@@ -113,26 +123,9 @@ impl Client {
         holder: Option<Writer>,
         expiry: Duration,
     ) -> Result<(), Error> {
-        let released = self.store.head(&self.released_path(epoch)).await.is_ok();
-        if released {
+        let Some(ago) = self.beat_ago(epoch, self.store_now_ms().await?).await? else {
             return Ok(());
-        }
-        // A lease just taken has not beaten yet: its own time is its first beat.
-        let mut beat = None;
-        for path in [self.beat_path(epoch), self.lease_path(epoch)] {
-            match self.store.head(&path).await {
-                Ok(meta) => {
-                    beat = Some(meta.last_modified.timestamp_millis());
-                    break;
-                }
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(err) => return Err(self.error("read the lease of", reason(&err))),
-            }
-        }
-        let now = self.store_now_ms().await?;
-        let ago = Duration::from_millis(
-            beat.map_or(u64::MAX, |beat| now.saturating_sub(beat).max(0) as u64),
-        );
+        };
         let gone_from_here = holder
             .as_ref()
             .is_some_and(|holder| holder.host == self.writer.host && !process_alive(holder.pid));
@@ -145,6 +138,45 @@ impl Client {
             holder: holder_text(holder),
             beat_ago_ms: ago.as_millis() as u64,
             expiry_ms: expiry.as_millis() as u64,
+        })
+    }
+
+    /// How long before `now_ms` the holder of `epoch` last beat; `None` if it released the
+    /// lease. A lease just taken has not beaten yet: its own time is its first beat.
+    async fn beat_ago(&self, epoch: u64, now_ms: i64) -> Result<Option<Duration>, Error> {
+        if self.store.head(&self.released_path(epoch)).await.is_ok() {
+            return Ok(None);
+        }
+        let mut beat = None;
+        for path in [self.beat_path(epoch), self.lease_path(epoch)] {
+            match self.store.head(&path).await {
+                Ok(meta) => {
+                    beat = Some(meta.last_modified.timestamp_millis());
+                    break;
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(self.error("read the lease of", reason(&err))),
+            }
+        }
+        Ok(Some(Duration::from_millis(beat.map_or(u64::MAX, |beat| {
+            now_ms.saturating_sub(beat).max(0) as u64
+        }))))
+    }
+
+    /// Who holds the checkpoint's lease and how long ago they beat, for `resumable list`.
+    /// The store's clock is asked if this process may write; else this machine's is used.
+    pub(crate) async fn lease_state(&self) -> Result<LeaseState, Error> {
+        let Some((epoch, holder)) = self.newest_lease().await? else {
+            return Ok(LeaseState::Free);
+        };
+        let now = match self.store_now_ms().await {
+            Ok(now) => now,
+            Err(_) => crate::format::envelope::now_ms() as i64,
+        };
+        let holder = holder_text(holder);
+        Ok(match self.beat_ago(epoch, now).await? {
+            None => LeaseState::Released { holder },
+            Some(beat_ago) => LeaseState::Held { holder, beat_ago },
         })
     }
 

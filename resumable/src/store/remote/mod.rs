@@ -14,9 +14,9 @@
 pub(crate) mod layout;
 
 #[cfg(feature = "object-store")]
-mod client;
+pub(crate) mod client;
 #[cfg(feature = "object-store")]
-mod lease;
+pub(crate) mod lease;
 #[cfg(feature = "object-store")]
 mod uploader;
 #[cfg(feature = "object-store")]

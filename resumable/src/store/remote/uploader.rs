@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -52,7 +53,15 @@ pub(crate) struct Uploads {
     work: Condvar,
     /// An upload ended.
     done: Condvar,
+    /// The index of the newest checkpoint this run put on the store (`NONE` before the
+    /// first), read by the progress line without the lock.
+    on_store: AtomicU64,
+    /// The store cannot be reached right now.
+    unreachable: AtomicBool,
 }
+
+/// `on_store` before the first upload.
+const NONE: u64 = u64::MAX;
 
 #[derive(Default)]
 struct State {
@@ -60,8 +69,6 @@ struct State {
     pending: Option<(Arc<LogFile>, Written)>,
     requests: VecDeque<Request>,
     uploading: bool,
-    /// The newest checkpoint on the store: its record's index.
-    committed: Option<u64>,
     /// Another run took the checkpoint over: nothing more is uploaded, and the error waits
     /// for the loop's next save.
     fenced: bool,
@@ -98,6 +105,16 @@ impl Uploads {
     pub(crate) fn take_error(&self) -> Option<Error> {
         self.lock().taken_over.take()
     }
+
+    /// The index of the newest checkpoint this run put on the store, and whether the store
+    /// cannot be reached right now: what the progress line shows.
+    pub(crate) fn on_store(&self) -> (Option<u64>, bool) {
+        let index = self.on_store.load(Ordering::Relaxed);
+        (
+            (index != NONE).then_some(index),
+            self.unreachable.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl Remote {
@@ -108,6 +125,8 @@ impl Remote {
             state: Mutex::default(),
             work: Condvar::new(),
             done: Condvar::new(),
+            on_store: AtomicU64::new(NONE),
+            unreachable: AtomicBool::new(false),
         });
         let (ready, connected) = mpsc::channel();
         let shared = Arc::clone(&uploads);
@@ -226,7 +245,7 @@ impl Remote {
 
     /// The index of the newest checkpoint this run put on the store.
     pub(crate) fn committed(&self) -> Option<u64> {
-        self.uploads.lock().committed
+        self.uploads.on_store().0
     }
 
     /// Lets go of the lease (the run stops): the next run takes over without waiting.
@@ -338,7 +357,8 @@ fn serve(
         match result {
             Ok(()) => {
                 backoff = Duration::from_millis(100);
-                state.committed = Some(written.index);
+                uploads.on_store.store(written.index, Ordering::Relaxed);
+                uploads.unreachable.store(false, Ordering::Relaxed);
                 if std::mem::take(&mut state.outage) {
                     eprintln!(
                         "resumable: the store is reachable again; checkpoint at iteration {} \
@@ -355,6 +375,7 @@ fn serve(
                 }
             }
             Err(UploadError::Transient(err)) => {
+                uploads.unreachable.store(true, Ordering::Relaxed);
                 if !std::mem::replace(&mut state.outage, true) {
                     eprintln!(
                         "resumable: warning: {err}; the loop goes on with local checkpoints \

@@ -1,0 +1,170 @@
+//! The subcommands given a store URL (`s3://bucket/prefix`), and the store's lag in `show`.
+//! Built without the `object-store` feature, each says how to get it.
+
+#[cfg(feature = "object-store")]
+pub(crate) use with_store::{lag, list, reset, show};
+
+#[cfg(not(feature = "object-store"))]
+pub(crate) use without_store::{lag, list, reset, show};
+
+#[cfg(feature = "object-store")]
+mod with_store {
+    use std::fmt::Write as _;
+    use std::path::Path;
+
+    use resumable::inspect::{self, StoreCheckpointInfo, StoreCommitInfo};
+
+    use crate::{row, table};
+
+    pub(crate) fn list(url: &str) -> Result<String, String> {
+        let checkpoints = inspect::inspect_store(url).map_err(|err| err.to_string())?;
+        if checkpoints.is_empty() {
+            return Ok(format!("no checkpoints on the store {url}\n"));
+        }
+        let mut rows = vec![row(&[
+            "NAME", "INDEX", "AGE", "SIZE", "OBJECTS", "LEASE", "HEALTH",
+        ])];
+        for info in &checkpoints {
+            let newest = info.newest.as_ref();
+            rows.push(vec![
+                info.name.clone(),
+                newest.map_or("-".into(), |commit| commit.index.to_string()),
+                newest.map_or("-".into(), |commit| inspect::age(commit.saved_at_ms)),
+                newest.map_or("-".into(), |commit| inspect::size_text(commit.size)),
+                newest.map_or("-".into(), |commit| commit.objects.to_string()),
+                info.lease.text(),
+                info.health(),
+            ]);
+        }
+        Ok(table(&rows, &[1, 3, 4]))
+    }
+
+    pub(crate) fn show(url: &str, name: &str) -> Result<String, String> {
+        let info = found(url, name)?;
+        let mut out = String::new();
+        let fields = vec![
+            row(&["checkpoint", &info.name]),
+            row(&["store", url]),
+            vec![
+                "newest".into(),
+                info.newest
+                    .as_ref()
+                    .map_or_else(|| "none".into(), commit_text),
+            ],
+            row(&["lease", &info.lease.text()]),
+            row(&["health", &info.health()]),
+        ];
+        out.push_str(&table(&fields, &[]));
+        if info.newest.is_none() {
+            return Ok(out);
+        }
+        // Its shape and records, read from a copy fetched and checked like a run fetches it.
+        let scratch = std::env::temp_dir().join(format!("resumable-show-{}", std::process::id()));
+        let fetched = inspect::fetch_from_store(url, name, &scratch);
+        let shown = match fetched {
+            Ok(Some(_)) => crate::show(&scratch, name),
+            Ok(None) => Ok("\nits checkpoint was removed from the store meanwhile\n".into()),
+            Err(err) => Err(err.to_string()),
+        };
+        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = writeln!(out, "\nits log, fetched from the store and checked:");
+        out.push_str(&shown?);
+        Ok(out)
+    }
+
+    pub(crate) fn reset(url: &str, name: &str) -> Result<String, String> {
+        let reset = inspect::reset_on_store(url, name).map_err(|err| err.to_string())?;
+        let was = reset.was.as_ref().map_or_else(
+            || "it held no checkpoint".into(),
+            |commit| format!("it held {}", commit_text(commit)),
+        );
+        Ok(format!(
+            "checkpoint {name} on the store {url} is reset: generation {} is empty, so a run \
+             without a local checkpoint starts over ({was}; nothing was deleted: older \
+             generations go once a new run has committed two)\n",
+            reset.generation
+        ))
+    }
+
+    /// The `store` row of a local checkpoint's `show`: how far the store is behind it.
+    pub(crate) fn lag(url: &str, dir: &Path, name: &str) -> Result<String, String> {
+        let local = inspect::inspect(&inspect::checkpoint_path(dir, name));
+        let text = match inspect::inspect_store_checkpoint(url, name) {
+            Err(err) => format!("cannot be read: {err}"),
+            Ok(None) => format!("{url} holds nothing of it"),
+            Ok(Some(store)) => match (&store.newest, local.index()) {
+                (None, _) => format!("{url} holds no checkpoint of it ({})", store.lease.text()),
+                (Some(newest), Some(index)) => format!(
+                    "{url}: {}, {} iterations behind this one",
+                    commit_text(newest),
+                    inspect::store_lag(index, &store).unwrap_or(0)
+                ),
+                (Some(newest), None) => format!("{url}: {}", commit_text(newest)),
+            },
+        };
+        Ok(format!("\nstore  {text}\n"))
+    }
+
+    fn found(url: &str, name: &str) -> Result<StoreCheckpointInfo, String> {
+        match inspect::inspect_store_checkpoint(url, name) {
+            Ok(Some(info)) => Ok(info),
+            Ok(None) => {
+                let names: Vec<String> = inspect::inspect_store(url)
+                    .map_err(|err| err.to_string())?
+                    .into_iter()
+                    .map(|info| info.name)
+                    .collect();
+                let there = if names.is_empty() {
+                    "there are none".to_owned()
+                } else {
+                    format!("there are: {}", names.join(", "))
+                };
+                Err(format!(
+                    "no checkpoint named {name} on the store {url}; {there}"
+                ))
+            }
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn commit_text(commit: &StoreCommitInfo) -> String {
+        format!(
+            "index {}, saved {} ago (generation {}, {} in {} object{}, by {})",
+            commit.index,
+            inspect::age(commit.saved_at_ms),
+            commit.generation,
+            inspect::size_text(commit.size),
+            commit.objects,
+            if commit.objects == 1 { "" } else { "s" },
+            commit.writer
+        )
+    }
+}
+
+#[cfg(not(feature = "object-store"))]
+mod without_store {
+    use std::path::Path;
+
+    fn unavailable(url: &str) -> String {
+        format!(
+            "{url} is a store, and this resumable command was built without its \
+             `object-store` feature: install it with the default features"
+        )
+    }
+
+    pub(crate) fn list(url: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn show(url: &str, _name: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn reset(url: &str, _name: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn lag(url: &str, _dir: &Path, _name: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+}
