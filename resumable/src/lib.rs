@@ -167,6 +167,16 @@
 //! (an unknown name, an unreadable directory, a checkpoint in use) and 2 on a usage error.
 //! Programs can read a directory the same way with [`inspect`].
 //!
+//! Given a store URL where a directory goes (`resumable list s3://bucket/jobs`, `show NAME
+//! --dir s3://…`, `reset NAME --dir s3://…`), the same commands look at a store: the newest
+//! commit of each checkpoint, who holds its lease, commits that cannot be used; `show` fetches
+//! the log and reads it like a local file; `reset` commits an empty checkpoint as the newest
+//! (refused while a run holds the lease; nothing is deleted). `show` of a local checkpoint
+//! says how many iterations the store is behind it when `--store` or `RESUMABLE_STORE` names
+//! one, and with the `progress` feature the bar says it too. With the `object-store` feature,
+//! [`inspect`] has the same for programs (`inspect_store`, `fetch_from_store`,
+//! `reset_on_store`).
+//!
 //! # Iteration order
 //!
 //! Resuming skips the first `index` items, which is only right if the iterator yields the same

@@ -67,5 +67,9 @@ pub fn saved_index(path: &std::path::Path) -> Option<u64> {
         .map(|(_, record)| record.index)
 }
 
+/// What the store benchmarks measure (`scripts/bench_store.py`).
+#[cfg(feature = "object-store")]
+pub use crate::store::remote::measure::{fetch_file, upload_file, uploaded_bytes};
+
 /// The reader of checkpoint directories, by its old path (tests use it).
 pub use crate::inspect;

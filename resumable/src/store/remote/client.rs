@@ -18,10 +18,60 @@ use crate::format::checksum::Crc32c;
 use crate::store::fs::LogFile;
 use crate::store::journal::Written;
 use crate::store::remote::layout::{self, Commit, MAX_CHAIN, Stretch, Writer};
+use crate::store::remote::measure;
 
 /// Objects up to this size go up in one request; bigger ones in parts of this size, read from
 /// the file one at a time, so an upload holds one part in memory.
 const PART: usize = 8 << 20;
+
+/// While a log is fetched, every this many bytes written go to the disk on another thread, so
+/// the final `fsync` is short and the disk works while the network does.
+const WRITEBACK_EVERY: usize = 32 << 20;
+
+/// The thread that syncs a file being fetched while it grows ([`WRITEBACK_EVERY`]). Best
+/// effort: a failure here is left to the final `sync_all`, which reports it.
+struct Writeback {
+    nudges: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    fn start(file: &std::fs::File) -> Writeback {
+        let Ok(file) = file.try_clone() else {
+            return Writeback {
+                nudges: None,
+                thread: None,
+            };
+        };
+        let (nudges, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("resumable-writeback".into())
+            .spawn(move || {
+                while nudged.recv().is_ok() {
+                    let _ = file.sync_data();
+                }
+            })
+            .ok();
+        Writeback {
+            nudges: thread.is_some().then_some(nudges),
+            thread,
+        }
+    }
+
+    /// Syncs what was written so far, unless a sync is already waiting.
+    fn nudge(&self) {
+        if let Some(nudges) = &self.nudges {
+            let _ = nudges.try_send(());
+        }
+    }
+
+    fn stop(mut self) {
+        self.nudges = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// A failed upload: the store is unreachable for now (retried), or another run owns the
 /// checkpoint (the run must stop).
@@ -244,6 +294,8 @@ impl Client {
     /// arrives, checks its length and CRC against the commit, and syncs it.
     pub(crate) async fn download(&self, commit: &Commit, to: &FilePath) -> Result<(), Error> {
         let mut file = std::fs::File::create(to).map_err(|err| Error::io("create", to, err))?;
+        let writeback = Writeback::start(&file);
+        let mut unsynced = 0usize;
         let mut crc = Crc32c::new();
         for stretch in &commit.chain {
             let path = self.data_path(&stretch.name);
@@ -264,6 +316,11 @@ impl Client {
                 crc.update(&chunk);
                 file.write_all(&chunk)
                     .map_err(|err| Error::io("write", to, err))?;
+                unsynced += chunk.len();
+                if unsynced >= WRITEBACK_EVERY {
+                    unsynced = 0;
+                    writeback.nudge();
+                }
             }
             if len != stretch.len {
                 return Err(self.error(
@@ -284,6 +341,7 @@ impl Client {
                     .into(),
             ));
         }
+        writeback.stop();
         file.sync_all().map_err(|err| Error::io("sync", to, err))
     }
 
@@ -357,8 +415,13 @@ impl Client {
 
     async fn create_commit(&mut self, generation: u64, commit: &Commit) -> Result<(), UploadError> {
         let path = self.commit_path(generation);
-        match self.create(&path, layout::encode(commit).into()).await {
-            Ok(true) => Ok(()),
+        let encoded = layout::encode(commit);
+        let len = encoded.len() as u64;
+        match self.create(&path, encoded.into()).await {
+            Ok(true) => {
+                measure::uploaded(len);
+                Ok(())
+            }
             Ok(false) => {
                 // Ours if an earlier try went through and only its answer was lost.
                 match self.read_commit(&path).await {
@@ -406,6 +469,7 @@ impl Client {
             let bytes = read(range.start, len as usize)?;
             crc.update(&bytes);
             self.store.put(&path, bytes.into()).await.map_err(failed)?;
+            measure::uploaded(len);
             return Ok(());
         }
         let mut upload = self.store.put_multipart(&path).await.map_err(failed)?;
@@ -426,6 +490,7 @@ impl Client {
             at += part as u64;
         }
         upload.complete().await.map_err(failed)?;
+        measure::uploaded(len);
         Ok(())
     }
 

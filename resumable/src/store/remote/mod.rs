@@ -18,6 +18,8 @@ pub(crate) mod client;
 #[cfg(feature = "object-store")]
 pub(crate) mod lease;
 #[cfg(feature = "object-store")]
+pub(crate) mod measure;
+#[cfg(feature = "object-store")]
 mod uploader;
 #[cfg(feature = "object-store")]
 pub(crate) use uploader::{Remote, Uploads};
