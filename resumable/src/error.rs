@@ -178,7 +178,17 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// The object store named by `RESUMABLE_STORE` cannot be used: it cannot be reached, it
+    /// A setting given to [`Config`](crate::Config) cannot work; nothing was changed.
+    #[error("resumable::Config: the setting `{setting}` cannot be used: {problem}")]
+    Config {
+        /// The setting: `dir`, `store`, `store_lease`.
+        setting: &'static str,
+        /// Why.
+        problem: String,
+    },
+
+    /// The object store named by `RESUMABLE_STORE` (or [`Config::store`](crate::Config::store))
+    /// cannot be used: it cannot be reached, it
     /// refused a request, or it does not do what keeping checkpoints safe needs.
     #[error("could not {action} checkpoint {name} on the store {url}: {problem}")]
     Store {

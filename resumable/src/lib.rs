@@ -29,7 +29,11 @@
 //! The attribute's exact semantics are on [`resumable`](macro@resumable). Without the macro,
 //! [`save`], [`load`] and [`remove`] checkpoint any serde value with the same file format.
 //!
-//! # Environment
+//! # Environment and configuration in code
+//!
+//! A program sets the directory, the store, the lease and the signals in code with
+//! [`Config`] (`resumable::Config::new().dir("ckpt").store("s3://bucket/jobs").apply()?`),
+//! before its loops run; each environment variable below wins over it where the user sets it.
 //!
 //! - `RESUMABLE_DIR`: the directory for checkpoints; default `.resumable` in the current
 //!   directory. It is created (owner-only) on the first save.
@@ -273,6 +277,7 @@
 //!   btrfs and APFS.
 
 mod api;
+mod config;
 mod error;
 mod format;
 pub mod inspect;
@@ -286,6 +291,7 @@ mod testing;
 pub mod __private;
 
 pub use api::{load, remove, save};
+pub use config::{Config, Settings};
 pub use error::Error;
 pub use run::signals::Stopped;
 

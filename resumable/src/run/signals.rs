@@ -56,10 +56,10 @@ pub(crate) fn take_stop() -> Option<usize> {
     }
 }
 
-/// Whether `RESUMABLE_SIGNALS` turns the handlers off for the whole program.
+/// Whether `RESUMABLE_SIGNALS` (else [`Config::signals`](crate::Config::signals)) turns the
+/// handlers off for the whole program.
 fn opted_out() -> bool {
-    std::env::var("RESUMABLE_SIGNALS")
-        .is_ok_and(|value| matches!(value.trim(), "0" | "off" | "false" | "no"))
+    !crate::Config::current().signals
 }
 
 /// While alive, SIGINT and SIGTERM stop the loop at a boundary instead of killing it.

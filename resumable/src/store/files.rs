@@ -156,12 +156,10 @@ pub(crate) fn remove_stale_temp_files(fs: &dyn Fs, path: &Path) {
     }
 }
 
-/// `RESUMABLE_DIR`, else `.resumable` in the current directory.
+/// `RESUMABLE_DIR`, else [`Config::dir`](crate::Config::dir), else `.resumable` in the
+/// current directory.
 pub(crate) fn checkpoint_dir() -> PathBuf {
-    match std::env::var_os("RESUMABLE_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(".resumable"),
-    }
+    crate::Config::current().dir
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {

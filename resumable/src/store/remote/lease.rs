@@ -27,13 +27,10 @@ use crate::store::remote::client::{Client, reason};
 use crate::store::remote::layout::{self, Commit, Writer};
 
 /// How long a holder may go without beating before another run takes the checkpoint over:
-/// `RESUMABLE_STORE_LEASE` seconds, 30 by default.
+/// `RESUMABLE_STORE_LEASE` seconds, else [`Config::store_lease`](crate::Config::store_lease),
+/// else 30 s.
 pub(crate) fn expiry() -> Duration {
-    std::env::var("RESUMABLE_STORE_LEASE")
-        .ok()
-        .and_then(|secs| secs.trim().parse::<f64>().ok())
-        .filter(|secs| secs.is_finite() && *secs > 0.0)
-        .map_or(Duration::from_secs(30), Duration::from_secs_f64)
+    crate::Config::current().store_lease
 }
 
 /// The state of a checkpoint's lease, as the newest lease on the store says.

@@ -29,13 +29,8 @@ mod disabled;
 #[cfg(not(feature = "object-store"))]
 pub(crate) use disabled::{Remote, Uploads};
 
-/// The environment variable that names the store.
-pub(crate) const STORE_VAR: &str = "RESUMABLE_STORE";
-
-/// The store's URL, if `RESUMABLE_STORE` names one.
+/// The store's URL, if `RESUMABLE_STORE` (else [`Config::store`](crate::Config::store))
+/// names one.
 pub(crate) fn configured() -> Option<String> {
-    std::env::var(STORE_VAR)
-        .ok()
-        .map(|url| url.trim().to_owned())
-        .filter(|url| !url.is_empty())
+    crate::Config::current().store
 }

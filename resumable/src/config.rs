@@ -1,0 +1,194 @@
+//! The process-wide settings: what a program sets in code ([`Config`]), and the environment
+//! variables, which win where the user sets them. Every runtime layer asks here.
+
+use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Settings for every `#[resumable]` loop of the process, set in code before they run.
+///
+/// Each setting has an environment variable, which wins when the user sets it, so a program
+/// can ship defaults and its user can still change them per run:
+///
+/// | setting | variable | default |
+/// |---|---|---|
+/// | [`dir`](Config::dir) | `RESUMABLE_DIR` | `.resumable` |
+/// | [`store`](Config::store) | `RESUMABLE_STORE` | none: checkpoints stay on this machine |
+/// | [`store_lease`](Config::store_lease) | `RESUMABLE_STORE_LEASE` (seconds) | 30 s |
+/// | [`signals`](Config::signals) | `RESUMABLE_SIGNALS` (`0`/`1`, …) | on |
+///
+/// A loop reads the settings when it starts, so [`Config::apply`] them before the loops run.
+/// Unlike `std::env::set_var` (`unsafe` since edition 2024, as other threads may read the
+/// environment), `apply` is safe from any thread.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("resumable-doc-config-{}", std::process::id()));
+/// resumable::Config::new()
+///     .dir(&dir)
+///     .signals(false)
+///     .apply()?;
+/// # if std::env::var_os("RESUMABLE_DIR").is_none() {
+/// assert_eq!(resumable::Config::current().dir, dir);
+/// # }
+/// # resumable::Config::new().apply()?;
+/// # Ok::<(), resumable::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    dir: Option<PathBuf>,
+    store: Option<String>,
+    store_lease: Option<Duration>,
+    signals: Option<bool>,
+}
+
+/// The settings in effect, environment included: what [`Config::current`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// The checkpoint directory.
+    pub dir: PathBuf,
+    /// The object store's URL, if checkpoints go to one.
+    pub store: Option<String>,
+    /// How long a run on the store may go without beating before another takes over.
+    pub store_lease: Duration,
+    /// Whether SIGINT and SIGTERM save and stop the loops.
+    pub signals: bool,
+}
+
+static APPLIED: RwLock<Config> = RwLock::new(Config {
+    dir: None,
+    store: None,
+    store_lease: None,
+    signals: None,
+});
+
+impl Config {
+    /// No setting: every one is its environment variable's, else its default.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// The checkpoint directory (unless `RESUMABLE_DIR` is set).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Config {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Keeps checkpoints on the object store at `url` too, e.g. `s3://bucket/jobs` (unless
+    /// `RESUMABLE_STORE` is set). Needs the `object-store` feature: without it a loop stops
+    /// with [`Error::Store`] saying so, rather than run without the store.
+    pub fn store(mut self, url: impl Into<String>) -> Config {
+        self.store = Some(url.into());
+        self
+    }
+
+    /// How long a run holding a checkpoint on the store may go without beating on its lease
+    /// before another run takes it over (unless `RESUMABLE_STORE_LEASE` is set).
+    pub fn store_lease(mut self, expiry: Duration) -> Config {
+        self.store_lease = Some(expiry);
+        self
+    }
+
+    /// Whether SIGINT and SIGTERM save and stop the loops (unless `RESUMABLE_SIGNALS` is set).
+    /// `#[resumable(signals = false)]` turns them off for one function whatever this says.
+    pub fn signals(mut self, on: bool) -> Config {
+        self.signals = Some(on);
+        self
+    }
+
+    /// Makes these the process's settings, replacing any applied before. Refused, changing
+    /// nothing, when a setting cannot work: an empty directory or store URL, a zero lease.
+    pub fn apply(self) -> Result<(), Error> {
+        let invalid = |setting: &'static str, problem: &str| {
+            Err(Error::Config {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        if self
+            .dir
+            .as_ref()
+            .is_some_and(|dir| dir.as_os_str().is_empty())
+        {
+            return invalid("dir", "it is empty");
+        }
+        if self.store.as_ref().is_some_and(|url| url.trim().is_empty()) {
+            return invalid("store", "it is empty");
+        }
+        if self.store_lease == Some(Duration::ZERO) {
+            return invalid(
+                "store_lease",
+                "it is zero: every run would take over at once",
+            );
+        }
+        *APPLIED.write().unwrap_or_else(PoisonError::into_inner) = self;
+        Ok(())
+    }
+
+    /// The settings in effect now: the environment's where set, else the applied ones, else
+    /// the defaults.
+    pub fn current() -> Settings {
+        let applied = APPLIED
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Settings {
+            dir: env_text("RESUMABLE_DIR")
+                .map(PathBuf::from)
+                .or(applied.dir)
+                .unwrap_or_else(|| PathBuf::from(".resumable")),
+            store: env_text("RESUMABLE_STORE").or(applied.store),
+            store_lease: env_seconds("RESUMABLE_STORE_LEASE")
+                .or(applied.store_lease)
+                .unwrap_or(Duration::from_secs(30)),
+            signals: env_flag("RESUMABLE_SIGNALS")
+                .or(applied.signals)
+                .unwrap_or(true),
+        }
+    }
+}
+
+/// A variable's value, trimmed; unset and empty are the same.
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A switch: `1`, `true`, `yes`, `on` turn it on, `0`, `false`, `no`, `off` off, in any case;
+/// unset or empty leave it to the code. Anything else is read as on, as setting a switch
+/// usually means to turn it on.
+pub(crate) fn env_flag(name: &str) -> Option<bool> {
+    let value = env_text(name)?.to_ascii_lowercase();
+    Some(!matches!(value.as_str(), "0" | "false" | "no" | "off"))
+}
+
+/// Seconds, whole or not; anything that is not a positive number is ignored.
+fn env_seconds(name: &str) -> Option<Duration> {
+    env_text(name)
+        .and_then(|secs| secs.parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_is_refused_and_changes_nothing() {
+        let before = Config::current();
+        for bad in [
+            Config::new().dir(""),
+            Config::new().store("  "),
+            Config::new().store_lease(Duration::ZERO),
+        ] {
+            let err = bad.apply().unwrap_err();
+            assert!(matches!(err, Error::Config { .. }), "{err}");
+        }
+        assert_eq!(Config::current(), before);
+    }
+}
