@@ -16,7 +16,7 @@ const START_OVER: &str =
 #[non_exhaustive]
 pub enum Error {
     /// Reading, writing, syncing, renaming or removing a file failed.
-    #[error("could not {action} checkpoint {}: {source}", path.display())]
+    #[error("could not {action} checkpoint {}", path.display())]
     Io {
         /// What was being done: "read", "write", "sync", "rename", "remove", ...
         action: &'static str,
@@ -30,7 +30,7 @@ pub enum Error {
     /// The disk (or the user's quota) has no room for the next checkpoint. The checkpoint
     /// saved before it is intact, and the partial new file was removed.
     #[error(
-        "no room for checkpoint {}: it needs {} free in {} ({source})",
+        "no room for checkpoint {}: it needs {} free in {}",
         path.display(),
         size_text(*needed),
         dir.display()
@@ -242,7 +242,7 @@ pub enum Error {
 
     /// The state could not be serialized (a `Serialize` impl returned an error, or a sequence
     /// did not know its length).
-    #[error("could not serialize the state for checkpoint {}: {source}", path.display())]
+    #[error("could not serialize the state for checkpoint {}", path.display())]
     Serialize {
         /// The checkpoint that was being written; it was left as it was.
         path: PathBuf,
@@ -250,6 +250,20 @@ pub enum Error {
         #[source]
         source: postcard::Error,
     },
+}
+
+/// `err` and its causes on one line, `message: cause: cause`: what the runtime prints and
+/// panics with. An error's own `Display` leaves its cause to `source()`, so that `anyhow`'s
+/// `{:#}` and other reporters print each cause once.
+pub(crate) fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl Error {
@@ -298,4 +312,150 @@ pub(crate) fn size_text(bytes: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each variant; the `match` fails to compile when a variant is added, so the test
+    /// below covers it too.
+    fn every_variant() -> Vec<Error> {
+        let path = || PathBuf::from("/jobs/squares.ckpt");
+        let disk = || io::Error::other("disk on fire");
+        let postcard_error = postcard::to_allocvec(&Unlengthed).unwrap_err();
+        let all = vec![
+            Error::io("write", path(), disk()),
+            Error::NoSpace {
+                path: path(),
+                dir: PathBuf::from("/jobs"),
+                needed: 5_000_000,
+                source: io::Error::from_raw_os_error(28),
+            },
+            Error::corrupt(path(), "record 3 fails its checksum"),
+            Error::Mismatch {
+                path: path(),
+                change: "binding `total` is now i64".into(),
+            },
+            Error::NotAppendOnly {
+                path: path(),
+                binding: "results",
+                problem: "it shrank".into(),
+            },
+            Error::IteratorTooShort {
+                path: path(),
+                index: 40,
+            },
+            Error::OrderChanged {
+                path: path(),
+                index: 40,
+            },
+            Error::UnorderedIterator {
+                path: path(),
+                iterator: "std::collections::HashMap",
+            },
+            Error::Locked {
+                path: path(),
+                holder: "4242".into(),
+            },
+            Error::NotState {
+                path: path(),
+                binding: "file",
+            },
+            Error::InUseHere { path: path() },
+            Error::Config {
+                setting: "dir",
+                problem: "it is empty".into(),
+            },
+            Error::Store {
+                url: "s3://bucket/jobs".into(),
+                name: "squares.ckpt".into(),
+                action: "reach",
+                problem: "connection refused".into(),
+            },
+            Error::TakenOver {
+                url: "s3://bucket/jobs".into(),
+                name: "squares.ckpt".into(),
+                holder: "host b, process 7, run 00ff".into(),
+            },
+            Error::HeldOnStore {
+                url: "s3://bucket/jobs".into(),
+                name: "squares.ckpt".into(),
+                holder: "host b, process 7, run 00ff".into(),
+                beat_ago_ms: 1_000,
+                expiry_ms: 30_000,
+            },
+            Error::Serialize {
+                path: path(),
+                source: postcard_error,
+            },
+        ];
+        for err in &all {
+            match err {
+                Error::Io { .. }
+                | Error::NoSpace { .. }
+                | Error::Corrupt { .. }
+                | Error::Mismatch { .. }
+                | Error::NotAppendOnly { .. }
+                | Error::IteratorTooShort { .. }
+                | Error::OrderChanged { .. }
+                | Error::UnorderedIterator { .. }
+                | Error::Locked { .. }
+                | Error::NotState { .. }
+                | Error::InUseHere { .. }
+                | Error::Config { .. }
+                | Error::Store { .. }
+                | Error::TakenOver { .. }
+                | Error::HeldOnStore { .. }
+                | Error::Serialize { .. } => {}
+            }
+        }
+        all
+    }
+
+    /// A sequence that does not say its length: postcard refuses to serialize it.
+    struct Unlengthed;
+
+    impl serde::Serialize for Unlengthed {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq as _;
+            serializer.serialize_seq(None)?.end()
+        }
+    }
+
+    /// Through `anyhow`, `{}` is the message alone, and `{:#}` and `{:?}` print each cause
+    /// exactly once; `with_causes` (what the runtime panics with) holds each once too.
+    #[test]
+    fn every_error_reads_each_cause_once() {
+        for err in every_variant() {
+            let causes: Vec<String> =
+                std::iter::successors(std::error::Error::source(&err), |cause| cause.source())
+                    .map(ToString::to_string)
+                    .collect();
+            let message = err.to_string();
+            let runtime = with_causes(&err);
+            let err = anyhow::Error::from(err);
+            let (plain, alternate, debug) =
+                (format!("{err}"), format!("{err:#}"), format!("{err:?}"));
+            assert_eq!(plain, message);
+            assert!(
+                plain.contains("squares") || plain.contains("dir"),
+                "{plain}"
+            );
+            for cause in &causes {
+                assert!(
+                    !plain.contains(cause.as_str()),
+                    "{{}} repeats its cause: {plain}"
+                );
+                for text in [&alternate, &debug, &runtime] {
+                    assert_eq!(
+                        text.matches(cause.as_str()).count(),
+                        1,
+                        "{cause:?} in {text}"
+                    );
+                }
+            }
+            assert!(runtime.starts_with(&message), "{runtime}");
+        }
+    }
 }

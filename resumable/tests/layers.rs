@@ -8,18 +8,19 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The layers from the bottom up; a file may use its own layer and those before it.
-/// `error` sits under everything; `inspect` (the command's reader) is beside `run`, and
+/// `error` sits under everything, then `config` (the process's settings); `inspect` (the command's reader) is beside `run`, and
 /// `testing` (compiled for unit tests only) above what it simulates.
-const LAYERS: [(&str, u8); 9] = [
+const LAYERS: [(&str, u8); 10] = [
     ("error", 0),
-    ("testing", 3),
-    ("format", 1),
-    ("store", 2),
-    ("run", 3),
-    ("inspect", 3),
-    ("__private", 4),
-    ("api", 4),
-    ("lib", 5),
+    ("config", 1),
+    ("testing", 4),
+    ("format", 2),
+    ("store", 3),
+    ("run", 4),
+    ("inspect", 4),
+    ("__private", 5),
+    ("api", 5),
+    ("lib", 6),
 ];
 
 fn rank(layer: &str) -> u8 {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
+use crate::error::{Error, with_causes};
 use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
 use crate::format::label;
@@ -561,6 +561,7 @@ impl Run {
     /// at most [`UPLOAD_DEADLINE`]); reports a failure on stderr.
     fn flush(&self) {
         if let Err(err) = self.saver.syncer.flush() {
+            let err = with_causes(&err);
             eprintln!(
                 "resumable: warning: the last checkpoint may not survive a power loss: {err}"
             );
@@ -645,6 +646,7 @@ impl Run {
         } = &self.generations;
         for path in [next, previous, newest] {
             if let Err(err) = files::remove(&OsFs, path) {
+                let err = with_causes(&err);
                 eprintln!(
                     "resumable: warning: the loop finished but {err}; the next run will resume \
                      from it"
@@ -655,6 +657,7 @@ impl Run {
         if let Some(remote) = self.remote.take()
             && let Err(err) = remote.remove_all()
         {
+            let err = with_causes(&err);
             eprintln!(
                 "resumable: warning: the loop finished but {err}; a run on another machine \
                  would resume from what is left there"
@@ -673,10 +676,14 @@ impl Run {
         let _ = self.saver.syncer.flush();
         // Only here is it known whether a checkpoint stands behind the failed save.
         match (saving_failed(&err), self.saver.last_saved) {
-            (true, Some(_)) => panic!("resumable: {err}; the last good checkpoint is intact"),
+            (true, Some(_)) => panic!(
+                "resumable: {}; the last good checkpoint is intact",
+                with_causes(&err)
+            ),
             (true, None) => panic!(
-                "resumable: {err}; no checkpoint was saved yet, so the next run starts from the \
-                 beginning"
+                "resumable: {}; no checkpoint was saved yet, so the next run starts from the \
+                 beginning",
+                with_causes(&err)
             ),
             (false, _) => fail(err),
         }
@@ -918,18 +925,19 @@ fn saving_failed(err: &Error) -> bool {
 
 #[track_caller]
 fn fail(err: Error) -> ! {
+    let text = with_causes(&err);
     match err {
         // Outside a save (the lock, recovery, a reset): whatever failed changed no checkpoint.
-        _ if saving_failed(&err) => panic!("resumable: {err}; no checkpoint was changed"),
+        _ if saving_failed(&err) => panic!("resumable: {text}; no checkpoint was changed"),
         Error::Locked { .. }
         | Error::InUseHere { .. }
         | Error::NotState { .. }
         | Error::UnorderedIterator { .. } => {
-            panic!("resumable: {err}")
+            panic!("resumable: {text}")
         }
         // Nothing local to move aside: the store, or what is on it, is the problem.
-        Error::Store { .. } => panic!("resumable: {err}; no checkpoint was changed"),
-        _ => panic!("resumable: {err} (RESUMABLE_RESET=1 moves it aside for you)"),
+        Error::Store { .. } => panic!("resumable: {text}; no checkpoint was changed"),
+        _ => panic!("resumable: {text} (RESUMABLE_RESET=1 moves it aside for you)"),
     }
 }
 

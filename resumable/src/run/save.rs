@@ -399,6 +399,7 @@ impl<'a> Save<'a> {
                 saver.path.display()
             ),
             Err(err) => {
+                let err = crate::error::with_causes(&err);
                 eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
             }
         }

@@ -59,7 +59,7 @@ pub(crate) fn take_stop() -> Option<usize> {
 /// Whether `RESUMABLE_SIGNALS` (else [`Config::signals`](crate::Config::signals)) turns the
 /// handlers off for the whole program.
 fn opted_out() -> bool {
-    !crate::Config::current().signals
+    !crate::config::Config::current().signals
 }
 
 /// While alive, SIGINT and SIGTERM stop the loop at a boundary instead of killing it.

@@ -159,7 +159,7 @@ pub(crate) fn remove_stale_temp_files(fs: &dyn Fs, path: &Path) {
 /// `RESUMABLE_DIR`, else [`Config::dir`](crate::Config::dir), else `.resumable` in the
 /// current directory.
 pub(crate) fn checkpoint_dir() -> PathBuf {
-    crate::Config::current().dir
+    crate::config::Config::current().dir
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {

@@ -30,7 +30,7 @@ use crate::store::remote::layout::{self, Commit, Writer};
 /// `RESUMABLE_STORE_LEASE` seconds, else [`Config::store_lease`](crate::Config::store_lease),
 /// else 30 s.
 pub(crate) fn expiry() -> Duration {
-    crate::Config::current().store_lease
+    crate::config::Config::current().store_lease
 }
 
 /// The state of a checkpoint's lease, as the newest lease on the store says.

@@ -3,25 +3,17 @@
 //! same calls a run makes, timed. Not used by runs.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::store::fs::LogFile;
 use crate::store::journal::Written;
-use crate::store::remote::client::{Client, UploadError};
-
-/// Bytes of data objects and commits put on stores by this process.
-static UPLOADED: AtomicU64 = AtomicU64::new(0);
-
-/// Counts `bytes` put on a store for a checkpoint.
-pub(crate) fn uploaded(bytes: u64) {
-    UPLOADED.fetch_add(bytes, Ordering::Relaxed);
-}
+use crate::store::remote::client::{self, Client, UploadError};
 
 /// Bytes of data objects and commits this process put on stores so far.
 pub fn uploaded_bytes() -> u64 {
-    UPLOADED.load(Ordering::Relaxed)
+    client::UPLOADED.load(Ordering::Relaxed)
 }
 
 /// Uploads the file `path` as checkpoint `name`'s log on the store `url` (taking its lease

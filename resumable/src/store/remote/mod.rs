@@ -32,5 +32,5 @@ pub(crate) use disabled::{Remote, Uploads};
 /// The store's URL, if `RESUMABLE_STORE` (else [`Config::store`](crate::Config::store))
 /// names one.
 pub(crate) fn configured() -> Option<String> {
-    crate::Config::current().store
+    crate::config::Config::current().store
 }
