@@ -219,6 +219,44 @@ fn failed_run_resumes_at_the_failing_item_and_prints_the_uninterrupted_output() 
     }
 }
 
+/// `RESUMABLE_RESET` reads as every `RESUMABLE_*` switch does: `0`, `false`, `no`, `off` (any
+/// case) and empty keep the checkpoint; `1`, `true`, `yes`, `on` start over.
+#[test]
+fn resumable_reset_off_keeps_the_checkpoint_and_on_starts_over() {
+    for (value, resets) in [
+        ("off", false),
+        ("FALSE", false),
+        ("No", false),
+        ("0", false),
+        ("", false),
+        ("1", true),
+        ("ON", true),
+        ("yes", true),
+    ] {
+        let dir = scratch(&format!("reset-{}", value.to_ascii_lowercase()));
+        failed_fallible(&dir, 40);
+        let output = command("fallible", &[], &dir)
+            .env("RESUMABLE_RESET", value)
+            .output()
+            .expect("spawn example");
+        let stderr = text(&output.stderr);
+        succeeded(&output, &format!("RESUMABLE_RESET={value:?}"));
+        let resumed = resumed_at(&stderr, "fetch_all");
+        let expected = if resets { None } else { Some(40) };
+        assert_eq!(resumed, expected, "RESUMABLE_RESET={value:?}: {stderr}");
+        let set_aside = common::files(&dir)
+            .iter()
+            .any(|name| name.contains(".reset-"));
+        assert_eq!(
+            set_aside,
+            resets,
+            "RESUMABLE_RESET={value:?}: {:?}",
+            common::files(&dir)
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (c) a completed run leaves no checkpoint behind
 

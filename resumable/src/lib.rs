@@ -39,7 +39,8 @@
 //!   directory. It is created (owner-only) on the first save.
 //! - `RESUMABLE_RESET=1`: start over. An existing checkpoint is renamed to
 //!   `<file>.reset-<unix ms>` beside it, never deleted, and the loop starts from the beginning.
-//!   Any value but empty, `0`, `false` and `no` counts; unset it again for the next run.
+//!   `1`, `true`, `yes`, `on` count (`0`, `false`, `no`, `off` and empty do not, in any case,
+//!   as for every `RESUMABLE_*` switch); unset it again for the next run.
 //! - `RESUMABLE_SIGNALS=0`: leave SIGINT and SIGTERM alone (see below).
 //! - `RESUMABLE_STORE=s3://bucket/prefix` (the `object-store` feature): keep each checkpoint
 //!   on an object store too; `RESUMABLE_STORE_LEASE`: seconds a holder may go without beating

@@ -946,9 +946,7 @@ fn file_name(name: &str) -> PathBuf {
     Path::new(&format!("{}.ckpt", name.replace("::", "."))).to_owned()
 }
 
+/// `RESUMABLE_RESET`, read as every switch is (`config::env_flag`).
 fn reset_requested() -> bool {
-    match std::env::var("RESUMABLE_RESET") {
-        Ok(value) => !matches!(value.trim(), "" | "0" | "false" | "no"),
-        Err(_) => false,
-    }
+    crate::config::env_flag("RESUMABLE_RESET") == Some(true)
 }
