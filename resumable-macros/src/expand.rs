@@ -136,6 +136,13 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     let after_loop = parts.after_loop(true);
     let hand_back = parts.hand_back();
     let iterable = &looped.expr;
+    // A checkpoint that does not decode, or an iterator that does not yield what the saved
+    // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
+    let loads = codecs
+        .iter()
+        .map(|codec| parts.or_route(quote!((#codec.load)(&mut #restore))));
+    let finish = parts.or_route(quote!(#restore.finish()));
+    let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint)));
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
         // when the loop ends, as there).
@@ -152,11 +159,11 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #(#assertions)*
         #start_run
         if let ::core::option::Option::Some(mut #restore) = #run.restore() {
-            #( #places = (#codecs.load)(&mut #restore); )*
-            #restore.finish();
+            #( #places = #loads; )*
+            #finish;
         }
         #fingerprint_of
-        let mut #iter = #run.prepare(#iter, &#fingerprint);
+        let mut #iter = #prepare;
         #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
         let mut #pulled: u64 = #run.start_index();
         #watch

@@ -85,6 +85,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         pulled,
         exit,
         value,
+        err,
         payload,
         saving,
         due,
@@ -112,6 +113,23 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
     let position_codec = &codecs[0];
     let top_places = &places[1..top];
     let top_codecs = &codecs[1..top];
+    // A saved value that does not decode, inside the outer loop's closure: it leaves the
+    // closure as an `Abort`, which `after_loop` returns as the function's `Err` or panics with.
+    let in_loop = |load: TokenStream| {
+        quote! {
+            match #load {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#err) => {
+                    return #private::exit(#private::Exit::Abort(#err), ());
+                }
+            }
+        }
+    };
+    let top_loads = top_codecs
+        .iter()
+        .map(|codec| in_loop(quote!((#codec.load)(#restore))));
+    let finish = in_loop(quote!(#restore.finish()));
+    let position_load = parts.or_route(quote!((#position_codec.load)(#restore)));
     // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
     let restore_between = nest
         .state
@@ -120,17 +138,17 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         .map(|(between, codec)| {
             let ident = &between.ident;
             if between.mutable {
+                let load = in_loop(quote!((#codec.load)(#restore)));
                 quote! {
                     if let ::core::option::Option::Some(#restore) = &mut #restoring {
-                        #ident = (#codec.load)(#restore);
+                        #ident = #load;
                     }
                 }
             } else {
+                let load = in_loop(quote!((#codec.load)(#restore)));
                 quote! {
                     let #ident = match &mut #restoring {
-                        ::core::option::Option::Some(#restore) => {
-                            (#codec.load)(#restore)
-                        }
+                        ::core::option::Option::Some(#restore) => #load,
                         ::core::option::Option::None => #ident,
                     };
                 }
@@ -170,12 +188,12 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             let mut #inner_done: u64 = 0;
             let mut #restoring = #restore.take();
             if let ::core::option::Option::Some(#restore) = &mut #restoring {
-                #( #top_places = (#top_codecs.load)(#restore); )*
+                #( #top_places = #top_loads; )*
                 #inner_done = #position.1;
             }
             #(#restore_between)*
             if let ::core::option::Option::Some(#restore) = #restoring {
-                #restore.finish();
+                #finish;
             }
             #(#encode_now)*
             let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
@@ -222,7 +240,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         // it; moving the unboxed `Option` each time cost 15 ns (see BENCHMARKS.md).
         let mut #restore = #run.restore().map(::std::boxed::Box::new);
         if let ::core::option::Option::Some(#restore) = &mut #restore {
-            #position = (#position_codec.load)(#restore);
+            #position = #position_load;
             #run.resuming_at(#position);
         }
         let mut #outer_iter = #run.skip(#outer_iter, #position.0);

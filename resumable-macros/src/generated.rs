@@ -105,6 +105,9 @@ pub struct Parts {
     return_type: TokenStream,
     /// The return type is spelled `…Result<…>`: see [`Parts::catching`].
     returns_result: bool,
+    /// The return type can be named (no `impl Trait`) and is not `()`: a runtime error may
+    /// be returned as its `Err` (see [`Parts::route_error`]).
+    may_be_result: bool,
     /// State the body moves: see [`Parts::catching`].
     by_value: Vec<Ident>,
 }
@@ -533,8 +536,11 @@ impl Parts {
                     quote!((#codec.shape)(::core::option::Option::None))
                 }
             });
+        let start_failed = route_error(may_be_result, &locals.err);
+        let route = route_closure(may_be_result, &return_type);
         let start_run = quote! {
-            let mut #run = #private::Run::start(
+            #route
+            let mut #run = match #private::Run::start(
                 &#private::Spec {
                     function: #function_name,
                     path: #function_path,
@@ -546,7 +552,10 @@ impl Parts {
                     nest: #is_nest,
                 },
                 &[#(#shapes),*],
-            );
+            ) {
+                ::core::result::Result::Ok(#run) => #run,
+                ::core::result::Result::Err(#err) => #start_failed,
+            };
         };
         let start_run = quote!(#start_run #watch_start);
         let dirty_local = if let FirstUse::Marked = first_use {
@@ -595,7 +604,30 @@ impl Parts {
             is_async,
             return_type,
             returns_result,
+            may_be_result,
             by_value: model.by_value.clone(),
+        }
+    }
+
+    /// What the function does with a runtime error `err` outside the loop's closure (the lock,
+    /// the checkpoint, the iterator, a failed save): returns `Err(E::from(err))` when it
+    /// returns a `Result<T, E>` whose `E: From<resumable::Error>`, else panics with it. Its
+    /// type is `!`.
+    pub fn route_error(&self, err: &Ident) -> TokenStream {
+        route_error(self.may_be_result, err)
+    }
+
+    /// `expr` (a `Result<T, resumable::Error>`) unwrapped, its error routed (see
+    /// [`Parts::route_error`]).
+    pub fn or_route(&self, expr: TokenStream) -> TokenStream {
+        let err = &self.locals.err;
+        let value = &self.locals.value;
+        let route = self.route_error(err);
+        quote! {
+            match #expr {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#err) => #route,
+            }
         }
     }
 
@@ -615,6 +647,24 @@ impl Parts {
         } = &self.locals;
         let private = quote!(::resumable::__private);
         let returned_is_failure = &self.returned_is_failure;
+        // A failed save: returned as the function's `Err` (the checkpoints before it made
+        // durable first), else the panic that says which checkpoint stands.
+        let abort = if self.may_be_result {
+            let return_type = &self.return_type;
+            quote! {
+                #[allow(unused_imports)]
+                use #private::{RouteToErr as _, RouteToPanic as _};
+                match (&&#private::ErrorRoute::<#return_type>::new()).route(#err) {
+                    ::core::result::Result::Ok(#value) => {
+                        #run.settle();
+                        return #value;
+                    }
+                    ::core::result::Result::Err(#err) => #run.abort(#err),
+                }
+            }
+        } else {
+            quote!(#run.abort(#err))
+        };
         let (save_after_error, save_after_try, save_after_panic) = if saves_failures {
             let save_after_panic = &self.save_after_panic;
             (
@@ -648,7 +698,9 @@ impl Parts {
                     #run.obey_signal();
                     return #value;
                 }
-                ::core::result::Result::Ok(#private::Exit::Abort(#err)) => #run.abort(#err),
+                ::core::result::Result::Ok(#private::Exit::Abort(#err)) => {
+                    #abort
+                }
                 ::core::result::Result::Ok(#private::Exit::Stopped) => {
                     #run.stopped(#pulled - 1)
                 }
@@ -754,5 +806,40 @@ impl Parts {
                 }
             };
         }
+    }
+}
+
+/// [`Parts::route_error`], before `Parts` exists: `return route(err)`, where `route` is the
+/// closure [`route_closure`] defines, else the panic.
+fn route_error(may_be_result: bool, err: &Ident) -> TokenStream {
+    if !may_be_result {
+        return quote!(::resumable::__private::fail(#err));
+    }
+    let route = local("route");
+    quote!(return #route(#err))
+}
+
+/// Defines `route`, called with a runtime error where the function can return: the
+/// function's value `Err(E::from(err))` when its return type is `Result<T, E>` with
+/// `E: From<resumable::Error>` (autoref specialization on the named return type), else it
+/// panics with the error. Nothing when the return type cannot be named (`impl Trait`) or is
+/// `()`.
+fn route_closure(may_be_result: bool, return_type: &TokenStream) -> TokenStream {
+    if !may_be_result {
+        return quote!();
+    }
+    let private = quote!(::resumable::__private);
+    let route = local("route");
+    let err = local("err");
+    let value = local("value");
+    quote! {
+        let #route = |#err: ::resumable::Error| {
+            #[allow(unused_imports)]
+            use #private::{RouteToErr as _, RouteToPanic as _};
+            match (&&#private::ErrorRoute::<#return_type>::new()).route(#err) {
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#err) => #private::fail(#err),
+            }
+        };
     }
 }

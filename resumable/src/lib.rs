@@ -505,6 +505,82 @@ pub fn request_stop() {
 /// assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
 /// ```
 ///
+/// # Errors of the runtime itself
+///
+/// Before the loop, the runtime can find that it cannot run it: another process holds the
+/// checkpoint ([`Error::Locked`]), the checkpoint cannot be loaded ([`Error::Corrupt`],
+/// [`Error::Mismatch`], a store that cannot be used), or the iterator does not yield what the
+/// saved run's did ([`Error::IteratorTooShort`], [`Error::OrderChanged`],
+/// [`Error::UnorderedIterator`]); and a save can fail in the loop ([`Error::Io`],
+/// [`Error::NoSpace`], [`Error::NotAppendOnly`], …). Each leaves the checkpoint as it was (a
+/// failed save: the one before it stands). Then:
+///
+/// - a function returning `Result<T, E>` where `E: From<resumable::Error>` — `anyhow::Error`,
+///   `Box<dyn std::error::Error>`, a `thiserror` enum with a `#[from] resumable::Error`, an
+///   alias such as `anyhow::Result<T>` — returns `Err(E::from(error))`;
+/// - any other function panics with the error's message, which names the file and what to do.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("resumable-doc-errors-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # resumable::Config::new().dir(&dir).apply()?;
+/// use resumable::resumable;
+///
+/// #[resumable(every = 10, name = "doc-errors", key = ())]
+/// fn total(n: u64, panic_at: u64) -> Result<u64, Box<dyn std::error::Error>> {
+///     let mut sum = 0;
+///     for i in 0..n {
+///         assert!(i != panic_at, "stopped at {i}");
+///         sum += i;
+///     }
+///     Ok(sum)
+/// }
+///
+/// // A run stops at 45 and leaves a checkpoint; then a byte of its header is damaged.
+/// assert!(std::panic::catch_unwind(|| total(100, 45)).is_err());
+/// let file = resumable::Config::current().dir.join("doc-errors.ckpt");
+/// let mut bytes = std::fs::read(&file)?;
+/// bytes[12] ^= 0x55;
+/// std::fs::write(&file, &bytes)?;
+/// # let _ = std::fs::remove_file(file.with_extension("ckpt.prev"));
+/// // Returned as the function's `Err`; the file is left as it is.
+/// let err = total(100, u64::MAX).unwrap_err();
+/// let err = err.downcast_ref::<resumable::Error>().unwrap();
+/// assert!(matches!(err, resumable::Error::Corrupt { .. }), "{err}");
+/// assert_eq!(std::fs::read(&file)?, bytes);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("resumable-doc-panics-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # resumable::Config::new().dir(&dir).apply().unwrap();
+/// use resumable::resumable;
+///
+/// // `String` cannot hold a `resumable::Error`: the same damage makes this one panic.
+/// #[resumable(every = 10, name = "doc-panics", key = ())]
+/// fn total(n: u64, panic_at: u64) -> Result<u64, String> {
+///     let mut sum = 0;
+///     for i in 0..n {
+///         assert!(i != panic_at, "stopped at {i}");
+///         sum += i;
+///     }
+///     Ok(sum)
+/// }
+///
+/// assert!(std::panic::catch_unwind(|| total(100, 45)).is_err());
+/// let file = resumable::Config::current().dir.join("doc-panics.ckpt");
+/// let mut bytes = std::fs::read(&file).unwrap();
+/// bytes[12] ^= 0x55;
+/// std::fs::write(&file, &bytes).unwrap();
+/// # let _ = std::fs::remove_file(file.with_extension("ckpt.prev"));
+/// let panic = std::panic::catch_unwind(|| total(100, u64::MAX)).unwrap_err();
+/// let message = panic.downcast_ref::<String>().unwrap();
+/// assert!(message.contains("doc-panics.ckpt"), "{message}");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
 /// # Keys
 ///
 /// A checkpoint belongs to one call: the function (its full path is recorded in the

@@ -23,7 +23,19 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         use ::resumable::__private::{AnyState as _, SharedState as _};
         ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&report)).sharing());
     }
-    let mut __resumable_run = ::resumable::__private::Run::start(
+    let __resumable_route = |__resumable_err: ::resumable::Error| {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+        match (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
+            .route(__resumable_err)
+        {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                ::resumable::__private::fail(__resumable_err)
+            }
+        }
+    };
+    let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "crawl",
             path: ::core::concat!(::core::module_path!(), "::", "crawl"),
@@ -37,10 +49,23 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &report,
         ))],
-    );
+    ) {
+        ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+    };
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
-        report = (__resumable_codec_0.load)(&mut __resumable_restore);
-        __resumable_restore.finish();
+        report = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err);
+            }
+        };
+        match __resumable_restore.finish() {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err);
+            }
+        };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
@@ -50,7 +75,12 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
+    let mut __resumable_iter = match __resumable_run
+        .prepare(__resumable_iter, &__resumable_fingerprint)
+    {
+        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+    };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
@@ -220,7 +250,19 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            __resumable_run.abort(__resumable_err)
+            #[allow(unused_imports)]
+            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+            match (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
+                .route(__resumable_err)
+            {
+                ::core::result::Result::Ok(__resumable_value) => {
+                    __resumable_run.settle();
+                    return __resumable_value;
+                }
+                ::core::result::Result::Err(__resumable_err) => {
+                    __resumable_run.abort(__resumable_err)
+                }
+            }
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
             __resumable_run.stopped(__resumable_pulled - 1)

@@ -7,7 +7,19 @@ fn fold(n: u64) -> Result<Acc, String> {
         use ::resumable::__private::{AnyState as _, SharedState as _};
         ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&acc)).sharing());
     }
-    let mut __resumable_run = ::resumable::__private::Run::start(
+    let __resumable_route = |__resumable_err: ::resumable::Error| {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+        match (&&::resumable::__private::ErrorRoute::<Result<Acc, String>>::new())
+            .route(__resumable_err)
+        {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                ::resumable::__private::fail(__resumable_err)
+            }
+        }
+    };
+    let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "fold",
             path: ::core::concat!(::core::module_path!(), "::", "fold"),
@@ -21,10 +33,23 @@ fn fold(n: u64) -> Result<Acc, String> {
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &acc,
         ))],
-    );
+    ) {
+        ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+    };
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
-        acc = (__resumable_codec_0.load)(&mut __resumable_restore);
-        __resumable_restore.finish();
+        acc = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err);
+            }
+        };
+        match __resumable_restore.finish() {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err);
+            }
+        };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
@@ -34,7 +59,12 @@ fn fold(n: u64) -> Result<Acc, String> {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
+    let mut __resumable_iter = match __resumable_run
+        .prepare(__resumable_iter, &__resumable_fingerprint)
+    {
+        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+    };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
@@ -117,7 +147,19 @@ fn fold(n: u64) -> Result<Acc, String> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            __resumable_run.abort(__resumable_err)
+            #[allow(unused_imports)]
+            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+            match (&&::resumable::__private::ErrorRoute::<Result<Acc, String>>::new())
+                .route(__resumable_err)
+            {
+                ::core::result::Result::Ok(__resumable_value) => {
+                    __resumable_run.settle();
+                    return __resumable_value;
+                }
+                ::core::result::Result::Err(__resumable_err) => {
+                    __resumable_run.abort(__resumable_err)
+                }
+            }
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
             __resumable_run.stopped(__resumable_pulled - 1)

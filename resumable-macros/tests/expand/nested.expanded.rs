@@ -40,7 +40,17 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     }
     let __resumable_codec_2 = ::resumable::__private::codec_of();
     let __resumable_codec_3 = ::resumable::__private::codec_of();
-    let mut __resumable_run = ::resumable::__private::Run::start(
+    let __resumable_route = |__resumable_err: ::resumable::Error| {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+        match (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                ::resumable::__private::fail(__resumable_err)
+            }
+        }
+    };
+    let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
             function: "train",
             path: ::core::concat!(::core::module_path!(), "::", "train"),
@@ -57,10 +67,18 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             (__resumable_codec_2.shape)(::core::option::Option::None),
             (__resumable_codec_3.shape)(::core::option::Option::None),
         ],
-    );
+    ) {
+        ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+    };
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
-        __resumable_position = (__resumable_codec_0.load)(__resumable_restore);
+        __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err);
+            }
+        };
         __resumable_run.resuming_at(__resumable_position);
     }
     let mut __resumable_outer_iter =
@@ -86,22 +104,54 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    losses = (__resumable_codec_1.load)(__resumable_restore);
+                    losses = match (__resumable_codec_1.load)(__resumable_restore) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
                     __resumable_inner_done = __resumable_position.1;
                 }
                 let rate = match &mut __resumable_restoring {
                     ::core::option::Option::Some(__resumable_restore) => {
-                        (__resumable_codec_2.load)(__resumable_restore)
+                        match (__resumable_codec_2.load)(__resumable_restore) {
+                            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                            ::core::result::Result::Err(__resumable_err) => {
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::Abort(__resumable_err),
+                                    (),
+                                );
+                            }
+                        }
                     }
                     ::core::option::Option::None => rate,
                 };
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    loss = (__resumable_codec_3.load)(__resumable_restore);
+                    loss = match (__resumable_codec_3.load)(__resumable_restore) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
                 }
                 if let ::core::option::Option::Some(__resumable_restore) = __resumable_restoring {
-                    __resumable_restore.finish();
+                    match __resumable_restore.finish() {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
                 }
                 let __resumable_iter = ::core::iter::IntoIterator::into_iter(data.chunks(8));
                 let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
@@ -334,7 +384,17 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            __resumable_run.abort(__resumable_err)
+            #[allow(unused_imports)]
+            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+            match (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err) {
+                ::core::result::Result::Ok(__resumable_value) => {
+                    __resumable_run.settle();
+                    return __resumable_value;
+                }
+                ::core::result::Result::Err(__resumable_err) => {
+                    __resumable_run.abort(__resumable_err)
+                }
+            }
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
             __resumable_run.stopped(__resumable_pulled - 1)

@@ -26,7 +26,7 @@ impl Grid {
                 (&&::resumable::__private::Sharing(&(*self))).sharing(),
             );
         }
-        let mut __resumable_run = ::resumable::__private::Run::start(
+        let mut __resumable_run = match ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
                 function: "run",
                 path: &__resumable_name,
@@ -40,10 +40,25 @@ impl Grid {
             &[(__resumable_codec_0.shape)(::core::option::Option::Some(
                 &(*self),
             ))],
-        );
+        ) {
+            ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+            ::core::result::Result::Err(__resumable_err) => {
+                ::resumable::__private::fail(__resumable_err)
+            }
+        };
         if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
-            (*self) = (__resumable_codec_0.load)(&mut __resumable_restore);
-            __resumable_restore.finish();
+            (*self) = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+                ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                ::core::result::Result::Err(__resumable_err) => {
+                    ::resumable::__private::fail(__resumable_err)
+                }
+            };
+            match __resumable_restore.finish() {
+                ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                ::core::result::Result::Err(__resumable_err) => {
+                    ::resumable::__private::fail(__resumable_err)
+                }
+            };
         }
         let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
             &__resumable_iter,
@@ -56,7 +71,12 @@ impl Grid {
             },
         );
         let mut __resumable_iter =
-            __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint);
+            match __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint) {
+                ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                ::core::result::Result::Err(__resumable_err) => {
+                    ::resumable::__private::fail(__resumable_err)
+                }
+            };
         __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
         let mut __resumable_pulled: u64 = __resumable_run.start_index();
         let __resumable_stop = __resumable_run.stop_flag();

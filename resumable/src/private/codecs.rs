@@ -16,7 +16,7 @@ pub struct Codec<T> {
     /// Writes the binding into a checkpoint.
     pub save: fn(&mut Save<'_>, &T),
     /// Reads it back.
-    pub load: fn(&mut Restore) -> T,
+    pub load: fn(&mut Restore) -> Result<T, crate::Error>,
     /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
     /// binding's value on entry when there is one (see `shape_of_value`).
     pub shape: fn(Option<&T>) -> String,
@@ -162,7 +162,7 @@ pub trait AppendOnly: Sized {
 
     /// Restores the binding, and tells the run what was saved of it: the first save after a
     /// resume then appends to the log too.
-    fn load_appended(restore: &mut Restore) -> Self;
+    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error>;
 }
 
 impl<E: Serialize + DeserializeOwned> AppendOnly for Vec<E> {
@@ -170,13 +170,13 @@ impl<E: Serialize + DeserializeOwned> AppendOnly for Vec<E> {
         save.appended(value);
     }
 
-    fn load_appended(restore: &mut Restore) -> Self {
-        let value: Vec<E> = restore.value();
+    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error> {
+        let value: Vec<E> = restore.value()?;
         let last = value.last().map_or(Ok(Vec::new()), postcard::to_allocvec);
         if let Ok(last) = last {
             restore.appended_restored(value.len() as u64, last);
         }
-        value
+        Ok(value)
     }
 }
 
@@ -185,11 +185,11 @@ impl AppendOnly for String {
         save.appended_str(value);
     }
 
-    fn load_appended(restore: &mut Restore) -> Self {
-        let value: String = restore.value();
+    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error> {
+        let value: String = restore.value()?;
         let tail = value.len().saturating_sub(STRING_TAIL_CHECKED);
         restore.appended_restored(value.len() as u64, value.as_bytes()[tail..].to_vec());
-        value
+        Ok(value)
     }
 }
 

@@ -318,3 +318,57 @@ impl<F: core::future::Future> core::future::Future for CatchUnwind<F> {
 pub fn exit_future<X, F: core::future::Future<Output = X>>(future: F) -> F {
     future
 }
+
+/// Where a runtime error goes in a function returning `R`: by autoref specialization,
+/// `(&&ErrorRoute::<R>::new()).route(err)` is `Ok(Err(E::from(err)))` when `R` is
+/// `Result<T, E>` with `E: From<resumable::Error>` (the generated code returns it), else
+/// `Err(err)` (the generated code panics with it, through [`fail`](crate::__private::fail)).
+pub struct ErrorRoute<R>(core::marker::PhantomData<R>);
+
+impl<R> ErrorRoute<R> {
+    /// The route for a function returning `R`.
+    #[inline(always)]
+    pub fn new() -> Self {
+        ErrorRoute(core::marker::PhantomData)
+    }
+}
+
+impl<R> Default for ErrorRoute<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The first choice: the function's error type takes a `resumable::Error`.
+pub trait RouteToErr<R> {
+    /// `Ok(Err(E::from(err)))`.
+    fn route(&self, err: crate::Error) -> Result<R, crate::Error>;
+}
+
+impl<T, E: From<crate::Error>> RouteToErr<Result<T, E>> for &ErrorRoute<Result<T, E>> {
+    #[inline(always)]
+    fn route(&self, err: crate::Error) -> Result<Result<T, E>, crate::Error> {
+        Ok(Err(E::from(err)))
+    }
+}
+
+/// The fallback: the error cannot be returned, so the function panics with it.
+pub trait RouteToPanic<R> {
+    /// `Err(err)`.
+    fn route(&self, err: crate::Error) -> Result<R, crate::Error>;
+}
+
+impl<R> RouteToPanic<R> for ErrorRoute<R> {
+    #[inline(always)]
+    fn route(&self, err: crate::Error) -> Result<R, crate::Error> {
+        Err(err)
+    }
+}
+
+/// A runtime error where the generated code cannot return (inside the loop's closure): the
+/// panic it always was.
+#[track_caller]
+#[inline]
+pub fn or_fail<T>(result: Result<T, crate::Error>) -> T {
+    result.unwrap_or_else(|err| crate::run::call::fail(err))
+}

@@ -19,7 +19,7 @@ pub use probes::*;
 pub use crate::run::arg_key::{
     Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque, args_key,
 };
-pub use crate::run::call::{Restore, Run};
+pub use crate::run::call::{Restore, Run, fail};
 pub use crate::run::growth::PlainItem;
 pub use crate::run::save::Encoded;
 pub use crate::run::save::Save;

@@ -126,12 +126,12 @@ impl Run {
     /// Locks, finds, checks and reads the checkpoint, or moves it aside if `RESUMABLE_RESET`
     /// asks; then starts watching for SIGINT and SIGTERM.
     ///
-    /// # Panics
+    /// # Errors
     /// If another process holds the checkpoint, or a checkpoint exists but cannot be used:
-    /// unreadable, corrupt with no intact previous generation, or of other state. The message
-    /// names the file and how to start over; no checkpoint file is changed.
-    #[track_caller]
-    pub fn start(spec: &Spec<'_>, shapes: &[String]) -> Run {
+    /// unreadable, corrupt with no intact previous generation, or of other state; or the store
+    /// cannot be used. No checkpoint file is changed. The generated code returns the error
+    /// from a function whose error type takes it, else panics with it ([`fail`]).
+    pub fn start(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
         // A keyed checkpoint has a file per key value, and the key in its label.
         let (file, label) = match spec.key {
             None => (file_name(spec.name), spec.name.to_owned()),
@@ -141,28 +141,30 @@ impl Run {
             ),
         };
         let path = files::checkpoint_dir().join(file);
-        let lock = Lock::acquire(&path).unwrap_or_else(|err| match err {
+        let lock = Lock::acquire(&path).map_err(|err| match err {
             Error::Locked { path, holder } if holder == std::process::id().to_string() => {
-                fail(Error::InUseHere { path })
+                Error::InUseHere { path }
             }
-            err => fail(err),
-        });
+            err => err,
+        })?;
         files::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
         let shape = label::describe_state(spec.path, spec.state, shapes);
         if reset_requested() {
-            reset(&generations, spec.function);
+            reset(&generations, spec.function)?;
         }
-        let remote = remote::configured().map(|url| {
-            let name = generations.newest.file_name().unwrap_or_default();
-            Remote::connect(&url, &name.to_string_lossy()).unwrap_or_else(|err| fail(err))
-        });
-        let mut recovered =
-            recover::recover(&OsFs, &generations, &label, &shape).unwrap_or_else(|err| fail(err));
-        let from_store = remote.as_ref().and_then(|remote| {
-            newer_on_store(remote, &generations, &mut recovered, &label, &shape)
-                .unwrap_or_else(|err| fail(err))
-        });
+        let remote = match remote::configured() {
+            Some(url) => {
+                let name = generations.newest.file_name().unwrap_or_default();
+                Some(Remote::connect(&url, &name.to_string_lossy())?)
+            }
+            None => None,
+        };
+        let mut recovered = recover::recover(&OsFs, &generations, &label, &shape)?;
+        let from_store = match &remote {
+            Some(remote) => newer_on_store(remote, &generations, &mut recovered, &label, &shape)?,
+            None => None,
+        };
         // The log resumed from in place is appended to; from anything else (`.prev`, a
         // version-1 file) the first save starts a new log.
         let log_end = recovered
@@ -233,7 +235,7 @@ impl Run {
             syncer.upload_to(remote.uploads());
             progress.watch_store(remote.uploads());
         }
-        Run {
+        Ok(Run {
             function: spec.function,
             restored: Arc::default(),
             continued,
@@ -266,7 +268,7 @@ impl Run {
             resume_message,
             inner_checked: false,
             watched: None,
-        }
+        })
     }
 
     /// In a loop nest, after the position is read from the checkpoint: says where the run
@@ -299,34 +301,33 @@ impl Run {
     /// iterations already completed (with `nth`, O(1) for ranges). Takes and gives back the
     /// iterator by value, so its address never escapes and the loop keeps it in registers.
     ///
-    /// # Panics
-    /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index: it would not
-    /// yield what it yielded on the saved run.
+    /// # Errors
+    /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index, or yields
+    /// another item there than the saved run did: it would not yield what it yielded then.
     ///
     /// `fingerprint` gives an item's fingerprint (see [`crate::__private::ItemHash`]): on
     /// resume from a save that holds none (one after a failure), the item after the last
     /// record that holds one is checked on the way, so that an order that changed is caught
     /// there too.
-    #[track_caller]
     pub fn prepare<I: Iterator>(
         &mut self,
         iter: I,
         fingerprint: &impl Fn(&I::Item) -> Option<u64>,
-    ) -> I {
-        self.refuse_unordered::<I>();
+    ) -> Result<I, Error> {
+        self.refuse_unordered::<I>()?;
         let start = self.start;
         let Some((at, expected)) = self.expected.take_if(|&mut (at, _)| at < start) else {
             return self.skip_items(iter, self.start);
         };
-        let mut iter = self.skip_items(iter, at);
+        let mut iter = self.skip_items(iter, at)?;
         let Some(item) = iter.next() else {
-            fail(Error::IteratorTooShort {
+            return Err(Error::IteratorTooShort {
                 path: self.generations.newest.clone(),
                 index: self.start,
             });
         };
         if fingerprint(&item).is_some_and(|found| found != expected) {
-            fail(Error::OrderChanged {
+            return Err(Error::OrderChanged {
                 path: self.generations.newest.clone(),
                 index: at,
             });
@@ -342,8 +343,9 @@ impl Run {
     /// As [`Run::prepare`].
     #[track_caller]
     pub fn skip<I: Iterator>(&self, iter: I, done: u64) -> I {
-        self.refuse_unordered::<I>();
-        self.skip_items(iter, done)
+        self.refuse_unordered::<I>()
+            .and_then(|()| self.skip_items(iter, done))
+            .unwrap_or_else(|err| fail(err))
     }
 
     /// [`Run::skip`] for the inner loop of a nest, made anew every outer iteration: the check
@@ -357,40 +359,39 @@ impl Run {
     pub fn skip_inner<I: Iterator>(&mut self, iter: I, done: u64) -> I {
         if !self.inner_checked {
             self.inner_checked = true;
-            self.refuse_unordered::<I>();
+            self.refuse_unordered::<I>().unwrap_or_else(|err| fail(err));
         }
         if done == 0 {
             return iter;
         }
-        self.skip_items(iter, done)
+        self.skip_items(iter, done).unwrap_or_else(|err| fail(err))
     }
 
-    #[track_caller]
-    fn refuse_unordered<I>(&self) {
-        if let Some(iterator) = crate::run::arg_key::unordered::<I>() {
-            fail(Error::UnorderedIterator {
+    fn refuse_unordered<I>(&self) -> Result<(), Error> {
+        match crate::run::arg_key::unordered::<I>() {
+            Some(iterator) => Err(Error::UnorderedIterator {
                 path: self.generations.newest.clone(),
                 iterator,
-            });
+            }),
+            None => Ok(()),
         }
     }
 
-    #[track_caller]
-    fn skip_items<I: Iterator>(&self, mut iter: I, done: u64) -> I {
+    fn skip_items<I: Iterator>(&self, mut iter: I, done: u64) -> Result<I, Error> {
         let Some(last) = done.checked_sub(1) else {
-            return iter;
+            return Ok(iter);
         };
         let ended = match usize::try_from(last) {
             Ok(last) => iter.nth(last).is_none(),
             Err(_) => true,
         };
         if ended {
-            fail(Error::IteratorTooShort {
+            return Err(Error::IteratorTooShort {
                 path: self.generations.newest.clone(),
                 index: done,
             });
         }
-        iter
+        Ok(iter)
     }
 
     /// A new iteration of a nest's outer loop starts: the bindings from `first_inner_binding`
@@ -668,6 +669,12 @@ impl Run {
         }
     }
 
+    /// A save failed and the function returns the error (see [`Run::abort`] for the panic):
+    /// the checkpoints saved before stay, durable and in place.
+    pub fn settle(&self) {
+        let _ = self.saver.syncer.flush();
+    }
+
     /// A save failed, or the resumed iterator's order changed: stop, leaving the checkpoint
     /// files as they are.
     #[track_caller]
@@ -715,7 +722,7 @@ impl Run {
 
 /// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
 #[track_caller]
-fn reset(generations: &Generations, function: &str) {
+fn reset(generations: &Generations, function: &str) -> Result<(), Error> {
     let suffix = format!(".reset-{}", now_ms());
     for path in [
         &generations.newest,
@@ -730,9 +737,10 @@ fn reset(generations: &Generations, function: &str) {
                 aside.display(),
             ),
             Ok(None) => {}
-            Err(err) => fail(err),
+            Err(err) => return Err(err),
         }
     }
+    Ok(())
 }
 
 /// Restores the state from a checkpoint, one value at a time, in the order they were saved,
@@ -793,10 +801,9 @@ const MAX_VARINT_LEN: usize = 10;
 impl Restore {
     /// Decodes the next state value.
     ///
-    /// # Panics
+    /// # Errors
     /// If the payload does not decode: the function stops before any value is used.
-    #[track_caller]
-    pub fn value<T: DeserializeOwned>(&mut self) -> T {
+    pub fn value<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
         self.binding += 1;
         let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
             let mut seen = SeenBytes::default();
@@ -806,7 +813,7 @@ impl Restore {
         } else {
             self.reader.value()
         };
-        decoded.unwrap_or_else(|err| fail(checkpoint::decode_failed(&self.path, err)))
+        decoded.map_err(|err| checkpoint::decode_failed(&self.path, err))
     }
 
     /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,
@@ -822,11 +829,10 @@ impl Restore {
     }
 
     /// Checks that every byte of the payload was used.
-    #[track_caller]
-    pub fn finish(self) {
+    pub fn finish(self) -> Result<(), Error> {
         let left = self.reader.remaining();
         if left != 0 {
-            fail(Error::corrupt(
+            return Err(Error::corrupt(
                 &self.path,
                 format!("{left} bytes are left over after the state"),
             ));
@@ -834,7 +840,7 @@ impl Restore {
         // Sequences whose growth the runtime finds: their first save checks them against
         // the hash of their bytes here, and if unchanged appends to them.
         if self.candidates.is_empty() {
-            return;
+            return Ok(());
         }
         let mut growth = self.restored.growth();
         for (binding, seen) in self.candidates {
@@ -851,6 +857,7 @@ impl Restore {
         }
         drop(growth);
         self.restored.any.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -923,8 +930,10 @@ fn saving_failed(err: &Error) -> bool {
     )
 }
 
+/// Panics with `err` and what it means for the checkpoint: what a runtime error does in a
+/// function that cannot return it.
 #[track_caller]
-fn fail(err: Error) -> ! {
+pub fn fail(err: Error) -> ! {
     let text = with_causes(&err);
     match err {
         // Outside a save (the lock, recovery, a reset): whatever failed changed no checkpoint.

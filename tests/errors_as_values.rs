@@ -1,0 +1,207 @@
+//! Runtime errors as values: in a function returning `Result<T, E>` with
+//! `E: From<resumable::Error>`, a held checkpoint, one that cannot be loaded, an iterator that
+//! does not yield what the saved run's did, and a failed save come back as `Err`, with the
+//! checkpoint untouched; a function whose error type does not take them panics as before.
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::scratch;
+use resumable::resumable;
+
+/// The user's own error type, as a `thiserror` enum with `#[from]` would be.
+#[derive(Debug)]
+enum JobError {
+    Checkpoint(resumable::Error),
+}
+
+impl From<resumable::Error> for JobError {
+    fn from(err: resumable::Error) -> Self {
+        JobError::Checkpoint(err)
+    }
+}
+
+#[resumable(every = 10, name = "values-own", key = ())]
+fn own_error(n: u64, panic_at: Option<u64>) -> Result<u64, JobError> {
+    let mut sum = 0u64;
+    for i in 0..n {
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        sum += i * i;
+    }
+    Ok(sum)
+}
+
+#[resumable(every = 10, name = "values-anyhow", key = ())]
+fn with_anyhow(n: u64, panic_at: Option<u64>) -> anyhow::Result<u64> {
+    let mut sum = 0u64;
+    for i in 0..n {
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        sum += i;
+    }
+    Ok(sum)
+}
+
+/// `String` does not take a `resumable::Error`: the panic it always was.
+#[resumable(every = 10, name = "values-string", key = ())]
+fn string_error(n: u64, panic_at: Option<u64>) -> Result<u64, String> {
+    let mut sum = 0u64;
+    for i in 0..n {
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        sum += i;
+    }
+    Ok(sum)
+}
+
+/// Breaks its promise to only append at `shrink_at`: that save fails.
+#[resumable(every = 10, name = "values-append", append(results), key = ())]
+fn shrinking(n: u64, shrink_at: u64) -> Result<usize, JobError> {
+    let mut results: Vec<u64> = Vec::new();
+    for i in 0..n {
+        if i == shrink_at {
+            results.clear();
+        }
+        results.push(i);
+    }
+    Ok(results.len())
+}
+
+fn with_dir<T>(dir: &Path, run: impl FnOnce() -> T) -> T {
+    // RESUMABLE_DIR wins over the configuration: these tests need their own directory.
+    assert!(
+        std::env::var_os("RESUMABLE_DIR").is_none_or(|dir| dir.is_empty()),
+        "run these tests without RESUMABLE_DIR"
+    );
+    resumable::Config::new().dir(dir).apply().unwrap();
+    run()
+}
+
+/// Waits until `done`, failing the test after 30 s with `what` did not happen.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed().as_secs() < 30, "{what} in 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn log(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.ckpt"))
+}
+
+/// Flips a byte of the log's header (its records then cannot be trusted), and removes the
+/// `.prev` fallback.
+fn damage(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = 12;
+    bytes[at] ^= 0x55;
+    std::fs::write(path, &bytes).unwrap();
+    let _ = std::fs::remove_file(common::previous(path));
+}
+
+// One test: the configured directory is the process's.
+#[test]
+fn runtime_errors_are_returned_as_err_where_the_error_type_takes_them() {
+    let dir = scratch("values");
+    with_dir(&dir, || {
+        // An unloadable checkpoint: Err, and the file is exactly as it was.
+        let stopped = catch_unwind(AssertUnwindSafe(|| own_error(100, Some(45))));
+        assert!(stopped.is_err());
+        let path = log(&dir, "values-own");
+        damage(&path);
+        let before = std::fs::read(&path).unwrap();
+        match own_error(100, None) {
+            Err(JobError::Checkpoint(resumable::Error::Corrupt { path: named, .. })) => {
+                assert_eq!(named, path)
+            }
+            other => panic!("expected Err(Corrupt), got {other:?}"),
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the checkpoint changed"
+        );
+
+        // A checkpoint held by another process (flock(1), as the runtime locks): Err(Locked).
+        let stopped = catch_unwind(AssertUnwindSafe(|| with_anyhow(100, Some(30))));
+        assert!(stopped.is_err());
+        let path = log(&dir, "values-anyhow");
+        let lock = PathBuf::from(format!("{}.lock", path.display()));
+        // The lock file names its holder; this process's earlier run left its own pid there.
+        std::fs::write(&lock, "1").unwrap();
+        let mut holder = Command::new("flock")
+            .args(["-n", "-o", lock.to_str().unwrap(), "sleep", "30"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("the other process holds the lock", || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&lock)
+                .is_ok_and(|file| file.try_lock().is_err())
+        });
+        let before = std::fs::read(&path).unwrap();
+        let err = with_anyhow(100, None).expect_err("the checkpoint is held");
+        assert!(
+            matches!(
+                err.downcast_ref::<resumable::Error>(),
+                Some(resumable::Error::Locked { .. })
+            ),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        // Once it is free, the run resumes and finishes.
+        assert_eq!(with_anyhow(100, None).unwrap(), (0..100).sum::<u64>());
+
+        // An iterator shorter than the saved index: Err(IteratorTooShort), nothing changed.
+        let stopped = catch_unwind(AssertUnwindSafe(|| with_anyhow(100, Some(60))));
+        assert!(stopped.is_err());
+        let before = std::fs::read(&path).unwrap();
+        let err = with_anyhow(40, None).expect_err("40 items, saved at 60");
+        assert!(
+            matches!(
+                err.downcast_ref::<resumable::Error>(),
+                Some(resumable::Error::IteratorTooShort { index: 60, .. })
+            ),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(with_anyhow(100, None).unwrap(), (0..100).sum::<u64>());
+
+        // A failed save (the `append` promise broken at 25): Err(NotAppendOnly); the checkpoint
+        // at 20 stands.
+        match shrinking(100, 25) {
+            Err(JobError::Checkpoint(resumable::Error::NotAppendOnly { .. })) => {}
+            other => panic!("expected Err(NotAppendOnly), got {other:?}"),
+        }
+        assert_eq!(
+            resumable::__private::saved_index(&log(&dir, "values-append")),
+            Some(20)
+        );
+
+        // `Result<_, String>` cannot hold the error: the panic, naming the file.
+        let stopped = catch_unwind(AssertUnwindSafe(|| string_error(100, Some(45))));
+        assert!(stopped.is_err());
+        let path = log(&dir, "values-string");
+        damage(&path);
+        let panic = catch_unwind(AssertUnwindSafe(|| string_error(100, None)))
+            .expect_err("a String error cannot hold it: the run panics");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "the panic names the file: {message}"
+        );
+    });
+    resumable::Config::new().apply().unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
