@@ -251,7 +251,7 @@ pub(crate) fn show(dir: &Path, name: &str) -> Result<String, String> {
 
 fn reset(dir: &Path, name: &str) -> Result<String, String> {
     let path = find(dir, name)?;
-    let moved = inspect::reset(&path).map_err(|err| error_text(&err))?;
+    let moved = inspect::reset(&path).map_err(|err| err.with_causes())?;
     let mut out = String::new();
     for (from, to) in &moved {
         let _ = writeln!(out, "moved {} to {}", from.display(), to.display());
@@ -280,18 +280,6 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, String> {
         "no checkpoint named {name} in {}; {there}",
         dir.display()
     ))
-}
-
-/// An error and its causes on one line (a `resumable::Error` leaves its cause to `source()`).
-pub(crate) fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn unreadable(dir: &Path, err: &std::io::Error) -> String {

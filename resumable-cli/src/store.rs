@@ -14,10 +14,10 @@ mod with_store {
 
     use resumable::inspect::{self, StoreCheckpointInfo, StoreCommitInfo};
 
-    use crate::{error_text, row, table};
+    use crate::{row, table};
 
     pub(crate) fn list(url: &str) -> Result<String, String> {
-        let checkpoints = inspect::inspect_store(url).map_err(|err| error_text(&err))?;
+        let checkpoints = inspect::inspect_store(url).map_err(|err| err.with_causes())?;
         if checkpoints.is_empty() {
             return Ok(format!("no checkpoints on the store {url}\n"));
         }
@@ -64,7 +64,7 @@ mod with_store {
         let shown = match fetched {
             Ok(Some(_)) => crate::show(&scratch, name),
             Ok(None) => Ok("\nits checkpoint was removed from the store meanwhile\n".into()),
-            Err(err) => Err(error_text(&err)),
+            Err(err) => Err(err.with_causes()),
         };
         let _ = std::fs::remove_dir_all(&scratch);
         let _ = writeln!(out, "\nits log, fetched from the store and checked:");
@@ -73,7 +73,7 @@ mod with_store {
     }
 
     pub(crate) fn reset(url: &str, name: &str) -> Result<String, String> {
-        let reset = inspect::reset_on_store(url, name).map_err(|err| error_text(&err))?;
+        let reset = inspect::reset_on_store(url, name).map_err(|err| err.with_causes())?;
         let was = reset.was.as_ref().map_or_else(
             || "it held no checkpoint".into(),
             |commit| format!("it held {}", commit_text(commit)),
@@ -90,7 +90,7 @@ mod with_store {
     pub(crate) fn lag(url: &str, dir: &Path, name: &str) -> Result<String, String> {
         let local = inspect::inspect(&inspect::checkpoint_path(dir, name));
         let text = match inspect::inspect_store_checkpoint(url, name) {
-            Err(err) => format!("cannot be read: {}", error_text(&err)),
+            Err(err) => format!("cannot be read: {}", err.with_causes()),
             Ok(None) => format!("{url} holds nothing of it"),
             Ok(Some(store)) => match (&store.newest, local.index()) {
                 (None, _) => format!("{url} holds no checkpoint of it ({})", store.lease.text()),
@@ -110,7 +110,7 @@ mod with_store {
             Ok(Some(info)) => Ok(info),
             Ok(None) => {
                 let names: Vec<String> = inspect::inspect_store(url)
-                    .map_err(|err| error_text(&err))?
+                    .map_err(|err| err.with_causes())?
                     .into_iter()
                     .map(|info| info.name)
                     .collect();
@@ -123,7 +123,7 @@ mod with_store {
                     "no checkpoint named {name} on the store {url}; {there}"
                 ))
             }
-            Err(err) => Err(error_text(&err)),
+            Err(err) => Err(err.with_causes()),
         }
     }
 

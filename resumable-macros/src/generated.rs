@@ -105,8 +105,8 @@ pub struct Parts {
     return_type: TokenStream,
     /// The return type is spelled `…Result<…>`: see [`Parts::catching`].
     returns_result: bool,
-    /// The return type can be named (no `impl Trait`) and is not `()`: a runtime error may
-    /// be returned as its `Err` (see [`Parts::route_error`]).
+    /// The function declares a return type that can be named (no `impl Trait`): a runtime
+    /// error may be returned as its `Err` (see [`route_closure`]).
     may_be_result: bool,
     /// State the body moves: see [`Parts::catching`].
     by_value: Vec<Ident>,
@@ -609,20 +609,13 @@ impl Parts {
         }
     }
 
-    /// What the function does with a runtime error `err` outside the loop's closure (the lock,
-    /// the checkpoint, the iterator, a failed save): returns `Err(E::from(err))` when it
-    /// returns a `Result<T, E>` whose `E: From<resumable::Error>`, else panics with it. Its
-    /// type is `!`.
-    pub fn route_error(&self, err: &Ident) -> TokenStream {
-        route_error(self.may_be_result, err)
-    }
-
-    /// `expr` (a `Result<T, resumable::Error>`) unwrapped, its error routed (see
-    /// [`Parts::route_error`]).
+    /// `expr` (a `Result<T, resumable::Error>`, outside the loop's closure: the checkpoint,
+    /// the iterator) unwrapped, its error returned as the function's `Err` or panicked with
+    /// (see [`route_error`]).
     pub fn or_route(&self, expr: TokenStream) -> TokenStream {
         let err = &self.locals.err;
         let value = &self.locals.value;
-        let route = self.route_error(err);
+        let route = route_error(self.may_be_result, err);
         quote! {
             match #expr {
                 ::core::result::Result::Ok(#value) => #value,
@@ -650,11 +643,9 @@ impl Parts {
         // A failed save: returned as the function's `Err` (the checkpoints before it made
         // durable first), else the panic that says which checkpoint stands.
         let abort = if self.may_be_result {
-            let return_type = &self.return_type;
+            let route = local("route");
             quote! {
-                #[allow(unused_imports)]
-                use #private::{RouteToErr as _, RouteToPanic as _};
-                match (&&#private::ErrorRoute::<#return_type>::new()).route(#err) {
+                match #route(#err) {
                     ::core::result::Result::Ok(#value) => {
                         #run.settle();
                         return #value;
@@ -809,21 +800,24 @@ impl Parts {
     }
 }
 
-/// [`Parts::route_error`], before `Parts` exists: `return route(err)`, where `route` is the
-/// closure [`route_closure`] defines, else the panic.
+/// What the function does with a runtime error `err` where it can return (its type is `!`):
+/// returns `Err(E::from(err))` when it returns a `Result<T, E>` whose
+/// `E: From<resumable::Error>`, else panics with it.
 fn route_error(may_be_result: bool, err: &Ident) -> TokenStream {
+    let fail = quote!(::resumable::__private::fail);
     if !may_be_result {
-        return quote!(::resumable::__private::fail(#err));
+        return quote!(#fail(#err));
     }
     let route = local("route");
-    quote!(return #route(#err))
+    quote!(return #route(#err).unwrap_or_else(|#err| #fail(#err)))
 }
 
-/// Defines `route`, called with a runtime error where the function can return: the
-/// function's value `Err(E::from(err))` when its return type is `Result<T, E>` with
-/// `E: From<resumable::Error>` (autoref specialization on the named return type), else it
-/// panics with the error. Nothing when the return type cannot be named (`impl Trait`) or is
-/// `()`.
+/// Defines `route`, which gives a runtime error the function can return as its value:
+/// `Ok(Err(E::from(err)))` when the return type is `Result<T, E>` with
+/// `E: From<resumable::Error>` (autoref specialization on the named return type), else
+/// `Err(err)` to panic with ([`route_error`]; a failed save panics through `Run::abort`).
+/// Nothing when the function declares no return type or one that cannot be named
+/// (`impl Trait`).
 fn route_closure(may_be_result: bool, return_type: &TokenStream) -> TokenStream {
     if !may_be_result {
         return quote!();
@@ -831,15 +825,11 @@ fn route_closure(may_be_result: bool, return_type: &TokenStream) -> TokenStream 
     let private = quote!(::resumable::__private);
     let route = local("route");
     let err = local("err");
-    let value = local("value");
     quote! {
         let #route = |#err: ::resumable::Error| {
             #[allow(unused_imports)]
             use #private::{RouteToErr as _, RouteToPanic as _};
-            match (&&#private::ErrorRoute::<#return_type>::new()).route(#err) {
-                ::core::result::Result::Ok(#value) => #value,
-                ::core::result::Result::Err(#err) => #private::fail(#err),
-            }
+            (&&#private::ErrorRoute::<#return_type>::new()).route(#err)
         };
     }
 }

@@ -35,12 +35,18 @@ use crate::error::Error;
 /// # resumable::Config::new().apply()?;
 /// # Ok::<(), resumable::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     dir: Option<PathBuf>,
     store: Option<String>,
     store_lease: Option<Duration>,
     signals: Option<bool>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
 }
 
 /// The settings in effect, environment included: what [`Config::current`] returns.
@@ -57,17 +63,17 @@ pub struct Settings {
     pub signals: bool,
 }
 
-static APPLIED: RwLock<Config> = RwLock::new(Config {
-    dir: None,
-    store: None,
-    store_lease: None,
-    signals: None,
-});
+static APPLIED: RwLock<Config> = RwLock::new(Config::new());
 
 impl Config {
     /// No setting: every one is its environment variable's, else its default.
-    pub fn new() -> Config {
-        Config::default()
+    pub const fn new() -> Config {
+        Config {
+            dir: None,
+            store: None,
+            store_lease: None,
+            signals: None,
+        }
     }
 
     /// The checkpoint directory (unless `RESUMABLE_DIR` is set).

@@ -252,21 +252,22 @@ pub enum Error {
     },
 }
 
-/// `err` and its causes on one line, `message: cause: cause`: what the runtime prints and
-/// panics with. An error's own `Display` leaves its cause to `source()`, so that `anyhow`'s
-/// `{:#}` and other reporters print each cause once.
-pub(crate) fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl Error {
+    /// The message and its causes on one line, `message: cause: cause`: what the runtime
+    /// prints and panics with, and what a program without an error reporter can print. The
+    /// error's own `Display` leaves its cause to `source()`, so that `anyhow`'s `{:#}` and
+    /// other reporters print each cause once.
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             action,
@@ -433,7 +434,7 @@ mod tests {
                     .map(ToString::to_string)
                     .collect();
             let message = err.to_string();
-            let runtime = with_causes(&err);
+            let runtime = err.with_causes();
             let err = anyhow::Error::from(err);
             let (plain, alternate, debug) =
                 (format!("{err}"), format!("{err:#}"), format!("{err:?}"));

@@ -19,14 +19,8 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         #[allow(unused_imports)]
         use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-        match (&&::resumable::__private::ErrorRoute::<Result<Vec<String>, std::io::Error>>::new())
+        (&&::resumable::__private::ErrorRoute::<Result<Vec<String>, std::io::Error>>::new())
             .route(__resumable_err)
-        {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                ::resumable::__private::fail(__resumable_err)
-            }
-        }
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
@@ -45,25 +39,34 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         ],
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
-        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
     };
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
         lines = match (__resumable_codec_0.load)(&mut __resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
         bytes = match (__resumable_codec_1.load)(&mut __resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
     }
@@ -79,7 +82,10 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         .prepare(__resumable_iter, &__resumable_fingerprint)
     {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
@@ -153,12 +159,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-            match (&&::resumable::__private::ErrorRoute::<Result<Vec<String>, std::io::Error>>::new(
-            ))
-                .route(__resumable_err)
-            {
+            match __resumable_route(__resumable_err) {
                 ::core::result::Result::Ok(__resumable_value) => {
                     __resumable_run.settle();
                     return __resumable_value;

@@ -26,14 +26,8 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         #[allow(unused_imports)]
         use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-        match (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
+        (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
             .route(__resumable_err)
-        {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                ::resumable::__private::fail(__resumable_err)
-            }
-        }
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
@@ -51,19 +45,26 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         ))],
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
-        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
     };
     if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
         report = match (__resumable_codec_0.load)(&mut __resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
     }
@@ -79,7 +80,10 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         .prepare(__resumable_iter, &__resumable_fingerprint)
     {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
@@ -250,11 +254,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-            match (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
-                .route(__resumable_err)
-            {
+            match __resumable_route(__resumable_err) {
                 ::core::result::Result::Ok(__resumable_value) => {
                     __resumable_run.settle();
                     return __resumable_value;

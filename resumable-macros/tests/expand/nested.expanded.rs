@@ -43,12 +43,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         #[allow(unused_imports)]
         use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-        match (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err) {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                ::resumable::__private::fail(__resumable_err)
-            }
-        }
+        (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err)
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
         &::resumable::__private::Spec {
@@ -69,14 +64,19 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
         ],
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
-        ::core::result::Result::Err(__resumable_err) => return __resumable_route(__resumable_err),
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
     };
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err);
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
             }
         };
         __resumable_run.resuming_at(__resumable_position);
@@ -384,9 +384,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             return __resumable_value;
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
-            match (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err) {
+            match __resumable_route(__resumable_err) {
                 ::core::result::Result::Ok(__resumable_value) => {
                     __resumable_run.settle();
                     return __resumable_value;

@@ -234,14 +234,11 @@ fn block_on<T>(
     url: &str,
     work: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| Error::Store {
-            url: url.to_owned(),
-            name: String::new(),
-            action: "reach",
-            problem: format!("could not start a runtime for its requests: {err}"),
-        })?;
+    let runtime = client::runtime().map_err(|err| Error::Store {
+        url: url.to_owned(),
+        name: String::new(),
+        action: "reach",
+        problem: format!("could not start a runtime for its requests: {err}"),
+    })?;
     runtime.block_on(work)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, with_causes};
+use crate::error::Error;
 use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
 use crate::format::label;
@@ -340,7 +340,8 @@ impl Run {
     /// per process, then advances `iter` past the `done` completed outer iterations.
     ///
     /// # Panics
-    /// As [`Run::prepare`].
+    /// On the errors of [`Run::prepare`]: a nest's loops are not yet refused as the
+    /// function's `Err`.
     #[track_caller]
     pub fn skip<I: Iterator>(&self, iter: I, done: u64) -> I {
         self.refuse_unordered::<I>()
@@ -353,7 +354,8 @@ impl Run {
     /// items are to be skipped (only on resume).
     ///
     /// # Panics
-    /// As [`Run::prepare`].
+    /// On the errors of [`Run::prepare`]: a nest's loops are not yet refused as the
+    /// function's `Err`.
     #[inline]
     #[track_caller]
     pub fn skip_inner<I: Iterator>(&mut self, iter: I, done: u64) -> I {
@@ -562,7 +564,7 @@ impl Run {
     /// at most [`UPLOAD_DEADLINE`]); reports a failure on stderr.
     fn flush(&self) {
         if let Err(err) = self.saver.syncer.flush() {
-            let err = with_causes(&err);
+            let err = err.with_causes();
             eprintln!(
                 "resumable: warning: the last checkpoint may not survive a power loss: {err}"
             );
@@ -647,7 +649,7 @@ impl Run {
         } = &self.generations;
         for path in [next, previous, newest] {
             if let Err(err) = files::remove(&OsFs, path) {
-                let err = with_causes(&err);
+                let err = err.with_causes();
                 eprintln!(
                     "resumable: warning: the loop finished but {err}; the next run will resume \
                      from it"
@@ -658,7 +660,7 @@ impl Run {
         if let Some(remote) = self.remote.take()
             && let Err(err) = remote.remove_all()
         {
-            let err = with_causes(&err);
+            let err = err.with_causes();
             eprintln!(
                 "resumable: warning: the loop finished but {err}; a run on another machine \
                  would resume from what is left there"
@@ -679,18 +681,17 @@ impl Run {
     /// files as they are.
     #[track_caller]
     pub fn abort(&self, err: Error) -> ! {
-        // The checkpoints saved before stay, durable and in place.
-        let _ = self.saver.syncer.flush();
+        self.settle();
         // Only here is it known whether a checkpoint stands behind the failed save.
         match (saving_failed(&err), self.saver.last_saved) {
             (true, Some(_)) => panic!(
                 "resumable: {}; the last good checkpoint is intact",
-                with_causes(&err)
+                err.with_causes()
             ),
             (true, None) => panic!(
                 "resumable: {}; no checkpoint was saved yet, so the next run starts from the \
                  beginning",
-                with_causes(&err)
+                err.with_causes()
             ),
             (false, _) => fail(err),
         }
@@ -721,7 +722,6 @@ impl Run {
 }
 
 /// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
-#[track_caller]
 fn reset(generations: &Generations, function: &str) -> Result<(), Error> {
     let suffix = format!(".reset-{}", now_ms());
     for path in [
@@ -729,15 +729,13 @@ fn reset(generations: &Generations, function: &str) -> Result<(), Error> {
         &generations.previous,
         &generations.next,
     ] {
-        match files::move_aside(&OsFs, path, &suffix) {
-            Ok(Some(aside)) => eprintln!(
+        if let Some(aside) = files::move_aside(&OsFs, path, &suffix)? {
+            eprintln!(
                 "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
                  starts over",
                 path.display(),
                 aside.display(),
-            ),
-            Ok(None) => {}
-            Err(err) => return Err(err),
+            );
         }
     }
     Ok(())
@@ -934,7 +932,7 @@ fn saving_failed(err: &Error) -> bool {
 /// function that cannot return it.
 #[track_caller]
 pub fn fail(err: Error) -> ! {
-    let text = with_causes(&err);
+    let text = err.with_causes();
     match err {
         // Outside a save (the lock, recovery, a reset): whatever failed changed no checkpoint.
         _ if saving_failed(&err) => panic!("resumable: {text}; no checkpoint was changed"),

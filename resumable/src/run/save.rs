@@ -399,7 +399,7 @@ impl<'a> Save<'a> {
                 saver.path.display()
             ),
             Err(err) => {
-                let err = crate::error::with_causes(&err);
+                let err = err.with_causes();
                 eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
             }
         }

@@ -584,6 +584,14 @@ impl Client {
     }
 }
 
+/// The runtime the store's calls run on: one thread, the caller's (the upload thread's, or
+/// the command's), never a user's async runtime.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// The names of the checkpoints under the store `url`'s prefix (`<name>.ckpt`), sorted.
 pub(crate) async fn checkpoint_names(url: &str) -> Result<Vec<String>, Error> {
     let fail = |action, problem| Error::Store {

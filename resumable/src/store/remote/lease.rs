@@ -258,10 +258,7 @@ mod tests {
     use crate::store::remote::client::UploadError;
 
     fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        crate::store::remote::client::runtime().unwrap()
     }
 
     /// A store of this process (`memory://`) no other test uses.

@@ -63,8 +63,5 @@ pub fn fetch_file(url: &str, name: &str, to: &Path) -> Result<Duration, Error> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime starts")
+    client::runtime().expect("a current-thread runtime starts")
 }

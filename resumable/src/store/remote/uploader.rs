@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::store::fs::LogFile;
 use crate::store::journal::Written;
-use crate::store::remote::client::{Client, UploadError};
+use crate::store::remote::client::{self, Client, UploadError};
 use crate::store::remote::layout::Commit;
 use crate::store::remote::lease;
 
@@ -134,10 +134,7 @@ impl Remote {
         thread::Builder::new()
             .name("resumable-upload".into())
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let runtime = match client::runtime() {
                     Ok(runtime) => runtime,
                     Err(err) => {
                         let _ = ready.send(Err(Error::Store {
