@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher as _};
 use serde::Serialize;
 
 use crate::run::hash_into;
-use crate::run::prefix_hash::PrefixHasher;
+use crate::run::hash128::Hash128;
 use crate::run::spec::Key;
 
 /// An argument of the call, asked for its fingerprint and its text by autoref specialization:
@@ -38,7 +38,7 @@ pub trait ArgByHash {
 
 impl<T: Hash + ?Sized> ArgByHash for &&Arg<'_, T> {
     fn arg_hash(&self) -> ArgHash {
-        let mut hasher = PrefixHasher::new();
+        let mut hasher = Hash128::new();
         hasher.write(b"hash");
         self.0.hash(&mut hasher);
         ArgHash::Hashed(hasher.finish128())
@@ -56,7 +56,7 @@ impl<T: Serialize + ?Sized> ArgBySerde for &&&Arg<'_, T> {
         if let Some(name) = unordered::<T>() {
             return ArgHash::Unordered(name);
         }
-        let mut hasher = PrefixHasher::new();
+        let mut hasher = Hash128::new();
         hasher.write(b"serde");
         match hash_into::serialized(self.0, &mut hasher, usize::MAX) {
             true => ArgHash::Hashed(hasher.finish128()),
@@ -77,7 +77,7 @@ impl<T: fmt::Debug + ?Sized> ArgByDebug for &Arg<'_, T> {
         if let Some(name) = unordered::<T>() {
             return ArgHash::Unordered(name);
         }
-        let mut hasher = PrefixHasher::new();
+        let mut hasher = Hash128::new();
         hasher.write(b"debug");
         hash_into::debugged(self.0, &mut hasher, usize::MAX);
         ArgHash::Hashed(hasher.finish128())
@@ -128,7 +128,7 @@ impl<T: ?Sized> ArgNoText for &Arg<'_, T> {}
 /// never find their checkpoint again. The message says to give `key = …`.
 #[track_caller]
 pub fn args_key(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key> {
-    let mut hasher = PrefixHasher::new();
+    let mut hasher = Hash128::new();
     let mut text = String::new();
     let mut any = false;
     for (name, hash, value) in args {

@@ -17,7 +17,7 @@ use crate::format::log::LogMeta;
 use crate::format::shape;
 use crate::format::stream::Reader;
 use crate::run::growth::Growth;
-use crate::run::prefix_hash::PrefixHasher;
+use crate::run::hash128::Hash128;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -777,7 +777,7 @@ impl Restored {
 /// sequence's length).
 #[derive(Default)]
 struct SeenBytes {
-    hasher: PrefixHasher,
+    hasher: Hash128,
     first: Vec<u8>,
 }
 

@@ -8,8 +8,8 @@
 pub(crate) mod arg_key;
 pub(crate) mod call;
 pub(crate) mod growth;
+pub(crate) mod hash128;
 pub(crate) mod hash_into;
-pub(crate) mod prefix_hash;
 pub(crate) mod progress;
 pub(crate) mod save;
 pub(crate) mod signals;

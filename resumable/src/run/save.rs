@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::format::encode::VecFlavor;
 use crate::format::envelope::now_ms;
 use crate::run::growth::{Elements, Growth, PlainItem};
-use crate::run::prefix_hash::PrefixHasher;
+use crate::run::hash128::Hash128;
 use crate::store::fs::OsFs;
 use crate::store::journal::{Journal, Sink};
 use crate::store::syncer::Syncer;
@@ -152,16 +152,16 @@ impl<'a> Save<'a> {
         &self,
         binding: usize,
         len: usize,
-        hash: impl Fn(Range<usize>, &mut PrefixHasher),
-        restored: impl Fn(usize, &mut PrefixHasher) -> bool,
+        hash: impl Fn(Range<usize>, &mut Hash128),
+        restored: impl Fn(usize, &mut Hash128) -> bool,
     ) -> (u64, Growth) {
-        let mut hasher = PrefixHasher::default();
+        let mut hasher = Hash128::default();
         // (elements still as saved, this save finds them changed, the save before did too)
         let (saved, missed, missed_before) =
             match self.saver.growth.get(binding).and_then(Option::as_ref) {
                 Some(Growth::Changing) => return (0, Growth::Changing),
                 Some(&Growth::Restored { len: saved, bytes }) => {
-                    let mut restored_hasher = PrefixHasher::default();
+                    let mut restored_hasher = Hash128::default();
                     let unchanged = saved as usize <= len
                         && restored(saved as usize, &mut restored_hasher)
                         && restored_hasher.finish128() == bytes;
@@ -184,7 +184,7 @@ impl<'a> Save<'a> {
                     if unchanged {
                         (saved, false, missed)
                     } else {
-                        hasher = PrefixHasher::default();
+                        hasher = Hash128::default();
                         (0, true, missed)
                     }
                 }
@@ -410,7 +410,7 @@ impl<'a> Save<'a> {
 /// chunks, so that no copy of them all is made; `false` if they do not encode.
 fn restored_bytes_hash<E>(
     items: &[E],
-    hasher: &mut PrefixHasher,
+    hasher: &mut Hash128,
     encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
 ) -> bool {
     push_varint_into(hasher, items.len() as u128);
@@ -426,7 +426,7 @@ fn restored_bytes_hash<E>(
 }
 
 /// Feeds `hasher` postcard's varint of `value`.
-fn push_varint_into(hasher: &mut PrefixHasher, value: u128) {
+fn push_varint_into(hasher: &mut Hash128, value: u128) {
     let mut bytes = Vec::with_capacity(19);
     crate::format::encode::push_varint(&mut bytes, value);
     hasher.write(&bytes);
