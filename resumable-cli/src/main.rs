@@ -1,21 +1,29 @@
-//! `resumable`: lists, shows and resets the checkpoints of a directory, or of an object store
-//! (`s3://bucket/prefix`, with the default `object-store` feature).
+//! `resumable`: lists, shows, checks, resets and prunes the checkpoints of a directory, or
+//! of an object store (`s3://bucket/prefix`, with the default `object-store` feature).
 //!
 //! The reading is done by the library ([`resumable::inspect`]); this program parses its
-//! arguments and prints plain text. Store commands are in `store.rs`.
+//! arguments and prints plain text, or JSON (`json.rs`). Store commands are in `store.rs`,
+//! `check` in `check.rs`, `prune` in `prune.rs`.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Format, Generation};
 
+mod check;
+mod json;
+mod prune;
 mod store;
 
-/// Lists, shows and resets the checkpoints of `#[resumable]` functions, in a directory or on
-/// an object store (a URL such as `s3://bucket/prefix`, as `RESUMABLE_STORE` names one).
+/// Lists, shows, checks, resets and prunes the checkpoints of `#[resumable]` functions, in a
+/// directory or on an object store (a URL such as `s3://bucket/prefix`, as `RESUMABLE_STORE`
+/// names one).
+///
+/// Exit codes: 0 done (and, for `check`, nothing damaged); 1 an error; 2 a usage error;
+/// 3 `check` found a damaged checkpoint.
 #[derive(Parser)]
 #[command(name = "resumable", version)]
 struct Cli {
@@ -23,25 +31,50 @@ struct Cli {
     command: Command,
 }
 
+/// Where the checkpoints are: the `--dir` every subcommand takes.
+#[derive(Args)]
+struct At {
+    /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
+    #[arg(long, value_name = "DIR_OR_URL")]
+    dir: Option<OsString>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Lists the checkpoints in a directory or on a store: index, age, size and health.
     List {
-        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
-        dir: Option<OsString>,
+        #[command(flatten)]
+        at: At,
+        /// Shorthand for `--dir DIR_OR_URL`, kept for scripts written before `--dir`.
+        #[arg(value_name = "DIR_OR_URL", hide = true, conflicts_with = "dir")]
+        positional_dir: Option<OsString>,
+        /// Prints one JSON document instead of the table (its shape: the README).
+        #[arg(long)]
+        json: bool,
     },
     /// Shows one checkpoint: its files, state shape and every intact record; with a store,
     /// how far the store is behind the local checkpoint.
     Show {
         /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
         name: String,
-        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
-        #[arg(long)]
-        dir: Option<OsString>,
+        #[command(flatten)]
+        at: At,
         /// The store the local checkpoint is uploaded to, to show how far behind it is
         /// [default: $RESUMABLE_STORE]
         #[arg(long)]
         store: Option<String>,
+        /// Prints one JSON document instead of the text (its shape: the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks that a run could resume every checkpoint (or the one named) as its files hold
+    /// it: exit code 0 if so, 3 if any is damaged (a run would refuse it, or warn and resume
+    /// from an older record), naming which and why. A torn tail is not damage.
+    Check {
+        /// The checkpoint's name, as `list` shows it [default: every checkpoint]
+        name: Option<String>,
+        #[command(flatten)]
+        at: At,
     },
     /// Resets a checkpoint so the next run starts over. In a directory its files are moved
     /// aside (to `<file>.reset-<unix ms>`); on a store an empty checkpoint becomes the newest.
@@ -49,9 +82,21 @@ enum Command {
     Reset {
         /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
         name: String,
-        /// The checkpoint directory, or a store URL [default: $RESUMABLE_DIR, else .resumable]
+        #[command(flatten)]
+        at: At,
+    },
+    /// Removes the files set aside in a directory (`*.reset-<ms>`, `*.damaged-<ms>`, as
+    /// `list` shows them) that were set aside longer ago than AGE, listing each. Never a
+    /// checkpoint's own files. Directories only.
+    Prune {
+        /// How long ago: a number and a unit, `s`, `m`, `h` or `d` (`45s`, `90m`, `12h`, `30d`).
+        #[arg(long, value_name = "AGE", value_parser = prune::parse_age)]
+        older_than: prune::Age,
+        /// Lists what would be removed, and removes nothing.
         #[arg(long)]
-        dir: Option<OsString>,
+        dry_run: bool,
+        #[command(flatten)]
+        at: At,
     },
 }
 
@@ -80,42 +125,129 @@ fn is_url(text: &str) -> bool {
     })
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::List { dir } => match Place::of(dir) {
-            Place::Dir(dir) => list(&dir),
-            Place::Store(url) => store::list(&url),
-        },
-        Command::Show { name, dir, store } => match Place::of(dir) {
-            Place::Dir(dir) => show(&dir, &name).and_then(|mut out| {
-                let store = store.or_else(|| std::env::var("RESUMABLE_STORE").ok());
-                if let Some(url) = store.filter(|url| !url.trim().is_empty()) {
-                    out.push_str(&store::lag(url.trim(), &dir, &name)?);
-                }
-                Ok(out)
-            }),
-            Place::Store(url) => store::show(&url, &name),
-        },
-        Command::Reset { name, dir } => match Place::of(dir) {
-            Place::Dir(dir) => reset(&dir, &name),
-            Place::Store(url) => store::reset(&url, &name),
-        },
-    };
-    match result {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("resumable: error: {message}");
-            ExitCode::FAILURE
+/// What a command prints, and whether it found damage (`check`: exit code 3).
+pub(crate) struct Done {
+    /// Its standard output.
+    pub text: String,
+    /// Set when `check` found a damaged checkpoint: a line for standard error.
+    pub damaged: Option<String>,
+}
+
+impl Done {
+    pub(crate) fn text(text: String) -> Done {
+        Done {
+            text,
+            damaged: None,
         }
     }
 }
 
+/// Why a command failed: an error (exit code 1), or arguments it cannot act on (2, as clap's
+/// own usage errors).
+pub(crate) enum Failure {
+    Error(String),
+    Usage(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Error(message)
+    }
+}
+
+/// The exit code of a damaged checkpoint found by `check`.
+const DAMAGED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(done) => {
+            print!("{}", done.text);
+            match done.damaged {
+                None => ExitCode::SUCCESS,
+                Some(message) => {
+                    eprintln!("resumable: {message}");
+                    ExitCode::from(DAMAGED)
+                }
+            }
+        }
+        Err(Failure::Error(message)) => {
+            eprintln!("resumable: error: {message}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("resumable: usage error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<Done, Failure> {
+    let text = match command {
+        Command::List {
+            at,
+            positional_dir,
+            json,
+        } => match (Place::of(at.dir.or(positional_dir)), json) {
+            (Place::Dir(dir), false) => list(&dir)?,
+            (Place::Dir(dir), true) => json::list(&dir)?,
+            (Place::Store(url), false) => store::list(&url)?,
+            (Place::Store(url), true) => store::list_json(&url)?,
+        },
+        Command::Show {
+            name,
+            at,
+            store,
+            json,
+        } => {
+            let store = store.or_else(|| std::env::var("RESUMABLE_STORE").ok());
+            let store = store
+                .as_deref()
+                .map(str::trim)
+                .filter(|url| !url.is_empty());
+            match (Place::of(at.dir), json) {
+                (Place::Dir(dir), false) => {
+                    let mut out = show(&dir, &name)?;
+                    if let Some(url) = store {
+                        out.push_str(&store::lag(url, &dir, &name)?);
+                    }
+                    out
+                }
+                (Place::Dir(dir), true) => json::show(&dir, &name, store)?,
+                (Place::Store(url), false) => store::show(&url, &name)?,
+                (Place::Store(url), true) => store::show_json(&url, &name)?,
+            }
+        }
+        Command::Check { name, at } => {
+            return match Place::of(at.dir) {
+                Place::Dir(dir) => check::check(&dir, name.as_deref()),
+                Place::Store(url) => store::check(&url, name.as_deref()),
+            };
+        }
+        Command::Reset { name, at } => match Place::of(at.dir) {
+            Place::Dir(dir) => reset(&dir, &name)?,
+            Place::Store(url) => store::reset(&url, &name)?,
+        },
+        Command::Prune {
+            older_than,
+            dry_run,
+            at,
+        } => match Place::of(at.dir) {
+            Place::Dir(dir) => prune::prune(&dir, &older_than, dry_run)?,
+            Place::Store(url) => {
+                return Err(Failure::Usage(format!(
+                    "prune is for directories only, and {url} is a store: there runs remove \
+                     the older generations themselves, and damaged commits are kept for you \
+                     to look at; nothing was removed"
+                )));
+            }
+        },
+    };
+    Ok(Done::text(text))
+}
+
 fn list(dir: &Path) -> Result<String, String> {
-    let listing = inspect::inspect_dir(dir).map_err(|err| unreadable(dir, &err))?;
+    let listing = inspect::inspect_dir(dir).map_err(|err| unreadable_dir(dir, &err))?;
     let mut out = String::new();
     if listing.checkpoints.is_empty() {
         let _ = writeln!(out, "no checkpoints in {}", dir.display());
@@ -265,12 +397,12 @@ fn reset(dir: &Path, name: &str) -> Result<String, String> {
 }
 
 /// The log path of checkpoint `name` in `dir`, or a message saying what exists there.
-fn find(dir: &Path, name: &str) -> Result<PathBuf, String> {
+pub(crate) fn find(dir: &Path, name: &str) -> Result<PathBuf, String> {
     let path = inspect::checkpoint_path(dir, name);
     if inspect::exists(&path) {
         return Ok(path);
     }
-    let names = inspect::names(dir).map_err(|err| unreadable(dir, &err))?;
+    let names = inspect::names(dir).map_err(|err| unreadable_dir(dir, &err))?;
     let there = if names.is_empty() {
         "there are none".to_owned()
     } else {
@@ -282,7 +414,7 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, String> {
     ))
 }
 
-fn unreadable(dir: &Path, err: &std::io::Error) -> String {
+pub(crate) fn unreadable_dir(dir: &Path, err: &std::io::Error) -> String {
     format!("cannot read checkpoint directory {}: {err}", dir.display())
 }
 

@@ -1,11 +1,12 @@
-//! The subcommands given a store URL (`s3://bucket/prefix`), and the store's lag in `show`.
-//! Built without the `object-store` feature, each says how to get it.
+//! The subcommands given a store URL (`s3://bucket/prefix`), and the store's lag in `show`;
+//! as text, and as the JSON documents of `json.rs`. Built without the `object-store` feature,
+//! each says how to get it.
 
 #[cfg(feature = "object-store")]
-pub(crate) use with_store::{lag, list, reset, show};
+pub(crate) use with_store::{check, lag, lag_json, list, list_json, reset, show, show_json};
 
 #[cfg(not(feature = "object-store"))]
-pub(crate) use without_store::{lag, list, reset, show};
+pub(crate) use without_store::{check, lag, lag_json, list, list_json, reset, show, show_json};
 
 #[cfg(feature = "object-store")]
 mod with_store {
@@ -14,7 +15,8 @@ mod with_store {
 
     use resumable::inspect::{self, StoreCheckpointInfo, StoreCommitInfo};
 
-    use crate::{row, table};
+    use crate::json::{self, Listing, StoreCheckpoint, StoreLag, StoreShow};
+    use crate::{Done, Failure, row, table};
 
     pub(crate) fn list(url: &str) -> Result<String, String> {
         let checkpoints = inspect::inspect_store(url).map_err(|err| err.with_causes())?;
@@ -58,18 +60,85 @@ mod with_store {
         if info.newest.is_none() {
             return Ok(out);
         }
-        // Its shape and records, read from a copy fetched and checked like a run fetches it.
+        let shown = fetched(url, name, |scratch| crate::show(scratch, name))?;
+        let _ = writeln!(out, "\nits log, fetched from the store and checked:");
+        out.push_str(
+            shown
+                .as_deref()
+                .unwrap_or("\nits checkpoint was removed from the store meanwhile\n"),
+        );
+        Ok(out)
+    }
+
+    /// `read` of a copy of checkpoint `name`'s log, fetched and checked like a run fetches
+    /// it into a scratch directory (removed after); `None` if the store holds none.
+    fn fetched<T>(
+        url: &str,
+        name: &str,
+        read: impl FnOnce(&Path) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
         let scratch = std::env::temp_dir().join(format!("resumable-show-{}", std::process::id()));
-        let fetched = inspect::fetch_from_store(url, name, &scratch);
-        let shown = match fetched {
-            Ok(Some(_)) => crate::show(&scratch, name),
-            Ok(None) => Ok("\nits checkpoint was removed from the store meanwhile\n".into()),
+        let shown = match inspect::fetch_from_store(url, name, &scratch) {
+            Ok(Some(_)) => read(&scratch).map(Some),
+            Ok(None) => Ok(None),
             Err(err) => Err(err.with_causes()),
         };
         let _ = std::fs::remove_dir_all(&scratch);
-        let _ = writeln!(out, "\nits log, fetched from the store and checked:");
-        out.push_str(&shown?);
-        Ok(out)
+        shown
+    }
+
+    pub(crate) fn list_json(url: &str) -> Result<String, String> {
+        let checkpoints = inspect::inspect_store(url).map_err(|err| err.with_causes())?;
+        json::text(&Listing {
+            kind: "store",
+            location: url.to_owned(),
+            checkpoints: checkpoints.iter().map(StoreCheckpoint::of).collect(),
+            set_aside: Vec::new(),
+        })
+    }
+
+    pub(crate) fn show_json(url: &str, name: &str) -> Result<String, String> {
+        let info = found(url, name)?;
+        let log = match info.newest {
+            Some(_) => fetched(url, name, |scratch| json::show_value(scratch, name))?,
+            None => None,
+        };
+        json::text(&StoreShow {
+            checkpoint: StoreCheckpoint::of(&info),
+            location: url.to_owned(),
+            log,
+        })
+    }
+
+    /// `check` of a store: a checkpoint is damaged when a commit newer than its newest
+    /// intact one cannot be used.
+    pub(crate) fn check(url: &str, name: Option<&str>) -> Result<Done, Failure> {
+        let checkpoints = match name {
+            Some(name) => vec![found(url, name)?],
+            None => inspect::inspect_store(url).map_err(|err| err.with_causes())?,
+        };
+        let results = checkpoints
+            .iter()
+            .map(|info| {
+                let damaged = !info.damaged.is_empty();
+                let text = match (damaged, &info.newest) {
+                    (true, Some(newest)) => format!(
+                        "damaged: {}; a run warns and resumes from index {} (generation {})",
+                        info.health(),
+                        newest.index,
+                        newest.generation
+                    ),
+                    (true, None) => format!(
+                        "damaged: {}; no intact commit is left to resume from",
+                        info.health()
+                    ),
+                    (false, Some(_)) => "ok".into(),
+                    (false, None) => "ok: no checkpoint on the store, a run starts over".into(),
+                };
+                (info.name.clone(), damaged, text)
+            })
+            .collect();
+        Ok(crate::check::report(&format!("the store {url}"), results))
     }
 
     pub(crate) fn reset(url: &str, name: &str) -> Result<String, String> {
@@ -103,6 +172,24 @@ mod with_store {
             },
         };
         Ok(format!("\nstore  {text}\n"))
+    }
+
+    /// The `store` field of a local checkpoint's `show --json`.
+    pub(crate) fn lag_json(url: &str, dir: &Path, name: &str) -> Result<StoreLag, String> {
+        let local = inspect::inspect(&inspect::checkpoint_path(dir, name));
+        let (error, store) = match inspect::inspect_store_checkpoint(url, name) {
+            Err(err) => (Some(err.with_causes()), None),
+            Ok(store) => (None, store),
+        };
+        Ok(StoreLag {
+            location: url.to_owned(),
+            error,
+            behind: store
+                .as_ref()
+                .zip(local.index())
+                .and_then(|(store, index)| inspect::store_lag(index, store)),
+            checkpoint: store.as_ref().map(StoreCheckpoint::of),
+        })
     }
 
     fn found(url: &str, name: &str) -> Result<StoreCheckpointInfo, String> {
@@ -145,6 +232,9 @@ mod with_store {
 mod without_store {
     use std::path::Path;
 
+    use crate::json::StoreLag;
+    use crate::{Done, Failure};
+
     fn unavailable(url: &str) -> String {
         format!(
             "{url} is a store, and this resumable command was built without its \
@@ -165,6 +255,22 @@ mod without_store {
     }
 
     pub(crate) fn lag(url: &str, _dir: &Path, _name: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn list_json(url: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn show_json(url: &str, _name: &str) -> Result<String, String> {
+        Err(unavailable(url))
+    }
+
+    pub(crate) fn check(url: &str, _name: Option<&str>) -> Result<Done, Failure> {
+        Err(Failure::Error(unavailable(url)))
+    }
+
+    pub(crate) fn lag_json(url: &str, _dir: &Path, _name: &str) -> Result<StoreLag, String> {
         Err(unavailable(url))
     }
 }

@@ -187,8 +187,20 @@ fn list_show_and_reset_checkpoints_left_by_panics() {
     fs::write(dir.join("notes.txt"), b"hello").unwrap();
     fs::write(dir.join("cli-sum.ckpt.lock"), b"1").unwrap();
 
-    let list = cli(&["list", dir_arg]);
+    let list = cli(&["list", "--dir", dir_arg]);
     assert_eq!(list.code, 0, "{}", list.stderr);
+    // `--dir` is the documented way; the positional form of earlier versions still works;
+    // both at once is a usage error.
+    let positional = cli(&["list", dir_arg]);
+    assert_eq!(positional.code, 0, "{}", positional.stderr);
+    assert_eq!(positional.stdout, list.stdout);
+    let both = cli(&["list", dir_arg, "--dir", dir_arg]);
+    assert_eq!(both.code, 2);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
     let header = list.stdout.lines().next().unwrap();
     assert_eq!(
         cells(header),
