@@ -148,6 +148,13 @@ fn row(listing: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The output of a `--json` command, parsed.
+fn json(output: &Output) -> serde_json::Value {
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}):\n{}", output.stdout))
+}
+
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -195,6 +202,59 @@ fn list_show_and_reset_a_checkpoint_on_the_store() {
     assert_eq!(cells[1], "40", "{}", listed.stdout);
     assert!(cells[5].starts_with("released by "), "{}", listed.stdout);
     assert_eq!(cells[6], "ok", "{}", listed.stdout);
+    // The same as JSON; `check` finds nothing damaged.
+    let listing = json(&cli(&server, &["list", "--json", "--dir", &url]));
+    assert_eq!(
+        (&listing["kind"], &listing["location"]),
+        (&"store".into(), &url.as_str().into())
+    );
+    assert_eq!(listing["set_aside"], serde_json::json!([]));
+    let entry = &listing["checkpoints"][0];
+    assert_eq!(
+        listing["checkpoints"].as_array().unwrap().len(),
+        1,
+        "{listing:#}"
+    );
+    assert_eq!(entry["name"], "cli-store");
+    assert_eq!(entry["index"], 40);
+    assert!(entry["size"].as_u64().unwrap() > 0, "{entry:#}");
+    assert!(entry["generation"].as_u64().unwrap() >= 1, "{entry:#}");
+    assert!(
+        entry["saved_at_ms"].as_u64().unwrap() > 1_700_000_000_000,
+        "{entry:#}"
+    );
+    assert_eq!(
+        (&entry["health"], &entry["ok"]),
+        (&"ok".into(), &true.into())
+    );
+    assert_eq!(
+        (&entry["damaged"], &entry["damaged_commits"]),
+        (&false.into(), &serde_json::json!([]))
+    );
+    assert_eq!(entry["lease"]["state"], "released");
+    assert!(entry["lease"]["holder"].is_string(), "{entry:#}");
+    let shown = json(&cli(
+        &server,
+        &["show", "cli-store", "--json", "--dir", &url],
+    ));
+    assert_eq!(shown["index"], 40);
+    assert_eq!(shown["location"], url.as_str());
+    assert_eq!(shown["log"]["index"], 40, "{shown:#}");
+    assert_eq!(
+        shown["log"]["files"][0]["records"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["index"],
+        40
+    );
+    let checked = cli(&server, &["check", "--dir", &url]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.stdout.starts_with("cli-store: ok\n"),
+        "{}",
+        checked.stdout
+    );
 
     // `show` on the store: the commit, and the records of its log fetched and checked.
     let shown = cli(&server, &["show", "cli-store", "--dir", &url]);
@@ -226,6 +286,16 @@ fn list_show_and_reset_a_checkpoint_on_the_store() {
     );
     assert_eq!(lag.code, 0, "{}", lag.stderr);
     assert!(lag.stdout.contains("0 iterations behind"), "{}", lag.stdout);
+    let lag = json(&cli(
+        &server,
+        &["show", "cli-store", "--json", "--dir", dir, "--store", &url],
+    ));
+    assert_eq!(lag["store"]["location"], url.as_str());
+    assert_eq!(
+        (&lag["store"]["behind"], &lag["store"]["error"]),
+        (&0.into(), &serde_json::Value::Null)
+    );
+    assert_eq!(lag["store"]["checkpoint"]["index"], 40);
 
     // A run without the store goes on locally to 70: the store is 30 iterations behind it.
     let local_only = finished(spawned(&mut a.run(
@@ -259,6 +329,16 @@ fn list_show_and_reset_a_checkpoint_on_the_store() {
     let held = cli(&server, &["list", &url]);
     let cells = row(&held.stdout, "cli-store");
     assert!(cells[5].starts_with("held by "), "{}", held.stdout);
+    let lease = &json(&cli(&server, &["list", "--json", "--dir", &url]))["checkpoints"][0]["lease"];
+    assert_eq!(lease["state"], "held", "{lease:#}");
+    assert!(
+        lease["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("process {}", holder.id())),
+        "{lease:#}"
+    );
+    assert!(lease["beat_ago_ms"].as_u64().unwrap() < lease["expiry_ms"].as_u64().unwrap());
     assert!(
         cells[5].contains(&format!("process {}", holder.id())),
         "{}",
