@@ -18,6 +18,7 @@ use crate::error::Error;
 /// | [`store`](Config::store) | `RESUMABLE_STORE` | none: checkpoints stay on this machine |
 /// | [`store_lease`](Config::store_lease) | `RESUMABLE_STORE_LEASE` (seconds) | 30 s |
 /// | [`signals`](Config::signals) | `RESUMABLE_SIGNALS` (`0`/`1`, …) | on |
+/// | [`quiet`](Config::quiet) | `RESUMABLE_QUIET` (`0`/`1`, …) | off: notes on stderr |
 ///
 /// A loop reads the settings when it starts, so [`Config::apply`] them before the loops run.
 /// Unlike `std::env::set_var` (`unsafe` since edition 2024, as other threads may read the
@@ -41,6 +42,7 @@ pub struct Config {
     store: Option<String>,
     store_lease: Option<Duration>,
     signals: Option<bool>,
+    quiet: Option<bool>,
 }
 
 impl Default for Config {
@@ -61,6 +63,8 @@ pub struct Settings {
     pub store_lease: Duration,
     /// Whether SIGINT and SIGTERM save and stop the loops.
     pub signals: bool,
+    /// Whether the runtime's notes (resuming, stopped, reset) are left off stderr.
+    pub quiet: bool,
 }
 
 static APPLIED: RwLock<Config> = RwLock::new(Config::new());
@@ -73,6 +77,7 @@ impl Config {
             store: None,
             store_lease: None,
             signals: None,
+            quiet: None,
         }
     }
 
@@ -101,6 +106,16 @@ impl Config {
     /// `#[resumable(signals = false)]` turns them off for one function whatever this says.
     pub fn signals(mut self, on: bool) -> Config {
         self.signals = Some(on);
+        self
+    }
+
+    /// Leaves the runtime's notes off stderr: "resuming … at iteration …", "stopped …",
+    /// "moved checkpoint … aside" (unless `RESUMABLE_QUIET` is set). Warnings (a damaged
+    /// checkpoint set aside, a checkpoint that may not be durable, a store out of reach)
+    /// still print: each says that something may be lost. With the `tracing` feature nothing
+    /// goes to stderr and this changes nothing: the subscriber's filter decides.
+    pub fn quiet(mut self, on: bool) -> Config {
+        self.quiet = Some(on);
         self
     }
 
@@ -152,6 +167,9 @@ impl Config {
             signals: env_flag("RESUMABLE_SIGNALS")
                 .or(applied.signals)
                 .unwrap_or(true),
+            quiet: env_flag("RESUMABLE_QUIET")
+                .or(applied.quiet)
+                .unwrap_or(false),
         }
     }
 }

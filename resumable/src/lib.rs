@@ -42,6 +42,8 @@
 //!   `1`, `true`, `yes`, `on` count (`0`, `false`, `no`, `off` and empty do not, in any case,
 //!   as for every `RESUMABLE_*` switch); unset it again for the next run.
 //! - `RESUMABLE_SIGNALS=0`: leave SIGINT and SIGTERM alone (see below).
+//! - `RESUMABLE_QUIET=1`: leave the runtime's notes off stderr (see
+//!   [Messages](#messages-stderr-quiet-or-tracing)).
 //! - `RESUMABLE_STORE=s3://bucket/prefix` (the `object-store` feature): keep each checkpoint
 //!   on an object store too; `RESUMABLE_STORE_LEASE`: seconds a holder may go without beating
 //!   on its lease (30). See [Object storage](#object-storage).
@@ -135,6 +137,28 @@
 //! that cannot be reached at start, or that ignores conditional writes, stops the run before
 //! its loop ([`Error::Store`]); one held by a live run is [`Error::HeldOnStore`]. Built
 //! without the feature, a set `RESUMABLE_STORE` is an error, never ignored.
+//!
+//! # Messages: stderr, quiet, or `tracing`
+//!
+//! The runtime says what it did in a line on stderr: "resuming squares at iteration 73000
+//! (…)", "saved checkpoint … so the next run starts again at iteration 37", and warnings
+//! (a damaged checkpoint moved aside, a checkpoint that may not survive a power loss).
+//! [`Config::quiet`] or `RESUMABLE_QUIET=1` leaves the notes out; warnings still print.
+//!
+//! With the feature `tracing`, and a subscriber in effect, each message is a
+//! [tracing](https://docs.rs/tracing) event instead, with target `resumable` and fields:
+//!
+//! | field | what |
+//! |---|---|
+//! | `event` | `resumed`, `saved` (`DEBUG`, one per checkpoint), `saved_on_failure`, `not_saved`, `fell_back`, `refused` (`ERROR`; the program gets the error too), `signal`, `stopped`, `reset`, `not_durable`, `not_removed`, `store_behind`, `store_unreachable`, `store_reachable`, `taken_over`, `save_failed`, `no_signals`, `no_timer` |
+//! | `name` | the function |
+//! | `index` | completed iterations |
+//! | `path` | the checkpoint file (or where a damaged one was moved) |
+//! | `bytes`, `duration_ms` | of a save |
+//! | `message` | the stderr line, without its `resumable: ` |
+//!
+//! Notes are `INFO`, warnings `WARN`, failures `ERROR`. With no subscriber set the messages
+//! are the stderr lines after all, so a program that never set one hears what happened.
 //!
 //! # Progress bar
 //!
@@ -282,6 +306,7 @@ mod config;
 mod error;
 mod format;
 pub mod inspect;
+mod report;
 mod run;
 mod store;
 #[cfg(test)]

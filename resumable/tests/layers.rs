@@ -8,11 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The layers from the bottom up; a file may use its own layer and those before it.
-/// `error` sits under everything, then `config` (the process's settings); `inspect` (the command's reader) is beside `run`, and
-/// `testing` (compiled for unit tests only) above what it simulates.
-const LAYERS: [(&str, u8); 10] = [
+/// `error` sits under everything, then `config` (the process's settings), then `report` (the
+/// messages, which read it) beside `format`; `inspect` (the command's reader) is beside `run`,
+/// and `testing` (compiled for unit tests only) above what it simulates.
+const LAYERS: [(&str, u8); 11] = [
     ("error", 0),
     ("config", 1),
+    ("report", 2),
     ("testing", 4),
     ("format", 2),
     ("store", 3),

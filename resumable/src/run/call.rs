@@ -16,6 +16,7 @@ use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::format::shape;
 use crate::format::stream::Reader;
+use crate::report;
 use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
 use crate::run::progress::Progress;
@@ -109,16 +110,20 @@ impl ResumeMessage {
             .fetched_from
             .as_ref()
             .map_or_else(String::new, |url| format!(", fetched from the store {url}"));
-        eprintln!(
-            "resuming {} at iteration {}{position} (checkpoint {}{fetched}, saved {} ago{key}); \
-             iterations from {} on run again, including any the last run did after this \
-             checkpoint",
-            self.function,
-            self.index,
-            self.from.display(),
-            envelope::age(self.saved_at_ms),
-            self.index,
-        );
+        report::note("resumed")
+            .name(self.function)
+            .index(self.index)
+            .path(&self.from)
+            .say(format_args!(
+                "resuming {} at iteration {}{position} (checkpoint {}{fetched}, saved {} \
+                 ago{key}); iterations from {} on run again, including any the last run did \
+                 after this checkpoint",
+                self.function,
+                self.index,
+                self.from.display(),
+                envelope::age(self.saved_at_ms),
+                self.index,
+            ));
     }
 }
 
@@ -132,6 +137,10 @@ impl Run {
     /// cannot be used. No checkpoint file is changed. The generated code returns the error
     /// from a function whose error type takes it, else panics with it ([`fail`]).
     pub fn start(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
+        Run::open(spec, shapes).inspect_err(|err| refused(spec.function, err))
+    }
+
+    fn open(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
         // A keyed checkpoint has a file per key value, and the key in its label.
         let (file, label) = match spec.key {
             None => (file_name(spec.name), spec.name.to_owned()),
@@ -190,11 +199,14 @@ impl Run {
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
-                eprintln!(
-                    "resumable: warning: {damage} It was moved to {} and the previous \
-                     checkpoint is used instead",
-                    aside.display()
-                );
+                report::warn("fell_back")
+                    .name(spec.function)
+                    .path(aside)
+                    .say(format_args!(
+                        "resumable: warning: {damage} It was moved to {} and the previous \
+                         checkpoint is used instead",
+                        aside.display()
+                    ));
             }
             let message = ResumeMessage {
                 function: spec.function,
@@ -310,6 +322,15 @@ impl Run {
     /// record that holds one is checked on the way, so that an order that changed is caught
     /// there too.
     pub fn prepare<I: Iterator>(
+        &mut self,
+        iter: I,
+        fingerprint: &impl Fn(&I::Item) -> Option<u64>,
+    ) -> Result<I, Error> {
+        self.prepare_checked(iter, fingerprint)
+            .inspect_err(|err| refused(self.function, err))
+    }
+
+    fn prepare_checked<I: Iterator>(
         &mut self,
         iter: I,
         fingerprint: &impl Fn(&I::Item) -> Option<u64>,
@@ -552,12 +573,16 @@ impl Run {
                 "no checkpoint was saved yet, so the next run starts from the beginning".to_owned()
             }
         };
-        eprintln!(
-            "resumable: {failure} in iteration {index} of {function}, after the iteration had \
-             changed its state: nothing is saved, so that a half-done iteration is never \
-             resumed; {next} (a failure before the loop body first uses its state saves at the \
-             failing iteration)"
-        );
+        report::warn("not_saved")
+            .name(function)
+            .index(index)
+            .path(&self.generations.newest)
+            .say(format_args!(
+                "resumable: {failure} in iteration {index} of {function}, after the iteration \
+                 had changed its state: nothing is saved, so that a half-done iteration is never \
+                 resumed; {next} (a failure before the loop body first uses its state saves at \
+                 the failing iteration)"
+            ));
     }
 
     /// Waits until every checkpoint written is durable, and on the store if there is one (for
@@ -565,9 +590,12 @@ impl Run {
     fn flush(&self) {
         if let Err(err) = self.saver.syncer.flush() {
             let err = err.with_causes();
-            eprintln!(
-                "resumable: warning: the last checkpoint may not survive a power loss: {err}"
-            );
+            report::warn("not_durable")
+                .name(self.function)
+                .path(&self.generations.newest)
+                .say(format_args!(
+                    "resumable: warning: the last checkpoint may not survive a power loss: {err}"
+                ));
         }
         if let Some(remote) = &self.remote
             && !remote.finish(UPLOAD_DEADLINE)
@@ -576,11 +604,14 @@ impl Run {
                 || "none of this run's checkpoints".to_owned(),
                 |index| format!("the checkpoint at iteration {index}"),
             );
-            eprintln!(
-                "resumable: warning: the last checkpoint is not on the store {} yet (it holds \
-                 {on_store}); it is kept on this machine",
-                remote.url()
-            );
+            report::warn("store_behind")
+                .name(self.function)
+                .path(&self.generations.newest)
+                .say(format_args!(
+                    "resumable: warning: the last checkpoint is not on the store {} yet (it \
+                     holds {on_store}); it is kept on this machine",
+                    remote.url()
+                ));
         }
         if let Some(remote) = &self.remote {
             // The run ends here: the next one, on any machine, need not wait for the expiry.
@@ -603,11 +634,14 @@ impl Run {
     pub fn obey_signal(&mut self) {
         self.flush();
         if let Some(signal) = self.pending_signal() {
-            eprintln!(
-                "resumable: {} arrived as {} stopped with a failure; its checkpoint is saved",
-                signals::name(signal),
-                self.function
-            );
+            report::warn("signal")
+                .name(self.function)
+                .path(&self.generations.newest)
+                .say(format_args!(
+                    "resumable: {} arrived as {} stopped with a failure; its checkpoint is saved",
+                    signals::name(signal),
+                    self.function
+                ));
             self.die_of(signal);
         }
     }
@@ -631,13 +665,16 @@ impl Run {
     /// redoes at most `every` iterations) and the process ends as the signal says.
     pub fn complete(&mut self) {
         if let Some(signal) = self.pending_signal() {
-            eprintln!(
-                "resumable: {} arrived as {}'s loop ended; its last checkpoint {} is kept; run \
-                 the same command again to finish",
-                signals::name(signal),
-                self.function,
-                self.generations.newest.display()
-            );
+            report::warn("signal")
+                .name(self.function)
+                .path(&self.generations.newest)
+                .say(format_args!(
+                    "resumable: {} arrived as {}'s loop ended; its last checkpoint {} is kept; \
+                     run the same command again to finish",
+                    signals::name(signal),
+                    self.function,
+                    self.generations.newest.display()
+                ));
             self.die_of(signal);
         }
         // No rename may bring a file back once they are removed.
@@ -650,10 +687,13 @@ impl Run {
         for path in [next, previous, newest] {
             if let Err(err) = files::remove(&OsFs, path) {
                 let err = err.with_causes();
-                eprintln!(
-                    "resumable: warning: the loop finished but {err}; the next run will resume \
-                     from it"
-                );
+                report::warn("not_removed")
+                    .name(self.function)
+                    .path(path)
+                    .say(format_args!(
+                        "resumable: warning: the loop finished but {err}; the next run will \
+                         resume from it"
+                    ));
                 return;
             }
         }
@@ -661,10 +701,12 @@ impl Run {
             && let Err(err) = remote.remove_all()
         {
             let err = err.with_causes();
-            eprintln!(
-                "resumable: warning: the loop finished but {err}; a run on another machine \
-                 would resume from what is left there"
-            );
+            report::warn("not_removed")
+                .name(self.function)
+                .say(format_args!(
+                    "resumable: warning: the loop finished but {err}; a run on another machine \
+                     would resume from what is left there"
+                ));
         }
         if let Some(lock) = self.lock.take() {
             lock.remove();
@@ -703,22 +745,36 @@ impl Run {
     pub fn stopped(&mut self, index: u64) -> ! {
         self.flush();
         let reason = self.pending_stop.take().unwrap_or(signals::REQUESTED);
-        let path = self.generations.newest.display();
+        let newest = &self.generations.newest;
+        let path = newest.display();
         let function = self.function;
+        let stopped = report::note("stopped")
+            .name(function)
+            .index(index)
+            .path(newest);
         if reason == signals::REQUESTED {
-            eprintln!(
+            stopped.say(format_args!(
                 "resumable: stop requested: {function} saved checkpoint {path} at iteration \
                  {index}; call it again to resume"
-            );
+            ));
             std::panic::resume_unwind(Box::new(signals::Stopped { index }));
         }
-        eprintln!(
+        stopped.say(format_args!(
             "resumable: {}: {function} saved checkpoint {path} at iteration {index}; run the \
              same command again to resume",
             signals::name(reason)
-        );
+        ));
         self.die_of(reason)
     }
+}
+
+/// A `refused` event: the loop does not start, and the program gets `err` (as its `Err` or
+/// in a panic).
+fn refused(function: &str, err: &Error) {
+    report::error("refused")
+        .name(function)
+        .event_only()
+        .say(format_args!("resumable: {}", err.with_causes()));
 }
 
 /// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
@@ -730,12 +786,15 @@ fn reset(generations: &Generations, function: &str) -> Result<(), Error> {
         &generations.next,
     ] {
         if let Some(aside) = files::move_aside(&OsFs, path, &suffix)? {
-            eprintln!(
-                "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; {function} \
-                 starts over",
-                path.display(),
-                aside.display(),
-            );
+            report::note("reset")
+                .name(function)
+                .path(&aside)
+                .say(format_args!(
+                    "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; \
+                     {function} starts over",
+                    path.display(),
+                    aside.display(),
+                ));
         }
     }
     Ok(())
@@ -886,11 +945,11 @@ fn newer_on_store(
         ..
     }) = recovered
     {
-        eprintln!(
-            "resumable: warning: {damage} It was moved to {}; the store's newer checkpoint \
-             is used",
+        report::warn("fell_back").path(aside).say(format_args!(
+            "resumable: warning: {damage} It was moved to {}; the store's newer checkpoint is \
+             used",
             aside.display()
-        );
+        ));
     }
     let dir = files::parent_dir(&generations.next);
     OsFs.create_dir(dir)

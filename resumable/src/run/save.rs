@@ -5,12 +5,14 @@
 use std::hash::Hasher as _;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::format::encode::VecFlavor;
 use crate::format::envelope::now_ms;
+use crate::report;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::hash128::Hash128;
 use crate::store::fs::OsFs;
@@ -57,6 +59,8 @@ pub struct Save<'a> {
     /// What to remember of growing bindings once the record is written.
     growth: Vec<(usize, Growth)>,
     error: Option<Error>,
+    /// When it began, for the `saved` event's duration.
+    started: Instant,
 }
 
 impl<'a> Save<'a> {
@@ -74,6 +78,7 @@ impl<'a> Save<'a> {
             binding: 0,
             growth: Vec::new(),
             error: None,
+            started: Instant::now(),
         }
     }
 
@@ -382,6 +387,17 @@ impl<'a> Save<'a> {
             saver.growth[binding] = Some(growth);
         }
         saver.last_saved = Some(self.index);
+        report::debug("saved")
+            .index(self.index)
+            .path(&saver.path)
+            .bytes(job.written.bytes)
+            .duration(self.started.elapsed())
+            .say(format_args!(
+                "resumable: saved checkpoint {} at iteration {} ({} bytes)",
+                saver.path.display(),
+                self.index,
+                job.written.bytes
+            ));
         saver.syncer.submit(job);
         (saver, Ok(()))
     }
@@ -393,14 +409,22 @@ impl<'a> Save<'a> {
         let index = self.index;
         let (saver, written) = self.write();
         match written.and_then(|()| saver.syncer.flush()) {
-            Ok(()) => eprintln!(
-                "resumable: {failure} in iteration {index}; saved checkpoint {} so the next saver \
-                 starts again at iteration {index}",
-                saver.path.display()
-            ),
+            Ok(()) => report::note("saved_on_failure")
+                .index(index)
+                .path(&saver.path)
+                .say(format_args!(
+                    "resumable: {failure} in iteration {index}; saved checkpoint {} so the next \
+                     run starts again at iteration {index}",
+                    saver.path.display()
+                )),
             Err(err) => {
                 let err = err.with_causes();
-                eprintln!("resumable: {failure} in iteration {index}, and saving failed: {err}")
+                report::error("save_failed")
+                    .index(index)
+                    .path(&saver.path)
+                    .say(format_args!(
+                        "resumable: {failure} in iteration {index}, and saving failed: {err}"
+                    ))
             }
         }
     }

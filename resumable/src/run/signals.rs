@@ -111,10 +111,10 @@ fn install() -> bool {
         });
         match registered.and_then(|()| announce_stops()) {
             Ok(()) => INSTALLED.store(true, Ordering::SeqCst),
-            Err(err) => eprintln!(
+            Err(err) => crate::report::warn("no_signals").say(format_args!(
                 "resumable: warning: could not handle SIGINT/SIGTERM ({err}); a signal will end \
                  the loop without saving"
-            ),
+            )),
         }
     });
     INSTALLED.load(Ordering::SeqCst)
@@ -146,11 +146,11 @@ fn announce_stops() -> std::io::Result<()> {
                 let watching = *WATCHING.lock().unwrap_or_else(|p| p.into_inner());
                 if watching > 0 && STOP.load(Ordering::SeqCst) == reason {
                     let signal = name(reason);
-                    eprintln!(
+                    crate::report::note("signal").say(format_args!(
                         "resumable: {signal}: the loop stops at the end of its current \
                          iteration, saves its checkpoint and exits; another {signal} exits now, \
                          without saving"
-                    );
+                    ));
                 }
             }
         })?;

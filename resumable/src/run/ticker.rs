@@ -32,7 +32,9 @@ impl Ticker {
                 }
             })
             .inspect_err(|err| {
-                eprintln!("resumable: warning: no timer thread ({err}); time-based saves are off");
+                crate::report::warn("no_timer").say(format_args!(
+                    "resumable: warning: no timer thread ({err}); time-based saves are off"
+                ));
             })
             .ok();
         Ticker { due, done, thread }

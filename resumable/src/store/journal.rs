@@ -536,6 +536,7 @@ impl Journal {
                 seq,
                 index,
                 saved_at_ms,
+                bytes: record_len,
             },
         })
     }
@@ -619,6 +620,8 @@ pub(crate) struct Written {
     pub seq: u64,
     pub index: u64,
     pub saved_at_ms: u64,
+    /// The record's own bytes.
+    pub bytes: u64,
 }
 
 impl SyncJob {

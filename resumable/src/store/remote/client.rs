@@ -252,11 +252,11 @@ impl Client {
     pub(crate) async fn newest(&mut self) -> Result<Option<Commit>, Error> {
         let newest = self.newest_found().await?;
         for (path, problem) in &self.damaged {
-            eprintln!(
+            crate::report::warn("fell_back").say(format_args!(
                 "resumable: warning: commit {path} on the store {} cannot be used: {problem}; \
                  it is left in place and the commit before it is used",
                 self.url
-            );
+            ));
         }
         Ok(newest.map(|(_, commit)| commit))
     }

@@ -321,6 +321,7 @@ mod tests {
                 seq: 1,
                 index: 10,
                 saved_at_ms: 0,
+                bytes: 10,
             };
             assert!(old.upload(&file, &written).await.is_ok());
             // The old writer stops beating (paused); a new run takes over once it expired.

@@ -30,6 +30,7 @@ pub fn upload_file(url: &str, name: &str, path: &Path) -> Result<Duration, Error
         seq: 1,
         index: 1,
         saved_at_ms: 0,
+        bytes: len,
     };
     runtime().block_on(async {
         let mut client = Client::connect(url, name).await?;

@@ -20,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::report;
 use crate::store::fs::LogFile;
 use crate::store::journal::Written;
 use crate::store::remote::client::{self, Client, UploadError};
@@ -309,7 +310,7 @@ fn serve(
                 && !state.fenced
             {
                 let err = client.taken_over(holder);
-                eprintln!("resumable: {err}");
+                report::error("taken_over").say(format_args!("resumable: {err}"));
                 state.fenced = true;
                 state.taken_over = Some(err);
             }
@@ -357,27 +358,29 @@ fn serve(
                 uploads.on_store.store(written.index, Ordering::Relaxed);
                 uploads.unreachable.store(false, Ordering::Relaxed);
                 if std::mem::take(&mut state.outage) {
-                    eprintln!(
-                        "resumable: the store is reachable again; checkpoint at iteration {} \
-                         uploaded (generation {})",
-                        written.index,
-                        client.generation()
-                    );
+                    report::note("store_reachable")
+                        .index(written.index)
+                        .say(format_args!(
+                            "resumable: the store is reachable again; checkpoint at iteration \
+                             {} uploaded (generation {})",
+                            written.index,
+                            client.generation()
+                        ));
                 }
             }
             Err(UploadError::TakenOver(err)) => {
                 if !std::mem::replace(&mut state.fenced, true) {
-                    eprintln!("resumable: {err}");
+                    report::error("taken_over").say(format_args!("resumable: {err}"));
                     state.taken_over = Some(err);
                 }
             }
             Err(UploadError::Transient(err)) => {
                 uploads.unreachable.store(true, Ordering::Relaxed);
                 if !std::mem::replace(&mut state.outage, true) {
-                    eprintln!(
+                    report::warn("store_unreachable").say(format_args!(
                         "resumable: warning: {err}; the loop goes on with local checkpoints \
                          and the upload is tried again"
-                    );
+                    ));
                 }
                 // Tried again with the newest, unless a newer one came meanwhile.
                 state.pending.get_or_insert((file, written));
