@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Error;
 use crate::format::checkpoint::{self, Writer};
 use crate::format::envelope::Meta;
+use crate::format::shape::shape_of;
 use crate::store::files;
 use crate::store::fs::OsFs;
 use crate::store::recover;
@@ -18,13 +19,20 @@ const LABEL: &str = "resumable::save";
 
 /// Saves `value` to `path`, atomically and durably.
 ///
-/// The file records the value's type, so [`load`] must ask for the same type; a reference, a
-/// `str` or a slice is recorded as the owned value, `String` or `Vec` it loads as.
+/// The file records the structure of `T` (its fields, variants and their types, as its serde
+/// impls describe them: the shape the attribute's checkpoints record too), so [`load`] must
+/// ask for a type of the same structure. The structure does not depend on the compiler, so a
+/// toolchain update never makes a good file unloadable (`std::any::type_name`, which this
+/// checked before, may change between compiler versions). A type whose `Deserialize` cannot
+/// be traced (one that validates every input) is recorded by its type name instead.
+///
+/// `T` is what [`load`] gives back, so it is owned: save a `String` or a `Vec` (not a `str` or
+/// a slice).
 ///
 /// The file is written to a temporary file beside `path`, fsynced, and renamed over `path`,
 /// then the directory is fsynced: a crash at any instant leaves either the old file or the new
-/// one. The file records the value's type name and a checksum, which [`load`] checks. The
-/// parent directory is created if needed.
+/// one. The file records a checksum too, which [`load`] checks. The parent directory is
+/// created if needed.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("resumable-doc-save-{}", std::process::id()));
@@ -35,10 +43,13 @@ const LABEL: &str = "resumable::save";
 /// # std::fs::remove_dir_all(dir).unwrap();
 /// # Ok::<(), resumable::Error>(())
 /// ```
-pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<(), Error> {
+pub fn save<T: Serialize + DeserializeOwned>(
+    path: impl AsRef<Path>,
+    value: &T,
+) -> Result<(), Error> {
     let path = path.as_ref();
     let mut writer = Writer::default();
-    writer.begin(&Meta::new(LABEL, &owned_type_name::<T>(), 0));
+    writer.begin(&Meta::new(LABEL, &shape_of::<T>(), 0));
     writer.value(value).map_err(|source| Error::Serialize {
         path: path.into(),
         source,
@@ -49,7 +60,7 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
 /// Loads the value saved at `path` by [`save`]; `Ok(None)` if there is no file.
 ///
 /// Nothing in the file can run code. The file must be whole (length and checksum), must have
-/// been saved as the same type `T` (by type name), and its content must decode as `T` with no
+/// been saved as a type of the same structure as `T` (see [`save`]), and its content must decode as `T` with no
 /// bytes left over; otherwise the error names the file and says what is wrong. The file is
 /// never modified.
 ///
@@ -65,29 +76,10 @@ pub fn save<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<
 /// ```
 pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Error> {
     let path = path.as_ref();
-    let Some(loaded) = recover::read_checked(&OsFs, path, LABEL, &owned_type_name::<T>())? else {
+    let Some(loaded) = recover::read_checked(&OsFs, path, LABEL, &shape_of::<T>())? else {
         return Ok(None);
     };
     checkpoint::read_whole(path, &loaded.payload).map(Some)
-}
-
-/// The name of the owned type that serde encodes `T` as: a value saved through a reference, a
-/// `str` or a slice loads as the value, a `String` or a `Vec`.
-fn owned_type_name<T: ?Sized>() -> String {
-    let mut name = std::any::type_name::<T>();
-    while let Some(referent) = name.strip_prefix('&') {
-        name = referent.strip_prefix("mut ").unwrap_or(referent);
-    }
-    if name == "str" {
-        return "alloc::string::String".to_owned();
-    }
-    match name
-        .strip_prefix('[')
-        .and_then(|inner| inner.strip_suffix(']'))
-    {
-        Some(element) if !element.contains(';') => format!("alloc::vec::Vec<{element}>"),
-        _ => name.to_owned(),
-    }
 }
 
 /// Removes the checkpoint at `path`. Returns whether there was one.

@@ -260,7 +260,7 @@
 //! ```
 //!
 //! The label is the checkpoint name (or `resumable::save` for [`save`]); the shape lists the
-//! state bindings with the structure of their types (for [`save`], the type name), and the
+//! state bindings with the structure of their types (for [`save`], of the value's type), and the
 //! fingerprint is a hash of both.
 //! `next_item` is a fingerprint of the item the loop was about to process (see
 //! [Iteration order](#iteration-order)). The shape's first line names the function that saves
@@ -292,8 +292,15 @@
 //!   validates its input is read from the binding's value on entry and recorded as opaque,
 //!   so the fields beside it are still checked. A type whose `Deserialize` cannot be traced
 //!   (untagged enums, `#[serde(flatten)]`, validation inside an enum variant or an empty
-//!   sequence) is recorded by its type name only. [`save`] and [`load`] check the type
-//!   name only.
+//!   sequence) is recorded by its type name only. [`save`] and [`load`] check the same
+//!   structure, traced without a value.
+//! - **A method's default checkpoint name** holds its type as `std::any::type_name` gives it
+//!   (`Grid<f64>::step`), which std says may change between compiler versions: after such a
+//!   change, the method's run would start over instead of resuming. Give a long-running
+//!   method `name = "…"` on the attribute (and `key = …` if its instances do separate work):
+//!   then such a change is refused with a message naming both texts (the checkpoint kept, for
+//!   `RESUMABLE_RESET` or an older toolchain), never a silent start over. Functions are named
+//!   by `module_path!()`, which does not change.
 //! - With `panic = "abort"`, a panic cannot be caught, so it saves nothing; the last periodic
 //!   checkpoint is still there.
 //! - Durability against power loss depends on the filesystem honouring `fsync`; local
