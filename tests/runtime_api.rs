@@ -177,7 +177,10 @@ fn the_type_is_checked_by_its_structure_not_its_name() {
     let file = fs::read(&path).unwrap();
     // The file holds the shape's words, not a module path.
     let text = String::from_utf8_lossy(&file);
-    assert!(text.contains("Progress") && !text.contains("runtime_api::"), "{text}");
+    assert!(
+        text.contains("Progress") && !text.contains("runtime_api::"),
+        "{text}"
+    );
     let loaded = resumable::load::<elsewhere::Progress>(&path).unwrap();
     assert_eq!(
         loaded,
@@ -188,7 +191,11 @@ fn the_type_is_checked_by_its_structure_not_its_name() {
     );
     let err = resumable::load::<Grown>(&path).unwrap_err().to_string();
     assert!(err.contains("was saved with different state"), "{err}");
-    assert_eq!(fs::read(&path).unwrap(), file, "a refused load changed the file");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        file,
+        "a refused load changed the file"
+    );
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr,
-//! inner = 'label, signals = false)]`.
+//! inner = 'label, signals = false, dir = expr, crate = path)]`.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, Lifetime, Lit, LitBool, LitStr, Token, parenthesized};
+use syn::{Expr, Ident, Lifetime, Lit, LitBool, LitStr, Path, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(every);
@@ -16,6 +16,7 @@ mod kw {
     syn::custom_keyword!(append);
     syn::custom_keyword!(key);
     syn::custom_keyword!(inner);
+    syn::custom_keyword!(dir);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -36,6 +37,10 @@ pub struct Args {
     pub key: Option<Expr>,
     /// `inner = 'batches`: checkpoint inside this loop, nested in the top-level loop.
     pub inner: Option<Lifetime>,
+    /// `dir = expr`: this function's checkpoint directory, evaluated on entry.
+    pub dir: Option<Expr>,
+    /// `crate = path` or `crate = "path"`: the runtime crate, where the dependency is renamed.
+    pub krate: Option<Path>,
 }
 
 impl Parse for Args {
@@ -75,6 +80,20 @@ impl Parse for Args {
                     )
                 })?;
                 set_once(&mut args.inner, label, keyword.span)?;
+            } else if lookahead.peek(kw::dir) {
+                let keyword: kw::dir = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut args.dir, input.parse()?, keyword.span)?;
+            } else if lookahead.peek(Token![crate]) {
+                let keyword: Token![crate] = input.parse()?;
+                input.parse::<Token![=]>()?;
+                // `crate = "path"` as serde spells it, or the path itself.
+                let path = if input.peek(LitStr) {
+                    input.parse::<LitStr>()?.parse::<Path>()?
+                } else {
+                    input.parse::<Path>()?
+                };
+                set_once(&mut args.krate, path, keyword.span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -86,7 +105,8 @@ impl Parse for Args {
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
                          `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)`, \
-                         `key = expr`, `inner = 'label` and `signals = false`"
+                         `key = expr`, `inner = 'label`, `signals = false`, `dir = expr` and \
+                         `crate = path`"
                     ),
                 ));
             } else {

@@ -35,6 +35,7 @@
 //! user never wrote. The same holds for one written in a macro's definition, which cannot be
 //! seen here: it is an error, never a jump to the wrong place.
 
+use crate::crate_path;
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::punctuated::Punctuated;
@@ -227,9 +228,10 @@ impl VisitMut for ControlFlow {
                     None => quote_spanned!(span=> ()),
                 };
                 let (return_type, handed_back) = (&self.return_type, &self.handed_back);
+                let rt = crate_path::at(span);
                 *expr = parse_quote_spanned! {span=>
-                    return ::resumable::__private::exit(
-                        ::resumable::__private::Exit::<#return_type>::Returned(#value),
+                    return #rt::__private::exit(
+                        #rt::__private::Exit::<#return_type>::Returned(#value),
                         #handed_back,
                     )
                 };
@@ -243,11 +245,12 @@ impl VisitMut for ControlFlow {
                     syn::Ident::new("__resumable_value", Span::mixed_site().located_at(span));
                 let residual =
                     syn::Ident::new("__resumable_residual", Span::mixed_site().located_at(span));
+                let rt = crate_path::at(span);
                 *expr = parse_quote_spanned! {span=>
-                    match ::resumable::__private::try_branch(#inner) {
+                    match #rt::__private::try_branch(#inner) {
                         ::core::ops::ControlFlow::Continue(#value) => #value,
                         ::core::ops::ControlFlow::Break(#residual) => {
-                            return ::resumable::__private::exit(#residual, #handed_back)
+                            return #rt::__private::exit(#residual, #handed_back)
                         }
                     }
                 };

@@ -48,6 +48,7 @@
 //! /* exits as for a single loop, without saving: failures saved where they happened */
 //! ```
 
+use crate::crate_path::RUNTIME;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -96,7 +97,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         ..
     } = &parts.locals;
     let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
-    let private = quote!(::resumable::__private);
+    let private = quote!(#RUNTIME::__private);
     let outer_iter = local("outer_iter");
     let outer_item = local("outer_item");
     let outer_next = local("outer_next");
@@ -163,7 +164,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             .filter_map(|((ident, codec), encoded)| {
                 let encoded = encoded.as_ref()?;
                 Some(quote! {
-                    let #encoded = ::resumable::__private::encoded(#codec, &#ident);
+                    let #encoded = #RUNTIME::__private::encoded(#codec, &#ident);
                 })
             });
     let after_loop = parts.after_loop(false);

@@ -2,6 +2,7 @@
 //! the key and the name, the state's codecs and their checks, how each binding is saved, the
 //! hot loop from boundary to boundary, and what a failure saves.
 
+use crate::crate_path::{self, RUNTIME};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{Expr, Ident, ReturnType};
@@ -66,7 +67,7 @@ impl Locals {
 /// The pieces, as tokens.
 pub struct Parts {
     pub locals: Locals,
-    /// `key = expr` evaluated, before anything else.
+    /// `let` statements run on entry: the key's and the directory's (`key = …`, `dir = …`).
     pub key_eval: TokenStream,
     /// A method's default checkpoint name, computed at run time.
     pub name_eval: TokenStream,
@@ -123,6 +124,7 @@ impl Parts {
             signals,
             append,
             key,
+            dir,
             receiver,
             nest,
             ..
@@ -154,7 +156,7 @@ impl Parts {
         let handed_back = control_flow::handed_back(&model.by_value);
         let outer_label = control_flow::label(control_flow::OUTER_LABEL, Span::call_site());
         let body_label = control_flow::label(control_flow::BODY_LABEL, Span::call_site());
-        let private = quote!(::resumable::__private);
+        let private = quote!(#RUNTIME::__private);
         let key_local = local("key");
         let function_name = function.sig.ident.to_string();
         // `key = expr`: evaluated first, from the arguments, before the body can move them.
@@ -164,8 +166,11 @@ impl Parts {
                 (quote!(), quote!(::core::option::Option::None))
             }
             Some(expr) => (
-                quote_spanned!(syn::spanned::Spanned::span(expr)=>
-                let #key_local = ::resumable::__private::key(&(#expr));),
+                {
+                    let span = syn::spanned::Spanned::span(expr);
+                    let rt = crate_path::at(span);
+                    quote_spanned!(span=> let #key_local = #rt::__private::key(&(#expr));)
+                },
                 quote!(::core::option::Option::Some(&#key_local)),
             ),
             None if model.key_params.is_empty() => (quote!(), quote!(::core::option::Option::None)),
@@ -193,6 +198,19 @@ impl Parts {
                     quote!(#key_local.as_ref()),
                 )
             }
+        };
+        // `dir = expr`: evaluated on entry too, after the key, as an owned path.
+        let dir_local = local("dir");
+        let (key_eval, dir_field) = match &dir {
+            Some(expr) => (
+                quote_spanned! {syn::spanned::Spanned::span(expr)=>
+                    #key_eval
+                    let #dir_local: ::std::path::PathBuf =
+                        ::std::convert::AsRef::<::std::path::Path>::as_ref(&(#expr)).to_owned();
+                },
+                quote!(::core::option::Option::Some(#dir_local.as_path())),
+            ),
+            None => (key_eval, quote!(::core::option::Option::None)),
         };
 
         let is_async = function.sig.asyncness.is_some();
@@ -240,7 +258,7 @@ impl Parts {
             .collect();
         let state_names = state.iter().map(|ident| {
             if ident == position {
-                quote!(::resumable::__private::POSITION)
+                quote!(#RUNTIME::__private::POSITION)
             } else {
                 let name = ident.to_string();
                 quote!(#name)
@@ -299,38 +317,40 @@ impl Parts {
         let append_only = |ident: &Ident, place: &TokenStream, codec: &Ident| {
             let declared = append.iter().find(|declared| *declared == ident);
             declared.map(|declared| {
+                let rt = crate_path::at(declared.span());
                 quote_spanned! {declared.span()=>
-                    let #codec = ::resumable::__private::append_only(&#place, #codec);
+                    let #codec = #rt::__private::append_only(&#place, #codec);
                 }
             })
         };
         let assertions: Vec<TokenStream> = state
-        .iter()
-        .zip(&places)
-        .zip(&codecs)
-        .enumerate()
-        .map(|(i, ((ident, place), codec))| {
-            if i >= top {
-                // Declared between the loops: the type is decided in the outer loop's body.
-                return quote_spanned!(ident.span()=>
-                    let #codec = ::resumable::__private::codec_of(););
-            }
-            let check =
-                quote_spanned!(ident.span()=> let #codec = ::resumable::__private::codec(&#place););
-            let append_only = append_only(ident, place, codec);
-            // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
-            let not_shared = quote_spanned! {ident.span()=>
-                {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{AnyState as _, SharedState as _};
-                    ::resumable::__private::not_shared(
-                        (&&::resumable::__private::Sharing(&#place)).sharing(),
-                    );
+            .iter()
+            .zip(&places)
+            .zip(&codecs)
+            .enumerate()
+            .map(|(i, ((ident, place), codec))| {
+                let rt = crate_path::at(ident.span());
+                if i >= top {
+                    // Declared between the loops: the type is decided in the outer loop's body.
+                    return quote_spanned!(ident.span()=>
+                    let #codec = #rt::__private::codec_of(););
                 }
-            };
-            quote!(#check #append_only #not_shared)
-        })
-        .collect();
+                let check =
+                    quote_spanned!(ident.span()=> let #codec = #rt::__private::codec(&#place););
+                let append_only = append_only(ident, place, codec);
+                // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
+                let not_shared = quote_spanned! {ident.span()=>
+                    {
+                        #[allow(unused_imports)]
+                        use #rt::__private::{AnyState as _, SharedState as _};
+                        #rt::__private::not_shared(
+                            (&&#rt::__private::Sharing(&#place)).sharing(),
+                        );
+                    }
+                };
+                quote!(#check #append_only #not_shared)
+            })
+            .collect();
         // Between the loops, once they are declared.
         let between_append_only: Vec<TokenStream> = state
             .iter()
@@ -342,28 +362,31 @@ impl Parts {
         // How each binding is saved: only what was appended if declared in `append(...)` or found
         // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
         // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
-        let save_each = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(|(((ident, place), codec), encoded)| {
-        if let Some(encoded) = encoded {
-            return quote!(#save.encoded(&#encoded););
-        }
-        if append.contains(ident) {
-            return quote_spanned! {ident.span()=>
-                {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                    let #codec = (&::resumable::__private::Pick(&#place)).pick_append(#codec);
-                    (#codec.save)(&mut #save, &#place);
+        let save_each = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(
+            |(((ident, place), codec), encoded)| {
+                if let Some(encoded) = encoded {
+                    return quote!(#save.encoded(&#encoded););
                 }
-            };
-        }
-        quote_spanned! {ident.span()=>
-            {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{Grows as _, Whole as _};
-                ((&::resumable::__private::Pick(&#place)).pick(#codec).save)(&mut #save, &#place);
-            }
-        }
-    });
+                let rt = crate_path::at(ident.span());
+                if append.contains(ident) {
+                    return quote_spanned! {ident.span()=>
+                        {
+                            #[allow(unused_imports)]
+                            use #rt::__private::{AppendsAny as _, AppendsPlain as _};
+                            let #codec = (&#rt::__private::Pick(&#place)).pick_append(#codec);
+                            (#codec.save)(&mut #save, &#place);
+                        }
+                    };
+                }
+                quote_spanned! {ident.span()=>
+                    {
+                        #[allow(unused_imports)]
+                        use #rt::__private::{Grows as _, Whole as _};
+                        ((&#rt::__private::Pick(&#place)).pick(#codec).save)(&mut #save, &#place);
+                    }
+                }
+            },
+        );
         let save_state = quote!(#(#save_each)*);
         // In a nest, where the loop is, set before each save: the outer loop's iteration, and the
         // inner loop's iterations completed in it (`pulled` counts them over the whole run).
@@ -549,6 +572,7 @@ impl Parts {
                     state: &[#(#state_names),*],
                     signals: #signals,
                     key: #key_field,
+                    dir: #dir_field,
                     nest: #is_nest,
                 },
                 &[#(#shapes),*],
@@ -638,7 +662,7 @@ impl Parts {
             saving,
             ..
         } = &self.locals;
-        let private = quote!(::resumable::__private);
+        let private = quote!(#RUNTIME::__private);
         let returned_is_failure = &self.returned_is_failure;
         // A failed save: returned as the function's `Err` (the checkpoints before it made
         // durable first), else the panic that says which checkpoint stands.
@@ -713,7 +737,7 @@ impl Parts {
     /// macro's definition: `anyhow::bail!`, `ensure!`, the user's own) is its `Err`; either
     /// way the caught value is then made an `Exit`, that `Err` a failure returning it.
     pub fn catching(&self, body: TokenStream) -> TokenStream {
-        let private = quote!(::resumable::__private);
+        let private = quote!(#RUNTIME::__private);
         let return_type = &self.return_type;
         let by_value = &self.by_value;
         let mut output = if by_value.is_empty() {
@@ -769,7 +793,7 @@ impl Parts {
             payload,
             ..
         } = &self.locals;
-        let private = quote!(::resumable::__private);
+        let private = quote!(#RUNTIME::__private);
         let back: Vec<Ident> = (0..by_value.len())
             .map(|i| local(&format!("back_{i}")))
             .collect();
@@ -804,7 +828,7 @@ impl Parts {
 /// returns `Err(E::from(err))` when it returns a `Result<T, E>` whose
 /// `E: From<resumable::Error>`, else panics with it.
 fn route_error(may_be_result: bool, err: &Ident) -> TokenStream {
-    let fail = quote!(::resumable::__private::fail);
+    let fail = quote!(#RUNTIME::__private::fail);
     if !may_be_result {
         return quote!(#fail(#err));
     }
@@ -822,11 +846,11 @@ fn route_closure(may_be_result: bool, return_type: &TokenStream) -> TokenStream 
     if !may_be_result {
         return quote!();
     }
-    let private = quote!(::resumable::__private);
+    let private = quote!(#RUNTIME::__private);
     let route = local("route");
     let err = local("err");
     quote! {
-        let #route = |#err: ::resumable::Error| {
+        let #route = |#err: #RUNTIME::Error| {
             #[allow(unused_imports)]
             use #private::{RouteToErr as _, RouteToPanic as _};
             (&&#private::ErrorRoute::<#return_type>::new()).route(#err)

@@ -2,6 +2,7 @@
 
 mod args;
 mod control_flow;
+mod crate_path;
 mod erase_impl_trait;
 mod expand;
 mod expand_nest;
@@ -37,13 +38,14 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
             return with_original(error, item);
         }
     };
-    let result = syn::parse2::<args::Args>(args)
-        .and_then(|args| model::Model::new(args, function.clone()))
-        .and_then(|mut model| {
+    let result = syn::parse2::<args::Args>(args).and_then(|mut args| {
+        crate_path::with(args.krate.take(), || {
+            let mut model = model::Model::new(args, function.clone())?;
             model.mark_first_use();
             control_flow::rewrite_model(&mut model)?;
             Ok(expand::expand(model))
-        });
+        })
+    });
     result.unwrap_or_else(|error| {
         // A `for` loop is not allowed in a const fn: re-emitting `const` would add a second,
         // confusing error after ours.

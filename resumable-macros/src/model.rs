@@ -30,6 +30,8 @@ pub struct Model {
     pub append: Vec<Ident>,
     /// `key = expr`: evaluated on entry; one checkpoint per value.
     pub key: Option<Expr>,
+    /// `dir = expr`: evaluated on entry, after `key`; the checkpoint's directory.
+    pub dir: Option<Expr>,
     /// Without `key`: the parameters that are not state, whose values on entry are the key.
     pub key_params: Vec<Ident>,
     /// The bindings before the loop, declared without `mut`, that its body names (less those
@@ -212,6 +214,7 @@ impl Model {
             signals,
             append,
             key: args.key,
+            dir: args.dir,
             key_params,
             first_use: FirstUse::Never,
             watched,

@@ -20,7 +20,9 @@ use crate::error::Error;
 /// | [`signals`](Config::signals) | `RESUMABLE_SIGNALS` (`0`/`1`, …) | on |
 /// | [`quiet`](Config::quiet) | `RESUMABLE_QUIET` (`0`/`1`, …) | off: notes on stderr |
 ///
-/// A loop reads the settings when it starts, so [`Config::apply`] them before the loops run.
+/// A function's `#[resumable(dir = …)]` wins over [`dir`](Config::dir) (and `RESUMABLE_DIR`
+/// over both). A loop reads the settings when it starts, so [`Config::apply`] them before the
+/// loops run.
 /// Unlike `std::env::set_var` (`unsafe` since edition 2024, as other threads may read the
 /// environment), `apply` is safe from any thread.
 ///
@@ -171,6 +173,17 @@ impl Config {
                 .or(applied.quiet)
                 .unwrap_or(false),
         }
+    }
+}
+
+/// The directory of a checkpoint whose function says `dir = attribute` (or nothing):
+/// `RESUMABLE_DIR` where the user set it, else the attribute's, else [`Config::dir`], else
+/// `.resumable`.
+pub(crate) fn checkpoint_dir(attribute: Option<&std::path::Path>) -> PathBuf {
+    match (env_text("RESUMABLE_DIR"), attribute) {
+        (Some(env), _) => PathBuf::from(env),
+        (None, Some(dir)) => dir.to_path_buf(),
+        (None, None) => Config::current().dir,
     }
 }
 

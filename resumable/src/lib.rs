@@ -389,6 +389,31 @@ pub fn request_stop() {
 ///   ()` gives one checkpoint whatever the arguments are.
 /// - `inner = 'label`: checkpoint inside the loop labelled `'label`, nested in the top-level
 ///   loop (see [Loop nests](#loop-nests)).
+/// - `dir = expr`: this function's checkpoint directory. `expr` is evaluated on entry, after
+///   `key` (it can use the arguments), and is anything `AsRef<Path>`. It wins over
+///   [`Config::dir`]; `RESUMABLE_DIR`, where the user sets it, wins over it, as over every
+///   setting in code.
+/// - `crate = path` (or `crate = "path"`, serde's spelling): where the runtime crate is, for a
+///   program that renamed the dependency (`checkpointing = { package = "resumable", … }`:
+///   `crate = checkpointing`). Default `::resumable`.
+///
+/// ```
+/// use std::path::Path;
+/// use resumable::resumable;
+///
+/// #[resumable(every = 100, key = (), dir = job.join("checkpoints"))]
+/// fn score(job: &Path, n: u64) -> u64 {
+///     let mut total = 0;
+///     for i in 0..n {
+///         total += i % 7;
+///     }
+///     total
+/// }
+///
+/// # let job = std::env::temp_dir().join(format!("resumable-doc-dir-{}", std::process::id()));
+/// assert_eq!(score(&job, 1000), (0..1000).map(|i| i % 7).sum());
+/// # let _ = std::fs::remove_dir_all(&job);
+/// ```
 ///
 /// # What a checkpoint writes
 ///

@@ -31,6 +31,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             state: &["lines", "bytes"],
             signals: true,
             key: ::core::option::Option::Some(&__resumable_key),
+            dir: ::core::option::Option::None,
             nest: false,
         },
         &[

@@ -38,6 +38,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             state: &["report"],
             signals: true,
             key: __resumable_key.as_ref(),
+            dir: ::core::option::Option::None,
             nest: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(

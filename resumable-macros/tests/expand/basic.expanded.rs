@@ -36,6 +36,7 @@ fn squares(n: u64) -> Vec<u64> {
             state: &["results"],
             signals: true,
             key: __resumable_key.as_ref(),
+            dir: ::core::option::Option::None,
             nest: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(

@@ -21,6 +21,7 @@ fn fold(n: u64) -> Result<Acc, String> {
             state: &["acc"],
             signals: true,
             key: ::core::option::Option::None,
+            dir: ::core::option::Option::None,
             nest: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(

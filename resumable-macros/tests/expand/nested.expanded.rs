@@ -54,6 +54,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             state: &[::resumable::__private::POSITION, "losses", "rate", "loss"],
             signals: true,
             key: __resumable_key.as_ref(),
+            dir: ::core::option::Option::None,
             nest: true,
         },
         &[

@@ -35,6 +35,7 @@ impl Grid {
                 state: &["self"],
                 signals: true,
                 key: __resumable_key.as_ref(),
+                dir: ::core::option::Option::None,
                 nest: false,
             },
             &[(__resumable_codec_0.shape)(::core::option::Option::Some(

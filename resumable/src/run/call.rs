@@ -149,7 +149,7 @@ impl Run {
                 key.label(spec.name),
             ),
         };
-        let path = files::checkpoint_dir().join(file);
+        let path = crate::config::checkpoint_dir(spec.dir).join(file);
         let lock = Lock::acquire(&path).map_err(|err| match err {
             Error::Locked { path, holder } if holder == std::process::id().to_string() => {
                 Error::InUseHere { path }

@@ -26,6 +26,8 @@ pub struct Spec<'a> {
     pub signals: bool,
     /// With `key = expr`: this call's value of it.
     pub key: Option<&'a Key>,
+    /// With `dir = expr`: this call's checkpoint directory (`RESUMABLE_DIR` still wins).
+    pub dir: Option<&'a std::path::Path>,
     /// A loop nest (`inner = 'label`): the resume message waits for
     /// [`Run::resuming_at`](crate::run::call::Run::resuming_at), which knows the position.
     pub nest: bool,

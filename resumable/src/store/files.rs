@@ -13,8 +13,7 @@
 //! one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::format::source::Source;
@@ -159,7 +158,7 @@ pub(crate) fn remove_stale_temp_files(fs: &dyn Fs, path: &Path) {
 /// `RESUMABLE_DIR`, else [`Config::dir`](crate::Config::dir), else `.resumable` in the
 /// current directory.
 pub(crate) fn checkpoint_dir() -> PathBuf {
-    crate::config::Config::current().dir
+    crate::config::checkpoint_dir(None)
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {
@@ -187,8 +186,13 @@ fn temp_path(path: &Path) -> PathBuf {
 /// `RESUMABLE_TEST_PAUSE_MS` (default 200) milliseconds after printing
 /// `resumable-test: paused at <point>` on stderr, so a test can kill the process exactly
 /// there. Points of the background sync of a new log: `before-sync`, `before-rotate`,
-/// `before-rename`, `after-rename`.
+/// `before-rename`, `after-rename`. Only with the `test-hooks` feature (this project's own
+/// tests turn it on): a user's program never reads those variables.
+#[cfg(feature = "test-hooks")]
 pub(crate) fn test_hook(point: &str) {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
     static PAUSE: OnceLock<Option<(String, Duration)>> = OnceLock::new();
     let pause = PAUSE.get_or_init(|| {
         let at = std::env::var("RESUMABLE_TEST_PAUSE_AT").ok()?;
@@ -203,6 +207,11 @@ pub(crate) fn test_hook(point: &str) {
         std::thread::sleep(*duration);
     }
 }
+
+/// Without the `test-hooks` feature: nothing.
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(crate) fn test_hook(_point: &str) {}
 
 #[cfg(test)]
 mod tests {
