@@ -74,6 +74,21 @@ fn shrinking(n: u64, shrink_at: u64) -> Result<usize, JobError> {
     Ok(results.len())
 }
 
+/// A nest, checkpointed every 3 inner iterations; panics at `(row, col)`.
+#[resumable(every = 3, name = "values-nest", inner = 'cols, key = ())]
+fn nest(rows: u64, cols: u64, panic_at: Option<(u64, u64)>) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    for r in 0..rows {
+        'cols: for c in 0..cols {
+            if panic_at == Some((r, c)) {
+                panic!("injected failure at {r}, {c}");
+            }
+            total += r * cols + c;
+        }
+    }
+    Ok(total)
+}
+
 fn with_dir<T>(dir: &Path, run: impl FnOnce() -> T) -> T {
     // RESUMABLE_DIR wins over the configuration: these tests need their own directory.
     assert!(
@@ -177,6 +192,26 @@ fn runtime_errors_are_returned_as_err_where_the_error_type_takes_them() {
         );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert_eq!(with_anyhow(100, None).unwrap(), (0..100).sum::<u64>());
+
+        // A nest whose outer, then inner, iterator is shorter than the saved position: Err,
+        // nothing changed (they were panics before).
+        let sum = |rows: u64, cols: u64| (0..rows * cols).sum::<u64>();
+        let stopped = catch_unwind(AssertUnwindSafe(|| nest(4, 5, Some((2, 4)))));
+        assert!(stopped.is_err());
+        let path = log(&dir, "values-nest");
+        let before = std::fs::read(&path).unwrap();
+        for (rows, cols) in [(2, 5), (4, 3)] {
+            let err = nest(rows, cols, None).expect_err("shorter than the saved position");
+            assert!(
+                matches!(
+                    err.downcast_ref::<resumable::Error>(),
+                    Some(resumable::Error::IteratorTooShort { .. })
+                ),
+                "{rows}x{cols}: {err:#}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{rows}x{cols}");
+        }
+        assert_eq!(nest(4, 5, None).unwrap(), sum(4, 5));
 
         // A failed save (the `append` promise broken at 25): Err(NotAppendOnly); the checkpoint
         // at 20 stands.

@@ -23,7 +23,7 @@
 //! /* codecs: position and `losses` checked at the binding, `loss` by `codec_of()`, its type
 //!    decided in the outer loop's body; all their shapes go to Run::start */
 //! let mut restore = run.restore().map(Box::new);          // position first
-//! let mut outer_iter = run.skip(outer_iter, position.0);
+//! let mut outer_iter = run.skip(outer_iter, position.0, restore.is_some())?; // or a panic
 //! let exit = catch_unwind(|| {
 //!     for outer_item in outer_iter {                       // the user's label, if any
 //!         let outer_at = outer_next; outer_next += 1;
@@ -34,7 +34,7 @@
 //!             losses = load(restore); loss = load(restore); // (`let` is shadowed instead)
 //!             inner_done = position.1;
 //!         }
-//!         let iter = run.skip_inner(IntoIterator::into_iter(data.chunks(8)), inner_done);
+//!         let iter = run.skip_inner(IntoIterator::into_iter(data.chunks(8)), inner_done)?;
 //!         let base = pulled - inner_done;
 //!         match catch_unwind(|| { /* hot loop; saves set position = (outer_at, pulled - 1 -
 //!                                     base) and save position, losses, loss */ }) {
@@ -131,6 +131,10 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         .map(|codec| in_loop(quote!((#codec.load)(#restore))));
     let finish = in_loop(quote!(#restore.finish()));
     let position_load = parts.or_route(quote!((#position_codec.load)(#restore)));
+    // An iterator that does not match the saved run: the function's `Err`, or a panic.
+    let skip_outer =
+        parts.or_route(quote!(#run.skip(#outer_iter, #position.0, #restore.is_some())));
+    let skip_inner = in_loop(quote!(#run.skip_inner(#iter, #inner_done)));
     // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
     let restore_between = nest
         .state
@@ -199,7 +203,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             #(#encode_now)*
             let #iter = ::core::iter::IntoIterator::into_iter(#inner_iterable);
             #fingerprint_of
-            let #iter = #run.skip_inner(#iter, #inner_done);
+            let #iter = #skip_inner;
             let #base: u64 = #pulled - #inner_done;
             let #inner_exit = #run_inner;
             // A failure in the inner loop saves here, where the state declared
@@ -244,7 +248,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             #position = #position_load;
             #run.resuming_at(#position);
         }
-        let mut #outer_iter = #run.skip(#outer_iter, #position.0);
+        let mut #outer_iter = #skip_outer;
         #run.size_hint((0, ::core::option::Option::None));
         let mut #pulled: u64 = #run.start_index();
         let mut #outer_next: u64 = #position.0;

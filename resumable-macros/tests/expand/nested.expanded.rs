@@ -82,8 +82,17 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
         };
         __resumable_run.resuming_at(__resumable_position);
     }
-    let mut __resumable_outer_iter =
-        __resumable_run.skip(__resumable_outer_iter, __resumable_position.0);
+    let mut __resumable_outer_iter = match __resumable_run.skip(
+        __resumable_outer_iter,
+        __resumable_position.0,
+        __resumable_restore.is_some(),
+    ) {
+        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
+    };
     __resumable_run.size_hint((0, ::core::option::Option::None));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let mut __resumable_outer_next: u64 = __resumable_position.0;
@@ -167,7 +176,15 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                     },
                 );
                 let __resumable_iter =
-                    __resumable_run.skip_inner(__resumable_iter, __resumable_inner_done);
+                    match __resumable_run.skip_inner(__resumable_iter, __resumable_inner_done) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
                 let __resumable_base: u64 = __resumable_pulled - __resumable_inner_done;
                 let __resumable_inner_exit =
                     ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(

@@ -517,7 +517,7 @@ mod tests {
         let info = &inspect_dir(&dir).unwrap().checkpoints[0];
         assert_eq!(info.name, "bundle");
         assert_eq!(info.label(), Some("resumable::save"));
-        assert_eq!(info.shape(), Some("alloc::vec::Vec<f64>"));
+        assert_eq!(info.shape(), Some("root: [f64]"));
         assert_eq!(info.index(), Some(0));
         assert_eq!(info.health(), "ok");
         let file = info.file(Generation::Log).unwrap();

@@ -358,36 +358,52 @@ impl Run {
     }
 
     /// [`Run::prepare`] for the outer loop of a nest: refuses iterators whose order is random
-    /// per process, then advances `iter` past the `done` completed outer iterations.
+    /// per process, then advances `iter` past the `done` completed outer iterations. When
+    /// `resuming`, the outer iteration the checkpoint was saved in (item `done`) must follow:
+    /// the saved state is restored in it, so without it the loop would end with the state it
+    /// starts with.
     ///
-    /// # Panics
-    /// On the errors of [`Run::prepare`]: a nest's loops are not yet refused as the
-    /// function's `Err`.
-    #[track_caller]
-    pub fn skip<I: Iterator>(&self, iter: I, done: u64) -> I {
+    /// # Errors
+    /// Those of [`Run::prepare`] but the order check (a nest's items are not fingerprinted).
+    pub fn skip<I: Iterator>(
+        &self,
+        iter: I,
+        done: u64,
+        resuming: bool,
+    ) -> Result<std::iter::Peekable<I>, Error> {
         self.refuse_unordered::<I>()
             .and_then(|()| self.skip_items(iter, done))
-            .unwrap_or_else(|err| fail(err))
+            .and_then(|iter| {
+                let mut iter = iter.peekable();
+                match resuming && iter.peek().is_none() {
+                    true => Err(Error::IteratorTooShort {
+                        path: self.generations.newest.clone(),
+                        index: done + 1,
+                    }),
+                    false => Ok(iter),
+                }
+            })
+            .inspect_err(|err| refused(self.function, err))
     }
 
     /// [`Run::skip`] for the inner loop of a nest, made anew every outer iteration: the check
     /// of its type runs once per call of the function, and nothing else runs unless `done`
     /// items are to be skipped (only on resume).
     ///
-    /// # Panics
-    /// On the errors of [`Run::prepare`]: a nest's loops are not yet refused as the
-    /// function's `Err`.
+    /// # Errors
+    /// Those of [`Run::skip`].
     #[inline]
-    #[track_caller]
-    pub fn skip_inner<I: Iterator>(&mut self, iter: I, done: u64) -> I {
+    pub fn skip_inner<I: Iterator>(&mut self, iter: I, done: u64) -> Result<I, Error> {
         if !self.inner_checked {
             self.inner_checked = true;
-            self.refuse_unordered::<I>().unwrap_or_else(|err| fail(err));
+            self.refuse_unordered::<I>()
+                .inspect_err(|err| refused(self.function, err))?;
         }
         if done == 0 {
-            return iter;
+            return Ok(iter);
         }
-        self.skip_items(iter, done).unwrap_or_else(|err| fail(err))
+        self.skip_items(iter, done)
+            .inspect_err(|err| refused(self.function, err))
     }
 
     fn refuse_unordered<I>(&self) -> Result<(), Error> {
