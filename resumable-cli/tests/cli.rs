@@ -2,6 +2,8 @@
 //! left by real `#[resumable]` runs of this process, copied into a scratch directory, and on files
 //! made torn or damaged from them.
 
+mod common;
+
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::process::Command;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
+use common::{Output, cli, generations, move_checkpoint, remove_checkpoint, run_dir, scratch};
 use resumable::resumable;
 
 #[resumable(every = 5, name = "cli-sum", append(results), key = ())]
@@ -52,55 +55,6 @@ fn held(ready: &Sender<()>, go: &Receiver<()>) -> u64 {
     sum
 }
 
-/// Where this process's `#[resumable]` functions keep their checkpoints.
-fn run_dir() -> PathBuf {
-    match std::env::var_os("RESUMABLE_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(".resumable"),
-    }
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// The files of checkpoint `name` in `dir` that exist: the log, `.prev`, `.next`.
-fn generations(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let log = dir.join(format!("{name}.ckpt"));
-    [
-        with_suffix(&log, ""),
-        with_suffix(&log, ".prev"),
-        with_suffix(&log, ".next"),
-    ]
-    .into_iter()
-    .filter(|path| path.exists())
-    .collect()
-}
-
-/// Removes checkpoint `name`'s files from `dir`, as a previous interrupted test run may have
-/// left them.
-fn remove_checkpoint(dir: &Path, name: &str) {
-    for path in generations(dir, name) {
-        fs::remove_file(path).unwrap();
-    }
-}
-
-/// Moves checkpoint `name`'s files from `from` to `to`.
-fn move_checkpoint(from: &Path, to: &Path, name: &str) {
-    let files = generations(from, name);
-    assert!(
-        !files.is_empty(),
-        "no checkpoint {name} in {}",
-        from.display()
-    );
-    for path in files {
-        fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-        fs::remove_file(path).unwrap();
-    }
-}
-
 fn keyed_names(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .map(|entries| {
@@ -111,24 +65,6 @@ fn keyed_names(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("resumable-cli-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `resumable ARGS` with `RESUMABLE_DIR` unset.
-fn cli(args: &[&str]) -> Output {
-    cli_in(args, |command| command)
 }
 
 fn cli_in(args: &[&str], set: impl FnOnce(&mut Command) -> &mut Command) -> Output {

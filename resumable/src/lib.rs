@@ -411,7 +411,7 @@ pub fn request_stop() {
 /// }
 ///
 /// # let job = std::env::temp_dir().join(format!("resumable-doc-dir-{}", std::process::id()));
-/// assert_eq!(score(&job, 1000), (0..1000).map(|i| i % 7).sum());
+/// assert_eq!(score(&job, 1000), (0..1000u64).map(|i| i % 7).sum::<u64>());
 /// # let _ = std::fs::remove_dir_all(&job);
 /// ```
 ///

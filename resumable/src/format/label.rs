@@ -127,6 +127,12 @@ fn describe_state_change(saved: &str, current: &str) -> String {
         return String::new();
     }
     let (Some(saved), Some(current)) = (bindings(saved), bindings(current)) else {
+        // One value's shape (`resumable::save`): what changed in it, in words.
+        if let Some(change) = shape::describe_change(saved, current)
+            && !change.is_empty()
+        {
+            return change;
+        }
         return format!("it holds `{saved}`, but this program expects `{current}`");
     };
     let names = |bindings: &[(&str, &str)]| -> Vec<String> {
