@@ -145,15 +145,18 @@ fn runtime_errors_are_returned_as_err_where_the_error_type_takes_them() {
             "the checkpoint changed"
         );
 
-        // A checkpoint held by another process (flock(1), as the runtime locks): Err(Locked).
+        // A checkpoint held by another process (flock(2), as the runtime locks): Err(Locked).
         let stopped = catch_unwind(AssertUnwindSafe(|| with_anyhow(100, Some(30))));
         assert!(stopped.is_err());
         let path = log(&dir, "values-anyhow");
         let lock = PathBuf::from(format!("{}.lock", path.display()));
         // The lock file names its holder; this process's earlier run left its own pid there.
         std::fs::write(&lock, "1").unwrap();
-        let mut holder = Command::new("flock")
-            .args(["-n", "-o", lock.to_str().unwrap(), "sleep", "30"])
+        // The shell takes the lock on its descriptor 9 and becomes the `sleep` that keeps it
+        // open, so killing that one process releases the lock and leaves nothing behind.
+        let mut holder = Command::new("sh")
+            .args(["-c", "exec 9>>\"$0\" && flock -n 9 && exec sleep 30"])
+            .arg(&lock)
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

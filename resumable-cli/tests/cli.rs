@@ -14,19 +14,7 @@ use std::time::Duration;
 use common::{Output, cli, generations, move_checkpoint, remove_checkpoint, run_dir, scratch};
 use resumable::resumable;
 
-#[resumable(every = 5, name = "cli-sum", append(results), key = ())]
-fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
-    let mut results = Vec::new();
-    let mut total = 0u64;
-    for i in 0..n {
-        if panic_at == Some(i) {
-            panic!("injected failure at {i}");
-        }
-        results.push(i * i);
-        total += i;
-    }
-    (results, total)
-}
+common::squares_job!("cli-sum");
 
 #[resumable(every = 4, name = "cli-keyed", key = (n, tag))]
 fn weighted(n: u64, tag: &str, panic_at: Option<u64>) -> u64 {

@@ -13,21 +13,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{cli, move_checkpoint, remove_checkpoint, run_dir, scratch};
-use resumable::resumable;
 
-#[resumable(every = 5, name = "cli-check", append(results), key = ())]
-fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
-    let mut results = Vec::new();
-    let mut total = 0u64;
-    for i in 0..n {
-        if panic_at == Some(i) {
-            panic!("injected failure at {i}");
-        }
-        results.push(i * i);
-        total += i;
-    }
-    (results, total)
-}
+common::squares_job!("cli-check");
 
 fn result_text((results, total): (Vec<u64>, u64)) -> String {
     format!("{} {} {total}", results.len(), results.iter().sum::<u64>())

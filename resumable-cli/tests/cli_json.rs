@@ -11,19 +11,7 @@ use common::{cli, generations, move_checkpoint, now_ms, remove_checkpoint, run_d
 use resumable::resumable;
 use serde_json::{Value, json};
 
-#[resumable(every = 5, name = "cli-json", append(results), key = ())]
-fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
-    let mut results = Vec::new();
-    let mut total = 0u64;
-    for i in 0..n {
-        if panic_at == Some(i) {
-            panic!("injected failure at {i}");
-        }
-        results.push(i * i);
-        total += i;
-    }
-    (results, total)
-}
+common::squares_job!("cli-json");
 
 /// The entry of checkpoint `name` in a `list --json`.
 fn entry<'a>(listing: &'a Value, name: &str) -> &'a Value {

@@ -10,21 +10,8 @@ use std::panic::catch_unwind;
 use common::{
     cli, move_checkpoint, now_ms, remove_checkpoint, run_dir, scratch, set_aside_in, snapshot,
 };
-use resumable::resumable;
 
-#[resumable(every = 5, name = "cli-prune", append(results), key = ())]
-fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
-    let mut results = Vec::new();
-    let mut total = 0u64;
-    for i in 0..n {
-        if panic_at == Some(i) {
-            panic!("injected failure at {i}");
-        }
-        results.push(i * i);
-        total += i;
-    }
-    (results, total)
-}
+common::squares_job!("cli-prune");
 
 /// The file names of the lines of `prune`'s output that start with `verb`.
 fn named(output: &str, verb: &str) -> Vec<String> {

@@ -5,6 +5,34 @@
 // Each test binary compiles this whole module but uses only some of it.
 #![allow(dead_code)]
 
+/// Defines the job these tests checkpoint, under the checkpoint name `$name` (one per test
+/// binary, since the binaries may run at once):
+///
+/// ```ignore
+/// #[resumable(every = 5, name = $name, append(results), key = ())]
+/// fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64)
+/// ```
+///
+/// It pushes `i * i` and adds `i` for each `i` in `0..n`, and panics at `panic_at`.
+macro_rules! squares_job {
+    ($name:literal) => {
+        #[resumable::resumable(every = 5, name = $name, append(results), key = ())]
+        fn squares(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
+            let mut results = Vec::new();
+            let mut total = 0u64;
+            for i in 0..n {
+                if panic_at == Some(i) {
+                    panic!("injected failure at {i}");
+                }
+                results.push(i * i);
+                total += i;
+            }
+            (results, total)
+        }
+    };
+}
+pub(crate) use squares_job;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
