@@ -135,6 +135,7 @@ fn child() {
     assert_eq!(indexes, ["10", "20", "30", "37"], "{saved:?}");
     for event in &saved {
         assert_eq!(event.level, Level::DEBUG);
+        assert_eq!(event.field("name"), Some("count"), "{event:?}");
         assert_eq!(event.target, "resumable");
         let bytes: u64 = event.field("bytes").unwrap().parse().unwrap();
         assert!(bytes > 0, "{event:?}");
@@ -146,6 +147,7 @@ fn child() {
     assert_eq!(on_failure.len(), 1, "{on_failure:?}");
     assert_eq!(on_failure[0].level, Level::INFO);
     assert_eq!(on_failure[0].field("index"), Some("37"));
+    assert_eq!(on_failure[0].field("name"), Some("count"));
 
     assert_eq!(count(100, None), (0..100u64).map(|i| i * i).sum::<u64>());
     let resumed = events("resumed");

@@ -171,7 +171,14 @@ impl Run {
         };
         let mut recovered = recover::recover(&OsFs, &generations, &label, &shape)?;
         let from_store = match &remote {
-            Some(remote) => newer_on_store(remote, &generations, &mut recovered, &label, &shape)?,
+            Some(remote) => newer_on_store(
+                remote,
+                &generations,
+                &mut recovered,
+                spec.function,
+                &label,
+                &shape,
+            )?,
             None => None,
         };
         // The log resumed from in place is appended to; from anything else (`.prev`, a
@@ -260,6 +267,7 @@ impl Run {
                 syncer,
                 growth: spec.state.iter().map(|_| None).collect(),
                 last_saved,
+                function: spec.function,
                 path: generations.newest.clone(),
                 state: spec.state,
             },
@@ -946,6 +954,7 @@ fn newer_on_store(
     remote: &Remote,
     generations: &Generations,
     recovered: &mut Option<Recovered>,
+    function: &'static str,
     label: &str,
     shape: &str,
 ) -> Result<Option<(Commit, String)>, Error> {
@@ -961,11 +970,14 @@ fn newer_on_store(
         ..
     }) = recovered
     {
-        report::warn("fell_back").path(aside).say(format_args!(
-            "resumable: warning: {damage} It was moved to {}; the store's newer checkpoint is \
-             used",
-            aside.display()
-        ));
+        report::warn("fell_back")
+            .name(function)
+            .path(aside)
+            .say(format_args!(
+                "resumable: warning: {damage} It was moved to {}; the store's newer checkpoint \
+                 is used",
+                aside.display()
+            ));
     }
     let dir = files::parent_dir(&generations.next);
     OsFs.create_dir(dir)

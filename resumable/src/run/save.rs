@@ -29,7 +29,8 @@ pub(crate) struct Saver {
     /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
     /// the last one this run saved.
     pub last_saved: Option<u64>,
-    /// The log's path, for messages.
+    /// The function whose loop it saves, and the log's path, for messages.
+    pub function: &'static str,
     pub path: PathBuf,
     /// The state bindings' names, for errors.
     pub state: &'static [&'static str],
@@ -388,6 +389,7 @@ impl<'a> Save<'a> {
         }
         saver.last_saved = Some(self.index);
         report::debug("saved")
+            .name(saver.function)
             .index(self.index)
             .path(&saver.path)
             .bytes(job.written.bytes)
@@ -410,6 +412,7 @@ impl<'a> Save<'a> {
         let (saver, written) = self.write();
         match written.and_then(|()| saver.syncer.flush()) {
             Ok(()) => report::note("saved_on_failure")
+                .name(saver.function)
                 .index(index)
                 .path(&saver.path)
                 .say(format_args!(
@@ -420,6 +423,7 @@ impl<'a> Save<'a> {
             Err(err) => {
                 let err = err.with_causes();
                 report::error("save_failed")
+                    .name(saver.function)
                     .index(index)
                     .path(&saver.path)
                     .say(format_args!(
