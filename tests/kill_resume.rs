@@ -257,6 +257,43 @@ fn resumable_reset_off_keeps_the_checkpoint_and_on_starts_over() {
     }
 }
 
+/// A value no switch takes (`RESUMABLE_RESET=flase`) is refused before the loop starts, naming
+/// the variable: the job neither starts over nor runs as if it were unset; the checkpoint is
+/// untouched and a run without the typo resumes. The same for `RESUMABLE_SIGNALS`,
+/// `RESUMABLE_QUIET` and a lease that is not seconds.
+#[test]
+fn an_unreadable_resumable_variable_is_refused_and_changes_nothing() {
+    let dir = scratch("unreadable-variable");
+    let path = failed_fallible(&dir, 40);
+    let before = std::fs::read(&path).unwrap();
+    let files_before = common::files(&dir);
+    for (variable, value) in [
+        ("RESUMABLE_RESET", "flase"),
+        ("RESUMABLE_SIGNALS", "of"),
+        ("RESUMABLE_QUIET", "2"),
+        ("RESUMABLE_STORE_LEASE", "30x"),
+    ] {
+        let output = command("fallible", &[], &dir)
+            .env(variable, value)
+            .output()
+            .expect("spawn example");
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{variable}={value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("environment variable {variable}=\"{value}\"")),
+            "{variable}={value}: {stderr}"
+        );
+        assert_eq!(resumed_at(&stderr, "fetch_all"), None, "{stderr}");
+        assert_eq!(common::files(&dir), files_before, "{variable}={value}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{variable}={value}");
+    }
+    let output = run("fallible", &[], &dir);
+    let stderr = text(&output.stderr);
+    succeeded(&output, "fallible without the typo");
+    assert_eq!(resumed_at(&stderr, "fetch_all"), Some(40), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // (c) a completed run leaves no checkpoint behind
 

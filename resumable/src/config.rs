@@ -20,6 +20,10 @@ use crate::error::Error;
 /// | [`signals`](Config::signals) | `RESUMABLE_SIGNALS` (`0`/`1`, …) | on |
 /// | [`quiet`](Config::quiet) | `RESUMABLE_QUIET` (`0`/`1`, …) | off: notes on stderr |
 ///
+/// A switch's variable takes `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in any
+/// case; set to anything else (or `RESUMABLE_STORE_LEASE` to anything but a number of seconds
+/// above zero), it stops every loop before it starts, with [`Error::Environment`] naming it.
+///
 /// A function's `#[resumable(dir = …)]` wins over [`dir`](Config::dir) (and `RESUMABLE_DIR`
 /// over both). A loop reads the settings when it starts, so [`Config::apply`] them before the
 /// loops run.
@@ -195,20 +199,70 @@ fn env_text(name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// A switch: `1`, `true`, `yes`, `on` turn it on, `0`, `false`, `no`, `off` off, in any case;
-/// unset or empty leave it to the code. Anything else is read as on, as setting a switch
-/// usually means to turn it on.
-pub(crate) fn env_flag(name: &str) -> Option<bool> {
-    let value = env_text(name)?.to_ascii_lowercase();
-    Some(!matches!(value.as_str(), "0" | "false" | "no" | "off"))
+/// The runtime's switches: each reads as [`env_flag`] says.
+const SWITCHES: [&str; 3] = ["RESUMABLE_RESET", "RESUMABLE_SIGNALS", "RESUMABLE_QUIET"];
+
+/// Refuses, before a loop starts, a `RESUMABLE_*` variable whose value cannot be read, rather
+/// than guess: a misspelt `RESUMABLE_RESET=flase` must not start a job over, nor
+/// `RESUMABLE_STORE_LEASE=30x` run with another lease than the one meant.
+pub(crate) fn check_environment() -> Result<(), Error> {
+    let refuse = |variable, value, expected| {
+        Err(Error::Environment {
+            variable,
+            value,
+            expected,
+        })
+    };
+    for variable in SWITCHES {
+        if let Some(value) = env_text(variable)
+            && switch(&value).is_none()
+        {
+            return refuse(
+                variable,
+                value,
+                "a switch is 1, true, yes or on, or 0, false, no or off",
+            );
+        }
+    }
+    if let Some(value) = env_text("RESUMABLE_STORE_LEASE")
+        && seconds(&value).is_none()
+    {
+        return refuse(
+            "RESUMABLE_STORE_LEASE",
+            value,
+            "it is seconds, a number above zero such as 30 or 2.5",
+        );
+    }
+    Ok(())
 }
 
-/// Seconds, whole or not; anything that is not a positive number is ignored.
+/// A switch: `1`, `true`, `yes`, `on` turn it on, `0`, `false`, `no`, `off` off, in any case;
+/// unset or empty leave it to the code. A loop never starts with any other value
+/// ([`check_environment`]); elsewhere it is left to the code too.
+pub(crate) fn env_flag(name: &str) -> Option<bool> {
+    switch(&env_text(name)?)
+}
+
+fn switch(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Seconds, whole or not; a value that is not a number above zero is left to the code (and
+/// refused by [`check_environment`]).
 fn env_seconds(name: &str) -> Option<Duration> {
-    env_text(name)
-        .and_then(|secs| secs.parse::<f64>().ok())
+    seconds(&env_text(name)?)
+}
+
+fn seconds(value: &str) -> Option<Duration> {
+    value
+        .parse::<f64>()
+        .ok()
         .filter(|secs| secs.is_finite() && *secs > 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
 }
 
 #[cfg(test)]

@@ -187,6 +187,21 @@ pub enum Error {
         problem: String,
     },
 
+    /// A variable of the runtime's environment (`RESUMABLE_RESET`, `RESUMABLE_SIGNALS`,
+    /// `RESUMABLE_QUIET`, `RESUMABLE_STORE_LEASE`) holds a value it cannot read: the loop does
+    /// not start, rather than guess what was meant.
+    #[error(
+        "the environment variable {variable}={value:?} cannot be read ({expected}); fix or unset it"
+    )]
+    Environment {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
+
     /// The object store named by `RESUMABLE_STORE` (or [`Config::store`](crate::Config::store))
     /// cannot be used: it cannot be reached, it
     /// refused a request, or it does not do what keeping checkpoints safe needs.
@@ -368,6 +383,11 @@ mod tests {
                 setting: "dir",
                 problem: "it is empty".into(),
             },
+            Error::Environment {
+                variable: "RESUMABLE_RESET",
+                value: "flase".into(),
+                expected: "a switch is 1, true, yes or on, or 0, false, no or off",
+            },
             Error::Store {
                 url: "s3://bucket/jobs".into(),
                 name: "squares.ckpt".into(),
@@ -405,6 +425,7 @@ mod tests {
                 | Error::NotState { .. }
                 | Error::InUseHere { .. }
                 | Error::Config { .. }
+                | Error::Environment { .. }
                 | Error::Store { .. }
                 | Error::TakenOver { .. }
                 | Error::HeldOnStore { .. }
@@ -439,8 +460,11 @@ mod tests {
             let (plain, alternate, debug) =
                 (format!("{err}"), format!("{err:#}"), format!("{err:?}"));
             assert_eq!(plain, message);
+            // Each names what it is about: the checkpoint, the setting or the variable.
             assert!(
-                plain.contains("squares") || plain.contains("dir"),
+                ["squares", "dir", "RESUMABLE_RESET"]
+                    .iter()
+                    .any(|about| plain.contains(about)),
                 "{plain}"
             );
             for cause in &causes {

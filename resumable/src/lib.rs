@@ -40,7 +40,8 @@
 //! - `RESUMABLE_RESET=1`: start over. An existing checkpoint is renamed to
 //!   `<file>.reset-<unix ms>` beside it, never deleted, and the loop starts from the beginning.
 //!   `1`, `true`, `yes`, `on` count (`0`, `false`, `no`, `off` and empty do not, in any case,
-//!   as for every `RESUMABLE_*` switch); unset it again for the next run.
+//!   as for every `RESUMABLE_*` switch; any other value stops the loop before it starts with
+//!   [`Error::Environment`], rather than guess); unset it again for the next run.
 //! - `RESUMABLE_SIGNALS=0`: leave SIGINT and SIGTERM alone (see below).
 //! - `RESUMABLE_QUIET=1`: leave the runtime's notes off stderr (see
 //!   [Messages](#messages-stderr-quiet-or-tracing)).

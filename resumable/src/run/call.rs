@@ -141,6 +141,7 @@ impl Run {
     }
 
     fn open(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
+        crate::config::check_environment()?;
         // A keyed checkpoint has a file per key value, and the key in its label.
         let (file, label) = match spec.key {
             None => (file_name(spec.name), spec.name.to_owned()),
@@ -1026,7 +1027,8 @@ pub fn fail(err: Error) -> ! {
         Error::Locked { .. }
         | Error::InUseHere { .. }
         | Error::NotState { .. }
-        | Error::UnorderedIterator { .. } => {
+        | Error::UnorderedIterator { .. }
+        | Error::Environment { .. } => {
             panic!("resumable: {text}")
         }
         // Nothing local to move aside: the store, or what is on it, is the problem.
