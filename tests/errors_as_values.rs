@@ -89,6 +89,19 @@ fn nest(rows: u64, cols: u64, panic_at: Option<(u64, u64)>) -> anyhow::Result<u6
     Ok(total)
 }
 
+/// A `Result` whose `Ok` type is `impl Trait` (it compiled only without the attribute).
+#[resumable(every = 10, name = "values-impl", key = ())]
+fn squares_iter(n: u64, panic_at: Option<u64>) -> anyhow::Result<impl Iterator<Item = u64>> {
+    let mut squares = Vec::new();
+    for i in 0..n {
+        if panic_at == Some(i) {
+            panic!("injected failure at {i}");
+        }
+        squares.push(i * i);
+    }
+    Ok(squares.into_iter())
+}
+
 fn with_dir<T>(dir: &Path, run: impl FnOnce() -> T) -> T {
     // RESUMABLE_DIR wins over the configuration: these tests need their own directory.
     assert!(
@@ -226,6 +239,33 @@ fn runtime_errors_are_returned_as_err_where_the_error_type_takes_them() {
             resumable::__private::saved_index(&log(&dir, "values-append")),
             Some(20)
         );
+
+        // `Result<impl Iterator, _>`: resumes to the uninterrupted result, and an unloadable
+        // checkpoint is its `Err`, the file untouched.
+        let squares_sum = |n: u64| (0..n).map(|i| i * i).sum::<u64>();
+        let stopped = catch_unwind(AssertUnwindSafe(|| squares_iter(100, Some(45)).map(drop)));
+        assert!(stopped.is_err());
+        assert_eq!(
+            squares_iter(100, None).unwrap().sum::<u64>(),
+            squares_sum(100)
+        );
+        let stopped = catch_unwind(AssertUnwindSafe(|| squares_iter(100, Some(45)).map(drop)));
+        assert!(stopped.is_err());
+        let path = log(&dir, "values-impl");
+        damage(&path);
+        let before = std::fs::read(&path).unwrap();
+        let err = squares_iter(100, None)
+            .map(drop)
+            .expect_err("the checkpoint cannot be loaded");
+        assert!(
+            matches!(
+                err.downcast_ref::<resumable::Error>(),
+                Some(resumable::Error::Corrupt { .. })
+            ),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::remove_file(&path).unwrap();
 
         // `Result<_, String>` cannot hold the error: the panic, naming the file.
         let stopped = catch_unwind(AssertUnwindSafe(|| string_error(100, Some(45))));

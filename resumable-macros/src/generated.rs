@@ -8,7 +8,7 @@ use quote::{quote, quote_spanned};
 use syn::{Expr, Ident, ReturnType};
 
 use crate::control_flow;
-use crate::erase_impl_trait::is_impl_trait;
+use crate::erase_impl_trait::{impl_trait_as_unit, is_impl_trait};
 use crate::first_use::FirstUse;
 use crate::model::{Every, Model, Receiver};
 
@@ -104,8 +104,8 @@ pub struct Parts {
     pub returned_is_failure: TokenStream,
     is_async: bool,
     return_type: TokenStream,
-    /// The return type is spelled `…Result<…>`: see [`Parts::catching`].
-    returns_result: bool,
+    /// When the return type is spelled `…Result<…>`, its error type: see [`Parts::catching`].
+    result_error: Option<TokenStream>,
     /// The function declares a return type that can be named (no `impl Trait`): a runtime
     /// error may be returned as its `Err` (see [`route_closure`]).
     may_be_result: bool,
@@ -426,11 +426,16 @@ impl Parts {
             ReturnType::Default => false,
             ReturnType::Type(_, ty) => !is_impl_trait(ty),
         };
-        let returns_result = match &function.sig.output {
-            ReturnType::Type(_, ty) => matches!(&**ty, syn::Type::Path(path)
+        let result_error = match &function.sig.output {
+            ReturnType::Type(_, ty)
+                if matches!(&**ty, syn::Type::Path(path)
                 if path.qself.is_none()
-                    && path.path.segments.last().is_some_and(|last| last.ident == "Result")),
-            ReturnType::Default => false,
+                    && path.path.segments.last().is_some_and(|last| last.ident == "Result")) =>
+            {
+                let named = impl_trait_as_unit((**ty).clone());
+                Some(quote!(<#named as #private::ResultLike>::Error))
+            }
+            _ => None,
         };
         let returned_is_failure = if may_be_result {
             quote! {{
@@ -627,7 +632,7 @@ impl Parts {
             returned_is_failure,
             is_async,
             return_type,
-            returns_result,
+            result_error,
             may_be_result,
             by_value: model.by_value.clone(),
         }
@@ -745,10 +750,8 @@ impl Parts {
         } else {
             quote!((#private::Exit<#return_type>, _))
         };
-        if self.returns_result {
-            output = quote! {
-                ::core::result::Result<#output, <#return_type as #private::ResultLike>::Error>
-            };
+        if let Some(error) = &self.result_error {
+            output = quote!(::core::result::Result<#output, #error>);
         }
         // State the body moves lives in the closure from here on (see `moved.rs`).
         let body = quote! {

@@ -575,7 +575,8 @@ pub fn request_stop() {
 ///
 /// - a function returning `Result<T, E>` where `E: From<resumable::Error>` — `anyhow::Error`,
 ///   `Box<dyn std::error::Error>`, a `thiserror` enum with a `#[from] resumable::Error`, an
-///   alias such as `anyhow::Result<T>` — returns `Err(E::from(error))`;
+///   alias such as `anyhow::Result<T>`, a `T` that is `impl Trait` — returns
+///   `Err(E::from(error))`;
 /// - any other function panics with the error's message, which names the file and what to do.
 ///
 /// ```
@@ -799,7 +800,8 @@ pub fn request_stop() {
 ///    uninterrupted run returns. The removal happens when the loop ends; the code after the
 ///    loop runs after it.
 /// 6. Free functions and methods, sync or async, with any return type (including
-///    `Result<_, E>` with `?`, `impl Trait`, generics). Const fns are a compile error.
+///    `Result<_, E>` with `?`, `impl Trait` and `Result<impl Trait, E>`, generics). Const fns
+///    are a compile error.
 ///
 /// # Async fns
 ///
