@@ -377,6 +377,55 @@ fn sigterm_puts_the_last_checkpoint_on_the_store_before_the_process_ends() {
     assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
 }
 
+/// SIGTERM while the store does not answer: the stopping run waits for the store only as long
+/// as `RESUMABLE_STORE_DEADLINE` says (1 s here; 25 s by default, past the 10 s this allows),
+/// says what the store holds, and keeps its checkpoint on this machine, from which the next
+/// run resumes exactly where it stopped.
+#[test]
+fn sigterm_waits_for_a_silent_store_only_until_the_deadline() {
+    let server = S3Server::start();
+    let env = server.env();
+    let store = server.url("deadline");
+    let (n, delay_us) = (60_000, 50);
+    let dir = Scratch::new("deadline");
+    let child =
+        spawned(squares(&dir.0, &store, &env, n, delay_us).env("RESUMABLE_STORE_DEADLINE", "1"));
+    std::thread::sleep(Duration::from_millis(1_200));
+    server.pause();
+    let signalled = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stopped = child.wait_with_output().unwrap();
+    let waited = signalled.elapsed();
+    server.resume();
+    let stopped_err = text(&stopped.stderr);
+    assert!(
+        stopped_err.contains("is not on the store"),
+        "no warning that the store is behind: {stopped_err}"
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "the run waited {waited:?} for a store with a 1 s deadline: {stopped_err}"
+    );
+    let saved: u64 = stopped_err
+        .lines()
+        .find(|line| line.contains("SIGTERM: squares saved checkpoint"))
+        .and_then(|line| line.split(" at iteration ").nth(1))
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|index| index.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no saved checkpoint in: {stopped_err}"));
+    let output = run(
+        &mut squares(&dir.0, &store, &env, n, delay_us),
+        Duration::from_secs(120),
+    );
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(resumed_at(&stderr, "squares"), Some(saved), "{stderr}");
+    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+}
+
 /// The same lost machine with a `file://` store (a shared filesystem): object_store's local
 /// store creates objects only if absent too.
 #[test]

@@ -17,12 +17,14 @@ use crate::error::Error;
 /// | [`dir`](Config::dir) | `RESUMABLE_DIR` | `.resumable` |
 /// | [`store`](Config::store) | `RESUMABLE_STORE` | none: checkpoints stay on this machine |
 /// | [`store_lease`](Config::store_lease) | `RESUMABLE_STORE_LEASE` (seconds) | 30 s |
+/// | [`store_deadline`](Config::store_deadline) | `RESUMABLE_STORE_DEADLINE` (seconds) | 25 s |
 /// | [`signals`](Config::signals) | `RESUMABLE_SIGNALS` (`0`/`1`, …) | on |
 /// | [`quiet`](Config::quiet) | `RESUMABLE_QUIET` (`0`/`1`, …) | off: notes on stderr |
 ///
 /// A switch's variable takes `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in any
-/// case; set to anything else (or `RESUMABLE_STORE_LEASE` to anything but a number of seconds
-/// above zero), it stops every loop before it starts, with [`Error::Environment`] naming it.
+/// case; set to anything else (or `RESUMABLE_STORE_LEASE` or `RESUMABLE_STORE_DEADLINE` to
+/// anything but a number of seconds above zero), it stops every loop before it starts, with
+/// [`Error::Environment`] naming it.
 ///
 /// A function's `#[resumable(dir = …)]` wins over [`dir`](Config::dir) (and `RESUMABLE_DIR`
 /// over both). A loop reads the settings when it starts, so [`Config::apply`] them before the
@@ -47,6 +49,7 @@ pub struct Config {
     dir: Option<PathBuf>,
     store: Option<String>,
     store_lease: Option<Duration>,
+    store_deadline: Option<Duration>,
     signals: Option<bool>,
     quiet: Option<bool>,
 }
@@ -67,6 +70,8 @@ pub struct Settings {
     pub store: Option<String>,
     /// How long a run on the store may go without beating before another takes over.
     pub store_lease: Duration,
+    /// How long a run that stops waits for its last checkpoint to reach the store.
+    pub store_deadline: Duration,
     /// Whether SIGINT and SIGTERM save and stop the loops.
     pub signals: bool,
     /// Whether the runtime's notes (resuming, stopped, reset) are left off stderr.
@@ -82,6 +87,7 @@ impl Config {
             dir: None,
             store: None,
             store_lease: None,
+            store_deadline: None,
             signals: None,
             quiet: None,
         }
@@ -108,6 +114,17 @@ impl Config {
         self
     }
 
+    /// How long a run that stops — SIGTERM, a failure, [`request_stop`](crate::request_stop)
+    /// — waits for its last checkpoint to reach the store before the process goes on (unless
+    /// `RESUMABLE_STORE_DEADLINE` is set). The checkpoint is durable on this machine either
+    /// way; past the deadline a warning says what the store holds. Set it below the time the
+    /// machine gets between SIGTERM and SIGKILL (30 s on most clouds' spot machines and
+    /// Kubernetes' default grace period, 120 s on AWS spot).
+    pub fn store_deadline(mut self, deadline: Duration) -> Config {
+        self.store_deadline = Some(deadline);
+        self
+    }
+
     /// Whether SIGINT and SIGTERM save and stop the loops (unless `RESUMABLE_SIGNALS` is set).
     /// `#[resumable(signals = false)]` turns them off for one function whatever this says.
     pub fn signals(mut self, on: bool) -> Config {
@@ -126,7 +143,8 @@ impl Config {
     }
 
     /// Makes these the process's settings, replacing any applied before. Refused, changing
-    /// nothing, when a setting cannot work: an empty directory or store URL, a zero lease.
+    /// nothing, when a setting cannot work: an empty directory or store URL, a zero lease or
+    /// deadline.
     pub fn apply(self) -> Result<(), Error> {
         let invalid = |setting: &'static str, problem: &str| {
             Err(Error::Config {
@@ -150,6 +168,12 @@ impl Config {
                 "it is zero: every run would take over at once",
             );
         }
+        if self.store_deadline == Some(Duration::ZERO) {
+            return invalid(
+                "store_deadline",
+                "it is zero: a stopping run would never put its last checkpoint on the store",
+            );
+        }
         *APPLIED.write().unwrap_or_else(PoisonError::into_inner) = self;
         Ok(())
     }
@@ -170,6 +194,9 @@ impl Config {
             store_lease: env_seconds("RESUMABLE_STORE_LEASE")
                 .or(applied.store_lease)
                 .unwrap_or(Duration::from_secs(30)),
+            store_deadline: env_seconds("RESUMABLE_STORE_DEADLINE")
+                .or(applied.store_deadline)
+                .unwrap_or(Duration::from_secs(25)),
             signals: env_flag("RESUMABLE_SIGNALS")
                 .or(applied.signals)
                 .unwrap_or(true),
@@ -224,14 +251,16 @@ pub(crate) fn check_environment() -> Result<(), Error> {
             );
         }
     }
-    if let Some(value) = env_text("RESUMABLE_STORE_LEASE")
-        && seconds(&value).is_none()
-    {
-        return refuse(
-            "RESUMABLE_STORE_LEASE",
-            value,
-            "it is seconds, a number above zero such as 30 or 2.5",
-        );
+    for variable in ["RESUMABLE_STORE_LEASE", "RESUMABLE_STORE_DEADLINE"] {
+        if let Some(value) = env_text(variable)
+            && seconds(&value).is_none()
+        {
+            return refuse(
+                variable,
+                value,
+                "it is seconds, a number above zero such as 30 or 2.5",
+            );
+        }
     }
     Ok(())
 }
@@ -276,6 +305,7 @@ mod tests {
             Config::new().dir(""),
             Config::new().store("  "),
             Config::new().store_lease(Duration::ZERO),
+            Config::new().store_deadline(Duration::ZERO),
         ] {
             let err = bad.apply().unwrap_err();
             assert!(matches!(err, Error::Config { .. }), "{err}");

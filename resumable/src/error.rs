@@ -181,14 +181,14 @@ pub enum Error {
     /// A setting given to [`Config`](crate::Config) cannot work; nothing was changed.
     #[error("resumable::Config: the setting `{setting}` cannot be used: {problem}")]
     Config {
-        /// The setting: `dir`, `store`, `store_lease`.
+        /// The setting: `dir`, `store`, `store_lease`, `store_deadline`.
         setting: &'static str,
         /// Why.
         problem: String,
     },
 
     /// A variable of the runtime's environment (`RESUMABLE_RESET`, `RESUMABLE_SIGNALS`,
-    /// `RESUMABLE_QUIET`, `RESUMABLE_STORE_LEASE`) holds a value it cannot read: the loop does
+    /// `RESUMABLE_QUIET`, `RESUMABLE_STORE_LEASE`, `RESUMABLE_STORE_DEADLINE`) holds a value it cannot read: the loop does
     /// not start, rather than guess what was meant.
     #[error(
         "the environment variable {variable}={value:?} cannot be read ({expected}); fix or unset it"

@@ -47,7 +47,8 @@
 //!   [Messages](#messages-stderr-quiet-or-tracing)).
 //! - `RESUMABLE_STORE=s3://bucket/prefix` (the `object-store` feature): keep each checkpoint
 //!   on an object store too; `RESUMABLE_STORE_LEASE`: seconds a holder may go without beating
-//!   on its lease (30). See [Object storage](#object-storage).
+//!   on its lease (30); `RESUMABLE_STORE_DEADLINE`: seconds a stopping run waits for its
+//!   last checkpoint to reach the store (25). See [Object storage](#object-storage).
 //!
 //! # Signals
 //!

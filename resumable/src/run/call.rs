@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
@@ -610,9 +610,12 @@ impl Run {
             ));
     }
 
-    /// Waits until every checkpoint written is durable, and on the store if there is one (for
-    /// at most [`UPLOAD_DEADLINE`]); reports a failure on stderr.
-    fn flush(&self) {
+    /// Waits until every checkpoint written is durable, and on the store if there is one, then
+    /// lets go of the store's lease, both within
+    /// [`Settings::store_deadline`](crate::config::Settings::store_deadline) (a store that
+    /// does not answer must not hold up a process that SIGTERM is ending); reports a failure on
+    /// stderr. The run is ending: nothing goes to the store after this.
+    fn flush(&mut self) {
         if let Err(err) = self.saver.syncer.flush() {
             let err = err.with_causes();
             report::warn("not_durable")
@@ -622,9 +625,11 @@ impl Run {
                     "resumable: warning: the last checkpoint may not survive a power loss: {err}"
                 ));
         }
-        if let Some(remote) = &self.remote
-            && !remote.finish(UPLOAD_DEADLINE)
-        {
+        let Some(remote) = self.remote.take() else {
+            return;
+        };
+        let until = Instant::now() + crate::config::Config::current().store_deadline;
+        if !remote.finish(until) {
             let on_store = remote.committed().map_or_else(
                 || "none of this run's checkpoints".to_owned(),
                 |index| format!("the checkpoint at iteration {index}"),
@@ -638,10 +643,9 @@ impl Run {
                     remote.url()
                 ));
         }
-        if let Some(remote) = &self.remote {
-            // The run ends here: the next one, on any machine, need not wait for the expiry.
-            remote.release();
-        }
+        // The run ends here: the next one, on any machine, need not wait for the expiry (unless
+        // the store does not answer in time: then the expiry frees it).
+        remote.release(until);
     }
 
     /// The loop has ended, however it ended: from here on signals do what they would do
@@ -942,10 +946,6 @@ impl Restore {
         Ok(())
     }
 }
-
-/// How long a run that stops (a signal, a failure) waits for its last checkpoint to reach the
-/// store: within the 30 s that preemptible machines get after SIGTERM.
-const UPLOAD_DEADLINE: Duration = Duration::from_secs(25);
 
 /// If the store holds a newer checkpoint than `recovered` (or there is none here: a new
 /// machine), fetches it into place and recovers from it; returns its commit and the store's

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use crate::error::Error;
 use crate::store::fs::LogFile;
@@ -64,7 +64,7 @@ impl Remote {
         match *self {}
     }
 
-    pub(crate) fn finish(&self, _: Duration) -> bool {
+    pub(crate) fn finish(&self, _: Instant) -> bool {
         match *self {}
     }
 
@@ -72,7 +72,7 @@ impl Remote {
         match *self {}
     }
 
-    pub(crate) fn release(&self) {
+    pub(crate) fn release(&self, _: Instant) {
         match *self {}
     }
 

@@ -217,10 +217,9 @@ impl Remote {
         self.uploads.work.notify_one();
     }
 
-    /// Waits until the newest durable checkpoint handed over is on the store, or `deadline`
-    /// passed; says which. (The syncer must have been flushed first.)
-    pub(crate) fn finish(&self, deadline: Duration) -> bool {
-        let until = Instant::now() + deadline;
+    /// Waits until the newest durable checkpoint handed over is on the store, or until `until`;
+    /// says which. (The syncer must have been flushed first.)
+    pub(crate) fn finish(&self, until: Instant) -> bool {
         let mut state = self.uploads.lock();
         state.finishing = true;
         self.uploads.work.notify_one();
@@ -246,9 +245,17 @@ impl Remote {
         self.uploads.on_store().0
     }
 
-    /// Lets go of the lease (the run stops): the next run takes over without waiting.
-    pub(crate) fn release(&self) {
-        self.ask(Request::Release);
+    /// Lets go of the lease (the run stops), waiting until `until` at most: the next run takes
+    /// over without waiting for the expiry. A store that has not answered by then is left to
+    /// the expiry, and the upload thread stops once this `Remote` is dropped.
+    pub(crate) fn release(&self, until: Instant) {
+        let (reply, answer) = mpsc::channel();
+        self.uploads
+            .lock()
+            .requests
+            .push_back(Request::Release(reply));
+        self.uploads.work.notify_one();
+        let _ = answer.recv_timeout(until.saturating_duration_since(Instant::now()));
     }
 
     /// Removes the checkpoint from the store (its loop finished); nothing is uploaded after.
