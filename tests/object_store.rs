@@ -82,6 +82,33 @@ fn spawned(command: &mut Command) -> Child {
         .expect("spawn squares")
 }
 
+/// Sends SIGTERM to `child` and waits for it to end; returns its stderr and the iteration its
+/// last checkpoint was saved at (its "SIGTERM: squares saved checkpoint … at iteration N" line).
+fn terminate(child: Child) -> (String, u64) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stderr = text(&child.wait_with_output().unwrap().stderr);
+    let saved = stderr
+        .lines()
+        .find(|line| line.contains("SIGTERM: squares saved checkpoint"))
+        .and_then(|line| line.split(" at iteration ").nth(1))
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|index| index.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no saved checkpoint in: {stderr}"));
+    (stderr, saved)
+}
+
+/// Runs `squares n` to its end: it resumes at `saved` and prints the uninterrupted result.
+fn finishes_from(command: &mut Command, saved: u64, n: u64) {
+    let output = run(command, Duration::from_secs(120));
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(resumed_at(&stderr, "squares"), Some(saved), "{stderr}");
+    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+}
+
 /// A machine (a directory of its own, `test`) runs `squares n` until the store holds a
 /// checkpoint with data (`keys` lists the store's names; the first commit is the run's fence
 /// over nothing) and `after` more passed, then is lost: SIGKILL, and its directory deleted.
@@ -352,29 +379,15 @@ fn sigterm_puts_the_last_checkpoint_on_the_store_before_the_process_ends() {
     let machine_a = Scratch::new("preempted-a");
     let child = spawned(&mut squares(&machine_a.0, &store, &env, n, delay_us));
     std::thread::sleep(Duration::from_millis(1_200));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let stopped = child.wait_with_output().unwrap();
-    let stopped_err = text(&stopped.stderr);
-    let saved: u64 = stopped_err
-        .split(" at iteration ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|index| index.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no saved checkpoint in: {stopped_err}"));
+    let (stopped_err, saved) = terminate(child);
     assert!(!stopped_err.contains("not on the store"), "{stopped_err}");
     drop(machine_a);
     let machine_b = Scratch::new("preempted-b");
-    let output = run(
+    finishes_from(
         &mut squares(&machine_b.0, &store, &env, n, delay_us),
-        Duration::from_secs(120),
+        saved,
+        n,
     );
-    let stderr = text(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(resumed_at(&stderr, "squares"), Some(saved), "{stderr}");
-    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
 }
 
 /// SIGTERM while the store does not answer: the stopping run waits for the store only as long
@@ -393,14 +406,9 @@ fn sigterm_waits_for_a_silent_store_only_until_the_deadline() {
     std::thread::sleep(Duration::from_millis(1_200));
     server.pause();
     let signalled = Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let stopped = child.wait_with_output().unwrap();
+    let (stopped_err, saved) = terminate(child);
     let waited = signalled.elapsed();
     server.resume();
-    let stopped_err = text(&stopped.stderr);
     assert!(
         stopped_err.contains("is not on the store"),
         "no warning that the store is behind: {stopped_err}"
@@ -409,21 +417,7 @@ fn sigterm_waits_for_a_silent_store_only_until_the_deadline() {
         waited < Duration::from_secs(10),
         "the run waited {waited:?} for a store with a 1 s deadline: {stopped_err}"
     );
-    let saved: u64 = stopped_err
-        .lines()
-        .find(|line| line.contains("SIGTERM: squares saved checkpoint"))
-        .and_then(|line| line.split(" at iteration ").nth(1))
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|index| index.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no saved checkpoint in: {stopped_err}"));
-    let output = run(
-        &mut squares(&dir.0, &store, &env, n, delay_us),
-        Duration::from_secs(120),
-    );
-    let stderr = text(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(resumed_at(&stderr, "squares"), Some(saved), "{stderr}");
-    assert_eq!(text(&output.stdout), uninterrupted(n), "{stderr}");
+    finishes_from(&mut squares(&dir.0, &store, &env, n, delay_us), saved, n);
 }
 
 /// The same lost machine with a `file://` store (a shared filesystem): object_store's local
