@@ -427,11 +427,7 @@ impl Parts {
             ReturnType::Type(_, ty) => !is_impl_trait(ty),
         };
         let result_error = match &function.sig.output {
-            ReturnType::Type(_, ty)
-                if matches!(&**ty, syn::Type::Path(path)
-                if path.qself.is_none()
-                    && path.path.segments.last().is_some_and(|last| last.ident == "Result")) =>
-            {
+            ReturnType::Type(_, ty) if is_spelled_result(ty) => {
                 let named = impl_trait_as_unit((**ty).clone());
                 Some(quote!(<#named as #private::ResultLike>::Error))
             }
@@ -825,6 +821,14 @@ impl Parts {
             };
         }
     }
+}
+
+/// Whether the return type is spelled `…Result<…>` (a `Result`, or an alias of one such as
+/// `anyhow::Result<T>`): its loop closure then returns `Result` too (see [`Parts::catching`]).
+fn is_spelled_result(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(path)
+        if path.qself.is_none()
+            && path.path.segments.last().is_some_and(|last| last.ident == "Result"))
 }
 
 /// What the function does with a runtime error `err` where it can return (its type is `!`):

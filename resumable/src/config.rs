@@ -226,40 +226,48 @@ fn env_text(name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// The runtime's switches: each reads as [`env_flag`] says.
-const SWITCHES: [&str; 3] = ["RESUMABLE_RESET", "RESUMABLE_SIGNALS", "RESUMABLE_QUIET"];
+/// How a variable's value is read.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// By [`env_flag`].
+    Switch,
+    /// By [`env_seconds`].
+    Seconds,
+}
+
+/// The runtime's variables whose values must parse (the others are text).
+const READ: [(&str, Reading); 5] = [
+    ("RESUMABLE_RESET", Reading::Switch),
+    ("RESUMABLE_SIGNALS", Reading::Switch),
+    ("RESUMABLE_QUIET", Reading::Switch),
+    ("RESUMABLE_STORE_LEASE", Reading::Seconds),
+    ("RESUMABLE_STORE_DEADLINE", Reading::Seconds),
+];
 
 /// Refuses, before a loop starts, a `RESUMABLE_*` variable whose value cannot be read, rather
 /// than guess: a misspelt `RESUMABLE_RESET=flase` must not start a job over, nor
 /// `RESUMABLE_STORE_LEASE=30x` run with another lease than the one meant.
 pub(crate) fn check_environment() -> Result<(), Error> {
-    let refuse = |variable, value, expected| {
-        Err(Error::Environment {
-            variable,
-            value,
-            expected,
-        })
-    };
-    for variable in SWITCHES {
-        if let Some(value) = env_text(variable)
-            && switch(&value).is_none()
-        {
-            return refuse(
-                variable,
-                value,
+    for (variable, reading) in READ {
+        let Some(value) = env_text(variable) else {
+            continue;
+        };
+        let (reads, expected) = match reading {
+            Reading::Switch => (
+                switch(&value).is_some(),
                 "a switch is 1, true, yes or on, or 0, false, no or off",
-            );
-        }
-    }
-    for variable in ["RESUMABLE_STORE_LEASE", "RESUMABLE_STORE_DEADLINE"] {
-        if let Some(value) = env_text(variable)
-            && seconds(&value).is_none()
-        {
-            return refuse(
+            ),
+            Reading::Seconds => (
+                seconds(&value).is_some(),
+                "it is seconds, a number above zero such as 30 or 2.5",
+            ),
+        };
+        if !reads {
+            return Err(Error::Environment {
                 variable,
                 value,
-                "it is seconds, a number above zero such as 30 or 2.5",
-            );
+                expected,
+            });
         }
     }
     Ok(())

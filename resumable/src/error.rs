@@ -188,8 +188,8 @@ pub enum Error {
     },
 
     /// A variable of the runtime's environment (`RESUMABLE_RESET`, `RESUMABLE_SIGNALS`,
-    /// `RESUMABLE_QUIET`, `RESUMABLE_STORE_LEASE`, `RESUMABLE_STORE_DEADLINE`) holds a value it cannot read: the loop does
-    /// not start, rather than guess what was meant.
+    /// `RESUMABLE_QUIET`, `RESUMABLE_STORE_LEASE`, `RESUMABLE_STORE_DEADLINE`) holds a value
+    /// it cannot read: the loop does not start, rather than guess what was meant.
     #[error(
         "the environment variable {variable}={value:?} cannot be read ({expected}); fix or unset it"
     )]

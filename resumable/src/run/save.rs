@@ -29,8 +29,9 @@ pub(crate) struct Saver {
     /// The completed iterations of the newest checkpoint on disk: the one resumed from, or
     /// the last one this run saved.
     pub last_saved: Option<u64>,
-    /// The function whose loop it saves, and the log's path, for messages.
+    /// The function whose loop it saves, for messages.
     pub function: &'static str,
+    /// The log's path, for messages.
     pub path: PathBuf,
     /// The state bindings' names, for errors.
     pub state: &'static [&'static str],

@@ -189,11 +189,17 @@ impl Remote {
         Arc::clone(&self.uploads)
     }
 
-    fn ask<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> T {
+    /// Hands the thread a request; its answer comes on the receiver.
+    fn send<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> mpsc::Receiver<T> {
         let (reply, answer) = mpsc::channel();
         self.uploads.lock().requests.push_back(request(reply));
         self.uploads.work.notify_one();
         answer
+    }
+
+    /// Hands the thread a request and waits for its answer.
+    fn ask<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> T {
+        self.send(request)
             .recv()
             .expect("the upload thread answers every request while the run holds it")
     }
@@ -249,12 +255,7 @@ impl Remote {
     /// over without waiting for the expiry. A store that has not answered by then is left to
     /// the expiry, and the upload thread stops once this `Remote` is dropped.
     pub(crate) fn release(&self, until: Instant) {
-        let (reply, answer) = mpsc::channel();
-        self.uploads
-            .lock()
-            .requests
-            .push_back(Request::Release(reply));
-        self.uploads.work.notify_one();
+        let answer = self.send(Request::Release);
         let _ = answer.recv_timeout(until.saturating_duration_since(Instant::now()));
     }
 
