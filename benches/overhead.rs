@@ -1,11 +1,13 @@
 //! B2: what `#[resumable]` costs per iteration when no checkpoint is due, on a body that does
 //! almost nothing; and the same for a loop nest (`inner = 'label`), whose outer iterations
-//! have a cost of their own. `cargo bench --bench overhead`
+//! have a cost of their own; and the fixed cost of a call whose `&mut self` holds 100 MB (its
+//! value on entry is part of the key). `cargo bench --bench overhead`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use resumable::resumable;
+use serde::{Deserialize, Serialize};
 
 const N: u64 = 10_000_000;
 
@@ -64,6 +66,22 @@ fn checkpointed_nest(outer: u64, inner: u64) -> u64 {
     sum
 }
 
+/// 100 MB of state in `*self`: a call fingerprints it on entry for the key.
+#[derive(Serialize, Deserialize)]
+struct Field {
+    values: Vec<f64>,
+    bytes: Vec<u8>,
+}
+
+impl Field {
+    #[resumable(every = 1_000_000_000_000, name = "bench-big-self")]
+    fn nudge(&mut self, n: u64) {
+        for i in 0..n {
+            self.values[i as usize] += 1.0;
+        }
+    }
+}
+
 fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("B2 per-iteration overhead, 10M iterations");
     group.sample_size(20);
@@ -81,6 +99,19 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("#[resumable] loop of 0 iterations", |b| {
         b.iter(|| checkpointed(black_box(0)))
     });
+    group.sample_size(10);
+    for (label, floats, bytes) in [
+        ("&mut self of 100 MB of f64", 12_500_000, 0),
+        ("&mut self of 100 MB of u8", 0, 100_000_000),
+    ] {
+        let mut field = Field {
+            values: vec![0.5; floats],
+            bytes: vec![7; bytes],
+        };
+        group.bench_function(format!("#[resumable] loop of 0 iterations, {label}"), |b| {
+            b.iter(|| field.nudge(black_box(0)))
+        });
+    }
     group.finish();
     // 10M inner iterations either way: short inner loops show the cost per outer iteration.
     let mut group = c.benchmark_group("B2 loop nest, 10M inner iterations");

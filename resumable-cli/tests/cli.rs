@@ -30,7 +30,7 @@ fn weighted(n: u64, tag: &str, panic_at: Option<u64>) -> u64 {
 
 /// Saves a checkpoint at iteration 1, tells `ready`, and holds its checkpoint (and its lock)
 /// until `go` says.
-#[resumable(every = 1, name = "cli-held", key = ())]
+#[resumable(every = 1, name = "cli-held", key = (), skip(ready, go))]
 fn held(ready: &Sender<()>, go: &Receiver<()>) -> u64 {
     let mut sum = 0u64;
     for i in 0..3u64 {

@@ -10,7 +10,7 @@ use syn::{Expr, Ident, ReturnType};
 use crate::control_flow;
 use crate::erase_impl_trait::{impl_trait_as_unit, is_impl_trait};
 use crate::first_use::FirstUse;
-use crate::model::{Every, Model, Receiver};
+use crate::model::{Every, KeyInput, Model, Receiver};
 
 /// A generated local: mixed-site hygiene keeps it apart from every name the user writes, and
 /// the same name gives the same local wherever it is made.
@@ -173,16 +173,29 @@ impl Parts {
                 },
                 quote!(::core::option::Option::Some(&#key_local)),
             ),
-            None if model.key_params.is_empty() => (quote!(), quote!(::core::option::Option::None)),
-            // Without `key`: the arguments that are not state, as they are on entry.
+            None if model.key_inputs.is_empty() => (quote!(), quote!(::core::option::Option::None)),
+            // Without `key`: every input, as it is on entry.
             None => {
-                let args = model.key_params.iter().map(|ident| {
-                    let name = ident.to_string();
-                    quote! {(
-                        #name,
-                        (&&&#private::Arg(&#ident)).arg_hash(),
-                        (&#private::Arg(&#ident)).arg_text(),
-                    )}
+                let inputs = model.key_inputs.iter().map(|input| match input {
+                    KeyInput::Value(ident) => {
+                        let name = ident.to_string();
+                        // At the input's tokens: one that cannot be fingerprinted is an error
+                        // there, asking for `key = …`.
+                        let rt = crate_path::at(ident.span());
+                        quote_spanned! {ident.span()=> (
+                            #name,
+                            (&&&#rt::__private::Arg(&#ident)).arg_hash(),
+                            (&#rt::__private::Arg(&#ident)).arg_text(),
+                        )}
+                    }
+                    KeyInput::Type(ident) => {
+                        let name = ident.to_string();
+                        quote! {(
+                            #name,
+                            #private::type_arg::<#ident>(),
+                            #private::type_text::<#ident>(),
+                        )}
+                    }
                 });
                 (
                     quote! {
@@ -192,7 +205,7 @@ impl Parts {
                                 ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _,
                                 ArgNoText as _, ArgOpaque as _,
                             };
-                            #private::args_key(#function_name, &[#(#args),*])
+                            #private::args_key(#function_name, &[#(#inputs),*])
                         };
                     },
                     quote!(#key_local.as_ref()),
@@ -401,12 +414,37 @@ impl Parts {
         let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
         let first_use = model.first_use;
         let body = &checkpointed.body;
+        // The bindings the loop reads but does not own: fingerprinted on entry and at every
+        // save, which the runtime refuses if one changed.
+        let watch_list = if model.watched.is_empty() {
+            quote!([])
+        } else {
+            let prints = model.watched.iter().map(|ident| {
+                let name = ident.to_string();
+                // At the binding: one the watch cannot see is an error there.
+                let rt = crate_path::at(ident.span());
+                quote_spanned!(ident.span()=> (#name, (&&#rt::__private::Watched(&#ident)).print()))
+            });
+            quote! {{
+                #[allow(unused_imports)]
+                use #private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
+                [#(#prints),*]
+            }}
+        };
+        let watch_start = if model.watched.is_empty() {
+            quote!()
+        } else {
+            quote!(#run.watch(&#watch_list);)
+        };
         let save_after = |failure: &str| {
             let saved = quote! {{
                 #set_position
-                let mut #save = #run.save(#pulled - 1, ::core::option::Option::None);
-                #save_state
-                #save.commit_after_failure(#failure);
+                if let ::core::option::Option::Some(mut #save) =
+                    #run.save_after_failure(#failure, #pulled - 1, &#watch_list)
+                {
+                    #save_state
+                    #save.commit_after_failure(#failure);
+                }
             }};
             let unsaved = quote!(#run.failed_unsaved(#failure, #pulled - 1););
             match first_use {
@@ -451,30 +489,6 @@ impl Parts {
             quote!(#pulled -= 1;)
         } else {
             quote!()
-        };
-        // Bindings without `mut` the body names: fingerprinted on entry and at the first save.
-        let watch_list = {
-            let watched = &model.watched;
-            let names = watched.iter().map(ToString::to_string);
-            quote! {{
-                #[allow(unused_imports)]
-                use #private::{WatchedDebug as _, WatchedOpaque as _, WatchedSerde as _};
-                [#( (#names, (&&#private::Watched(&#watched)).print()) ),*]
-            }}
-        };
-        let (watch_start, check_watched) = if model.watched.is_empty() {
-            (quote!(), quote!())
-        } else {
-            (
-                quote!(#run.watch(&#watch_list);),
-                quote! {
-                    if #run.watching() {
-                        if let ::core::result::Result::Err(#err) = #run.check_watched(&#watch_list) {
-                            return #private::exit(#private::Exit::Abort(#err), #handed_back);
-                        }
-                    }
-                },
-            )
         };
         let hot_loop = quote! {
             #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
@@ -525,10 +539,14 @@ impl Parts {
                 let #next_item = #fingerprint(&#item);
                 match #run.at_boundary(#pulled - 1, #next_item) {
                     ::core::result::Result::Ok(true) => {
-                        #check_watched
                         #saving = true;
                         #set_position
-                        let mut #save = #run.save(#pulled - 1, #next_item);
+                        let mut #save = match #run.save(#pulled - 1, #next_item, &#watch_list) {
+                            ::core::result::Result::Ok(#save) => #save,
+                            ::core::result::Result::Err(#err) => {
+                                return #private::exit(#private::Exit::Abort(#err), #handed_back);
+                            }
+                        };
                         #save_state
                         if let ::core::result::Result::Err(#err) = #save.commit() {
                             return #private::exit(#private::Exit::Abort(#err), #handed_back);

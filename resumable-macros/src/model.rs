@@ -32,12 +32,14 @@ pub struct Model {
     pub key: Option<Expr>,
     /// `dir = expr`: evaluated on entry, after `key`; the checkpoint's directory.
     pub dir: Option<Expr>,
-    /// Without `key`: the parameters that are not state, whose values on entry are the key.
-    pub key_params: Vec<Ident>,
-    /// The bindings before the loop, declared without `mut`, that its body names (less those
-    /// in `skip(...)`): fingerprinted on entry and at the first save, so that one changed
-    /// through `&` (a type of the user's with a `Cell` inside) is refused before anything is
-    /// saved.
+    /// Without `key`: every input of the call, whose values on entry are the key: `self`, each
+    /// parameter (state or not: on a resumed run it holds its entry value again), each type
+    /// and const parameter.
+    pub key_inputs: Vec<KeyInput>,
+    /// The bindings the loop's body names that are not state (declared without `mut`: before
+    /// the loop, parameters, `self`; less those in `skip(...)`; a closure declared before the
+    /// loop stands for the bindings its body names): fingerprinted on entry and at every save,
+    /// so that one changed through `&` (a `Cell`, an atomic) is refused before it is saved.
     pub watched: Vec<Ident>,
     /// Where the checkpointed loop's body first touches its state: set by
     /// [`Model::mark_first_use`], which marks the body there.
@@ -120,6 +122,7 @@ impl Model {
         let append = select_append(&args, &all_state, &mut errors);
         let mut used = BTreeSet::new();
         names_in(looped.body.to_token_stream(), &mut used);
+        through_closures(&prelude, &mut used);
         let prelude_bindings = bindings_of(&prelude);
         let mut mutable: BTreeSet<String> = prelude_bindings
             .iter()
@@ -192,17 +195,16 @@ impl Model {
             moved::moved_state(&looped.body, &movable)
         };
         let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
-        let watched = prelude_bindings
-            .iter()
-            .filter(|binding| !binding.mutable && used.contains(&binding.ident.to_string()))
-            .map(|binding| binding.ident.clone())
-            .filter(|ident| !state.contains(ident) && !skipped.contains(&ident))
-            .collect();
-        let key_params = params
-            .iter()
-            .filter(|param| !state.contains(&param.ident) || shadowed(&param.ident))
-            .map(|param| param.ident.clone())
-            .collect();
+        let watched = watched(
+            &receiver,
+            &function,
+            &prelude,
+            &used,
+            &state,
+            &skipped,
+            &ref_mut_params,
+        );
+        let key_inputs = key_inputs(&receiver, &function);
         Ok(Model {
             function,
             every,
@@ -215,7 +217,7 @@ impl Model {
             append,
             key: args.key,
             dir: args.dir,
-            key_params,
+            key_inputs,
             first_use: FirstUse::Never,
             watched,
             by_value,
@@ -345,6 +347,120 @@ fn params(function: &ItemFn) -> Vec<Param> {
         });
     }
     params
+}
+
+/// An input of the call that is part of its default key.
+pub enum KeyInput {
+    /// `self`, a parameter's binding, or a const parameter: its value.
+    Value(Ident),
+    /// A type parameter: its type's name.
+    Type(Ident),
+}
+
+/// Every input of the call, in the order of the signature: `self`, the bindings of each
+/// parameter's pattern, the type and const parameters.
+fn key_inputs(receiver: &Option<(Receiver, Ident)>, function: &ItemFn) -> Vec<KeyInput> {
+    let mut inputs: Vec<KeyInput> = Vec::new();
+    if let Some((_, ident)) = receiver {
+        inputs.push(KeyInput::Value(ident.clone()));
+    }
+    for input in &function.sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            let mut found = Vec::new();
+            collect_bindings(&typed.pat, &mut found);
+            inputs.extend(
+                found
+                    .into_iter()
+                    .map(|binding| KeyInput::Value(binding.ident)),
+            );
+        }
+    }
+    for param in &function.sig.generics.params {
+        match param {
+            syn::GenericParam::Type(ty) => inputs.push(KeyInput::Type(ty.ident.clone())),
+            syn::GenericParam::Const(constant) => {
+                inputs.push(KeyInput::Value(constant.ident.clone()));
+            }
+            syn::GenericParam::Lifetime(_) => {}
+        }
+    }
+    inputs
+}
+
+/// Adds to `used` (the names the loop's body reads) what each closure declared before the loop
+/// that it calls reads, and so on: the loop reads those through the closure.
+fn through_closures(prelude: &[Stmt], used: &mut BTreeSet<String>) {
+    let closures: Vec<(Ident, &Expr)> = prelude
+        .iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::Local(local) => Some(local),
+            _ => None,
+        })
+        .filter_map(|local| {
+            let init = local.init.as_ref().map(|init| &*init.expr)?;
+            let mut found = Vec::new();
+            collect_bindings(&local.pat, &mut found);
+            match (found.as_slice(), init) {
+                ([binding], Expr::Closure(_)) => Some((binding.ident.clone(), init)),
+                _ => None,
+            }
+        })
+        .collect();
+    loop {
+        let before = used.len();
+        for (ident, closure) in &closures {
+            if used.contains(&ident.to_string()) {
+                names_in(closure.to_token_stream(), used);
+            }
+        }
+        if used.len() == before {
+            break;
+        }
+    }
+}
+
+/// The bindings the loop reads but does not own as state: see [`Model::watched`].
+fn watched(
+    receiver: &Option<(Receiver, Ident)>,
+    function: &ItemFn,
+    prelude: &[Stmt],
+    used: &BTreeSet<String>,
+    state: &[Ident],
+    skipped: &[&Ident],
+    ref_mut_params: &[Ident],
+) -> Vec<Ident> {
+    // What is in scope before the loop, the latest declaration of each name winning.
+    let mut candidates: Vec<(Ident, Option<&Expr>)> = Vec::new();
+    if let Some((_, ident)) = receiver {
+        candidates.push((ident.clone(), None));
+    }
+    for input in &function.sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            let mut found = Vec::new();
+            collect_bindings(&typed.pat, &mut found);
+            candidates.extend(found.into_iter().map(|binding| (binding.ident, None)));
+        }
+    }
+    for stmt in prelude {
+        if let Stmt::Local(local) = stmt {
+            let mut found = Vec::new();
+            collect_bindings(&local.pat, &mut found);
+            let init = local.init.as_ref().map(|init| &*init.expr);
+            for binding in found {
+                candidates.retain(|(old, _)| *old != binding.ident);
+                let closure = init.filter(|init| matches!(init, Expr::Closure(_)));
+                candidates.push((binding.ident, closure));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|(ident, closure)| closure.is_none() && used.contains(&ident.to_string()))
+        .map(|(ident, _)| ident)
+        .filter(|ident| {
+            !state.contains(ident) && !skipped.contains(&ident) && !ref_mut_params.contains(ident)
+        })
+        .collect()
 }
 
 /// When the loop saves.

@@ -144,17 +144,18 @@ pub enum Error {
         holder: String,
     },
 
-    /// A binding the loop names, declared without `mut` (so not state), changed while the
-    /// loop ran: through a `Cell`, `RefCell`, `Mutex` or atomic inside it.
+    /// A binding the loop reads but does not own as state (declared without `mut`, a `&`
+    /// parameter, `&self`) changed while the loop ran: through a `Cell`, `RefCell`, `Mutex` or
+    /// atomic inside it.
     #[error(
-        "`{binding}` changed while the loop of checkpoint {} ran, but it is not loop state: it \
-         is declared without `mut` and changes through a shared reference (a `Cell`, \
-         `RefCell`, `Mutex` or atomic inside it), so a checkpoint would not save it and a \
-         resumed run would silently start it over. Declare it `let mut {binding}` so that it \
-         is saved and restored (its type must be `Serialize` and `Deserialize`), or keep what \
-         changes in a `let mut` binding; if it does not change what the function computes (a \
-         progress bar, a logger), leave it out with `#[resumable(skip({binding}))]`. Nothing \
-         was saved",
+        "`{binding}` changed while the loop of checkpoint {} ran, but it is not loop state (it \
+         is declared without `mut`, or is a `&` parameter or `&self`): it changed through a \
+         shared reference (a `Cell`, `RefCell`, `Mutex` or atomic inside it), so a checkpoint \
+         would not save it and a resumed run would silently start it over. Make it loop state \
+         (`let mut {binding}`, a `&mut` parameter, `&mut self`; its type `Serialize` and \
+         `Deserialize`), or keep what changes in a `let mut` binding before the loop; if it does \
+         not change what the function computes (a progress bar, a logger), leave it out with \
+         `#[resumable(skip({binding}))]`. The checkpoint due now was not saved",
         path.display()
     )]
     NotState {

@@ -478,7 +478,8 @@ pub fn request_stop() {
 /// | takes `&mut [T]`, `&mut str` or `&mut dyn Trait` and uses it | compile error: `&mut Vec<T>`, `&mut String`, or a local copy |
 /// | runs a recursive call, or a call on another thread, with the same checkpoint and key | refused on entry: give each its own `key` |
 /// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
-/// | changes what a binding without `mut` holds through `&` (a type of the program's with a `Cell` inside) | refused at the first save of every run, before anything is saved: each such binding the body names is fingerprinted on entry and then (its first 1 MiB of postcard bytes, else of `Debug` text). Declare it `let mut`, or `skip(name)` if it is not part of the result (a progress bar) |
+/// | changes what a binding it reads but does not own holds through `&`: a binding without `mut`, a `&` parameter (`hits: &AtomicU64`), `&self` with a `Cell` field, or what a closure it calls reads | refused at every save, the one after a failure too, before that checkpoint is saved: each such binding is fingerprinted on entry and at each save (its first 1 MiB of postcard bytes, else its `Hash`). Make it state (`let mut`, `&mut`), or `skip(name)` if it never changes the result (a progress bar, a client) |
+/// | reads such a binding whose type has neither `Serialize` nor `Hash` (a client, a closure's result, a tensor whose `Debug` shows only its shape) | compile error at the binding: the watch cannot see it; `skip(name)` if the loop never changes it, else make it state or derive `Serialize` or `Hash` (a closure declared before the loop is not asked: what it reads is watched instead) |
 ///
 /// ```
 /// use std::cell::Cell;
@@ -645,10 +646,17 @@ pub fn request_stop() {
 ///
 /// A checkpoint belongs to one call: the function (its full path is recorded in the
 /// checkpoint, so another function given the same `name` is refused, never loaded) and its
-/// key. Without `key = …`, the key is the call's arguments that are not state, each
-/// fingerprinted through the first of `Hash`, `Serialize` (its postcard bytes) and `Debug` (its
-/// text) it has; an argument with none of them (a closure, a handle) is left out of the key.
-/// A function without such arguments has one checkpoint, `<name>.ckpt`; otherwise the file is
+/// key. Without `key = …`, the key is every input of the call as it is on entry: `self` (in
+/// a `&mut self` method too: on a resumed run it holds its entry value again), every argument
+/// (state arguments too: `w = train_epoch(w, &data)` has one checkpoint per epoch), each type
+/// parameter (its name: `evaluate::<Sq>` and `evaluate::<Abs>` are two calls) and const
+/// parameter. Each value is fingerprinted through the first of `Hash`, `Serialize` (its
+/// postcard bytes) and `Debug` (its text) it has; an input with none of them (a closure, a
+/// handle) is a compile error at the input asking for `key = …`, since left out it would let
+/// one call resume another's state. A call that finds no checkpoint for its key while the
+/// function has checkpoints for other keys says so as it starts, naming the inputs that differ
+/// (a key that changes on every run, such as a timestamp inside `self`, shows on the first
+/// rerun). A function without inputs has one checkpoint, `<name>.ckpt`; otherwise the file is
 /// `<name>-<hash of the key>.ckpt` and the resume line shows the key (`key n = 1000000`). So
 /// `for part in parts { score(part, n) }` works: each call resumes its own checkpoint. A call
 /// with a changed argument (a larger `n`) is another call: it starts from the beginning, and
@@ -841,7 +849,10 @@ pub fn request_stop() {
 /// whose loop uses `self`, the whole `*self` is state — saved, and restored on resume — so
 /// its type must be `Serialize` and `DeserializeOwned` (or leave it out with `skip(self)`, or
 /// list the state with `state(...)`). In a `&self` (or `self`) method, `self` is not state:
-/// like an argument, it must be the same on the next run. The default checkpoint name holds
+/// like an argument, it must be the same on the next run, and it is watched: a `Cell` field the
+/// loop changes is refused at the save (see [What is state](#what-is-state)). Either way
+/// `*self` on entry is part of the key, so several instances never share a checkpoint. The
+/// default checkpoint name holds
 /// the type, `crate::module::Type<Params>::method` (with `<`, `>` and `,` made `_`), so each
 /// instantiation of a generic impl has its own checkpoint.
 ///

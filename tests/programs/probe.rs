@@ -35,6 +35,7 @@ use std::time::Duration;
 use resumable::resumable;
 
 /// How the probe function behaves, besides `N`.
+#[derive(Hash)]
 struct Options {
     /// Per iteration, after logging the index.
     delay: Duration,

@@ -147,8 +147,25 @@ fn squares(n: u64) -> Vec<u64> {
                 match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
                     ::core::result::Result::Ok(true) => {
                         __resumable_saving = true;
-                        let mut __resumable_save =
-                            __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
+                        let mut __resumable_save = match __resumable_run.save(
+                            __resumable_pulled - 1,
+                            __resumable_next_item,
+                            &{
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                };
+                                []
+                            },
+                        ) {
+                            ::core::result::Result::Ok(__resumable_save) => __resumable_save,
+                            ::core::result::Result::Err(__resumable_err) => {
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::Abort(__resumable_err),
+                                    (),
+                                );
+                            }
+                        };
                         {
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
@@ -195,16 +212,28 @@ fn squares(n: u64) -> Vec<u64> {
                 (&::resumable::__private::Returned(&__resumable_value)).is_failure()
             } {
                 if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save =
-                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                        .save_after_failure(
+                            "the function returned an error",
+                            __resumable_pulled - 1,
+                            &{
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                };
+                                []
+                            },
+                        )
                     {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{Grows as _, Whole as _};
-                        ((&::resumable::__private::Pick(&results))
-                            .pick(__resumable_codec_0)
-                            .save)(&mut __resumable_save, &results);
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&results))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &results);
+                        }
+                        __resumable_save.commit_after_failure("the function returned an error");
                     }
-                    __resumable_save.commit_after_failure("the function returned an error");
                 } else {
                     __resumable_run
                         .failed_unsaved("the function returned an error", __resumable_pulled - 1);
@@ -217,16 +246,28 @@ fn squares(n: u64) -> Vec<u64> {
         }
         ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
             if __resumable_dirty_at != __resumable_pulled {
-                let mut __resumable_save =
-                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                    .save_after_failure(
+                        "`?` returned early with an error",
+                        __resumable_pulled - 1,
+                        &{
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                            };
+                            []
+                        },
+                    )
                 {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{Grows as _, Whole as _};
-                    ((&::resumable::__private::Pick(&results))
-                        .pick(__resumable_codec_0)
-                        .save)(&mut __resumable_save, &results);
+                    {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{Grows as _, Whole as _};
+                        ((&::resumable::__private::Pick(&results))
+                            .pick(__resumable_codec_0)
+                            .save)(&mut __resumable_save, &results);
+                    }
+                    __resumable_save.commit_after_failure("`?` returned early with an error");
                 }
-                __resumable_save.commit_after_failure("`?` returned early with an error");
             } else {
                 __resumable_run
                     .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
@@ -251,16 +292,24 @@ fn squares(n: u64) -> Vec<u64> {
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
                 if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save =
-                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                        .save_after_failure("a panic", __resumable_pulled - 1, &{
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                            };
+                            []
+                        })
                     {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{Grows as _, Whole as _};
-                        ((&::resumable::__private::Pick(&results))
-                            .pick(__resumable_codec_0)
-                            .save)(&mut __resumable_save, &results);
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&results))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &results);
+                        }
+                        __resumable_save.commit_after_failure("a panic");
                     }
-                    __resumable_save.commit_after_failure("a panic");
                 } else {
                     __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }

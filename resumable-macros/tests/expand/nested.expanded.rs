@@ -70,6 +70,11 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
         }
     };
+    __resumable_run.watch(&{
+        #[allow(unused_imports)]
+        use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
+        [("data", (&&::resumable::__private::Watched(&data)).print())]
+    });
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
@@ -254,8 +259,34 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             __resumable_outer_at,
                                             __resumable_pulled - 1 - __resumable_base,
                                         );
-                                        let mut __resumable_save = __resumable_run
-                                            .save(__resumable_pulled - 1, __resumable_next_item);
+                                        let mut __resumable_save = match __resumable_run.save(
+                                            __resumable_pulled - 1,
+                                            __resumable_next_item,
+                                            &{
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    WatchedHash as _, WatchedOpaque as _,
+                                                    WatchedSerde as _,
+                                                };
+                                                [(
+                                                    "data",
+                                                    (&&::resumable::__private::Watched(&data))
+                                                        .print(),
+                                                )]
+                                            },
+                                        ) {
+                                            ::core::result::Result::Ok(__resumable_save) => {
+                                                __resumable_save
+                                            }
+                                            ::core::result::Result::Err(__resumable_err) => {
+                                                return ::resumable::__private::exit(
+                                                    ::resumable::__private::Exit::Abort(
+                                                        __resumable_err,
+                                                    ),
+                                                    (),
+                                                );
+                                            }
+                                        };
                                         {
                                             #[allow(unused_imports)]
                                             use ::resumable::__private::{Grows as _, Whole as _};

@@ -8,11 +8,18 @@ impl Grid {
             };
             ::resumable::__private::args_key(
                 "run",
-                &[(
-                    "steps",
-                    (&&&::resumable::__private::Arg(&steps)).arg_hash(),
-                    (&::resumable::__private::Arg(&steps)).arg_text(),
-                )],
+                &[
+                    (
+                        "self",
+                        (&&&::resumable::__private::Arg(&self)).arg_hash(),
+                        (&::resumable::__private::Arg(&self)).arg_text(),
+                    ),
+                    (
+                        "steps",
+                        (&&&::resumable::__private::Arg(&steps)).arg_hash(),
+                        (&::resumable::__private::Arg(&steps)).arg_text(),
+                    ),
+                ],
             )
         };
         let __resumable_name = ::resumable::__private::method_name::<Self>("run");
@@ -47,6 +54,11 @@ impl Grid {
                 ::resumable::__private::fail(__resumable_err)
             }
         };
+        __resumable_run.watch(&{
+            #[allow(unused_imports)]
+            use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
+            [("steps", (&&::resumable::__private::Watched(&steps)).print())]
+        });
         if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
             (*self) = match (__resumable_codec_0.load)(&mut __resumable_restore) {
                 ::core::result::Result::Ok(__resumable_value) => __resumable_value,
@@ -153,8 +165,30 @@ impl Grid {
                     {
                         ::core::result::Result::Ok(true) => {
                             __resumable_saving = true;
-                            let mut __resumable_save =
-                                __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
+                            let mut __resumable_save = match __resumable_run.save(
+                                __resumable_pulled - 1,
+                                __resumable_next_item,
+                                &{
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                    };
+                                    [
+                                        (
+                                            "steps",
+                                            (&&::resumable::__private::Watched(&steps)).print(),
+                                        ),
+                                    ]
+                                },
+                            ) {
+                                ::core::result::Result::Ok(__resumable_save) => __resumable_save,
+                                ::core::result::Result::Err(__resumable_err) => {
+                                    return ::resumable::__private::exit(
+                                        ::resumable::__private::Exit::Abort(__resumable_err),
+                                        (),
+                                    );
+                                }
+                            };
                             {
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{Grows as _, Whole as _};
@@ -204,16 +238,35 @@ impl Grid {
             )) => {
                 if false {
                     if __resumable_dirty_at != __resumable_pulled {
-                        let mut __resumable_save = __resumable_run
-                            .save(__resumable_pulled - 1, ::core::option::Option::None);
+                        if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                            .save_after_failure(
+                                "the function returned an error",
+                                __resumable_pulled - 1,
+                                &{
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                    };
+                                    [
+                                        (
+                                            "steps",
+                                            (&&::resumable::__private::Watched(&steps)).print(),
+                                        ),
+                                    ]
+                                },
+                            )
                         {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&(*self)))
-                                .pick(__resumable_codec_0)
-                                .save)(&mut __resumable_save, &(*self));
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&(*self)))
+                                    .pick(__resumable_codec_0)
+                                    .save)(
+                                    &mut __resumable_save, &(*self)
+                                );
+                            }
+                            __resumable_save.commit_after_failure("the function returned an error");
                         }
-                        __resumable_save.commit_after_failure("the function returned an error");
                     } else {
                         __resumable_run.failed_unsaved(
                             "the function returned an error",
@@ -228,16 +281,28 @@ impl Grid {
             }
             ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
                 if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save =
-                        __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
+                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                        .save_after_failure(
+                            "`?` returned early with an error",
+                            __resumable_pulled - 1,
+                            &{
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                };
+                                [("steps", (&&::resumable::__private::Watched(&steps)).print())]
+                            },
+                        )
                     {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{Grows as _, Whole as _};
-                        ((&::resumable::__private::Pick(&(*self)))
-                            .pick(__resumable_codec_0)
-                            .save)(&mut __resumable_save, &(*self));
+                        {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&(*self)))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &(*self));
+                        }
+                        __resumable_save.commit_after_failure("`?` returned early with an error");
                     }
-                    __resumable_save.commit_after_failure("`?` returned early with an error");
                 } else {
                     __resumable_run
                         .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
@@ -254,16 +319,26 @@ impl Grid {
             ::core::result::Result::Err(__resumable_payload) => {
                 if !__resumable_saving {
                     if __resumable_dirty_at != __resumable_pulled {
-                        let mut __resumable_save = __resumable_run
-                            .save(__resumable_pulled - 1, ::core::option::Option::None);
+                        if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
+                            .save_after_failure("a panic", __resumable_pulled - 1, &{
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                };
+                                [("steps", (&&::resumable::__private::Watched(&steps)).print())]
+                            })
                         {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&(*self)))
-                                .pick(__resumable_codec_0)
-                                .save)(&mut __resumable_save, &(*self));
+                            {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&(*self)))
+                                    .pick(__resumable_codec_0)
+                                    .save)(
+                                    &mut __resumable_save, &(*self)
+                                );
+                            }
+                            __resumable_save.commit_after_failure("a panic");
                         }
-                        __resumable_save.commit_after_failure("a panic");
                     } else {
                         __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                     }

@@ -253,9 +253,8 @@ pub(crate) fn is_log<S: Source + ?Sized>(source: &S) -> io::Result<bool> {
     Ok(start[..8] == MAGIC && matches!(version, LOG_VERSION | FRAMED_VERSION))
 }
 
-/// Checks the header and every record of a log, reading it in chunks; stops at the first
-/// record that fails. The outer error is a read that failed.
-pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, NotALog>> {
+/// A log's header, checked: its metadata, its format version and where its records start.
+fn read_header<S: Source + ?Sized>(source: &S) -> io::Result<Result<(LogMeta, u32, u64), NotALog>> {
     let not_a_log = |problem: String, torn: bool| Ok(Err(NotALog { problem, torn }));
     let size = source.size();
     let start = source::read_range(source, 0..size.min(16))?;
@@ -309,6 +308,23 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
             );
         }
     };
+    Ok(Ok((meta, version, header_end)))
+}
+
+/// The label in a log's header, if the header is intact (records unread): for messages.
+pub(crate) fn label_of<S: Source + ?Sized>(source: &S) -> Option<String> {
+    let (meta, _, _) = read_header(source).ok()?.ok()?;
+    Some(meta.label)
+}
+
+/// Checks the header and every record of a log, reading it in chunks; stops at the first
+/// record that fails. The outer error is a read that failed.
+pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, NotALog>> {
+    let (meta, version, header_end) = match read_header(source)? {
+        Ok(header) => header,
+        Err(not_a_log) => return Ok(Err(not_a_log)),
+    };
+    let size = source.size();
     let mut records = Vec::new();
     let mut at = header_end;
     // Version 3: the data frames since the last record, and how many bytes they hold.

@@ -17,7 +17,8 @@ pub use exit::*;
 pub use probes::*;
 
 pub use crate::run::arg_key::{
-    Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque, args_key,
+    Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque,
+    Fingerprintable, args_key, type_arg, type_text,
 };
 pub use crate::run::call::{Restore, Run, fail};
 pub use crate::run::growth::PlainItem;

@@ -7,19 +7,22 @@ use core::hash::Hasher as _;
 
 use serde::Serialize;
 
-/// A binding the loop names but does not own as state (declared without `mut`), asked for a
-/// fingerprint by autoref specialization: `(&&Watched(&x)).print()` hashes at most
-/// [`WATCHED_BYTES`] of its postcard bytes, else of its `Debug` text, else is `None`. Compared
-/// on entry and at the first save ([`Run::check_watched`](super::Run::check_watched)).
+/// A binding the loop reads but does not own as state (declared without `mut`, a parameter,
+/// `self`), asked for a fingerprint by autoref specialization: `(&&Watched(&x)).print()` hashes
+/// at most [`WATCHED_BYTES`] of its postcard bytes, else its `Hash`. A binding with neither is a
+/// compile error at the binding ([`Visible`]): its `Debug` text may not show what changed (a
+/// tensor prints its shape), so a watch through it could not be trusted. Compared on entry and
+/// at every save ([`Run::save`](super::Run::save)).
 pub struct Watched<'a, T: ?Sized>(pub &'a T);
 
 /// How much of a watched binding is fingerprinted: what a `Cell` in a user's type changes sits
 /// near its start, and a large input (a `Vec` of a million rows) costs no more than this.
 pub const WATCHED_BYTES: usize = 1 << 20;
 
-/// `Watched` of a `Serialize` binding.
+/// `Watched` of a `Serialize` binding: what serde sees of a `Cell`, a `RefCell`, an atomic
+/// or a `Mutex` is its content.
 pub trait WatchedSerde {
-    /// The hash of its first [`WATCHED_BYTES`] postcard bytes.
+    /// The hash of its first [`WATCHED_BYTES`] postcard bytes; `None` if its `Serialize` fails.
     fn print(&self) -> Option<u64>;
 }
 
@@ -31,29 +34,42 @@ impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     }
 }
 
-/// `Watched` of a `Debug` binding.
-pub trait WatchedDebug {
-    /// The hash of the first [`WATCHED_BYTES`] of its `Debug` text.
+/// `Watched` of a `Hash` binding (a type with a `Cell` or an atomic inside has no `Hash`).
+pub trait WatchedHash {
+    /// Its `Hash` fed to a stable hasher.
     fn print(&self) -> Option<u64>;
 }
 
-impl<T: core::fmt::Debug + ?Sized> WatchedDebug for &&Watched<'_, T> {
+impl<T: core::hash::Hash + ?Sized> WatchedHash for &&Watched<'_, T> {
     fn print(&self) -> Option<u64> {
         let mut hasher = crate::format::envelope::StableHasher::default();
-        crate::run::hash_into::debugged(self.0, &mut hasher, WATCHED_BYTES);
+        self.0.hash(&mut hasher);
         Some(hasher.finish())
     }
 }
 
-/// `Watched` of anything else.
-pub trait WatchedOpaque {
-    /// `None`: nothing to compare.
-    fn print(&self) -> Option<u64> {
+/// `Watched` of anything else: a compile error at the binding, through [`Visible`].
+pub trait WatchedOpaque<T: ?Sized> {
+    /// Never called: the bound fails to compile first.
+    fn print(&self) -> Option<u64>
+    where
+        Self: Visible<T>,
+    {
         None
     }
 }
 
-impl<T: ?Sized> WatchedOpaque for Watched<'_, T> {}
+impl<T: ?Sized> WatchedOpaque<T> for Watched<'_, T> {}
+
+/// Implemented by no type: the bound that makes a binding the watch cannot see a compile error,
+/// with this message.
+#[diagnostic::on_unimplemented(
+    message = "the loop reads this binding, a `{T}`, without owning it as state, and #[resumable] cannot see its value (it has no `Serialize` or `Hash`) to check that the loop does not change it",
+    label = "read by the loop, not checkpointed, and not checkable",
+    note = "a value changed through `&` (a `Cell`, `RefCell`, atomic or `Mutex` inside it) would be lost by a resume, and the result would differ",
+    note = "if the loop never changes what it holds (a handle, a client, a cache, a read-only table), list it in `#[resumable(skip(name))]`; if the loop changes it, make it loop state: a `let mut` binding of a serializable type; or derive `Serialize` or `Hash` for its type"
+)]
+pub trait Visible<T: ?Sized> {}
 
 /// A state binding asked whether it is a shared handle, by autoref specialization:
 /// `(&&Sharing(&x)).sharing()` is [`Shared`] for an `Rc` or an `Arc` and `()` otherwise, and

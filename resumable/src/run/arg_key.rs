@@ -1,11 +1,14 @@
 //! The default checkpoint key: a call's arguments, fingerprinted, so that a call never resumes
 //! a checkpoint made by a call with other arguments (`for part in parts { score(part, n) }`).
 //!
-//! Each argument that is not loop state is fingerprinted through the first of these it has:
-//! `Hash`, `Serialize` (its postcard bytes), `Debug` (its text). An argument with none of them
-//! cannot tell calls apart and is left out. A `HashMap` or `HashSet` (or a type whose name
-//! holds one) is refused: its order, and so its bytes and text, differ per process, so its
-//! calls would never resume; `key = …` says what selects the work instead.
+//! Every input of the call is in it: `self`, each argument (loop state too: its value on entry),
+//! each type parameter (its name) and const parameter. Each value is fingerprinted through the
+//! first of these it has: `Hash`, `Serialize` (its postcard bytes), `Debug` (its text). An
+//! input with none of them (a closure, a type of the user's with no derives) is a compile
+//! error at the input asking for `key = …`: left out, it would let a call resume another's
+//! checkpoint. A `HashMap` or `HashSet` (or a type whose name holds one) is refused: its order,
+//! and so its bytes and text, differ per process, so its calls would never resume; `key = …`
+//! says what selects the work instead.
 
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher as _};
@@ -26,7 +29,7 @@ pub enum ArgHash {
     Hashed(u128),
     /// Its type (this name) iterates in an order that differs per process.
     Unordered(&'static str),
-    /// It has no `Hash`, `Serialize` or `Debug`: it is not part of the key.
+    /// Its `Serialize` failed: it cannot be part of the key.
     Opaque,
 }
 
@@ -84,15 +87,41 @@ impl<T: fmt::Debug + ?Sized> ArgByDebug for &Arg<'_, T> {
     }
 }
 
-/// The last choice: nothing to fingerprint.
-pub trait ArgOpaque {
-    /// [`ArgHash::Opaque`].
-    fn arg_hash(&self) -> ArgHash {
+/// The last choice: nothing to fingerprint, which is a compile error at the input: its method
+/// asks for [`Fingerprintable`], which nothing implements.
+pub trait ArgOpaque<T: ?Sized> {
+    /// Never called: the bound fails to compile first.
+    fn arg_hash(&self) -> ArgHash
+    where
+        Self: Fingerprintable<T>,
+    {
         ArgHash::Opaque
     }
 }
 
-impl<T: ?Sized> ArgOpaque for Arg<'_, T> {}
+impl<T: ?Sized> ArgOpaque<T> for Arg<'_, T> {}
+
+/// Implemented by no type: the bound that makes an input the key cannot read a compile error,
+/// with this message.
+#[diagnostic::on_unimplemented(
+    message = "this input of a #[resumable] function is a `{T}`, which has no `Hash`, `Serialize` or `Debug`, so it cannot be part of the checkpoint's key",
+    label = "the key cannot tell one value of this input from another",
+    note = "without it in the key, a call would resume the checkpoint of a call with another value here: say what selects the work with `#[resumable(key = …)]` (the other inputs, or an id of this one, e.g. `key = (n, cfg.id)`), or `key = ()` if every call does the same work"
+)]
+pub trait Fingerprintable<T: ?Sized> {}
+
+/// A type parameter's part of the key: the hash of its name.
+pub fn type_arg<T: ?Sized>() -> ArgHash {
+    let mut hasher = Hash128::new();
+    hasher.write(b"type");
+    hasher.write(std::any::type_name::<T>().as_bytes());
+    ArgHash::Hashed(hasher.finish128())
+}
+
+/// A type parameter's text in the key: its name.
+pub fn type_text<T: ?Sized>() -> String {
+    std::any::type_name::<T>().to_owned()
+}
 
 /// An argument's `Debug` text for the checkpoint's label, cut short.
 pub trait ArgDebugText {
@@ -148,7 +177,11 @@ pub fn args_key(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key>
                  from another's: say what selects the work with `#[resumable(key = …)]` (the \
                  other arguments, or a sorted copy of this one: `key = (n, sorted(&{name}))`)"
             ),
-            ArgHash::Opaque => {}
+            ArgHash::Opaque => panic!(
+                "resumable: {function}'s argument `{name}` failed to serialize, so it cannot tell \
+                 this call's checkpoint from another's: say what selects the work with \
+                 `#[resumable(key = …)]`"
+            ),
         }
     }
     if !any {

@@ -19,6 +19,7 @@ use crate::format::stream::Reader;
 use crate::report;
 use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
+use crate::run::other_keys;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -233,7 +234,12 @@ impl Run {
                 }
                 (Some((loaded, from)), Some(message))
             }
-            None => (None, None),
+            None => {
+                if let Some(key) = spec.key {
+                    other_keys::report(spec.function, &generations.newest, &key.text);
+                }
+                (None, None)
+            }
         };
         let meta = LogMeta {
             fingerprint: envelope::fingerprint(&label, &shape),
@@ -454,28 +460,24 @@ impl Run {
         }
     }
 
-    /// Records, on entry, the fingerprints of the bindings the loop names that are not state.
+    /// Records, on entry, the fingerprints of the bindings the loop reads that are not state
+    /// (see [`crate::__private::Watched`]).
     pub fn watch(&mut self, prints: &[(&'static str, Option<u64>)]) {
         self.watched = Some(prints.to_vec());
     }
 
-    /// Whether the first save has yet to compare them.
-    #[inline]
-    pub fn watching(&self) -> bool {
-        self.watched.is_some()
-    }
-
-    /// At the first save: a binding that is not state but changed since entry (through `&`:
-    /// a `Cell` inside a type of the user's) would be lost by a resume, so the loop stops
-    /// before saving anything.
-    pub fn check_watched(&mut self, now: &[(&'static str, Option<u64>)]) -> Result<(), Error> {
-        let Some(before) = self.watched.take() else {
+    /// Every save asks this first, with the watched bindings' fingerprints now: a binding that
+    /// is not state but changed since entry (through `&`: a `Cell`, an atomic) would be lost by
+    /// a resume, so nothing is saved. A fingerprint that could not be taken (a `Serialize` that
+    /// failed) cannot vouch for the binding either.
+    fn check_watched(&self, now: &[(&'static str, Option<u64>)]) -> Result<(), Error> {
+        let Some(before) = &self.watched else {
             return Ok(());
         };
         let changed = before
             .iter()
             .zip(now)
-            .find(|((_, was), (_, is))| was.is_some() && is.is_some() && was != is);
+            .find(|((_, was), (_, is))| was.is_none() || was != is);
         match changed {
             Some(((binding, _), _)) => Err(Error::NotState {
                 path: self.generations.newest.clone(),
@@ -551,8 +553,46 @@ impl Run {
     }
 
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
-    /// `next_item` (if known); add each state value, then commit.
-    pub fn save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
+    /// `next_item` (if known); add each state value, then commit. `watched` is the watched
+    /// bindings' fingerprints now, checked against those on entry before anything is saved.
+    ///
+    /// # Errors
+    /// [`Error::NotState`] if a watched binding changed: nothing is saved.
+    pub fn save(
+        &mut self,
+        index: u64,
+        next_item: Option<u64>,
+        watched: &[(&'static str, Option<u64>)],
+    ) -> Result<Save<'_>, Error> {
+        self.check_watched(watched)?;
+        Ok(self.start_save(index, next_item))
+    }
+
+    /// After a failure in iteration `index` (a panic, `?`, a returned `Err`), the checkpoint of
+    /// the state as it is, through the same checks as every save: `None`, with a warning that
+    /// says what stands instead, if a watched binding changed.
+    pub fn save_after_failure(
+        &mut self,
+        failure: &str,
+        index: u64,
+        watched: &[(&'static str, Option<u64>)],
+    ) -> Option<Save<'_>> {
+        if let Err(err) = self.check_watched(watched) {
+            report::warn("not_saved")
+                .name(self.function)
+                .index(index)
+                .path(&self.generations.newest)
+                .say(format_args!(
+                    "resumable: {failure} in iteration {index} of {}; nothing is saved: {}",
+                    self.function,
+                    err.with_causes()
+                ));
+            return None;
+        }
+        Some(self.start_save(index, None))
+    }
+
+    fn start_save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
         self.take_restored();
         // A new file holds every binding whole; only one may be on its way into place (see
         // `Syncer::may_start_file`).
