@@ -487,7 +487,7 @@ fn a_hidden_cell_in_a_binding_without_mut_is_refused_before_anything_is_saved() 
     assert!(
         text.contains("`counter` changed while the loop")
             && text.contains("let mut counter")
-            && text.contains("Nothing was saved"),
+            && text.contains("was not saved"),
         "{text}"
     );
     assert!(gone("soundness-hidden-cell"), "no checkpoint was written");

@@ -429,34 +429,47 @@ fn watched(
     skipped: &[&Ident],
     ref_mut_params: &[Ident],
 ) -> Vec<Ident> {
-    // What is in scope before the loop, the latest declaration of each name winning.
-    let mut candidates: Vec<(Ident, Option<&Expr>)> = Vec::new();
-    if let Some((_, ident)) = receiver {
-        candidates.push((ident.clone(), None));
+    // What is in scope before the loop, the latest declaration of each name winning: whether
+    // the loop could change it only through `&` (no `mut`), and whether it is a closure.
+    let mut candidates: Vec<(Ident, bool, bool)> = Vec::new();
+    if let Some((kind, ident)) = receiver {
+        candidates.push((ident.clone(), *kind == Receiver::Shared, false));
     }
     for input in &function.sig.inputs {
         if let syn::FnArg::Typed(typed) = input {
+            let by_ref_mut = matches!(&*typed.ty, syn::Type::Reference(reference)
+                if reference.mutability.is_some());
             let mut found = Vec::new();
             collect_bindings(&typed.pat, &mut found);
-            candidates.extend(found.into_iter().map(|binding| (binding.ident, None)));
+            candidates.extend(
+                found
+                    .into_iter()
+                    .map(|binding| (binding.ident, !binding.mutable && !by_ref_mut, false)),
+            );
         }
     }
     for stmt in prelude {
         if let Stmt::Local(local) = stmt {
             let mut found = Vec::new();
             collect_bindings(&local.pat, &mut found);
-            let init = local.init.as_ref().map(|init| &*init.expr);
+            let closure = local
+                .init
+                .as_ref()
+                .is_some_and(|init| matches!(&*init.expr, Expr::Closure(_)));
             for binding in found {
-                candidates.retain(|(old, _)| *old != binding.ident);
-                let closure = init.filter(|init| matches!(init, Expr::Closure(_)));
-                candidates.push((binding.ident, closure));
+                candidates.retain(|(old, _, _)| *old != binding.ident);
+                candidates.push((binding.ident, !binding.mutable, closure));
             }
         }
     }
+    // A `mut` binding the loop names is state, or was left out of it by the program (`skip`,
+    // `state(...)`): not watched.
     candidates
         .into_iter()
-        .filter(|(ident, closure)| closure.is_none() && used.contains(&ident.to_string()))
-        .map(|(ident, _)| ident)
+        .filter(|(ident, shared, closure)| {
+            *shared && !closure && used.contains(&ident.to_string())
+        })
+        .map(|(ident, _, _)| ident)
         .filter(|ident| {
             !state.contains(ident) && !skipped.contains(&ident) && !ref_mut_params.contains(ident)
         })
