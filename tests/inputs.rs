@@ -406,3 +406,43 @@ fn a_call_without_its_own_checkpoint_names_the_other_keys() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. A binding the loop reads and moves on a way out (`return Err(name)`) is gone when a
+// failure is handled: the failure saves nothing, the last checkpoint stands, and the resumed
+// run gives the uninterrupted result.
+
+static MOVED_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
+static MOVED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[resumable(every = 4, name = "inputs-moved", key = ())]
+fn lengths(items: &[String], name: String) -> Result<u64, String> {
+    let mut total = 0u64;
+    for (i, item) in items.iter().enumerate() {
+        MOVED_RUNS.fetch_add(1, SeqCst);
+        fail_point(&MOVED_FAIL, i as u64);
+        if item.is_empty() {
+            return Err(name);
+        }
+        total = total * 3 + item.len() as u64;
+    }
+    Ok(total)
+}
+
+#[test]
+fn a_failure_after_a_watched_binding_may_move_keeps_the_last_checkpoint() {
+    fresh("inputs-moved");
+    let items: Vec<String> = (1..=10).map(|i| "x".repeat(i)).collect();
+    let expected = lengths(&items, "list".into());
+    MOVED_FAIL.store(6, SeqCst);
+    panic_of(|| lengths(&items, "list".into()));
+    MOVED_FAIL.store(u64::MAX, SeqCst);
+    MOVED_RUNS.store(0, SeqCst);
+    // Resumed from the checkpoint at 4 (the failure at 6 saved nothing): iterations 4 to 9.
+    assert_eq!(lengths(&items, "list".into()), expected);
+    assert_eq!(MOVED_RUNS.load(SeqCst), 6);
+    assert_eq!(
+        lengths(&[String::new()], "empty".into()),
+        Err("empty".to_owned())
+    );
+}

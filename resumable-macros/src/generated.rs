@@ -436,16 +436,23 @@ impl Parts {
         } else {
             quote!(#run.watch(&#watch_list);)
         };
+        // A watched binding the body can move on a way out is gone after it: a failure cannot
+        // check it, so it saves nothing (see `exits::moved_on_exit`).
+        let exit_moved: Vec<String> = model.exit_moved.iter().map(ToString::to_string).collect();
         let save_after = |failure: &str| {
-            let saved = quote! {{
-                #set_position
-                if let ::core::option::Option::Some(mut #save) =
-                    #run.save_after_failure(#failure, #pulled - 1, &#watch_list)
-                {
-                    #save_state
-                    #save.commit_after_failure(#failure);
-                }
-            }};
+            let saved = if exit_moved.is_empty() {
+                quote! {{
+                    #set_position
+                    if let ::core::option::Option::Some(mut #save) =
+                        #run.save_after_failure(#failure, #pulled - 1, &#watch_list)
+                    {
+                        #save_state
+                        #save.commit_after_failure(#failure);
+                    }
+                }}
+            } else {
+                quote!({ #run.failed_unchecked(#failure, #pulled - 1, &[#(#exit_moved),*]); })
+            };
             let unsaved = quote!(#run.failed_unsaved(#failure, #pulled - 1););
             match first_use {
                 FirstUse::Never => saved,

@@ -4,6 +4,7 @@ mod args;
 mod control_flow;
 mod crate_path;
 mod erase_impl_trait;
+mod exit_moves;
 mod expand;
 mod expand_nest;
 #[cfg(test)]

@@ -8,6 +8,7 @@ use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
+use crate::exit_moves;
 use crate::first_use::{self, FirstUse};
 use crate::generated;
 use crate::loop_forms;
@@ -41,6 +42,9 @@ pub struct Model {
     /// loop stands for the bindings its body names): fingerprinted on entry and at every save,
     /// so that one changed through `&` (a `Cell`, an atomic) is refused before it is saved.
     pub watched: Vec<Ident>,
+    /// The watched bindings the body can move on a way out of the loop (`return Err(name)`):
+    /// gone when a failure is handled, so a failure saves nothing (see `exit_moves.rs`).
+    pub exit_moved: Vec<Ident>,
     /// Where the checkpointed loop's body first touches its state: set by
     /// [`Model::mark_first_use`], which marks the body there.
     pub first_use: FirstUse,
@@ -205,6 +209,12 @@ impl Model {
             &ref_mut_params,
         );
         let key_inputs = key_inputs(&receiver, &function);
+        let moved_on_exit = exit_moves::moved_on_exit(&looped.body);
+        let exit_moved = watched
+            .iter()
+            .filter(|ident| moved_on_exit.contains(&ident.to_string()))
+            .cloned()
+            .collect();
         Ok(Model {
             function,
             every,
@@ -220,6 +230,7 @@ impl Model {
             key_inputs,
             first_use: FirstUse::Never,
             watched,
+            exit_moved,
             by_value,
             receiver: receiver.map(|(kind, _)| kind),
             ref_mut_params,
@@ -466,9 +477,7 @@ fn watched(
     // `state(...)`): not watched.
     candidates
         .into_iter()
-        .filter(|(ident, shared, closure)| {
-            *shared && !closure && used.contains(&ident.to_string())
-        })
+        .filter(|(ident, shared, closure)| *shared && !closure && used.contains(&ident.to_string()))
         .map(|(ident, _, _)| ident)
         .filter(|ident| {
             !state.contains(ident) && !skipped.contains(&ident) && !ref_mut_params.contains(ident)

@@ -628,16 +628,7 @@ impl Run {
     /// checkpoint stands. Says what the next run does.
     pub fn failed_unsaved(&mut self, failure: &str, index: u64) {
         let function = self.function;
-        let next = match self.saver.last_saved {
-            Some(saved) => format!(
-                "the next run resumes from the checkpoint at iteration {saved} ({}) and runs \
-                 iterations {saved} to {index} again",
-                self.generations.newest.display()
-            ),
-            None => {
-                "no checkpoint was saved yet, so the next run starts from the beginning".to_owned()
-            }
-        };
+        let next = self.what_stands(index);
         report::warn("not_saved")
             .name(function)
             .index(index)
@@ -648,6 +639,39 @@ impl Run {
                  resumed; {next} (a failure before the loop body first uses its state saves at \
                  the failing iteration)"
             ));
+    }
+
+    /// The loop failed (`failure`) in iteration `index`, and it may move `moved` (bindings it
+    /// reads but does not own) on a way out, after which the watch cannot check them: nothing
+    /// is saved, and the last checkpoint (checked when it was saved) stands.
+    pub fn failed_unchecked(&mut self, failure: &str, index: u64, moved: &[&str]) {
+        let function = self.function;
+        let next = self.what_stands(index);
+        let moved: Vec<String> = moved.iter().map(|name| format!("`{name}`")).collect();
+        report::warn("not_saved")
+            .name(function)
+            .index(index)
+            .path(&self.generations.newest)
+            .say(format_args!(
+                "resumable: {failure} in iteration {index} of {function}: nothing is saved, \
+                 because the loop can move {} on a way out, after which whether it changed \
+                 cannot be checked; {next}",
+                moved.join(", ")
+            ));
+    }
+
+    /// What the next run resumes from, after a failure in iteration `index` saved nothing.
+    fn what_stands(&self, index: u64) -> String {
+        match self.saver.last_saved {
+            Some(saved) => format!(
+                "the next run resumes from the checkpoint at iteration {saved} ({}) and runs \
+                 iterations {saved} to {index} again",
+                self.generations.newest.display()
+            ),
+            None => {
+                "no checkpoint was saved yet, so the next run starts from the beginning".to_owned()
+            }
+        }
     }
 
     /// Waits until every checkpoint written is durable, and on the store if there is one, then
