@@ -283,25 +283,59 @@ fn each_call_resumes_its_own_checkpoint() {
     assert!(find_checkpoint(dir, "soundness-parts").is_none());
 }
 
+static HASHMAP_RUNS: AtomicU64 = AtomicU64::new(0);
+
 #[resumable(every = 2, name = "soundness-hashmap-arg")]
 fn total_price(prices: &HashMap<String, u64>, n: u64) -> u64 {
     let mut total = 0;
     for i in 0..n {
-        total += prices.len() as u64 * i;
+        HASHMAP_RUNS.fetch_add(1, SeqCst);
+        if FAIL_ON.load(SeqCst) == i + 1000 {
+            panic!("injected failure at {i}");
+        }
+        total += prices.values().sum::<u64>() * i;
+    }
+    total
+}
+
+#[resumable(every = 2, name = "soundness-hashmaps-arg")]
+fn total_of_all(tables: &[HashMap<String, u64>], n: u64) -> u64 {
+    let mut total = 0;
+    for i in 0..n {
+        total += tables.len() as u64 * i;
     }
     total
 }
 
 #[test]
-fn a_hash_map_argument_is_refused_before_any_iteration_with_what_to_write() {
+fn a_hash_map_argument_is_keyed_by_its_entries_in_any_order() {
     fresh("soundness-hashmap-arg");
-    let prices = HashMap::from([("a".to_owned(), 1)]);
-    let text = panic_of(|| total_price(&prices, 3));
-    assert!(
-        text.contains("argument `prices`") && text.contains("HashMap") && text.contains("key = "),
-        "{text}"
+    let entries: Vec<(String, u64)> = (0..40).map(|i| (format!("item{i}"), i)).collect();
+    let prices: HashMap<String, u64> = entries.iter().cloned().collect();
+    let expected = total_price(&prices, 10);
+    take(&HASHMAP_RUNS);
+    FAIL_ON.store(1007, SeqCst);
+    panic_of(|| total_price(&prices, 10));
+    FAIL_ON.store(u64::MAX, SeqCst);
+    take(&HASHMAP_RUNS);
+    // The next run builds the table again, in another order: the same key, so it resumes.
+    let rebuilt: HashMap<String, u64> = entries.iter().rev().cloned().collect();
+    assert_eq!(total_price(&rebuilt, 10), expected);
+    assert_eq!(
+        take(&HASHMAP_RUNS),
+        3,
+        "resumed at 7, the iteration that failed"
     );
     assert!(gone("soundness-hashmap-arg"));
+
+    // Tables inside another value are not seen one by one: refused, with what to write.
+    fresh("soundness-hashmaps-arg");
+    let text = panic_of(|| total_of_all(std::slice::from_ref(&prices), 3));
+    assert!(
+        text.contains("argument `tables`") && text.contains("HashMap") && text.contains("key = "),
+        "{text}"
+    );
+    assert!(gone("soundness-hashmaps-arg"));
 }
 
 /// `key = ()`: one checkpoint whatever the arguments, for an argument that says how to run,

@@ -8,7 +8,8 @@
 //! error at the input asking for `key = …`: left out, it would let a call resume another's
 //! checkpoint. A `HashMap` or `HashSet` (or a type whose name holds one) is refused: its order,
 //! and so its bytes and text, differ per process, so its calls would never resume; `key = …`
-//! says what selects the work instead.
+//! says what selects the work instead, unless it is the table itself (a `HashMap` argument, a
+//! `&mut HashSet` of state): that one is fingerprinted entry by entry, in any order.
 
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher as _};
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::run::hash_into;
 use crate::run::hash128::Hash128;
+use crate::run::order_free;
 use crate::run::spec::Key;
 
 /// An argument of the call, asked for its fingerprint and its text by autoref specialization:
@@ -57,7 +59,12 @@ pub trait ArgBySerde {
 impl<T: Serialize + ?Sized> ArgBySerde for &&&Arg<'_, T> {
     fn arg_hash(&self) -> ArgHash {
         if let Some(name) = unordered::<T>() {
-            return ArgHash::Unordered(name);
+            // A hash table itself, of ordered keys and values: its entries, in any order.
+            return match is_one_table(name) {
+                true => order_free::fingerprint(self.0)
+                    .map_or(ArgHash::Unordered(name), ArgHash::Hashed),
+                false => ArgHash::Unordered(name),
+            };
         }
         let mut hasher = Hash128::new();
         hasher.write(b"serde");
@@ -131,6 +138,11 @@ pub trait ArgDebugText {
 
 impl<T: fmt::Debug + ?Sized> ArgDebugText for Arg<'_, T> {
     fn arg_text(&self) -> String {
+        // A hash table's text is in another order in each process, and the text is in the
+        // checkpoint's label.
+        if unordered::<T>().is_some() {
+            return "{…}".to_owned();
+        }
         let mut text = Bounded(String::new());
         if write!(text, "{:?}", self.0).is_err() {
             text.0.push('…');
@@ -199,6 +211,18 @@ pub(crate) fn unordered<T: ?Sized>() -> Option<&'static str> {
         .iter()
         .any(|module| name.contains(module))
         .then_some(name)
+}
+
+/// Whether the type named `name` is a hash table (behind references) whose keys and values
+/// hold none: only then is its order the only thing that differs per process.
+fn is_one_table(name: &str) -> bool {
+    let name = name
+        .trim_start_matches(['&', ' '])
+        .trim_start_matches("mut ");
+    let hashed = ["std::collections::hash::", "hashbrown::"];
+    let (outer, inner) = name.split_once('<').unwrap_or((name, ""));
+    hashed.iter().any(|module| outer.starts_with(module))
+        && !hashed.iter().any(|module| inner.contains(module))
 }
 
 /// Text that stops growing at about 100 bytes: formatting a large value stops there.
