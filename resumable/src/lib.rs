@@ -315,6 +315,7 @@ mod config;
 mod error;
 mod format;
 pub mod inspect;
+pub mod proof;
 mod report;
 mod run;
 mod store;
