@@ -505,6 +505,27 @@ pub fn request_stop() {
 /// assert_eq!(squares.len(), 1000);
 /// ```
 ///
+/// ## Proving what the attribute cannot see
+///
+/// The attribute reads tokens. What the loop changes out of their sight is not in the
+/// checkpoint, and a resume computes it again from scratch: a library's global or
+/// thread-local RNG read through a function, a global counter, a `let mut` that a macro
+/// writes (`let_mut!(acc)`), the order of a map rebuilt on every run. Check your own loops in
+/// your test suite with [`proof::assert_resumes`]: it runs the
+/// call uninterrupted, then interrupted by a panic at its first, a middle and its last
+/// checkpoint and at its loop's end, resumes each time, and fails (naming the interruption and
+/// showing both values) if a resumed value differs.
+/// [`assert_resumes_killed`](proof::assert_resumes_killed) also kills a child process
+/// of the test binary at those points. Each run has a temporary checkpoint directory of its
+/// own, so tests running at once do not meet.
+///
+/// ```
+/// # use resumable::resumable;
+/// # #[resumable(every = 100, name = "doc-proof")]
+/// # fn fill_squares(n: u64) -> Vec<u64> { let mut v = Vec::new(); for i in 0..n { v.push(i * i); } v }
+/// resumable::proof::assert_resumes(|| fill_squares(1000));
+/// ```
+///
 /// # Failures
 ///
 /// A failure in iteration `i` — a panic, `?`, a returned `Err` (of any `Result`, type aliases
