@@ -263,3 +263,38 @@ fn the_calls_own_panic_goes_on() {
     let message = failure(|| assert_resumes(|| fails_itself(100))).expect("the check passed");
     assert_eq!(message, "the program's own panic");
 }
+
+// Saves by time: each run passes other boundaries; the check interrupts at those it reaches.
+#[resumable(every = "2ms")]
+fn slow_sum(n: u64) -> u64 {
+    let mut sum = 0;
+    for i in 0..n {
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        sum += i;
+    }
+    sum
+}
+
+#[test]
+fn a_loop_that_saves_by_time_passes() {
+    assert_resumes_killed(|| slow_sum(100));
+}
+
+#[resumable(every = "2ms")]
+fn slow_macro_made(n: u64) -> u64 {
+    let_mut!(acc);
+    for i in 0..n {
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        acc += i;
+    }
+    acc
+}
+
+#[test]
+fn a_loop_that_saves_by_time_fails_it_when_it_should() {
+    let message = failure(|| assert_resumes(|| slow_macro_made(100))).expect("the check passed");
+    assert!(
+        message.contains("the resumed call returned another value"),
+        "{message}"
+    );
+}

@@ -68,7 +68,7 @@ where
     F: Fn() -> T + Sync,
     T: PartialEq + Debug + Send,
 {
-    Proof::new(&call).interrupt(Action::Panic, |proof, at| proof.panic_at(at));
+    Proof::new(&call).interrupt(Action::Panic, Proof::panic_at);
 }
 
 /// [`assert_resumes`], then the same points again with the process killed there: the test is
@@ -104,8 +104,10 @@ where
     }
     let test = test_name();
     let proof = Proof::new(&call);
-    proof.interrupt(Action::Panic, |proof, at| proof.panic_at(at));
-    proof.interrupt(Action::Kill, |proof, at| proof.kill_at(&test, order, at));
+    proof.interrupt(Action::Panic, Proof::panic_at);
+    proof.interrupt(Action::Kill, |proof, at, dir| {
+        proof.kill_at(&test, order, at, dir)
+    });
 }
 
 /// The child's instructions: `<order>:<point>`, the call of [`assert_resumes_killed`] (by
@@ -134,6 +136,8 @@ enum Ran<T> {
     /// The value, the points the run passed, and whether a call resumed from a checkpoint.
     Returned(T, Vec<Point>, bool),
     Interrupted,
+    /// The child process's call ended without reaching the point.
+    NotReached,
 }
 
 impl<'a, T, F> Proof<'a, T, F>
@@ -153,7 +157,7 @@ where
         let dir = TempDir::new();
         let ran = |name: &str| match run(call, &dir.join(name), None) {
             Ok(Ran::Returned(value, points, _)) => (value, points),
-            Ok(Ran::Interrupted) => unreachable!("no interruption was armed"),
+            Ok(Ran::Interrupted | Ran::NotReached) => unreachable!("no interruption was armed"),
             Err(payload) => std::panic::resume_unwind(payload),
         };
         let (uninterrupted, points) = ran("uninterrupted");
@@ -187,17 +191,26 @@ where
 
     /// For each chosen point: interrupts a run there with `interrupted`, resumes it, and
     /// compares.
-    fn interrupt(&self, action: Action, interrupted: impl Fn(&Self, usize) -> Ran<T>) {
+    fn interrupt(&self, action: Action, interrupted: impl Fn(&Self, usize, &Path) -> Ran<T>) {
+        // A loop that saves by time passes other boundaries in every run: a point it does not
+        // reach is skipped, as long as one is reached.
+        let timed = self
+            .points
+            .iter()
+            .any(|point| matches!(point, Point::Save { timed: true, .. }));
+        let mut reached = 0;
         for at in chosen(&self.points) {
             let what = describe(action, at, &self.points);
-            match interrupted(self, at) {
-                Ran::Interrupted => {}
-                Ran::Returned(..) => panic!(
+            let dir = self.dir.join(&format!("{at}-{action:?}"));
+            match interrupted(self, at, &dir) {
+                Ran::Interrupted => reached += 1,
+                Ran::Returned(..) | Ran::NotReached if timed => continue,
+                Ran::Returned(..) | Ran::NotReached => panic!(
                     "resumable::proof: {what} was never reached: the interrupted run passed \
-                     fewer checkpoints than the uninterrupted one, so it does other work"
+                     fewer checkpoints than the uninterrupted one (in a new process, for a \
+                     kill), so it does other work"
                 ),
             }
-            let dir = self.dir.join(&at.to_string());
             let left_checkpoint = holds_checkpoint(&dir);
             let resumed = match run(self.call, &dir, None) {
                 Ok(Ran::Returned(value, _, resumed)) => {
@@ -212,7 +225,9 @@ where
                     }
                     value
                 }
-                Ok(Ran::Interrupted) => unreachable!("no interruption was armed"),
+                Ok(Ran::Interrupted | Ran::NotReached) => {
+                    unreachable!("no interruption was armed")
+                }
                 Err(payload) => panic!(
                     "resumable::proof: after {what}, the resumed call panicked: {}",
                     panic_text(&*payload)
@@ -226,38 +241,36 @@ where
                 );
             }
         }
+        if reached == 0 {
+            panic!(
+                "resumable::proof: no run was interrupted: the loop saves by time, and no run \
+                 reached the saves the first one made; give it more iterations or a shorter \
+                 interval"
+            );
+        }
     }
 
-    /// A run that panics at point `at`.
-    fn panic_at(&self, at: usize) -> Ran<T> {
-        match run(
-            self.call,
-            &self.dir.join(&at.to_string()),
-            Some((at, Action::Panic)),
-        ) {
+    /// A run in `dir` that panics at point `at`.
+    fn panic_at(&self, at: usize, dir: &Path) -> Ran<T> {
+        match run(self.call, dir, Some((at, Action::Panic))) {
             Ok(ran) => ran,
             Err(payload) => std::panic::resume_unwind(payload),
         }
     }
 
-    /// A run in a child process that is killed at point `at`.
-    fn kill_at(&self, test: &str, order: usize, at: usize) -> Ran<T> {
-        let dir = self.dir.join(&format!("{at}-killed"));
+    /// A run in `dir`, in a child process, that is killed at point `at`.
+    fn kill_at(&self, test: &str, order: usize, at: usize, dir: &Path) -> Ran<T> {
         let exe = std::env::current_exe()
             .unwrap_or_else(|err| panic!("resumable::proof: cannot find the test binary: {err}"));
         let output = std::process::Command::new(exe)
             .args([test, "--exact", "--include-ignored", "--test-threads=1"])
             .arg("--nocapture")
             .env(KILL_AT, format!("{order}:{at}"))
-            .env(CHILD_DIR, &dir)
+            .env(CHILD_DIR, dir)
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap_or_else(|err| panic!("resumable::proof: cannot run the test binary: {err}"));
         if killed(&output.status) {
-            // The resume runs in the directory the child used.
-            std::fs::rename(&dir, self.dir.join(&at.to_string())).unwrap_or_else(|err| {
-                panic!("resumable::proof: cannot move the child's checkpoints: {err}")
-            });
             return Ran::Interrupted;
         }
         let what = describe(Action::Kill, at, &self.points);
@@ -267,10 +280,7 @@ where
             String::from_utf8_lossy(&output.stderr)
         );
         if text.contains(NOT_REACHED_LINE) {
-            panic!(
-                "resumable::proof: {what} was never reached: in a new process the call passed \
-                 fewer checkpoints than in this one, so it does other work there"
-            );
+            return Ran::NotReached;
         }
         if output.status.success() {
             panic!(
@@ -417,7 +427,9 @@ fn describe(action: Action, at: usize, points: &[Point]) -> String {
         .count()
         + 1;
     match &points[at] {
-        Point::Save { function, index } => format!(
+        Point::Save {
+            function, index, ..
+        } => format!(
             "{action} at {function}'s checkpoint boundary after {index} iterations (save {nth} \
              of {saves}), before its save"
         ),

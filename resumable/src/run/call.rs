@@ -545,6 +545,7 @@ impl Run {
             interrupt::reached(|| Point::Save {
                 function: self.function,
                 index: completed,
+                timed: ticked,
             });
             return Ok(true);
         }

@@ -9,7 +9,12 @@ use std::cell::RefCell;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Point {
     /// A boundary where a save is due, after `index` completed iterations, before the save.
-    Save { function: &'static str, index: u64 },
+    Save {
+        function: &'static str,
+        index: u64,
+        /// Due because the interval of `every = "30s"` passed.
+        timed: bool,
+    },
     /// A loop has ended (however it ended), after its last save and before its checkpoint is
     /// removed.
     End { function: &'static str },
