@@ -298,3 +298,42 @@ fn a_loop_that_saves_by_time_fails_it_when_it_should() {
         "{message}"
     );
 }
+
+#[resumable(every = 3, inner = 'batches)]
+fn nest(epochs: u64, data: &[u64]) -> Vec<u64> {
+    let mut totals = Vec::new();
+    for epoch in 0..epochs {
+        let mut total = 0;
+        'batches: for batch in data.chunks(2) {
+            total += (epoch + 1) * batch.iter().sum::<u64>();
+        }
+        totals.push(total);
+    }
+    totals
+}
+
+#[test]
+fn a_loop_nest_passes() {
+    let data: Vec<u64> = (0..20).collect();
+    assert_resumes_killed(|| nest(4, &data));
+}
+
+#[resumable(every = 10)]
+async fn async_sum(n: u64) -> u64 {
+    let mut sum = 0;
+    for i in 0..n {
+        tokio::task::yield_now().await;
+        sum += i;
+    }
+    sum
+}
+
+#[test]
+fn an_async_fn_on_the_calling_thread_passes() {
+    assert_resumes(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async_sum(100))
+    });
+}
