@@ -569,3 +569,55 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn save(index: u64) -> Point {
+        Point::Save {
+            function: "f",
+            index,
+            timed: false,
+        }
+    }
+
+    #[test]
+    fn the_first_a_middle_and_the_last_save_and_the_end_after_them_are_chosen() {
+        let end = Point::End { function: "f" };
+        let points = [save(10), save(20), save(30), save(40), end.clone()];
+        assert_eq!(chosen(&points), [0, 2, 3, 4]);
+        assert_eq!(chosen(&[save(10), end.clone()]), [0, 1]);
+        // An inner call's end before the last save is not the loop's end after it.
+        assert_eq!(chosen(&[save(10), end.clone(), save(20)]), [0, 2]);
+        assert_eq!(chosen(&[end]), [0usize; 0]);
+    }
+
+    #[test]
+    fn a_failure_shows_both_values_and_the_first_line_that_differs() {
+        let text = differ("uninterrupted", &vec![1, 2, 3], "resumed", &vec![1, 5, 3]);
+        assert!(
+            text.contains("  uninterrupted:\n[\n    1,\n    2,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("first difference, line 3 of the Debug text:\n  uninterrupted:     2,\n  resumed:           5,"),
+            "{text}"
+        );
+        let text = differ("first", &4950, "second", &4905);
+        assert_eq!(text, "  first:  4950\n  second: 4905\n");
+    }
+
+    #[test]
+    fn a_point_is_described_by_function_iterations_and_save() {
+        let points = [save(10), save(20), Point::End { function: "f" }];
+        assert_eq!(
+            describe(Action::Panic, 1, &points),
+            "a panic at f's checkpoint boundary after 20 iterations (save 2 of 2), before its save"
+        );
+        assert_eq!(
+            describe(Action::Kill, 2, &points),
+            "a SIGKILL (in a child process) as f's loop ended, after its last save"
+        );
+    }
+}
