@@ -443,7 +443,10 @@ pub fn request_stop() {
 /// Everything the loop can change is saved and restored, or the attribute refuses the
 /// function, at compile time where it can see the problem, else on entry before the loop
 /// runs, with a message that names the binding and says what to write instead. A resumed run
-/// never silently computes something else.
+/// never silently computes something else. The attribute reads the function's tokens: what
+/// the loop changes out of their sight (the table's last row) is for a test of yours to
+/// prove (see [Proving what the attribute cannot
+/// see](#proving-what-the-attribute-cannot-see)).
 ///
 /// The state, by default:
 ///
@@ -480,6 +483,7 @@ pub fn request_stop() {
 /// | runs a recursive call, or a call on another thread, with the same checkpoint and key | refused on entry: give each its own `key` |
 /// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
 /// | changes what a binding without `mut` holds through `&` (a type of the program's with a `Cell` inside) | refused at the first save of every run, before anything is saved: each such binding the body names is fingerprinted on entry and then (its first 1 MiB of postcard bytes, else of `Debug` text). Declare it `let mut`, or `skip(name)` if it is not part of the result (a progress bar) |
+/// | changes what no token of the function shows: a global or thread-local RNG or counter behind a function call, a `let mut` that a macro writes | not seen by the attribute: prove your loop with [`proof::assert_resumes`] in a test (below) |
 ///
 /// ```
 /// use std::cell::Cell;
