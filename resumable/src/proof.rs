@@ -60,8 +60,10 @@
 //! that cargo runs at once on other threads keep theirs; each run is on a new thread, which
 //! starts with fresh thread-locals, as a new process would. So the loops must run on the
 //! thread that calls them: an `async fn` under `block_on` of a current-thread runtime, not one
-//! spawned on another runtime's workers (the check then fails, finding no checkpoint). The
-//! call must reach at least one checkpoint: give it more iterations than `every`.
+//! spawned on another runtime's workers. A loop on another thread is neither interrupted nor
+//! kept in the check's directory (it uses your usual one); if no loop runs on the calling
+//! thread, the check fails, finding no checkpoint. The call must reach at least one
+//! checkpoint: give it more iterations than `every`.
 
 use std::any::Any;
 use std::cell::Cell;
