@@ -1,6 +1,7 @@
 //! The process-wide settings: what a program sets in code ([`Config`]), and the environment
 //! variables, which win where the user sets them. Every runtime layer asks here.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
@@ -211,10 +212,44 @@ impl Config {
 /// `RESUMABLE_DIR` where the user set it, else the attribute's, else [`Config::dir`], else
 /// `.resumable`.
 pub(crate) fn checkpoint_dir(attribute: Option<&std::path::Path>) -> PathBuf {
+    if let Some(dir) = THREAD_DIR.with_borrow(Clone::clone) {
+        return dir;
+    }
     match (env_text("RESUMABLE_DIR"), attribute) {
         (Some(env), _) => PathBuf::from(env),
         (None, Some(dir)) => dir.to_path_buf(),
         (None, None) => Config::current().dir,
+    }
+}
+
+thread_local! {
+    /// The checkpoint directory of the loops this thread starts, over every other setting:
+    /// `resumable::proof` runs a call in a directory of its own this way, so that tests that
+    /// cargo runs at once on other threads never see it (a process-wide setting would leak
+    /// into them).
+    static THREAD_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// While the guard lives, every loop this thread starts keeps its checkpoint in `dir`,
+/// whatever `RESUMABLE_DIR`, the attribute's `dir` or [`Config::dir`] say.
+pub(crate) fn thread_dir(dir: PathBuf) -> ThreadDir {
+    let before = THREAD_DIR.replace(Some(dir));
+    ThreadDir { before }
+}
+
+/// Whether this thread's loops have a directory of their own ([`thread_dir`]).
+pub(crate) fn has_thread_dir() -> bool {
+    THREAD_DIR.with_borrow(Option::is_some)
+}
+
+/// Puts the thread's directory back as it was when dropped (see [`thread_dir`]).
+pub(crate) struct ThreadDir {
+    before: Option<PathBuf>,
+}
+
+impl Drop for ThreadDir {
+    fn drop(&mut self) {
+        THREAD_DIR.set(self.before.take());
     }
 }
 

@@ -315,6 +315,7 @@ mod config;
 mod error;
 mod format;
 pub mod inspect;
+pub mod proof;
 mod report;
 mod run;
 mod store;
@@ -442,7 +443,10 @@ pub fn request_stop() {
 /// Everything the loop can change is saved and restored, or the attribute refuses the
 /// function, at compile time where it can see the problem, else on entry before the loop
 /// runs, with a message that names the binding and says what to write instead. A resumed run
-/// never silently computes something else.
+/// never silently computes something else. The attribute reads the function's tokens: what
+/// the loop changes out of their sight (the table's last row) is for a test of yours to
+/// prove (see [Proving what the attribute cannot
+/// see](#proving-what-the-attribute-cannot-see)).
 ///
 /// The state, by default:
 ///
@@ -480,6 +484,7 @@ pub fn request_stop() {
 /// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
 /// | changes what a binding it reads but does not own holds through `&`: a binding without `mut`, a `&` parameter (`hits: &AtomicU64`), `&self` with a `Cell` field, or what a closure it calls reads | refused at every save, the one after a failure too, before that checkpoint is saved: each such binding is fingerprinted on entry and at each save (its first 1 MiB of postcard bytes, else its `Hash`). Make it state (`let mut`, `&mut`), or `skip(name)` if it never changes the result (a progress bar, a client) |
 /// | reads such a binding whose type has neither `Serialize` nor `Hash` (a client, a closure's result, a tensor whose `Debug` shows only its shape) | compile error at the binding: the watch cannot see it; `skip(name)` if the loop never changes it, else make it state or derive `Serialize` or `Hash` (a closure declared before the loop is not asked: what it reads is watched instead) |
+/// | changes what no token of the function shows: a global or thread-local RNG or counter behind a function call, a `let mut` that a macro writes | not seen by the attribute: prove your loop with [`proof::assert_resumes`] in a test (below) |
 ///
 /// ```
 /// use std::cell::Cell;
@@ -503,6 +508,27 @@ pub fn request_stop() {
 /// let mut squares = Vec::new();
 /// assert_eq!(fill(1000, &mut squares), 334);
 /// assert_eq!(squares.len(), 1000);
+/// ```
+///
+/// ## Proving what the attribute cannot see
+///
+/// The attribute reads tokens. What the loop changes out of their sight is not in the
+/// checkpoint, and a resume computes it again from scratch: a library's global or
+/// thread-local RNG read through a function, a global counter, a `let mut` that a macro
+/// writes (`let_mut!(acc)`), the order of a map rebuilt on every run. Check your own loops in
+/// your test suite with [`proof::assert_resumes`]: it runs the
+/// call uninterrupted, then interrupted by a panic at its first, a middle and its last
+/// checkpoint and at its loop's end, resumes each time, and fails (naming the interruption and
+/// showing both values) if a resumed value differs.
+/// [`assert_resumes_killed`](proof::assert_resumes_killed) also kills a child process
+/// of the test binary at those points. Each run has a temporary checkpoint directory of its
+/// own, so tests running at once do not meet.
+///
+/// ```
+/// # use resumable::resumable;
+/// # #[resumable(every = 100, name = "doc-proof")]
+/// # fn fill_squares(n: u64) -> Vec<u64> { let mut v = Vec::new(); for i in 0..n { v.push(i * i); } v }
+/// resumable::proof::assert_resumes(|| fill_squares(1000));
 /// ```
 ///
 /// # Failures

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// `error` sits under everything, then `config` (the process's settings), then `report` (the
 /// messages, which read it) beside `format`; `inspect` (the command's reader) is beside `run`,
 /// and `testing` (compiled for unit tests only) above what it simulates.
-const LAYERS: [(&str, u8); 11] = [
+const LAYERS: [(&str, u8); 12] = [
     ("error", 0),
     ("config", 1),
     ("report", 2),
@@ -22,6 +22,7 @@ const LAYERS: [(&str, u8); 11] = [
     ("inspect", 4),
     ("__private", 5),
     ("api", 5),
+    ("proof", 5),
     ("lib", 6),
 ];
 

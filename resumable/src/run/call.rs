@@ -19,6 +19,7 @@ use crate::format::stream::Reader;
 use crate::report;
 use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
+use crate::run::interrupt::{self, Point};
 use crate::run::other_keys;
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
@@ -229,6 +230,7 @@ impl Run {
         });
         let (loaded, resume_message) = match loaded {
             Some((loaded, from, message)) => {
+                interrupt::resuming();
                 if !spec.nest {
                     message.print(None);
                 }
@@ -542,6 +544,11 @@ impl Run {
         let stop = signals::stop_flag().load(Ordering::Relaxed) != 0;
         if completed >= self.next_save || ticked || stop {
             self.next_save = completed.saturating_add(self.every);
+            interrupt::reached(|| Point::Save {
+                function: self.function,
+                index: completed,
+                timed: ticked,
+            });
             return Ok(true);
         }
         Ok(false)
@@ -716,6 +723,9 @@ impl Run {
     /// without this library. A stop that arrived after the loop's last boundary check is kept
     /// for [`Run::complete`], [`Run::obey_signal`] and [`Run::stopped`].
     pub fn end_watch(&mut self) {
+        interrupt::reached(|| Point::End {
+            function: self.function,
+        });
         self.progress.finish();
         self.watch = None;
         self.ticker = None;

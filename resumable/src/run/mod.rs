@@ -10,6 +10,7 @@ pub(crate) mod call;
 pub(crate) mod growth;
 pub(crate) mod hash128;
 pub(crate) mod hash_into;
+pub(crate) mod interrupt;
 pub(crate) mod order_free;
 pub(crate) mod other_keys;
 pub(crate) mod progress;

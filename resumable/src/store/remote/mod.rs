@@ -30,7 +30,11 @@ mod disabled;
 pub(crate) use disabled::{Remote, Uploads};
 
 /// The store's URL, if `RESUMABLE_STORE` (else [`Config::store`](crate::Config::store))
-/// names one.
+/// names one; none on a thread with a directory of its own (`resumable::proof`'s runs stay
+/// off the user's store).
 pub(crate) fn configured() -> Option<String> {
+    if crate::config::has_thread_dir() {
+        return None;
+    }
     crate::config::Config::current().store
 }
