@@ -40,6 +40,8 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             key: __resumable_key.as_ref(),
             dir: ::core::option::Option::None,
             nest: false,
+            code: 18409910092806555095u64,
+            strict: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &report,
@@ -170,6 +172,20 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         let mut __resumable_save =
                             __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &report,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                             let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
@@ -218,6 +234,20 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &report,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                         let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
@@ -240,6 +270,20 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 let mut __resumable_save =
                     __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                 {
+                    if __resumable_save.checks() {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{
+                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                            CompareEqDebug as _,
+                        };
+                        let __resumable_compare =
+                            (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                        (__resumable_codec_0.check)(
+                            &mut __resumable_save,
+                            &report,
+                            &__resumable_compare,
+                        );
+                    }
                     #[allow(unused_imports)]
                     use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                     let __resumable_codec_0 =
@@ -274,6 +318,20 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &report,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                         let __resumable_codec_0 = (&::resumable::__private::Pick(&report))

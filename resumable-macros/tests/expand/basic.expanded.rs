@@ -38,6 +38,8 @@ fn squares(n: u64) -> Vec<u64> {
             key: __resumable_key.as_ref(),
             dir: ::core::option::Option::None,
             nest: false,
+            code: 9373449723734213217u64,
+            strict: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &results,
@@ -150,6 +152,20 @@ fn squares(n: u64) -> Vec<u64> {
                         let mut __resumable_save =
                             __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &results,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&results))
@@ -198,6 +214,20 @@ fn squares(n: u64) -> Vec<u64> {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &results,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{Grows as _, Whole as _};
                         ((&::resumable::__private::Pick(&results))
@@ -220,6 +250,20 @@ fn squares(n: u64) -> Vec<u64> {
                 let mut __resumable_save =
                     __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                 {
+                    if __resumable_save.checks() {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{
+                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                            CompareEqDebug as _,
+                        };
+                        let __resumable_compare =
+                            (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                        (__resumable_codec_0.check)(
+                            &mut __resumable_save,
+                            &results,
+                            &__resumable_compare,
+                        );
+                    }
                     #[allow(unused_imports)]
                     use ::resumable::__private::{Grows as _, Whole as _};
                     ((&::resumable::__private::Pick(&results))
@@ -254,6 +298,20 @@ fn squares(n: u64) -> Vec<u64> {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &results,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{Grows as _, Whole as _};
                         ((&::resumable::__private::Pick(&results))

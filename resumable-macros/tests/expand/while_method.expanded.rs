@@ -37,6 +37,8 @@ impl Grid {
                 key: __resumable_key.as_ref(),
                 dir: ::core::option::Option::None,
                 nest: false,
+                code: 14592856937162710108u64,
+                strict: false,
             },
             &[(__resumable_codec_0.shape)(::core::option::Option::Some(
                 &(*self),
@@ -156,6 +158,21 @@ impl Grid {
                             let mut __resumable_save =
                                 __resumable_run.save(__resumable_pulled - 1, __resumable_next_item);
                             {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&(*self)))
+                                            .comparison();
+                                    (__resumable_codec_0.check)(
+                                        &mut __resumable_save,
+                                        &(*self),
+                                        &__resumable_compare,
+                                    );
+                                }
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{Grows as _, Whole as _};
                                 ((&::resumable::__private::Pick(&(*self)))
@@ -207,6 +224,20 @@ impl Grid {
                         let mut __resumable_save = __resumable_run
                             .save(__resumable_pulled - 1, ::core::option::Option::None);
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &(*self),
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&(*self)))
@@ -231,6 +262,20 @@ impl Grid {
                     let mut __resumable_save =
                         __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None);
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &(*self),
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{Grows as _, Whole as _};
                         ((&::resumable::__private::Pick(&(*self)))
@@ -257,6 +302,20 @@ impl Grid {
                         let mut __resumable_save = __resumable_run
                             .save(__resumable_pulled - 1, ::core::option::Option::None);
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &(*self),
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&(*self)))

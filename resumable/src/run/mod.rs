@@ -11,6 +11,7 @@ pub(crate) mod growth;
 pub(crate) mod hash128;
 pub(crate) mod hash_into;
 pub(crate) mod progress;
+pub(crate) mod round_trip;
 pub(crate) mod save;
 pub(crate) mod signals;
 pub(crate) mod spec;

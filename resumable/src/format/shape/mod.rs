@@ -60,6 +60,7 @@
 
 mod diff;
 mod field_bytes;
+mod skipped;
 mod text;
 mod trace;
 
@@ -69,6 +70,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
+pub(crate) use skipped::skipped_field;
 use text::{Parsed, parse, render};
 use trace::{Traced, Untraceable, trace_with};
 
