@@ -151,14 +151,34 @@ impl<T> fmt::Display for Shown<'_, T> {
     }
 }
 
-/// The hash of `value`'s `Debug` text, made without a copy of it.
+/// The hash of `value`'s `Debug` text, made without a copy of it: the text goes to the hasher
+/// 64 KiB at a time (`Debug` writes a few bytes per call, and a hasher's call costs more).
 fn debug_hash<T>(value: &T, debug: fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result) -> u128 {
-    let mut hasher = Hash128::default();
-    let _ = fmt::write(
-        &mut HashInto::new(&mut hasher, usize::MAX),
-        format_args!("{}", Shown(value, debug)),
-    );
-    hasher.finish128()
+    struct Buffered {
+        hasher: Hash128,
+        buf: Vec<u8>,
+    }
+    impl fmt::Write for Buffered {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            if self.buf.len() + text.len() > self.buf.capacity() {
+                std::hash::Hasher::write(&mut self.hasher, &self.buf);
+                self.buf.clear();
+            }
+            if text.len() > self.buf.capacity() {
+                std::hash::Hasher::write(&mut self.hasher, text.as_bytes());
+            } else {
+                self.buf.extend_from_slice(text.as_bytes());
+            }
+            Ok(())
+        }
+    }
+    let mut out = Buffered {
+        hasher: Hash128::default(),
+        buf: Vec::with_capacity(1 << 16),
+    };
+    let _ = fmt::write(&mut out, format_args!("{}", Shown(value, debug)));
+    std::hash::Hasher::write(&mut out.hasher, &out.buf);
+    out.hasher.finish128()
 }
 
 /// Where the `Debug` texts of `value` and `decoded` first differ, as the path of struct fields
