@@ -23,7 +23,7 @@ use crate::run::hash_into::HashInto;
 use crate::run::hash128::Hash128;
 
 /// How a state binding's type can be compared with its decoded copy, found by autoref
-/// specialization at the binding (see [`RoundTrip`]).
+/// specialization at the binding (see `__private::RoundTrip`).
 pub struct Comparison<T> {
     pub(crate) eq: Option<fn(&T, &T) -> bool>,
     pub(crate) debug: Option<fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result>,
