@@ -240,7 +240,9 @@
 //!                   no record: a save that failed half-way)
 //!         9      L-1  data: the next bytes of the record; head: postcard (sequence number,
 //!                   index, saved_at_ms, next_item, and per state binding: whole, or elements
-//!                   `from..to` of a sequence, with its length in bytes)
+//!                   `from..to` of a sequence, with its length in bytes), then the
+//!                   fingerprint of the function's code (u64 LE; absent from earlier builds,
+//!                   which read the head and leave what follows)
 //!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //! ```
 //!

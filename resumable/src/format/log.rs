@@ -20,7 +20,8 @@
 //!         9      L-1  data: the next bytes of the record being written (its parts' bytes, in
 //!                   binding order, across as many data frames as it takes);
 //!                   head: postcard `RecordHead`, which ends the record: its parts take exactly
-//!                   the data since the record before; abort: nothing (the data since the
+//!                   the data since the record before; then the fingerprint of the code that
+//!                   saved it, u64 LE (see `Record::code`); abort: nothing (the data since the
 //!                   record before belongs to no record: a save that failed half-way)
 //!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //!
