@@ -1,5 +1,5 @@
 //! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr,
-//! inner = 'label, signals = false, dir = expr, crate = path)]`.
+//! inner = 'label, signals = false, dir = expr, strict, crate = path)]`.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
@@ -17,6 +17,7 @@ mod kw {
     syn::custom_keyword!(key);
     syn::custom_keyword!(inner);
     syn::custom_keyword!(dir);
+    syn::custom_keyword!(strict);
 }
 
 /// The attribute's arguments, each kept with its tokens for error spans.
@@ -41,6 +42,8 @@ pub struct Args {
     pub dir: Option<Expr>,
     /// `crate = path` or `crate = "path"`: the runtime crate, where the dependency is renamed.
     pub krate: Option<Path>,
+    /// `strict`: refuse to resume a checkpoint saved by other code of the function.
+    pub strict: Option<Span>,
 }
 
 impl Parse for Args {
@@ -94,6 +97,9 @@ impl Parse for Args {
                     input.parse::<Path>()?
                 };
                 set_once(&mut args.krate, path, keyword.span)?;
+            } else if lookahead.peek(kw::strict) {
+                let span = input.parse::<kw::strict>()?.span;
+                set_once(&mut args.strict, span, span)?;
             } else if lookahead.peek(kw::signals) {
                 let keyword: kw::signals = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -105,8 +111,8 @@ impl Parse for Args {
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
                          `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)`, \
-                         `key = expr`, `inner = 'label`, `signals = false`, `dir = expr` and \
-                         `crate = path`"
+                         `key = expr`, `inner = 'label`, `signals = false`, `dir = expr`, \
+                         `strict` and `crate = path`"
                     ),
                 ));
             } else {

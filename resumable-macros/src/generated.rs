@@ -127,6 +127,8 @@ impl Parts {
             dir,
             receiver,
             nest,
+            code,
+            strict,
             ..
         } = model;
         let locals = Locals::new();
@@ -375,15 +377,29 @@ impl Parts {
         // How each binding is saved: only what was appended if declared in `append(...)` or found
         // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
         // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
+        let compare = local("compare");
         let save_each = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(
             |(((ident, place), codec), encoded)| {
                 if let Some(encoded) = encoded {
                     return quote!(#save.encoded(&#encoded););
                 }
                 let rt = crate_path::at(ident.span());
+                // At the run's first checkpoint: the value comes back from its bytes as it is.
+                let check = quote_spanned! {ident.span()=>
+                    if #save.checks() {
+                        #[allow(unused_imports)]
+                        use #rt::__private::{
+                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                            CompareEqDebug as _,
+                        };
+                        let #compare = (&&&#rt::__private::RoundTrip(&#place)).comparison();
+                        (#codec.check)(&mut #save, &#place, &#compare);
+                    }
+                };
                 if append.contains(ident) {
                     return quote_spanned! {ident.span()=>
                         {
+                            #check
                             #[allow(unused_imports)]
                             use #rt::__private::{AppendsAny as _, AppendsPlain as _};
                             let #codec = (&#rt::__private::Pick(&#place)).pick_append(#codec);
@@ -393,6 +409,7 @@ impl Parts {
                 }
                 quote_spanned! {ident.span()=>
                     {
+                        #check
                         #[allow(unused_imports)]
                         use #rt::__private::{Grows as _, Whole as _};
                         ((&#rt::__private::Pick(&#place)).pick(#codec).save)(&mut #save, &#place);
@@ -585,6 +602,7 @@ impl Parts {
                     quote!((#codec.shape)(::core::option::Option::None))
                 }
             });
+        let code_literal = Literal::u64_suffixed(*code);
         let start_failed = route_error(may_be_result, &locals.err);
         let route = route_closure(may_be_result, &return_type);
         let start_run = quote! {
@@ -600,6 +618,8 @@ impl Parts {
                     key: #key_field,
                     dir: #dir_field,
                     nest: #is_nest,
+                    code: #code_literal,
+                    strict: #strict,
                 },
                 &[#(#shapes),*],
             ) {

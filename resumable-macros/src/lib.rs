@@ -1,6 +1,7 @@
 //! The `#[resumable]` attribute. Use it through the `resumable` crate, which documents it.
 
 mod args;
+mod code;
 mod control_flow;
 mod crate_path;
 mod erase_impl_trait;

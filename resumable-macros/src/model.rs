@@ -27,6 +27,10 @@ pub struct Model {
     pub state: Vec<Ident>,
     /// Whether SIGINT and SIGTERM save and stop the loop.
     pub signals: bool,
+    /// The fingerprint of the function's code as written (see `code.rs`).
+    pub code: u64,
+    /// `strict`: a checkpoint of other code is refused instead of resumed.
+    pub strict: bool,
     /// The state bindings declared append-only, as spelled in `append(...)`.
     pub append: Vec<Ident>,
     /// `key = expr`: evaluated on entry; one checkpoint per value.
@@ -86,6 +90,7 @@ impl Model {
     /// Checks everything it can and reports every problem at once.
     pub fn new(args: Args, mut function: ItemFn) -> syn::Result<Model> {
         let mut errors = Errors::default();
+        let code = crate::code::fingerprint(&function);
         check_signature(&function, &mut errors);
         let every = every(&args, &mut errors);
         let name = args
@@ -224,6 +229,8 @@ impl Model {
             epilogue,
             state,
             signals,
+            code,
+            strict: args.strict.is_some(),
             append,
             key: args.key,
             dir: args.dir,

@@ -86,6 +86,43 @@ pub enum Error {
         problem: String,
     },
 
+    /// A state binding does not come back from its bytes as it was saved (checked at each
+    /// run's first checkpoint): a field serde skips, a `skip_serializing_if`, a list nested
+    /// deeper than a resume decodes. That checkpoint was not written.
+    #[error(
+        "state `{binding}` does not survive its own checkpoint: {problem}. A resume would \
+         refuse it or go on with another value, so the loop stops now, before checkpoint {} \
+         is written; fix the type's serde, or leave `{binding}` out with \
+         `#[resumable(skip({binding}))]` if the function's result does not depend on it",
+        path.display()
+    )]
+    NotRoundTrip {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The binding's name.
+        binding: &'static str,
+        /// What happened to it on the way back, and where.
+        problem: String,
+    },
+
+    /// `#[resumable(strict)]`: the function's code changed since its checkpoint was saved, and
+    /// resuming would mix iterations of the old code with the new.
+    #[error(
+        "the code of `{function}` changed since checkpoint {} was saved: iterations before \
+         {index} ran with the old code, and `#[resumable(strict)]` refuses to resume them with \
+         the new. To start over, run once with RESUMABLE_RESET=1 (or `resumable reset`), \
+         which moves the checkpoint aside; to resume with the new code, remove `strict`",
+        path.display()
+    )]
+    CodeChanged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The function.
+        function: &'static str,
+        /// The iteration the checkpoint resumes at.
+        index: u64,
+    },
+
     /// The iterator yielded fewer items than the checkpoint says were already processed.
     #[error(
         "checkpoint {} says {index} iterations were completed, but the loop's iterator now yields \
@@ -359,6 +396,16 @@ mod tests {
                 binding: "results",
                 problem: "it shrank".into(),
             },
+            Error::NotRoundTrip {
+                path: path(),
+                binding: "stats",
+                problem: "it decodes to another value".into(),
+            },
+            Error::CodeChanged {
+                path: path(),
+                function: "squares",
+                index: 40,
+            },
             Error::IteratorTooShort {
                 path: path(),
                 index: 40,
@@ -419,6 +466,8 @@ mod tests {
                 | Error::Corrupt { .. }
                 | Error::Mismatch { .. }
                 | Error::NotAppendOnly { .. }
+                | Error::NotRoundTrip { .. }
+                | Error::CodeChanged { .. }
                 | Error::IteratorTooShort { .. }
                 | Error::OrderChanged { .. }
                 | Error::UnorderedIterator { .. }

@@ -240,7 +240,9 @@
 //!                   no record: a save that failed half-way)
 //!         9      L-1  data: the next bytes of the record; head: postcard (sequence number,
 //!                   index, saved_at_ms, next_item, and per state binding: whole, or elements
-//!                   `from..to` of a sequence, with its length in bytes)
+//!                   `from..to` of a sequence, with its length in bytes), then the
+//!                   fingerprint of the function's code (u64 LE; absent from earlier builds,
+//!                   which read the head and leave what follows)
 //!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //! ```
 //!
@@ -279,8 +281,16 @@
 //! # Limits
 //!
 //! - A state value that nests deeper than 128 levels (a linked list of more than about 60
-//!   boxed nodes, say) saves but is refused on load: the loader bounds recursion so a hostile
-//!   file cannot overflow the stack. Keep deep structures in a `Vec`.
+//!   boxed nodes, say) cannot be loaded: the loader bounds recursion so a hostile file cannot
+//!   overflow the stack. A `#[resumable]` loop is refused at its first checkpoint (see
+//!   [What is state](macro@resumable#what-is-state)); [`save`] writes it and [`load`] refuses
+//!   it. Keep deep structures in a `Vec`.
+//! - The round trip of the state is checked at each run's first checkpoint only: a value
+//!   that stops coming back later in the run (a `Vec` that is empty only at a later
+//!   checkpoint, under `skip_serializing_if`) is found at the first checkpoint of a run that
+//!   holds it. A field serde skips is found when it differs from its default there.
+//! - The code fingerprint covers the tokens of the `#[resumable]` function itself: a change
+//!   in a function it calls, or in a macro's definition, is not seen.
 //! - A process ignoring SIGINT when it starts (`cmd &` in a non-interactive shell) gets it
 //!   handled while a loop runs: signal-hook cannot tell us the inherited disposition.
 //! - The order check compares one item: items with no `Hash`, `Serialize` or `Debug` are not
@@ -396,6 +406,9 @@ pub fn request_stop() {
 ///   `key` (it can use the arguments), and is anything `AsRef<Path>`. It wins over
 ///   [`Config::dir`]; `RESUMABLE_DIR`, where the user sets it, wins over it, as over every
 ///   setting in code.
+/// - `strict`: refuse to resume a checkpoint saved by other code of this function (see
+///   [Changed code](#changed-code)) with [`Error::CodeChanged`], instead of resuming it and
+///   saying so.
 /// - `crate = path` (or `crate = "path"`, serde's spelling): where the runtime crate is, for a
 ///   program that renamed the dependency (`checkpointing = { package = "resumable", … }`:
 ///   `crate = checkpointing`). Default `::resumable`.
@@ -485,6 +498,7 @@ pub fn request_stop() {
 /// | changes what a binding it reads but does not own holds through `&`: a binding without `mut`, a `&` parameter (`hits: &AtomicU64`), `&self` with a `Cell` field, or what a closure it calls reads | refused at every save, the one after a failure too, before that checkpoint is saved: each such binding is fingerprinted on entry and at each save (its first 1 MiB of postcard bytes, else its `Hash`). Make it state (`let mut`, `&mut`), or `skip(name)` if it never changes the result (a progress bar, a client) |
 /// | reads such a binding whose type has neither `Serialize` nor `Hash` (a client, a closure's result, a tensor whose `Debug` shows only its shape) | compile error at the binding: the watch cannot see it; `skip(name)` if the loop never changes it, else make it state or derive `Serialize` or `Hash` (a closure declared before the loop is not asked: what it reads is watched instead) |
 /// | changes what no token of the function shows: a global or thread-local RNG or counter behind a function call, a `let mut` that a macro writes | not seen by the attribute: prove your loop with [`proof::assert_resumes`] in a test (below) |
+/// | keeps state whose serde does not bring it back: a `#[serde(skip)]` field (back as its default), `#[serde(skip_serializing_if = …)]` (bytes that do not decode: postcard cannot tell a field is missing), a list or tree nested deeper than 128 levels | refused at the first checkpoint of every run, before it is written ([`Error::NotRoundTrip`], naming the binding and the field where it can; the checkpoint before it stands): the value is serialized, decoded as a resume would, and compared through `PartialEq` (unless the value is not equal to itself: a NaN), else its `Debug` text, else the bytes it encodes to again (which do not see a skipped field). A skipped field that only caches what the others determine passes when the type's `PartialEq` (or `Debug`) leaves it out too |
 ///
 /// ```
 /// use std::cell::Cell;
@@ -591,6 +605,32 @@ pub fn request_stop() {
 /// assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
 /// ```
 ///
+/// # Changed code
+///
+/// Each checkpoint records a fingerprint of the function's code: the tokens of its signature
+/// and body as written (not whitespace, comments or doc comments, nor the attribute's
+/// options). Fixing a bug in the loop and running again resumes, so the work done is kept,
+/// and the resume line says what that means: "the code of `run` changed since this
+/// checkpoint was saved: iterations before 500 ran with the old code". With `strict` the run
+/// is refused instead ([`Error::CodeChanged`]); `RESUMABLE_RESET=1` (or `resumable reset`)
+/// moves the checkpoint aside so that the new code starts over. A checkpoint written before
+/// the fingerprint was recorded resumes without a word about its code, `strict` or not.
+///
+/// ```
+/// use resumable::resumable;
+///
+/// // A checkpoint left by an earlier build of `tally` with another loop body is refused.
+/// #[resumable(every = 100, name = "doc-strict", strict)]
+/// fn tally(n: u64) -> u64 {
+///     let mut total = 0;
+///     for i in 0..n {
+///         total += i;
+///     }
+///     total
+/// }
+/// # assert_eq!(tally(1000), 499_500);
+/// ```
+///
 /// # Errors of the runtime itself
 ///
 /// Before the loop, the runtime can find that it cannot run it: another process holds the
@@ -598,8 +638,9 @@ pub fn request_stop() {
 /// [`Error::Mismatch`], a store that cannot be used), or the iterator does not yield what the
 /// saved run's did ([`Error::IteratorTooShort`], [`Error::OrderChanged`],
 /// [`Error::UnorderedIterator`]); and a save can fail in the loop ([`Error::Io`],
-/// [`Error::NoSpace`], [`Error::NotAppendOnly`], …). Each leaves the checkpoint as it was (a
-/// failed save: the one before it stands). Then:
+/// [`Error::NoSpace`], [`Error::NotAppendOnly`], [`Error::NotRoundTrip`], …), and a resume by
+/// changed code is refused under `strict` ([`Error::CodeChanged`]). Each leaves the
+/// checkpoint as it was (a failed save: the one before it stands). Then:
 ///
 /// - a function returning `Result<T, E>` where `E: From<resumable::Error>` — `anyhow::Error`,
 ///   `Box<dyn std::error::Error>`, a `thiserror` enum with a `#[from] resumable::Error`, an

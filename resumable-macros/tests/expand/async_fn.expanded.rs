@@ -40,6 +40,8 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             key: __resumable_key.as_ref(),
             dir: ::core::option::Option::None,
             nest: false,
+            code: 18409910092806555095u64,
+            strict: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &report,
@@ -170,13 +172,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         let mut __resumable_save = match __resumable_run.save(
                             __resumable_pulled - 1,
                             __resumable_next_item,
-                            &{
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                };
-                                []
-                            },
+                            &[],
                         ) {
                             ::core::result::Result::Ok(__resumable_save) => __resumable_save,
                             ::core::result::Result::Err(__resumable_err) => {
@@ -187,6 +183,20 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                             }
                         };
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &report,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                             let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
@@ -236,16 +246,24 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         .save_after_failure(
                             "the function returned an error",
                             __resumable_pulled - 1,
-                            &{
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                };
-                                []
-                            },
+                            &[],
                         )
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &report,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                             let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
@@ -270,16 +288,24 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     .save_after_failure(
                         "`?` returned early with an error",
                         __resumable_pulled - 1,
-                        &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        },
+                        &[],
                     )
                 {
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &report,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                         let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
@@ -312,16 +338,24 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
                 if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                        .save_after_failure("a panic", __resumable_pulled - 1, &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        })
+                    if let ::core::option::Option::Some(mut __resumable_save) =
+                        __resumable_run.save_after_failure("a panic", __resumable_pulled - 1, &[])
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &report,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
                             let __resumable_codec_0 = (&::resumable::__private::Pick(&report))

@@ -38,6 +38,8 @@ fn squares(n: u64) -> Vec<u64> {
             key: __resumable_key.as_ref(),
             dir: ::core::option::Option::None,
             nest: false,
+            code: 9373449723734213217u64,
+            strict: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &results,
@@ -150,13 +152,7 @@ fn squares(n: u64) -> Vec<u64> {
                         let mut __resumable_save = match __resumable_run.save(
                             __resumable_pulled - 1,
                             __resumable_next_item,
-                            &{
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                };
-                                []
-                            },
+                            &[],
                         ) {
                             ::core::result::Result::Ok(__resumable_save) => __resumable_save,
                             ::core::result::Result::Err(__resumable_err) => {
@@ -167,6 +163,20 @@ fn squares(n: u64) -> Vec<u64> {
                             }
                         };
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &results,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&results))
@@ -216,16 +226,24 @@ fn squares(n: u64) -> Vec<u64> {
                         .save_after_failure(
                             "the function returned an error",
                             __resumable_pulled - 1,
-                            &{
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                };
-                                []
-                            },
+                            &[],
                         )
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &results,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&results))
@@ -250,16 +268,24 @@ fn squares(n: u64) -> Vec<u64> {
                     .save_after_failure(
                         "`?` returned early with an error",
                         __resumable_pulled - 1,
-                        &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        },
+                        &[],
                     )
                 {
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &results,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{Grows as _, Whole as _};
                         ((&::resumable::__private::Pick(&results))
@@ -292,16 +318,24 @@ fn squares(n: u64) -> Vec<u64> {
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
                 if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                        .save_after_failure("a panic", __resumable_pulled - 1, &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        })
+                    if let ::core::option::Option::Some(mut __resumable_save) =
+                        __resumable_run.save_after_failure("a panic", __resumable_pulled - 1, &[])
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&results)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &results,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&results))

@@ -23,6 +23,8 @@ fn fold(n: u64) -> Result<Acc, String> {
             key: ::core::option::Option::None,
             dir: ::core::option::Option::None,
             nest: false,
+            code: 3245446379202507344u64,
+            strict: false,
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &acc,
@@ -74,7 +76,7 @@ fn fold(n: u64) -> Result<Acc, String> {
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
-    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < (:: resumable :: __private :: Exit < Result < Acc , String > > , _) , < Result < Acc , String > as :: resumable :: __private :: ResultLike > :: Error > { # [allow (unused_mut)] let mut acc = acc ; let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (4u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , (acc ,)) ; } } ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; { if i == 99 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: < Result < Acc , String > > :: Returned (Err (format ! ("step {i} failed"))) , (acc ,) ,) ; } __resumable_dirty_at = __resumable_pulled ; acc = step (acc , i) ; } } # [allow (unreachable_code)] { __resumable_pulled += 1 ; __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; match __resumable_run . at_boundary (__resumable_pulled - 1 , __resumable_next_item) { :: core :: result :: Result :: Ok (true) => { __resumable_saving = true ; let mut __resumable_save = match __resumable_run . save (__resumable_pulled - 1 , __resumable_next_item , & { # [allow (unused_imports)] use :: resumable :: __private :: { WatchedHash as _ , WatchedOpaque as _ , WatchedSerde as _ } ; [] }) { :: core :: result :: Result :: Ok (__resumable_save) => __resumable_save , :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } } ; { # [allow (unused_imports)] use :: resumable :: __private :: { Grows as _ , Whole as _ } ; ((& :: resumable :: __private :: Pick (& acc)) . pick (__resumable_codec_0) . save) (& mut __resumable_save , & acc) ; } if let :: core :: result :: Result :: Err (__resumable_err) = __resumable_save . commit () { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } __resumable_saving = false ; } :: core :: result :: Result :: Ok (false) => { } :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , (acc ,)) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , (acc ,)) } ,)) ;
+    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < (:: resumable :: __private :: Exit < Result < Acc , String > > , _) , < Result < Acc , String > as :: resumable :: __private :: ResultLike > :: Error > { # [allow (unused_mut)] let mut acc = acc ; let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (4u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , (acc ,)) ; } } ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; { if i == 99 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: < Result < Acc , String > > :: Returned (Err (format ! ("step {i} failed"))) , (acc ,) ,) ; } __resumable_dirty_at = __resumable_pulled ; acc = step (acc , i) ; } } # [allow (unreachable_code)] { __resumable_pulled += 1 ; __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; match __resumable_run . at_boundary (__resumable_pulled - 1 , __resumable_next_item) { :: core :: result :: Result :: Ok (true) => { __resumable_saving = true ; let mut __resumable_save = match __resumable_run . save (__resumable_pulled - 1 , __resumable_next_item , & []) { :: core :: result :: Result :: Ok (__resumable_save) => __resumable_save , :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } } ; { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& acc)) . comparison () ; (__resumable_codec_0 . check) (& mut __resumable_save , & acc , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { Grows as _ , Whole as _ } ; ((& :: resumable :: __private :: Pick (& acc)) . pick (__resumable_codec_0) . save) (& mut __resumable_save , & acc) ; } if let :: core :: result :: Result :: Err (__resumable_err) = __resumable_save . commit () { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } __resumable_saving = false ; } :: core :: result :: Result :: Ok (false) => { } :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , (acc ,)) ; } } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , (acc ,)) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , (acc ,)) } ,)) ;
     __resumable_run.end_watch();
     let __resumable_exit = match __resumable_exit.map(::resumable::__private::into_parts) {
         ::core::result::Result::Ok((
@@ -115,16 +117,24 @@ fn fold(n: u64) -> Result<Acc, String> {
                         .save_after_failure(
                             "the function returned an error",
                             __resumable_pulled - 1,
-                            &{
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                };
-                                []
-                            },
+                            &[],
                         )
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&acc)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &acc,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&acc))
@@ -149,16 +159,24 @@ fn fold(n: u64) -> Result<Acc, String> {
                     .save_after_failure(
                         "`?` returned early with an error",
                         __resumable_pulled - 1,
-                        &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        },
+                        &[],
                     )
                 {
                     {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&acc)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &acc,
+                                &__resumable_compare,
+                            );
+                        }
                         #[allow(unused_imports)]
                         use ::resumable::__private::{Grows as _, Whole as _};
                         ((&::resumable::__private::Pick(&acc))
@@ -191,16 +209,24 @@ fn fold(n: u64) -> Result<Acc, String> {
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
                 if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                        .save_after_failure("a panic", __resumable_pulled - 1, &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            []
-                        })
+                    if let ::core::option::Option::Some(mut __resumable_save) =
+                        __resumable_run.save_after_failure("a panic", __resumable_pulled - 1, &[])
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&acc)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &acc,
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&acc))

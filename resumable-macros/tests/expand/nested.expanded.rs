@@ -56,6 +56,8 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             key: __resumable_key.as_ref(),
             dir: ::core::option::Option::None,
             nest: true,
+            code: 11754380958576497851u64,
+            strict: false,
         },
         &[
             (__resumable_codec_0.shape)(::core::option::Option::Some(&__resumable_position)),
@@ -288,6 +290,23 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             }
                                         };
                                         {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(
+                                                        &__resumable_position,
+                                                    ))
+                                                        .comparison();
+                                                (__resumable_codec_0.check)(
+                                                    &mut __resumable_save,
+                                                    &__resumable_position,
+                                                    &__resumable_compare,
+                                                );
+                                            }
                                             #[allow(unused_imports)]
                                             use ::resumable::__private::{Grows as _, Whole as _};
                                             ((&::resumable::__private::Pick(
@@ -300,6 +319,21 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             );
                                         }
                                         {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&losses))
+                                                        .comparison();
+                                                (__resumable_codec_1.check)(
+                                                    &mut __resumable_save,
+                                                    &losses,
+                                                    &__resumable_compare,
+                                                );
+                                            }
                                             #[allow(unused_imports)]
                                             use ::resumable::__private::{Grows as _, Whole as _};
                                             ((&::resumable::__private::Pick(&losses))
@@ -309,6 +343,21 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             );
                                         }
                                         {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&rate))
+                                                        .comparison();
+                                                (__resumable_codec_2.check)(
+                                                    &mut __resumable_save,
+                                                    &rate,
+                                                    &__resumable_compare,
+                                                );
+                                            }
                                             #[allow(unused_imports)]
                                             use ::resumable::__private::{Grows as _, Whole as _};
                                             ((&::resumable::__private::Pick(&rate))
@@ -318,6 +367,21 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             );
                                         }
                                         {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&loss))
+                                                        .comparison();
+                                                (__resumable_codec_3.check)(
+                                                    &mut __resumable_save,
+                                                    &loss,
+                                                    &__resumable_compare,
+                                                );
+                                            }
                                             #[allow(unused_imports)]
                                             use ::resumable::__private::{Grows as _, Whole as _};
                                             ((&::resumable::__private::Pick(&loss))

@@ -44,6 +44,8 @@ impl Grid {
                 key: __resumable_key.as_ref(),
                 dir: ::core::option::Option::None,
                 nest: false,
+                code: 14592856937162710108u64,
+                strict: false,
             },
             &[(__resumable_codec_0.shape)(::core::option::Option::Some(
                 &(*self),
@@ -190,6 +192,21 @@ impl Grid {
                                 }
                             };
                             {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&(*self)))
+                                            .comparison();
+                                    (__resumable_codec_0.check)(
+                                        &mut __resumable_save,
+                                        &(*self),
+                                        &__resumable_compare,
+                                    );
+                                }
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{Grows as _, Whole as _};
                                 ((&::resumable::__private::Pick(&(*self)))
@@ -257,6 +274,21 @@ impl Grid {
                             )
                         {
                             {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&(*self)))
+                                            .comparison();
+                                    (__resumable_codec_0.check)(
+                                        &mut __resumable_save,
+                                        &(*self),
+                                        &__resumable_compare,
+                                    );
+                                }
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{Grows as _, Whole as _};
                                 ((&::resumable::__private::Pick(&(*self)))
@@ -295,6 +327,20 @@ impl Grid {
                         )
                     {
                         {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &(*self),
+                                    &__resumable_compare,
+                                );
+                            }
                             #[allow(unused_imports)]
                             use ::resumable::__private::{Grows as _, Whole as _};
                             ((&::resumable::__private::Pick(&(*self)))
@@ -329,6 +375,21 @@ impl Grid {
                             })
                         {
                             {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&(*self)))
+                                            .comparison();
+                                    (__resumable_codec_0.check)(
+                                        &mut __resumable_save,
+                                        &(*self),
+                                        &__resumable_compare,
+                                    );
+                                }
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{Grows as _, Whole as _};
                                 ((&::resumable::__private::Pick(&(*self)))

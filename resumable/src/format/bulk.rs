@@ -42,6 +42,18 @@ pub(super) fn decode<T>(input: &mut impl Input) -> Option<postcard::Result<T>> {
     Some(filled.map(|()| slot.expect("a filled slot holds the vector")))
 }
 
+/// Whether a `T` is what [`decode`] decodes in bulk: a `Vec` of `f32`, `f64`, `u8` or `i8`.
+pub(crate) fn is_bulk<T>() -> bool {
+    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+        return false;
+    }
+    let mut slot: Option<T> = None;
+    castaway::cast!(&mut slot, &mut Option<Vec<f32>>).is_ok()
+        || castaway::cast!(&mut slot, &mut Option<Vec<f64>>).is_ok()
+        || castaway::cast!(&mut slot, &mut Option<Vec<u8>>).is_ok()
+        || castaway::cast!(&mut slot, &mut Option<Vec<i8>>).is_ok()
+}
+
 fn fill<E: Pod>(slot: &mut Option<Vec<E>>, input: &mut impl Input) -> postcard::Result<()> {
     let len = varint_usize(input)?;
     // Checked before allocating: a damaged length must not ask for terabytes.

@@ -32,6 +32,8 @@ pub(crate) struct Loaded {
     /// can go on appending to it.
     pub log: Option<LogEnd>,
     pub payload: Payload,
+    /// The fingerprint of the code that saved the record, if it says (see `log::Record`).
+    pub code: Option<u64>,
 }
 
 /// Where a log's newest good record ends, and the length and parts of each record up to it,
@@ -80,6 +82,7 @@ pub(crate) fn found_in(
             seq: 0,
             log: None,
             payload: Payload::new(source, vec![Piece::At(payload)]),
+            code: None,
         };
         return Ok(Found {
             loaded,
@@ -124,6 +127,7 @@ pub(crate) fn found_in(
             checked,
             log: Some(log),
             payload: Payload::new(source, pieces),
+            code: newest.code,
         },
         damaged_tail,
     })
@@ -365,7 +369,7 @@ mod tests {
                     push_data_frame(&mut bytes, frame);
                     rest = after;
                 }
-                log::push_head_frame(&head, &mut bytes);
+                log::push_head_frame(&head, None, &mut bytes);
             } else {
                 let mut record = Vec::new();
                 log::frame_record(&head, &mut record, &mut data);

@@ -20,7 +20,8 @@
 //!         9      L-1  data: the next bytes of the record being written (its parts' bytes, in
 //!                   binding order, across as many data frames as it takes);
 //!                   head: postcard `RecordHead`, which ends the record: its parts take exactly
-//!                   the data since the record before; abort: nothing (the data since the
+//!                   the data since the record before; then the fingerprint of the code that
+//!                   saved it, u64 LE (see `Record::code`); abort: nothing (the data since the
 //!                   record before belongs to no record: a save that failed half-way)
 //!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //!
@@ -154,9 +155,13 @@ pub(crate) fn abort_frame() -> Vec<u8> {
     [&prefix[..], &crc[..]].concat()
 }
 
-/// Appends to `out` the version-3 head frame that ends a record.
-pub(crate) fn push_head_frame(record: &RecordHead, out: &mut Vec<u8>) {
-    let head = postcard::to_allocvec(record).expect("a record head always serializes");
+/// Appends to `out` the version-3 head frame that ends a record, with the fingerprint of the
+/// code that saved it after the head if there is one (see [`Record::code`]).
+pub(crate) fn push_head_frame(record: &RecordHead, code: Option<u64>, out: &mut Vec<u8>) {
+    let mut head = postcard::to_allocvec(record).expect("a record head always serializes");
+    if let Some(code) = code {
+        head.extend_from_slice(&code.to_le_bytes());
+    }
     let (prefix, crc) = frame_around(FRAME_HEAD, &head);
     out.extend_from_slice(&prefix);
     out.extend_from_slice(&head);
@@ -195,6 +200,10 @@ pub(crate) struct Record {
     pub data: Vec<Range<u64>>,
     /// Where the record ends in the file (after its last checksum).
     pub end: u64,
+    /// The fingerprint of the code of the function that saved it: 8 bytes (u64 LE) after the
+    /// head in its head frame, which builds before it did not write and do not read (they
+    /// decode the head and leave the rest). `None` in a version-2 log and from those builds.
+    pub code: Option<u64>,
 }
 
 impl Record {
@@ -469,8 +478,12 @@ fn read_framed<S: Source + ?Sized>(
             )));
         }
         FRAME_HEAD => {
-            let head = match decode_head(head_bytes) {
-                Ok((head, _)) => head,
+            let (head, code) = match decode_head(head_bytes) {
+                Ok((head, [a, b, c, d, e, f, g, h])) => (
+                    head,
+                    Some(u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
+                ),
+                Ok((head, _)) => (head, None),
                 Err(problem) => return Ok(Err(problem)),
             };
             let data_len = pending.iter().map(|range| range.end - range.start).sum();
@@ -482,6 +495,7 @@ fn read_framed<S: Source + ?Sized>(
                 head,
                 data,
                 end: frame.end,
+                code,
             })
         }
         kind => {
@@ -516,6 +530,7 @@ fn read_record<S: Source + ?Sized>(
         head,
         data: vec![data],
         end: frame.end,
+        code: None,
     }))))
 }
 
@@ -566,7 +581,7 @@ mod tests {
     fn framed_record(seq: u64, data: &[u8]) -> Vec<u8> {
         let mut bytes = data_frame_bytes(&data[..2]);
         bytes.extend_from_slice(&data_frame_bytes(&data[2..]));
-        push_head_frame(&head(seq, data.len()), &mut bytes);
+        push_head_frame(&head(seq, data.len()), None, &mut bytes);
         bytes
     }
 
@@ -600,6 +615,27 @@ mod tests {
     }
 
     const VERSIONS: [u32; 2] = [LOG_VERSION, FRAMED_VERSION];
+
+    /// The code's fingerprint after a head: read back by this build; a build before it, which
+    /// decodes the head and leaves the rest, reads the same head; and a head without it (from
+    /// such a build) reads as `None`.
+    #[test]
+    fn a_heads_code_fingerprint_is_read_and_an_older_reader_skips_it() {
+        let mut bytes = header_of_version(&meta(), FRAMED_VERSION);
+        for (seq, code) in [(1, None), (2, Some(0xfeed_beef_u64))] {
+            bytes.extend_from_slice(&data_frame_bytes(&[seq as u8; 5]));
+            push_head_frame(&head(seq, 5), code, &mut bytes);
+        }
+        let scan = scan(&bytes).ok().unwrap();
+        let codes: Vec<Option<u64>> = scan.records.iter().map(|record| record.code).collect();
+        assert_eq!(codes, [None, Some(0xfeed_beef)]);
+        assert_eq!(scan.records[1].head, head(2, 5));
+        let mut with_code = Vec::new();
+        push_head_frame(&head(2, 5), Some(7), &mut with_code);
+        let content = &with_code[FRAME_PREFIX_LEN..with_code.len() - CHECKSUM_LEN];
+        let (old_reading, _) = decode_head(content).ok().unwrap();
+        assert_eq!(old_reading, head(2, 5));
+    }
 
     /// The bytes of a record's parts, joined.
     fn data_of(bytes: &[u8], record: &Record) -> Vec<u8> {

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::run::call::Restore;
 use crate::run::growth::PlainItem;
+pub use crate::run::round_trip::Comparison;
 use crate::run::save::Encoded;
 use crate::run::save::{STRING_TAIL_CHECKED, Save};
 
@@ -20,6 +21,9 @@ pub struct Codec<T> {
     /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
     /// binding's value on entry when there is one (see `shape_of_value`).
     pub shape: fn(Option<&T>) -> String,
+    /// At the run's first checkpoint, checks that the value comes back from its bytes as it
+    /// was, compared as the binding's type allows (see [`RoundTrip`]).
+    pub check: fn(&mut Save<'_>, &T, &Comparison<T>),
 }
 
 impl<T> Clone for Codec<T> {
@@ -45,6 +49,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
         save: |save, value| save.value(value),
         load: |restore| restore.value(),
         shape: crate::format::shape::shape_of_value::<T>,
+        check: |save, value, compare| save.check(value, compare),
     }
 }
 
@@ -200,5 +205,75 @@ pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
         save: T::save_appended,
         load: T::load_appended,
         ..whole
+    }
+}
+
+/// A state binding, asked how a copy of it decoded from its checkpoint's bytes is compared
+/// with it, by autoref specialization: `(&&&RoundTrip(&x)).comparison()` is through
+/// `PartialEq` and `Debug` (which names the field that differs), `PartialEq`, `Debug`, or —
+/// with neither — the bytes the copy encodes to (which do not see a field serde skips).
+pub struct RoundTrip<'a, T>(pub &'a T);
+
+/// `RoundTrip` of a `PartialEq + Debug` binding.
+pub trait CompareEqDebug {
+    /// The binding's type.
+    type Value;
+    /// Through `PartialEq`; `Debug` names the field.
+    fn comparison(&self) -> Comparison<Self::Value>;
+}
+
+impl<T: PartialEq + core::fmt::Debug> CompareEqDebug for &&RoundTrip<'_, T> {
+    type Value = T;
+    #[inline(always)]
+    fn comparison(&self) -> Comparison<T> {
+        Comparison::new(Some(T::eq), Some(<T as core::fmt::Debug>::fmt))
+    }
+}
+
+/// `RoundTrip` of a `PartialEq` binding without `Debug`.
+pub trait CompareEq {
+    /// The binding's type.
+    type Value;
+    /// Through `PartialEq`.
+    fn comparison(&self) -> Comparison<Self::Value>;
+}
+
+impl<T: PartialEq> CompareEq for &&&RoundTrip<'_, T> {
+    type Value = T;
+    #[inline(always)]
+    fn comparison(&self) -> Comparison<T> {
+        Comparison::new(Some(T::eq), None)
+    }
+}
+
+/// `RoundTrip` of a `Debug` binding without `PartialEq`.
+pub trait CompareDebug {
+    /// The binding's type.
+    type Value;
+    /// Through the `Debug` text.
+    fn comparison(&self) -> Comparison<Self::Value>;
+}
+
+impl<T: core::fmt::Debug> CompareDebug for &RoundTrip<'_, T> {
+    type Value = T;
+    #[inline(always)]
+    fn comparison(&self) -> Comparison<T> {
+        Comparison::new(None, Some(<T as core::fmt::Debug>::fmt))
+    }
+}
+
+/// `RoundTrip` of a binding with neither.
+pub trait CompareBytes {
+    /// The binding's type.
+    type Value;
+    /// Through the bytes the copy encodes to.
+    fn comparison(&self) -> Comparison<Self::Value>;
+}
+
+impl<T> CompareBytes for RoundTrip<'_, T> {
+    type Value = T;
+    #[inline(always)]
+    fn comparison(&self) -> Comparison<T> {
+        Comparison::new(None, None)
     }
 }

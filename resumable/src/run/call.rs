@@ -94,6 +94,8 @@ struct ResumeMessage {
     key: Option<String>,
     /// The store the checkpoint was fetched from, if it came from one.
     fetched_from: Option<String>,
+    /// The checkpoint was saved by other code of the function (its fingerprint differs).
+    code_changed: bool,
 }
 
 impl ResumeMessage {
@@ -112,14 +114,28 @@ impl ResumeMessage {
             .fetched_from
             .as_ref()
             .map_or_else(String::new, |url| format!(", fetched from the store {url}"));
-        report::note("resumed")
+        // Iterations of the old code and the new would be mixed: a warning, not a note that
+        // `quiet` silences.
+        let (report, changed) = if self.code_changed {
+            (
+                report::warn("resumed"),
+                format!(
+                    "; the code of `{}` changed since this checkpoint was saved: iterations \
+                     before {} ran with the old code (`#[resumable(strict)]` refuses instead)",
+                    self.function, self.index
+                ),
+            )
+        } else {
+            (report::note("resumed"), String::new())
+        };
+        report
             .name(self.function)
             .index(self.index)
             .path(&self.from)
             .say(format_args!(
                 "resuming {} at iteration {}{position} (checkpoint {}{fetched}, saved {} \
                  ago{key}); iterations from {} on run again, including any the last run did \
-                 after this checkpoint",
+                 after this checkpoint{changed}",
                 self.function,
                 self.index,
                 self.from.display(),
@@ -204,6 +220,19 @@ impl Run {
             }),
             _ => None,
         };
+        // A checkpoint saved by other code of the function (one from a build before the
+        // fingerprint was recorded says nothing, and resumes as it always did).
+        let code_changed = recovered
+            .as_ref()
+            .and_then(|r| r.loaded.code)
+            .is_some_and(|code| code != spec.code);
+        if let (true, true, Some(recovered)) = (code_changed, spec.strict, &recovered) {
+            return Err(Error::CodeChanged {
+                path: recovered.from.clone(),
+                function: spec.function,
+                index: recovered.loaded.meta.index,
+            });
+        }
         let start = recovered.as_ref().map_or(0, |r| r.loaded.meta.index);
         let last_seq = recovered.as_ref().map_or(0, |r| r.loaded.seq);
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
@@ -225,6 +254,7 @@ impl Run {
                 saved_at_ms: recovered.loaded.meta.saved_at_ms,
                 key: spec.key.map(|key| key.text.clone()),
                 fetched_from: from_store.as_ref().map(|(_, url)| url.clone()),
+                code_changed,
             };
             (recovered.loaded, recovered.from, message)
         });
@@ -250,6 +280,7 @@ impl Run {
         };
         let last_saved = loaded.is_some().then_some(start);
         let mut journal = Journal::new(generations.clone(), &meta, last_seq);
+        journal.code = Some(spec.code);
         // If the log cannot be reopened, the first save starts a new one, as it always did.
         let resumed_end = log_end.filter(|end| journal.resume(&OsFs, end).is_ok());
         if let (Some(remote), Some(commit), true) = (&remote, &store_has_log, resumed_end.is_some())
@@ -279,6 +310,7 @@ impl Run {
                 function: spec.function,
                 path: generations.newest.clone(),
                 state: spec.state,
+                round_trip_checked: false,
             },
             generations,
             start,
@@ -1087,6 +1119,7 @@ fn saving_failed(err: &Error) -> bool {
             | Error::NoSpace { .. }
             | Error::Serialize { .. }
             | Error::NotAppendOnly { .. }
+            | Error::NotRoundTrip { .. }
     )
 }
 
@@ -1102,6 +1135,7 @@ pub fn fail(err: Error) -> ! {
         | Error::InUseHere { .. }
         | Error::NotState { .. }
         | Error::UnorderedIterator { .. }
+        | Error::CodeChanged { .. }
         | Error::Environment { .. } => {
             panic!("resumable: {text}")
         }

@@ -14,6 +14,7 @@ pub(crate) mod interrupt;
 pub(crate) mod order_free;
 pub(crate) mod other_keys;
 pub(crate) mod progress;
+pub(crate) mod round_trip;
 pub(crate) mod save;
 pub(crate) mod signals;
 pub(crate) mod spec;

@@ -8,13 +8,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::format::bulk;
 use crate::format::encode::VecFlavor;
 use crate::format::envelope::now_ms;
 use crate::report;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::hash128::Hash128;
+use crate::run::round_trip::{self, Comparison};
 use crate::store::fs::OsFs;
 use crate::store::journal::{Journal, Sink};
 use crate::store::syncer::Syncer;
@@ -35,6 +38,9 @@ pub(crate) struct Saver {
     pub path: PathBuf,
     /// The state bindings' names, for errors.
     pub state: &'static [&'static str],
+    /// Whether a checkpoint of this run was written, its bindings checked to come back from
+    /// their bytes (see [`Save::check`]): the check runs until one is.
+    pub round_trip_checked: bool,
 }
 
 /// Runs `write` with the journal and the sink it writes a record's data frames through.
@@ -81,6 +87,34 @@ impl<'a> Save<'a> {
             growth: Vec::new(),
             error: None,
             started: Instant::now(),
+        }
+    }
+
+    /// Whether this save checks each binding's round trip ([`Save::check`]): the run's first.
+    #[inline]
+    pub fn checks(&self) -> bool {
+        !self.saver.round_trip_checked
+    }
+
+    /// At the run's first checkpoint: checks that the binding about to be saved decodes, as a
+    /// resume would decode it, to the value saved (compared as `compare` can); if not, the
+    /// save fails with [`Error::NotRoundTrip`] and writes nothing. Once per run: what a type's
+    /// serde drops or cannot read back it drops at the first checkpoint as at any other.
+    pub fn check<T: Serialize + DeserializeOwned>(&mut self, value: &T, compare: &Comparison<T>) {
+        // A `Vec` of `f32`, `f64`, `u8` or `i8` round-trips by construction: postcard writes
+        // its length and its elements' bytes, and a resume copies those bytes back into the
+        // vector (`format::bulk`), with no serde impl of the user's on the way and no nesting.
+        // It is also the state that is big (100 MB of samples), where the check would cost a
+        // copy of it and a decode.
+        if self.error.is_some() || bulk::is_bulk::<T>() {
+            return;
+        }
+        if let Some(problem) = round_trip::problem(value, compare) {
+            self.error = Some(Error::NotRoundTrip {
+                path: self.saver.path.clone(),
+                binding: self.saver.state.get(self.binding).copied().unwrap_or("?"),
+                problem,
+            });
         }
     }
 
@@ -388,6 +422,7 @@ impl<'a> Save<'a> {
         for (binding, growth) in self.growth {
             saver.growth[binding] = Some(growth);
         }
+        saver.round_trip_checked = true;
         saver.last_saved = Some(self.index);
         report::debug("saved")
             .name(saver.function)

@@ -31,6 +31,11 @@ pub struct Spec<'a> {
     /// A loop nest (`inner = 'label`): the resume message waits for
     /// [`Run::resuming_at`](crate::run::call::Run::resuming_at), which knows the position.
     pub nest: bool,
+    /// A fingerprint of the function's code as written (its signature and body tokens),
+    /// recorded with each checkpoint: a resume by other code says so.
+    pub code: u64,
+    /// `strict`: a checkpoint saved by other code of the function is refused, not resumed.
+    pub strict: bool,
 }
 
 /// This call's value of `key = expr`, as the checkpoint records it.

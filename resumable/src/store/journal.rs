@@ -156,6 +156,9 @@ pub(crate) struct Journal {
     live_bytes: u64,
     /// A log smaller than this is never compacted: rewriting small files gains nothing.
     compaction_floor: u64,
+    /// The fingerprint of the code of the function whose records these are, written after
+    /// each head (see `log::Record::code`).
+    pub(crate) code: Option<u64>,
     /// Per binding: the bytes of its chain of `Extend` parts so far (0 for whole parts).
     chain_bytes: Vec<u64>,
     // Reused between records, so a warm save allocates nothing.
@@ -184,6 +187,7 @@ impl Journal {
             live_bytes: 0,
             compaction_floor: MIN_COMPACTION_BYTES,
             chain_bytes: Vec::new(),
+            code: None,
             head: Vec::new(),
             data: Vec::new(),
             parts: Vec::new(),
@@ -503,7 +507,7 @@ impl Journal {
         let framed = new_file || self.file_framed;
         if framed {
             self.head.clear();
-            log::push_head_frame(&head, &mut self.head);
+            log::push_head_frame(&head, self.code, &mut self.head);
         } else {
             log::frame_record(&head, &mut self.head, &mut self.data);
         }

@@ -60,6 +60,7 @@
 
 mod diff;
 mod field_bytes;
+mod skipped;
 mod text;
 mod trace;
 
@@ -69,6 +70,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
+pub(crate) use skipped::skipped_field;
 use text::{Parsed, parse, render};
 use trace::{Traced, Untraceable, trace_with};
 
@@ -85,6 +87,14 @@ const MAX_PASSES: usize = 4096;
 
 const UNTRACED: &str = "untraced: ";
 const LARGE: &str = "large ";
+
+/// Whether a value of `T` may show its contents in an order of its own copy (a hash table
+/// inside, by `T`'s `Deserialize`): two equal values may then differ in `Debug` text and
+/// bytes. `true` also when `T` cannot be traced, which leaves the question open.
+pub(crate) fn may_hold_hash_table<T: Serialize + DeserializeOwned>(value: &T) -> bool {
+    let real = |container: &str, index: usize| field_bytes::field_bytes(value, container, index);
+    trace_with::<T>(&real).map_or(true, |traced| traced.hashed)
+}
 
 /// The structure of `T` as its serde impls describe it, as canonical deterministic text
 /// (the same for the same type on every build/platform), or, when it cannot be traced,
@@ -108,7 +118,7 @@ pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>)
 /// Traces `T` and renders its text, reading a field whose `Deserialize` refuses every
 /// placeholder from `real`.
 fn traced_text<T: DeserializeOwned>(real: trace::RealField<'_>) -> Result<String, Untraceable> {
-    let Traced { root, defs } = trace_with::<T>(real)?;
+    let Traced { root, defs, .. } = trace_with::<T>(real)?;
     render(&root, &defs)
 }
 

@@ -186,6 +186,9 @@ struct Tracer {
     refused: Option<(&'static str, usize)>,
     /// Such fields, and the bytes of a real value's field read instead of placeholders.
     real: HashMap<(&'static str, usize), &'static [u8]>,
+    /// A sequence or map read was a hash table (a `HashMap`, `HashSet`): see
+    /// [`Traced::hashed`].
+    hashed: bool,
 }
 
 /// The bytes [`Tracer::real`] reads, kept for the life of the process, once per traced type
@@ -222,6 +225,9 @@ const TEXTS: &[&str] = &[
 pub(super) struct Traced {
     pub root: Ty,
     pub defs: HashMap<Id, Def>,
+    /// The type holds a hash table somewhere, whose iteration order (so its `Debug` text and
+    /// its bytes) differs from one copy of the same value to another.
+    pub hashed: bool,
 }
 
 /// Traces `T`, reading a field whose `Deserialize` refuses every placeholder from `real`
@@ -249,7 +255,8 @@ pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Tra
             }
             Ok(_) => {
                 let defs = std::mem::take(&mut tracer.defs);
-                return Ok(Traced { root, defs });
+                let hashed = tracer.hashed;
+                return Ok(Traced { root, defs, hashed });
             }
             Err(_) if tracer.retry => {}
             Err(_) if tracer.next_text() => {}
@@ -278,6 +285,17 @@ pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Tra
 }
 
 impl Tracer {
+    /// A sequence or map of type `built` is read.
+    fn collection(&mut self, built: &str) {
+        const HASHED: [&str; 4] = [
+            "std::collections::hash::",
+            "hashbrown::",
+            "ahash::",
+            "dashmap::",
+        ];
+        self.hashed |= HASHED.iter().any(|module| built.contains(module));
+    }
+
     fn reading(&self, id: Id) -> bool {
         self.path.iter().any(|&(on_path, _)| on_path == id)
     }

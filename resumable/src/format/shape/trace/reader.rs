@@ -94,6 +94,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
         let Reader { tracer, out, cut } = self;
+        tracer.collection(type_name::<V::Value>());
         let mut item = Ty::Unknown;
         let items: &mut [Ty] = if cut {
             &mut []
@@ -109,6 +110,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Untraceable> {
         let Reader { tracer, out, cut } = self;
+        tracer.collection(type_name::<V::Value>());
         let mut entry = [Ty::Unknown, Ty::Unknown];
         let slots: &mut [Ty] = if cut { &mut [] } else { &mut entry };
         let value = tracer.nest(None, |tracer| {
