@@ -282,3 +282,510 @@ fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
         _ => None,
     }
 }
+
+/// Whether `name` is spelled as a static or a constant is: `NEXT_ID`, `MAX`, `LOG2`.
+pub fn is_screaming(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Methods that change what they are called on through `&`: what a static (only ever reached
+/// through `&`) is changed with. `get`, `load`, `read`, `borrow` and `with` read.
+fn changes_through_shared(method: &str) -> bool {
+    method.starts_with("fetch_")
+        || method.starts_with("compare_exchange")
+        || matches!(
+            method,
+            "store"
+                | "swap"
+                | "lock"
+                | "try_lock"
+                | "write"
+                | "try_write"
+                | "borrow_mut"
+                | "try_borrow_mut"
+                | "with_borrow_mut"
+                | "set"
+                | "replace"
+                | "take"
+                | "update"
+                | "get_mut"
+                // Concurrent collections (`DashMap`, `SegQueue`) change through `&` too.
+                | "push"
+                | "push_back"
+                | "push_front"
+                | "pop"
+                | "pop_back"
+                | "pop_front"
+                | "insert"
+                | "remove"
+                | "clear"
+                | "extend"
+                | "entry"
+                | "append"
+                | "retain"
+                | "truncate"
+        )
+}
+
+/// Methods that hand back (a view of) their receiver: `LOG.get().unwrap().lock()` changes `LOG`.
+fn passes_through(method: &str) -> bool {
+    matches!(
+        method,
+        "unwrap" | "expect" | "get" | "get_or_init" | "as_ref" | "as_deref" | "deref" | "force"
+    )
+}
+
+/// The path an expression reaches into: `LOG` in `LOG.lock().unwrap()`, `COUNTS[i]`,
+/// `STATE.inner`, `*KEY`.
+fn root_path(expr: &Expr) -> Option<&syn::Path> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Some(&path.path),
+        Expr::Field(field) => root_path(&field.base),
+        Expr::Index(index) => root_path(&index.expr),
+        Expr::Paren(paren) => root_path(&paren.expr),
+        Expr::Group(group) => root_path(&group.expr),
+        Expr::Reference(reference) => root_path(&reference.expr),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            expr,
+            ..
+        }) => root_path(expr),
+        Expr::Try(tried) => root_path(&tried.expr),
+        Expr::MethodCall(call) if passes_through(&call.method.to_string()) => {
+            root_path(&call.receiver)
+        }
+        _ => None,
+    }
+}
+
+fn last_name(path: &syn::Path) -> String {
+    path.segments
+        .last()
+        .map_or_else(String::new, |segment| segment.ident.to_string())
+}
+
+/// Where a loop body changes what `tracked` picks out (the statics; in a `with` closure, its
+/// parameter): each found once, first place first, with its tokens and how.
+struct Changes<'a> {
+    tracked: &'a dyn Fn(&syn::Path) -> bool,
+    found: Vec<(String, TokenStream, String)>,
+}
+
+impl Changes<'_> {
+    fn note(&mut self, path: &syn::Path, how: String) {
+        let name = path.to_token_stream().to_string().replace(' ', "");
+        if !self.found.iter().any(|(seen, _, _)| *seen == name) {
+            self.found.push((name, path.to_token_stream(), how));
+        }
+    }
+
+    fn tracked_root<'e>(&self, expr: &'e Expr) -> Option<&'e syn::Path> {
+        root_path(expr).filter(|path| (self.tracked)(path))
+    }
+}
+
+impl Visit<'_> for Changes<'_> {
+    fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        if let Some(path) = self.tracked_root(&call.receiver) {
+            if changes_through_shared(&method) {
+                self.note(path, format!("`.{method}(…)`"));
+            } else if method == "with" || method == "with_borrow" {
+                // A `thread_local!` key: its closure gets the value; it changes it when the
+                // closure calls a changing method on (or assigns through) its parameter.
+                for arg in &call.args {
+                    if let Expr::Closure(closure) = arg
+                        && closure_changes_its_input(closure)
+                    {
+                        self.note(path, format!("`.{method}(|…| …)` that changes it"));
+                    }
+                }
+            }
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_assign(&mut self, assign: &syn::ExprAssign) {
+        if let Some(path) = self.tracked_root(&assign.left) {
+            self.note(path, "an assignment".to_owned());
+        }
+        visit::visit_expr_assign(self, assign);
+    }
+
+    fn visit_expr_binary(&mut self, binary: &syn::ExprBinary) {
+        use syn::BinOp::*;
+        let assigns = matches!(
+            binary.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        );
+        if assigns && let Some(path) = self.tracked_root(&binary.left) {
+            self.note(path, "an assignment".to_owned());
+        }
+        visit::visit_expr_binary(self, binary);
+    }
+
+    fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
+        if reference.mutability.is_some()
+            && let Some(path) = self.tracked_root(&reference.expr)
+        {
+            self.note(path, "`&mut`".to_owned());
+        }
+        visit::visit_expr_reference(self, reference);
+    }
+
+    // `assert!(SEEN.lock().unwrap().insert(x))`: a macro whose arguments are expressions.
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        use syn::punctuated::Punctuated;
+        if let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        {
+            for arg in &args {
+                self.visit_expr(arg);
+            }
+        }
+    }
+
+    // An item declared in the body (a `fn`) is not the loop.
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
+/// Whether a `with` closure changes what it is given: a changing method called on its
+/// parameter, or an assignment through it (`|c| c.set(c.get() + 1)`, `|v| v.borrow_mut()…`).
+fn closure_changes_its_input(closure: &syn::ExprClosure) -> bool {
+    let mut params = BTreeSet::new();
+    for input in &closure.inputs {
+        crate::model::names_in(input.to_token_stream(), &mut params);
+    }
+    let tracked = |path: &syn::Path| {
+        path.get_ident()
+            .is_some_and(|ident| params.contains(&ident.to_string()))
+    };
+    let mut changes = Changes {
+        tracked: &tracked,
+        found: Vec::new(),
+    };
+    changes.visit_expr(&closure.body);
+    !changes.found.is_empty()
+}
+
+/// Refuses a static (or `thread_local!`) the loop body changes: a checkpoint does not save it,
+/// so a resumed run would go on from what the new process holds. `skipped` are the statics
+/// named in `skip(...)`, declared not to change the result; each must be named in the loop.
+/// Constants and reads (`MAX.min(x)`, `u64::MAX`, `CONFIG.limit`, `NEXT.load(…)`) pass.
+pub fn check_statics(
+    body: &syn::Block,
+    locals: &BTreeSet<String>,
+    skipped: &[Ident],
+    errors: &mut Vec<syn::Error>,
+) {
+    let tracked = |path: &syn::Path| {
+        let name = last_name(path);
+        is_screaming(&name)
+            && !(path.segments.len() == 1 && locals.contains(&name))
+            && !skipped.iter().any(|skipped| *skipped == name)
+    };
+    let mut changes = Changes {
+        tracked: &tracked,
+        found: Vec::new(),
+    };
+    changes.visit_block(body);
+    for (name, tokens, how) in changes.found {
+        let last = name.rsplit("::").next().unwrap_or(&name).to_owned();
+        errors.push(syn::Error::new_spanned(
+            tokens,
+            format!(
+                "`{name}` is a static that the loop changes ({how}): a checkpoint does not save \
+                 it, so a resumed run would go on from what it holds in the new process, not \
+                 from where the interrupted run left it. Make its value loop state: {rewrite}; \
+                 or pass the value in and return it. If it never changes the function's result \
+                 (a counter for logs or tests), name it in `skip({last})`",
+                rewrite = static_rewrite(&name, &how),
+            ),
+        ));
+    }
+    let mut named = BTreeSet::new();
+    crate::model::names_in(body.to_token_stream(), &mut named);
+    for skipped in skipped {
+        if !named.contains(&skipped.to_string()) {
+            errors.push(syn::Error::new(
+                skipped.span(),
+                format!(
+                    "`{skipped}` is not named in the loop, so there is nothing to skip: \
+                     `skip(...)` takes the bindings before the loop, and the statics it changes, \
+                     that never change the result"
+                ),
+            ));
+        }
+    }
+}
+
+/// How to keep a static's value as loop state, by how the loop changes it.
+fn static_rewrite(name: &str, how: &str) -> String {
+    let local = name
+        .rsplit("::")
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    if how.contains("lock") || how.contains("write") {
+        format!(
+            "`let mut {local} = {name}.lock().unwrap().clone();` before the loop, change \
+             `{local}` in it, and `*{name}.lock().unwrap() = {local};` after it"
+        )
+    } else if how.contains("with") || how.contains("borrow") {
+        format!(
+            "`let mut {local} = {name}.with(|v| v.take());` before the loop (or `.get()`), \
+             change `{local}` in it, and `{name}.with(|v| v.set({local}));` after it"
+        )
+    } else if how.contains("assignment") || how.contains("&mut") {
+        format!(
+            "a `let mut {local}` binding before the loop that the loop changes, written to \
+             `{name}` after it"
+        )
+    } else {
+        format!(
+            "`let mut {local} = {name}.load(Ordering::Relaxed);` before the loop, change \
+             `{local}` in it, and `{name}.store({local}, Ordering::Relaxed);` after it"
+        )
+    }
+}
+
+/// Methods that advance what they are called on, so that where it is decides what comes next:
+/// an iterator, a reader, a channel's receiver, a random number generator.
+fn advances(method: &str) -> bool {
+    matches!(
+        method,
+        "next"
+            | "next_back"
+            | "nth"
+            | "nth_back"
+            | "peek"
+            | "peek_mut"
+            | "next_if"
+            | "next_if_eq"
+            | "by_ref"
+            | "recv"
+            | "try_recv"
+            | "recv_timeout"
+            | "recv_deadline"
+            | "blocking_recv"
+            | "read"
+            | "read_line"
+            | "read_to_end"
+            | "read_to_string"
+            | "read_exact"
+            | "read_until"
+            | "read_buf"
+            | "fill_buf"
+            | "consume"
+            | "seek"
+            | "gen"
+            | "gen_range"
+            | "gen_bool"
+            | "gen_ratio"
+            | "random"
+            | "random_range"
+            | "random_bool"
+            | "random_ratio"
+            | "next_u32"
+            | "next_u64"
+            | "fill_bytes"
+            | "try_fill_bytes"
+            | "fill"
+            | "sample"
+            | "sample_iter"
+    )
+}
+
+/// Methods that draw from a random number generator passed as `&mut rng`.
+fn draws_from_argument(method: &str) -> bool {
+    matches!(
+        method,
+        "shuffle"
+            | "partial_shuffle"
+            | "choose"
+            | "choose_mut"
+            | "choose_multiple"
+            | "choose_weighted"
+            | "choose_multiple_weighted"
+            | "sample"
+            | "sample_iter"
+            | "random"
+    )
+}
+
+/// Where the loop advances a binding of `not_state` (`lines.next()`, `rx.recv()`,
+/// `rng.random()`, `items.shuffle(&mut rng)`, `for x in &mut lines`): each found once, with
+/// the ident's span and how.
+struct Advances<'a> {
+    not_state: &'a BTreeSet<String>,
+    found: Vec<(Ident, String)>,
+}
+
+impl Advances<'_> {
+    fn binding(&self, expr: &Expr) -> Option<Ident> {
+        root_path(expr)
+            .and_then(|path| path.get_ident())
+            .filter(|ident| self.not_state.contains(&ident.to_string()))
+            .cloned()
+    }
+
+    fn note(&mut self, ident: Ident, how: String) {
+        if !self.found.iter().any(|(seen, _)| *seen == ident) {
+            self.found.push((ident, how));
+        }
+    }
+
+    fn note_mut_arg(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+        for arg in args {
+            if let Expr::Reference(reference) = arg
+                && reference.mutability.is_some()
+                && let Some(ident) = self.binding(&reference.expr)
+            {
+                self.note(ident.clone(), format!("`&mut {ident}`"));
+            }
+        }
+    }
+}
+
+impl Visit<'_> for Advances<'_> {
+    // `go.recv().unwrap();`: a message waited for and dropped only orders the loop with
+    // another thread; what it held changes nothing.
+    fn visit_stmt(&mut self, stmt: &Stmt) {
+        let dropped = match stmt {
+            Stmt::Expr(expr, Some(_)) => Some(expr),
+            Stmt::Local(Local {
+                pat: Pat::Wild(_),
+                init: Some(init),
+                ..
+            }) => Some(&*init.expr),
+            _ => None,
+        };
+        if let Some(call) = dropped.and_then(received) {
+            call.args.iter().for_each(|arg| self.visit_expr(arg));
+            return;
+        }
+        visit::visit_stmt(self, stmt);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        let takes_mut_arg = call
+            .args
+            .iter()
+            .any(|arg| matches!(arg, Expr::Reference(reference) if reference.mutability.is_some()));
+        // `dist.sample(&mut rng)` draws from `rng`, not `dist`; `rng.sample(dist)` from `rng`.
+        if advances(&method)
+            && !(draws_from_argument(&method) && takes_mut_arg)
+            && let Some(ident) = self.binding(&call.receiver)
+        {
+            self.note(ident, format!("`.{method}()`"));
+        }
+        if draws_from_argument(&method) {
+            self.note_mut_arg(&call.args);
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_call(&mut self, call: &syn::ExprCall) {
+        if let Expr::Path(path) = &*call.func
+            && draws_from_argument(&last_name(&path.path))
+        {
+            self.note_mut_arg(&call.args);
+        }
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_for_loop(&mut self, looped: &syn::ExprForLoop) {
+        if let Expr::Reference(reference) = &*looped.expr
+            && reference.mutability.is_some()
+            && let Some(ident) = self.binding(&reference.expr)
+        {
+            self.note(ident.clone(), format!("`for … in &mut {ident}`"));
+        }
+        visit::visit_expr_for_loop(self, looped);
+    }
+
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
+/// The receive of a channel whose message `expr` drops: `rx.recv()?`, `rx.recv().await`.
+fn received(expr: &Expr) -> Option<&syn::ExprMethodCall> {
+    match expr {
+        Expr::Try(tried) => received(&tried.expr),
+        Expr::Await(awaited) => received(&awaited.base),
+        Expr::MethodCall(call) => match call.method.to_string().as_str() {
+            "unwrap" | "expect" | "ok" => received(&call.receiver),
+            "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Some(call),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Refuses a loop whose progress lives in a binding that is not state (left out with
+/// `skip(...)`, not listed in `state(...)`, or declared without `mut`): on resume that binding
+/// starts fresh, at the first line or a fresh generator, under the restored state. `condition`
+/// is a `while` loop's; `body` the loop's; `not_state` the bindings before the loop and the
+/// parameters that are not state.
+pub fn check_progress(
+    condition: Option<&Expr>,
+    body: &syn::Block,
+    not_state: &BTreeSet<String>,
+    mutable: &BTreeSet<String>,
+    errors: &mut Vec<syn::Error>,
+) {
+    let mut advances = Advances {
+        not_state,
+        found: Vec::new(),
+    };
+    if let Some(condition) = condition {
+        advances.visit_expr(condition);
+        // `while retries < 3` over a `let mut retries` left out: the condition reads what the
+        // loop changes, and a resumed run would start it over.
+        for ident in idents_in(condition.to_token_stream()) {
+            let name = ident.to_string();
+            if mutable.contains(&name) && not_state.contains(&name) {
+                advances.note(ident, "the `while` condition".to_owned());
+            }
+        }
+    }
+    advances.visit_block(body);
+    for (ident, how) in advances.found {
+        errors.push(syn::Error::new(
+            ident.span(),
+            format!(
+                "the loop advances `{ident}` ({how}), but `{ident}` is not loop state: a resumed \
+                 run would start it over (the first line, a fresh random generator, a new \
+                 receiver) under the restored state, and compute something else. Make it the \
+                 loop's iterator (`for line in {ident}`: a resumed run skips the items done \
+                 before the checkpoint and checks the next one), or keep its position as state \
+                 (an index, a byte offset, or a generator that serializes, such as \
+                 `rand_chacha::ChaCha8Rng` with its `serde1` feature, in a `let mut` binding)"
+            ),
+        ));
+    }
+}
+
+/// The identifiers of `tokens`, macro arguments included, with their spans.
+fn idents_in(tokens: TokenStream) -> Vec<Ident> {
+    let mut found = Vec::new();
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => found.push(ident),
+            TokenTree::Group(group) => found.extend(idents_in(group.stream())),
+            _ => {}
+        }
+    }
+    found
+}

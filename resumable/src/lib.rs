@@ -737,7 +737,7 @@ pub fn request_stop() {
 ///
 /// static FAIL: AtomicBool = AtomicBool::new(true);
 ///
-/// #[resumable(every = 2, name = "doc-nest", inner = 'batches)]
+/// #[resumable(every = 2, name = "doc-nest", inner = 'batches, skip(FAIL))]
 /// fn train(epochs: u64, data: &[f64]) -> Vec<f64> {
 ///     let mut losses = Vec::new();
 ///     for epoch in 0..epochs {
