@@ -187,7 +187,7 @@ pub fn check_prelude(
                 format!(
                     "`{name}` is loop state and holds a borrow, which a checkpoint cannot \
                      restore: use an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, or an \
-                     index into what it borrows from), or leave it out with `skip({name})`"
+                     index into what it borrows from)"
                 ),
             ));
         }
@@ -392,7 +392,8 @@ impl Visit<'_> for Changes<'_> {
         let method = call.method.to_string();
         if let Some(path) = self.tracked_root(&call.receiver) {
             if changes_through_shared(&method) {
-                self.note(path, format!("`.{method}(…)`"));
+                let args = if call.args.is_empty() { "" } else { "…" };
+                self.note(path, format!("`.{method}({args})`"));
             } else if method == "with" || method == "with_borrow" {
                 // A `thread_local!` key: its closure gets the value; it changes it when the
                 // closure calls a changing method on (or assigns through) its parameter.
@@ -544,8 +545,9 @@ fn static_rewrite(name: &str, how: &str) -> String {
         )
     } else if how.contains("with") || how.contains("borrow") {
         format!(
-            "`let mut {local} = {name}.with(|v| v.take());` before the loop (or `.get()`), \
-             change `{local}` in it, and `{name}.with(|v| v.set({local}));` after it"
+            "`let mut {local} = {name}.with(|v| v.get());` before the loop (`.take()` for a \
+             value that is not `Copy`), change `{local}` in it, and `{name}.with(|v| \
+             v.set({local}));` after it"
         )
     } else if how.contains("assignment") || how.contains("&mut") {
         format!(
@@ -560,36 +562,36 @@ fn static_rewrite(name: &str, how: &str) -> String {
     }
 }
 
-/// Methods that advance what they are called on, so that where it is decides what comes next:
-/// an iterator, a reader, a channel's receiver, a random number generator.
-fn advances(method: &str) -> bool {
+/// What a binding the loop advances is, by the method that advances it: what the rewrite is.
+#[derive(Clone, Copy)]
+enum Source {
+    Iterator,
+    Reader,
+    Channel,
+    Generator,
+    /// Read by a `while` condition.
+    Condition,
+}
+
+/// The source a method advances, so that where it is decides what comes next: an iterator, a
+/// reader, a channel's receiver, a random number generator.
+fn advanced_by(method: &str) -> Option<Source> {
+    Some(match method {
+        "next" | "next_back" | "nth" | "nth_back" | "peek" | "peek_mut" | "next_if"
+        | "next_if_eq" | "by_ref" => Source::Iterator,
+        "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Source::Channel,
+        "read" | "read_line" | "read_to_end" | "read_to_string" | "read_exact" | "read_until"
+        | "read_buf" | "fill_buf" | "consume" | "seek" => Source::Reader,
+        _ if draws(method) => Source::Generator,
+        _ => return None,
+    })
+}
+
+/// Methods of a random number generator that draw from it.
+fn draws(method: &str) -> bool {
     matches!(
         method,
-        "next"
-            | "next_back"
-            | "nth"
-            | "nth_back"
-            | "peek"
-            | "peek_mut"
-            | "next_if"
-            | "next_if_eq"
-            | "by_ref"
-            | "recv"
-            | "try_recv"
-            | "recv_timeout"
-            | "recv_deadline"
-            | "blocking_recv"
-            | "read"
-            | "read_line"
-            | "read_to_end"
-            | "read_to_string"
-            | "read_exact"
-            | "read_until"
-            | "read_buf"
-            | "fill_buf"
-            | "consume"
-            | "seek"
-            | "gen"
+        "gen"
             | "gen_range"
             | "gen_bool"
             | "gen_ratio"
@@ -629,7 +631,7 @@ fn draws_from_argument(method: &str) -> bool {
 /// the ident's span and how.
 struct Advances<'a> {
     not_state: &'a BTreeSet<String>,
-    found: Vec<(Ident, String)>,
+    found: Vec<(Ident, Source, String)>,
 }
 
 impl Advances<'_> {
@@ -640,9 +642,9 @@ impl Advances<'_> {
             .cloned()
     }
 
-    fn note(&mut self, ident: Ident, how: String) {
-        if !self.found.iter().any(|(seen, _)| *seen == ident) {
-            self.found.push((ident, how));
+    fn note(&mut self, ident: Ident, source: Source, how: String) {
+        if !self.found.iter().any(|(seen, _, _)| *seen == ident) {
+            self.found.push((ident, source, how));
         }
     }
 
@@ -652,7 +654,7 @@ impl Advances<'_> {
                 && reference.mutability.is_some()
                 && let Some(ident) = self.binding(&reference.expr)
             {
-                self.note(ident.clone(), format!("`&mut {ident}`"));
+                self.note(ident.clone(), Source::Generator, format!("`&mut {ident}`"));
             }
         }
     }
@@ -685,11 +687,12 @@ impl Visit<'_> for Advances<'_> {
             .iter()
             .any(|arg| matches!(arg, Expr::Reference(reference) if reference.mutability.is_some()));
         // `dist.sample(&mut rng)` draws from `rng`, not `dist`; `rng.sample(dist)` from `rng`.
-        if advances(&method)
+        if let Some(source) = advanced_by(&method)
             && !(draws_from_argument(&method) && takes_mut_arg)
             && let Some(ident) = self.binding(&call.receiver)
         {
-            self.note(ident, format!("`.{method}()`"));
+            let args = if call.args.is_empty() { "" } else { "…" };
+            self.note(ident, source, format!("`.{method}({args})`"));
         }
         if draws_from_argument(&method) {
             self.note_mut_arg(&call.args);
@@ -711,7 +714,11 @@ impl Visit<'_> for Advances<'_> {
             && reference.mutability.is_some()
             && let Some(ident) = self.binding(&reference.expr)
         {
-            self.note(ident.clone(), format!("`for … in &mut {ident}`"));
+            self.note(
+                ident.clone(),
+                Source::Iterator,
+                format!("`for … in &mut {ident}`"),
+            );
         }
         visit::visit_expr_for_loop(self, looped);
     }
@@ -753,39 +760,72 @@ pub fn check_progress(
         advances.visit_expr(condition);
         // `while retries < 3` over a `let mut retries` left out: the condition reads what the
         // loop changes, and a resumed run would start it over.
-        for ident in idents_in(condition.to_token_stream()) {
+        let mut reads = ConditionReads(Vec::new());
+        reads.visit_expr(condition);
+        for ident in reads.0 {
             let name = ident.to_string();
             if mutable.contains(&name) && not_state.contains(&name) {
-                advances.note(ident, "the `while` condition".to_owned());
+                advances.note(ident, Source::Condition, String::new());
             }
         }
     }
     advances.visit_block(body);
-    for (ident, how) in advances.found {
-        errors.push(syn::Error::new(
-            ident.span(),
+    for (ident, source, how) in advances.found {
+        let message = if let Source::Condition = source {
             format!(
-                "the loop advances `{ident}` ({how}), but `{ident}` is not loop state: a resumed \
-                 run would start it over (the first line, a fresh random generator, a new \
-                 receiver) under the restored state, and compute something else. Make it the \
-                 loop's iterator (`for line in {ident}`: a resumed run skips the items done \
-                 before the checkpoint and checks the next one), or keep its position as state \
-                 (an index, a byte offset, or a generator that serializes, such as \
-                 `rand_chacha::ChaCha8Rng` with its `serde1` feature, in a `let mut` binding)"
-            ),
-        ));
+                "the `while` condition reads `{ident}`, which the loop can change but which is \
+                 not loop state (left out by `skip(...)` or `state(...)`): a resumed run would \
+                 start it over under the restored state, and compute something else. Keep it in \
+                 the state, or declare it without `mut` if the loop never changes it"
+            )
+        } else {
+            let instead = match source {
+                Source::Iterator => format!(
+                    "Make it the loop's iterator (`for item in {ident}`): a resumed run skips \
+                     the items done before the checkpoint, and checks that the next one is the \
+                     same"
+                ),
+                Source::Reader => format!(
+                    "Make its lines the loop's iterator (`for line in {ident}.lines()`), whose \
+                     completed items a resumed run skips; or keep the byte offset as state and \
+                     seek to it"
+                ),
+                Source::Channel => format!(
+                    "Receive through the loop's iterator (`for item in {ident}.iter()`): a \
+                     resumed run skips the items done before the checkpoint, and checks that \
+                     the next one is the same"
+                ),
+                _ => format!(
+                    "Keep the generator as state, in a type that serializes: `let mut {ident} \
+                     = ChaCha8Rng::seed_from_u64(…)` (`rand_chacha` with its `serde1` feature)"
+                ),
+            };
+            format!(
+                "the loop advances `{ident}` ({how}), but `{ident}` is not loop state (left out \
+                 by `skip(...)` or `state(...)`, or declared without `mut`): a resumed run would \
+                 start it over (at the first item, on a fresh generator) under the restored \
+                 state, and compute something else. {instead}"
+            )
+        };
+        errors.push(syn::Error::new(ident.span(), message));
     }
 }
 
-/// The identifiers of `tokens`, macro arguments included, with their spans.
-fn idents_in(tokens: TokenStream) -> Vec<Ident> {
-    let mut found = Vec::new();
-    for tree in tokens {
-        match tree {
-            TokenTree::Ident(ident) => found.push(ident),
-            TokenTree::Group(group) => found.extend(idents_in(group.stream())),
-            _ => {}
+/// The bindings a `while` condition reads; not an output buffer it lends (`&mut line` in
+/// `reader.read_line(&mut line)`), which the reader fills.
+struct ConditionReads(Vec<Ident>);
+
+impl Visit<'_> for ConditionReads {
+    fn visit_expr_path(&mut self, path: &syn::ExprPath) {
+        if let Some(ident) = path.path.get_ident() {
+            self.0.push(ident.clone());
         }
     }
-    found
+
+    fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
+        let lent = reference.mutability.is_some() && matches!(&*reference.expr, Expr::Path(_));
+        if !lent {
+            visit::visit_expr_reference(self, reference);
+        }
+    }
 }
