@@ -603,7 +603,6 @@ fn draws(method: &str) -> bool {
             | "next_u64"
             | "fill_bytes"
             | "try_fill_bytes"
-            | "fill"
             | "sample"
             | "sample_iter"
     )

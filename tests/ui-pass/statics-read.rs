@@ -36,15 +36,17 @@ fn constants(n: u64) -> u64 {
     total
 }
 
-#[resumable(every = 10, name = "ui-pass-skipped-static", skip(RUNS, line))]
+#[resumable(every = 10, name = "ui-pass-skipped-static", skip(RUNS, line, scratch))]
 fn counted(n: u64) -> usize {
     let mut total = 0;
     let mut line = String::new();
+    let mut scratch = [0u8; 4];
     for i in 0..n {
         RUNS.fetch_add(1, Ordering::Relaxed);
         line.clear();
         line.push_str(&i.to_string());
-        total += line.len();
+        scratch.fill(0);
+        total += line.len() + scratch[0] as usize;
     }
     total
 }
