@@ -828,3 +828,128 @@ impl Visit<'_> for ConditionReads {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use syn::{Block, parse_quote};
+
+    use super::{check_progress, check_statics};
+
+    /// The statics `body` is refused for, as they are spelled.
+    fn statics_refused(body: Block) -> Vec<String> {
+        let mut errors = Vec::new();
+        check_statics(&body, &BTreeSet::new(), &[], &mut errors);
+        errors
+            .iter()
+            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_static_changed_through_a_shared_reference_is_refused_wherever_the_body_does_it() {
+        let refused = statics_refused(parse_quote!({
+            let id = NEXT_ID.fetch_add(1, Relaxed);
+            REGISTRY.get().unwrap().lock().unwrap().push(id);
+            assert!(SEEN.lock().unwrap().insert(id));
+            COUNTS[id % 4].fetch_add(1, Relaxed);
+            STATE.inner.store(id, Relaxed);
+            Self::CALLS.swap(0, Relaxed);
+            TOTAL.with(|total| total.set(total.get() + id));
+            CACHE.with_borrow_mut(|cache| cache.clear());
+            if let Some(x) = stats::LAST.write().ok() {
+                drop(x)
+            }
+            let _ = &mut SCRATCH;
+            (*LIMIT) += 1;
+        }));
+        assert_eq!(
+            refused,
+            [
+                "NEXT_ID",
+                "REGISTRY",
+                "SEEN",
+                "COUNTS",
+                "STATE",
+                "Self::CALLS",
+                "TOTAL",
+                "CACHE",
+                "stats::LAST",
+                "SCRATCH",
+                "LIMIT",
+            ]
+        );
+    }
+
+    #[test]
+    fn constants_and_reads_of_statics_are_not_refused() {
+        let refused = statics_refused(parse_quote!({
+            total += MAX.min(x) + u64::MAX.min(1) + CONFIG.threshold + TABLE[i];
+            total += LIMIT.load(Relaxed) + ONCE.get().copied().unwrap_or(0);
+            total += NAMES.iter().take(2).count() + SCALE.with(|scale| scale.get());
+            total += SETTINGS.read().unwrap().len() + LOCAL.with_borrow(|v| v.len());
+            fn helper() {
+                NEXT_ID.fetch_add(1, Relaxed);
+            }
+        }));
+        assert!(refused.is_empty(), "{refused:?}");
+    }
+
+    /// The bindings `body` (with `condition`) is refused for, of those named `not_state`.
+    fn progress_refused(condition: Option<syn::Expr>, body: Block) -> Vec<String> {
+        let names = ["lines", "rx", "rng", "dist", "it", "buf", "retries", "go"];
+        let not_state: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
+        let mut errors = Vec::new();
+        check_progress(
+            condition.as_ref(),
+            &body,
+            &not_state,
+            &not_state,
+            &mut errors,
+        );
+        errors
+            .iter()
+            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_binding_that_is_not_state_and_that_the_loop_advances_is_refused() {
+        let refused = progress_refused(
+            None,
+            parse_quote!({
+                let line = lines.next();
+                let x = dist.sample(&mut rng);
+                for y in &mut it {}
+                total += rx.recv().unwrap();
+            }),
+        );
+        assert_eq!(refused, ["lines", "rng", "it", "rx"]);
+        let mut errors = Vec::new();
+        let names = BTreeSet::from(["retries".to_owned()]);
+        check_progress(
+            Some(&parse_quote!(retries < 3)),
+            &parse_quote!({}),
+            &names,
+            &names,
+            &mut errors,
+        );
+        assert!(errors[0].to_string().contains("condition reads `retries`"));
+    }
+
+    #[test]
+    fn a_scratch_buffer_or_a_message_dropped_is_not_progress() {
+        let refused = progress_refused(
+            Some(parse_quote!(reader.read_line(&mut buf).unwrap() > 0)),
+            parse_quote!({
+                buf.clear();
+                buf.fill(0);
+                go.recv().unwrap();
+                let _ = go.recv();
+                total += dist.len();
+            }),
+        );
+        assert!(refused.is_empty(), "{refused:?}");
+    }
+}
