@@ -12,6 +12,13 @@
 //! - Borrowed state (`let mut best: &str`): a checkpoint cannot restore a borrow.
 //! - A `&mut [T]` (or `&mut str`, `&mut dyn Trait`) parameter the loop uses: what it points
 //!   to cannot be assigned the restored value.
+//! - A static the loop changes (`NEXT_ID.fetch_add(..)`, `LOG.lock()`, a `thread_local!`'s
+//!   `.with(|c| c.set(..))`, a `static mut` assigned): a checkpoint does not save it, and a
+//!   resumed run goes on from what the new process holds. `skip(NAME)` declares one that never
+//!   changes the result.
+//! - A binding that is not state which the loop advances (`lines.next()`, `rx.recv()`,
+//!   `rng.random()`), or a `while` condition over a `let mut` binding left out: a resumed run
+//!   starts it over under the restored state.
 
 use std::collections::BTreeSet;
 
