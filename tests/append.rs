@@ -15,7 +15,7 @@ use resumable::resumable;
 
 static APPEND_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "append-vec", append(results, log), key = ())]
+#[resumable(every = 100, name = "append-vec", append(results, log), key = (), skip(APPEND_RUNS))]
 fn squares_and_text(n: u64, panic_at: Option<u64>) -> (Vec<u64>, String) {
     let mut results = Vec::new();
     let mut log = String::new();
@@ -55,7 +55,7 @@ fn declared_append_only_state_resumes_exactly_and_writes_only_what_was_appended(
 
 static SHRINK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "append-shrinks", append(kept), key = ())]
+#[resumable(every = 10, name = "append-shrinks", append(kept), key = (), skip(SHRINK_RUNS))]
 fn keep_some(n: u64, clear_at: u64, edit_at: u64) -> Vec<u64> {
     let mut kept = Vec::new();
     for i in 0..n {
@@ -103,7 +103,7 @@ static FOUND_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// No hint: `values` grows, but every 7th iteration rewrites an old element, and `names`
 /// (a `String` element type) only grows. Whatever the runtime saves must restore exactly.
-#[resumable(every = 5, name = "append-found", key = ())]
+#[resumable(every = 5, name = "append-found", key = (), skip(FOUND_RUNS))]
 fn found_growth(n: u64, panic_at: Option<u64>) -> (Vec<u64>, Vec<String>, String) {
     let mut values: Vec<u64> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -148,7 +148,7 @@ static COMPACT_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// A whole part big enough that the log outgrows its compaction bound (1 MiB) every ~20
 /// records, beside a growing one whose chain must survive each compaction.
-#[resumable(every = 1, name = "append-compaction", key = ())]
+#[resumable(every = 1, name = "append-compaction", key = (), skip(COMPACT_RUNS))]
 fn compacting(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
     let mut grown: Vec<u64> = Vec::new();
     let mut blob: Option<Vec<u64>> = Some(vec![u64::MAX; 8_000]);
@@ -186,7 +186,7 @@ fn growing_state_survives_compaction_into_new_logs() {
 
 static RESUMED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "append-resumed", append(results, log), key = ())]
+#[resumable(every = 100, name = "append-resumed", append(results, log), key = (), skip(RESUMED_RUNS))]
 fn squares_resumed(n: u64, panic_at: Option<u64>) -> (Vec<u64>, String) {
     let mut results = Vec::new();
     let mut log = String::new();
@@ -258,7 +258,7 @@ static RESUMED_FOUND_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// A `Vec` of plain items with no `append(...)`: its growth is found. Element 3 changes in
 /// iteration 460, in every run.
-#[resumable(every = 100, name = "found-resumed", key = ())]
+#[resumable(every = 100, name = "found-resumed", key = (), skip(RESUMED_FOUND_RUNS))]
 fn squares_found(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut results: Vec<u64> = Vec::new();
     for i in 0..n {

@@ -21,7 +21,7 @@ async fn fetch(i: u64) -> Result<u64, String> {
     Ok(i * 3)
 }
 
-#[resumable(every = 5, name = "async-crawl", key = ())]
+#[resumable(every = 5, name = "async-crawl", key = (), skip(FETCH_RUNS))]
 async fn crawl(n: u64, panic_at: Option<u64>, fail_at: Option<u64>) -> Result<Vec<u64>, String> {
     let mut pages = Vec::new();
     for i in 0..n {
@@ -92,7 +92,7 @@ impl Future for YieldOnce {
     }
 }
 
-#[resumable(every = 4, name = "async-any-executor", key = ())]
+#[resumable(every = 4, name = "async-any-executor", key = (), skip(SUM_RUNS))]
 async fn slow_sum(n: u64, panic_at: Option<u64>) -> u64 {
     let mut sum = 0u64;
     for i in 0..n {

@@ -13,7 +13,7 @@ use resumable::{Config, resumable};
 
 static RAN: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "dir-attr", key = (), dir = base.join("jobs"))]
+#[resumable(every = 10, name = "dir-attr", key = (), dir = base.join("jobs"), skip(RAN))]
 fn count(base: &Path, n: u64, panic_at: Option<u64>) -> u64 {
     let mut sum = 0u64;
     for i in 0..n {

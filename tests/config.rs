@@ -13,7 +13,7 @@ use resumable::{Config, resumable};
 /// Iterations run by `count` since the last reset.
 static RAN: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "config-count", key = ())]
+#[resumable(every = 10, name = "config-count", key = (), skip(RAN))]
 fn count(n: u64, panic_at: Option<u64>) -> u64 {
     let mut sum = 0u64;
     for i in 0..n {

@@ -150,7 +150,7 @@ fn question_mark_inside_a_macro_is_rewritten() {
 
 static BREAK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "cf-unlabelled-break", key = ())]
+#[resumable(every = 3, name = "cf-unlabelled-break", key = (), skip(BREAK_RUNS))]
 fn sum_until(n: u64, last: u64, panic_at: Option<u64>) -> u64 {
     let mut sum = 0u64;
     for i in 0..n {
@@ -209,7 +209,7 @@ fn unlabelled_break_leaves_the_whole_loop() {
 
 static LABEL_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-user-label", key = ())]
+#[resumable(every = 2, name = "cf-user-label", key = (), skip(LABEL_RUNS))]
 fn kept_until_nine(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut kept = Vec::new();
     'items: for i in 0..n {
@@ -260,7 +260,7 @@ fn labelled_break_and_continue_with_the_loops_label() {
 
 static NESTED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-nested-loops", key = ())]
+#[resumable(every = 2, name = "cf-nested-loops", key = (), skip(NESTED_RUNS))]
 fn nested_loops(n: u64, panic_at: Option<u64>) -> u64 {
     let mut total = 0u64;
     for i in 0..n {
@@ -334,7 +334,7 @@ fn break_and_continue_of_loops_inside_the_body_stay_theirs() {
 
 static BLOCK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "cf-labelled-block", key = ())]
+#[resumable(every = 3, name = "cf-labelled-block", key = (), skip(BLOCK_RUNS))]
 fn through_blocks(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut out = Vec::new();
     'items: for i in 0..n {
@@ -377,7 +377,7 @@ fn break_inside_a_labelled_block() {
 
 static MACRO_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "cf-macro-break", key = ())]
+#[resumable(every = 2, name = "cf-macro-break", key = (), skip(MACRO_RUNS))]
 fn macro_break(n: u64) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..n {

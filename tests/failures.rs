@@ -20,7 +20,7 @@ use resumable::resumable;
 
 static PANIC_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 4, name = "failures-panic-resume", key = ())]
+#[resumable(every = 4, name = "failures-panic-resume", key = (), skip(PANIC_RUNS))]
 fn squares_until(n: u64, panic_at: Option<u64>) -> (u64, Vec<u64>) {
     let mut sum = 0u64;
     let mut squares = Vec::new();
@@ -56,7 +56,7 @@ fn a_panic_saves_and_the_next_call_runs_only_the_rest() {
 
 static CHAIN_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-panic-chain", key = ())]
+#[resumable(every = 3, name = "failures-panic-chain", key = (), skip(CHAIN_RUNS))]
 fn weighted(n: u64, panic_at: Option<u64>) -> u64 {
     let mut acc = 0u64;
     for i in 0..n {
@@ -93,7 +93,7 @@ fn several_panics_in_a_row_each_resume_where_the_last_stopped() {
 
 static PARTIAL_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-partial-state", key = ())]
+#[resumable(every = 100, name = "failures-partial-state", key = (), skip(PARTIAL_RUNS))]
 fn log_then_fail(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut log = Vec::new();
     for i in 0..n {
@@ -124,7 +124,7 @@ fn a_panic_after_the_iteration_changed_the_state_saves_nothing_and_the_result_is
 
 static PERIODIC_THEN_DIRTY_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 4, name = "failures-dirty-after-periodic", key = ())]
+#[resumable(every = 4, name = "failures-dirty-after-periodic", key = (), skip(PERIODIC_THEN_DIRTY_RUNS))]
 fn total_then_fail(items: &[u64], fail_at: Option<usize>) -> Result<(u64, Vec<u64>), String> {
     let mut total = 0u64;
     let mut out = Vec::new();
@@ -164,7 +164,7 @@ fn an_error_after_the_iteration_changed_the_state_resumes_from_the_last_periodic
 
 static TRY_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-try", key = ())]
+#[resumable(every = 2, name = "failures-try", key = (), skip(TRY_RUNS))]
 fn parse_sum(items: &[&str]) -> Result<(u64, usize), std::num::ParseIntError> {
     let mut total = 0u64;
     let mut parsed = Vec::new();
@@ -199,7 +199,7 @@ fn question_mark_saves_and_the_next_call_runs_only_the_rest() {
 
 static TRY_OPTION_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "failures-try-option", key = ())]
+#[resumable(every = 10, name = "failures-try-option", key = (), skip(TRY_OPTION_RUNS))]
 fn checked_product(items: &[u64]) -> Option<u64> {
     let mut product = 1u64;
     for &item in items {
@@ -227,7 +227,7 @@ fn question_mark_on_an_option_saves_too() {
 
 static TRY_IN_UPDATE_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "failures-try-in-update", key = ())]
+#[resumable(every = 10, name = "failures-try-in-update", key = (), skip(TRY_IN_UPDATE_RUNS))]
 fn checked_product_in_place(items: &[u64]) -> Option<u64> {
     let mut product = 1u64;
     for &item in items {
@@ -258,7 +258,7 @@ type Res<T> = Result<T, Rejected>;
 
 static ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-return-err-alias", key = ())]
+#[resumable(every = 3, name = "failures-return-err-alias", key = (), skip(ALIAS_RUNS))]
 fn accept_all(items: &[u64], reject: u64) -> Res<Vec<u64>> {
     let mut accepted = Vec::new();
     for (i, &item) in items.iter().enumerate() {
@@ -294,7 +294,7 @@ fn return_err_through_a_type_alias_saves_and_resumes() {
 
 static IO_ALIAS_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 50, name = "failures-return-err-io", key = ())]
+#[resumable(every = 50, name = "failures-return-err-io", key = (), skip(IO_ALIAS_RUNS))]
 fn io_lengths(items: &[&str]) -> std::io::Result<usize> {
     let mut total = 0usize;
     for item in items {
@@ -327,7 +327,7 @@ fn return_err_through_a_std_alias_saves_and_resumes() {
 
 static RETURN_OK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-ok", key = ())]
+#[resumable(every = 2, name = "failures-return-ok", key = (), skip(RETURN_OK_RUNS))]
 fn first_multiple(n: u64, of: u64, panic_at: Option<u64>) -> Result<Option<u64>, String> {
     let mut checked = 0u64;
     for i in 1..=n {
@@ -364,7 +364,7 @@ fn return_ok_completes_and_removes_the_checkpoint() {
 
 static RETURN_SOME_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-some", key = ())]
+#[resumable(every = 2, name = "failures-return-some", key = (), skip(RETURN_SOME_RUNS))]
 fn position_of(items: &[u32], wanted: u32, panic_at: Option<usize>) -> Option<(usize, u32)> {
     let mut skipped = 0u32;
     for (i, &item) in items.iter().enumerate() {
@@ -397,7 +397,7 @@ fn return_some_completes_and_removes_the_checkpoint() {
 
 static RETURN_NONE_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "failures-return-none", key = ())]
+#[resumable(every = 2, name = "failures-return-none", key = (), skip(RETURN_NONE_RUNS))]
 fn all_below(items: &[u32], limit: u32, panic_at: Option<usize>) -> Option<u32> {
     let mut sum = 0u32;
     for (i, &item) in items.iter().enumerate() {
@@ -427,7 +427,7 @@ fn return_none_is_not_an_error_and_removes_the_checkpoint() {
 
 static BREAK_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "failures-break", key = ())]
+#[resumable(every = 3, name = "failures-break", key = (), skip(BREAK_RUNS))]
 fn sum_until_over(items: &[u64], limit: u64, panic_at: Option<usize>) -> (u64, usize) {
     let mut sum = 0u64;
     let mut count = 0usize;
@@ -468,7 +468,7 @@ static PERIODIC_RUNS: AtomicU64 = AtomicU64::new(0);
 /// Records, at the start of each iteration, the index the checkpoint on disk holds, and keeps
 /// a copy of the checkpoint as iteration 4 sees it.
 // `seen` and `snapshot` are what the test observes, not state.
-#[resumable(every = 3, name = "failures-periodic", skip(seen, snapshot), key = ())]
+#[resumable(every = 3, name = "failures-periodic", skip(seen, snapshot, PERIODIC_RUNS), key = ())]
 fn periodic(
     n: u64,
     panic_at: Option<u64>,
@@ -569,7 +569,7 @@ impl serde::Serialize for Picky {
     }
 }
 
-#[resumable(every = 2, name = "failures-save-fails", key = ())]
+#[resumable(every = 2, name = "failures-save-fails", key = (), skip(SAVE_FAIL_RUNS))]
 fn add_all(items: &[u64]) -> Picky {
     let mut picky = Picky::default();
     for &item in items {
@@ -612,7 +612,7 @@ impl serde::Serialize for Touchy {
     }
 }
 
-#[resumable(every = 2, name = "failures-save-panics", key = ())]
+#[resumable(every = 2, name = "failures-save-panics", key = (), skip(SAVE_PANIC_RUNS))]
 fn add_touchy(items: &[u64]) -> Touchy {
     let mut touchy = Touchy::default();
     for &item in items {
@@ -671,7 +671,7 @@ fn assert_refused<R: std::fmt::Debug>(
 static TYPE_A_RUNS: AtomicU64 = AtomicU64::new(0);
 static TYPE_B_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-mismatch-type", key = ())]
+#[resumable(every = 100, name = "failures-mismatch-type", key = (), skip(TYPE_A_RUNS))]
 fn collect_u32(n: u32, panic_at: Option<u32>) -> Vec<u32> {
     let mut items: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -685,7 +685,7 @@ fn collect_u32(n: u32, panic_at: Option<u32>) -> Vec<u32> {
 }
 
 /// The next version of `collect_u32`: the same checkpoint, a different state type.
-#[resumable(every = 100, name = "failures-mismatch-type", key = ())]
+#[resumable(every = 100, name = "failures-mismatch-type", key = (), skip(TYPE_B_RUNS))]
 fn collect_u64(n: u64) -> Vec<u64> {
     let mut items: Vec<u64> = Vec::new();
     for i in 0..n {
@@ -714,7 +714,7 @@ fn a_checkpoint_of_another_state_type_is_refused() {
 static NAME_A_RUNS: AtomicU64 = AtomicU64::new(0);
 static NAME_B_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "failures-mismatch-name", key = ())]
+#[resumable(every = 100, name = "failures-mismatch-name", key = (), skip(NAME_A_RUNS))]
 fn keep_items(n: u32, panic_at: Option<u32>) -> Vec<u32> {
     let mut items: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -728,7 +728,7 @@ fn keep_items(n: u32, panic_at: Option<u32>) -> Vec<u32> {
 }
 
 /// The same checkpoint and state type, but the binding was renamed.
-#[resumable(every = 100, name = "failures-mismatch-name", key = ())]
+#[resumable(every = 100, name = "failures-mismatch-name", key = (), skip(NAME_B_RUNS))]
 fn keep_values(n: u32) -> Vec<u32> {
     let mut values: Vec<u32> = Vec::new();
     for i in 0..n {
@@ -758,7 +758,7 @@ macro_rules! victim {
     ($function:ident, $name:tt, $runs:ident) => {
         static $runs: AtomicU64 = AtomicU64::new(0);
 
-        #[resumable(every = 2, name = $name, key = ())]
+        #[resumable(every = 2, name = $name, key = (), skip($runs))]
         fn $function(n: u64, panic_at: Option<u64>) -> u64 {
             let mut total = 0u64;
             let mut seen = Vec::new();

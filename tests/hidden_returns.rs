@@ -13,7 +13,7 @@ use resumable::resumable;
 static BAIL_RUNS: AtomicU64 = AtomicU64::new(0);
 static BAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 
-#[resumable(every = 100, name = "hidden-bail", key = ())]
+#[resumable(every = 100, name = "hidden-bail", key = (), skip(BAIL_RUNS))]
 fn checked_sum(items: &[u64]) -> anyhow::Result<u64> {
     let mut total = 0u64;
     for &x in items {
@@ -143,7 +143,7 @@ static STEP_PANIC: AtomicU64 = AtomicU64::new(u64::MAX);
 static STEP_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
 static STEP_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 4, name = "hidden-by-value", key = ())]
+#[resumable(every = 4, name = "hidden-by-value", key = (), skip(STEP_RUNS))]
 fn fold(n: u64) -> Result<Acc, String> {
     let mut acc = Acc {
         total: 0,

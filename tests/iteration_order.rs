@@ -15,7 +15,7 @@ static MAP_RUNS: AtomicU64 = AtomicU64::new(0);
 
 // The adapters are the point: a hash-ordered iterator is caught inside `Map<Enumerate<…>>` too.
 #[allow(clippy::iter_kv_map, clippy::unused_enumerate_index)]
-#[resumable(every = 10, name = "order-hashmap", key = ())]
+#[resumable(every = 10, name = "order-hashmap", key = (), skip(MAP_RUNS))]
 fn total_of(prices: &HashMap<String, u64>) -> u64 {
     let mut total = 0;
     for (_, price) in prices.iter().enumerate().map(|(_, kv)| kv) {
@@ -27,7 +27,7 @@ fn total_of(prices: &HashMap<String, u64>) -> u64 {
 
 static SET_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "order-hashset", key = ())]
+#[resumable(every = 10, name = "order-hashset", key = (), skip(SET_RUNS))]
 fn count_of(words: HashSet<&'static str>) -> usize {
     let mut count = 0;
     for word in words {
@@ -56,7 +56,7 @@ static ORDER_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// Sums `weight * position` over `names`, so the result depends on the order; asks the
 /// library to stop after the item at `stop_after`, which saves at the next boundary.
-#[resumable(every = 100, name = "order-changed", signals = false, key = ())]
+#[resumable(every = 100, name = "order-changed", signals = false, key = (), skip(ORDER_RUNS))]
 fn weighted(names: &[&str], stop_after: Option<usize>) -> u64 {
     let mut sum = 0u64;
     let mut position = 0u64;
@@ -110,7 +110,7 @@ static FLOAT_FAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Items that are not `Hash` (floats), an order that came from a hash map, and a failure
 /// checkpoint (which holds no fingerprint of its own: the item it failed on is gone).
-#[resumable(every = 2, name = "order-floats-failure", key = ())]
+#[resumable(every = 2, name = "order-floats-failure", key = (), skip(FLOAT_RUNS))]
 fn weighted_prices(prices: &[(String, f64)]) -> Result<f64, String> {
     let mut sum = 0.0;
     for (position, (name, price)) in prices.iter().enumerate() {

@@ -13,7 +13,7 @@ use resumable::resumable;
 
 static KEYED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 5, name = "keys-sum", key = (n, tag))]
+#[resumable(every = 5, name = "keys-sum", key = (n, tag), skip(KEYED_RUNS))]
 fn weighted_sum(n: u64, tag: &str, panic_at: Option<u64>) -> u64 {
     let weight = tag.len() as u64;
     let mut sum = 0u64;

@@ -13,7 +13,7 @@ use resumable::resumable;
 static WHILE_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// Collatz steps of every start below `n`, counted with a `while` whose counter is state.
-#[resumable(every = 7, name = "loops-while", key = ())]
+#[resumable(every = 7, name = "loops-while", key = (), skip(WHILE_RUNS))]
 fn collatz_total(n: u64, panic_at: Option<u64>) -> (u64, Vec<u64>) {
     let mut start = 1u64;
     let mut steps = Vec::new();
@@ -57,7 +57,7 @@ fn a_while_loop_resumes_from_its_state() {
 static WHILE_LET_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// A work queue: `while let` pops from a `Vec` that is state.
-#[resumable(every = 3, name = "loops-while-let", key = ())]
+#[resumable(every = 3, name = "loops-while-let", key = (), skip(WHILE_LET_RUNS))]
 fn drain_queue(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut queue: Vec<u64> = (0..n).rev().collect();
     let mut done = Vec::new();
@@ -96,7 +96,7 @@ fn a_while_let_loop_over_a_queue_in_its_state_resumes() {
 static LOOP_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// `loop` with a labelled `continue` and a `break` that ends it.
-#[resumable(every = 4, name = "loops-loop", key = ())]
+#[resumable(every = 4, name = "loops-loop", key = (), skip(LOOP_RUNS))]
 fn sum_odd_until(limit: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut i = 0u64;
     let mut sum = 0u64;

@@ -22,7 +22,7 @@ impl<T: Copy + std::ops::AddAssign + From<u8> + Serialize + serde::de::Deseriali
     Counter<T>
 {
     /// `*self` is the state; `panic_at` fails one iteration.
-    #[resumable(every = 4, key = ())]
+    #[resumable(every = 4, key = (), skip(COUNTER_RUNS))]
     fn add_up(&mut self, n: u64, panic_at: Option<u64>) {
         for i in 0..n {
             COUNTER_RUNS.fetch_add(1, SeqCst);
@@ -35,7 +35,7 @@ impl<T: Copy + std::ops::AddAssign + From<u8> + Serialize + serde::de::Deseriali
     }
 
     /// `&self` is not state: only `sum`.
-    #[resumable(every = 3, name = "methods-shared", key = ())]
+    #[resumable(every = 3, name = "methods-shared", key = (), skip(SHARED_RUNS))]
     fn scaled(&self, n: u64, panic_at: Option<u64>) -> u64 {
         let mut sum = 0u64;
         for i in 0..n {

@@ -23,7 +23,7 @@ static TRAIN_BODIES: AtomicU64 = AtomicU64::new(0);
 /// Epochs of batches: each epoch shuffles the data with the saved RNG (an immutable binding
 /// between the loops), sums a loss over its batches (a `let mut` between the loops), and
 /// pushes it to the history (function-level state).
-#[resumable(every = 4, name = "nested-train", inner = 'batches, key = ())]
+#[resumable(every = 4, name = "nested-train", inner = 'batches, key = (), skip(TRAIN_BODIES))]
 fn train(epochs: u64, data: &[u64], fail_at: Option<(u64, usize)>) -> (Vec<u64>, u64, u64) {
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut history = Vec::new();
@@ -84,7 +84,7 @@ static AFTER_BODIES: AtomicU64 = AtomicU64::new(0);
 
 /// A failure after the inner loop (between its end and the next outer iteration) saves
 /// nothing: the run resumes from the last periodic checkpoint, which holds the state of then.
-#[resumable(every = 5, name = "nested-after", inner = 'cells, key = ())]
+#[resumable(every = 5, name = "nested-after", inner = 'cells, key = (), skip(AFTER_BODIES))]
 fn grid_sums(rows: u64, cols: u64, fail_after_row: Option<u64>) -> Vec<u64> {
     let mut sums = Vec::new();
     for row in 0..rows {
@@ -122,7 +122,7 @@ struct Refused(u64);
 
 /// `continue` and `break` of both loops where each may stand, `?` in the inner loop, and an
 /// append-only `Vec` declared between the loops (a new one every outer iteration).
-#[resumable(every = 3, name = "nested-flow", inner = 'items, append(seen, kept), key = ())]
+#[resumable(every = 3, name = "nested-flow", inner = 'items, append(seen, kept), key = (), skip(FLOW_BODIES))]
 fn filter_groups(groups: u64, refuse: Option<u64>) -> Result<(Vec<u64>, Vec<Vec<u64>>), Refused> {
     let mut kept = Vec::new();
     let mut per_group: Vec<Vec<u64>> = Vec::new();
@@ -234,7 +234,7 @@ static MOVED_BODIES: AtomicU64 = AtomicU64::new(0);
 
 /// The inner loop iterates over a `Vec` declared between the loops by value (moving it): the
 /// checkpoint holds the `Vec` as it was when the inner loop started.
-#[resumable(every = 3, name = "nested-moved", inner = 'jobs, key = ())]
+#[resumable(every = 3, name = "nested-moved", inner = 'jobs, key = (), skip(MOVED_BODIES))]
 fn run_jobs(rounds: u64, fail_at: Option<(u64, u64)>) -> Vec<u64> {
     let mut seed = 7u64;
     let mut done = Vec::new();
@@ -269,7 +269,7 @@ fn an_inner_loop_may_move_what_it_iterates() {
 static ASYNC_BODIES: AtomicU64 = AtomicU64::new(0);
 
 /// An async nest: `.await` between the loops and in the inner loop.
-#[resumable(every = 4, name = "nested-async", inner = 'pages, key = ())]
+#[resumable(every = 4, name = "nested-async", inner = 'pages, key = (), skip(ASYNC_BODIES))]
 async fn crawl_sites(sites: u64, fail_at: Option<(u64, u64)>) -> Result<Vec<u64>, String> {
     let mut sizes = Vec::new();
     for site in 0..sites {
@@ -321,7 +321,7 @@ struct Heat {
 }
 
 impl Heat {
-    #[resumable(every = 5, inner = 'cells, key = ())]
+    #[resumable(every = 5, inner = 'cells, key = (), skip(METHOD_BODIES))]
     fn relax(&mut self, sweeps: u64, fail_at: Option<(u64, usize)>) {
         for sweep in 0..sweeps {
             let before = self.cells.clone();
@@ -362,7 +362,7 @@ static GRID_BODIES: AtomicU64 = AtomicU64::new(0);
 /// `skip(row)`: a reference declared between the loops is left out of the checkpoint (it is
 /// computed again on resume, from the argument); the inner loop is a `while` over a cursor
 /// declared between the loops.
-#[resumable(every = 4, name = "nested-skip-while", inner = 'cells, skip(row), key = ())]
+#[resumable(every = 4, name = "nested-skip-while", inner = 'cells, skip(row, GRID_BODIES), key = ())]
 fn weighted_sum(grid: &[Vec<u64>], fail_at: Option<(usize, usize)>) -> u64 {
     let mut total = 0;
     for (r, row) in grid.iter().enumerate() {

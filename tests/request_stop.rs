@@ -31,7 +31,7 @@ fn mix(hash: u64, i: u64) -> u64 {
         .rotate_left(7)
 }
 
-#[resumable(every = 1000, name = "request-stop-test", signals = false, key = ())]
+#[resumable(every = 1000, name = "request-stop-test", signals = false, key = (), skip(EXECUTED))]
 fn slow_hash(n: u64) -> (u64, u64) {
     let mut hash = 0xCBF2_9CE4_8422_2325u64;
     let mut count = 0u64;

@@ -42,7 +42,7 @@ fn parse(x: u64, fail_on: &AtomicU64) -> Result<u64, String> {
 static MIDDLE_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
 static MIDDLE_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "soundness-middle")]
+#[resumable(every = 3, name = "soundness-middle", skip(MIDDLE_RUNS))]
 fn total_and_parsed(items: &[u64]) -> Result<(u64, Vec<u64>), String> {
     let mut total = 0u64;
     let mut out = Vec::new();
@@ -80,7 +80,7 @@ static BEFORE_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
 static BEFORE_RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// The fallible work first, then the state: a failure saves at the failing iteration.
-#[resumable(every = 100, name = "soundness-before")]
+#[resumable(every = 100, name = "soundness-before", skip(BEFORE_RUNS))]
 fn parsed_then_total(items: &[u64]) -> Result<(u64, Vec<u64>), String> {
     let mut total = 0u64;
     let mut out = Vec::new();
@@ -119,7 +119,7 @@ fn a_failure_before_the_state_changed_saves_at_the_failing_iteration() {
 static FILL_RUNS: AtomicU64 = AtomicU64::new(0);
 static FILL_PANIC: AtomicU64 = AtomicU64::new(u64::MAX);
 
-#[resumable(every = 4, name = "soundness-fill")]
+#[resumable(every = 4, name = "soundness-fill", skip(FILL_RUNS))]
 fn fill(n: u64, out: &mut Vec<u64>) {
     for i in 0..n {
         FILL_RUNS.fetch_add(1, SeqCst);
@@ -242,7 +242,7 @@ fn a_drained_collection_resumes_like_an_owned_iterator() {
 
 static PART_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "soundness-parts")]
+#[resumable(every = 2, name = "soundness-parts", skip(PART_RUNS))]
 fn score(part: &[u64], weight: u64) -> Result<u64, String> {
     let mut total = 0u64;
     for &x in part {
@@ -285,7 +285,7 @@ fn each_call_resumes_its_own_checkpoint() {
 
 static HASHMAP_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "soundness-hashmap-arg")]
+#[resumable(every = 2, name = "soundness-hashmap-arg", skip(HASHMAP_RUNS))]
 fn total_price(prices: &HashMap<String, u64>, n: u64) -> u64 {
     let mut total = 0;
     for i in 0..n {

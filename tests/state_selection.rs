@@ -25,7 +25,7 @@ struct Scratch {
 
 static SKIP_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 3, name = "selection-skip-scratch", skip(buf, this_call), key = ())]
+#[resumable(every = 3, name = "selection-skip-scratch", skip(buf, this_call, SKIP_RUNS), key = ())]
 fn digit_sums(n: u64, panic_at: Option<u64>) -> (Vec<u64>, u64) {
     let mut buf = Scratch::default();
     let mut this_call = 0u64;
@@ -104,7 +104,7 @@ fn bindings(path: &std::path::Path) -> Vec<String> {
 
 static LISTED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-state-list", state(done), key = ())]
+#[resumable(every = 100, name = "selection-state-list", state(done), key = (), skip(LISTED_RUNS))]
 fn count_both(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut done = 0u64;
     let mut since_start = 0u64;
@@ -136,7 +136,7 @@ fn state_saves_only_the_listed_bindings() {
 
 static LISTED_UNUSED_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-state-unnamed", state(sum, label), key = ())]
+#[resumable(every = 100, name = "selection-state-unnamed", state(sum, label), key = (), skip(LISTED_UNUSED_RUNS))]
 fn listed_even_if_unnamed(n: u64, panic_at: Option<u64>) -> (u64, String) {
     let mut sum = 0u64;
     // Not named in the loop, but listed: it is state all the same.
@@ -171,7 +171,7 @@ fn state_can_list_a_binding_the_loop_does_not_name() {
 
 static DEFAULT_RUNS: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 100, name = "selection-default", key = ())]
+#[resumable(every = 100, name = "selection-default", key = (), skip(DEFAULT_RUNS))]
 fn default_state(n: u64, panic_at: Option<u64>) -> (u64, u64) {
     let mut sum = 0u64;
     // `let mut`, but not named in the loop: not state. It is not even `Serialize`, so this
@@ -220,7 +220,7 @@ fn the_default_state_is_the_let_mut_bindings_the_loop_names() {
 static INIT_RUNS: AtomicU64 = AtomicU64::new(0);
 static INITIALISED: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 2, name = "selection-initialisers", key = ())]
+#[resumable(every = 2, name = "selection-initialisers", key = (), skip(INIT_RUNS))]
 fn initialised(n: u64, panic_at: Option<u64>) -> Vec<u64> {
     let mut squares = {
         INITIALISED.fetch_add(1, SeqCst);

@@ -126,6 +126,25 @@ impl Parse for Args {
     }
 }
 
+impl Args {
+    /// Takes the statics out of `skip(...)` (the names spelled `LIKE_THIS` that `is_binding`
+    /// does not know): they are not bindings to leave out of the state, but statics the loop
+    /// changes, declared not to change the result (a counter for logs or tests).
+    pub fn take_skipped_statics(&mut self, is_binding: impl Fn(&Ident) -> bool) -> Vec<Ident> {
+        let Some((span, skipped)) = self.skip.take() else {
+            return Vec::new();
+        };
+        let (statics, bindings): (Vec<Ident>, Vec<Ident>) =
+            skipped.into_iter().partition(|ident| {
+                crate::refusals::is_screaming(&ident.to_string()) && !is_binding(ident)
+            });
+        if !bindings.is_empty() {
+            self.skip = Some((span, bindings));
+        }
+        statics
+    }
+}
+
 fn set_once<T>(slot: &mut Option<T>, value: T, span: Span) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(span, "this option is given twice"));

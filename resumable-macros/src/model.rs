@@ -88,7 +88,7 @@ pub struct BetweenState {
 
 impl Model {
     /// Checks everything it can and reports every problem at once.
-    pub fn new(args: Args, mut function: ItemFn) -> syn::Result<Model> {
+    pub fn new(mut args: Args, mut function: ItemFn) -> syn::Result<Model> {
         let mut errors = Errors::default();
         let code = crate::code::fingerprint(&function);
         check_signature(&function, &mut errors);
@@ -98,11 +98,21 @@ impl Model {
             .clone()
             .filter(|name| check_name(name, &mut errors));
         let stmts = std::mem::take(&mut function.block.stmts);
-        let Some((prelude, looped, epilogue)) = split_at_loop(&function, stmts, &mut errors) else {
+        let Some((prelude, looped, epilogue, condition)) =
+            split_at_loop(&function, stmts, &mut errors)
+        else {
             return Err(errors.finish().unwrap_err());
         };
         let receiver = receiver(&function);
         let params = params(&function);
+        let mut declared: BTreeSet<String> = bindings_of(&prelude)
+            .iter()
+            .map(|binding| binding.ident.to_string())
+            .chain(params.iter().map(|param| param.ident.to_string()))
+            .chain(receiver.iter().map(|(_, ident)| ident.to_string()))
+            .collect();
+        let skipped_statics =
+            args.take_skipped_statics(|ident| declared.contains(&ident.to_string()));
         let nest = args
             .inner
             .as_ref()
@@ -151,6 +161,7 @@ impl Model {
         refusals::check_iterable(&looped.expr, &mut refused);
         refusals::check_params(&params, &used, &mut refused);
         refusals::check_prelude(&prelude, &used, &state, &mutable, &mut refused);
+        refusals::check_statics(&looped.body, &declared, &skipped_statics, &mut refused);
         if let Some(nest) = &nest {
             refusals::check_iterable(&nest.inner.expr, &mut refused);
             let between_state: Vec<Ident> = nest
@@ -176,7 +187,23 @@ impl Model {
                 &mutable,
                 &mut refused,
             );
+            declared.extend(
+                bindings_of(&nest.between)
+                    .iter()
+                    .map(|binding| binding.ident.to_string()),
+            );
         }
+        let not_state: BTreeSet<String> = declared
+            .into_iter()
+            .filter(|name| !all_state.iter().any(|state| state == name))
+            .collect();
+        refusals::check_progress(
+            condition.as_ref(),
+            &looped.body,
+            &not_state,
+            &mutable,
+            &mut refused,
+        );
         for error in refused {
             errors.push_error(error);
         }
@@ -562,7 +589,9 @@ fn check_name(name: &LitStr, errors: &mut Errors) -> bool {
     ok
 }
 
-type Split = (Vec<Stmt>, ExprForLoop, Vec<Stmt>);
+/// The statements before the loop, the loop as a `for`, the statements after it, and a `while`
+/// loop's condition.
+type Split = (Vec<Stmt>, ExprForLoop, Vec<Stmt>, Option<Expr>);
 
 fn split_at_loop(function: &ItemFn, stmts: Vec<Stmt>, errors: &mut Errors) -> Option<Split> {
     let mut loops = stmts.iter().enumerate().filter_map(|(i, stmt)| match stmt {
@@ -603,8 +632,12 @@ fn split_at_loop(function: &ItemFn, stmts: Vec<Stmt>, errors: &mut Errors) -> Op
         return None;
     }
     let looped = loop_forms::as_for_loop(&expr).expect("found as a loop above");
+    let condition = match expr {
+        Expr::While(looped) => Some(*looped.cond),
+        _ => None,
+    };
     prelude.shrink_to_fit();
-    Some((prelude, looped, epilogue))
+    Some((prelude, looped, epilogue, condition))
 }
 
 /// A top-level `let` binding before the loop.

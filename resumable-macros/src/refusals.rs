@@ -12,6 +12,13 @@
 //! - Borrowed state (`let mut best: &str`): a checkpoint cannot restore a borrow.
 //! - A `&mut [T]` (or `&mut str`, `&mut dyn Trait`) parameter the loop uses: what it points
 //!   to cannot be assigned the restored value.
+//! - A static the loop changes (`NEXT_ID.fetch_add(..)`, `LOG.lock()`, a `thread_local!`'s
+//!   `.with(|c| c.set(..))`, a `static mut` assigned): a checkpoint does not save it, and a
+//!   resumed run goes on from what the new process holds. `skip(NAME)` declares one that never
+//!   changes the result.
+//! - A binding that is not state which the loop advances (`lines.next()`, `rx.recv()`,
+//!   `rng.random()`), or a `while` condition over a `let mut` binding left out: a resumed run
+//!   starts it over under the restored state.
 
 use std::collections::BTreeSet;
 
@@ -187,7 +194,7 @@ pub fn check_prelude(
                 format!(
                     "`{name}` is loop state and holds a borrow, which a checkpoint cannot \
                      restore: use an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, or an \
-                     index into what it borrows from), or leave it out with `skip({name})`"
+                     index into what it borrows from)"
                 ),
             ));
         }
@@ -280,5 +287,676 @@ fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
             .iter()
             .find_map(|arg| closure_capture(arg, mutable)),
         _ => None,
+    }
+}
+
+/// Whether `name` is spelled as a static or a constant is: `NEXT_ID`, `MAX`, `LOG2`.
+pub fn is_screaming(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Methods that change what they are called on through `&`: what a static (only ever reached
+/// through `&`) is changed with. `get`, `load`, `read`, `borrow` and `with` read.
+fn changes_through_shared(method: &str) -> bool {
+    method.starts_with("fetch_")
+        || method.starts_with("compare_exchange")
+        || matches!(
+            method,
+            "store"
+                | "swap"
+                | "lock"
+                | "try_lock"
+                | "write"
+                | "try_write"
+                | "borrow_mut"
+                | "try_borrow_mut"
+                | "with_borrow_mut"
+                | "set"
+                | "replace"
+                | "take"
+                | "update"
+                | "get_mut"
+                // Concurrent collections (`DashMap`, `SegQueue`) change through `&` too.
+                | "push"
+                | "push_back"
+                | "push_front"
+                | "pop"
+                | "pop_back"
+                | "pop_front"
+                | "insert"
+                | "remove"
+                | "clear"
+                | "extend"
+                | "entry"
+                | "append"
+                | "retain"
+                | "truncate"
+        )
+}
+
+/// Methods that hand back (a view of) their receiver: `LOG.get().unwrap().lock()` changes `LOG`.
+fn passes_through(method: &str) -> bool {
+    matches!(
+        method,
+        "unwrap" | "expect" | "get" | "get_or_init" | "as_ref" | "as_deref" | "deref" | "force"
+    )
+}
+
+/// The path an expression reaches into: `LOG` in `LOG.lock().unwrap()`, `COUNTS[i]`,
+/// `STATE.inner`, `*KEY`.
+fn root_path(expr: &Expr) -> Option<&syn::Path> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Some(&path.path),
+        Expr::Field(field) => root_path(&field.base),
+        Expr::Index(index) => root_path(&index.expr),
+        Expr::Paren(paren) => root_path(&paren.expr),
+        Expr::Group(group) => root_path(&group.expr),
+        Expr::Reference(reference) => root_path(&reference.expr),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            expr,
+            ..
+        }) => root_path(expr),
+        Expr::Try(tried) => root_path(&tried.expr),
+        Expr::MethodCall(call) if passes_through(&call.method.to_string()) => {
+            root_path(&call.receiver)
+        }
+        _ => None,
+    }
+}
+
+fn last_name(path: &syn::Path) -> String {
+    path.segments
+        .last()
+        .map_or_else(String::new, |segment| segment.ident.to_string())
+}
+
+/// Where a loop body changes what `tracked` picks out (the statics; in a `with` closure, its
+/// parameter): each found once, first place first, with its tokens and how.
+struct Changes<'a> {
+    tracked: &'a dyn Fn(&syn::Path) -> bool,
+    found: Vec<(String, TokenStream, String)>,
+}
+
+impl Changes<'_> {
+    fn note(&mut self, path: &syn::Path, how: String) {
+        let name = path.to_token_stream().to_string().replace(' ', "");
+        if !self.found.iter().any(|(seen, _, _)| *seen == name) {
+            self.found.push((name, path.to_token_stream(), how));
+        }
+    }
+
+    fn tracked_root<'e>(&self, expr: &'e Expr) -> Option<&'e syn::Path> {
+        root_path(expr).filter(|path| (self.tracked)(path))
+    }
+}
+
+impl Visit<'_> for Changes<'_> {
+    fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        if let Some(path) = self.tracked_root(&call.receiver) {
+            if changes_through_shared(&method) {
+                let args = if call.args.is_empty() { "" } else { "…" };
+                self.note(path, format!("`.{method}({args})`"));
+            } else if method == "with" || method == "with_borrow" {
+                // A `thread_local!` key: its closure gets the value; it changes it when the
+                // closure calls a changing method on (or assigns through) its parameter.
+                for arg in &call.args {
+                    if let Expr::Closure(closure) = arg
+                        && closure_changes_its_input(closure)
+                    {
+                        self.note(path, format!("`.{method}(|…| …)` that changes it"));
+                    }
+                }
+            }
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_assign(&mut self, assign: &syn::ExprAssign) {
+        if let Some(path) = self.tracked_root(&assign.left) {
+            self.note(path, "an assignment".to_owned());
+        }
+        visit::visit_expr_assign(self, assign);
+    }
+
+    fn visit_expr_binary(&mut self, binary: &syn::ExprBinary) {
+        use syn::BinOp::*;
+        let assigns = matches!(
+            binary.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        );
+        if assigns && let Some(path) = self.tracked_root(&binary.left) {
+            self.note(path, "an assignment".to_owned());
+        }
+        visit::visit_expr_binary(self, binary);
+    }
+
+    fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
+        if reference.mutability.is_some()
+            && let Some(path) = self.tracked_root(&reference.expr)
+        {
+            self.note(path, "`&mut`".to_owned());
+        }
+        visit::visit_expr_reference(self, reference);
+    }
+
+    // `assert!(SEEN.lock().unwrap().insert(x))`: a macro whose arguments are expressions.
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        use syn::punctuated::Punctuated;
+        if let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        {
+            for arg in &args {
+                self.visit_expr(arg);
+            }
+        }
+    }
+
+    // An item declared in the body (a `fn`) is not the loop.
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
+/// Whether a `with` closure changes what it is given: a changing method called on its
+/// parameter, or an assignment through it (`|c| c.set(c.get() + 1)`, `|v| v.borrow_mut()…`).
+fn closure_changes_its_input(closure: &syn::ExprClosure) -> bool {
+    let mut params = BTreeSet::new();
+    for input in &closure.inputs {
+        crate::model::names_in(input.to_token_stream(), &mut params);
+    }
+    let tracked = |path: &syn::Path| {
+        path.get_ident()
+            .is_some_and(|ident| params.contains(&ident.to_string()))
+    };
+    let mut changes = Changes {
+        tracked: &tracked,
+        found: Vec::new(),
+    };
+    changes.visit_expr(&closure.body);
+    !changes.found.is_empty()
+}
+
+/// Refuses a static (or `thread_local!`) the loop body changes: a checkpoint does not save it,
+/// so a resumed run would go on from what the new process holds. `skipped` are the statics
+/// named in `skip(...)`, declared not to change the result; each must be named in the loop.
+/// Constants and reads (`MAX.min(x)`, `u64::MAX`, `CONFIG.limit`, `NEXT.load(…)`) pass.
+pub fn check_statics(
+    body: &syn::Block,
+    locals: &BTreeSet<String>,
+    skipped: &[Ident],
+    errors: &mut Vec<syn::Error>,
+) {
+    let tracked = |path: &syn::Path| {
+        let name = last_name(path);
+        is_screaming(&name)
+            && !(path.segments.len() == 1 && locals.contains(&name))
+            && !skipped.iter().any(|skipped| *skipped == name)
+    };
+    let mut changes = Changes {
+        tracked: &tracked,
+        found: Vec::new(),
+    };
+    changes.visit_block(body);
+    for (name, tokens, how) in changes.found {
+        let last = name.rsplit("::").next().unwrap_or(&name).to_owned();
+        errors.push(syn::Error::new_spanned(
+            tokens,
+            format!(
+                "`{name}` is a static that the loop changes ({how}): a checkpoint does not save \
+                 it, so a resumed run would go on from what it holds in the new process, not \
+                 from where the interrupted run left it. Make its value loop state: {rewrite}; \
+                 or pass the value in and return it. If it never changes the function's result \
+                 (a counter for logs or tests), name it in `skip({last})`",
+                rewrite = static_rewrite(&name, &how),
+            ),
+        ));
+    }
+    let mut named = BTreeSet::new();
+    crate::model::names_in(body.to_token_stream(), &mut named);
+    for skipped in skipped {
+        if !named.contains(&skipped.to_string()) {
+            errors.push(syn::Error::new(
+                skipped.span(),
+                format!(
+                    "`{skipped}` is not named in the loop, so there is nothing to skip: \
+                     `skip(...)` takes the bindings before the loop, and the statics it changes, \
+                     that never change the result"
+                ),
+            ));
+        }
+    }
+}
+
+/// How to keep a static's value as loop state, by how the loop changes it.
+fn static_rewrite(name: &str, how: &str) -> String {
+    let local = name
+        .rsplit("::")
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    if how.contains("lock") || how.contains("write") {
+        format!(
+            "`let mut {local} = {name}.lock().unwrap().clone();` before the loop, change \
+             `{local}` in it, and `*{name}.lock().unwrap() = {local};` after it"
+        )
+    } else if how.contains("with") || how.contains("borrow") {
+        format!(
+            "`let mut {local} = {name}.with(|v| v.get());` before the loop (`.take()` for a \
+             value that is not `Copy`), change `{local}` in it, and `{name}.with(|v| \
+             v.set({local}));` after it"
+        )
+    } else if how.contains("assignment") || how.contains("&mut") {
+        format!(
+            "a `let mut {local}` binding before the loop that the loop changes, written to \
+             `{name}` after it"
+        )
+    } else {
+        format!(
+            "`let mut {local} = {name}.load(Ordering::Relaxed);` before the loop, change \
+             `{local}` in it, and `{name}.store({local}, Ordering::Relaxed);` after it"
+        )
+    }
+}
+
+/// What a binding the loop advances is, by the method that advances it: what the rewrite is.
+#[derive(Clone, Copy)]
+enum Source {
+    Iterator,
+    Reader,
+    Channel,
+    Generator,
+    /// Read by a `while` condition.
+    Condition,
+}
+
+/// The source a method advances, so that where it is decides what comes next: an iterator, a
+/// reader, a channel's receiver, a random number generator.
+fn advanced_by(method: &str) -> Option<Source> {
+    Some(match method {
+        "next" | "next_back" | "nth" | "nth_back" | "peek" | "peek_mut" | "next_if"
+        | "next_if_eq" | "by_ref" => Source::Iterator,
+        "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Source::Channel,
+        "read" | "read_line" | "read_to_end" | "read_to_string" | "read_exact" | "read_until"
+        | "read_buf" | "fill_buf" | "consume" | "seek" => Source::Reader,
+        _ if draws(method) => Source::Generator,
+        _ => return None,
+    })
+}
+
+/// Methods of a random number generator that draw from it.
+fn draws(method: &str) -> bool {
+    matches!(
+        method,
+        "gen"
+            | "gen_range"
+            | "gen_bool"
+            | "gen_ratio"
+            | "random"
+            | "random_range"
+            | "random_bool"
+            | "random_ratio"
+            | "next_u32"
+            | "next_u64"
+            | "fill_bytes"
+            | "try_fill_bytes"
+            | "sample"
+            | "sample_iter"
+    )
+}
+
+/// Methods that draw from a random number generator passed as `&mut rng`.
+fn draws_from_argument(method: &str) -> bool {
+    matches!(
+        method,
+        "shuffle"
+            | "partial_shuffle"
+            | "choose"
+            | "choose_mut"
+            | "choose_multiple"
+            | "choose_weighted"
+            | "choose_multiple_weighted"
+            | "sample"
+            | "sample_iter"
+            | "random"
+    )
+}
+
+/// Where the loop advances a binding of `not_state` (`lines.next()`, `rx.recv()`,
+/// `rng.random()`, `items.shuffle(&mut rng)`, `for x in &mut lines`): each found once, with
+/// the ident's span and how.
+struct Advances<'a> {
+    not_state: &'a BTreeSet<String>,
+    found: Vec<(Ident, Source, String)>,
+}
+
+impl Advances<'_> {
+    fn binding(&self, expr: &Expr) -> Option<Ident> {
+        root_path(expr)
+            .and_then(|path| path.get_ident())
+            .filter(|ident| self.not_state.contains(&ident.to_string()))
+            .cloned()
+    }
+
+    fn note(&mut self, ident: Ident, source: Source, how: String) {
+        if !self.found.iter().any(|(seen, _, _)| *seen == ident) {
+            self.found.push((ident, source, how));
+        }
+    }
+
+    fn note_mut_arg(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+        for arg in args {
+            if let Expr::Reference(reference) = arg
+                && reference.mutability.is_some()
+                && let Some(ident) = self.binding(&reference.expr)
+            {
+                self.note(ident.clone(), Source::Generator, format!("`&mut {ident}`"));
+            }
+        }
+    }
+}
+
+impl Visit<'_> for Advances<'_> {
+    // `go.recv().unwrap();`: a message waited for and dropped only orders the loop with
+    // another thread; what it held changes nothing.
+    fn visit_stmt(&mut self, stmt: &Stmt) {
+        let dropped = match stmt {
+            Stmt::Expr(expr, Some(_)) => Some(expr),
+            Stmt::Local(Local {
+                pat: Pat::Wild(_),
+                init: Some(init),
+                ..
+            }) => Some(&*init.expr),
+            _ => None,
+        };
+        if let Some(call) = dropped.and_then(received) {
+            call.args.iter().for_each(|arg| self.visit_expr(arg));
+            return;
+        }
+        visit::visit_stmt(self, stmt);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        let takes_mut_arg = call
+            .args
+            .iter()
+            .any(|arg| matches!(arg, Expr::Reference(reference) if reference.mutability.is_some()));
+        // `dist.sample(&mut rng)` draws from `rng`, not `dist`; `rng.sample(dist)` from `rng`.
+        if let Some(source) = advanced_by(&method)
+            && !(draws_from_argument(&method) && takes_mut_arg)
+            && let Some(ident) = self.binding(&call.receiver)
+        {
+            let args = if call.args.is_empty() { "" } else { "…" };
+            self.note(ident, source, format!("`.{method}({args})`"));
+        }
+        if draws_from_argument(&method) {
+            self.note_mut_arg(&call.args);
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_call(&mut self, call: &syn::ExprCall) {
+        if let Expr::Path(path) = &*call.func
+            && draws_from_argument(&last_name(&path.path))
+        {
+            self.note_mut_arg(&call.args);
+        }
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_for_loop(&mut self, looped: &syn::ExprForLoop) {
+        if let Expr::Reference(reference) = &*looped.expr
+            && reference.mutability.is_some()
+            && let Some(ident) = self.binding(&reference.expr)
+        {
+            self.note(
+                ident.clone(),
+                Source::Iterator,
+                format!("`for … in &mut {ident}`"),
+            );
+        }
+        visit::visit_expr_for_loop(self, looped);
+    }
+
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
+/// The receive of a channel whose message `expr` drops: `rx.recv()?`, `rx.recv().await`.
+fn received(expr: &Expr) -> Option<&syn::ExprMethodCall> {
+    match expr {
+        Expr::Try(tried) => received(&tried.expr),
+        Expr::Await(awaited) => received(&awaited.base),
+        Expr::MethodCall(call) => match call.method.to_string().as_str() {
+            "unwrap" | "expect" | "ok" => received(&call.receiver),
+            "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Some(call),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Refuses a loop whose progress lives in a binding that is not state (left out with
+/// `skip(...)`, not listed in `state(...)`, or declared without `mut`): on resume that binding
+/// starts fresh, at the first line or a fresh generator, under the restored state. `condition`
+/// is a `while` loop's; `body` the loop's; `not_state` the bindings before the loop and the
+/// parameters that are not state.
+pub fn check_progress(
+    condition: Option<&Expr>,
+    body: &syn::Block,
+    not_state: &BTreeSet<String>,
+    mutable: &BTreeSet<String>,
+    errors: &mut Vec<syn::Error>,
+) {
+    let mut advances = Advances {
+        not_state,
+        found: Vec::new(),
+    };
+    if let Some(condition) = condition {
+        advances.visit_expr(condition);
+        // `while retries < 3` over a `let mut retries` left out: the condition reads what the
+        // loop changes, and a resumed run would start it over.
+        let mut reads = ConditionReads(Vec::new());
+        reads.visit_expr(condition);
+        for ident in reads.0 {
+            let name = ident.to_string();
+            if mutable.contains(&name) && not_state.contains(&name) {
+                advances.note(ident, Source::Condition, String::new());
+            }
+        }
+    }
+    advances.visit_block(body);
+    for (ident, source, how) in advances.found {
+        let message = if let Source::Condition = source {
+            format!(
+                "the `while` condition reads `{ident}`, which the loop can change but which is \
+                 not loop state (left out by `skip(...)` or `state(...)`): a resumed run would \
+                 start it over under the restored state, and compute something else. Keep it in \
+                 the state, or declare it without `mut` if the loop never changes it"
+            )
+        } else {
+            let instead = match source {
+                Source::Iterator => format!(
+                    "Make it the loop's iterator (`for item in {ident}`): a resumed run skips \
+                     the items done before the checkpoint, and checks that the next one is the \
+                     same"
+                ),
+                Source::Reader => format!(
+                    "Make its lines the loop's iterator (`for line in {ident}.lines()`), whose \
+                     completed items a resumed run skips; or keep the byte offset as state and \
+                     seek to it"
+                ),
+                Source::Channel => format!(
+                    "Receive through the loop's iterator (`for item in {ident}.iter()`): a \
+                     resumed run skips the items done before the checkpoint, and checks that \
+                     the next one is the same"
+                ),
+                _ => format!(
+                    "Keep the generator as state, in a type that serializes: `let mut {ident} \
+                     = ChaCha8Rng::seed_from_u64(…)` (`rand_chacha` with its `serde1` feature)"
+                ),
+            };
+            format!(
+                "the loop advances `{ident}` ({how}), but `{ident}` is not loop state (left out \
+                 by `skip(...)` or `state(...)`, or declared without `mut`): a resumed run would \
+                 start it over (at the first item, on a fresh generator) under the restored \
+                 state, and compute something else. {instead}"
+            )
+        };
+        errors.push(syn::Error::new(ident.span(), message));
+    }
+}
+
+/// The bindings a `while` condition reads; not an output buffer it lends (`&mut line` in
+/// `reader.read_line(&mut line)`), which the reader fills.
+struct ConditionReads(Vec<Ident>);
+
+impl Visit<'_> for ConditionReads {
+    fn visit_expr_path(&mut self, path: &syn::ExprPath) {
+        if let Some(ident) = path.path.get_ident() {
+            self.0.push(ident.clone());
+        }
+    }
+
+    fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
+        let lent = reference.mutability.is_some() && matches!(&*reference.expr, Expr::Path(_));
+        if !lent {
+            visit::visit_expr_reference(self, reference);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use syn::{Block, parse_quote};
+
+    use super::{check_progress, check_statics};
+
+    /// The statics `body` is refused for, as they are spelled.
+    fn statics_refused(body: Block) -> Vec<String> {
+        let mut errors = Vec::new();
+        check_statics(&body, &BTreeSet::new(), &[], &mut errors);
+        errors
+            .iter()
+            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_static_changed_through_a_shared_reference_is_refused_wherever_the_body_does_it() {
+        let refused = statics_refused(parse_quote!({
+            let id = NEXT_ID.fetch_add(1, Relaxed);
+            REGISTRY.get().unwrap().lock().unwrap().push(id);
+            assert!(SEEN.lock().unwrap().insert(id));
+            COUNTS[id % 4].fetch_add(1, Relaxed);
+            STATE.inner.store(id, Relaxed);
+            Self::CALLS.swap(0, Relaxed);
+            TOTAL.with(|total| total.set(total.get() + id));
+            CACHE.with_borrow_mut(|cache| cache.clear());
+            if let Some(x) = stats::LAST.write().ok() {
+                drop(x)
+            }
+            let _ = &mut SCRATCH;
+            (*LIMIT) += 1;
+        }));
+        assert_eq!(
+            refused,
+            [
+                "NEXT_ID",
+                "REGISTRY",
+                "SEEN",
+                "COUNTS",
+                "STATE",
+                "Self::CALLS",
+                "TOTAL",
+                "CACHE",
+                "stats::LAST",
+                "SCRATCH",
+                "LIMIT",
+            ]
+        );
+    }
+
+    #[test]
+    fn constants_and_reads_of_statics_are_not_refused() {
+        let refused = statics_refused(parse_quote!({
+            total += MAX.min(x) + u64::MAX.min(1) + CONFIG.threshold + TABLE[i];
+            total += LIMIT.load(Relaxed) + ONCE.get().copied().unwrap_or(0);
+            total += NAMES.iter().take(2).count() + SCALE.with(|scale| scale.get());
+            total += SETTINGS.read().unwrap().len() + LOCAL.with_borrow(|v| v.len());
+            fn helper() {
+                NEXT_ID.fetch_add(1, Relaxed);
+            }
+        }));
+        assert!(refused.is_empty(), "{refused:?}");
+    }
+
+    /// The bindings `body` (with `condition`) is refused for, of those named `not_state`.
+    fn progress_refused(condition: Option<syn::Expr>, body: Block) -> Vec<String> {
+        let names = ["lines", "rx", "rng", "dist", "it", "buf", "retries", "go"];
+        let not_state: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
+        let mut errors = Vec::new();
+        check_progress(
+            condition.as_ref(),
+            &body,
+            &not_state,
+            &not_state,
+            &mut errors,
+        );
+        errors
+            .iter()
+            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_binding_that_is_not_state_and_that_the_loop_advances_is_refused() {
+        let refused = progress_refused(
+            None,
+            parse_quote!({
+                let line = lines.next();
+                let x = dist.sample(&mut rng);
+                for y in &mut it {}
+                total += rx.recv().unwrap();
+            }),
+        );
+        assert_eq!(refused, ["lines", "rng", "it", "rx"]);
+        let mut errors = Vec::new();
+        let names = BTreeSet::from(["retries".to_owned()]);
+        check_progress(
+            Some(&parse_quote!(retries < 3)),
+            &parse_quote!({}),
+            &names,
+            &names,
+            &mut errors,
+        );
+        assert!(errors[0].to_string().contains("condition reads `retries`"));
+    }
+
+    #[test]
+    fn a_scratch_buffer_or_a_message_dropped_is_not_progress() {
+        let refused = progress_refused(
+            Some(parse_quote!(reader.read_line(&mut buf).unwrap() > 0)),
+            parse_quote!({
+                buf.clear();
+                buf.fill(0);
+                go.recv().unwrap();
+                let _ = go.recv();
+                total += dist.len();
+            }),
+        );
+        assert!(refused.is_empty(), "{refused:?}");
     }
 }

@@ -9,7 +9,7 @@ use checkpointing::resumable;
 
 static RAN: AtomicU64 = AtomicU64::new(0);
 
-#[resumable(every = 10, name = "renamed-count", key = (), crate = checkpointing)]
+#[resumable(every = 10, name = "renamed-count", key = (), crate = checkpointing, skip(RAN))]
 fn count(n: u64, panic_at: Option<u64>) -> Result<u64, checkpointing::Error> {
     let mut sum = 0u64;
     for i in 0..n {

@@ -293,6 +293,14 @@
 //!   in a function it calls, or in a macro's definition, is not seen.
 //! - A process ignoring SIGINT when it starts (`cmd &` in a non-interactive shell) gets it
 //!   handled while a loop runs: signal-hook cannot tell us the inherited disposition.
+//! - Statics are caught where the loop body names them with a call that changes them (a path
+//!   spelled `LIKE_THIS`: `NEXT_ID`, `ids::NEXT`, `Self::NEXT`). A static changed inside a
+//!   function the loop calls is not seen: a library's hidden global state, such as the
+//!   thread-local RNG behind `rand::random()` / `rand::rng()` (which gives other numbers on
+//!   every run anyway), an id allocator, a global cache that changes results. Likewise a
+//!   binding that is not state, advanced inside a function it is passed to
+//!   (`parse_next(&mut lines)`), or by a method the attribute does not know, is not caught:
+//!   keep what the loop pulls from in the loop's iterator or in its state.
 //! - The order check compares one item: items with no `Hash`, `Serialize` or `Debug` are not
 //!   checked, and an order that changed only after the checked item is not caught. In a loop
 //!   nest, a resume from a failure checkpoint does not check the inner loop's order.
@@ -381,7 +389,14 @@ pub fn request_stop() {
 ///   directory.
 /// - `state(a, b, …)`: exactly these bindings are the state. Each must be a `let mut` binding
 ///   at the top level of the function body, before the loop.
-/// - `skip(a, …)`: the default state, less these bindings (a scratch buffer, a connection).
+/// - `skip(a, …)`: the default state, less these bindings. A skipped binding is not saved: a
+///   resumed run starts it fresh, as the code before the loop makes it. So `skip` is only for
+///   values that never change the result: a cache, a scratch buffer, a handle written to (a
+///   log file, a connection, a progress bar). Never for what the loop advances (an RNG it
+///   draws from, a reader or iterator it pulls lines from, a channel it receives from): a
+///   loop that advances a binding that is not state is refused (see [What is
+///   state](#what-is-state)). `skip(NAME)` also takes a static the loop changes that never
+///   changes the result (a counter for logs or tests); the loop must name it.
 /// - `signals = false`: SIGINT and SIGTERM keep their default action during the loop (for
 ///   programs with handlers of their own; see [`request_stop`]).
 /// - `append(a, …)`: these state bindings, each a `Vec<T>` (any serde `T`) or a `String`, only
@@ -472,9 +487,14 @@ pub fn request_stop() {
 ///   uses it;
 /// - in a loop nest, the bindings declared between the loops (see [Loop nests](#loop-nests)).
 ///
-/// `state(a, b)` lists it exactly; `skip(a)` leaves a binding out (a scratch buffer, a log
-/// file, a connection). Each state binding must be `serde::Serialize` and
-/// `serde::de::DeserializeOwned`; otherwise compilation fails at the binding. The loop's index
+/// `state(a, b)` lists it exactly; `skip(a)` leaves a binding out, which a resumed run starts
+/// fresh: only for what never changes the result (a scratch buffer, a cache, a log file, a
+/// connection). Each state binding must be `serde::Serialize` and
+/// `serde::de::DeserializeOwned`; otherwise compilation fails at the binding, with what to
+/// use instead: a generator that serializes (`rand_chacha::ChaCha8Rng` with the `serde1`
+/// feature) for an RNG, the loop's iterator (`for line in lines`) or a position (an index, a
+/// byte offset) for a reader. Statics are not state: a loop that changes one is refused at
+/// compile time, with how to keep its value in a `let mut` binding instead. The loop's index
 /// (the completed iterations) is saved with it. Everything else — the other arguments, the
 /// other bindings, the iterator — is computed again by the next run, so it must come out the
 /// same; the arguments are the checkpoint's key (see [Keys](#keys)), so a call with other
@@ -491,7 +511,9 @@ pub fn request_stop() {
 /// | keeps an `Rc` or `Arc` handle as state (`let mut log = Arc::new(Mutex::new(…))`), or one without `mut` to a value it changes | compile error: keep the value in a `let mut` binding, share it after the loop |
 /// | changes a collection through its own iterator: `grid.iter_mut()`, `values_mut()`, `&mut v` | compile error: `for i in 0..grid.len() { let cell = &mut grid[i]; … }` |
 /// | calls a closure, declared before it, that names a `let mut` binding (`let mut add = \|x\| total += x`) | compile error: pass the binding in (`add(&mut total, x)`), or write the closure in the body |
-/// | keeps a borrow as state: `let mut best: &str`, `= &x` | compile error: an owned type (`String`), an index, or `skip(best)` |
+/// | keeps a borrow as state: `let mut best: &str`, `= &x` | compile error: an owned type (`String`), or an index |
+/// | changes a static: `NEXT_ID.fetch_add(1, …)`, `LOG.lock()`, `.store`, `.swap`, `.compare_exchange`, `.borrow_mut()`, `.set`/`.take`/`.replace`, a `thread_local!`'s `.with(\|c\| c.set(…))` or `.with_borrow_mut`, a `static mut` assigned, a concurrent collection's `.insert`/`.push` | compile error at the static: `let mut next_id = NEXT_ID.load(…)` before the loop, `NEXT_ID.store(next_id, …)` after it (or pass the value in); `skip(NEXT_ID)` if it never changes the result (a test's run counter). Constants and reads pass: `MAX.min(x)`, `u64::MAX`, `CONFIG.limit`, `.load()`, `.get()`, `.with(\|c\| c.get())` |
+/// | advances a binding that is not state (left out by `skip` or `state(...)`, or declared without `mut`): `lines.next()`, `while let Ok(x) = rx.recv()`, `reader.read_line(…)`, `rng.random()`, `items.shuffle(&mut rng)`, `for x in &mut it`; or whose `while` condition reads a `let mut` binding left out | compile error: make it the loop's iterator (`for line in lines`, whose completed items a resume skips and checks), or keep its position (an index, a byte offset, a serializable RNG) as state. A message received and dropped (`go.recv().unwrap();`) only paces the loop and passes |
 /// | takes `&mut [T]`, `&mut str` or `&mut dyn Trait` and uses it | compile error: `&mut Vec<T>`, `&mut String`, or a local copy |
 /// | runs a recursive call, or a call on another thread, with the same checkpoint and key | refused on entry: give each its own `key` |
 /// | iterates a `HashMap`/`HashSet`, or items whose order changed since the checkpoint | refused on entry (see [Iteration order](crate#iteration-order)) |
@@ -812,7 +834,7 @@ pub fn request_stop() {
 ///
 /// static FAIL: AtomicBool = AtomicBool::new(true);
 ///
-/// #[resumable(every = 2, name = "doc-nest", inner = 'batches)]
+/// #[resumable(every = 2, name = "doc-nest", inner = 'batches, skip(FAIL))]
 /// fn train(epochs: u64, data: &[f64]) -> Vec<f64> {
 ///     let mut losses = Vec::new();
 ///     for epoch in 0..epochs {

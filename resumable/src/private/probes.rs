@@ -106,7 +106,7 @@ pub fn not_shared<T: NotShared>(_: T) {}
 #[diagnostic::on_unimplemented(
     message = "a shared handle (`Arc` or `Rc`) cannot be loop state: restoring it would replace this handle and leave every clone of it with the fresh value",
     label = "this binding is checkpointed as loop state",
-    note = "keep the value itself in a `let mut` binding that the loop changes, and share it after the loop; or leave it out with `#[resumable(skip(name))]`"
+    note = "keep the value itself in a `let mut` binding that the loop changes, and share it after the loop; `#[resumable(skip(name))]` only if what it holds never changes the result: a skipped binding starts fresh on resume"
 )]
 pub trait NotShared {}
 
