@@ -61,7 +61,7 @@ fn listed(n: u64) -> u64 {
     total
 }
 
-#[resumable(every = 10, name = "ui-pass-dropped-message", key = ())]
+#[resumable(every = 10, name = "ui-pass-dropped-message", key = (), skip(go))]
 fn paced(n: u64, go: &mpsc::Receiver<()>) -> u64 {
     let mut total = 0;
     for i in 0..n {
