@@ -23,6 +23,54 @@ pub fn as_for_loop(expr: &Expr) -> Option<ExprForLoop> {
     }
 }
 
+/// As [`as_for_loop`], but a `while` whose condition is a single `let` or has none checks it in
+/// a statement of its own, before the body's statements, so that those stand directly in the
+/// `for` loop's body (the outer loop of a nest):
+///
+/// ```text
+/// 'a: while let PAT = EXPR BODY   =>   'a: for _ in 0u64.. { let PAT = EXPR else { break; }; BODY… }
+/// 'a: while COND BODY             =>   'a: for _ in 0u64.. { if COND {} else { break; } BODY… }
+/// ```
+pub fn as_flat_for_loop(expr: &Expr) -> Option<ExprForLoop> {
+    let Expr::While(looped) = expr else {
+        return as_for_loop(expr);
+    };
+    let ExprWhile {
+        attrs,
+        label,
+        while_token,
+        cond,
+        body,
+    } = looped;
+    let span = while_token.span;
+    let stmts = &body.stmts;
+    let check: syn::Stmt = match &**cond {
+        Expr::Let(binding) => {
+            let (pat, scrutinee) = (&binding.pat, &binding.expr);
+            parse_quote_spanned! {span=> let #pat = #scrutinee else { break; }; }
+        }
+        cond if !has_let(cond) => parse_quote_spanned! {span=> if #cond {} else { break; } },
+        _ => return None,
+    };
+    Some(parse_quote_spanned! {span=>
+        #(#attrs)*
+        #label for _ in 0u64.. {
+            #check
+            #(#stmts)*
+        }
+    })
+}
+
+/// Whether a condition is a `let` chain.
+fn has_let(cond: &Expr) -> bool {
+    match cond {
+        Expr::Let(_) => true,
+        Expr::Binary(binary) => has_let(&binary.left) || has_let(&binary.right),
+        Expr::Paren(paren) => has_let(&paren.expr),
+        _ => false,
+    }
+}
+
 /// The keyword's span, for errors about the loop.
 pub fn keyword_span(expr: &Expr) -> Option<Span> {
     match expr {

@@ -213,9 +213,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                         '__resumable_body: {
                                             let __resumable_current = __resumable_item;
                                             let batch = __resumable_current;
-                                            {
-                                                loss += rate * batch.iter().sum::<f32>();
-                                            }
+                                            loss += rate * batch.iter().sum::<f32>();
                                         }
                                         #[allow(unreachable_code)]
                                         {
