@@ -273,7 +273,11 @@ fn one_of_several_top_level_loops_checkpoints_and_the_others_run_as_code() {
     assert_eq!(saved_index(&path), Some(13));
     assert_eq!(lengths(words.clone(), None), uninterrupted);
     assert_eq!(take(&MAIN_RUNS), 12, "the main loop resumed at 13");
-    assert_eq!(take(&CHECK_RUNS), 50, "the loop before it runs on every call");
+    assert_eq!(
+        take(&CHECK_RUNS),
+        50,
+        "the loop before it runs on every call"
+    );
     assert!(!path.exists());
 
     let path = fresh("forms-named-loop");

@@ -42,9 +42,10 @@ pub fn check_iterable(iterable: &Expr, errors: &mut Vec<syn::Error>) {
                     }
                 });
                 let rewrite = rewrite_for(&method, &collection, size.as_deref());
+                let args = call.args.to_token_stream();
                 self.0 = Some((
                     call.method.span(),
-                    format!("`{collection}.{method}()`"),
+                    format!("`{collection}.{method}({args})`"),
                     rewrite,
                 ));
             }
