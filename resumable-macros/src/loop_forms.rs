@@ -11,6 +11,7 @@
 //! in `BODY` as before. The `break` is the loop's own, so it ends the loop normally.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::{Expr, ExprForLoop, ExprLoop, ExprWhile, parse_quote_spanned};
 
 /// The `for` loop equivalent to a top-level `while` or `loop`; `None` for other expressions.
@@ -46,7 +47,14 @@ pub fn as_flat_for_loop(expr: &Expr) -> Option<ExprForLoop> {
     let stmts = &body.stmts;
     let check: syn::Stmt = match &**cond {
         Expr::Let(binding) => {
-            let (pat, scrutinee) = (&binding.pat, &binding.expr);
+            let pat = &binding.pat;
+            let scrutinee = &binding.expr;
+            // `let … else` takes no expression that ends in `}` (`match`, `if`, a block).
+            let scrutinee = if scrutinee.to_token_stream().to_string().ends_with('}') {
+                quote::quote!((#scrutinee))
+            } else {
+                quote::quote!(#scrutinee)
+            };
             parse_quote_spanned! {span=> let #pat = #scrutinee else { break; }; }
         }
         cond if !has_let(cond) => parse_quote_spanned! {span=> if #cond {} else { break; } },

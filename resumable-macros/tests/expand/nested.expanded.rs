@@ -374,6 +374,14 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 }
                 losses.push(loss);
             }
+            if __resumable_restore.is_some() {
+                return ::resumable::__private::exit(
+                    ::resumable::__private::Exit::Abort(
+                        __resumable_run.outer_ended_early(__resumable_position.0),
+                    ),
+                    (),
+                );
+            }
             ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
         },
     ))
