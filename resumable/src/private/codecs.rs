@@ -58,7 +58,8 @@ pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be checkpointed: state must implement `Serialize` and `DeserializeOwned`",
     label = "this binding is checkpointed as loop state",
-    note = "derive `serde::Serialize` and `serde::Deserialize` for it, or leave the binding out of the checkpoint with `#[resumable(skip(name))]` (or list the state with `state(...)`)"
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it, or leave the binding out of the checkpoint with `#[resumable(skip(name))]` (or list the state with `state(...)`)",
+    note = "serde reads and writes arrays of at most 32 elements: hold a longer one (`[u64; 64]`) as a `Vec`, or in a struct whose field serializes it with `serde_big_array` or `serde_with`"
 )]
 pub trait State: Serialize + DeserializeOwned {}
 
