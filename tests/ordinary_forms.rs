@@ -374,3 +374,43 @@ fn a_skipped_binding_moved_and_given_back_resumes() {
     assert_eq!(take(&SCRATCH_RUNS), 11);
     assert!(!path.exists());
 }
+
+static ERR_RUNS: AtomicU64 = AtomicU64::new(0);
+static FAIL_ONCE_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// An error that takes the state with it: nothing is left to save, so the last checkpoint
+/// stands, and the next call resumes from it.
+#[resumable(every = 4, name = "forms-return-err-state", key = ())]
+fn collect_until_flaky(n: u64) -> Result<Vec<u64>, Vec<u64>> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        ERR_RUNS.fetch_add(1, SeqCst);
+        if FAIL_ONCE_AT
+            .compare_exchange(i, u64::MAX, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return Err(out);
+        }
+        out.push(i * 3);
+    }
+    Ok(out)
+}
+
+#[test]
+fn an_error_returned_with_the_state_in_it_keeps_the_last_checkpoint() {
+    let path = fresh("forms-return-err-state");
+    let uninterrupted = collect_until_flaky(20);
+    assert_eq!(take(&ERR_RUNS), 20);
+    FAIL_ONCE_AT.store(10, SeqCst);
+    let partial = collect_until_flaky(20).unwrap_err();
+    assert_eq!(partial.len(), 10);
+    assert_eq!(take(&ERR_RUNS), 11);
+    assert_eq!(
+        saved_index(&path),
+        Some(8),
+        "the periodic checkpoint stands"
+    );
+    assert_eq!(collect_until_flaky(20), uninterrupted);
+    assert_eq!(take(&ERR_RUNS), 12, "iterations 8..20");
+    assert!(!path.exists());
+}
