@@ -322,39 +322,6 @@ fn an_atomic_parameter_changed_by_the_loop_is_never_saved_even_after_a_panic() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. A `&mut` alias declared without `mut` changes what it points to: refused at a failure's
-// save as at a periodic one.
-
-static ALIAS_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
-
-#[resumable(every = 50, name = "inputs-alias", key = ())]
-fn through_alias(n: u64) -> u64 {
-    let mut seen: Vec<u64> = Vec::new();
-    let alias = &mut seen;
-    let mut sum = 0u64;
-    for i in 0..n {
-        fail_point(&ALIAS_FAIL, i);
-        alias.push(i);
-        sum += i;
-    }
-    sum + seen.len() as u64
-}
-
-#[test]
-fn a_mut_alias_is_refused_at_the_save_after_a_failure() {
-    let path = fresh("inputs-alias");
-    ALIAS_FAIL.store(5, SeqCst);
-    panic_of(|| through_alias(80));
-    ALIAS_FAIL.store(u64::MAX, SeqCst);
-    assert!(!path.exists(), "a checkpoint was saved after the failure");
-    let message = panic_of(|| through_alias(80));
-    assert!(
-        message.contains("`alias` changed while the loop"),
-        "{message}"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
 // 1. A call that finds no checkpoint of its own while the function has checkpoints for other
 // keys says so as it starts (a real program, killed, then run with another input).
 

@@ -1,5 +1,5 @@
 //! Parsing `#[resumable(every = N, name = "…", state(a, b) | skip(c), append(a), key = expr,
-//! inner = 'label, signals = false, dir = expr, strict, crate = path)]`.
+//! inner = 'label, loop = 'label, signals = false, dir = expr, strict, crate = path)]`.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
@@ -38,6 +38,8 @@ pub struct Args {
     pub key: Option<Expr>,
     /// `inner = 'batches`: checkpoint inside this loop, nested in the top-level loop.
     pub inner: Option<Lifetime>,
+    /// `loop = 'main`: the top-level loop that checkpoints, where the function has several.
+    pub looped: Option<Lifetime>,
     /// `dir = expr`: this function's checkpoint directory, evaluated on entry.
     pub dir: Option<Expr>,
     /// `crate = path` or `crate = "path"`: the runtime crate, where the dependency is renamed.
@@ -83,6 +85,17 @@ impl Parse for Args {
                     )
                 })?;
                 set_once(&mut args.inner, label, keyword.span)?;
+            } else if lookahead.peek(Token![loop]) {
+                let keyword: Token![loop] = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let label = input.parse::<Lifetime>().map_err(|err| {
+                    syn::Error::new(
+                        err.span(),
+                        "`loop` takes the label of the top-level loop to checkpoint, with its \
+                         quote: `loop = 'main` for `'main: for item in items`",
+                    )
+                })?;
+                set_once(&mut args.looped, label, keyword.span)?;
             } else if lookahead.peek(kw::dir) {
                 let keyword: kw::dir = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -111,8 +124,8 @@ impl Parse for Args {
                     format!(
                         "unknown option `{unknown}`; #[resumable] takes `every = N`, \
                          `name = \"…\"`, `state(a, b, …)`, `skip(a, …)`, `append(a, …)`, \
-                         `key = expr`, `inner = 'label`, `signals = false`, `dir = expr`, \
-                         `strict` and `crate = path`"
+                         `key = expr`, `inner = 'label`, `loop = 'label`, `signals = false`, \
+                         `dir = expr`, `strict` and `crate = path`"
                     ),
                 ));
             } else {

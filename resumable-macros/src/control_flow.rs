@@ -71,18 +71,31 @@ pub fn return_type(output: &ReturnType) -> TokenStream {
 }
 
 /// The state the loop's closure hands back with every way out of it: `()`, or the bindings it
-/// moved in, `(acc, phase,)` (see `moved.rs`).
+/// moved in, `Some((acc, phase,))` (see `moved.rs`); `None` from a `return` whose value took
+/// them (`return out`).
 pub fn handed_back(by_value: &[Ident]) -> TokenStream {
-    quote::quote!((#(#by_value,)*))
+    if by_value.is_empty() {
+        quote::quote!(())
+    } else {
+        quote::quote!(::core::option::Option::Some((#(#by_value,)*)))
+    }
 }
 
 /// Rewrites the control flow of `model`'s loop in place — a single loop's body, or a nest's
 /// statements around its inner loop and the inner loop — and returns every error at once.
 pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
     let return_type = return_type(&model.function.sig.output);
-    let handed_back = handed_back(&model.by_value);
+    let by_value = &model.by_value;
     let Some(nest) = &mut model.nest else {
-        return rewrite(&mut model.looped, None, &return_type, &handed_back);
+        let mut visitor = ControlFlow::new(&model.looped, None, &return_type, by_value);
+        if let Some(value) = &model.loop_value {
+            visitor.value_slot = Some((value.slot.clone(), value.kept.clone()));
+        }
+        visitor.visit_block_mut(&mut model.looped.body);
+        if let Some(value) = &mut model.loop_value {
+            value.breaks = visitor.value_breaks;
+        }
+        return visitor.error.map_or(Ok(()), Err);
     };
     let rewritten = [
         rewrite_returns(&mut nest.between, &return_type),
@@ -90,7 +103,7 @@ pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
             &mut nest.inner,
             model.looped.label.as_ref(),
             &return_type,
-            &handed_back,
+            by_value,
         ),
         rewrite_returns(&mut nest.after, &return_type),
     ];
@@ -110,20 +123,9 @@ pub fn rewrite(
     looped: &mut ExprForLoop,
     enclosing: Option<&Label>,
     return_type: &TokenStream,
-    handed_back: &TokenStream,
+    by_value: &[Ident],
 ) -> syn::Result<()> {
-    let mut visitor = ControlFlow {
-        return_type: return_type.clone(),
-        handed_back: handed_back.clone(),
-        error: None,
-        user_label: looped
-            .label
-            .as_ref()
-            .map(|label| label.name.ident.to_string()),
-        enclosing_label: enclosing.map(|label| label.name.ident.to_string()),
-        unlabeled_ours: true,
-        label_ours: true,
-    };
+    let mut visitor = ControlFlow::new(looped, enclosing, return_type, by_value);
     visitor.visit_block_mut(&mut looped.body);
     visitor.error.map_or(Ok(()), Err)
 }
@@ -134,6 +136,9 @@ pub fn rewrite_returns(stmts: &mut [syn::Stmt], return_type: &TokenStream) -> sy
     let mut visitor = ControlFlow {
         return_type: return_type.clone(),
         handed_back: quote::quote!(()),
+        by_value: Vec::new(),
+        value_slot: None,
+        value_breaks: false,
         error: None,
         user_label: None,
         enclosing_label: None,
@@ -153,6 +158,14 @@ struct ControlFlow {
     /// The state the closure hands back with every way out of it (see `moved.rs`): `()`, or
     /// `(acc, phase,)`.
     handed_back: TokenStream,
+    /// The state the closure owns (see `moved.rs`): a `return` whose value takes any of it
+    /// hands back `None`.
+    by_value: Vec<Ident>,
+    /// A `loop` whose value is used: the local its `break value` stores the value in, and the
+    /// bindings that value may not take (see `model::LoopValue`).
+    value_slot: Option<(Ident, Vec<Ident>)>,
+    /// Whether a `break` of that loop was seen.
+    value_breaks: bool,
     error: Option<syn::Error>,
     /// The `for` loop's label, without the `'`.
     user_label: Option<String>,
@@ -168,6 +181,29 @@ struct ControlFlow {
 }
 
 impl ControlFlow {
+    fn new(
+        looped: &ExprForLoop,
+        enclosing: Option<&Label>,
+        return_type: &TokenStream,
+        by_value: &[Ident],
+    ) -> ControlFlow {
+        ControlFlow {
+            return_type: return_type.clone(),
+            handed_back: handed_back(by_value),
+            by_value: by_value.to_vec(),
+            value_slot: None,
+            value_breaks: false,
+            error: None,
+            user_label: looped
+                .label
+                .as_ref()
+                .map(|label| label.name.ident.to_string()),
+            enclosing_label: enclosing.map(|label| label.name.ident.to_string()),
+            unlabeled_ours: true,
+            label_ours: true,
+        }
+    }
+
     fn push_error(&mut self, error: syn::Error) {
         match &mut self.error {
             Some(first) => first.combine(error),
@@ -219,6 +255,10 @@ impl VisitMut for ControlFlow {
         match expr {
             Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
             Expr::Return(ret) => {
+                let takes_state = ret
+                    .expr
+                    .as_ref()
+                    .is_some_and(|value| crate::moved::takes_any(value, &self.by_value));
                 if let Some(value) = &mut ret.expr {
                     self.visit_expr_mut(value);
                 }
@@ -227,7 +267,12 @@ impl VisitMut for ControlFlow {
                     Some(value) => value.to_token_stream(),
                     None => quote_spanned!(span=> ()),
                 };
-                let (return_type, handed_back) = (&self.return_type, &self.handed_back);
+                let return_type = &self.return_type;
+                let handed_back = if takes_state {
+                    quote_spanned!(span=> ::core::option::Option::None)
+                } else {
+                    self.handed_back.clone()
+                };
                 let rt = crate_path::at(span);
                 *expr = parse_quote_spanned! {span=>
                     return #rt::__private::exit(
@@ -260,7 +305,34 @@ impl VisitMut for ControlFlow {
                     self.visit_expr_mut(value);
                 }
                 self.check_enclosing(brk.label.as_ref(), brk.break_token.span);
-                if self.is_ours(brk.label.as_ref()) {
+                if self.is_ours(brk.label.as_ref())
+                    && let Some((slot, kept)) = &self.value_slot
+                {
+                    // A `loop` whose value is used: the value is kept for after the loop.
+                    let span = brk.break_token.span;
+                    let value = match &brk.expr {
+                        Some(value) => (**value).clone(),
+                        None => parse_quote_spanned!(span=> ()),
+                    };
+                    if crate::moved::takes_any(&value, kept) {
+                        let error = syn::Error::new_spanned(
+                            &value,
+                            "this `break` takes loop state out of the checkpointed loop, which \
+                             the checkpointing code still reads after it: break with a copy \
+                             (`.clone()`), or read the state after the loop",
+                        );
+                        self.push_error(error);
+                        return;
+                    }
+                    self.value_breaks = true;
+                    let outer = label(OUTER_LABEL, span);
+                    *expr = parse_quote_spanned! {span=>
+                        {
+                            #slot = ::core::option::Option::Some(#value);
+                            break #outer;
+                        }
+                    };
+                } else if self.is_ours(brk.label.as_ref()) {
                     if let Some(value) = &brk.expr {
                         self.push_error(syn::Error::new_spanned(
                             value,
@@ -438,12 +510,12 @@ mod tests {
 
     /// The rewritten body, as text with single spaces.
     fn rewritten(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_), &quote::quote!(())).expect("rewrites");
+        rewrite(&mut looped, None, &quote::quote!(_), &[]).expect("rewrites");
         looped.body.to_token_stream().to_string()
     }
 
     fn error(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_), &quote::quote!(()))
+        rewrite(&mut looped, None, &quote::quote!(_), &[])
             .expect_err("an error")
             .to_string()
     }

@@ -151,10 +151,12 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         let #stride: u64 = #run.stride();
         #hot_loop
     });
+    let (declare_value, take_value) = loop_value(model);
     quote! {
         #key_eval
         #name_eval
         #(#prelude)*
+        #declare_value
         let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
         #(#assertions)*
         #start_run
@@ -171,6 +173,49 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #run.end_watch();
         #hand_back
         #after_loop
+        #take_value
         #(#epilogue)*
     }
+}
+
+/// For a `loop` whose value is used (`let found = loop { … break i; };`): the slot each
+/// `break` stores the value in, declared before the loop, and the statement after it that
+/// binds or returns the value.
+fn loop_value(model: &Model) -> (TokenStream, TokenStream) {
+    let Some(value) = &model.loop_value else {
+        return (quote!(), quote!());
+    };
+    let slot = &value.slot;
+    let (declare, taken) = if value.breaks {
+        (
+            quote!(let mut #slot = ::core::option::Option::None;),
+            quote! {
+                match #slot {
+                    ::core::option::Option::Some(#slot) => #slot,
+                    ::core::option::Option::None => {
+                        ::core::unreachable!("a `loop` ends only through a `break`")
+                    }
+                }
+            },
+        )
+    } else {
+        // No `break`: the loop's value is `!`, as without the attribute.
+        (
+            quote!(),
+            quote!(::core::unreachable!("a `loop` ends only through a `break`")),
+        )
+    };
+    let take = match &value.binding {
+        Some(binding) => {
+            let mut binding = binding.clone();
+            binding.init = Some(syn::LocalInit {
+                eq_token: Default::default(),
+                expr: Box::new(syn::parse_quote!(#taken)),
+                diverge: None,
+            });
+            quote!(#binding)
+        }
+        None => taken,
+    };
+    (declare, take)
 }

@@ -231,6 +231,13 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             }
             #(#after)*
         }
+        // Ended before the iteration the checkpoint was saved in: its state was never put back.
+        if #restore.is_some() {
+            return #private::exit(
+                #private::Exit::Abort(#run.outer_ended_early(#position.0)),
+                (),
+            );
+        }
         #private::exit(#private::Exit::Completed, ())
     });
     quote! {

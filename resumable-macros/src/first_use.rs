@@ -89,13 +89,16 @@ fn mark_block(stmts: &mut Vec<Stmt>, touching: &BTreeSet<String>, marker: &Expr)
                 "__resumable_operand",
                 proc_macro2::Span::mixed_site().located_at(syn::spanned::Spanned::span(&*operand)),
             );
-            let original = operand.clone();
-            *operand = syn::parse_quote!(match #original {
+            // Built as a tree, not parsed from tokens: syn prints the scrutinee in
+            // parentheses where Rust needs them (`Point { x, y }`, a struct literal).
+            let mut matched: syn::ExprMatch = syn::parse_quote!(match () {
                 #value => {
                     #marker;
                     #value
                 }
             });
+            matched.expr = Box::new(operand.clone());
+            *operand = Expr::Match(matched);
         } else {
             stmts.insert(at, Stmt::Expr(marker.clone(), Some(Default::default())));
         }

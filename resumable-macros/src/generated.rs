@@ -430,7 +430,9 @@ impl Parts {
         // The body was marked before its control flow was rewritten (`Model::mark_first_use`).
         let checkpointed = nest.as_ref().map_or(looped, |nest| &nest.inner);
         let first_use = model.first_use;
-        let body = &checkpointed.body;
+        // The body's statements, not its block: a block as the labelled block's last
+        // expression is `unused_braces` to rustc when the user wrote it on one line.
+        let body = &checkpointed.body.stmts;
         // The bindings the loop reads but does not own: fingerprinted on entry and at every
         // save, which the runtime refuses if one changed.
         let watch_list = if model.watched.is_empty() {
@@ -538,7 +540,7 @@ impl Parts {
                             // iteration, before the next item is pulled, as in a `for`.
                             let #current = #item;
                             let #pat = #current;
-                            #body
+                            #(#body)*
                         }
                         // Unreachable when every path through the body diverges (it
                         // returns, breaks or panics): not the user's to hear about.
@@ -824,7 +826,8 @@ impl Parts {
     /// With state the body moved: takes it back from what the loop's closure returned and
     /// makes `exit` the usual `Result<Exit, panic>`. A panic (or an error returned where
     /// the macro cannot see) dropped that state, so nothing can be saved: the last
-    /// checkpoint stands.
+    /// checkpoint stands. So does an error returned with the state in it (`return Err(out)`,
+    /// handed back as `None`); a value returned so completes the run.
     pub fn hand_back(&self) -> TokenStream {
         let by_value = &self.by_value;
         if by_value.is_empty() {
@@ -835,8 +838,10 @@ impl Parts {
             pulled,
             exit,
             payload,
+            value,
             ..
         } = &self.locals;
+        let returned_is_failure = &self.returned_is_failure;
         let private = quote!(#RUNTIME::__private);
         let back: Vec<Ident> = (0..by_value.len())
             .map(|i| local(&format!("back_{i}")))
@@ -844,7 +849,10 @@ impl Parts {
         let state = local("handed_back");
         quote! {
             let #exit = match #exit.map(#private::into_parts) {
-                ::core::result::Result::Ok((#exit, ::core::option::Option::Some(#state))) => {
+                ::core::result::Result::Ok((
+                    #exit,
+                    ::core::option::Option::Some(::core::option::Option::Some(#state)),
+                )) => {
                     let (#(#back,)*) = #state;
                     // Read after the loop, or by a save after a failure; maybe neither.
                     #[allow(unused_assignments)]
@@ -853,10 +861,17 @@ impl Parts {
                     }
                     ::core::result::Result::Ok(#exit)
                 }
-                ::core::result::Result::Ok((#exit, ::core::option::Option::None)) => {
-                    #run.failed_unsaved("the function returned an error", #pulled - 1);
-                    #run.obey_signal();
-                    return #private::returned_value(#exit);
+                // The state went with the value returned (`return out`), or an error
+                // returned where the macro cannot see dropped it.
+                ::core::result::Result::Ok((#exit, _)) => {
+                    let #value = #private::returned_value(#exit);
+                    if #returned_is_failure {
+                        #run.failed_unsaved("the function returned an error", #pulled - 1);
+                        #run.obey_signal();
+                    } else {
+                        #run.complete();
+                    }
+                    return #value;
                 }
                 ::core::result::Result::Err(#payload) => {
                     #run.failed_unsaved("a panic", #pulled - 1);

@@ -62,6 +62,23 @@ pub struct Model {
     pub ref_mut_params: Vec<Ident>,
     /// `inner = 'label`: the loop nested in `looped` that checkpoints.
     pub nest: Option<Nest>,
+    /// The loop's value, where the function uses it (`let found = loop { … break i; };`).
+    pub loop_value: Option<LoopValue>,
+}
+
+/// A `loop` whose value the function uses: each `break value` of it stores the value in `slot`
+/// and leaves the loop (see `control_flow.rs`); after it, `binding` takes the value, or the
+/// function returns it.
+pub struct LoopValue {
+    /// The generated local the value is kept in.
+    pub slot: Ident,
+    /// `let found` (its initializer taken out), or `None`: the function's value.
+    pub binding: Option<syn::Local>,
+    /// Whether any `break` leaves the loop: without one its value is `!`. Set by the rewrite.
+    pub breaks: bool,
+    /// The state and the bindings the loop's closure owns, unless `Copy`: a `break` value may
+    /// not take them, which the code after the loop still reads.
+    pub kept: Vec<Ident>,
 }
 
 /// A loop nest checkpointed inside its inner loop: `looped`'s body is `between`, the inner
@@ -98,13 +115,22 @@ impl Model {
             .clone()
             .filter(|name| check_name(name, &mut errors));
         let stmts = std::mem::take(&mut function.block.stmts);
-        let Some((prelude, looped, epilogue, condition)) =
-            split_at_loop(&function, stmts, &mut errors)
+        let Some(Split {
+            prelude,
+            looped,
+            written,
+            epilogue,
+            value,
+        }) = split_at_loop(&function, &args, stmts, &mut errors)
         else {
             return Err(errors.finish().unwrap_err());
         };
         let receiver = receiver(&function);
         let params = params(&function);
+        let condition = match &written {
+            Expr::While(looped) => Some((*looped.cond).clone()),
+            _ => None,
+        };
         let mut declared: BTreeSet<String> = bindings_of(&prelude)
             .iter()
             .map(|binding| binding.ident.to_string())
@@ -113,6 +139,19 @@ impl Model {
             .collect();
         let skipped_statics =
             args.take_skipped_statics(|ident| declared.contains(&ident.to_string()));
+        // The outer loop of a nest: a `while` is a `for` whose body starts with its condition
+        // (`let Some(job) = queue.pop() else { break };`), so that the inner loop stands in it.
+        let looped = match &args.inner {
+            Some(_) => loop_forms::as_flat_for_loop(&written).unwrap_or(looped),
+            None => looped,
+        };
+        if let (Some(label), Some(_)) = (&args.inner, &value) {
+            errors.push(
+                label.span(),
+                "the outer loop of a nest cannot give a value (`let found = loop { … }`): keep \
+                 the value in a `let mut` binding before the loop and read it after the loop",
+            );
+        }
         let nest = args
             .inner
             .as_ref()
@@ -160,8 +199,21 @@ impl Model {
         let mut refused = Vec::new();
         refusals::check_iterable(&looped.expr, &mut refused);
         refusals::check_params(&params, &used, &mut refused);
-        refusals::check_prelude(&prelude, &used, &state, &mutable, &mut refused);
         refusals::check_statics(&looped.body, &declared, &skipped_statics, &mut refused);
+        // A `&mut` alias is refused here with what it aliases; not again as a borrow.
+        let skipped: Vec<Ident> = args
+            .skip
+            .iter()
+            .flat_map(|(_, idents)| idents)
+            .cloned()
+            .collect();
+        let aliases = check_declarations(&prelude, &used, &state, &skipped, &looped, &mut refused);
+        let unaliased: Vec<Ident> = state
+            .iter()
+            .filter(|ident| !aliases.contains(ident))
+            .cloned()
+            .collect();
+        refusals::check_prelude(&prelude, &used, &unaliased, &mutable, &mut refused);
         if let Some(nest) = &nest {
             refusals::check_iterable(&nest.inner.expr, &mut refused);
             let between_state: Vec<Ident> = nest
@@ -220,16 +272,43 @@ impl Model {
             .filter(|param| !shadowed(&param.ident))
             .map(|param| param.ident.clone())
             .collect();
+        // Moved into the loop's closure and handed back: state, and the `let mut` bindings the
+        // loop uses that are not (`skip(model)` with `model = optim.step(model, grads)`).
         let by_value = if nest.is_some() {
             Vec::new()
         } else {
             let movable: Vec<Ident> = state
                 .iter()
+                .chain(
+                    prelude_bindings
+                        .iter()
+                        .filter(|binding| binding.mutable)
+                        .map(|binding| &binding.ident)
+                        .filter(|ident| used.contains(&ident.to_string())),
+                )
                 .filter(|ident| !ref_mut_params.contains(*ident))
-                .cloned()
-                .collect();
-            moved::moved_state(&looped.body, &movable)
+                .fold(Vec::new(), |mut movable, ident| {
+                    if !movable.contains(ident) {
+                        movable.push(ident.clone());
+                    }
+                    movable
+                });
+            moved::moved_state(&looped.body, &movable, &copied_literals(&prelude))
         };
+        let loop_value = value.map(|binding| {
+            let copied = copied_literals(&prelude);
+            LoopValue {
+                slot: generated::local("loop_value"),
+                binding,
+                breaks: false,
+                kept: state
+                    .iter()
+                    .chain(&by_value)
+                    .filter(|ident| !copied.contains(ident))
+                    .cloned()
+                    .collect(),
+            }
+        });
         let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
         let watched = watched(
             &receiver,
@@ -269,6 +348,7 @@ impl Model {
             receiver: receiver.map(|(kind, _)| kind),
             ref_mut_params,
             nest,
+            loop_value,
         })
     }
 }
@@ -589,55 +669,364 @@ fn check_name(name: &LitStr, errors: &mut Errors) -> bool {
     ok
 }
 
-/// The statements before the loop, the loop as a `for`, the statements after it, and a `while`
-/// loop's condition.
-type Split = (Vec<Stmt>, ExprForLoop, Vec<Stmt>, Option<Expr>);
+/// The function's statements around the loop that checkpoints.
+struct Split {
+    prelude: Vec<Stmt>,
+    looped: ExprForLoop,
+    /// The loop as written (a `while` is split differently in a nest).
+    written: Expr,
+    epilogue: Vec<Stmt>,
+    /// The loop's value is used: `Some(let)` for `let found = loop { … }`, `Some(None)` when
+    /// the function returns it.
+    value: Option<Option<syn::Local>>,
+}
 
-fn split_at_loop(function: &ItemFn, stmts: Vec<Stmt>, errors: &mut Errors) -> Option<Split> {
-    let mut loops = stmts.iter().enumerate().filter_map(|(i, stmt)| match stmt {
-        Stmt::Expr(expr, _) => loop_forms::keyword_span(expr).map(|span| (i, span)),
+/// The label of a loop expression.
+fn label_of(expr: &Expr) -> Option<&Lifetime> {
+    let label = match expr {
+        Expr::ForLoop(looped) => looped.label.as_ref(),
+        Expr::While(looped) => looped.label.as_ref(),
+        Expr::Loop(looped) => looped.label.as_ref(),
         _ => None,
-    });
-    let Some((at, _)) = loops.next() else {
+    };
+    label.map(|label| &label.name)
+}
+
+/// The top-level loop that checkpoints, where the function may have several: the one `loop =
+/// 'label` names; else (with `inner = 'label`) the one whose body holds that label; else the
+/// first whose body names a `let mut` binding (or a `mut` parameter, `&mut self`) declared
+/// before it, which is where the state changes; else the first. The loops before it run
+/// before the checkpointing starts, again on every call (as the other statements there do:
+/// the state they leave is replaced by the restored one); those after it run once it ends.
+fn split_at_loop(
+    function: &ItemFn,
+    args: &Args,
+    stmts: Vec<Stmt>,
+    errors: &mut Errors,
+) -> Option<Split> {
+    // `let found = loop { … };` is a loop too: its value is what a `break` gives.
+    let candidates: Vec<(usize, &Expr)> = stmts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, stmt)| match stmt {
+            Stmt::Expr(expr, _) => loop_forms::keyword_span(expr).map(|_| (i, expr)),
+            Stmt::Local(local) => local
+                .init
+                .as_ref()
+                .filter(|init| init.diverge.is_none() && matches!(*init.expr, Expr::Loop(_)))
+                .map(|init| (i, &*init.expr)),
+            _ => None,
+        })
+        .collect();
+    if candidates.is_empty() {
         errors.push(
             function.sig.ident.span(),
             "#[resumable] needs a `for`, `while` or `loop` loop at the top level of the function \
              body, and this function has none",
         );
         return None;
-    };
-    if let Some((_, second)) = loops.next() {
-        errors.push(
-            second,
-            "#[resumable] checkpoints exactly one top-level loop, and this is a second one: move \
-             one of the loops into its own function (which can be #[resumable] too)",
-        );
-        return None;
     }
+    let holds_label = |expr: &Expr, label: &Lifetime| {
+        loop_forms::as_for_loop(expr).is_some_and(|looped| {
+            let mut stmts = looped.body.stmts.iter().collect::<Vec<_>>();
+            // A `while` is `if COND { BODY } else { break; }` in its `for` form.
+            if let [Stmt::Expr(Expr::If(branch), _)] = stmts.as_slice() {
+                stmts = branch.then_branch.stmts.iter().collect();
+            }
+            stmts.iter().any(|stmt| {
+                matches!(stmt, Stmt::Expr(inner, _)
+                    if label_of(inner).is_some_and(|found| found.ident == label.ident))
+            })
+        })
+    };
+    let mut mutable: BTreeSet<String> = params(function)
+        .iter()
+        .filter(|param| param.mutable)
+        .map(|param| param.ident.to_string())
+        .collect();
+    if let Some((Receiver::RefMut | Receiver::OwnedMut, _)) = receiver(function) {
+        mutable.insert("self".to_owned());
+    }
+    let changes_state = |at: usize, expr: &Expr| {
+        let mut declared = mutable.clone();
+        declared.extend(
+            bindings_of(&stmts[..at])
+                .into_iter()
+                .filter(|binding| binding.mutable)
+                .map(|binding| binding.ident.to_string()),
+        );
+        let mut named = BTreeSet::new();
+        if let Some(looped) = loop_forms::as_for_loop(expr) {
+            names_in(looped.body.to_token_stream(), &mut named);
+        }
+        !named.is_disjoint(&declared)
+    };
+    let chosen = if let Some(label) = &args.looped {
+        let Some(found) = candidates
+            .iter()
+            .find(|(_, expr)| label_of(expr).is_some_and(|found| found.ident == label.ident))
+        else {
+            errors.push(
+                label.span(),
+                format!(
+                    "no top-level loop is labelled `{label}`: label the loop to checkpoint \
+                     (`{label}: for item in items {{ … }}`); it must be a statement of the \
+                     function's body, not inside an `if`, a block or another loop"
+                ),
+            );
+            return None;
+        };
+        found.0
+    } else {
+        let inner = args
+            .inner
+            .as_ref()
+            .and_then(|label| candidates.iter().find(|(_, expr)| holds_label(expr, label)));
+        inner
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .find(|(at, expr)| changes_state(*at, expr))
+            })
+            .unwrap_or(&candidates[0])
+            .0
+    };
     let mut prelude = stmts;
-    let mut epilogue = prelude.split_off(at);
-    let Stmt::Expr(expr, semicolon) = epilogue.remove(0) else {
-        unreachable!()
+    let mut epilogue = prelude.split_off(chosen);
+    let (written, value) = match epilogue.remove(0) {
+        Stmt::Expr(expr, semicolon) => {
+            let returned = matches!(expr, Expr::Loop(_))
+                && semicolon.is_none()
+                && epilogue.is_empty()
+                && !matches!(function.sig.output, syn::ReturnType::Default);
+            (expr, returned.then_some(None))
+        }
+        Stmt::Local(mut local) => {
+            let init = local.init.take().expect("found with an initializer above");
+            (*init.expr, Some(Some(local)))
+        }
+        _ => unreachable!("found as a loop above"),
     };
-    if let Expr::Loop(looped) = &expr
-        && semicolon.is_none()
-        && epilogue.is_empty()
-        && !matches!(function.sig.output, syn::ReturnType::Default)
-    {
-        errors.push(
-            looped.loop_token.span,
-            "#[resumable] cannot return the value of a `loop` (`break value`): keep the value in \
-             a `let mut` binding before the loop, `break`, and return it after the loop",
-        );
-        return None;
-    }
-    let looped = loop_forms::as_for_loop(&expr).expect("found as a loop above");
-    let condition = match expr {
-        Expr::While(looped) => Some(*looped.cond),
-        _ => None,
-    };
+    let looped = loop_forms::as_for_loop(&written).expect("found as a loop above");
     prelude.shrink_to_fit();
-    Some((prelude, looped, epilogue, condition))
+    Some(Split {
+        prelude,
+        looped,
+        written,
+        epilogue,
+        value,
+    })
+}
+
+/// Refuses, at the user's binding, state that no checkpoint could save or restore and would
+/// otherwise fail to compile with a message about the generated code: declared without a value
+/// (`let mut last;`), holding borrows inside (`Vec<&'a str>`), an array longer than serde takes
+/// (`[u64; 64]`), borrowed by a closure in the loop's iterator (`.filter(|x| *x <
+/// limit.get())`); and a binding the loop uses that is a `&mut` borrow of another, which the
+/// loop then changes without naming it. Returns the `&mut` aliases found.
+fn check_declarations(
+    prelude: &[Stmt],
+    used: &BTreeSet<String>,
+    state: &[Ident],
+    skipped: &[Ident],
+    looped: &ExprForLoop,
+    errors: &mut Vec<syn::Error>,
+) -> Vec<Ident> {
+    let mut aliases = Vec::new();
+    for stmt in prelude {
+        let Stmt::Local(local) = stmt else { continue };
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
+            other => (other, None),
+        };
+        let Pat::Ident(binding) = pat else { continue };
+        let ident = &binding.ident;
+        let init = local.init.as_ref().map(|init| &*init.expr);
+        if !used.contains(&ident.to_string()) {
+            continue;
+        }
+        if let Some(Expr::Reference(reference)) = init
+            && reference.mutability.is_some()
+            && !skipped.contains(ident)
+        {
+            let target = reference
+                .expr
+                .to_token_stream()
+                .to_string()
+                .replace(' ', "");
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is a `&mut` borrow of `{target}`: the loop changes `{target}` \
+                     through it without naming it, so no checkpoint saves what it changed. Use \
+                     `{target}` in the loop directly (declared `let mut`, or a `mut` parameter), \
+                     which makes it loop state"
+                ),
+            ));
+            aliases.push(ident.clone());
+            continue;
+        }
+        if !state.contains(ident) {
+            continue;
+        }
+        if init.is_none() {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is loop state and is declared without a value, which a checkpoint \
+                     needs to save and restore from the first iteration on: give it one before \
+                     the loop (`let mut {ident} = 0;`, or `let mut {ident}: Option<T> = None;` \
+                     set in the loop)"
+                ),
+            ));
+            continue;
+        }
+        if let Some(ty) = ty
+            && !matches!(ty, syn::Type::Reference(_))
+            && holds_borrow(ty.to_token_stream())
+        {
+            let spelled = spelled(ty.to_token_stream());
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is loop state and holds borrows (`{spelled}`), which a checkpoint \
+                     cannot restore: a checkpoint reads back owned values. Hold owned ones \
+                     (`String` for `&str`, `Vec<T>` for `&[T]`) or indices into what they \
+                     borrow from"
+                ),
+            ));
+            continue;
+        }
+        let length = match (ty, init) {
+            (Some(syn::Type::Array(array)), _) => Some(&array.len),
+            (None, Some(Expr::Repeat(repeat))) => Some(&*repeat.len),
+            _ => None,
+        };
+        if let Some(Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(length),
+            ..
+        })) = length
+            && length.base10_parse::<u64>().is_ok_and(|length| length > 32)
+        {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is loop state and an array of {length} elements, and serde (which \
+                     checkpoints use) reads and writes arrays of at most 32: hold a `Vec` \
+                     (`vec![0; {length}]`), or keep the array inside a struct of yours whose \
+                     field says how to serialize it (`serde_big_array::BigArray`, or \
+                     `serde_with`'s `#[serde_as(as = \"[_; {length}]\")]`)"
+                ),
+            ));
+        }
+    }
+    // A closure in the iterator keeps its borrow of the state while the loop runs, and reads
+    // the value the state had when the iterator was made.
+    struct Closures<'a>(&'a [Ident], Option<Ident>);
+    impl syn::visit::Visit<'_> for Closures<'_> {
+        fn visit_expr_closure(&mut self, closure: &syn::ExprClosure) {
+            if self.1.is_none() {
+                self.1 = first_named(closure.body.to_token_stream(), self.0);
+            }
+        }
+    }
+    let mut closures = Closures(state, None);
+    syn::visit::Visit::visit_expr(&mut closures, &looped.expr);
+    if let Some(named) = closures.1 {
+        errors.push(syn::Error::new(
+            named.span(),
+            format!(
+                "the loop's iterator borrows `{named}`, which is loop state, in a closure: a \
+                 resumed run restores `{named}` after the iterator is made, which that borrow \
+                 forbids. Test it in the body instead: `for x in items {{ if !(…{named}…) {{ \
+                 continue; }} … }}`"
+            ),
+        ));
+    }
+    aliases
+}
+
+/// Tokens as Rust is written: a space between two words and after a comma only.
+fn spelled(tokens: TokenStream) -> String {
+    let mut text = String::new();
+    let mut word = false;
+    for tree in tokens {
+        match tree {
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                    proc_macro2::Delimiter::Bracket => ("[", "]"),
+                    proc_macro2::Delimiter::Brace => ("{", "}"),
+                    proc_macro2::Delimiter::None => ("", ""),
+                };
+                text.push_str(&format!("{open}{}{close}", spelled(group.stream())));
+                word = false;
+            }
+            TokenTree::Punct(punct) => {
+                text.push(punct.as_char());
+                if punct.as_char() == ',' || punct.as_char() == ';' {
+                    text.push(' ');
+                }
+                word = false;
+            }
+            other => {
+                if word {
+                    text.push(' ');
+                }
+                text.push_str(&other.to_string());
+                word = true;
+            }
+        }
+    }
+    text
+}
+
+/// Whether a type's tokens hold a reference or a lifetime (`Vec<&str>`, `Cow<'a, str>`).
+fn holds_borrow(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Punct(punct) => punct.as_char() == '&' || punct.as_char() == '\'',
+        TokenTree::Group(group) => holds_borrow(group.stream()),
+        _ => false,
+    })
+}
+
+/// The first identifier in `tokens` that is one of `names`, as it is spelled there.
+fn first_named(tokens: TokenStream, names: &[Ident]) -> Option<Ident> {
+    tokens.into_iter().find_map(|tree| match tree {
+        TokenTree::Ident(ident) if names.contains(&ident) => Some(ident),
+        TokenTree::Group(group) => first_named(group.stream(), names),
+        _ => None,
+    })
+}
+
+/// The bindings declared with a number, `bool` or `char` literal (`let mut count = 0`), or a
+/// type that is one of those (`let mut best: u64 = …`): `Copy`, so a `return` of one does not
+/// move it.
+fn copied_literals(prelude: &[Stmt]) -> Vec<Ident> {
+    const PRIMITIVE: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char",
+    ];
+    let mut copied: Vec<Ident> = Vec::new();
+    for stmt in prelude {
+        let Stmt::Local(local) = stmt else { continue };
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
+            other => (other, None),
+        };
+        let Pat::Ident(binding) = pat else { continue };
+        let primitive_type = matches!(ty, Some(syn::Type::Path(path))
+            if PRIMITIVE.iter().any(|name| path.path.is_ident(name)));
+        let literal = local.init.as_ref().is_some_and(|init| {
+            matches!(&*init.expr, Expr::Lit(lit)
+                if matches!(lit.lit, Lit::Int(_) | Lit::Float(_) | Lit::Bool(_) | Lit::Char(_)))
+        });
+        copied.retain(|ident| *ident != binding.ident);
+        if primitive_type || (ty.is_none() && literal) {
+            copied.push(binding.ident.clone());
+        }
+    }
+    copied
 }
 
 /// A top-level `let` binding before the loop.

@@ -16,19 +16,116 @@ use proc_macro2::Ident;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr};
 
-/// The bindings of `state` (in its order) that `body` may move.
-pub fn moved_state(body: &Block, state: &[Ident]) -> Vec<Ident> {
+/// The bindings of `state` (in its order) that `body` may move: those it moves and gives a new
+/// value, and those a `return` takes with it (`return out`, `return Ok((out, total))`) unless
+/// `copied` says they are `Copy` (declared with a literal: `let mut count = 0`).
+pub fn moved_state(body: &Block, state: &[Ident], copied: &[Ident]) -> Vec<Ident> {
     let mut finder = Finder {
         state,
         found: Vec::new(),
         assigned: Vec::new(),
+        returned: Vec::new(),
     };
     finder.visit_block(body);
     state
         .iter()
-        .filter(|ident| finder.found.contains(ident) && finder.assigned.contains(ident))
+        .filter(|ident| {
+            (finder.found.contains(ident) && finder.assigned.contains(ident))
+                || (finder.returned.contains(ident) && !copied.contains(ident))
+        })
         .cloned()
         .collect()
+}
+
+/// Whether the value of a `return` takes any of `names` with it (over-approximating: a method
+/// call's receiver counts unless the method is one that borrows, `out.len()`).
+pub fn takes_any(value: &Expr, names: &[Ident]) -> bool {
+    let mut taken = Vec::new();
+    taken_by(value, names, &mut taken);
+    !taken.is_empty()
+}
+
+/// The bindings of `names` that evaluating `expr` as a value moves.
+fn taken_by(expr: &Expr, names: &[Ident], taken: &mut Vec<Ident>) {
+    // Methods that take `&self` on the types state usually has.
+    const BORROWING: &[&str] = &[
+        "clone",
+        "len",
+        "is_empty",
+        "iter",
+        "to_vec",
+        "to_owned",
+        "to_string",
+        "get",
+        "first",
+        "last",
+        "contains",
+        "as_str",
+        "as_slice",
+        "as_ref",
+        "borrow",
+        "keys",
+        "values",
+    ];
+    match expr {
+        Expr::Path(path) => {
+            if let Some(ident) = path.path.get_ident()
+                && names.contains(ident)
+                && !taken.contains(ident)
+            {
+                taken.push(ident.clone());
+            }
+        }
+        Expr::Paren(paren) => taken_by(&paren.expr, names, taken),
+        Expr::Group(group) => taken_by(&group.expr, names, taken),
+        Expr::Field(field) => taken_by(&field.base, names, taken),
+        Expr::Try(try_expr) => taken_by(&try_expr.expr, names, taken),
+        Expr::Call(call) => call.args.iter().for_each(|arg| taken_by(arg, names, taken)),
+        Expr::MethodCall(call) => {
+            if !BORROWING.contains(&&*call.method.to_string()) {
+                taken_by(&call.receiver, names, taken);
+            }
+            call.args.iter().for_each(|arg| taken_by(arg, names, taken));
+        }
+        Expr::Tuple(tuple) => tuple
+            .elems
+            .iter()
+            .for_each(|elem| taken_by(elem, names, taken)),
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .for_each(|elem| taken_by(elem, names, taken)),
+        Expr::Struct(literal) => {
+            literal
+                .fields
+                .iter()
+                .for_each(|field| taken_by(&field.expr, names, taken));
+            if let Some(rest) = &literal.rest {
+                taken_by(rest, names, taken);
+            }
+        }
+        Expr::Match(matched) => {
+            taken_by(&matched.expr, names, taken);
+            matched
+                .arms
+                .iter()
+                .for_each(|arm| taken_by(&arm.body, names, taken));
+        }
+        Expr::If(branch) => {
+            tail_taken(&branch.then_branch, names, taken);
+            if let Some((_, other)) = &branch.else_branch {
+                taken_by(other, names, taken);
+            }
+        }
+        Expr::Block(block) => tail_taken(&block.block, names, taken),
+        _ => {}
+    }
+}
+
+fn tail_taken(block: &Block, names: &[Ident], taken: &mut Vec<Ident>) {
+    if let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last() {
+        taken_by(tail, names, taken);
+    }
 }
 
 struct Finder<'a> {
@@ -38,6 +135,8 @@ struct Finder<'a> {
     /// Given a new value with `=`: a binding moved and not given a new value would be gone
     /// at the next iteration (or it was moved on a way out, `return Some((i, total))`).
     assigned: Vec<Ident>,
+    /// Taken by the value of a `return`.
+    returned: Vec<Ident>,
 }
 
 impl Finder<'_> {
@@ -67,6 +166,11 @@ impl Visit<'_> for Finder<'_> {
             Expr::Call(call) => call.args.iter().for_each(|arg| self.by_value(arg)),
             Expr::MethodCall(call) => call.args.iter().for_each(|arg| self.by_value(arg)),
             Expr::Match(matched) => self.by_value(&matched.expr),
+            Expr::Return(ret) => {
+                if let Some(value) = &ret.expr {
+                    taken_by(value, self.state, &mut self.returned);
+                }
+            }
             Expr::Let(binding) => self.by_value(&binding.expr),
             Expr::Assign(assign) => {
                 self.by_value(&assign.right);
@@ -107,7 +211,7 @@ mod tests {
             .iter()
             .map(|name| Ident::new(name, proc_macro2::Span::call_site()))
             .collect();
-        moved_state(&body, &state)
+        moved_state(&body, &state, &[])
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -143,15 +247,26 @@ mod tests {
             })),
             ["acc"]
         );
-        // Moved only on a way out, never given a new value: nothing to hand back.
-        assert_eq!(
-            moved(parse_quote!({
-                if i == 3 {
-                    return Some((i, total));
-                }
-                total += i;
-            })),
-            Vec::<String>::new()
-        );
+        // Taken by a `return`: owned by the loop's closure, so that the code after it still
+        // has the binding on the other ways out.
+        let returns: Block = parse_quote!({
+            if i == 3 {
+                return Some((i, total));
+            }
+            if i == 4 {
+                return Ok(Summary {
+                    out,
+                    n: phase.len(),
+                });
+            }
+            total += i;
+        });
+        assert_eq!(moved(returns.clone()), ["total", "out"]);
+        // ... unless it is `Copy`: then the `return` copies it.
+        let state: Vec<Ident> = ["total", "out"]
+            .iter()
+            .map(|name| Ident::new(name, proc_macro2::Span::call_site()))
+            .collect();
+        assert_eq!(moved_state(&returns, &state, &state[..1]), state[1..]);
     }
 }

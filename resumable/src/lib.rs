@@ -417,6 +417,8 @@ pub fn request_stop() {
 ///   ()` gives one checkpoint whatever the arguments are.
 /// - `inner = 'label`: checkpoint inside the loop labelled `'label`, nested in the top-level
 ///   loop (see [Loop nests](#loop-nests)).
+/// - `loop = 'label`: checkpoint the top-level loop labelled `'label`, where the function has
+///   several (see [The loop](#the-loop)).
 /// - `dir = expr`: this function's checkpoint directory. `expr` is evaluated on entry, after
 ///   `key` (it can use the arguments), and is anything `AsRef<Path>`. It wins over
 ///   [`Config::dir`]; `RESUMABLE_DIR`, where the user sets it, wins over it, as over every
@@ -504,14 +506,19 @@ pub fn request_stop() {
 /// |---|---|
 /// | changes `let mut` bindings before it, `mut` and `&mut` parameters, `*self` | saved and restored |
 /// | changes a `let mut` `Cell`, `RefCell`, `Mutex`, `RwLock` or atomic (worker threads in the body included) | saved and restored (serde serializes them) |
-/// | threads state by value: `acc = step(acc, i)`, `phase = match phase { … }` | saved and restored; a panic in such a loop keeps the last checkpoint |
+/// | threads state by value: `acc = step(acc, i)`, `phase = match phase { … }`, or returns it from inside the loop (`return out`) | saved and restored; a panic in such a loop keeps the last checkpoint (a `Copy` one declared with a literal, `let mut count = 0`, is not moved by a `return`) |
+/// | threads a skipped binding by value (`model = optim.step(lr, model, grads)` with `skip(model)`) | not saved, as skipped; handed back after the loop |
 /// | `drain(..)`s a collection | resumes like an owned iterator (the collection is emptied either way) |
 /// | fails with `?`, `return Err`, `anyhow::bail!`, a macro's `return Err`, or a panic | see [Failures](#failures) |
 /// | changes a binding declared without `mut` through `&`: `let hits = Cell::new(0)`, `AtomicU64`, `Mutex`, `RefCell`, `OnceCell` | compile error: declare it `let mut` |
 /// | keeps an `Rc` or `Arc` handle as state (`let mut log = Arc::new(Mutex::new(…))`), or one without `mut` to a value it changes | compile error: keep the value in a `let mut` binding, share it after the loop |
-/// | changes a collection through its own iterator: `grid.iter_mut()`, `values_mut()`, `&mut v` | compile error: `for i in 0..grid.len() { let cell = &mut grid[i]; … }` |
+/// | changes a collection through its own iterator: `grid.iter_mut()`, `values_mut()`, `chunks_mut(4)`, `&mut v` | compile error naming the collection, with the loop over indices (or keys) that fits: `for i in 0..grid.len() { let item = &mut grid[i]; … }`, rows of 4 for `chunks_mut(4)` |
+/// | changes a binding through a `&mut` borrow of it declared before the loop (`let cur = &mut grid`) | compile error: use `grid` in the loop |
+/// | reads state in a closure of its iterator (`.filter(\|x\| *x < limit.get())`) | compile error: test it in the body (`if !(…) { continue; }`) |
+/// | keeps state declared without a value (`let mut last;`) | compile error: give it one (`= 0`, or an `Option`) |
+/// | keeps an array longer than 32 as state (`[u64; 64]`: serde's limit) | compile error: a `Vec`, or the array in a struct with `serde_big_array` / `serde_with` |
 /// | calls a closure, declared before it, that names a `let mut` binding (`let mut add = \|x\| total += x`) | compile error: pass the binding in (`add(&mut total, x)`), or write the closure in the body |
-/// | keeps a borrow as state: `let mut best: &str`, `= &x` | compile error: an owned type (`String`), or an index |
+/// | keeps a borrow as state: `let mut best: &str`, `= &x`, `Vec<&'a str>` | compile error: an owned type (`String`), or an index |
 /// | changes a static: `NEXT_ID.fetch_add(1, …)`, `LOG.lock()`, `.store`, `.swap`, `.compare_exchange`, `.borrow_mut()`, `.set`/`.take`/`.replace`, a `thread_local!`'s `.with(\|c\| c.set(…))` or `.with_borrow_mut`, a `static mut` assigned, a concurrent collection's `.insert`/`.push` | compile error at the static: `let mut next_id = NEXT_ID.load(…)` before the loop, `NEXT_ID.store(next_id, …)` after it (or pass the value in); `skip(NEXT_ID)` if it never changes the result (a test's run counter). Constants and reads pass: `MAX.min(x)`, `u64::MAX`, `CONFIG.limit`, `.load()`, `.get()`, `.with(\|c\| c.get())` |
 /// | advances a binding that is not state (left out by `skip` or `state(...)`, or declared without `mut`): `lines.next()`, `while let Ok(x) = rx.recv()`, `reader.read_line(…)`, `rng.random()`, `items.shuffle(&mut rng)`, `for x in &mut it`; or whose `while` condition reads a `let mut` binding left out | compile error: make it the loop's iterator (`for line in lines`, whose completed items a resume skips and checks), or keep its position (an index, a byte offset, a serializable RNG) as state. A message received and dropped (`go.recv().unwrap();`) only paces the loop and passes |
 /// | takes `&mut [T]`, `&mut str` or `&mut dyn Trait` and uses it | compile error: `&mut Vec<T>`, `&mut String`, or a local copy |
@@ -759,8 +766,22 @@ pub fn request_stop() {
 ///
 /// # The loop
 ///
-/// The function body's one top-level loop: a `for`, a `while` (or `while let`) or a `loop`;
-/// none, or two, is a compile error.
+/// A top-level loop of the function body: a `for`, a `while` (or `while let`) or a `loop`,
+/// written as a statement or as the value of a `let` (`let found = loop { … };`) or of the
+/// function. None is a compile error. Where the body has several, one checkpoints:
+///
+/// - the one labelled `'label` with `loop = 'label` on the attribute; else
+/// - with `inner = 'label`, the one whose body holds the loop with that label; else
+/// - the first whose body names a `let mut` binding declared before it (or a `mut` or `&mut`
+///   parameter, or `self` in a `&mut self` method), which is where state changes; else the
+///   first.
+///
+/// The others are ordinary code. Those before it run before the checkpointing starts, on
+/// every call, a resumed one too, like the other statements there (the state they leave is
+/// replaced by the restored one, so they must not have effects outside the function that
+/// may not repeat); those after it run once it has ended. An index built in a loop before the
+/// main loop changes a `let mut` binding, so it is the one chosen by default: name the main
+/// loop with `loop = 'main`.
 ///
 /// - **`for`**: the iterator expression is evaluated once, before the state is restored, as in
 ///   an uninterrupted run. On resume the iterator skips the completed items with
@@ -771,9 +792,11 @@ pub fn request_stop() {
 ///   queue, a cursor), which is checkpointed like any other; the checkpoint's index counts
 ///   completed iterations. `while COND BODY` runs as `for _ in 0u64.. { if COND BODY else {
 ///   break } }` and `loop BODY` as `for _ in 0u64.. BODY`, so the condition is evaluated on
-///   the restored state, and `let` chains (`while let Some(job) = queue.pop()`) work. A `loop`
-///   whose value is returned (`break value` as the function's result) is a compile error: keep
-///   the value in a state binding and return it after the loop.
+///   the restored state, and `let` chains (`while let Some(job) = queue.pop()`) work. A
+///   `loop` whose value is used (`let found = loop { … break i; };`, or the function's last
+///   expression) gives it as without the attribute: a `break value` ends the loop and the
+///   run. A `break` whose value takes state with it (`break out` for a `Vec` the loop fills)
+///   is a compile error: break with a copy (`out.clone()`), or read the state after the loop.
 /// - **Loop nests**: by default, checkpoints fall between iterations of the top-level loop,
 ///   and a loop inside its body runs whole within one iteration. To checkpoint inside the
 ///   inner loop, label it and name it with `inner = 'label` (see [Loop nests](#loop-nests)).
@@ -798,7 +821,12 @@ pub fn request_stop() {
 ///
 /// `inner = 'label` checkpoints inside the loop with that label, which must be a statement of
 /// the top-level loop's body (not inside an `if`, a block or a deeper loop); the top-level
-/// loop is then the outer loop. `every` counts the inner loop's iterations, over the whole
+/// loop is then the outer loop. An outer `while let PAT = EXPR` runs as a `for _ in 0u64..`
+/// whose body starts with `let PAT = EXPR else { break };` (`while COND` with `if COND {}
+/// else { break }`), so its condition is one of the statements between the loops; a `let`
+/// chain there is not supported. An outer loop that ends before the iteration the checkpoint
+/// was saved in (a queue that is empty on resume) is refused on resume, as an iterator that
+/// is too short is: its state was never restored. `every` counts the inner loop's iterations, over the whole
 /// run; the checkpoint's index is the inner iterations completed so far (one that `break`s
 /// included, and for a `while` inner loop the check of its condition that ends it), and its
 /// resume point is the pair (outer iteration, inner iteration), saved with the state.

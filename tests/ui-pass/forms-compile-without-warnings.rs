@@ -1,5 +1,7 @@
 //! Forms that must compile as they do without the attribute, here under `deny(warnings)`: a
-//! body that is one `if`, state threaded by value, `anyhow::bail!`.
+//! body that is one `if`, or on one line; state threaded by value, or returned from inside the
+//! loop; a struct literal as the first update; `anyhow::bail!`; a `loop` whose value is used;
+//! several top-level loops.
 #![deny(warnings)]
 
 use resumable::resumable;
@@ -52,10 +54,79 @@ fn checked(n: u64) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+#[rustfmt::skip]
+#[resumable(every = 10, name = "ui-pass-one-line")]
+fn widest(names: Vec<String>) -> String {
+    let mut widest = String::new();
+    for name in names { if name.len() > widest.len() { widest = name.clone(); } }
+    widest
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Point {
+    x: u64,
+    y: u64,
+}
+
+#[resumable(every = 10, name = "ui-pass-struct-literal")]
+fn points(n: u64) -> usize {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let y = i * 2;
+        out.push(Point { x: i, y });
+    }
+    out.iter().filter(|point| point.x < point.y).count()
+}
+
+#[resumable(every = 10, name = "ui-pass-return-state")]
+fn until(n: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        if i == 5 {
+            return out;
+        }
+        out.push(i);
+    }
+    out
+}
+
+#[resumable(every = 10, name = "ui-pass-loop-value")]
+fn first_square_over(limit: u64) -> u64 {
+    let mut i = 0u64;
+    let found = loop {
+        if i * i > limit {
+            break i;
+        }
+        i += 1;
+    };
+    found
+}
+
+#[resumable(every = 10, name = "ui-pass-several-loops")]
+fn summary(xs: Vec<u64>) -> (u64, u64) {
+    for x in &xs {
+        assert!(*x < 100);
+    }
+    let mut total = 0;
+    for x in &xs {
+        total += x;
+    }
+    let mut best = 0;
+    for x in &xs {
+        best = best.max(*x);
+    }
+    (total, best)
+}
+
 fn main() {
     std::env::set_current_dir(std::env::temp_dir()).unwrap();
     assert_eq!(evens(10), 5);
     assert_eq!(split(10), (10, 35));
     assert_eq!(threaded(25), 25);
     assert_eq!(checked(10).unwrap(), 45);
+    assert_eq!(widest(vec!["a".into(), "abc".into(), "ab".into()]), "abc");
+    assert_eq!(points(5), 4);
+    assert_eq!(until(10), [0, 1, 2, 3, 4]);
+    assert_eq!(first_square_over(30), 6);
+    assert_eq!(summary(vec![1, 5, 2]), (8, 5));
 }

@@ -28,4 +28,14 @@ fn zero_all(rows: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     rows
 }
 
+#[resumable(every = 10)]
+fn scale_rows(mut table: Vec<f64>) -> Vec<f64> {
+    let mut sums = Vec::new();
+    for row in table.chunks_mut(4) {
+        row[0] = 0.0;
+        sums.push(row.iter().sum::<f64>());
+    }
+    sums
+}
+
 fn main() {}

@@ -122,26 +122,21 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         '__resumable_body: {
                             let __resumable_current = __resumable_item;
                             let file = __resumable_current;
+                            let bytes = match ::resumable::__private::try_branch(read(&file).await)
                             {
-                                let bytes =
-                                    match ::resumable::__private::try_branch(read(&file).await) {
-                                        ::core::ops::ControlFlow::Continue(__resumable_value) => {
-                                            __resumable_value
-                                        }
-                                        ::core::ops::ControlFlow::Break(__resumable_residual) => {
-                                            return ::resumable::__private::exit(
-                                                __resumable_residual,
-                                                (),
-                                            );
-                                        }
-                                    };
-                                report.push(match bytes.len() as u64 {
-                                    __resumable_operand => {
-                                        __resumable_dirty_at = __resumable_pulled;
-                                        __resumable_operand
-                                    }
-                                });
-                            }
+                                ::core::ops::ControlFlow::Continue(__resumable_value) => {
+                                    __resumable_value
+                                }
+                                ::core::ops::ControlFlow::Break(__resumable_residual) => {
+                                    return ::resumable::__private::exit(__resumable_residual, ());
+                                }
+                            };
+                            report.push(match bytes.len() as u64 {
+                                __resumable_operand => {
+                                    __resumable_dirty_at = __resumable_pulled;
+                                    __resumable_operand
+                                }
+                            });
                         }
                         #[allow(unreachable_code)]
                         {

@@ -114,14 +114,12 @@ fn squares(n: u64) -> Vec<u64> {
                         '__resumable_body: {
                             let __resumable_current = __resumable_item;
                             let i = __resumable_current;
-                            {
-                                results.push(match i * i {
-                                    __resumable_operand => {
-                                        __resumable_dirty_at = __resumable_pulled;
-                                        __resumable_operand
-                                    }
-                                });
-                            }
+                            results.push(match i * i {
+                                __resumable_operand => {
+                                    __resumable_dirty_at = __resumable_pulled;
+                                    __resumable_operand
+                                }
+                            });
                         }
                         #[allow(unreachable_code)]
                         {

@@ -220,9 +220,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                         '__resumable_body: {
                                             let __resumable_current = __resumable_item;
                                             let batch = __resumable_current;
-                                            {
-                                                loss += rate * batch.iter().sum::<f32>();
-                                            }
+                                            loss += rate * batch.iter().sum::<f32>();
                                         }
                                         #[allow(unreachable_code)]
                                         {
@@ -470,6 +468,14 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                     }
                 }
                 losses.push(loss);
+            }
+            if __resumable_restore.is_some() {
+                return ::resumable::__private::exit(
+                    ::resumable::__private::Exit::Abort(
+                        __resumable_run.outer_ended_early(__resumable_position.0),
+                    ),
+                    (),
+                );
             }
             ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
         },

@@ -124,18 +124,16 @@ impl Grid {
                             '__resumable_body: {
                                 let __resumable_current = __resumable_item;
                                 let _ = __resumable_current;
-                                {
-                                    if self.steps < steps {
-                                        scratch.clear();
-                                        self.step(match &mut scratch {
-                                            __resumable_operand => {
-                                                __resumable_dirty_at = __resumable_pulled;
-                                                __resumable_operand
-                                            }
-                                        });
-                                    } else {
-                                        break '__resumable_outer;
-                                    }
+                                if self.steps < steps {
+                                    scratch.clear();
+                                    self.step(match &mut scratch {
+                                        __resumable_operand => {
+                                            __resumable_dirty_at = __resumable_pulled;
+                                            __resumable_operand
+                                        }
+                                    });
+                                } else {
+                                    break '__resumable_outer;
                                 }
                             }
                             #[allow(unreachable_code)]

@@ -340,6 +340,19 @@ impl Run {
         }
     }
 
+    /// The error for a nest whose outer loop ended before the iteration its checkpoint was
+    /// saved in (a `while` whose condition no longer held there, a `break` before the inner
+    /// loop): the saved state was never restored, so the run is refused instead of returning
+    /// the state the loop starts with.
+    pub fn outer_ended_early(&self, outer: u64) -> Error {
+        let err = Error::IteratorTooShort {
+            path: self.generations.newest.clone(),
+            index: outer,
+        };
+        refused(self.function, &err);
+        err
+    }
+
     /// The saved state to assign back to the bindings, if there is a checkpoint.
     pub fn restore(&mut self) -> Option<Restore> {
         let (loaded, path) = self.loaded.take()?;

@@ -1,13 +1,10 @@
 use resumable::resumable;
 
-#[resumable(every = 10)]
-fn sums(n: u64) -> u64 {
+#[resumable(every = 10, loop = 'main)]
+fn total(n: u64) -> u64 {
     let mut total = 0;
     for i in 0..n {
         total += i;
-    }
-    for i in 0..n {
-        total += i * i;
     }
     total
 }

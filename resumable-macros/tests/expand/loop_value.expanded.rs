@@ -1,0 +1,329 @@
+fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
+    let mut out = Vec::new();
+    for point in points {
+        assert!(point.0 < limit);
+    }
+    let mut __resumable_loop_value = ::core::option::Option::None;
+    let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
+    let __resumable_codec_0 = ::resumable::__private::codec(&out);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&out)).sharing());
+    }
+    let __resumable_route = |__resumable_err: ::resumable::Error| {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+        (&&::resumable::__private::ErrorRoute::<(usize, Vec<Point>)>::new()).route(__resumable_err)
+    };
+    let mut __resumable_run = match ::resumable::__private::Run::start(
+        &::resumable::__private::Spec {
+            function: "first_over",
+            path: ::core::concat!(::core::module_path!(), "::", "first_over"),
+            name: ::core::concat!(::core::module_path!(), "::", "first_over"),
+            interval_ms: 0u64,
+            state: &["out"],
+            signals: true,
+            key: ::core::option::Option::None,
+            dir: ::core::option::Option::None,
+            nest: false,
+            code: 14764059336787881706u64,
+            strict: false,
+        },
+        &[(__resumable_codec_0.shape)(::core::option::Option::Some(
+            &out,
+        ))],
+    ) {
+        ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
+    };
+    __resumable_run.watch(&{
+        #[allow(unused_imports)]
+        use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
+        [
+            ("limit", (&&::resumable::__private::Watched(&limit)).print()),
+            (
+                "points",
+                (&&::resumable::__private::Watched(&points)).print(),
+            ),
+        ]
+    });
+    if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+        out = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
+            }
+        };
+        match __resumable_restore.finish() {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
+            }
+        };
+    }
+    let __resumable_fingerprint =
+        ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{
+                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
+            };
+            (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
+        });
+    let mut __resumable_iter = match __resumable_run
+        .prepare(__resumable_iter, &__resumable_fingerprint)
+    {
+        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
+    };
+    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
+    let mut __resumable_pulled: u64 = __resumable_run.start_index();
+    let __resumable_stop = __resumable_run.stop_flag();
+    let mut __resumable_saving = false;
+    let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+        || -> (::resumable::__private::Exit<(usize, Vec<Point>)>, _) {
+            #[allow(unused_mut)]
+            let mut out = out;
+            let mut __resumable_iter = __resumable_iter;
+            let mut __resumable_due: u64 = __resumable_run.first_boundary(10u64);
+            let __resumable_stride: u64 = __resumable_run.stride();
+            __resumable_pulled += 1;
+            let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                ::core::option::Option::Some(__resumable_item) => __resumable_item,
+                ::core::option::Option::None => {
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Completed,
+                        ::core::option::Option::Some((out,)),
+                    );
+                }
+            };
+            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
+            '__resumable_outer: loop {
+                if !__resumable_boundary {
+                    loop {
+                        '__resumable_body: {
+                            let __resumable_current = __resumable_item;
+                            let _ = __resumable_current;
+                            let at = out.len();
+                            if at == points.len() {
+                                {
+                                    __resumable_loop_value = ::core::option::Option::Some(at);
+                                    break '__resumable_outer;
+                                };
+                            }
+                            out.push(Point {
+                                x: points[at].0,
+                                y: points[at].1,
+                            });
+                            if points[at].0 > limit {
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::<(usize, Vec<Point>)>::Returned(
+                                        (at, out),
+                                    ),
+                                    ::core::option::Option::None,
+                                );
+                            }
+                        }
+                        #[allow(unreachable_code)]
+                        {
+                            __resumable_pulled += 1;
+                            __resumable_item =
+                                match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                                    ::core::option::Option::Some(__resumable_item) => {
+                                        __resumable_item
+                                    }
+                                    ::core::option::Option::None => {
+                                        break '__resumable_outer;
+                                    }
+                                };
+                            if (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0)
+                            {
+                                break;
+                            }
+                        }
+                    }
+                }
+                __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
+                let __resumable_next_item = __resumable_fingerprint(&__resumable_item);
+                match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
+                    ::core::result::Result::Ok(true) => {
+                        __resumable_saving = true;
+                        let mut __resumable_save = match __resumable_run.save(
+                            __resumable_pulled - 1,
+                            __resumable_next_item,
+                            &{
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                };
+                                [
+                                    ("limit", (&&::resumable::__private::Watched(&limit)).print()),
+                                    (
+                                        "points",
+                                        (&&::resumable::__private::Watched(&points)).print(),
+                                    ),
+                                ]
+                            },
+                        ) {
+                            ::core::result::Result::Ok(__resumable_save) => __resumable_save,
+                            ::core::result::Result::Err(__resumable_err) => {
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::Abort(__resumable_err),
+                                    ::core::option::Option::Some((out,)),
+                                );
+                            }
+                        };
+                        {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&out)).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &out,
+                                    &__resumable_compare,
+                                );
+                            }
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&out))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &out);
+                        }
+                        if let ::core::result::Result::Err(__resumable_err) =
+                            __resumable_save.commit()
+                        {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                ::core::option::Option::Some((out,)),
+                            );
+                        }
+                        __resumable_saving = false;
+                    }
+                    ::core::result::Result::Ok(false) => {}
+                    ::core::result::Result::Err(__resumable_err) => {
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Abort(__resumable_err),
+                            ::core::option::Option::Some((out,)),
+                        );
+                    }
+                }
+                if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Stopped,
+                        ::core::option::Option::Some((out,)),
+                    );
+                }
+                __resumable_boundary = false;
+            }
+            ::resumable::__private::exit(
+                ::resumable::__private::Exit::Completed,
+                ::core::option::Option::Some((out,)),
+            )
+        },
+    ));
+    __resumable_run.end_watch();
+    let __resumable_exit = match __resumable_exit.map(::resumable::__private::into_parts) {
+        ::core::result::Result::Ok((
+            __resumable_exit,
+            ::core::option::Option::Some(::core::option::Option::Some(__resumable_handed_back)),
+        )) => {
+            let (__resumable_back_0,) = __resumable_handed_back;
+            #[allow(unused_assignments)]
+            {
+                out = __resumable_back_0;
+            }
+            ::core::result::Result::Ok(__resumable_exit)
+        }
+        ::core::result::Result::Ok((__resumable_exit, _)) => {
+            let __resumable_value = ::resumable::__private::returned_value(__resumable_exit);
+            if {
+                #[allow(unused_imports)]
+                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+            } {
+                __resumable_run
+                    .failed_unsaved("the function returned an error", __resumable_pulled - 1);
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Err(__resumable_payload) => {
+            __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
+            __resumable_run.obey_signal();
+            ::std::panic::resume_unwind(__resumable_payload)
+        }
+    };
+    match __resumable_exit {
+        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
+            __resumable_run.complete()
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
+            if {
+                #[allow(unused_imports)]
+                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+            } {
+                __resumable_run
+                    .failed_unsaved("the function returned an error", __resumable_pulled - 1);
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+            __resumable_run
+                .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
+            __resumable_run.obey_signal();
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
+            match __resumable_route(__resumable_err) {
+                ::core::result::Result::Ok(__resumable_value) => {
+                    __resumable_run.settle();
+                    return __resumable_value;
+                }
+                ::core::result::Result::Err(__resumable_err) => {
+                    __resumable_run.abort(__resumable_err)
+                }
+            }
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
+            __resumable_run.stopped(__resumable_pulled - 1)
+        }
+        ::core::result::Result::Err(__resumable_payload) => {
+            if !__resumable_saving {
+                __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
+            }
+            __resumable_run.obey_signal();
+            ::std::panic::resume_unwind(__resumable_payload)
+        }
+    };
+    let found = match __resumable_loop_value {
+        ::core::option::Option::Some(__resumable_loop_value) => __resumable_loop_value,
+        ::core::option::Option::None => {
+            ::core::unreachable!("a `loop` ends only through a `break`")
+        }
+    };
+    (found, out)
+}

@@ -1,0 +1,867 @@
+fn drain(mut queue: Vec<u64>) -> Vec<u64> {
+    let mut sums = Vec::new();
+    let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0u64..);
+    let mut __resumable_position: (u64, u64) = (0, 0);
+    let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared(
+            (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
+        );
+    }
+    let __resumable_codec_1 = ::resumable::__private::codec(&queue);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&queue)).sharing());
+    }
+    let __resumable_codec_2 = ::resumable::__private::codec(&sums);
+    {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{AnyState as _, SharedState as _};
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&sums)).sharing());
+    }
+    let __resumable_codec_3 = ::resumable::__private::codec_of();
+    let __resumable_codec_4 = ::resumable::__private::codec_of();
+    let __resumable_route = |__resumable_err: ::resumable::Error| {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
+        (&&::resumable::__private::ErrorRoute::<Vec<u64>>::new()).route(__resumable_err)
+    };
+    let mut __resumable_run = match ::resumable::__private::Run::start(
+        &::resumable::__private::Spec {
+            function: "drain",
+            path: ::core::concat!(::core::module_path!(), "::", "drain"),
+            name: ::core::concat!(::core::module_path!(), "::", "drain"),
+            interval_ms: 0u64,
+            state: &[
+                ::resumable::__private::POSITION,
+                "queue",
+                "sums",
+                "job",
+                "sum",
+            ],
+            signals: true,
+            key: ::core::option::Option::None,
+            dir: ::core::option::Option::None,
+            nest: true,
+            code: 17665936099658970296u64,
+            strict: false,
+        },
+        &[
+            (__resumable_codec_0.shape)(::core::option::Option::Some(&__resumable_position)),
+            (__resumable_codec_1.shape)(::core::option::Option::Some(&queue)),
+            (__resumable_codec_2.shape)(::core::option::Option::Some(&sums)),
+            (__resumable_codec_3.shape)(::core::option::Option::None),
+            (__resumable_codec_4.shape)(::core::option::Option::None),
+        ],
+    ) {
+        ::core::result::Result::Ok(__resumable_run) => __resumable_run,
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
+    };
+    let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
+                    ::resumable::__private::fail(__resumable_err)
+                });
+            }
+        };
+        __resumable_run.resuming_at(__resumable_position);
+    }
+    let mut __resumable_outer_iter = match __resumable_run.skip(
+        __resumable_outer_iter,
+        __resumable_position.0,
+        __resumable_restore.is_some(),
+    ) {
+        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+        ::core::result::Result::Err(__resumable_err) => {
+            return __resumable_route(__resumable_err)
+                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+        }
+    };
+    __resumable_run.size_hint((0, ::core::option::Option::None));
+    let mut __resumable_pulled: u64 = __resumable_run.start_index();
+    let mut __resumable_outer_next: u64 = __resumable_position.0;
+    let __resumable_stop = __resumable_run.stop_flag();
+    let mut __resumable_saving = false;
+    let mut __resumable_dirty_at: u64 = u64::MAX;
+    let __resumable_exit = ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+        || -> ::resumable::__private::Exit<Vec<u64>> {
+            let mut __resumable_due: u64 = __resumable_run.first_boundary(100u64);
+            let __resumable_stride: u64 = __resumable_run.stride();
+            for __resumable_outer_item in __resumable_outer_iter {
+                let __resumable_outer_at: u64 = __resumable_outer_next;
+                __resumable_outer_next += 1;
+                __resumable_run.new_outer_iteration(3usize);
+                let _ = __resumable_outer_item;
+                let Some(job) = queue.pop() else {
+                    break;
+                };
+                let mut sum = 0;
+                let mut __resumable_inner_done: u64 = 0;
+                let mut __resumable_restoring = __resumable_restore.take();
+                if let ::core::option::Option::Some(__resumable_restore) =
+                    &mut __resumable_restoring
+                {
+                    queue = match (__resumable_codec_1.load)(__resumable_restore) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
+                    sums = match (__resumable_codec_2.load)(__resumable_restore) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
+                    __resumable_inner_done = __resumable_position.1;
+                }
+                let job = match &mut __resumable_restoring {
+                    ::core::option::Option::Some(__resumable_restore) => {
+                        match (__resumable_codec_3.load)(__resumable_restore) {
+                            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                            ::core::result::Result::Err(__resumable_err) => {
+                                return ::resumable::__private::exit(
+                                    ::resumable::__private::Exit::Abort(__resumable_err),
+                                    (),
+                                );
+                            }
+                        }
+                    }
+                    ::core::option::Option::None => job,
+                };
+                if let ::core::option::Option::Some(__resumable_restore) =
+                    &mut __resumable_restoring
+                {
+                    sum = match (__resumable_codec_4.load)(__resumable_restore) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
+                }
+                if let ::core::option::Option::Some(__resumable_restore) = __resumable_restoring {
+                    match __resumable_restore.finish() {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
+                }
+                let __resumable_encoded_3 =
+                    ::resumable::__private::encoded(__resumable_codec_3, &job);
+                let __resumable_iter = ::core::iter::IntoIterator::into_iter(0..job);
+                let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
+                    &__resumable_iter,
+                    |__resumable_fingerprinted| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{
+                            DebugItem as _, HashableItem as _, OpaqueItem as _,
+                            SerializableItem as _,
+                        };
+                        (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
+                    },
+                );
+                let __resumable_iter =
+                    match __resumable_run.skip_inner(__resumable_iter, __resumable_inner_done) {
+                        ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+                        ::core::result::Result::Err(__resumable_err) => {
+                            return ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Abort(__resumable_err),
+                                (),
+                            );
+                        }
+                    };
+                let __resumable_base: u64 = __resumable_pulled - __resumable_inner_done;
+                let __resumable_inner_exit =
+                    ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(
+                        || -> ::resumable::__private::Exit<Vec<u64>> {
+                            let mut __resumable_iter = __resumable_iter;
+                            __resumable_pulled += 1;
+                            let mut __resumable_item =
+                                match ::core::iter::Iterator::next(&mut __resumable_iter) {
+                                    ::core::option::Option::Some(__resumable_item) => {
+                                        __resumable_item
+                                    }
+                                    ::core::option::Option::None => {
+                                        __resumable_pulled -= 1;
+                                        return ::resumable::__private::exit(
+                                            ::resumable::__private::Exit::Completed,
+                                            (),
+                                        );
+                                    }
+                                };
+                            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0);
+                            '__resumable_outer: loop {
+                                if !__resumable_boundary {
+                                    loop {
+                                        '__resumable_body: {
+                                            let __resumable_current = __resumable_item;
+                                            let k = __resumable_current;
+                                            sum += match k {
+                                                __resumable_operand => {
+                                                    __resumable_dirty_at = __resumable_pulled;
+                                                    __resumable_operand
+                                                }
+                                            };
+                                        }
+                                        #[allow(unreachable_code)]
+                                        {
+                                            __resumable_pulled += 1;
+                                            __resumable_item = match ::core::iter::Iterator::next(
+                                                &mut __resumable_iter,
+                                            ) {
+                                                ::core::option::Option::Some(__resumable_item) => {
+                                                    __resumable_item
+                                                }
+                                                ::core::option::Option::None => {
+                                                    __resumable_pulled -= 1;
+                                                    break '__resumable_outer;
+                                                }
+                                            };
+                                            if (__resumable_pulled == __resumable_due)
+                                                | (__resumable_stop
+                                                    .load(::core::sync::atomic::Ordering::Relaxed)
+                                                    != 0)
+                                            {
+                                                break;
+                                            }
+                                        }
+                                    }
+                                }
+                                __resumable_due =
+                                    __resumable_pulled.saturating_add(__resumable_stride);
+                                let __resumable_next_item =
+                                    __resumable_fingerprint(&__resumable_item);
+                                match __resumable_run
+                                    .at_boundary(__resumable_pulled - 1, __resumable_next_item)
+                                {
+                                    ::core::result::Result::Ok(true) => {
+                                        __resumable_saving = true;
+                                        __resumable_position = (
+                                            __resumable_outer_at,
+                                            __resumable_pulled - 1 - __resumable_base,
+                                        );
+                                        let mut __resumable_save = match __resumable_run.save(
+                                            __resumable_pulled - 1,
+                                            __resumable_next_item,
+                                            &[],
+                                        ) {
+                                            ::core::result::Result::Ok(__resumable_save) => {
+                                                __resumable_save
+                                            }
+                                            ::core::result::Result::Err(__resumable_err) => {
+                                                return ::resumable::__private::exit(
+                                                    ::resumable::__private::Exit::Abort(
+                                                        __resumable_err,
+                                                    ),
+                                                    (),
+                                                );
+                                            }
+                                        };
+                                        {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(
+                                                        &__resumable_position,
+                                                    ))
+                                                        .comparison();
+                                                (__resumable_codec_0.check)(
+                                                    &mut __resumable_save,
+                                                    &__resumable_position,
+                                                    &__resumable_compare,
+                                                );
+                                            }
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(
+                                                &__resumable_position,
+                                            ))
+                                                .pick(__resumable_codec_0)
+                                                .save)(
+                                                &mut __resumable_save,
+                                                &__resumable_position,
+                                            );
+                                        }
+                                        {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&queue))
+                                                        .comparison();
+                                                (__resumable_codec_1.check)(
+                                                    &mut __resumable_save,
+                                                    &queue,
+                                                    &__resumable_compare,
+                                                );
+                                            }
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&queue))
+                                                .pick(__resumable_codec_1)
+                                                .save)(
+                                                &mut __resumable_save, &queue
+                                            );
+                                        }
+                                        {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&sums))
+                                                        .comparison();
+                                                (__resumable_codec_2.check)(
+                                                    &mut __resumable_save,
+                                                    &sums,
+                                                    &__resumable_compare,
+                                                );
+                                            }
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&sums))
+                                                .pick(__resumable_codec_2)
+                                                .save)(
+                                                &mut __resumable_save, &sums
+                                            );
+                                        }
+                                        __resumable_save.encoded(&__resumable_encoded_3);
+                                        {
+                                            if __resumable_save.checks() {
+                                                #[allow(unused_imports)]
+                                                use ::resumable::__private::{
+                                                    CompareBytes as _, CompareDebug as _,
+                                                    CompareEq as _, CompareEqDebug as _,
+                                                };
+                                                let __resumable_compare =
+                                                    (&&&::resumable::__private::RoundTrip(&sum))
+                                                        .comparison();
+                                                (__resumable_codec_4.check)(
+                                                    &mut __resumable_save,
+                                                    &sum,
+                                                    &__resumable_compare,
+                                                );
+                                            }
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{Grows as _, Whole as _};
+                                            ((&::resumable::__private::Pick(&sum))
+                                                .pick(__resumable_codec_4)
+                                                .save)(
+                                                &mut __resumable_save, &sum
+                                            );
+                                        }
+                                        if let ::core::result::Result::Err(__resumable_err) =
+                                            __resumable_save.commit()
+                                        {
+                                            return ::resumable::__private::exit(
+                                                ::resumable::__private::Exit::Abort(
+                                                    __resumable_err,
+                                                ),
+                                                (),
+                                            );
+                                        }
+                                        __resumable_saving = false;
+                                    }
+                                    ::core::result::Result::Ok(false) => {}
+                                    ::core::result::Result::Err(__resumable_err) => {
+                                        return ::resumable::__private::exit(
+                                            ::resumable::__private::Exit::Abort(__resumable_err),
+                                            (),
+                                        );
+                                    }
+                                }
+                                if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0
+                                {
+                                    return ::resumable::__private::exit(
+                                        ::resumable::__private::Exit::Stopped,
+                                        (),
+                                    );
+                                }
+                                __resumable_boundary = false;
+                            }
+                            ::resumable::__private::exit(
+                                ::resumable::__private::Exit::Completed,
+                                (),
+                            )
+                        },
+                    ))
+                    .map(::resumable::__private::into_exit);
+                match __resumable_inner_exit {
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {}
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
+                        __resumable_value,
+                    )) => {
+                        if {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                            (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+                        } {
+                            if __resumable_dirty_at != __resumable_pulled {
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                if let ::core::option::Option::Some(mut __resumable_save) =
+                                    __resumable_run.save_after_failure(
+                                        "the function returned an error",
+                                        __resumable_pulled - 1,
+                                        &[],
+                                    )
+                                {
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(
+                                                    &__resumable_position,
+                                                ))
+                                                    .comparison();
+                                            (__resumable_codec_0.check)(
+                                                &mut __resumable_save,
+                                                &__resumable_position,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&__resumable_position))
+                                            .pick(__resumable_codec_0)
+                                            .save)(
+                                            &mut __resumable_save, &__resumable_position
+                                        );
+                                    }
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&queue))
+                                                    .comparison();
+                                            (__resumable_codec_1.check)(
+                                                &mut __resumable_save,
+                                                &queue,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&queue))
+                                            .pick(__resumable_codec_1)
+                                            .save)(
+                                            &mut __resumable_save, &queue
+                                        );
+                                    }
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&sums))
+                                                    .comparison();
+                                            (__resumable_codec_2.check)(
+                                                &mut __resumable_save,
+                                                &sums,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&sums))
+                                            .pick(__resumable_codec_2)
+                                            .save)(
+                                            &mut __resumable_save, &sums
+                                        );
+                                    }
+                                    __resumable_save.encoded(&__resumable_encoded_3);
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&sum))
+                                                    .comparison();
+                                            (__resumable_codec_4.check)(
+                                                &mut __resumable_save,
+                                                &sum,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&sum))
+                                            .pick(__resumable_codec_4)
+                                            .save)(
+                                            &mut __resumable_save, &sum
+                                        );
+                                    }
+                                    __resumable_save
+                                        .commit_after_failure("the function returned an error");
+                                }
+                            } else {
+                                __resumable_run.failed_unsaved(
+                                    "the function returned an error",
+                                    __resumable_pulled - 1,
+                                );
+                            }
+                        }
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Returned(__resumable_value),
+                            (),
+                        );
+                    }
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
+                        __resumable_value,
+                    )) => {
+                        if __resumable_dirty_at != __resumable_pulled {
+                            __resumable_position = (
+                                __resumable_outer_at,
+                                __resumable_pulled - 1 - __resumable_base,
+                            );
+                            if let ::core::option::Option::Some(mut __resumable_save) =
+                                __resumable_run.save_after_failure(
+                                    "`?` returned early with an error",
+                                    __resumable_pulled - 1,
+                                    &[],
+                                )
+                            {
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(
+                                                &__resumable_position,
+                                            ))
+                                                .comparison();
+                                        (__resumable_codec_0.check)(
+                                            &mut __resumable_save,
+                                            &__resumable_position,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&__resumable_position))
+                                        .pick(__resumable_codec_0)
+                                        .save)(
+                                        &mut __resumable_save, &__resumable_position
+                                    );
+                                }
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&queue))
+                                                .comparison();
+                                        (__resumable_codec_1.check)(
+                                            &mut __resumable_save,
+                                            &queue,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&queue))
+                                        .pick(__resumable_codec_1)
+                                        .save)(
+                                        &mut __resumable_save, &queue
+                                    );
+                                }
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&sums))
+                                                .comparison();
+                                        (__resumable_codec_2.check)(
+                                            &mut __resumable_save,
+                                            &sums,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&sums))
+                                        .pick(__resumable_codec_2)
+                                        .save)(
+                                        &mut __resumable_save, &sums
+                                    );
+                                }
+                                __resumable_save.encoded(&__resumable_encoded_3);
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&sum))
+                                                .comparison();
+                                        (__resumable_codec_4.check)(
+                                            &mut __resumable_save,
+                                            &sum,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&sum))
+                                        .pick(__resumable_codec_4)
+                                        .save)(
+                                        &mut __resumable_save, &sum
+                                    );
+                                }
+                                __resumable_save
+                                    .commit_after_failure("`?` returned early with an error");
+                            }
+                        } else {
+                            __resumable_run.failed_unsaved(
+                                "`?` returned early with an error",
+                                __resumable_pulled - 1,
+                            );
+                        }
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Failed(__resumable_value),
+                            (),
+                        );
+                    }
+                    ::core::result::Result::Ok(__resumable_exit) => {
+                        return ::resumable::__private::exit(__resumable_exit, ());
+                    }
+                    ::core::result::Result::Err(__resumable_payload) => {
+                        if !__resumable_saving {
+                            if __resumable_dirty_at != __resumable_pulled {
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                if let ::core::option::Option::Some(mut __resumable_save) =
+                                    __resumable_run.save_after_failure(
+                                        "a panic",
+                                        __resumable_pulled - 1,
+                                        &[],
+                                    )
+                                {
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(
+                                                    &__resumable_position,
+                                                ))
+                                                    .comparison();
+                                            (__resumable_codec_0.check)(
+                                                &mut __resumable_save,
+                                                &__resumable_position,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&__resumable_position))
+                                            .pick(__resumable_codec_0)
+                                            .save)(
+                                            &mut __resumable_save, &__resumable_position
+                                        );
+                                    }
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&queue))
+                                                    .comparison();
+                                            (__resumable_codec_1.check)(
+                                                &mut __resumable_save,
+                                                &queue,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&queue))
+                                            .pick(__resumable_codec_1)
+                                            .save)(
+                                            &mut __resumable_save, &queue
+                                        );
+                                    }
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&sums))
+                                                    .comparison();
+                                            (__resumable_codec_2.check)(
+                                                &mut __resumable_save,
+                                                &sums,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&sums))
+                                            .pick(__resumable_codec_2)
+                                            .save)(
+                                            &mut __resumable_save, &sums
+                                        );
+                                    }
+                                    __resumable_save.encoded(&__resumable_encoded_3);
+                                    {
+                                        if __resumable_save.checks() {
+                                            #[allow(unused_imports)]
+                                            use ::resumable::__private::{
+                                                CompareBytes as _, CompareDebug as _,
+                                                CompareEq as _, CompareEqDebug as _,
+                                            };
+                                            let __resumable_compare =
+                                                (&&&::resumable::__private::RoundTrip(&sum))
+                                                    .comparison();
+                                            (__resumable_codec_4.check)(
+                                                &mut __resumable_save,
+                                                &sum,
+                                                &__resumable_compare,
+                                            );
+                                        }
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{Grows as _, Whole as _};
+                                        ((&::resumable::__private::Pick(&sum))
+                                            .pick(__resumable_codec_4)
+                                            .save)(
+                                            &mut __resumable_save, &sum
+                                        );
+                                    }
+                                    __resumable_save.commit_after_failure("a panic");
+                                }
+                            } else {
+                                __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
+                            }
+                        }
+                        ::std::panic::resume_unwind(__resumable_payload)
+                    }
+                }
+                sums.push(sum);
+            }
+            if __resumable_restore.is_some() {
+                return ::resumable::__private::exit(
+                    ::resumable::__private::Exit::Abort(
+                        __resumable_run.outer_ended_early(__resumable_position.0),
+                    ),
+                    (),
+                );
+            }
+            ::resumable::__private::exit(::resumable::__private::Exit::Completed, ())
+        },
+    ))
+    .map(::resumable::__private::into_exit);
+    __resumable_run.end_watch();
+    match __resumable_exit {
+        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
+            __resumable_run.complete()
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
+            if {
+                #[allow(unused_imports)]
+                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
+            } {
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+            __resumable_run.obey_signal();
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
+            match __resumable_route(__resumable_err) {
+                ::core::result::Result::Ok(__resumable_value) => {
+                    __resumable_run.settle();
+                    return __resumable_value;
+                }
+                ::core::result::Result::Err(__resumable_err) => {
+                    __resumable_run.abort(__resumable_err)
+                }
+            }
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
+            __resumable_run.stopped(__resumable_pulled - 1)
+        }
+        ::core::result::Result::Err(__resumable_payload) => {
+            __resumable_run.obey_signal();
+            ::std::panic::resume_unwind(__resumable_payload)
+        }
+    };
+    sums
+}
