@@ -310,15 +310,7 @@ impl Model {
             }
         });
         let skipped: Vec<&Ident> = args.skip.iter().flat_map(|(_, idents)| idents).collect();
-        let watched = watched(
-            &receiver,
-            &function,
-            &prelude,
-            &used,
-            &state,
-            &skipped,
-            &ref_mut_params,
-        );
+        let watched = watched(&receiver, &function, &prelude, &used, &state, &skipped);
         let key_inputs = key_inputs(&receiver, &function);
         let moved_on_exit = exit_moves::moved_on_exit(&looped.body);
         let exit_moved = watched
@@ -552,7 +544,6 @@ fn watched(
     used: &BTreeSet<String>,
     state: &[Ident],
     skipped: &[&Ident],
-    ref_mut_params: &[Ident],
 ) -> Vec<Ident> {
     // What is in scope before the loop, the latest declaration of each name winning: whether
     // the loop could change it only through `&` (no `mut`), and whether it is a closure.
@@ -593,9 +584,7 @@ fn watched(
         .into_iter()
         .filter(|(ident, shared, closure)| *shared && !closure && used.contains(&ident.to_string()))
         .map(|(ident, _, _)| ident)
-        .filter(|ident| {
-            !state.contains(ident) && !skipped.contains(&ident) && !ref_mut_params.contains(ident)
-        })
+        .filter(|ident| !state.contains(ident) && !skipped.contains(&ident))
         .collect()
 }
 
