@@ -462,12 +462,9 @@ impl Parts {
             let saved = if exit_moved.is_empty() {
                 quote! {{
                     #set_position
-                    if let ::core::option::Option::Some(mut #save) =
-                        #run.save_after_failure(#failure, #pulled - 1, &#watch_list)
-                    {
-                        #save_state
-                        #save.commit_after_failure(#failure);
-                    }
+                    let mut #save = #run.save(#pulled - 1, ::core::option::Option::None, &#watch_list);
+                    #save_state
+                    #save.commit_after_failure(#failure);
                 }}
             } else {
                 quote!({ #run.failed_unchecked(#failure, #pulled - 1, &[#(#exit_moved),*]); })
@@ -567,12 +564,7 @@ impl Parts {
                     ::core::result::Result::Ok(true) => {
                         #saving = true;
                         #set_position
-                        let mut #save = match #run.save(#pulled - 1, #next_item, &#watch_list) {
-                            ::core::result::Result::Ok(#save) => #save,
-                            ::core::result::Result::Err(#err) => {
-                                return #private::exit(#private::Exit::Abort(#err), #handed_back);
-                            }
-                        };
+                        let mut #save = #run.save(#pulled - 1, #next_item, &#watch_list);
                         #save_state
                         if let ::core::result::Result::Err(#err) = #save.commit() {
                             return #private::exit(#private::Exit::Abort(#err), #handed_back);

@@ -164,19 +164,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
                     ::core::result::Result::Ok(true) => {
                         __resumable_saving = true;
-                        let mut __resumable_save = match __resumable_run.save(
+                        let mut __resumable_save = __resumable_run.save(
                             __resumable_pulled - 1,
                             __resumable_next_item,
                             &[],
-                        ) {
-                            ::core::result::Result::Ok(__resumable_save) => __resumable_save,
-                            ::core::result::Result::Err(__resumable_err) => {
-                                return ::resumable::__private::exit(
-                                    ::resumable::__private::Exit::Abort(__resumable_err),
-                                    (),
-                                );
-                            }
-                        };
+                        );
                         {
                             if __resumable_save.checks() {
                                 #[allow(unused_imports)]
@@ -237,55 +229,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 (&::resumable::__private::Returned(&__resumable_value)).is_failure()
             } {
                 if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                        .save_after_failure(
-                            "the function returned an error",
-                            __resumable_pulled - 1,
-                            &[],
-                        )
-                    {
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                                (__resumable_codec_0.check)(
-                                    &mut __resumable_save,
-                                    &report,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                            let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
-                                .pick_append(__resumable_codec_0);
-                            (__resumable_codec_0.save)(&mut __resumable_save, &report);
-                        }
-                        __resumable_save.commit_after_failure("the function returned an error");
-                    }
-                } else {
-                    __resumable_run
-                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                }
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            if __resumable_dirty_at != __resumable_pulled {
-                if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                    .save_after_failure(
-                        "`?` returned early with an error",
+                    let mut __resumable_save = __resumable_run.save(
                         __resumable_pulled - 1,
+                        ::core::option::Option::None,
                         &[],
-                    )
-                {
+                    );
                     {
                         if __resumable_save.checks() {
                             #[allow(unused_imports)]
@@ -307,8 +255,43 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                             .pick_append(__resumable_codec_0);
                         (__resumable_codec_0.save)(&mut __resumable_save, &report);
                     }
-                    __resumable_save.commit_after_failure("`?` returned early with an error");
+                    __resumable_save.commit_after_failure("the function returned an error");
+                } else {
+                    __resumable_run
+                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
                 }
+                __resumable_run.obey_signal();
+            } else {
+                __resumable_run.complete();
+            }
+            return __resumable_value;
+        }
+        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+            if __resumable_dirty_at != __resumable_pulled {
+                let mut __resumable_save =
+                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None, &[]);
+                {
+                    if __resumable_save.checks() {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{
+                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                            CompareEqDebug as _,
+                        };
+                        let __resumable_compare =
+                            (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                        (__resumable_codec_0.check)(
+                            &mut __resumable_save,
+                            &report,
+                            &__resumable_compare,
+                        );
+                    }
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                    let __resumable_codec_0 =
+                        (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
+                    (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                }
+                __resumable_save.commit_after_failure("`?` returned early with an error");
             } else {
                 __resumable_run
                     .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
@@ -333,32 +316,33 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         ::core::result::Result::Err(__resumable_payload) => {
             if !__resumable_saving {
                 if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) =
-                        __resumable_run.save_after_failure("a panic", __resumable_pulled - 1, &[])
+                    let mut __resumable_save = __resumable_run.save(
+                        __resumable_pulled - 1,
+                        ::core::option::Option::None,
+                        &[],
+                    );
                     {
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                                (__resumable_codec_0.check)(
-                                    &mut __resumable_save,
-                                    &report,
-                                    &__resumable_compare,
-                                );
-                            }
+                        if __resumable_save.checks() {
                             #[allow(unused_imports)]
-                            use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                            let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
-                                .pick_append(__resumable_codec_0);
-                            (__resumable_codec_0.save)(&mut __resumable_save, &report);
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &report,
+                                &__resumable_compare,
+                            );
                         }
-                        __resumable_save.commit_after_failure("a panic");
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                        let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
+                            .pick_append(__resumable_codec_0);
+                        (__resumable_codec_0.save)(&mut __resumable_save, &report);
                     }
+                    __resumable_save.commit_after_failure("a panic");
                 } else {
                     __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }

@@ -161,10 +161,8 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                 match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
                     ::core::result::Result::Ok(true) => {
                         __resumable_saving = true;
-                        let mut __resumable_save = match __resumable_run.save(
-                            __resumable_pulled - 1,
-                            __resumable_next_item,
-                            &{
+                        let mut __resumable_save =
+                            __resumable_run.save(__resumable_pulled - 1, __resumable_next_item, &{
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{
                                     WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
@@ -176,16 +174,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                                         (&&::resumable::__private::Watched(&points)).print(),
                                     ),
                                 ]
-                            },
-                        ) {
-                            ::core::result::Result::Ok(__resumable_save) => __resumable_save,
-                            ::core::result::Result::Err(__resumable_err) => {
-                                return ::resumable::__private::exit(
-                                    ::resumable::__private::Exit::Abort(__resumable_err),
-                                    ::core::option::Option::Some((out,)),
-                                );
-                            }
-                        };
+                            });
                         {
                             if __resumable_save.checks() {
                                 #[allow(unused_imports)]

@@ -259,7 +259,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                             __resumable_outer_at,
                                             __resumable_pulled - 1 - __resumable_base,
                                         );
-                                        let mut __resumable_save = match __resumable_run.save(
+                                        let mut __resumable_save = __resumable_run.save(
                                             __resumable_pulled - 1,
                                             __resumable_next_item,
                                             &{
@@ -274,19 +274,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                                         .print(),
                                                 )]
                                             },
-                                        ) {
-                                            ::core::result::Result::Ok(__resumable_save) => {
-                                                __resumable_save
-                                            }
-                                            ::core::result::Result::Err(__resumable_err) => {
-                                                return ::resumable::__private::exit(
-                                                    ::resumable::__private::Exit::Abort(
-                                                        __resumable_err,
-                                                    ),
-                                                    (),
-                                                );
-                                            }
-                                        };
+                                        );
                                         {
                                             if __resumable_save.checks() {
                                                 #[allow(unused_imports)]

@@ -264,23 +264,11 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                             __resumable_outer_at,
                                             __resumable_pulled - 1 - __resumable_base,
                                         );
-                                        let mut __resumable_save = match __resumable_run.save(
+                                        let mut __resumable_save = __resumable_run.save(
                                             __resumable_pulled - 1,
                                             __resumable_next_item,
                                             &[],
-                                        ) {
-                                            ::core::result::Result::Ok(__resumable_save) => {
-                                                __resumable_save
-                                            }
-                                            ::core::result::Result::Err(__resumable_err) => {
-                                                return ::resumable::__private::exit(
-                                                    ::resumable::__private::Exit::Abort(
-                                                        __resumable_err,
-                                                    ),
-                                                    (),
-                                                );
-                                            }
-                                        };
+                                        );
                                         {
                                             if __resumable_save.checks() {
                                                 #[allow(unused_imports)]
@@ -435,142 +423,11 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                     __resumable_outer_at,
                                     __resumable_pulled - 1 - __resumable_base,
                                 );
-                                if let ::core::option::Option::Some(mut __resumable_save) =
-                                    __resumable_run.save_after_failure(
-                                        "the function returned an error",
-                                        __resumable_pulled - 1,
-                                        &[],
-                                    )
-                                {
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(
-                                                    &__resumable_position,
-                                                ))
-                                                    .comparison();
-                                            (__resumable_codec_0.check)(
-                                                &mut __resumable_save,
-                                                &__resumable_position,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&__resumable_position))
-                                            .pick(__resumable_codec_0)
-                                            .save)(
-                                            &mut __resumable_save, &__resumable_position
-                                        );
-                                    }
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&queue))
-                                                    .comparison();
-                                            (__resumable_codec_1.check)(
-                                                &mut __resumable_save,
-                                                &queue,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&queue))
-                                            .pick(__resumable_codec_1)
-                                            .save)(
-                                            &mut __resumable_save, &queue
-                                        );
-                                    }
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&sums))
-                                                    .comparison();
-                                            (__resumable_codec_2.check)(
-                                                &mut __resumable_save,
-                                                &sums,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&sums))
-                                            .pick(__resumable_codec_2)
-                                            .save)(
-                                            &mut __resumable_save, &sums
-                                        );
-                                    }
-                                    __resumable_save.encoded(&__resumable_encoded_3);
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&sum))
-                                                    .comparison();
-                                            (__resumable_codec_4.check)(
-                                                &mut __resumable_save,
-                                                &sum,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&sum))
-                                            .pick(__resumable_codec_4)
-                                            .save)(
-                                            &mut __resumable_save, &sum
-                                        );
-                                    }
-                                    __resumable_save
-                                        .commit_after_failure("the function returned an error");
-                                }
-                            } else {
-                                __resumable_run.failed_unsaved(
-                                    "the function returned an error",
+                                let mut __resumable_save = __resumable_run.save(
                                     __resumable_pulled - 1,
-                                );
-                            }
-                        }
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Returned(__resumable_value),
-                            (),
-                        );
-                    }
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
-                        __resumable_value,
-                    )) => {
-                        if __resumable_dirty_at != __resumable_pulled {
-                            __resumable_position = (
-                                __resumable_outer_at,
-                                __resumable_pulled - 1 - __resumable_base,
-                            );
-                            if let ::core::option::Option::Some(mut __resumable_save) =
-                                __resumable_run.save_after_failure(
-                                    "`?` returned early with an error",
-                                    __resumable_pulled - 1,
+                                    ::core::option::Option::None,
                                     &[],
-                                )
-                            {
+                                );
                                 {
                                     if __resumable_save.checks() {
                                         #[allow(unused_imports)]
@@ -671,8 +528,130 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                     );
                                 }
                                 __resumable_save
-                                    .commit_after_failure("`?` returned early with an error");
+                                    .commit_after_failure("the function returned an error");
+                            } else {
+                                __resumable_run.failed_unsaved(
+                                    "the function returned an error",
+                                    __resumable_pulled - 1,
+                                );
                             }
+                        }
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Returned(__resumable_value),
+                            (),
+                        );
+                    }
+                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
+                        __resumable_value,
+                    )) => {
+                        if __resumable_dirty_at != __resumable_pulled {
+                            __resumable_position = (
+                                __resumable_outer_at,
+                                __resumable_pulled - 1 - __resumable_base,
+                            );
+                            let mut __resumable_save = __resumable_run.save(
+                                __resumable_pulled - 1,
+                                ::core::option::Option::None,
+                                &[],
+                            );
+                            {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(
+                                            &__resumable_position,
+                                        ))
+                                            .comparison();
+                                    (__resumable_codec_0.check)(
+                                        &mut __resumable_save,
+                                        &__resumable_position,
+                                        &__resumable_compare,
+                                    );
+                                }
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&__resumable_position))
+                                    .pick(__resumable_codec_0)
+                                    .save)(
+                                    &mut __resumable_save, &__resumable_position
+                                );
+                            }
+                            {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&queue)).comparison();
+                                    (__resumable_codec_1.check)(
+                                        &mut __resumable_save,
+                                        &queue,
+                                        &__resumable_compare,
+                                    );
+                                }
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&queue))
+                                    .pick(__resumable_codec_1)
+                                    .save)(
+                                    &mut __resumable_save, &queue
+                                );
+                            }
+                            {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&sums)).comparison();
+                                    (__resumable_codec_2.check)(
+                                        &mut __resumable_save,
+                                        &sums,
+                                        &__resumable_compare,
+                                    );
+                                }
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&sums))
+                                    .pick(__resumable_codec_2)
+                                    .save)(
+                                    &mut __resumable_save, &sums
+                                );
+                            }
+                            __resumable_save.encoded(&__resumable_encoded_3);
+                            {
+                                if __resumable_save.checks() {
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{
+                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                        CompareEqDebug as _,
+                                    };
+                                    let __resumable_compare =
+                                        (&&&::resumable::__private::RoundTrip(&sum)).comparison();
+                                    (__resumable_codec_4.check)(
+                                        &mut __resumable_save,
+                                        &sum,
+                                        &__resumable_compare,
+                                    );
+                                }
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{Grows as _, Whole as _};
+                                ((&::resumable::__private::Pick(&sum))
+                                    .pick(__resumable_codec_4)
+                                    .save)(
+                                    &mut __resumable_save, &sum
+                                );
+                            }
+                            __resumable_save
+                                .commit_after_failure("`?` returned early with an error");
                         } else {
                             __resumable_run.failed_unsaved(
                                 "`?` returned early with an error",
@@ -694,114 +673,111 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                     __resumable_outer_at,
                                     __resumable_pulled - 1 - __resumable_base,
                                 );
-                                if let ::core::option::Option::Some(mut __resumable_save) =
-                                    __resumable_run.save_after_failure(
-                                        "a panic",
-                                        __resumable_pulled - 1,
-                                        &[],
-                                    )
+                                let mut __resumable_save = __resumable_run.save(
+                                    __resumable_pulled - 1,
+                                    ::core::option::Option::None,
+                                    &[],
+                                );
                                 {
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(
-                                                    &__resumable_position,
-                                                ))
-                                                    .comparison();
-                                            (__resumable_codec_0.check)(
-                                                &mut __resumable_save,
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(
                                                 &__resumable_position,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&__resumable_position))
-                                            .pick(__resumable_codec_0)
-                                            .save)(
-                                            &mut __resumable_save, &__resumable_position
+                                            ))
+                                                .comparison();
+                                        (__resumable_codec_0.check)(
+                                            &mut __resumable_save,
+                                            &__resumable_position,
+                                            &__resumable_compare,
                                         );
                                     }
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&queue))
-                                                    .comparison();
-                                            (__resumable_codec_1.check)(
-                                                &mut __resumable_save,
-                                                &queue,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&queue))
-                                            .pick(__resumable_codec_1)
-                                            .save)(
-                                            &mut __resumable_save, &queue
-                                        );
-                                    }
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&sums))
-                                                    .comparison();
-                                            (__resumable_codec_2.check)(
-                                                &mut __resumable_save,
-                                                &sums,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&sums))
-                                            .pick(__resumable_codec_2)
-                                            .save)(
-                                            &mut __resumable_save, &sums
-                                        );
-                                    }
-                                    __resumable_save.encoded(&__resumable_encoded_3);
-                                    {
-                                        if __resumable_save.checks() {
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{
-                                                CompareBytes as _, CompareDebug as _,
-                                                CompareEq as _, CompareEqDebug as _,
-                                            };
-                                            let __resumable_compare =
-                                                (&&&::resumable::__private::RoundTrip(&sum))
-                                                    .comparison();
-                                            (__resumable_codec_4.check)(
-                                                &mut __resumable_save,
-                                                &sum,
-                                                &__resumable_compare,
-                                            );
-                                        }
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{Grows as _, Whole as _};
-                                        ((&::resumable::__private::Pick(&sum))
-                                            .pick(__resumable_codec_4)
-                                            .save)(
-                                            &mut __resumable_save, &sum
-                                        );
-                                    }
-                                    __resumable_save.commit_after_failure("a panic");
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&__resumable_position))
+                                        .pick(__resumable_codec_0)
+                                        .save)(
+                                        &mut __resumable_save, &__resumable_position
+                                    );
                                 }
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&queue))
+                                                .comparison();
+                                        (__resumable_codec_1.check)(
+                                            &mut __resumable_save,
+                                            &queue,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&queue))
+                                        .pick(__resumable_codec_1)
+                                        .save)(
+                                        &mut __resumable_save, &queue
+                                    );
+                                }
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&sums))
+                                                .comparison();
+                                        (__resumable_codec_2.check)(
+                                            &mut __resumable_save,
+                                            &sums,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&sums))
+                                        .pick(__resumable_codec_2)
+                                        .save)(
+                                        &mut __resumable_save, &sums
+                                    );
+                                }
+                                __resumable_save.encoded(&__resumable_encoded_3);
+                                {
+                                    if __resumable_save.checks() {
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                            CompareEqDebug as _,
+                                        };
+                                        let __resumable_compare =
+                                            (&&&::resumable::__private::RoundTrip(&sum))
+                                                .comparison();
+                                        (__resumable_codec_4.check)(
+                                            &mut __resumable_save,
+                                            &sum,
+                                            &__resumable_compare,
+                                        );
+                                    }
+                                    #[allow(unused_imports)]
+                                    use ::resumable::__private::{Grows as _, Whole as _};
+                                    ((&::resumable::__private::Pick(&sum))
+                                        .pick(__resumable_codec_4)
+                                        .save)(
+                                        &mut __resumable_save, &sum
+                                    );
+                                }
+                                __resumable_save.commit_after_failure("a panic");
                             } else {
                                 __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                             }

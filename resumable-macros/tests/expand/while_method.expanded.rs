@@ -165,30 +165,21 @@ impl Grid {
                     {
                         ::core::result::Result::Ok(true) => {
                             __resumable_saving = true;
-                            let mut __resumable_save = match __resumable_run.save(
-                                __resumable_pulled - 1,
-                                __resumable_next_item,
-                                &{
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                    };
-                                    [
-                                        (
+                            let mut __resumable_save =
+                                __resumable_run.save(
+                                    __resumable_pulled - 1,
+                                    __resumable_next_item,
+                                    &{
+                                        #[allow(unused_imports)]
+                                        use ::resumable::__private::{
+                                            WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                                        };
+                                        [(
                                             "steps",
                                             (&&::resumable::__private::Watched(&steps)).print(),
-                                        ),
-                                    ]
-                                },
-                            ) {
-                                ::core::result::Result::Ok(__resumable_save) => __resumable_save,
-                                ::core::result::Result::Err(__resumable_err) => {
-                                    return ::resumable::__private::exit(
-                                        ::resumable::__private::Exit::Abort(__resumable_err),
-                                        (),
-                                    );
-                                }
-                            };
+                                        )]
+                                    },
+                                );
                             {
                                 if __resumable_save.checks() {
                                     #[allow(unused_imports)]
@@ -253,68 +244,9 @@ impl Grid {
             )) => {
                 if false {
                     if __resumable_dirty_at != __resumable_pulled {
-                        if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                            .save_after_failure(
-                                "the function returned an error",
-                                __resumable_pulled - 1,
-                                &{
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                    };
-                                    [
-                                        (
-                                            "steps",
-                                            (&&::resumable::__private::Watched(&steps)).print(),
-                                        ),
-                                    ]
-                                },
-                            )
-                        {
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&(*self)))
-                                            .comparison();
-                                    (__resumable_codec_0.check)(
-                                        &mut __resumable_save,
-                                        &(*self),
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&(*self)))
-                                    .pick(__resumable_codec_0)
-                                    .save)(
-                                    &mut __resumable_save, &(*self)
-                                );
-                            }
-                            __resumable_save.commit_after_failure("the function returned an error");
-                        }
-                    } else {
-                        __resumable_run.failed_unsaved(
-                            "the function returned an error",
+                        let mut __resumable_save = __resumable_run.save(
                             __resumable_pulled - 1,
-                        );
-                    }
-                    __resumable_run.obey_signal();
-                } else {
-                    __resumable_run.complete();
-                }
-                return __resumable_value;
-            }
-            ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-                if __resumable_dirty_at != __resumable_pulled {
-                    if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                        .save_after_failure(
-                            "`?` returned early with an error",
-                            __resumable_pulled - 1,
+                            ::core::option::Option::None,
                             &{
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{
@@ -322,8 +254,7 @@ impl Grid {
                                 };
                                 [("steps", (&&::resumable::__private::Watched(&steps)).print())]
                             },
-                        )
-                    {
+                        );
                         {
                             if __resumable_save.checks() {
                                 #[allow(unused_imports)]
@@ -345,8 +276,54 @@ impl Grid {
                                 .pick(__resumable_codec_0)
                                 .save)(&mut __resumable_save, &(*self));
                         }
-                        __resumable_save.commit_after_failure("`?` returned early with an error");
+                        __resumable_save.commit_after_failure("the function returned an error");
+                    } else {
+                        __resumable_run.failed_unsaved(
+                            "the function returned an error",
+                            __resumable_pulled - 1,
+                        );
                     }
+                    __resumable_run.obey_signal();
+                } else {
+                    __resumable_run.complete();
+                }
+                return __resumable_value;
+            }
+            ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
+                if __resumable_dirty_at != __resumable_pulled {
+                    let mut __resumable_save = __resumable_run.save(
+                        __resumable_pulled - 1,
+                        ::core::option::Option::None,
+                        &{
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                            };
+                            [("steps", (&&::resumable::__private::Watched(&steps)).print())]
+                        },
+                    );
+                    {
+                        if __resumable_save.checks() {
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{
+                                CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                CompareEqDebug as _,
+                            };
+                            let __resumable_compare =
+                                (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                            (__resumable_codec_0.check)(
+                                &mut __resumable_save,
+                                &(*self),
+                                &__resumable_compare,
+                            );
+                        }
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{Grows as _, Whole as _};
+                        ((&::resumable::__private::Pick(&(*self)))
+                            .pick(__resumable_codec_0)
+                            .save)(&mut __resumable_save, &(*self));
+                    }
+                    __resumable_save.commit_after_failure("`?` returned early with an error");
                 } else {
                     __resumable_run
                         .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
@@ -363,41 +340,39 @@ impl Grid {
             ::core::result::Result::Err(__resumable_payload) => {
                 if !__resumable_saving {
                     if __resumable_dirty_at != __resumable_pulled {
-                        if let ::core::option::Option::Some(mut __resumable_save) = __resumable_run
-                            .save_after_failure("a panic", __resumable_pulled - 1, &{
+                        let mut __resumable_save = __resumable_run.save(
+                            __resumable_pulled - 1,
+                            ::core::option::Option::None,
+                            &{
                                 #[allow(unused_imports)]
                                 use ::resumable::__private::{
                                     WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
                                 };
                                 [("steps", (&&::resumable::__private::Watched(&steps)).print())]
-                            })
+                            },
+                        );
                         {
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&(*self)))
-                                            .comparison();
-                                    (__resumable_codec_0.check)(
-                                        &mut __resumable_save,
-                                        &(*self),
-                                        &__resumable_compare,
-                                    );
-                                }
+                            if __resumable_save.checks() {
                                 #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&(*self)))
-                                    .pick(__resumable_codec_0)
-                                    .save)(
-                                    &mut __resumable_save, &(*self)
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &(*self),
+                                    &__resumable_compare,
                                 );
                             }
-                            __resumable_save.commit_after_failure("a panic");
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&(*self)))
+                                .pick(__resumable_codec_0)
+                                .save)(&mut __resumable_save, &(*self));
                         }
+                        __resumable_save.commit_after_failure("a panic");
                     } else {
                         __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                     }

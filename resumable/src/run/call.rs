@@ -605,43 +605,22 @@ impl Run {
     }
 
     /// Starts a checkpoint at `index` completed iterations, the next item having the hash
-    /// `next_item` (if known); add each state value, then commit. `watched` is the watched
-    /// bindings' fingerprints now, checked against those on entry before anything is saved.
-    ///
-    /// # Errors
-    /// [`Error::NotState`] if a watched binding changed: nothing is saved.
+    /// `next_item` (if known; `None` after a failure); add each state value, then commit. Every
+    /// save, at a boundary or after a failure, comes through here with `watched`, the watched
+    /// bindings' fingerprints now: one that changed since entry fails the save with
+    /// [`Error::NotState`] before anything is written, which its commit returns.
     pub fn save(
         &mut self,
         index: u64,
         next_item: Option<u64>,
         watched: &[(&'static str, Option<u64>)],
-    ) -> Result<Save<'_>, Error> {
-        self.check_watched(watched)?;
-        Ok(self.start_save(index, next_item))
-    }
-
-    /// After a failure in iteration `index` (a panic, `?`, a returned `Err`), the checkpoint of
-    /// the state as it is, through the same checks as every save: `None`, with a warning that
-    /// says what stands instead, if a watched binding changed.
-    pub fn save_after_failure(
-        &mut self,
-        failure: &str,
-        index: u64,
-        watched: &[(&'static str, Option<u64>)],
-    ) -> Option<Save<'_>> {
-        if let Err(err) = self.check_watched(watched) {
-            report::warn("not_saved")
-                .name(self.function)
-                .index(index)
-                .path(&self.generations.newest)
-                .say(format_args!(
-                    "resumable: {failure} in iteration {index} of {}; nothing is saved: {}",
-                    self.function,
-                    err.with_causes()
-                ));
-            return None;
+    ) -> Save<'_> {
+        let refused = self.check_watched(watched).err();
+        let mut save = self.start_save(index, next_item);
+        if let Some(err) = refused {
+            save.fail(err);
         }
-        Some(self.start_save(index, None))
+        save
     }
 
     fn start_save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {

@@ -90,6 +90,12 @@ impl<'a> Save<'a> {
         }
     }
 
+    /// Fails the save before anything is written: its values are not serialized, and its
+    /// commit returns `err`.
+    pub(crate) fn fail(&mut self, err: Error) {
+        self.error = Some(err);
+    }
+
     /// Whether this save checks each binding's round trip ([`Save::check`]): the run's first.
     #[inline]
     pub fn checks(&self) -> bool {
