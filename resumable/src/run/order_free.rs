@@ -5,11 +5,11 @@
 //! Only a table at the top of the value is seen: one inside a struct or a `Vec` is refused
 //! by the caller, with the advice to say the key.
 
-use std::fmt;
 use std::hash::Hasher as _;
 
 use serde::ser::{self, Impossible, Serialize, Serializer};
 
+use crate::format::shape::Stop;
 use crate::run::hash_into;
 use crate::run::hash128::Hash128;
 
@@ -21,24 +21,6 @@ pub(crate) fn fingerprint<T: Serialize + ?Sized>(value: &T) -> Option<u128> {
 
 /// Serializes the top of a value: a sequence or a map, and nothing else.
 struct Table;
-
-/// Anything but a sequence or a map (or a failed `Serialize`).
-#[derive(Debug)]
-struct NotATable;
-
-impl fmt::Display for NotATable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a sequence or a map")
-    }
-}
-
-impl std::error::Error for NotATable {}
-
-impl ser::Error for NotATable {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        NotATable
-    }
-}
 
 /// The entries seen so far: their hashes added up, their count, the entry being hashed.
 struct Entries {
@@ -57,11 +39,11 @@ impl Entries {
     }
 
     /// Feeds `part` to the entry being hashed (a new one if none is).
-    fn feed<T: Serialize + ?Sized>(&mut self, part: &T) -> Result<(), NotATable> {
+    fn feed<T: Serialize + ?Sized>(&mut self, part: &T) -> Result<(), Stop> {
         let hasher = self.current.get_or_insert_with(Hash128::new);
         match hash_into::serialized(part, hasher, usize::MAX) {
             true => Ok(()),
-            false => Err(NotATable),
+            false => Err(Stop),
         }
     }
 
@@ -84,35 +66,35 @@ impl Entries {
 
 impl ser::SerializeSeq for Entries {
     type Ok = u128;
-    type Error = NotATable;
+    type Error = Stop;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotATable> {
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         self.feed(value)?;
         self.close();
         Ok(())
     }
 
-    fn end(self) -> Result<u128, NotATable> {
+    fn end(self) -> Result<u128, Stop> {
         Ok(self.finish())
     }
 }
 
 impl ser::SerializeMap for Entries {
     type Ok = u128;
-    type Error = NotATable;
+    type Error = Stop;
 
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), NotATable> {
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
         self.close();
         self.feed(key)
     }
 
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotATable> {
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         self.feed(value)?;
         self.close();
         Ok(())
     }
 
-    fn end(mut self) -> Result<u128, NotATable> {
+    fn end(mut self) -> Result<u128, Stop> {
         self.close();
         Ok(self.finish())
     }
@@ -122,8 +104,8 @@ impl ser::SerializeMap for Entries {
 macro_rules! refuse {
     ($($method:ident($($ty:ty),*)),* $(,)?) => {
         $(
-            fn $method(self, $(_: $ty),*) -> Result<u128, NotATable> {
-                Err(NotATable)
+            fn $method(self, $(_: $ty),*) -> Result<u128, Stop> {
+                Err(Stop)
             }
         )*
     };
@@ -131,20 +113,20 @@ macro_rules! refuse {
 
 impl Serializer for Table {
     type Ok = u128;
-    type Error = NotATable;
+    type Error = Stop;
     type SerializeSeq = Entries;
-    type SerializeTuple = Impossible<u128, NotATable>;
-    type SerializeTupleStruct = Impossible<u128, NotATable>;
-    type SerializeTupleVariant = Impossible<u128, NotATable>;
+    type SerializeTuple = Impossible<u128, Stop>;
+    type SerializeTupleStruct = Impossible<u128, Stop>;
+    type SerializeTupleVariant = Impossible<u128, Stop>;
     type SerializeMap = Entries;
-    type SerializeStruct = Impossible<u128, NotATable>;
-    type SerializeStructVariant = Impossible<u128, NotATable>;
+    type SerializeStruct = Impossible<u128, Stop>;
+    type SerializeStructVariant = Impossible<u128, Stop>;
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Entries, NotATable> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Entries, Stop> {
         Ok(Entries::new())
     }
 
-    fn serialize_map(self, _: Option<usize>) -> Result<Entries, NotATable> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Entries, Stop> {
         Ok(Entries::new())
     }
 
@@ -152,7 +134,7 @@ impl Serializer for Table {
         self,
         _: &'static str,
         value: &T,
-    ) -> Result<u128, NotATable> {
+    ) -> Result<u128, Stop> {
         value.serialize(self)
     }
 
@@ -165,8 +147,8 @@ impl Serializer for Table {
         serialize_unit_variant(&'static str, u32, &'static str),
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<u128, NotATable> {
-        Err(NotATable)
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<u128, Stop> {
+        Err(Stop)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -175,20 +157,20 @@ impl Serializer for Table {
         _: u32,
         _: &'static str,
         _: &T,
-    ) -> Result<u128, NotATable> {
-        Err(NotATable)
+    ) -> Result<u128, Stop> {
+        Err(Stop)
     }
 
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotATable> {
-        Err(NotATable)
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
+        Err(Stop)
     }
 
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotATable> {
-        Err(NotATable)
+    ) -> Result<Self::SerializeTupleStruct, Stop> {
+        Err(Stop)
     }
 
     fn serialize_tuple_variant(
@@ -197,16 +179,12 @@ impl Serializer for Table {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotATable> {
-        Err(NotATable)
+    ) -> Result<Self::SerializeTupleVariant, Stop> {
+        Err(Stop)
     }
 
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotATable> {
-        Err(NotATable)
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Stop> {
+        Err(Stop)
     }
 
     fn serialize_struct_variant(
@@ -215,8 +193,8 @@ impl Serializer for Table {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotATable> {
-        Err(NotATable)
+    ) -> Result<Self::SerializeStructVariant, Stop> {
+        Err(Stop)
     }
 }
 

@@ -8,8 +8,7 @@
 //! and stops. It walks only the first element of each sequence and map, so its cost is that of
 //! the value's structure, not its size, plus the field's own bytes.
 
-use std::fmt;
-
+use super::Stop;
 use serde::ser::{self, Serialize};
 
 /// The postcard bytes of field `index` of the first struct named `container` (serde's name)
@@ -33,24 +32,6 @@ struct Finder<'a> {
     container: &'a str,
     index: usize,
     found: Option<Vec<u8>>,
-}
-
-/// Ends the walk: the field was found, or could not be serialized.
-#[derive(Debug)]
-struct Stop;
-
-impl fmt::Display for Stop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("stop")
-    }
-}
-
-impl std::error::Error for Stop {}
-
-impl ser::Error for Stop {
-    fn custom<M: fmt::Display>(_: M) -> Self {
-        Stop
-    }
 }
 
 impl Finder<'_> {

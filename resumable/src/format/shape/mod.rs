@@ -174,6 +174,26 @@ pub(crate) fn describe_change(saved: &str, current: &str) -> Option<String> {
     Some(join(changes))
 }
 
+/// Ends a walk over a value's serde form early (what it looked for is found, or the value
+/// cannot be serialized): the error of the serializers that only look at a value
+/// (`field_bytes`, `skipped`, the key's order-free hash of a table).
+#[derive(Debug)]
+pub(crate) struct Stop;
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stop")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl serde::ser::Error for Stop {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        Stop
+    }
+}
+
 #[cfg(test)]
 #[allow(dead_code)] // the test types are only ever traced, never read
 mod tests {

@@ -3,8 +3,7 @@
 //! reads it, so the bytes do not decode. A serializer that writes nothing and walks the whole
 //! value; only run to explain a refusal.
 
-use std::fmt;
-
+use super::Stop;
 use serde::ser::{self, Serialize};
 
 /// `(container, field)` of the first field `value` skips as it is serialized, if any.
@@ -16,24 +15,6 @@ pub(crate) fn skipped_field<T: Serialize + ?Sized>(value: &T) -> Option<(String,
 
 struct Skips {
     found: Option<(String, &'static str)>,
-}
-
-/// Ends the walk: a skipped field was found, or the value could not be serialized.
-#[derive(Debug)]
-struct Stop;
-
-impl fmt::Display for Stop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("stop")
-    }
-}
-
-impl std::error::Error for Stop {}
-
-impl ser::Error for Stop {
-    fn custom<M: fmt::Display>(_: M) -> Self {
-        Stop
-    }
 }
 
 macro_rules! leaves {
