@@ -471,8 +471,9 @@ pub fn request_stop() {
 /// # What is state
 ///
 /// Everything the loop can change is saved and restored, or the attribute refuses the
-/// function, at compile time where it can see the problem, else on entry before the loop
-/// runs, with a message that names the binding and says what to write instead. A resumed run
+/// function, at compile time where it can see the problem, else at run time before anything
+/// it would get wrong is saved, with a message that names the binding and says what to write
+/// instead. A resumed run
 /// never silently computes something else. The attribute reads the function's tokens: what
 /// the loop changes out of their sight (the table's last row) is for a test of yours to
 /// prove (see [Proving what the attribute cannot
@@ -499,8 +500,8 @@ pub fn request_stop() {
 /// compile time, with how to keep its value in a `let mut` binding instead. The loop's index
 /// (the completed iterations) is saved with it. Everything else — the other arguments, the
 /// other bindings, the iterator — is computed again by the next run, so it must come out the
-/// same; the arguments are the checkpoint's key (see [Keys](#keys)), so a call with other
-/// arguments never resumes this one's state.
+/// same; every input on entry is the checkpoint's key (see [Keys](#keys)), so a call with
+/// other inputs never resumes this one's state.
 ///
 /// | The loop… | Outcome |
 /// |---|---|
