@@ -113,7 +113,8 @@ impl<T: ?Sized> ArgOpaque<T> for Arg<'_, T> {}
 #[diagnostic::on_unimplemented(
     message = "this input of a #[resumable] function is a `{T}`, which has no `Hash`, `Serialize` or `Debug`, so it cannot be part of the checkpoint's key",
     label = "the key cannot tell one value of this input from another",
-    note = "without it in the key, a call would resume the checkpoint of a call with another value here: say what selects the work with `#[resumable(key = …)]` (the other inputs, or an id of this one, e.g. `key = (n, cfg.id)`), or `key = ()` if every call does the same work"
+    note = "without it in the key, a call would resume the checkpoint of a call with another value here: say what selects the work with `#[resumable(key = …)]` (the other inputs, or an id of this one, e.g. `key = (n, cfg.id)`), or `key = ()` if every call does the same work",
+    note = "a type of yours can derive `Hash` or `Serialize`; a type parameter can have one of them, or `Debug`, as a bound (`T: Hash`)"
 )]
 pub trait Fingerprintable<T: ?Sized> {}
 
