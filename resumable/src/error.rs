@@ -202,6 +202,37 @@ pub enum Error {
         binding: &'static str,
     },
 
+    /// An input read by a [`Position`](crate::Position) iterator (an
+    /// [`io::Lines`](crate::io::Lines)) is not what it was when its position was saved: it is
+    /// shorter than the position, or the bytes checked before the position changed. Resuming
+    /// would read different lines from a different place, so the resume is refused.
+    #[error(
+        "input {} changed since its position was saved with the checkpoint: {problem}. \
+         Resuming would go on from a place that no longer holds what the interrupted run read. \
+         Put the input back as it was, or start over: run once with RESUMABLE_RESET=1 (or \
+         `resumable reset`), which moves the checkpoint aside",
+        path.display()
+    )]
+    InputChanged {
+        /// The input file.
+        path: PathBuf,
+        /// What differs: "it is 1200 bytes long, the position is at byte 5000".
+        problem: String,
+    },
+
+    /// Reading an input of a [`Position`](crate::Position) iterator (an
+    /// [`io::Lines`](crate::io::Lines)) failed while putting it back at its saved position.
+    #[error("could not {action} input {} to resume at its saved position", path.display())]
+    InputIo {
+        /// What was being done: "read the length of", "read", "seek in".
+        action: &'static str,
+        /// The input file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// This same process already runs a loop with this checkpoint: a recursive call, or
     /// another thread, with the same name and key.
     #[error(

@@ -333,6 +333,8 @@ mod config;
 mod error;
 mod format;
 pub mod inspect;
+pub mod io;
+mod position;
 pub mod proof;
 mod report;
 mod run;
@@ -347,6 +349,7 @@ pub mod __private;
 pub use api::{load, remove, save};
 pub use config::{Config, Settings};
 pub use error::Error;
+pub use position::Position;
 pub use run::signals::Stopped;
 
 /// Asks every running `#[resumable]` loop to save at its next iteration boundary and stop.

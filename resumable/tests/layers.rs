@@ -10,19 +10,23 @@ use std::path::{Path, PathBuf};
 /// The layers from the bottom up; a file may use its own layer and those before it.
 /// `error` sits under everything, then `config` (the process's settings), then `report` (the
 /// messages, which read it) beside `format`; `inspect` (the command's reader) is beside `run`,
-/// and `testing` (compiled for unit tests only) above what it simulates.
-const LAYERS: [(&str, u8); 12] = [
+/// and `testing` (compiled for unit tests only) above what it simulates. `position` (the
+/// `Position` trait, on `error` alone) sits low so every layer that resumes an iterator can use
+/// it; `io` (the files a loop reads) is public API beside `api`.
+const LAYERS: [(&str, u8); 14] = [
     ("error", 0),
     ("config", 1),
     ("report", 2),
     ("testing", 4),
     ("format", 2),
     ("store", 3),
+    ("position", 3),
     ("run", 4),
     ("inspect", 4),
     ("__private", 5),
     ("api", 5),
     ("proof", 5),
+    ("io", 5),
     ("lib", 6),
 ];
 
