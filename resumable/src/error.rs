@@ -485,6 +485,15 @@ mod tests {
                 beat_ago_ms: 1_000,
                 expiry_ms: 30_000,
             },
+            Error::InputChanged {
+                path: path(),
+                problem: "it is 10 bytes long, but the position saved is at byte 20".into(),
+            },
+            Error::InputIo {
+                action: "read",
+                path: path(),
+                source: io::Error::other("disk on fire"),
+            },
             Error::Serialize {
                 path: path(),
                 source: postcard_error,
@@ -510,6 +519,8 @@ mod tests {
                 | Error::Store { .. }
                 | Error::TakenOver { .. }
                 | Error::HeldOnStore { .. }
+                | Error::InputChanged { .. }
+                | Error::InputIo { .. }
                 | Error::Serialize { .. } => {}
             }
         }

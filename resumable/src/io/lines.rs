@@ -129,7 +129,7 @@ impl Lines {
     }
 
     /// Consumes `buf[start..through]`, one line; `ended` says it ends with `\n`.
-    fn take(&mut self, through: usize, ended: bool) -> io::Result<String> {
+    fn consume(&mut self, through: usize, ended: bool) -> io::Result<String> {
         let mut content = through;
         if ended {
             content -= 1;
@@ -170,12 +170,12 @@ impl Iterator for Lines {
         loop {
             if let Some(at) = memchr::memchr(b'\n', &self.buf[self.start + searched..self.end]) {
                 let through = self.start + searched + at + 1;
-                return Some(self.take(through, true));
+                return Some(self.consume(through, true));
             }
             searched = self.end - self.start;
             match self.fill() {
                 Ok(0) if self.start == self.end => return None,
-                Ok(0) => return Some(self.take(self.end, false)),
+                Ok(0) => return Some(self.consume(self.end, false)),
                 Ok(_) => {}
                 Err(error) => return Some(Err(error)),
             }
@@ -202,16 +202,19 @@ impl fmt::Debug for Lines {
 /// file and says how to start over, when:
 /// - the file is shorter than the offset (truncated, or replaced by a shorter file);
 /// - its first 4 KiB (or the bytes before the offset, if fewer) differ from what was read;
-/// - the 4 KiB just before the offset differ (an edit there, or lines inserted or removed
-///   anywhere before the offset that shifted what ends there);
+/// - the 4 KiB just before the offset differ: an edit there, or bytes inserted or removed
+///   anywhere before the offset, which shift what ends there (unless the shifted bytes happen
+///   to be the same, as in a file of identical lines);
 /// - the last line read ended the file without a line ending and the file has grown since
 ///   (that line may have grown: an uninterrupted run would have read it whole).
 ///
 /// A file that only grew after the offset (a log appended to) resumes, and the new lines are
 /// read. Not detected: an edit between the first block and the block before the offset that
 /// keeps its length (the same number of bytes replaced), since a resume reads only those two
-/// blocks, which is what makes it O(1). Not detected either: a change crafted to collide, as
-/// the hash (XXH3-128) is not cryptographic.
+/// blocks, which is what makes it O(1); nor the file replaced by another that agrees with it
+/// on those blocks and is at least as long. Not detected either: a change crafted to collide,
+/// as the hash (XXH3-128) is not cryptographic. A missing file is [`Lines::open`]'s error,
+/// before any resume.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinesPosition {
     offset: u64,
@@ -309,5 +312,281 @@ impl Position for Lines {
         self.head = head;
         self.open_line = saved.open_line;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+
+    use super::*;
+
+    /// A file in a fresh temporary directory, removed with it.
+    struct Temp {
+        dir: PathBuf,
+        path: PathBuf,
+    }
+
+    impl Temp {
+        fn new(name: &str, bytes: &[u8]) -> Temp {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!(
+                "resumable-io-lines-{}-{name}-{n}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("input.txt");
+            std::fs::write(&path, bytes).unwrap();
+            Temp { dir, path }
+        }
+    }
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Lines and errors (by kind), as comparable values.
+    fn outcomes(
+        lines: impl Iterator<Item = io::Result<String>>,
+    ) -> Vec<Result<String, io::ErrorKind>> {
+        lines.map(|line| line.map_err(|e| e.kind())).collect()
+    }
+
+    fn std_lines(path: &Path) -> Vec<Result<String, io::ErrorKind>> {
+        outcomes(BufReader::new(File::open(path).unwrap()).lines())
+    }
+
+    /// Bytes of lines of random lengths (up to `max`) of `a`, `\r`, `\n` and a byte that is not
+    /// UTF-8, from a fixed seed.
+    fn random_text(seed: u64, len: usize, max: u64) -> Vec<u8> {
+        let mut state = seed;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut bytes = Vec::with_capacity(len);
+        while bytes.len() < len {
+            let line = next() % max;
+            for _ in 0..line {
+                bytes.push(match next() % 100 {
+                    0 => b'\r',
+                    1 => 0xff,
+                    _ => b'a' + (next() % 26) as u8,
+                });
+            }
+            bytes.extend_from_slice(if next() % 3 == 0 { b"\r\n" } else { b"\n" });
+        }
+        bytes
+    }
+
+    fn cases() -> Vec<(&'static str, Vec<u8>)> {
+        let long = "x".repeat(300_000);
+        vec![
+            ("lf", b"one\ntwo\nthree\n".to_vec()),
+            ("crlf", b"one\r\ntwo\r\nthree\r\n".to_vec()),
+            ("no-trailing-newline", b"one\ntwo\nthree".to_vec()),
+            ("empty-file", Vec::new()),
+            ("empty-lines", b"\n\n\r\n\nx\n\n".to_vec()),
+            ("lone-cr", b"a\rb\n\r\nc\r\r\nd\r".to_vec()),
+            (
+                "long-lines",
+                format!("{long}\nshort\n{long}{long}\r\n{long}").into_bytes(),
+            ),
+            (
+                "invalid-utf8",
+                b"ok\n\xff\xfe bad\nafter\nbad at end \xc3".to_vec(),
+            ),
+            ("random-short", random_text(1, 400_000, 120)),
+            ("random-long", random_text(2, 1_000_000, 100_000)),
+        ]
+    }
+
+    #[test]
+    fn yields_what_bufread_lines_yields() {
+        for (name, bytes) in cases() {
+            let file = Temp::new(name, &bytes);
+            let ours = outcomes(Lines::open(&file.path).unwrap());
+            assert_eq!(ours, std_lines(&file.path), "{name}");
+        }
+    }
+
+    #[test]
+    fn not_utf8_names_the_line_and_the_file() {
+        let file = Temp::new("not-utf8", b"ok\n\xff\n");
+        let error = Lines::open(&file.path)
+            .unwrap()
+            .nth(1)
+            .unwrap()
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("line 2 of"), "{message}");
+        assert!(
+            message.contains(&file.path.display().to_string()),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_that_names_it() {
+        let file = Temp::new("missing", b"");
+        let missing = file.dir.join("not-there.txt");
+        let error = Lines::open(&missing).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert!(
+            error.to_string().contains(&missing.display().to_string()),
+            "{error}"
+        );
+    }
+
+    /// The position after `k` lines, through postcard as a checkpoint keeps it.
+    fn position_after(path: &Path, k: usize) -> LinesPosition {
+        let mut lines = Lines::open(path).unwrap();
+        lines.by_ref().take(k).for_each(drop);
+        let bytes = postcard::to_allocvec(&lines.position()).unwrap();
+        postcard::from_bytes(&bytes).unwrap()
+    }
+
+    fn resumed(
+        path: &Path,
+        at: LinesPosition,
+    ) -> Result<Vec<Result<String, io::ErrorKind>>, Error> {
+        let mut lines = Lines::open(path).unwrap();
+        lines.resume_at(at)?;
+        Ok(outcomes(lines))
+    }
+
+    #[test]
+    fn a_fresh_lines_resumed_at_a_position_yields_exactly_the_rest() {
+        for (name, bytes) in cases() {
+            let file = Temp::new(name, &bytes);
+            let all = std_lines(&file.path);
+            let step = (all.len() / 40).max(1);
+            for k in (0..=all.len()).step_by(step).chain([all.len()]) {
+                let at = position_after(&file.path, k);
+                assert_eq!(at.line(), k as u64, "{name}");
+                let rest = resumed(&file.path, at).unwrap();
+                assert_eq!(rest, all[k..], "{name} after {k} lines");
+            }
+        }
+    }
+
+    #[test]
+    fn a_resume_far_into_a_big_file_reads_only_from_the_offset() {
+        // 200 MB of lines; the position at 90%.
+        let line = format!("{}\n", "y".repeat(999));
+        let bytes = line.repeat(200_000).into_bytes();
+        let file = Temp::new("big", &bytes);
+        let at = position_after(&file.path, 180_000);
+        assert_eq!(at.offset(), 180_000_000);
+        let mut lines = Lines::open(&file.path).unwrap();
+        lines.resume_at(at).unwrap();
+        assert_eq!(
+            lines.read,
+            2 * BLOCK as u64,
+            "a resume reads the two blocks it checks"
+        );
+        assert_eq!(lines.by_ref().count(), 20_000);
+        assert_eq!(lines.read, 2 * BLOCK as u64 + 20_000_000);
+    }
+
+    fn refusal(path: &Path, at: LinesPosition) -> String {
+        let error = resumed(path, at).unwrap_err();
+        assert!(matches!(error, Error::InputChanged { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("RESUMABLE_RESET=1"), "{message}");
+        message
+    }
+
+    fn edited(path: &Path, at: usize) {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Lines of 100 bytes; the position after 500 of them, at byte 50_000.
+    fn hundred_byte_lines(name: &str) -> (Temp, LinesPosition) {
+        let bytes = format!("{}\n", "a".repeat(99)).repeat(1000).into_bytes();
+        let file = Temp::new(name, &bytes);
+        let at = position_after(&file.path, 500);
+        assert_eq!(at.offset(), 50_000);
+        (file, at)
+    }
+
+    #[test]
+    fn an_edit_in_the_first_block_is_refused() {
+        let (file, at) = hundred_byte_lines("edit-head");
+        edited(&file.path, 10);
+        let message = refusal(&file.path, at);
+        assert!(message.contains("first 4096 bytes"), "{message}");
+    }
+
+    #[test]
+    fn an_edit_just_before_the_position_is_refused() {
+        let (file, at) = hundred_byte_lines("edit-tail");
+        edited(&file.path, 49_990);
+        let message = refusal(&file.path, at);
+        assert!(
+            message.contains("4096 bytes before the position"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_edit_between_the_checked_blocks_is_not_seen() {
+        // The documented limit: what makes the resume O(1).
+        let (file, at) = hundred_byte_lines("edit-middle");
+        edited(&file.path, 20_000);
+        assert_eq!(resumed(&file.path, at).unwrap().len(), 500);
+    }
+
+    #[test]
+    fn a_line_inserted_before_the_position_is_refused() {
+        let bytes = random_text(3, 100_000, 200);
+        let file = Temp::new("insert", &bytes);
+        let at = position_after(&file.path, 300);
+        let mut changed = bytes.clone();
+        changed.splice(20_000..20_000, b"inserted\n".iter().copied());
+        std::fs::write(&file.path, changed).unwrap();
+        refusal(&file.path, at);
+    }
+
+    #[test]
+    fn a_truncated_file_is_refused() {
+        let (file, at) = hundred_byte_lines("truncated");
+        File::options()
+            .write(true)
+            .open(&file.path)
+            .unwrap()
+            .set_len(49_999)
+            .unwrap();
+        let message = refusal(&file.path, at);
+        assert!(message.contains("49999 bytes long"), "{message}");
+    }
+
+    #[test]
+    fn a_file_that_grew_resumes_and_reads_the_new_lines() {
+        let (file, at) = hundred_byte_lines("grew");
+        let mut appended = File::options().append(true).open(&file.path).unwrap();
+        appended.write_all(b"new one\nnew two\n").unwrap();
+        let rest = resumed(&file.path, at).unwrap();
+        assert_eq!(rest.len(), 502);
+        assert_eq!(rest[500..], [Ok("new one".into()), Ok("new two".into())]);
+    }
+
+    #[test]
+    fn a_last_line_without_an_ending_that_grew_is_refused() {
+        let file = Temp::new("open-line", b"one\ntwo");
+        let at = position_after(&file.path, 2);
+        assert_eq!(resumed(&file.path, at.clone()).unwrap(), []);
+        let mut appended = File::options().append(true).open(&file.path).unwrap();
+        appended.write_all(b" and more\nthree\n").unwrap();
+        let message = refusal(&file.path, at);
+        assert!(message.contains("no line ending"), "{message}");
     }
 }
