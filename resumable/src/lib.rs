@@ -221,6 +221,15 @@
 //! after the newest record that has one, while the iterator skips. So a `Vec` collected from
 //! a `HashMap` (another order in every process) is caught whatever ended the last run.
 //!
+//! # Input files and iterators that know their position
+//!
+//! [`io::Lines`] reads a file's lines like `BufRead::lines`, and implements [`Position`]: it
+//! can say where it stands (a byte offset, the line number, a fingerprint of the bytes before
+//! the offset) and be put back there with one seek, refusing a file truncated or edited where
+//! it checks ([`Error::InputChanged`]). Implement [`Position`] for an iterator of your own (a
+//! database cursor: the last key; a paginated API: the page token). The attribute does not use
+//! it yet: a resumed loop still skips its items one by one.
+//!
 //! # File format
 //!
 //! A `#[resumable]` checkpoint is a log, `<dir>/<name>.ckpt` (`::` in the default name becomes
