@@ -25,7 +25,7 @@
 //!
 //! A field whose `Deserialize` rejects every placeholder (a string that must be a URL, a
 //! validated id) is read instead from the binding's value on entry ([`shape_of_value`],
-//! `field_bytes`), and recorded as opaque, `?`: the fields around it are traced as usual, and
+//! `find::field_bytes`), and recorded as opaque, `?`: the fields around it are traced as usual, and
 //! the text does not depend on the value. A type cannot be traced when its `Deserialize` asks
 //! for what postcard cannot read either (`deserialize_any`: untagged or internally tagged
 //! enums, `#[serde(flatten)]`), rejects every placeholder where no value gives the field (in an
@@ -59,8 +59,7 @@
 //! any change but cannot say which.
 
 mod diff;
-mod field_bytes;
-mod skipped;
+mod find;
 mod text;
 mod trace;
 
@@ -70,7 +69,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
-pub(crate) use skipped::skipped_field;
+pub(crate) use find::skipped_field;
 use text::{Parsed, parse, render};
 use trace::{Traced, Untraceable, trace_with};
 
@@ -92,7 +91,7 @@ const LARGE: &str = "large ";
 /// inside, by `T`'s `Deserialize`): two equal values may then differ in `Debug` text and
 /// bytes. `true` also when `T` cannot be traced, which leaves the question open.
 pub(crate) fn may_hold_hash_table<T: Serialize + DeserializeOwned>(value: &T) -> bool {
-    let real = |container: &str, index: usize| field_bytes::field_bytes(value, container, index);
+    let real = |container: &str, index: usize| find::field_bytes(value, container, index);
     trace_with::<T>(&real).map_or(true, |traced| traced.hashed)
 }
 
@@ -109,7 +108,7 @@ pub(crate) fn shape_of<T: DeserializeOwned>() -> String {
 pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>) -> String {
     match value {
         Some(value) => shape_with_limit::<T>(MAX_SHAPE_LEN, &|container, index| {
-            field_bytes::field_bytes(value, container, index)
+            find::field_bytes(value, container, index)
         }),
         None => shape_of::<T>(),
     }
@@ -176,7 +175,7 @@ pub(crate) fn describe_change(saved: &str, current: &str) -> Option<String> {
 
 /// Ends a walk over a value's serde form early (what it looked for is found, or the value
 /// cannot be serialized): the error of the serializers that only look at a value
-/// (`field_bytes`, `skipped`, the key's order-free hash of a table).
+/// (`find`, the key's order-free hash of a table).
 #[derive(Debug)]
 pub(crate) struct Stop;
 

@@ -29,7 +29,7 @@ pub(super) enum Ty {
     Tuple(Vec<Ty>),
     /// A struct or enum, described in the tracer's `defs`.
     Ref(Id),
-    /// A field read from a real value's bytes (see `field_bytes`): its structure is not
+    /// A field read from a real value's bytes (see `find::field_bytes`): its structure is not
     /// recorded.
     Opaque,
 }
@@ -205,7 +205,7 @@ fn kept(traced: &'static str, field: (&'static str, usize), bytes: Vec<u8>) -> &
 }
 
 /// The postcard bytes of field `index` of a struct of that serde name in a real value of the
-/// traced type, when there is one (see `field_bytes`).
+/// traced type, when there is one (see `find::field_bytes`).
 pub(super) type RealField<'a> = &'a dyn Fn(&str, usize) -> Option<Vec<u8>>;
 
 /// Strings that common validating types accept: numbers and paths; RFC 3339 dates and times

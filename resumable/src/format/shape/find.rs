@@ -1,12 +1,16 @@
-//! The postcard bytes of one field of a real value: what the tracer reads, instead of a
-//! placeholder, for a field whose `Deserialize` rejects every placeholder (a newtype that
-//! validates its input), so that the fields around it are still traced. The field itself is
-//! then recorded as opaque (`?`).
+//! Two lookups in a real value's serde form, by one serializer that writes nothing and walks
+//! the value until it finds what it looks for:
 //!
-//! A serializer that walks `value` without writing anything until it meets the wanted field
-//! of a struct of the wanted name (the first one met), serializes that field with postcard,
-//! and stops. It walks only the first element of each sequence and map, so its cost is that of
-//! the value's structure, not its size, plus the field's own bytes.
+//! - [`field_bytes`]: the postcard bytes of one field, which the tracer reads instead of a
+//!   placeholder for a field whose `Deserialize` rejects every placeholder (a newtype that
+//!   validates its input), so that the fields around it are still traced (the field itself is
+//!   then recorded as opaque, `?`). The first struct of the wanted name is the one; only the
+//!   first element of each sequence and map is walked, so the cost is that of the value's
+//!   structure, not its size, plus the field's own bytes.
+//! - [`skipped_field`]: the first struct field the value's `Serialize` leaves out
+//!   (`#[serde(skip_serializing_if = …)]` calls `skip_field` for it): postcard writes nothing
+//!   for it and its `Deserialize` still reads it, so the bytes do not decode. Every element is
+//!   walked; only run to explain a refusal.
 
 use super::Stop;
 use serde::ser::{self, Serialize};
@@ -20,30 +24,66 @@ pub(super) fn field_bytes<T: Serialize + ?Sized>(
     index: usize,
 ) -> Option<Vec<u8>> {
     let mut finder = Finder {
-        container,
-        index,
+        wanted: Wanted::Field { container, index },
         found: None,
     };
     let _ = value.serialize(&mut finder);
-    finder.found
+    match finder.found {
+        Some(Found::Bytes(bytes)) => Some(bytes),
+        _ => None,
+    }
+}
+
+/// `(container, field)` of the first field `value` skips as it is serialized, if any; a
+/// struct variant's container is `Enum::Variant`.
+pub(crate) fn skipped_field<T: Serialize + ?Sized>(value: &T) -> Option<(String, &'static str)> {
+    let mut finder = Finder {
+        wanted: Wanted::Skipped,
+        found: None,
+    };
+    let _ = value.serialize(&mut finder);
+    match finder.found {
+        Some(Found::Skipped(container, field)) => Some((container, field)),
+        _ => None,
+    }
+}
+
+/// What the walk looks for.
+enum Wanted<'a> {
+    /// Field `index` of the first struct named `container`.
+    Field { container: &'a str, index: usize },
+    /// The first field left out.
+    Skipped,
+}
+
+enum Found {
+    Bytes(Vec<u8>),
+    Skipped(String, &'static str),
 }
 
 struct Finder<'a> {
-    container: &'a str,
-    index: usize,
-    found: Option<Vec<u8>>,
+    wanted: Wanted<'a>,
+    /// Set when the walk stops on what it looked for.
+    found: Option<Found>,
 }
 
 impl Finder<'_> {
-    /// Field `index` of a struct named `name`: the wanted one, or walked into.
+    /// Field `index` of a struct named `name` (or another member when `name` is `None`): the
+    /// wanted one, or walked into.
     fn field<T: Serialize + ?Sized>(
         &mut self,
         name: Option<&str>,
         index: usize,
         value: &T,
     ) -> Result<(), Stop> {
-        if name == Some(self.container) && index == self.index {
-            self.found = postcard::to_allocvec(value).ok();
+        if let Wanted::Field {
+            container,
+            index: wanted,
+        } = self.wanted
+            && name == Some(container)
+            && index == wanted
+        {
+            self.found = postcard::to_allocvec(value).ok().map(Found::Bytes);
             return Err(Stop);
         }
         value.serialize(&mut *self)
@@ -124,15 +164,15 @@ impl<'f, 'a> ser::Serializer for &'f mut Finder<'a> {
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, None, true))
+        Ok(Walk::new(self, None, None, true))
     }
 
     fn serialize_tuple(self, _: usize) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, None, false))
+        Ok(Walk::new(self, None, None, false))
     }
 
     fn serialize_tuple_struct(self, name: &'static str, _: usize) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, Some(name), false))
+        Ok(Walk::new(self, Some(name), None, false))
     }
 
     fn serialize_tuple_variant(
@@ -142,25 +182,30 @@ impl<'f, 'a> ser::Serializer for &'f mut Finder<'a> {
         _: &'static str,
         _: usize,
     ) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, None, false))
+        Ok(Walk::new(self, None, None, false))
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, None, true))
+        Ok(Walk::new(self, None, None, true))
     }
 
     fn serialize_struct(self, name: &'static str, _: usize) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, Some(name), false))
+        Ok(Walk::new(self, Some(name), Some(name.to_owned()), false))
     }
 
     fn serialize_struct_variant(
         self,
-        _: &'static str,
+        name: &'static str,
         _: u32,
-        _: &'static str,
+        variant: &'static str,
         _: usize,
     ) -> Result<Walk<'f, 'a>, Stop> {
-        Ok(Walk::new(self, None, false))
+        Ok(Walk::new(
+            self,
+            None,
+            Some(format!("{name}::{variant}")),
+            false,
+        ))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -169,19 +214,29 @@ impl<'f, 'a> ser::Serializer for &'f mut Finder<'a> {
 }
 
 /// The members of a compound value: a struct's fields by index (`name` set), or the elements
-/// of a sequence or map, of which only the first is walked (`first_only`).
+/// of a sequence or map, of which a field lookup walks only the first (`first_only`).
 struct Walk<'f, 'a> {
     finder: &'f mut Finder<'a>,
     name: Option<&'static str>,
+    /// A struct's (or struct variant's) name, for a field it leaves out.
+    container: Option<String>,
     first_only: bool,
     index: usize,
 }
 
 impl<'f, 'a> Walk<'f, 'a> {
-    fn new(finder: &'f mut Finder<'a>, name: Option<&'static str>, first_only: bool) -> Self {
+    fn new(
+        finder: &'f mut Finder<'a>,
+        name: Option<&'static str>,
+        container: Option<String>,
+        first_only: bool,
+    ) -> Self {
+        // Every element may hold the field left out.
+        let first_only = first_only && !matches!(finder.wanted, Wanted::Skipped);
         Walk {
             finder,
             name,
+            container,
             first_only,
             index: 0,
         }
@@ -194,6 +249,16 @@ impl<'f, 'a> Walk<'f, 'a> {
             return Ok(());
         }
         self.finder.field(self.name, index, value)
+    }
+
+    /// A field left out: not a member (the field indices of a lookup count what is written).
+    fn skipped(&mut self, field: &'static str) -> Result<(), Stop> {
+        if !matches!(self.finder.wanted, Wanted::Skipped) {
+            return Ok(());
+        }
+        let container = self.container.take().unwrap_or_default();
+        self.finder.found = Some(Found::Skipped(container, field));
+        Err(Stop)
     }
 }
 
@@ -222,7 +287,7 @@ members! {
     SerializeTupleVariant::serialize_field;
 }
 
-/// The compound serializers whose members are named fields.
+/// The compound serializers whose members are named fields, which may be left out.
 macro_rules! fields {
     ($($trait:ident;)*) => {$(
         impl ser::$trait for Walk<'_, '_> {
@@ -235,6 +300,10 @@ macro_rules! fields {
                 value: &T,
             ) -> Result<(), Stop> {
                 self.member(value)
+            }
+
+            fn skip_field(&mut self, field: &'static str) -> Result<(), Stop> {
+                self.skipped(field)
             }
 
             fn end(self) -> Result<(), Stop> {
@@ -254,7 +323,7 @@ impl ser::SerializeMap for Walk<'_, '_> {
     type Error = Stop;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
-        if self.index == 0 {
+        if !self.first_only || self.index == 0 {
             key.serialize(&mut *self.finder)?;
         }
         Ok(())
@@ -266,5 +335,34 @@ impl ser::SerializeMap for Walk<'_, '_> {
 
     fn end(self) -> Result<(), Stop> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct Node {
+        id: u32,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        children: Vec<u32>,
+    }
+
+    #[test]
+    fn the_first_field_left_out_is_found_anywhere_in_the_value() {
+        let full = Node {
+            id: 1,
+            children: vec![2],
+        };
+        assert_eq!(skipped_field(&full), None);
+        let nodes = vec![
+            full,
+            Node {
+                id: 2,
+                children: vec![],
+            },
+        ];
+        assert_eq!(skipped_field(&nodes), Some(("Node".into(), "children")));
     }
 }
