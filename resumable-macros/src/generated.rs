@@ -456,7 +456,7 @@ impl Parts {
             quote!(#run.watch(&#watch_list);)
         };
         // A watched binding the body can move on a way out is gone after it: a failure cannot
-        // check it, so it saves nothing (see `exits::moved_on_exit`).
+        // check it, so it saves nothing (see `exit_moves.rs`).
         let exit_moved: Vec<String> = model.exit_moved.iter().map(ToString::to_string).collect();
         let save_after = |failure: &str| {
             let saved = if exit_moved.is_empty() {

@@ -80,7 +80,7 @@ pub struct Run {
     /// Whether a nest's inner iterator type was checked by [`Run::skip_inner`].
     inner_checked: bool,
     /// The fingerprints, on entry, of the bindings the loop names without owning them (see
-    /// [`crate::__private::Watched`]); `None` once compared at the first save.
+    /// [`crate::__private::Watched`]), compared at every save; `None` when there are none.
     watched: Option<Vec<(&'static str, Option<u64>)>>,
 }
 
