@@ -84,6 +84,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::crate_path::RUNTIME;
 use crate::expand_nest;
 use crate::generated::{Locals, Parts};
 use crate::model::Model;
@@ -130,19 +131,21 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         due,
         stride,
         fingerprint,
+        seek,
         ..
     } = &parts.locals;
     let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
     let after_loop = parts.after_loop(true);
     let hand_back = parts.hand_back();
     let iterable = &looped.expr;
+    let private = quote!(#RUNTIME::__private);
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
     // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
     let loads = codecs
         .iter()
         .map(|codec| parts.or_route(quote!((#codec.load)(&mut #restore))));
     let finish = parts.or_route(quote!(#restore.finish()));
-    let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint)));
+    let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
         // when the loop ends, as there).
@@ -158,9 +161,14 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #(#prelude)*
         #declare_value
         let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
+        let #seek = {
+            #[allow(unused_imports)]
+            use #private::{ByNth as _, ByPosition as _};
+            (&#private::Seek(&#iter)).seeker()
+        };
         #(#assertions)*
         #start_run
-        if let ::core::option::Option::Some(mut #restore) = #run.restore() {
+        if let ::core::option::Option::Some(mut #restore) = #run.restore_with(#seek.load) {
             #( #places = #loads; )*
             #finish;
         }

@@ -37,6 +37,8 @@ pub struct Locals {
     pub base: Ident,
     /// The closure that fingerprints the checkpointed loop's items.
     pub fingerprint: Ident,
+    /// A single loop's `Seeker`: how its iterator resumes (by its saved position, or `nth`).
+    pub seek: Ident,
     /// The iteration that last touched the state (see `first_use.rs`).
     pub dirty_at: Ident,
 }
@@ -59,6 +61,7 @@ impl Locals {
             outer_at: local("outer_at"),
             base: local("base"),
             fingerprint: local("fingerprint"),
+            seek: local("seek"),
             dirty_at: local("dirty_at"),
         }
     }
@@ -146,6 +149,7 @@ impl Parts {
             base,
             fingerprint,
             dirty_at,
+            seek,
             ..
         } = &locals;
         let stop = local("stop");
@@ -513,16 +517,63 @@ impl Parts {
         } else {
             quote!()
         };
+        // A single loop knows before it pulls the next item whether a boundary follows: an
+        // iterator that implements `Position` says there where it stands (`mark`: nothing for
+        // other iterators, so it compiles away). A nest pulls first, then checks.
+        let due_next = local("due_next");
+        let pull = |on_none: TokenStream| {
+            quote! {
+                match ::core::iter::Iterator::next(&mut #iter) {
+                    ::core::option::Option::Some(#item) => #item,
+                    ::core::option::Option::None => {
+                        #ran_out
+                        #on_none
+                    }
+                }
+            }
+        };
+        let first_pull =
+            pull(quote!(return #private::exit(#private::Exit::Completed, #handed_back);));
+        let next_pull = pull(quote!(break #outer_label;));
+        let (first, next) = match nest {
+            None => {
+                let mark = quote!((#seek.mark)(&#iter, &mut #run, #pulled - 1));
+                (
+                    quote! {
+                        let mut #boundary = #due_now;
+                        if #boundary {
+                            #mark;
+                        }
+                        let mut #item = #first_pull;
+                    },
+                    quote! {
+                        let #due_next = #due_now;
+                        if #due_next {
+                            #mark;
+                        }
+                        #item = #next_pull;
+                        if #due_next {
+                            break;
+                        }
+                    },
+                )
+            }
+            Some(_) => (
+                quote! {
+                    let mut #item = #first_pull;
+                    let mut #boundary = #due_now;
+                },
+                quote! {
+                    #item = #next_pull;
+                    if #due_now {
+                        break;
+                    }
+                },
+            ),
+        };
         let hot_loop = quote! {
             #pulled += 1; // iteration `pulled - 1` starts: a failure resumes it
-            let mut #item = match ::core::iter::Iterator::next(&mut #iter) {
-                ::core::option::Option::Some(#item) => #item,
-                ::core::option::Option::None => {
-                    #ran_out
-                    return #private::exit(#private::Exit::Completed, #handed_back);
-                }
-            };
-            let mut #boundary = #due_now;
+            #first
             #(#loop_attrs)*
             // The boundary code comes after the body in the source (it runs before it when
             // `boundary` starts true): the type checker then knows the state's types.
@@ -544,16 +595,7 @@ impl Parts {
                         #[allow(unreachable_code)]
                         {
                             #pulled += 1;
-                            #item = match ::core::iter::Iterator::next(&mut #iter) {
-                                ::core::option::Option::Some(#item) => #item,
-                                ::core::option::Option::None => {
-                                    #ran_out
-                                    break #outer_label;
-                                }
-                            };
-                            if #due_now {
-                                break;
-                            }
+                            #next
                         }
                     }
                 }
@@ -599,6 +641,12 @@ impl Parts {
         let code_literal = Literal::u64_suffixed(*code);
         let start_failed = route_error(may_be_result, &locals.err);
         let route = route_closure(may_be_result, &return_type);
+        // A single loop's iterator that implements `Position` saves it first (`Seeker`); a
+        // nest's iterators are skipped with `nth`.
+        let position_shape = match nest {
+            None => quote!((#seek.shape)()),
+            Some(_) => quote!(::core::option::Option::None),
+        };
         let start_run = quote! {
             #route
             let mut #run = match #private::Run::start(
@@ -614,6 +662,7 @@ impl Parts {
                     nest: #is_nest,
                     code: #code_literal,
                     strict: #strict,
+                    position: #position_shape,
                 },
                 &[#(#shapes),*],
             ) {

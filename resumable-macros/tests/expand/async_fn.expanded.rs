@@ -16,6 +16,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     };
     let mut report = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
+    let __resumable_seek = {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{ByNth as _, ByPosition as _};
+        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
+    };
     let __resumable_codec_0 = ::resumable::__private::codec(&report);
     let __resumable_codec_0 = ::resumable::__private::append_only(&report, __resumable_codec_0);
     {
@@ -42,6 +47,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             nest: false,
             code: 18409910092806555095u64,
             strict: false,
+            position: (__resumable_seek.shape)(),
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &report,
@@ -53,7 +59,9 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
         }
     };
-    if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+    if let ::core::option::Option::Some(mut __resumable_restore) =
+        __resumable_run.restore_with(__resumable_seek.load)
+    {
         report = match (__resumable_codec_0.load)(&mut __resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
@@ -79,9 +87,11 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = match __resumable_run
-        .prepare(__resumable_iter, &__resumable_fingerprint)
-    {
+    let mut __resumable_iter = match __resumable_run.prepare(
+        __resumable_iter,
+        &__resumable_fingerprint,
+        __resumable_seek.resume,
+    ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
             return __resumable_route(__resumable_err)
@@ -105,6 +115,15 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             let mut __resumable_due: u64 = __resumable_run.first_boundary(20u64);
             let __resumable_stride: u64 = __resumable_run.stride();
             __resumable_pulled += 1;
+            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
+            if __resumable_boundary {
+                (__resumable_seek.mark)(
+                    &__resumable_iter,
+                    &mut __resumable_run,
+                    __resumable_pulled - 1,
+                );
+            }
             let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
                 ::core::option::Option::Some(__resumable_item) => __resumable_item,
                 ::core::option::Option::None => {
@@ -114,8 +133,6 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     );
                 }
             };
-            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
-                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
             '__resumable_outer: loop {
                 if !__resumable_boundary {
                     loop {
@@ -141,6 +158,16 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                         #[allow(unreachable_code)]
                         {
                             __resumable_pulled += 1;
+                            let __resumable_due_next = (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0);
+                            if __resumable_due_next {
+                                (__resumable_seek.mark)(
+                                    &__resumable_iter,
+                                    &mut __resumable_run,
+                                    __resumable_pulled - 1,
+                                );
+                            }
                             __resumable_item =
                                 match ::core::iter::Iterator::next(&mut __resumable_iter) {
                                     ::core::option::Option::Some(__resumable_item) => {
@@ -150,10 +177,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                                         break '__resumable_outer;
                                     }
                                 };
-                            if (__resumable_pulled == __resumable_due)
-                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
-                                    != 0)
-                            {
+                            if __resumable_due_next {
                                 break;
                             }
                         }

@@ -5,6 +5,11 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
     }
     let mut __resumable_loop_value = ::core::option::Option::None;
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
+    let __resumable_seek = {
+        #[allow(unused_imports)]
+        use ::resumable::__private::{ByNth as _, ByPosition as _};
+        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
+    };
     let __resumable_codec_0 = ::resumable::__private::codec(&out);
     {
         #[allow(unused_imports)]
@@ -29,6 +34,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             nest: false,
             code: 14764059336787881706u64,
             strict: false,
+            position: (__resumable_seek.shape)(),
         },
         &[(__resumable_codec_0.shape)(::core::option::Option::Some(
             &out,
@@ -51,7 +57,9 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             ),
         ]
     });
-    if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+    if let ::core::option::Option::Some(mut __resumable_restore) =
+        __resumable_run.restore_with(__resumable_seek.load)
+    {
         out = match (__resumable_codec_0.load)(&mut __resumable_restore) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
@@ -77,9 +85,11 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
-    let mut __resumable_iter = match __resumable_run
-        .prepare(__resumable_iter, &__resumable_fingerprint)
-    {
+    let mut __resumable_iter = match __resumable_run.prepare(
+        __resumable_iter,
+        &__resumable_fingerprint,
+        __resumable_seek.resume,
+    ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
             return __resumable_route(__resumable_err)
@@ -98,6 +108,15 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             let mut __resumable_due: u64 = __resumable_run.first_boundary(10u64);
             let __resumable_stride: u64 = __resumable_run.stride();
             __resumable_pulled += 1;
+            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
+            if __resumable_boundary {
+                (__resumable_seek.mark)(
+                    &__resumable_iter,
+                    &mut __resumable_run,
+                    __resumable_pulled - 1,
+                );
+            }
             let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter) {
                 ::core::option::Option::Some(__resumable_item) => __resumable_item,
                 ::core::option::Option::None => {
@@ -107,8 +126,6 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                     );
                 }
             };
-            let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
-                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0);
             '__resumable_outer: loop {
                 if !__resumable_boundary {
                     loop {
@@ -138,6 +155,16 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                         #[allow(unreachable_code)]
                         {
                             __resumable_pulled += 1;
+                            let __resumable_due_next = (__resumable_pulled == __resumable_due)
+                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
+                                    != 0);
+                            if __resumable_due_next {
+                                (__resumable_seek.mark)(
+                                    &__resumable_iter,
+                                    &mut __resumable_run,
+                                    __resumable_pulled - 1,
+                                );
+                            }
                             __resumable_item =
                                 match ::core::iter::Iterator::next(&mut __resumable_iter) {
                                     ::core::option::Option::Some(__resumable_item) => {
@@ -147,10 +174,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                                         break '__resumable_outer;
                                     }
                                 };
-                            if (__resumable_pulled == __resumable_due)
-                                | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
-                                    != 0)
-                            {
+                            if __resumable_due_next {
                                 break;
                             }
                         }

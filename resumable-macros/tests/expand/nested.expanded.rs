@@ -58,6 +58,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             nest: true,
             code: 11754380958576497851u64,
             strict: false,
+            position: ::core::option::Option::None,
         },
         &[
             (__resumable_codec_0.shape)(::core::option::Option::Some(&__resumable_position)),

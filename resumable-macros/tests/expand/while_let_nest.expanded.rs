@@ -48,6 +48,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
             nest: true,
             code: 17665936099658970296u64,
             strict: false,
+            position: ::core::option::Option::None,
         },
         &[
             (__resumable_codec_0.shape)(::core::option::Option::Some(&__resumable_position)),

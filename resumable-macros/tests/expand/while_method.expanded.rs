@@ -25,6 +25,11 @@ impl Grid {
         let __resumable_name = ::resumable::__private::method_name::<Self>("run");
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
+        let __resumable_seek = {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ByNth as _, ByPosition as _};
+            (&::resumable::__private::Seek(&__resumable_iter)).seeker()
+        };
         let __resumable_codec_0 = ::resumable::__private::codec(&(*self));
         {
             #[allow(unused_imports)]
@@ -46,6 +51,7 @@ impl Grid {
                 nest: false,
                 code: 14592856937162710108u64,
                 strict: false,
+                position: (__resumable_seek.shape)(),
             },
             &[(__resumable_codec_0.shape)(::core::option::Option::Some(
                 &(*self),
@@ -61,7 +67,9 @@ impl Grid {
             use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
             [("steps", (&&::resumable::__private::Watched(&steps)).print())]
         });
-        if let ::core::option::Option::Some(mut __resumable_restore) = __resumable_run.restore() {
+        if let ::core::option::Option::Some(mut __resumable_restore) =
+            __resumable_run.restore_with(__resumable_seek.load)
+        {
             (*self) = match (__resumable_codec_0.load)(&mut __resumable_restore) {
                 ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                 ::core::result::Result::Err(__resumable_err) => {
@@ -85,13 +93,16 @@ impl Grid {
                 (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
             },
         );
-        let mut __resumable_iter =
-            match __resumable_run.prepare(__resumable_iter, &__resumable_fingerprint) {
-                ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-                ::core::result::Result::Err(__resumable_err) => {
-                    ::resumable::__private::fail(__resumable_err)
-                }
-            };
+        let mut __resumable_iter = match __resumable_run.prepare(
+            __resumable_iter,
+            &__resumable_fingerprint,
+            __resumable_seek.resume,
+        ) {
+            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
+            ::core::result::Result::Err(__resumable_err) => {
+                ::resumable::__private::fail(__resumable_err)
+            }
+        };
         __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
         let mut __resumable_pulled: u64 = __resumable_run.start_index();
         let __resumable_stop = __resumable_run.stop_flag();
@@ -105,6 +116,16 @@ impl Grid {
                     __resumable_run.first_boundary(18446744073709551615u64);
                 let __resumable_stride: u64 = __resumable_run.stride();
                 __resumable_pulled += 1;
+                let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
+                    | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0)
+                    | __resumable_tick.load(::core::sync::atomic::Ordering::Relaxed);
+                if __resumable_boundary {
+                    (__resumable_seek.mark)(
+                        &__resumable_iter,
+                        &mut __resumable_run,
+                        __resumable_pulled - 1,
+                    );
+                }
                 let mut __resumable_item = match ::core::iter::Iterator::next(&mut __resumable_iter)
                 {
                     ::core::option::Option::Some(__resumable_item) => __resumable_item,
@@ -115,9 +136,6 @@ impl Grid {
                         );
                     }
                 };
-                let mut __resumable_boundary = (__resumable_pulled == __resumable_due)
-                    | (__resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0)
-                    | __resumable_tick.load(::core::sync::atomic::Ordering::Relaxed);
                 '__resumable_outer: loop {
                     if !__resumable_boundary {
                         loop {
@@ -139,6 +157,19 @@ impl Grid {
                             #[allow(unreachable_code)]
                             {
                                 __resumable_pulled += 1;
+                                let __resumable_due_next = (__resumable_pulled == __resumable_due)
+                                    | (__resumable_stop
+                                        .load(::core::sync::atomic::Ordering::Relaxed)
+                                        != 0)
+                                    | __resumable_tick
+                                        .load(::core::sync::atomic::Ordering::Relaxed);
+                                if __resumable_due_next {
+                                    (__resumable_seek.mark)(
+                                        &__resumable_iter,
+                                        &mut __resumable_run,
+                                        __resumable_pulled - 1,
+                                    );
+                                }
                                 __resumable_item =
                                     match ::core::iter::Iterator::next(&mut __resumable_iter) {
                                         ::core::option::Option::Some(__resumable_item) => {
@@ -148,12 +179,7 @@ impl Grid {
                                             break '__resumable_outer;
                                         }
                                     };
-                                if (__resumable_pulled == __resumable_due)
-                                    | (__resumable_stop
-                                        .load(::core::sync::atomic::Ordering::Relaxed)
-                                        != 0)
-                                    | __resumable_tick.load(::core::sync::atomic::Ordering::Relaxed)
-                                {
+                                if __resumable_due_next {
                                     break;
                                 }
                             }

@@ -21,6 +21,10 @@ pub(crate) const KEY_OPEN: &str = "[key ";
 /// checkpoint's shape, and how `resumable show` finds it.
 pub const POSITION: &str = "(outer, inner)";
 
+/// The name of a single loop's first state value when its iterator saves its position (it
+/// implements [`Position`](crate::Position)): in its checkpoint's shape.
+pub(crate) const ITERATOR: &str = "(iterator position)";
+
 /// The function, then each state binding's name and the structure of its type (see `shape`):
 ///
 /// ```text

@@ -3,11 +3,12 @@
 //!
 //! `codecs` says how each state binding is saved and restored, `exit` how the loop's closure
 //! ends and what the function returns, `probes` what the generated code asks about values by
-//! autoref specialization; the rest is re-exported from `run`. It uses every layer below it.
+//! autoref specialization, `seek` how the loop's iterator resumes; the rest is re-exported from `run`. It uses every layer below it.
 
 mod codecs;
 mod exit;
 mod probes;
+mod seek;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 pub use codecs::*;
 pub use exit::*;
 pub use probes::*;
+pub use seek::*;
 
 pub use crate::run::arg_key::{
     Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque,

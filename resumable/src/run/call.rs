@@ -32,7 +32,7 @@ use crate::store::recover::{self, Recovered};
 use crate::store::remote::{self, Remote, layout::Commit};
 use crate::store::syncer::Syncer;
 
-use crate::run::save::{Save, Saver};
+use crate::run::save::{Encoded, Save, Saver};
 use crate::run::spec::Spec;
 
 /// The checkpoint of one call: loaded on entry, saved while the loop runs, removed at the end.
@@ -82,6 +82,14 @@ pub struct Run {
     /// The fingerprints, on entry, of the bindings the loop names without owning them (see
     /// [`crate::__private::Watched`]), compared at every save; `None` when there are none.
     watched: Option<Vec<(&'static str, Option<u64>)>>,
+    /// The loop's iterator implements [`Position`](crate::Position): its position is the first
+    /// value of each checkpoint.
+    positioned: bool,
+    /// Where the iterator stood at the last boundary, before it pulled the next item: the
+    /// completed iterations and the position's bytes. A save at that index writes it.
+    marked: Option<(u64, Encoded)>,
+    /// On resume: the saved position's bytes, for [`Run::prepare`].
+    resume_position: Option<Vec<u8>>,
 }
 
 /// "resuming squares at iteration 237000 (checkpoint …, saved 12 s ago)".
@@ -177,7 +185,19 @@ impl Run {
         })?;
         files::remove_stale_temp_files(&OsFs, &path);
         let generations = Generations::of(path);
-        let shape = label::describe_state(spec.path, spec.state, shapes);
+        // An iterator that saves its position saves it first (see `private::seek`).
+        let (state, shapes) = match &spec.position {
+            Some(position) => (
+                [label::ITERATOR]
+                    .iter()
+                    .chain(spec.state)
+                    .copied()
+                    .collect(),
+                [position].into_iter().chain(shapes).cloned().collect(),
+            ),
+            None => (spec.state.to_vec(), shapes.to_vec()),
+        };
+        let shape = label::describe_state(spec.path, &state, &shapes);
         if reset_requested() {
             reset(&generations, spec.function)?;
         }
@@ -300,16 +320,19 @@ impl Run {
             continued,
             sequences: shapes
                 .iter()
-                .map(|shape| shape::is_flat_sequence(shape))
+                .enumerate()
+                .map(|(i, shape)| {
+                    (i > 0 || spec.position.is_none()) && shape::is_flat_sequence(shape)
+                })
                 .collect(),
             saver: Saver {
                 journal,
                 syncer,
-                growth: spec.state.iter().map(|_| None).collect(),
+                growth: state.iter().map(|_| None).collect(),
                 last_saved,
                 function: spec.function,
                 path: generations.newest.clone(),
-                state: spec.state,
+                state,
                 round_trip_checked: false,
             },
             generations,
@@ -329,6 +352,9 @@ impl Run {
             resume_message,
             inner_checked: false,
             watched: None,
+            positioned: spec.position.is_some(),
+            marked: None,
+            resume_position: None,
         })
     }
 
@@ -363,7 +389,33 @@ impl Run {
             restored: Arc::clone(&self.restored),
             sequences: Arc::clone(&self.sequences),
             candidates: Vec::new(),
+            failed: None,
         })
+    }
+
+    /// [`Run::restore`] for a single loop, whose iterator may save its position: then the
+    /// checkpoint's first value is that position, decoded by `load` and kept for
+    /// [`Run::prepare`]. An error decoding it is the restore's, returned by its next value or
+    /// its `finish`.
+    pub fn restore_with(
+        &mut self,
+        load: fn(&mut Restore) -> Result<Vec<u8>, Error>,
+    ) -> Option<Restore> {
+        let mut restore = self.restore()?;
+        if self.positioned {
+            match load(&mut restore) {
+                Ok(bytes) => self.resume_position = Some(bytes),
+                Err(err) => restore.failed = Some(err),
+            }
+        }
+        Some(restore)
+    }
+
+    /// At a boundary, before the iterator pulls the next item: where it stands after
+    /// `completed` items (its [`Position`](crate::Position)), for a save at that boundary.
+    #[cold]
+    pub fn mark(&mut self, completed: u64, position: Encoded) {
+        self.marked = Some((completed, position));
     }
 
     /// Completed iterations to skip: the checkpoint's index, or 0.
@@ -383,13 +435,24 @@ impl Run {
     /// resume from a save that holds none (one after a failure), the item after the last
     /// record that holds one is checked on the way, so that an order that changed is caught
     /// there too.
+    ///
+    /// An iterator that saved its position (see [`Run::restore_with`]) is put back there by
+    /// `resume` instead, in one step; its next item is still checked at the first boundary.
     pub fn prepare<I: Iterator>(
         &mut self,
         iter: I,
         fingerprint: &impl Fn(&I::Item) -> Option<u64>,
+        resume: fn(&mut I, &[u8]) -> Result<(), Error>,
     ) -> Result<I, Error> {
-        self.prepare_checked(iter, fingerprint)
-            .inspect_err(|err| refused(self.function, err))
+        match self.resume_position.take() {
+            Some(position) => self.refuse_unordered::<I>().and_then(|()| {
+                let mut iter = iter;
+                resume(&mut iter, &position)?;
+                Ok(iter)
+            }),
+            None => self.prepare_checked(iter, fingerprint),
+        }
+        .inspect_err(|err| refused(self.function, err))
     }
 
     fn prepare_checked<I: Iterator>(
@@ -616,7 +679,27 @@ impl Run {
         watched: &[(&'static str, Option<u64>)],
     ) -> Save<'_> {
         let refused = self.check_watched(watched).err();
+        // An iterator's position is known only at the boundary it was marked at: a save after
+        // a failure in a later iteration has none to resume the failed item from.
+        let position = match (self.positioned, &self.marked) {
+            (false, _) => Ok(None),
+            (true, Some((at, _))) if *at == index => Ok(self.marked.take().map(|(_, p)| p)),
+            (true, _) => Err(self.what_stands(index)),
+        };
+        let function = self.function;
         let mut save = self.start_save(index, next_item);
+        match position {
+            Ok(Some(position)) => save.encoded(&position),
+            Ok(None) => {}
+            Err(stands) => save.leave(
+                format!(
+                    "nothing is saved, because the loop's iterator says where it stands only at a \
+                 checkpoint boundary (it implements `Position`) and the item that failed was \
+                 pulled after it; {stands}"
+                ),
+                function,
+            ),
+        }
         if let Some(err) = refused {
             save.fail(err);
         }
@@ -941,6 +1024,9 @@ pub struct Restore {
     sequences: Arc<[bool]>,
     /// Such bindings restored: the binding, and its bytes' length prefix and hash.
     candidates: Vec<(usize, SeenBytes)>,
+    /// The iterator's saved position did not decode (see [`Run::restore_with`]): the error
+    /// the next value, or `finish`, returns.
+    failed: Option<Error>,
 }
 
 /// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
@@ -988,6 +1074,9 @@ impl Restore {
     /// # Errors
     /// If the payload does not decode: the function stops before any value is used.
     pub fn value<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
         self.binding += 1;
         let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
             let mut seen = SeenBytes::default();
@@ -1013,7 +1102,10 @@ impl Restore {
     }
 
     /// Checks that every byte of the payload was used.
-    pub fn finish(self) -> Result<(), Error> {
+    pub fn finish(mut self) -> Result<(), Error> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
         let left = self.reader.remaining();
         if left != 0 {
             return Err(Error::corrupt(

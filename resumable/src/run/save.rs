@@ -36,8 +36,8 @@ pub(crate) struct Saver {
     pub function: &'static str,
     /// The log's path, for messages.
     pub path: PathBuf,
-    /// The state bindings' names, for errors.
-    pub state: &'static [&'static str],
+    /// The state bindings' names, for errors (the iterator's position first, if it saves one).
+    pub state: Vec<&'static str>,
     /// Whether a checkpoint of this run was written, its bindings checked to come back from
     /// their bytes (see [`Save::check`]): the check runs until one is.
     pub round_trip_checked: bool,
@@ -67,6 +67,8 @@ pub struct Save<'a> {
     /// What to remember of growing bindings once the record is written.
     growth: Vec<(usize, Growth)>,
     error: Option<Error>,
+    /// Why this save after a failure writes nothing, and the function: see [`Save::leave`].
+    left: Option<(String, &'static str)>,
     /// When it began, for the `saved` event's duration.
     started: Instant,
 }
@@ -86,8 +88,21 @@ impl<'a> Save<'a> {
             binding: 0,
             growth: Vec::new(),
             error: None,
+            left: None,
             started: Instant::now(),
         }
+    }
+
+    /// This save (after a failure) cannot be made: nothing is written, and its
+    /// [`commit_after_failure`](Save::commit_after_failure) says `why` (it names what the
+    /// next run resumes from) instead of reporting a failed save.
+    pub(crate) fn leave(&mut self, why: String, function: &'static str) {
+        self.left = Some((why, function));
+    }
+
+    /// Nothing more is written: the save failed, or is left.
+    fn stopped(&self) -> bool {
+        self.error.is_some() || self.left.is_some()
     }
 
     /// Fails the save before anything is written: its values are not serialized, and its
@@ -112,7 +127,7 @@ impl<'a> Save<'a> {
         // vector (`format::bulk`), with no serde impl of the user's on the way and no nesting.
         // It is also the state that is big (100 MB of samples), where the check would cost a
         // copy of it and a decode.
-        if self.error.is_some() || bulk::is_bulk::<T>() {
+        if self.stopped() || bulk::is_bulk::<T>() {
             return;
         }
         if let Some(problem) = round_trip::problem(value, compare) {
@@ -128,7 +143,7 @@ impl<'a> Save<'a> {
     #[inline]
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.binding += 1;
-        if self.error.is_none()
+        if !self.stopped()
             && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
             self.error = Some(err);
@@ -143,7 +158,7 @@ impl<'a> Save<'a> {
     /// Appends one state value encoded before (by [`Encoded::of`]), whole.
     pub fn encoded(&mut self, encoded: &Encoded) {
         self.binding += 1;
-        if self.error.is_some() {
+        if self.stopped() {
             return;
         }
         match &encoded.0 {
@@ -358,7 +373,7 @@ impl<'a> Save<'a> {
         growth: Growth,
         encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
     ) {
-        if self.error.is_some() {
+        if self.stopped() {
             return;
         }
         let new = &items[from as usize..];
@@ -403,6 +418,11 @@ impl<'a> Save<'a> {
 
     fn write(self) -> (&'a mut Saver, Result<(), Error>) {
         let saver = self.saver;
+        // Only a save after a failure is left (a boundary's has what it needs): it says so.
+        if self.left.is_some() {
+            saver.journal.abandon_record(&OsFs);
+            return (saver, Ok(()));
+        }
         let failed = match self.error {
             Some(err) => Err(err),
             None => saver.syncer.take_error(),
@@ -451,6 +471,17 @@ impl<'a> Save<'a> {
     /// original failure goes on either way.
     pub fn commit_after_failure(self, failure: &str) {
         let index = self.index;
+        if let Some((why, function)) = &self.left {
+            report::warn("not_saved")
+                .name(function)
+                .index(index)
+                .path(&self.saver.path)
+                .say(format_args!(
+                    "resumable: {failure} in iteration {index} of {function}: {why}"
+                ));
+            self.saver.journal.abandon_record(&OsFs);
+            return;
+        }
         let (saver, written) = self.write();
         match written.and_then(|()| saver.syncer.flush()) {
             Ok(()) => report::note("saved_on_failure")

@@ -36,6 +36,10 @@ pub struct Spec<'a> {
     pub code: u64,
     /// `strict`: a checkpoint saved by other code of the function is refused, not resumed.
     pub strict: bool,
+    /// The structure of the position the loop's iterator saves, if it implements
+    /// [`Position`](crate::Position): saved first in each checkpoint, and a resume seeks there
+    /// instead of skipping the completed items (see `private::seek`).
+    pub position: Option<String>,
 }
 
 /// This call's value of `key = expr`, as the checkpoint records it.
