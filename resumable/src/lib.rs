@@ -227,8 +227,20 @@
 //! can say where it stands (a byte offset, the line number, a fingerprint of the bytes before
 //! the offset) and be put back there with one seek, refusing a file truncated or edited where
 //! it checks ([`Error::InputChanged`]). Implement [`Position`] for an iterator of your own (a
-//! database cursor: the last key; a paginated API: the page token). The attribute does not use
-//! it yet: a resumed loop still skips its items one by one.
+//! database cursor: the last key; a paginated API: the page token).
+//!
+//! When the iterator of a `#[resumable]` loop implements [`Position`], each checkpoint saves
+//! its position (first, before the state), and a resume puts a fresh iterator there with
+//! [`Position::resume_at`] instead of skipping the completed items one by one: a loop at 90%
+//! of a 50 GB file resumes with one seek. The next item is still checked against the
+//! fingerprint saved with the checkpoint. The position is taken at each checkpoint boundary,
+//! before the next item is pulled; the iterator cannot say where it stood before an item it
+//! has already yielded, so after a panic or an error in a later iteration nothing is saved and
+//! the last checkpoint stands (it says so on stderr): the next run runs the iterations since
+//! that checkpoint again. (The iterators of a loop nest, `inner = 'label`, still skip with
+//! `nth`.) Which is chosen depends on the iterator's type where the function is written: in a
+//! generic function over `I: Iterator`, `I` is skipped with `nth` unless the bound says
+//! `I: Position`.
 //!
 //! # File format
 //!
@@ -798,7 +810,10 @@ pub fn request_stop() {
 ///
 /// - **`for`**: the iterator expression is evaluated once, before the state is restored, as in
 ///   an uninterrupted run. On resume the iterator skips the completed items with
-///   [`Iterator::nth`], which is O(1) for ranges and slices. **The iterator must yield the same
+///   [`Iterator::nth`], which is O(1) for ranges and slices, or, if it implements
+///   [`Position`] (as [`io::Lines`] does), goes back to the position saved with the checkpoint
+///   in one step (see [Input files](crate#input-files-and-iterators-that-know-their-position)).
+///   **The iterator must yield the same
 ///   items in the same order on every run** (a range, a `Vec`, a sorted listing — not a
 ///   `HashMap`); if it yields fewer items than were completed, the function panics.
 /// - **`while` and `loop`**: the loop's progress lives entirely in its state (a counter, a

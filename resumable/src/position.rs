@@ -22,6 +22,11 @@ use serde::de::DeserializeOwned;
 /// - `Saved` goes through serde into the checkpoint, so it should be small: an offset, a key,
 ///   a token, never the items themselves.
 ///
+/// A `#[resumable]` loop whose iterator implements it saves the position with each checkpoint
+/// and resumes with `resume_at`: write `for row in rows` over your iterator and nothing else
+/// changes. The position is taken at checkpoint boundaries only, so `position` may cost a
+/// little (a hash, a clone of a key), never I/O the loop waits on if it can be helped.
+///
 /// [`io::Lines`](crate::io::Lines) implements it for the lines of a file (a byte offset and a
 /// fingerprint of the bytes before it).
 ///
