@@ -405,7 +405,7 @@ fn passes_through(method: &str) -> bool {
 
 /// The path an expression reaches into: `LOG` in `LOG.lock().unwrap()`, `COUNTS[i]`,
 /// `STATE.inner`, `*KEY`.
-fn root_path(expr: &Expr) -> Option<&syn::Path> {
+pub(crate) fn root_path(expr: &Expr) -> Option<&syn::Path> {
     match expr {
         Expr::Path(path) if path.qself.is_none() => Some(&path.path),
         Expr::Field(field) => root_path(&field.base),
