@@ -272,14 +272,14 @@ pub fn check_output_files(
             Mode::Appended => (
                 "writes again every line written after the checkpoint",
                 format!(
-                    " A log whose repeated lines do not matter can stay as it is, named in \
+                    ". A log whose repeated lines do not matter can stay as it is, named in \
                      `skip({name})`"
                 ),
             ),
             Mode::InPlace => (
                 "writes over it from its start",
                 format!(
-                    " If the loop writes it at positions it computes (`seek`, \
+                    ". If the loop writes it at positions it computes (`seek`, \
                      `write_all_at`), name it in `skip({name})`"
                 ),
             ),
@@ -294,7 +294,7 @@ pub fn check_output_files(
                  opens it again, which {effect} ({how}), so the output would not be the \
                  uninterrupted run's. Write it through `resumable::io::Output::create(path)` (or \
                  `Output::append(path)` to keep what the file holds): its length is saved with \
-                 each checkpoint and a resume carries on from there.{otherwise}",
+                 each checkpoint and a resume carries on from there{otherwise}",
                 how = opening.how,
             ),
         ));

@@ -19,6 +19,7 @@
 //! - A binding that is not state which the loop advances (`lines.next()`, `rx.recv()`,
 //!   `rng.random()`), or a `while` condition over a `let mut` binding left out: a resumed run
 //!   starts it over under the restored state.
+//! - A file opened for writing before the loop and written in it (see `output_files`).
 
 use std::collections::BTreeSet;
 
