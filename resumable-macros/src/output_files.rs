@@ -5,7 +5,8 @@
 //!
 //! The rule is on tokens: an initializer that calls `File::create`, `File::create_new`, or
 //! `File::options()` / `OpenOptions::new()` … `.open(p)` with a write mode, anywhere inside it
-//! (`BufWriter::new(File::create(p)?)`, `GzEncoder::new(…, …)`) but not in a closure, which
+//! (`BufWriter::new(File::create(p)?)`, `GzEncoder::new(…, …)`; `csv`'s `Writer::from_path`
+//! and `WriterBuilder::new()…from_path` too) but not in a closure, which
 //! opens nothing yet; and a binding made from such a binding (`BufWriter::new(file)`). A
 //! file opened for reading (`File::open`) and one the loop does not name pass.
 
@@ -92,6 +93,10 @@ impl<'a> Visit<'_> for Openings<'a> {
                         call.to_token_stream(),
                     );
                 }
+                // `csv::Writer::from_path` creates its file as `File::create` does.
+                "Writer::from_path" => {
+                    self.note(Mode::Emptied, "`Writer::from_path`", call.to_token_stream());
+                }
                 _ => {}
             }
         }
@@ -106,6 +111,9 @@ impl<'a> Visit<'_> for Openings<'a> {
             && let Some((mode, how)) = options_mode(&call.receiver)
         {
             self.note(mode, how, call.to_token_stream());
+        }
+        if call.method == "from_path" && built_by(&call.receiver, "WriterBuilder::new") {
+            self.note(Mode::Emptied, "`.from_path`", call.to_token_stream());
         }
         for arg in &call.args {
             self.note_passed(arg);
@@ -133,6 +141,18 @@ fn last_two(path: &syn::Path) -> String {
         .map(|segment| segment.ident.to_string())
         .collect();
     names[names.len().saturating_sub(2)..].join("::")
+}
+
+/// Whether `expr` is a chain of method calls on `constructor()`: `WriterBuilder::new()…`.
+fn built_by(expr: &Expr, constructor: &str) -> bool {
+    match expr {
+        Expr::MethodCall(call) => built_by(&call.receiver, constructor),
+        Expr::Paren(paren) => built_by(&paren.expr, constructor),
+        Expr::Call(call) => {
+            matches!(&*call.func, Expr::Path(path) if last_two(&path.path) == constructor)
+        }
+        _ => false,
+    }
 }
 
 /// The write mode of `File::options()…` or `OpenOptions::new()…` (the receiver of `.open`):
@@ -346,6 +366,9 @@ mod tests {
                     let f = File::create(p)?;
                     LineWriter::new(f)
                 };
+                let mut j = csv::Writer::from_path(p)?;
+                let mut k = csv::WriterBuilder::new().delimiter(b';').from_path(p)?;
+                let rows = csv::ReaderBuilder::new().from_path(p)?;
             }),
             parse_quote!({
                 writeln!(a, "x")?;
@@ -356,10 +379,16 @@ mod tests {
                 f.write_all_at(x, 8 * i)?;
                 serde_json::to_writer(&mut g, &x)?;
                 emit(&mut h, &mut i);
+                j.write_record(&r)?;
+                k.serialize(&r)?;
+                total += rows.len();
             }),
             &["a", "b", "e"],
         );
-        assert_eq!(refused, ["a", "b", "c", "d", "e", "f", "g", "h", "i"]);
+        assert_eq!(
+            refused,
+            ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+        );
     }
 
     #[test]
