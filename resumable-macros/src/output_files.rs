@@ -209,8 +209,9 @@ fn options_mode(receiver: &Expr) -> Option<(Mode, &'static str)> {
     })
 }
 
-/// Whether the loop body writes `name` at positions it computes (`name.seek(…)`,
-/// `name.write_all_at(…)`): then opening it again without emptying it resumes right.
+/// Whether the loop body writes `name` at positions it computes (`name.write_all_at(…)`,
+/// `name.rewind()`): then opening it again without emptying it resumes right. (A `seek` of a
+/// binding that is not state is refused as progress anyway, see `refusals::check_progress`.)
 fn positioned(body: &syn::Block, name: &str) -> bool {
     struct Positions<'a>(&'a str, bool);
     impl Visit<'_> for Positions<'_> {
@@ -299,8 +300,8 @@ pub fn check_output_files(
             Mode::InPlace => (
                 "writes over it from its start",
                 format!(
-                    ". If the loop writes it at positions it computes (`seek`, \
-                     `write_all_at`), name it in `skip({name})`"
+                    ". If the loop writes it only at positions it computes \
+                     (`write_all_at`), name it in `skip({name})`"
                 ),
             ),
             Mode::CreatedNew => ("fails, as the file is there", String::new()),

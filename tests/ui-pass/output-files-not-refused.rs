@@ -1,5 +1,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use resumable::resumable;
@@ -21,6 +22,17 @@ fn total(n: u64, input: &Path, log_path: &Path, report: &Path) -> io::Result<u64
     Ok(total)
 }
 
+// Opened without emptying it, skipped, and written only at the positions the loop computes:
+// a resumed run writes the same bytes at the same places.
+#[resumable(every = 10, skip(slots))]
+fn fill(n: u64, path: &Path) -> io::Result<()> {
+    let slots = File::options().write(true).open(path)?;
+    for i in 0..n {
+        slots.write_all_at(&i.to_le_bytes(), 8 * i)?;
+    }
+    Ok(())
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("output-files-not-refused-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -29,5 +41,10 @@ fn main() {
     let report = dir.join("report");
     assert_eq!(total(4, &input, &dir.join("log"), &report).unwrap(), 18);
     assert_eq!(std::fs::read_to_string(&report).unwrap(), "18\n");
+    let slots = dir.join("slots");
+    std::fs::write(&slots, [0u8; 24]).unwrap();
+    fill(3, &slots).unwrap();
+    let expected: Vec<u8> = (0..3u64).flat_map(u64::to_le_bytes).collect();
+    assert_eq!(std::fs::read(&slots).unwrap(), expected);
     std::fs::remove_dir_all(&dir).unwrap();
 }
