@@ -3,12 +3,13 @@
 //! (`File::create`), writes again what followed the checkpoint (`append`), or writes over it
 //! from its start. `resumable::io::Output` keeps its length with each checkpoint instead.
 //!
-//! The rule is on tokens: an initializer that calls `File::create`, `File::create_new`, or
-//! `File::options()` / `OpenOptions::new()` … `.open(p)` with a write mode, anywhere inside it
-//! (`BufWriter::new(File::create(p)?)`, `GzEncoder::new(…, …)`; `csv`'s `Writer::from_path`
-//! and `WriterBuilder::new()…from_path` too) but not in a closure, which
-//! opens nothing yet; and a binding made from such a binding (`BufWriter::new(file)`). A
-//! file opened for reading (`File::open`) and one the loop does not name pass.
+//! The rule is on tokens: an initializer that calls `File::create`, `File::create_new`,
+//! `File::options()` / `OpenOptions::new()` … `.open(p)` with a write mode, or `csv`'s
+//! `Writer::from_path` / `WriterBuilder::new()` … `.from_path(p)`, anywhere inside it
+//! (`BufWriter::new(File::create(p)?)`, `GzEncoder::new(File::create(p)?, …)`) but not in a
+//! closure, which opens nothing yet; and a binding made from such a binding
+//! (`BufWriter::new(file)`). A file opened for reading (`File::open`) and one the loop does not
+//! name pass.
 
 use std::collections::BTreeSet;
 
