@@ -15,6 +15,7 @@ mod generated;
 mod loop_forms;
 mod model;
 mod moved;
+mod output_files;
 mod refusals;
 
 use proc_macro::TokenStream;

@@ -13,6 +13,7 @@ use crate::first_use::{self, FirstUse};
 use crate::generated;
 use crate::loop_forms;
 use crate::moved;
+use crate::output_files;
 use crate::refusals;
 
 pub struct Model {
@@ -214,6 +215,7 @@ impl Model {
             .cloned()
             .collect();
         refusals::check_prelude(&prelude, &used, &unaliased, &mutable, &mut refused);
+        output_files::check_output_files(&prelude, &looped.body, &used, &skipped, &mut refused);
         if let Some(nest) = &nest {
             refusals::check_iterable(&nest.inner.expr, &mut refused);
             let between_state: Vec<Ident> = nest
@@ -237,6 +239,19 @@ impl Model {
                 &used_later,
                 &between_state,
                 &mutable,
+                &mut refused,
+            );
+            // What is opened between the loops is opened again when a resume enters the
+            // inner loop, whose checkpoints do not see what it wrote.
+            let mut used_inner = BTreeSet::new();
+            names_in(nest.inner.body.to_token_stream(), &mut used_inner);
+            through_closures(&nest.between, &mut used_inner);
+            through_closures(&prelude, &mut used_inner);
+            output_files::check_output_files(
+                &nest.between,
+                &nest.inner.body,
+                &used_inner,
+                &skipped,
                 &mut refused,
             );
             declared.extend(

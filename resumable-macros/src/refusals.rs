@@ -19,6 +19,7 @@
 //! - A binding that is not state which the loop advances (`lines.next()`, `rx.recv()`,
 //!   `rng.random()`), or a `while` condition over a `let mut` binding left out: a resumed run
 //!   starts it over under the restored state.
+//! - A file opened for writing before the loop and written in it (see `output_files`).
 
 use std::collections::BTreeSet;
 
@@ -405,7 +406,7 @@ fn passes_through(method: &str) -> bool {
 
 /// The path an expression reaches into: `LOG` in `LOG.lock().unwrap()`, `COUNTS[i]`,
 /// `STATE.inner`, `*KEY`.
-fn root_path(expr: &Expr) -> Option<&syn::Path> {
+pub(crate) fn root_path(expr: &Expr) -> Option<&syn::Path> {
     match expr {
         Expr::Path(path) if path.qself.is_none() => Some(&path.path),
         Expr::Field(field) => root_path(&field.base),
