@@ -3,6 +3,7 @@
 //! - [`Lines`]: the lines of a file, like [`BufRead::lines`](std::io::BufRead::lines).
 //! - [`Records`]: the records of a file separated by a delimiter byte (`\0`, `\x1e`, …), like
 //!   [`BufRead::split`](std::io::BufRead::split).
+//! - `Csv` (the `csv` feature): the records of a CSV file, deserialized by the `csv` crate.
 //!
 //! Each has a [`Position`](crate::Position): a byte offset, the number of lines or records
 //! before it and a fingerprint of the bytes before it (a [`FilePosition`]), which resumes in
@@ -11,10 +12,14 @@
 //! This module owns its files and hashes; it uses nothing of the checkpoint machinery but
 //! [`Error`](crate::Error) and the [`Position`](crate::Position) trait.
 
+#[cfg(feature = "csv")]
+mod csv;
 mod lines;
 mod records;
 mod split;
 
+#[cfg(feature = "csv")]
+pub use self::csv::{Csv, CsvPosition};
 pub use lines::{Lines, LinesPosition};
 pub use records::Records;
 pub use split::FilePosition;
