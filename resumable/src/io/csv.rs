@@ -21,8 +21,7 @@ const NAMES: Names = Names {
     ending: "record terminator",
 };
 
-/// The records of a CSV file deserialized to `T`, like
-/// [`csv::Reader::deserialize`](https://docs.rs/csv/1/csv/struct.Reader.html#method.deserialize),
+/// The records of a CSV file deserialized to `T`, like [`csv::Reader::deserialize`],
 /// that a resumed loop puts back where it stopped with one seek. With the `csv` feature.
 ///
 /// `T` is any [`DeserializeOwned`] type the `csv` crate can deserialize a record to: a struct
