@@ -223,10 +223,12 @@
 //!
 //! # Input files and iterators that know their position
 //!
-//! [`io::Lines`] reads a file's lines like `BufRead::lines`, and implements [`Position`]: it
-//! can say where it stands (a byte offset, the line number, a fingerprint of the bytes before
-//! the offset) and be put back there with one seek, refusing a file truncated or edited where
-//! it checks ([`Error::InputChanged`]). Implement [`Position`] for an iterator of your own (a
+//! [`io::Lines`] reads a file's lines like `BufRead::lines`, [`io::Records`] its records
+//! separated by a delimiter byte like `BufRead::split`, and `io::Csv` (the `csv` feature) a CSV
+//! file's records deserialized by the `csv` crate. Each implements [`Position`]: it can say
+//! where it stands (a byte offset, the line or record number, a fingerprint of the bytes
+//! before the offset) and be put back there with one seek, refusing a file truncated or
+//! edited where it checks ([`Error::InputChanged`]). Implement [`Position`] for an iterator of your own (a
 //! database cursor: the last key; a paginated API: the page token).
 //!
 //! When the iterator of a `#[resumable]` loop implements [`Position`], each checkpoint saves

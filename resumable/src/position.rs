@@ -28,7 +28,9 @@ use serde::de::DeserializeOwned;
 /// little (a hash, a clone of a key), never I/O the loop waits on if it can be helped.
 ///
 /// [`io::Lines`](crate::io::Lines) implements it for the lines of a file (a byte offset and a
-/// fingerprint of the bytes before it).
+/// fingerprint of the bytes before it), [`io::Records`](crate::io::Records) for the records of
+/// a file separated by a delimiter byte, and `io::Csv` (the `csv` feature) for the records of
+/// a CSV file.
 ///
 /// # Implementing it
 ///

@@ -1,22 +1,12 @@
 //! [`Lines`]: the lines of a file, resumable with one seek.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_128;
-
+use super::split::{FilePosition, Names, Split};
 use crate::error::Error;
 use crate::position::Position;
-
-/// The size of each block a position fingerprints: the file's first, and the one just before
-/// the position.
-const BLOCK: usize = 4096;
-
-/// What one read asks the file for (std's `BufReader` asks for 8 KiB: fewer calls here).
-const CHUNK: usize = 64 * 1024;
 
 /// The lines of a file, like [`BufRead::lines`](std::io::BufRead::lines) on a
 /// [`BufReader`](std::io::BufReader), that a resumed loop puts back where it stopped with one
@@ -27,7 +17,7 @@ const CHUNK: usize = 64 * 1024;
 /// the line and the file; the line is consumed and the next call goes on after it, as with
 /// `BufRead::lines`). A last line with no line ending is yielded as it is.
 ///
-/// Its [`Position`] is [`LinesPosition`]: the byte offset after the lines yielded, their
+/// Its [`Position`] is a [`FilePosition`]: the byte offset after the lines yielded, their
 /// number, and a fingerprint of the bytes before the offset. [`resume_at`](Position::resume_at)
 /// checks the fingerprint against the file and seeks to the offset: it reads 8 KiB at most,
 /// however far into the file the position is.
@@ -43,7 +33,7 @@ const CHUNK: usize = 64 * 1024;
 /// assert_eq!(lines.next().transpose()?.as_deref(), Some("one"));
 /// assert_eq!(lines.next().transpose()?.as_deref(), Some("two"));
 /// let saved = lines.position(); // what a checkpoint keeps
-/// assert_eq!((saved.offset(), saved.line()), (9, 2));
+/// assert_eq!((saved.offset(), saved.count()), (9, 2));
 ///
 /// // A later run: a fresh `Lines` put back there reads on from "three".
 /// let mut again = Lines::open(&path)?;
@@ -53,111 +43,50 @@ const CHUNK: usize = 64 * 1024;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Lines {
-    path: PathBuf,
-    file: File,
-    /// Bytes read from the file: `buf[start..end]` not yet yielded, and before `start` at least
-    /// the last `min(offset, BLOCK)` bytes yielded (the block a position fingerprints).
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    /// Bytes of the file consumed: where `buf[start]` is in the file.
-    offset: u64,
-    /// Lines consumed (yielded, or refused as not UTF-8).
-    line: u64,
-    /// The file's first `min(offset, BLOCK)` bytes.
-    head: Vec<u8>,
-    /// The last line consumed ended at the end of the file with no line ending.
-    open_line: bool,
-    /// Bytes read from the file in all: what the tests check a resume reads.
-    read: u64,
+    split: Split,
 }
+
+/// How a [`Lines`]' errors name what it reads.
+const NAMES: Names = Names {
+    item: "line",
+    ending: "line ending",
+};
 
 impl Lines {
     /// Opens `path` for reading its lines from the start. The error of a file that cannot be
     /// opened names it.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Lines> {
-        let path = path.as_ref();
-        let file = File::open(path).map_err(|error| {
-            io::Error::new(
-                error.kind(),
-                format!("could not open {}: {error}", path.display()),
-            )
-        })?;
         Ok(Lines {
-            path: path.to_path_buf(),
-            file,
-            buf: vec![0; CHUNK + BLOCK],
-            start: 0,
-            end: 0,
-            offset: 0,
-            line: 0,
-            head: Vec::with_capacity(BLOCK),
-            open_line: false,
-            read: 0,
+            split: Split::open(path.as_ref())?,
         })
     }
 
     /// The file being read.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.split.path()
     }
+}
 
-    /// Reads more of the file after `buf[..end]`, first making room: the bytes before the
-    /// block kept behind `start` are dropped, and the buffer grows for a line longer than it.
-    /// Returns the bytes read, 0 at the end of the file.
-    fn fill(&mut self) -> io::Result<usize> {
-        if self.end == self.buf.len() {
-            let drop = self.start - self.start.min(BLOCK);
-            self.buf.copy_within(drop..self.end, 0);
-            self.start -= drop;
-            self.end -= drop;
-            if self.buf.len() - self.end < self.buf.len() / 2 {
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-        }
-        loop {
-            match self.file.read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    self.read += n as u64;
-                    return Ok(n);
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
+/// One line of `piece` (which ends with `\n` if `ended`): without its line ending, and UTF-8.
+#[inline]
+fn line(piece: &[u8], ended: bool, before: u64, path: &Path) -> io::Result<String> {
+    let mut content = piece;
+    if ended {
+        content = &content[..content.len() - 1];
+        if let [rest @ .., b'\r'] = content {
+            content = rest;
         }
     }
-
-    /// Consumes `buf[start..through]`, one line; `ended` says it ends with `\n`.
-    fn consume(&mut self, through: usize, ended: bool) -> io::Result<String> {
-        let mut content = through;
-        if ended {
-            content -= 1;
-            if content > self.start && self.buf[content - 1] == b'\r' {
-                content -= 1;
-            }
-        }
-        let line = match std::str::from_utf8(&self.buf[self.start..content]) {
-            Ok(text) => Ok(text.to_owned()),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "line {} of {} is not valid UTF-8",
-                    self.line + 1,
-                    self.path.display()
-                ),
-            )),
-        };
-        if self.head.len() < BLOCK {
-            let consumed = &self.buf[self.start..through];
-            let more = consumed.len().min(BLOCK - self.head.len());
-            self.head.extend_from_slice(&consumed[..more]);
-        }
-        self.offset += (through - self.start) as u64;
-        self.line += 1;
-        self.start = through;
-        self.open_line = !ended;
-        line
+    match std::str::from_utf8(content) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "line {} of {} is not valid UTF-8",
+                before + 1,
+                path.display()
+            ),
+        )),
     }
 }
 
@@ -165,153 +94,33 @@ impl Iterator for Lines {
     type Item = io::Result<String>;
 
     fn next(&mut self) -> Option<io::Result<String>> {
-        // Where the search for `\n` goes on, from `start` (the bytes before were searched).
-        let mut searched = 0;
-        loop {
-            if let Some(at) = memchr::memchr(b'\n', &self.buf[self.start + searched..self.end]) {
-                let through = self.start + searched + at + 1;
-                return Some(self.consume(through, true));
-            }
-            searched = self.end - self.start;
-            match self.fill() {
-                Ok(0) if self.start == self.end => return None,
-                Ok(0) => return Some(self.consume(self.end, false)),
-                Ok(_) => {}
-                Err(error) => return Some(Err(error)),
-            }
-        }
+        self.split.next_with(b'\n', line)
     }
 }
 
 impl fmt::Debug for Lines {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lines")
-            .field("path", &self.path)
-            .field("offset", &self.offset)
-            .field("line", &self.line)
+            .field("path", &self.split.path())
+            .field("offset", &self.split.offset())
+            .field("line", &self.split.count())
             .finish_non_exhaustive()
     }
 }
 
-/// Where a [`Lines`] stands, as a checkpoint saves it: the byte offset after the lines
-/// yielded, their number, and a fingerprint of the file before the offset.
-///
-/// # What a resume checks
-///
-/// [`resume_at`](Position::resume_at) refuses with [`Error::InputChanged`], which names the
-/// file and says how to start over, when:
-/// - the file is shorter than the offset (truncated, or replaced by a shorter file);
-/// - its first 4 KiB (or the bytes before the offset, if fewer) differ from what was read;
-/// - the 4 KiB just before the offset differ: an edit there, or bytes inserted or removed
-///   anywhere before the offset, which shift what ends there (unless the shifted bytes happen
-///   to be the same, as in a file of identical lines);
-/// - the last line read ended the file without a line ending and the file has grown since
-///   (that line may have grown: an uninterrupted run would have read it whole).
-///
-/// A file that only grew after the offset (a log appended to) resumes, and the new lines are
-/// read. Not detected: an edit between the first block and the block before the offset that
-/// keeps its length (the same number of bytes replaced), since a resume reads only those two
-/// blocks, which is what makes it O(1); nor the file replaced by another that agrees with it
-/// on those blocks and is at least as long. Not detected either: a change crafted to collide,
-/// as the hash (XXH3-128) is not cryptographic. A missing file is [`Lines::open`]'s error,
-/// before any resume.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinesPosition {
-    offset: u64,
-    line: u64,
-    head: u128,
-    tail: u128,
-    open_line: bool,
-}
-
-impl LinesPosition {
-    /// The byte offset in the file after the lines yielded.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// The lines yielded (and lines refused as not UTF-8) before the offset.
-    pub fn line(&self) -> u64 {
-        self.line
-    }
-}
+/// Where a [`Lines`] stands: a [`FilePosition`], whose [`count`](FilePosition::count) is the
+/// number of lines before its offset.
+pub type LinesPosition = FilePosition;
 
 impl Position for Lines {
-    type Saved = LinesPosition;
+    type Saved = FilePosition;
 
-    fn position(&self) -> LinesPosition {
-        let checked = (self.offset as usize).min(BLOCK);
-        LinesPosition {
-            offset: self.offset,
-            line: self.line,
-            head: xxh3_128(&self.head[..checked]),
-            tail: xxh3_128(&self.buf[self.start - checked..self.start]),
-            open_line: self.open_line,
-        }
+    fn position(&self) -> FilePosition {
+        self.split.position()
     }
 
-    fn resume_at(&mut self, saved: LinesPosition) -> Result<(), Error> {
-        let path = self.path.clone();
-        let io_error = |action| {
-            let path = path.clone();
-            move |source| Error::InputIo {
-                action,
-                path,
-                source,
-            }
-        };
-        let changed = |problem: String| Error::InputChanged {
-            path: path.clone(),
-            problem,
-        };
-        let at = format!("byte {}, after line {}", saved.offset, saved.line);
-        let len = self
-            .file
-            .metadata()
-            .map_err(io_error("read the length of"))?
-            .len();
-        if len < saved.offset {
-            return Err(changed(format!(
-                "it is {len} bytes long, but the position saved is at {at}"
-            )));
-        }
-        if saved.open_line && len > saved.offset {
-            return Err(changed(format!(
-                "line {} was read at its end with no line ending, and the file has grown since \
-                 ({} bytes long, the position is at {at}): that line may have grown too",
-                saved.line, len
-            )));
-        }
-        let checked = saved.offset.min(BLOCK as u64) as usize;
-        let mut head = vec![0; checked];
-        self.file
-            .seek(SeekFrom::Start(0))
-            .map_err(io_error("seek in"))?;
-        self.file.read_exact(&mut head).map_err(io_error("read"))?;
-        if xxh3_128(&head) != saved.head {
-            return Err(changed(format!(
-                "its first {checked} bytes differ from those read before the position ({at})"
-            )));
-        }
-        self.file
-            .seek(SeekFrom::Start(saved.offset - checked as u64))
-            .map_err(io_error("seek in"))?;
-        let tail = &mut self.buf[..checked];
-        self.file.read_exact(tail).map_err(io_error("read"))?;
-        self.read += 2 * checked as u64;
-        if xxh3_128(tail) != saved.tail {
-            return Err(changed(format!(
-                "the {checked} bytes before the position ({at}) differ from those read there"
-            )));
-        }
-        // The file's cursor is at the offset, and the block before it is the history.
-        self.start = checked;
-        self.end = checked;
-        self.offset = saved.offset;
-        self.line = saved.line;
-        self.head = head;
-        self.open_line = saved.open_line;
-        Ok(())
+    fn resume_at(&mut self, saved: FilePosition) -> Result<(), Error> {
+        self.split.resume_at(saved, &NAMES)
     }
 }
 
@@ -319,6 +128,10 @@ impl Position for Lines {
 mod tests {
     use std::io::{BufRead, BufReader, Write};
 
+    use std::fs::File;
+    use std::path::PathBuf;
+
+    use super::super::split::BLOCK;
     use super::*;
 
     /// A file in a fresh temporary directory, removed with it.
@@ -468,7 +281,7 @@ mod tests {
             let step = (all.len() / 40).max(1);
             for k in (0..=all.len()).step_by(step).chain([all.len()]) {
                 let at = position_after(&file.path, k);
-                assert_eq!(at.line(), k as u64, "{name}");
+                assert_eq!(at.count(), k as u64, "{name}");
                 let rest = resumed(&file.path, at).unwrap();
                 assert_eq!(rest, all[k..], "{name} after {k} lines");
             }
@@ -486,12 +299,12 @@ mod tests {
         let mut lines = Lines::open(&file.path).unwrap();
         lines.resume_at(at).unwrap();
         assert_eq!(
-            lines.read,
+            lines.split.read,
             2 * BLOCK as u64,
             "a resume reads the two blocks it checks"
         );
         assert_eq!(lines.by_ref().count(), 20_000);
-        assert_eq!(lines.read, 2 * BLOCK as u64 + 20_000_000);
+        assert_eq!(lines.split.read, 2 * BLOCK as u64 + 20_000_000);
     }
 
     fn refusal(path: &Path, at: LinesPosition) -> String {
