@@ -21,6 +21,7 @@ use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
 use crate::run::interrupt::{self, Point};
 use crate::run::other_keys;
+use crate::run::outputs::{self, Restoring};
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -159,6 +160,7 @@ impl Run {
     }
 
     fn open(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
+        outputs::entered();
         crate::config::check_environment()?;
         // A keyed checkpoint has a file per key value, and the key in its label.
         let (file, label) = match spec.key {
@@ -270,6 +272,8 @@ impl Run {
                 if let Some(key) = spec.key {
                     other_keys::report(spec.function, &generations.newest, &key.text);
                 }
+                // An `io::Output` of this run that is never written empties its file.
+                outputs::started_fresh();
                 (None, None)
             }
         };
@@ -363,6 +367,7 @@ impl Run {
             restored: Arc::clone(&self.restored),
             sequences: Arc::clone(&self.sequences),
             candidates: Vec::new(),
+            _restoring: Restoring::new(),
         })
     }
 
@@ -941,6 +946,8 @@ pub struct Restore {
     sequences: Arc<[bool]>,
     /// Such bindings restored: the binding, and its bytes' length prefix and hash.
     candidates: Vec<(usize, SeenBytes)>,
+    /// While it exists, an `io::Output` the restore assigns over leaves its file alone.
+    _restoring: Restoring,
 }
 
 /// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
@@ -997,7 +1004,10 @@ impl Restore {
         } else {
             self.reader.value()
         };
-        decoded.map_err(|err| checkpoint::decode_failed(&self.path, err))
+        // An `io::Output` that refused says why; postcard's error cannot.
+        decoded.map_err(|err| {
+            outputs::take_failure().unwrap_or_else(|| checkpoint::decode_failed(&self.path, err))
+        })
     }
 
     /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,

@@ -17,6 +17,7 @@ use crate::format::envelope::now_ms;
 use crate::report;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::hash128::Hash128;
+use crate::run::outputs::{self, Collecting};
 use crate::run::round_trip::{self, Comparison};
 use crate::store::fs::OsFs;
 use crate::store::journal::{Journal, Sink};
@@ -69,6 +70,8 @@ pub struct Save<'a> {
     error: Option<Error>,
     /// When it began, for the `saved` event's duration.
     started: Instant,
+    /// The output files its bindings flushed (`io::Output`): its sync job syncs them first.
+    outputs: Collecting,
 }
 
 impl<'a> Save<'a> {
@@ -87,6 +90,7 @@ impl<'a> Save<'a> {
             growth: Vec::new(),
             error: None,
             started: Instant::now(),
+            outputs: Collecting::new(),
         }
     }
 
@@ -131,7 +135,8 @@ impl<'a> Save<'a> {
         if self.error.is_none()
             && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
-            self.error = Some(err);
+            // An `io::Output` that could not flush says why; postcard's error cannot.
+            self.error = Some(outputs::take_failure().unwrap_or(err));
         }
     }
 
@@ -381,9 +386,12 @@ impl<'a> Save<'a> {
     }
 
     fn fail_serialize(&mut self, source: postcard::Error) {
-        self.error.get_or_insert(Error::Serialize {
-            path: self.saver.path.clone(),
-            source,
+        let path = &self.saver.path;
+        self.error.get_or_insert_with(|| {
+            outputs::take_failure().unwrap_or_else(|| Error::Serialize {
+                path: path.clone(),
+                source,
+            })
         });
     }
 
@@ -422,7 +430,8 @@ impl<'a> Save<'a> {
             .journal
             .write(&OsFs, new_file, self.index, now_ms(), self.next_item);
         let job = match written {
-            Ok(job) => job,
+            // The outputs' data is synced before the record that holds their lengths.
+            Ok(job) => job.with_outputs(self.outputs.take()),
             Err(err) => return (saver, Err(err)),
         };
         for (binding, growth) in self.growth {
