@@ -622,6 +622,17 @@ mod tests {
         outputs::entered();
         drop(prelude);
         assert_eq!(file.read(), "the interrupted run's output\n");
+
+        // A nest restores in its first outer iteration, after code of the outer loop's body
+        // that may have run another `#[resumable]` function, which started over.
+        let prelude = Output::create(&file.path).unwrap();
+        outputs::entered();
+        outputs::entered();
+        outputs::started_fresh();
+        let restoring = Restoring::new();
+        drop(prelude);
+        drop(restoring);
+        assert_eq!(file.read(), "the interrupted run's output\n");
     }
 
     #[test]
@@ -730,6 +741,40 @@ mod tests {
         let restoring = Restoring::new();
         drop(out);
         drop(restoring);
+        assert_eq!(file.read(), "the interrupted run's output\n");
+    }
+
+    /// A name its `Deserialize` checks, which the tracer's placeholders do not pass: the
+    /// tracer reads it from the value on entry, serializing the value, `Output` and all.
+    #[derive(Serialize)]
+    struct Name(String);
+
+    impl<'de> Deserialize<'de> for Name {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            match text.strip_prefix("name:") {
+                Some(_) => Ok(Name(text)),
+                None => Err(serde::de::Error::custom("not a name")),
+            }
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Sink {
+        out: Output,
+        name: Name,
+    }
+
+    #[test]
+    fn tracing_a_type_that_holds_it_writes_nothing_out() {
+        let file = Temp::new("trace-field", b"the interrupted run's output\n");
+        let mut sink = Sink {
+            out: Output::create(&file.path).unwrap(),
+            name: Name("name:a".into()),
+        };
+        writeln!(sink.out, "buffered").unwrap();
+        let shape = shape::shape_of_value(Some(&sink));
+        assert!(shape.contains("struct Sink { out: Output, name: ? }"), "{shape}");
         assert_eq!(file.read(), "the interrupted run's output\n");
     }
 

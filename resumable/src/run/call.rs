@@ -1122,6 +1122,7 @@ fn saving_failed(err: &Error) -> bool {
             | Error::Serialize { .. }
             | Error::NotAppendOnly { .. }
             | Error::NotRoundTrip { .. }
+            | Error::OutputIo { .. }
     )
 }
 
@@ -1138,6 +1139,7 @@ pub fn fail(err: Error) -> ! {
         | Error::NotState { .. }
         | Error::UnorderedIterator { .. }
         | Error::CodeChanged { .. }
+        | Error::OutputChanged { .. }
         | Error::Environment { .. } => {
             panic!("resumable: {text}")
         }
