@@ -774,8 +774,64 @@ mod tests {
         };
         writeln!(sink.out, "buffered").unwrap();
         let shape = shape::shape_of_value(Some(&sink));
-        assert!(shape.contains("struct Sink { out: Output, name: ? }"), "{shape}");
+        assert!(
+            shape.contains("struct Sink { out: Output, name: ? }"),
+            "{shape}"
+        );
         assert_eq!(file.read(), "the interrupted run's output\n");
+    }
+
+    /// The sync job of a checkpoint that holds an output's length syncs the output before
+    /// the log: an output that cannot be synced (a pipe: `fdatasync` refuses it) fails the job
+    /// before the log is touched, naming the output; a job merged after it keeps it.
+    #[test]
+    fn the_checkpoints_sync_job_syncs_its_outputs_first() {
+        use crate::format::envelope;
+        use crate::format::log::LogMeta;
+        use crate::store::files::Generations;
+        use crate::store::journal::{Journal, Sink, SyncJob};
+        use crate::testing::sim_fs::{Fault, SimFs};
+
+        let fs = SimFs::new(Fault::Healthy);
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("label", "shape"),
+            label: "label".into(),
+            shape: "shape".into(),
+        };
+        let mut journal = Journal::new(Generations::of(PathBuf::from("/ckpt/job.ckpt")), &meta, 0);
+        let mut record = |index: u64| -> SyncJob {
+            let yes = || true;
+            let no = || false;
+            let sink = Sink {
+                fs: &fs,
+                may_start_file: &yes,
+                file_pending: &no,
+            };
+            journal.begin(index == 1);
+            journal.whole(&sink, &index).unwrap();
+            journal.write(&fs, index == 1, index, 0, None).unwrap()
+        };
+        let (_reader, writer) = io::pipe().unwrap();
+        let pipe = Arc::new(OutputFile {
+            file: File::from(std::os::fd::OwnedFd::from(writer)),
+            path: PathBuf::from("/out/pipe"),
+        });
+
+        let first = record(1).with_outputs(vec![Arc::clone(&pipe), Arc::clone(&pipe)]);
+        let ops = fs.ops();
+        let err = first.sync(&fs).unwrap_err();
+        assert!(
+            matches!(err, Error::OutputIo { action: "sync", .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("/out/pipe"), "{err}");
+        assert_eq!(fs.ops(), ops, "the log was synced before its output");
+
+        let merged = first.merge(record(2));
+        assert!(merged.sync(&fs).is_err(), "the merged job lost the output");
+        assert!(record(3).sync(&fs).is_ok());
+        let merged = record(4).merge(record(5).with_outputs(vec![pipe]));
+        assert!(merged.sync(&fs).is_err(), "the merged job lost the later output");
     }
 
     #[test]
