@@ -271,3 +271,20 @@ fn an_output_cut_short_is_refused_naming_it_and_resumes_once_put_back() {
     assert_eq!(take_written(), N - FAIL_AT);
     assert!(read(&scratch.0) == expected("", N));
 }
+
+/// An output is a regular file: a FIFO, a device, cannot be cut back to a length.
+#[test]
+fn a_fifo_is_refused_as_it_opens() {
+    let scratch = Scratch::new("io-output-fifo");
+    let fifo = scratch.path("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let err = Output::create(&fifo).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    let message = err.to_string();
+    assert!(message.contains(&fifo.display().to_string()), "{message}");
+    assert!(message.contains("not a regular file"), "{message}");
+}

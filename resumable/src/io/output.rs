@@ -166,6 +166,19 @@ impl Output {
     /// Opens `path` to write at its end, never truncating it.
     fn open(path: &Path) -> io::Result<Output> {
         let path = std::path::absolute(path).map_err(|err| named(err, "open", path))?;
+        // Checked before opening: opening a FIFO to write waits for a reader.
+        if let Ok(found) = std::fs::metadata(&path)
+            && !found.is_file()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "could not open output {}: it is not a regular file, and an output is \
+                     resumed by cutting it back to the length a checkpoint saved",
+                    path.display()
+                ),
+            ));
+        }
         // Appending: every write goes to the file's end, wherever a truncation put it.
         let file = OpenOptions::new()
             .append(true)
@@ -831,7 +844,65 @@ mod tests {
         assert!(merged.sync(&fs).is_err(), "the merged job lost the output");
         assert!(record(3).sync(&fs).is_ok());
         let merged = record(4).merge(record(5).with_outputs(vec![pipe]));
-        assert!(merged.sync(&fs).is_err(), "the merged job lost the later output");
+        assert!(
+            merged.sync(&fs).is_err(),
+            "the merged job lost the later output"
+        );
+    }
+
+    /// A save hands the outputs its bindings flushed to its sync job: an output that cannot
+    /// be synced (a pipe) is the error the next save, or the wait for durability, reports.
+    #[test]
+    fn a_save_has_its_outputs_synced_with_it() {
+        use crate::format::envelope;
+        use crate::format::log::LogMeta;
+        use crate::run::save::{Save, Saver};
+        use crate::store::files::Generations;
+        use crate::store::journal::Journal;
+        use crate::store::syncer::Syncer;
+
+        let dir = Temp::new("save", b"");
+        let log = dir.dir.join("job.ckpt");
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("label", "shape"),
+            label: "label".into(),
+            shape: "shape".into(),
+        };
+        let mut saver = Saver {
+            journal: Journal::new(Generations::of(log.clone()), &meta, 0),
+            syncer: Syncer::default(),
+            growth: vec![None],
+            last_saved: None,
+            function: "job",
+            path: log,
+            state: &["out"],
+            round_trip_checked: true,
+        };
+        let mut out = Output::append(&dir.path).unwrap();
+        writeln!(out, "synced").unwrap();
+        let mut save = Save::new(&mut saver, 1, None, true);
+        save.value(&out);
+        save.commit().unwrap();
+        saver.syncer.flush().unwrap();
+
+        let (_reader, writer) = io::pipe().unwrap();
+        let mut pipe = Output::with_file(
+            PathBuf::from("/out/pipe"),
+            File::from(std::os::fd::OwnedFd::from(writer)),
+            0,
+        );
+        writeln!(pipe, "not synced").unwrap();
+        let mut save = Save::new(&mut saver, 2, None, false);
+        save.value(&out);
+        save.value(&pipe);
+        save.commit().unwrap();
+        let err = saver.syncer.flush().unwrap_err();
+        assert!(
+            matches!(err, Error::OutputIo { action: "sync", .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("/out/pipe"), "{err}");
+        pipe.file = None;
     }
 
     #[test]
