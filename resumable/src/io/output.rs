@@ -41,13 +41,13 @@ const CAPACITY: usize = 64 * 1024;
 ///
 /// # let dir = std::env::temp_dir().join(format!("resumable-output-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
-/// # unsafe { std::env::set_var("RESUMABLE_DIR", &dir) };
+/// # resumable::Config::new().dir(&dir).apply()?;
 /// let path = dir.join("squares.txt");
 /// squares(&path, 10_000)?;
 /// let text = std::fs::read_to_string(&path)?;
 /// assert_eq!(text.lines().nth(3), Some("9"));
 /// # std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Opening, resuming, dropping
@@ -433,10 +433,12 @@ impl Drop for Output {
         if self.file.is_none() {
             return;
         }
-        if self.buf.get_mut().is_empty() && self.start_over.get() {
-            if !self.starts_over_when_dropped() {
-                return;
-            }
+        // Never written: it starts over only if it is the run's (see the type's docs).
+        if self.buf.get_mut().is_empty()
+            && self.start_over.get()
+            && !self.starts_over_when_dropped()
+        {
+            return;
         }
         // Errors are ignored, as `BufWriter` ignores them: `finish` returns them.
         let _ = self.flush_buf().and_then(|()| self.sync());
