@@ -238,9 +238,10 @@
 //! writing out its buffer; the checkpoint's background sync syncs the file before the
 //! checkpoint). A resume cuts the file back to that length and writes on, so the output of
 //! an interrupted and resumed run is the uninterrupted run's, byte for byte; a file gone or
-//! shorter than the length saved is refused ([`Error::OutputChanged`]). A `File` kept as state does not
-//! compile (it is not serializable), and one listed in `skip` is created again on resume:
-//! emptied by `File::create`, or written twice after the checkpoint when opened to append.
+//! shorter than the length saved is refused ([`Error::OutputChanged`]). A `File` kept as
+//! state does not compile (it is not serializable), and one listed in `skip` is created again
+//! on resume: emptied by `File::create`, or written twice after the checkpoint when opened to
+//! append.
 //!
 //! ```
 //! use std::io::Write as _;
@@ -442,7 +443,8 @@ pub fn request_stop() {
 /// - `skip(a, …)`: the default state, less these bindings. A skipped binding is not saved: a
 ///   resumed run starts it fresh, as the code before the loop makes it. So `skip` is only for
 ///   values that never change the result: a cache, a scratch buffer, a handle written to (a
-///   log file, a connection, a progress bar). Never for what the loop advances (an RNG it
+///   diagnostics log, a connection, a progress bar; an output file the loop writes is an
+///   [`io::Output`], state). Never for what the loop advances (an RNG it
 ///   draws from, a reader or iterator it pulls lines from, a channel it receives from): a
 ///   loop that advances a binding that is not state is refused (see [What is
 ///   state](#what-is-state)). `skip(NAME)` also takes a static the loop changes that never
