@@ -288,3 +288,84 @@ fn a_fifo_is_refused_as_it_opens() {
     assert!(message.contains(&fifo.display().to_string()), "{message}");
     assert!(message.contains("not a regular file"), "{message}");
 }
+
+#[resumable(every = 100, name = "io-output-killed", key = (), dir = checkpoints(dir))]
+fn killable(dir: &Path, n: u64) -> std::io::Result<u64> {
+    let mut out = Output::create(dir.join("out.txt"))?;
+    let mut lines = 0u64;
+    for i in 0..n {
+        // Long lines: the buffer (64 KiB) goes out between checkpoints, so a kill leaves
+        // bytes past the last one, which the resume must cut.
+        writeln!(out, "{}", long_line(i))?;
+        lines += 1;
+        if i % 10 == 0 {
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+    }
+    out.finish()?;
+    Ok(lines)
+}
+
+/// Line `i` of `killable`: 1 KiB or so.
+fn long_line(i: u64) -> String {
+    format!(
+        "item {i}: {}",
+        i.to_string().repeat(1000 / i.to_string().len())
+    )
+}
+
+/// The child process of `a_run_killed_again_and_again_ends_with_the_uninterrupted_bytes`.
+const CHILD: &str = "IO_OUTPUT_KILLED_CHILD";
+
+/// Runs of this test binary's copy of that test are SIGKILLed at random instants (between
+/// checkpoints, in a flush, before the first one), then one runs to the end: the file holds
+/// every line once, as an uninterrupted run writes it. `IO_OUTPUT_KILL_SEED=<seed>` replays
+/// the instants.
+#[test]
+fn a_run_killed_again_and_again_ends_with_the_uninterrupted_bytes() {
+    if let Some(dir) = std::env::var_os(CHILD) {
+        assert_eq!(killable(Path::new(&dir), N).unwrap(), N);
+        return;
+    }
+    let scratch = Scratch::new("io-output-killed");
+    std::fs::write(scratch.path("out.txt"), "an old output\n").unwrap();
+    let mut rng = common::Rng::from_clock("io_output", "IO_OUTPUT_KILL_SEED");
+    let child = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_run_killed_again_and_again_ends_with_the_uninterrupted_bytes",
+                "--test-threads=1",
+            ])
+            .env(CHILD, &scratch.0)
+            .env_remove("RESUMABLE_DIR")
+            .env_remove("RESUMABLE_RESET")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Until a run ends by itself (a run that completes removes the checkpoint, and the next
+    // one would start over): each is killed after 20 to 120 ms, a third of a whole run or so.
+    let mut killed = 0;
+    let finished = loop {
+        let mut run = child();
+        std::thread::sleep(std::time::Duration::from_millis(rng.range(20, 120)));
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        run.kill().unwrap();
+        run.wait().unwrap();
+        killed += 1;
+        if killed == 8 {
+            break child().wait().unwrap();
+        }
+    };
+    assert!(finished.success(), "the last run failed: {finished:?}");
+    assert!(killed > 0, "no run was killed");
+    let expected: String = (0..N).map(|i| long_line(i) + "\n").collect();
+    assert!(
+        read(&scratch.0) == expected.as_bytes(),
+        "not the uninterrupted run's bytes"
+    );
+}
