@@ -907,6 +907,41 @@ mod tests {
         pipe.file = None;
     }
 
+    /// `resumable::save` syncs an output in the value before the file that holds its length,
+    /// and `load` says why it refuses one.
+    #[test]
+    fn save_and_load_take_outputs_too() {
+        let dir = Temp::new("api", b"");
+        let saved_at = dir.dir.join("state.ckpt");
+        let (_reader, writer) = io::pipe().unwrap();
+        let mut pipe = Output::with_file(
+            PathBuf::from("/out/pipe"),
+            File::from(std::os::fd::OwnedFd::from(writer)),
+            0,
+        );
+        writeln!(pipe, "x").unwrap();
+        let err = crate::save(&saved_at, &pipe).unwrap_err();
+        assert!(
+            matches!(err, Error::OutputIo { action: "sync", .. }),
+            "{err:?}"
+        );
+        assert!(!saved_at.exists(), "saved before its output was durable");
+        pipe.file = None;
+
+        let mut state = (7u64, Output::create(&dir.path).unwrap());
+        writeln!(state.1, "0123456789").unwrap();
+        crate::save(&saved_at, &state).unwrap();
+        state.1.flush().unwrap();
+        drop(state);
+        std::fs::write(&dir.path, "0123").unwrap();
+        let err = crate::load::<(u64, Output)>(&saved_at).unwrap_err();
+        assert!(matches!(err, Error::OutputChanged { .. }), "{err:?}");
+        std::fs::write(&dir.path, "0123456789\nmore").unwrap();
+        let (seven, back) = crate::load::<(u64, Output)>(&saved_at).unwrap().unwrap();
+        assert_eq!((seven, back.len()), (7, 11));
+        assert_eq!(dir.read(), "0123456789\n");
+    }
+
     #[test]
     fn a_write_bigger_than_the_buffer_goes_out_in_order() {
         let file = Temp::new("big", b"");
