@@ -74,12 +74,23 @@ const CAPACITY: usize = 64 * 1024;
 ///
 /// A checkpoint writes out the buffer (so a process killed right after it leaves the file at
 /// least that long) and saves the file's absolute path and length. The background thread
-/// that makes the checkpoint durable syncs the file's data first, then the checkpoint: the
-/// loop never waits for the disk, and a checkpoint that survives a power loss never holds a
-/// length its file has not.
+/// that makes the checkpoint durable syncs the file's data first, then the checkpoint's log:
+/// the loop never waits for the disk. (The operating system may write the log's new record
+/// out on its own before that; a power loss at that instant can leave a record whose length
+/// the file does not reach, and the resume refuses it as above rather than write after a
+/// gap.)
 ///
 /// After the loop, dropping the `Output` writes out the buffer and syncs the file, ignoring
 /// errors as `BufWriter` does; [`finish`](Output::finish) does the same and returns them.
+///
+/// # Limits
+///
+/// - The file must be a regular file: a FIFO or a device cannot be cut back to a length, and
+///   is refused as it opens.
+/// - Nothing else may write to the file while the loop runs (writes go to its end, so another
+///   writer's bytes would be counted as the output's).
+/// - Whether a dropped `Output` that was never written empties its file is told by the
+///   thread it was opened on; dropped on another thread, it leaves the file as it is.
 pub struct Output {
     /// Absolute.
     path: PathBuf,
