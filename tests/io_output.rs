@@ -118,6 +118,21 @@ fn fails_before_writing(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> 
     Ok(lines)
 }
 
+#[resumable(every = 100, name = "io-output-header", key = (), dir = checkpoints(dir))]
+fn with_a_header(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
+    let mut out = Output::create(dir.join("out.txt"))?;
+    // Written again by the prelude of a resumed run, into the output the restore replaces.
+    writeln!(out, "header")?;
+    let mut lines = 0u64;
+    for i in 0..n {
+        before(i, fail);
+        line(&mut out, i, fail)?;
+        lines += 1;
+    }
+    out.finish()?;
+    Ok(lines)
+}
+
 #[resumable(every = 100, name = "io-output-append", key = (), dir = checkpoints(dir))]
 fn appends(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
     let mut out = Output::append(dir.join("out.txt"))?;
@@ -236,6 +251,19 @@ fn an_appended_output_keeps_its_header_through_a_resume() {
     assert!(
         read(&scratch.0) == expected("header\n", N),
         "not header + every line once"
+    );
+}
+
+#[test]
+fn a_header_written_before_the_loop_is_written_once() {
+    let scratch = Scratch::new("io-output-header");
+    panic_of(|| with_a_header(&scratch.0, N, Fail::AfterWriting(FAIL_AT)));
+    take_written();
+    assert_eq!(with_a_header(&scratch.0, N, Fail::Never).unwrap(), N);
+    assert_eq!(take_written(), N - 2300);
+    assert!(
+        read(&scratch.0) == expected("header\n", N),
+        "not the header and every line once"
     );
 }
 

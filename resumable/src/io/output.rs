@@ -65,10 +65,16 @@ const CAPACITY: usize = 64 * 1024;
 /// give the uninterrupted run's output from there. What the file holds after that length was
 /// written after the checkpoint: the resumed run writes it again.
 ///
+/// What the code before the loop writes (a header) is written again on a resumed run, into
+/// the `Output` the restore then replaces: it is dropped without writing anything, since the
+/// length saved includes it. (More than the buffer holds, 64 KiB, would reach the file before
+/// the restore: a resume then refuses the file, unless what reached it is all the checkpoint
+/// saved.)
+///
 /// An `Output` of `create` dropped without a byte written (a loop over an empty input) empties
-/// the file, as `File::create` would have, unless a restore is replacing it with the one
-/// saved, or the latest `#[resumable]` run on the thread was refused on entry (its checkpoint
-/// held by another process, say): those leave the file as it is.
+/// the file, as `File::create` would have, unless the latest `#[resumable]` run on the thread
+/// was refused on entry (its checkpoint held by another process, say): that leaves the file
+/// as it is.
 ///
 /// # Checkpoints and durability
 ///
@@ -362,10 +368,9 @@ impl Output {
 
     /// An `Output` of `create` never written is dropped: whether to empty its file.
     fn starts_over_when_dropped(&self) -> bool {
-        // A restore assigns the saved one over it; a run entered since it was opened was
-        // refused on entry, or resumed (then the restore replaced it).
+        // A run entered since it was opened was refused on entry, or resumed (then the
+        // restore replaced it).
         self.start_over.get()
-            && !outputs::restoring()
             && thread::current().id() == self.opened_on
             && (outputs::runs_entered() == self.runs_entered || outputs::latest_started_fresh())
     }
@@ -441,7 +446,9 @@ impl Write for Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
-        if self.file.is_none() {
+        // A restore is assigning the saved output over this one, the prelude's: the file is
+        // the saved one's, and what the prelude wrote (a header) is in the length saved.
+        if self.file.is_none() || outputs::restoring() {
             return;
         }
         // Never written: it starts over only if it is the run's (see the type's docs).
@@ -659,6 +666,23 @@ mod tests {
         drop(prelude);
         drop(restoring);
         assert_eq!(file.read(), "the interrupted run's output\n");
+    }
+
+    #[test]
+    fn what_the_prelude_wrote_is_dropped_with_it_by_a_restore() {
+        for append in [false, true] {
+            let file = Temp::new("header", b"header\nrow 0\nrow 1\n");
+            let mut prelude = match append {
+                false => Output::create(&file.path).unwrap(),
+                true => Output::append(&file.path).unwrap(),
+            };
+            writeln!(prelude, "header").unwrap();
+            outputs::entered();
+            let restoring = Restoring::new();
+            drop(prelude);
+            drop(restoring);
+            assert_eq!(file.read(), "header\nrow 0\nrow 1\n", "append: {append}");
+        }
     }
 
     #[test]
