@@ -121,8 +121,10 @@ fn fails_before_writing(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> 
 #[resumable(every = 100, name = "io-output-header", key = (), dir = checkpoints(dir))]
 fn with_a_header(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
     let mut out = Output::create(dir.join("out.txt"))?;
-    // Written again by the prelude of a resumed run, into the output the restore replaces.
+    // Written again by the prelude of a resumed run, into the output the restore replaces;
+    // the flush must not empty the file before the restore puts it back.
     writeln!(out, "header")?;
+    out.flush()?;
     let mut lines = 0u64;
     for i in 0..n {
         before(i, fail);

@@ -17,6 +17,9 @@ use crate::run::outputs::{self, OutputFile};
 /// The buffer's size: writes reach the file 64 KiB at a time (`BufWriter`'s is 8 KiB).
 const CAPACITY: usize = 64 * 1024;
 
+/// What an `Output` of `create` keeps in memory before a loop starts (see [`Output::holds`]).
+const HOLD: usize = 16 << 20;
+
 /// A file a `#[resumable]` loop writes, as a [`BufWriter`](io::BufWriter) of a [`File`] would
 /// write it, whose length is part of every checkpoint: a resumed run puts it back at the
 /// length saved with the checkpoint it resumes, and writes on from there. The output of a run
@@ -67,9 +70,11 @@ const CAPACITY: usize = 64 * 1024;
 ///
 /// What the code before the loop writes (a header) is written again on a resumed run, into
 /// the `Output` the restore then replaces: it is dropped without writing anything, since the
-/// length saved includes it. (More than the buffer holds, 64 KiB, would reach the file before
-/// the restore: a resume then refuses the file, unless what reached it is all the checkpoint
-/// saved.)
+/// length saved includes it. So until a `#[resumable]` run starts on the thread, an `Output`
+/// of `create` keeps what is written in memory, [`flush`](Write::flush) included, up to
+/// 16 MiB: the file is not emptied before it is known whether a checkpoint will put it back.
+/// (More would reach the file; a resume then refuses it, unless what reached it is all the
+/// checkpoint saved.)
 ///
 /// An `Output` of `create` dropped without a byte written (a loop over an empty input) empties
 /// the file, as `File::create` would have, unless the latest `#[resumable]` run on the thread
@@ -357,6 +362,10 @@ impl Output {
     #[cold]
     #[inline(never)]
     fn write_all_cold(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.holds(data.len()) {
+            self.buf.get_mut().extend_from_slice(data);
+            return Ok(());
+        }
         self.flush_buf()?;
         if data.len() < CAPACITY {
             self.buf.get_mut().extend_from_slice(data);
@@ -364,6 +373,17 @@ impl Output {
         }
         let target = self.target()?;
         self.write_out(target, data).1
+    }
+
+    /// Whether what is written stays in memory, `more` bytes more included: an `Output` of
+    /// `create` before any `#[resumable]` run on its thread entered since it was opened (the
+    /// code before a loop: on a resumed run it writes into an output the restore replaces,
+    /// which must not empty the file first), up to [`HOLD`] bytes.
+    fn holds(&self, more: usize) -> bool {
+        self.start_over.get()
+            && self.buf.borrow().len() + more <= HOLD
+            && outputs::runs_entered() == self.runs_entered
+            && thread::current().id() == self.opened_on
     }
 
     /// An `Output` of `create` never written is dropped: whether to empty its file.
@@ -438,8 +458,12 @@ impl Write for Output {
     }
 
     /// Writes the buffer out to the file (the operating system's cache, as
-    /// [`BufWriter::flush`](io::BufWriter) does); [`Output::finish`] syncs it too.
+    /// [`BufWriter::flush`](io::BufWriter) does); [`Output::finish`] syncs it too. Not yet in
+    /// the code before a loop (see "Opening, resuming, dropping" in [`Output`]'s docs).
     fn flush(&mut self) -> io::Result<()> {
+        if self.holds(0) {
+            return Ok(());
+        }
         self.flush_buf()
     }
 }
@@ -616,6 +640,14 @@ mod tests {
         assert_eq!(out.len(), 0);
         writeln!(out, "one").unwrap();
         assert_eq!(file.read(), "old output\n", "buffered");
+        out.flush().unwrap();
+        assert_eq!(
+            file.read(),
+            "old output\n",
+            "no run started: a prelude's flush waits"
+        );
+        outputs::entered();
+        outputs::started_fresh();
         out.flush().unwrap();
         assert_eq!(file.read(), "one\n");
         writeln!(out, "two").unwrap();
