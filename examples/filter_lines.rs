@@ -53,7 +53,11 @@ fn write_log(path: &Path, n: u64) -> std::io::Result<()> {
             .wrapping_add(1_442_695_040_888_963_407);
         let level = ["INFO", "INFO", "INFO", "WARN", "ERROR"][(state >> 60) as usize % 5];
         let millis = (state >> 40) % 2000;
-        writeln!(log, "2026-12-07T{:06} {level} request {i} took {millis} ms", i % 86_400)?;
+        writeln!(
+            log,
+            "2026-12-07T{:06} {level} request {i} took {millis} ms",
+            i % 86_400
+        )?;
     }
     log.flush()
 }
@@ -68,9 +72,9 @@ fn main() -> anyhow::Result<()> {
         write_log(&input, n)?;
     }
     let kept = filter(&input, &output, Duration::from_micros(delay_us))?;
-    let checksum = std::fs::read(&output)?
-        .iter()
-        .fold(0u64, |sum, &byte| sum.wrapping_mul(31).wrapping_add(u64::from(byte)));
+    let checksum = std::fs::read(&output)?.iter().fold(0u64, |sum, &byte| {
+        sum.wrapping_mul(31).wrapping_add(u64::from(byte))
+    });
     println!("{kept} {checksum:016x}");
     Ok(())
 }

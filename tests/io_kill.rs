@@ -69,14 +69,24 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
         let out = job(&scratch).env(var, at).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{var}: {stderr}");
-        assert!(stderr.contains(&format!("injected {}", if var == "PANIC_AT" { "panic" } else { "error" })), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "injected {}",
+                if var == "PANIC_AT" { "panic" } else { "error" }
+            )),
+            "{stderr}"
+        );
     }
     // SIGINT: the run saves and stops.
     let probe = Probe::spawn(&mut job(&scratch));
     std::thread::sleep(Duration::from_millis(rng.range(200, 800)));
     probe.signal(2);
     let outcome = probe.finish();
-    assert!(!outcome.status.success() || outcome.stdout == expected_stdout, "{}", outcome.stderr);
+    assert!(
+        !outcome.status.success() || outcome.stdout == expected_stdout,
+        "{}",
+        outcome.stderr
+    );
     // kill -9 at random instants, each run resuming the one before.
     for _ in 0..3 {
         let mut probe = Probe::spawn(&mut job(&scratch));
@@ -87,7 +97,11 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
     let last = job(&scratch).output().unwrap();
     let stderr = String::from_utf8_lossy(&last.stderr);
     assert!(last.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&last.stdout), expected_stdout, "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&last.stdout),
+        expected_stdout,
+        "{stderr}"
+    );
     let output = std::fs::read(scratch.path("output.txt")).unwrap();
     assert!(
         output == expected_output,

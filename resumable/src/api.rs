@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::format::checkpoint::{self, Writer};
 use crate::format::envelope::Meta;
 use crate::format::shape::shape_of;
+use crate::run::outputs::{self, Collecting};
 use crate::store::files;
 use crate::store::fs::OsFs;
 use crate::store::recover;
@@ -50,10 +51,17 @@ pub fn save<T: Serialize + DeserializeOwned>(
     let path = path.as_ref();
     let mut writer = Writer::default();
     writer.begin(&Meta::new(LABEL, &shape_of::<T>(), 0));
-    writer.value(value).map_err(|source| Error::Serialize {
-        path: path.into(),
-        source,
+    let outputs = Collecting::new();
+    writer.value(value).map_err(|source| {
+        outputs::take_failure().unwrap_or_else(|| Error::Serialize {
+            path: path.into(),
+            source,
+        })
     })?;
+    // An `io::Output` in the value is durable before the file that holds its length.
+    for output in outputs.take() {
+        output.sync()?;
+    }
     files::replace(&OsFs, path, writer.finish())
 }
 
@@ -79,7 +87,10 @@ pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Option<T>, Er
     let Some(loaded) = recover::read_checked(&OsFs, path, LABEL, &shape_of::<T>())? else {
         return Ok(None);
     };
-    checkpoint::read_whole(path, &loaded.payload).map(Some)
+    checkpoint::read_whole(path, &loaded.payload)
+        .map(Some)
+        // An `io::Output` that refused its file says why; postcard's error cannot.
+        .map_err(|err| outputs::take_failure().unwrap_or(err))
 }
 
 /// Removes the checkpoint at `path`. Returns whether there was one.

@@ -233,6 +233,37 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// An output file written through an [`io::Output`](crate::io::Output) is not what the
+    /// checkpoint saved of it: it is gone, or shorter than the length saved. Resuming would
+    /// append after bytes that are not the ones the interrupted run wrote, so the resume is
+    /// refused.
+    #[error(
+        "output {} changed since its length was saved with the checkpoint: {problem}. \
+         Resuming would write on after bytes that are not the ones the interrupted run wrote. \
+         Put the output back as it was, or start over: run once with RESUMABLE_RESET=1 (or \
+         `resumable reset`), which moves the checkpoint aside",
+        path.display()
+    )]
+    OutputChanged {
+        /// The output file.
+        path: PathBuf,
+        /// What differs: "it is 1200 bytes long, the checkpoint saved 5000".
+        problem: String,
+    },
+
+    /// Writing, syncing or reopening an output file of an [`io::Output`](crate::io::Output)
+    /// failed while a checkpoint was saved or restored.
+    #[error("could not {action} output {}", path.display())]
+    OutputIo {
+        /// What was being done: "write", "open", "truncate".
+        action: &'static str,
+        /// The output file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// This same process already runs a loop with this checkpoint: a recursive call, or
     /// another thread, with the same name and key.
     #[error(
@@ -494,6 +525,15 @@ mod tests {
                 path: path(),
                 source: io::Error::other("disk on fire"),
             },
+            Error::OutputChanged {
+                path: path(),
+                problem: "it is 10 bytes long, but the checkpoint saved 20".into(),
+            },
+            Error::OutputIo {
+                action: "write",
+                path: path(),
+                source: io::Error::other("disk on fire"),
+            },
             Error::Serialize {
                 path: path(),
                 source: postcard_error,
@@ -521,6 +561,8 @@ mod tests {
                 | Error::HeldOnStore { .. }
                 | Error::InputChanged { .. }
                 | Error::InputIo { .. }
+                | Error::OutputChanged { .. }
+                | Error::OutputIo { .. }
                 | Error::Serialize { .. } => {}
             }
         }

@@ -244,6 +244,45 @@
 //! generic function over `I: Iterator`, `I` is skipped with `nth` unless the bound says
 //! `I: Position`.
 //!
+//! # Output files
+//!
+//! A file the loop writes is an [`io::Output`], created before the loop like a
+//! [`File`](std::fs::File) (`Output::create`, or `Output::append` for one kept across jobs)
+//! and written like a `BufWriter`: it is state, and each checkpoint saves its length (after
+//! writing out its buffer; the checkpoint's background sync syncs the file before the
+//! checkpoint). A resume cuts the file back to that length and writes on, so the output of
+//! an interrupted and resumed run is the uninterrupted run's, byte for byte; a file gone or
+//! shorter than the length saved is refused ([`Error::OutputChanged`]). A `File` kept as
+//! state does not compile (it is not serializable), and one listed in `skip` is created again
+//! on resume: emptied by `File::create`, or written twice after the checkpoint when opened to
+//! append.
+//!
+//! ```
+//! use std::io::Write as _;
+//! use resumable::resumable;
+//!
+//! #[resumable(every = 10_000)]
+//! fn filter(input: &[u64], output: &std::path::Path) -> std::io::Result<u64> {
+//!     let mut out = resumable::io::Output::create(output)?;
+//!     let mut kept = 0u64;
+//!     for &value in input {
+//!         if value % 3 == 0 {
+//!             writeln!(out, "{value}")?;
+//!             kept += 1;
+//!         }
+//!     }
+//!     out.finish()?;
+//!     Ok(kept)
+//! }
+//! # let dir = std::env::temp_dir().join(format!("resumable-lib-output-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # resumable::Config::new().dir(&dir).apply()?;
+//! let input: Vec<u64> = (0..100_000).collect();
+//! assert_eq!(filter(&input, &dir.join("kept.txt"))?, 33_334);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # File format
 //!
 //! A `#[resumable]` checkpoint is a log, `<dir>/<name>.ckpt` (`::` in the default name becomes
@@ -418,7 +457,8 @@ pub fn request_stop() {
 /// - `skip(a, …)`: the default state, less these bindings. A skipped binding is not saved: a
 ///   resumed run starts it fresh, as the code before the loop makes it. So `skip` is only for
 ///   values that never change the result: a cache, a scratch buffer, a handle written to (a
-///   log file, a connection, a progress bar). Never for what the loop advances (an RNG it
+///   diagnostics log, a connection, a progress bar; an output file the loop writes is an
+///   [`io::Output`], state). Never for what the loop advances (an RNG it
 ///   draws from, a reader or iterator it pulls lines from, a channel it receives from): a
 ///   loop that advances a binding that is not state is refused (see [What is
 ///   state](#what-is-state)). `skip(NAME)` also takes a static the loop changes that never

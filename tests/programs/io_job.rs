@@ -45,7 +45,8 @@ fn arrived(line: u64) -> std::io::Result<()> {
         let ms = STARTED.get().unwrap().elapsed().as_secs_f64() * 1e3;
         eprintln!("first_line_ms {ms:.3}");
     }
-    let at = |which: &OnceLock<Option<u64>>, name| *which.get_or_init(|| env_line(name)) == Some(line);
+    let at =
+        |which: &OnceLock<Option<u64>>, name| *which.get_or_init(|| env_line(name)) == Some(line);
     if at(&STOP_AT, "STOP_AT") {
         std::process::exit(3);
     }
@@ -53,7 +54,9 @@ fn arrived(line: u64) -> std::io::Result<()> {
         panic!("injected panic at line {line}");
     }
     if at(&ERROR_AT, "ERROR_AT") {
-        return Err(std::io::Error::other(format!("injected error at line {line}")));
+        return Err(std::io::Error::other(format!(
+            "injected error at line {line}"
+        )));
     }
     Ok(())
 }

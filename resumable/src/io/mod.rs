@@ -1,4 +1,4 @@
-//! Files a `#[resumable]` loop reads, which resume with one seek instead of reading again.
+//! Files a `#[resumable]` loop reads and writes, which resume where the checkpoint left them.
 //!
 //! - [`Lines`]: the lines of a file, like [`BufRead::lines`](std::io::BufRead::lines).
 //! - [`Records`]: the records of a file separated by a delimiter byte (`\0`, `\x1e`, …), like
@@ -9,17 +9,26 @@
 //! before it and a fingerprint of the bytes before it (a [`FilePosition`]), which resumes in
 //! O(1) and notices a file truncated or edited where it looks.
 //!
-//! This module owns its files and hashes; it uses nothing of the checkpoint machinery but
-//! [`Error`](crate::Error) and the [`Position`](crate::Position) trait.
+//! - [`Output`]: a file written like a [`BufWriter`](std::io::BufWriter) of a
+//!   [`File`](std::fs::File), whose length each checkpoint saves (and makes durable with it):
+//!   a resume cuts the file back to that length and writes on, so the output is the
+//!   uninterrupted run's byte for byte.
+//!
+//! The readers use nothing of the checkpoint machinery but [`Error`](crate::Error) and the
+//! [`Position`](crate::Position) trait. `Output` is state like any other binding (serde); the
+//! runtime tells it when a restore is replacing it and collects its file for the checkpoint's
+//! sync (`run::outputs`).
 
 #[cfg(feature = "csv")]
 mod csv;
 mod lines;
+mod output;
 mod records;
 mod split;
 
 #[cfg(feature = "csv")]
 pub use self::csv::{Csv, CsvPosition};
 pub use lines::{Lines, LinesPosition};
+pub use output::Output;
 pub use records::Records;
 pub use split::FilePosition;

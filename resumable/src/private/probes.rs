@@ -67,7 +67,7 @@ impl<T: ?Sized> WatchedOpaque<T> for Watched<'_, T> {}
     message = "the loop reads this binding, a `{T}`, without owning it as state, and #[resumable] cannot see its value (it has no `Serialize` or `Hash`) to check that the loop does not change it",
     label = "read by the loop, not checkpointed, and not checkable",
     note = "a value changed through `&` (a `Cell`, `RefCell`, atomic or `Mutex` inside it) would be lost by a resume, and the result would differ",
-    note = "if the loop never changes what it holds (a handle, a client, a cache, a read-only table), list it in `#[resumable(skip(name))]`; if the loop changes it, make it loop state: a `let mut` binding of a serializable type; or derive `Serialize` or `Hash` for its type"
+    note = "if the loop never changes what it holds (a client, a cache, a read-only table), list it in `#[resumable(skip(name))]`; if the loop changes it, make it loop state: a `let mut` binding of a serializable type (for a file it writes, `resumable::io::Output`); or derive `Serialize` or `Hash` for its type"
 )]
 pub trait Visible<T: ?Sized> {}
 

@@ -21,6 +21,7 @@ use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
 use crate::run::interrupt::{self, Point};
 use crate::run::other_keys;
+use crate::run::outputs::{self, Restoring};
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
@@ -167,6 +168,7 @@ impl Run {
     }
 
     fn open(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
+        outputs::entered();
         crate::config::check_environment()?;
         // A keyed checkpoint has a file per key value, and the key in its label.
         let (file, label) = match spec.key {
@@ -290,6 +292,8 @@ impl Run {
                 if let Some(key) = spec.key {
                     other_keys::report(spec.function, &generations.newest, &key.text);
                 }
+                // An `io::Output` of this run that is never written empties its file.
+                outputs::started_fresh();
                 (None, None)
             }
         };
@@ -390,6 +394,7 @@ impl Run {
             sequences: Arc::clone(&self.sequences),
             candidates: Vec::new(),
             failed: None,
+            _restoring: Restoring::new(),
         })
     }
 
@@ -1027,6 +1032,8 @@ pub struct Restore {
     /// The iterator's saved position did not decode (see [`Run::restore_with`]): the error
     /// the next value, or `finish`, returns.
     failed: Option<Error>,
+    /// While it exists, an `io::Output` the restore assigns over leaves its file alone.
+    _restoring: Restoring,
 }
 
 /// What a [`Restore`] found of the bindings declared in `append(...)`, for the [`Run`]: each
@@ -1086,7 +1093,10 @@ impl Restore {
         } else {
             self.reader.value()
         };
-        decoded.map_err(|err| checkpoint::decode_failed(&self.path, err))
+        // An `io::Output` that refused says why; postcard's error cannot.
+        decoded.map_err(|err| {
+            outputs::take_failure().unwrap_or_else(|| checkpoint::decode_failed(&self.path, err))
+        })
     }
 
     /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,
@@ -1204,6 +1214,7 @@ fn saving_failed(err: &Error) -> bool {
             | Error::Serialize { .. }
             | Error::NotAppendOnly { .. }
             | Error::NotRoundTrip { .. }
+            | Error::OutputIo { .. }
     )
 }
 
@@ -1220,6 +1231,7 @@ pub fn fail(err: Error) -> ! {
         | Error::NotState { .. }
         | Error::UnorderedIterator { .. }
         | Error::CodeChanged { .. }
+        | Error::OutputChanged { .. }
         | Error::Environment { .. } => {
             panic!("resumable: {text}")
         }

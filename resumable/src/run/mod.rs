@@ -13,6 +13,7 @@ pub(crate) mod hash_into;
 pub(crate) mod interrupt;
 pub(crate) mod order_free;
 pub(crate) mod other_keys;
+pub(crate) mod outputs;
 pub(crate) mod progress;
 pub(crate) mod round_trip;
 pub(crate) mod save;

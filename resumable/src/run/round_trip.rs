@@ -21,6 +21,7 @@ use crate::format::shape;
 use crate::format::stream::{DecodeError, Payload, Piece};
 use crate::run::hash_into::HashInto;
 use crate::run::hash128::Hash128;
+use crate::run::outputs;
 
 /// How a state binding's type can be compared with its decoded copy, found by autoref
 /// specialization at the binding (see `__private::RoundTrip`).
@@ -45,7 +46,14 @@ pub(crate) fn problem<T: Serialize + DeserializeOwned>(
     value: &T,
     compare: &Comparison<T>,
 ) -> Option<String> {
-    let bytes: Arc<Vec<u8>> = Arc::new(postcard::to_allocvec(value).ok()?);
+    let bytes: Arc<Vec<u8>> = match postcard::to_allocvec(value) {
+        Ok(bytes) => Arc::new(bytes),
+        Err(_) => {
+            // The save reports it (an `io::Output` that cannot flush says why again then).
+            outputs::take_failure();
+            return None;
+        }
+    };
     let len = bytes.len() as u64;
     let payload = Payload::new(bytes.clone(), vec![Piece::At(0..len)]);
     let mut reader = payload.reader();
@@ -59,9 +67,11 @@ pub(crate) fn problem<T: Serialize + DeserializeOwned>(
             ));
         }
         Err(err) => {
-            let err = match err {
-                DecodeError::Value(err) => err.to_string(),
-                DecodeError::Read(err) => err.to_string(),
+            let err = match (outputs::take_failure(), err) {
+                // An `io::Output` that refused its file says why; postcard's error cannot.
+                (Some(refused), _) => refused.to_string(),
+                (None, DecodeError::Value(err)) => err.to_string(),
+                (None, DecodeError::Read(err)) => err.to_string(),
             };
             return Some(format!(
                 "its bytes do not decode ({err}){}",

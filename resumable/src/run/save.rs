@@ -17,6 +17,7 @@ use crate::format::envelope::now_ms;
 use crate::report;
 use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::hash128::Hash128;
+use crate::run::outputs::{self, Collecting};
 use crate::run::round_trip::{self, Comparison};
 use crate::store::fs::OsFs;
 use crate::store::journal::{Journal, Sink};
@@ -71,6 +72,8 @@ pub struct Save<'a> {
     left: Option<(String, &'static str)>,
     /// When it began, for the `saved` event's duration.
     started: Instant,
+    /// The output files its bindings flushed (`io::Output`): its sync job syncs them first.
+    outputs: Collecting,
 }
 
 impl<'a> Save<'a> {
@@ -90,6 +93,7 @@ impl<'a> Save<'a> {
             error: None,
             left: None,
             started: Instant::now(),
+            outputs: Collecting::new(),
         }
     }
 
@@ -146,7 +150,8 @@ impl<'a> Save<'a> {
         if !self.stopped()
             && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
-            self.error = Some(err);
+            // An `io::Output` that could not flush says why; postcard's error cannot.
+            self.error = Some(outputs::take_failure().unwrap_or(err));
         }
     }
 
@@ -396,9 +401,12 @@ impl<'a> Save<'a> {
     }
 
     fn fail_serialize(&mut self, source: postcard::Error) {
-        self.error.get_or_insert(Error::Serialize {
-            path: self.saver.path.clone(),
-            source,
+        let path = &self.saver.path;
+        self.error.get_or_insert_with(|| {
+            outputs::take_failure().unwrap_or_else(|| Error::Serialize {
+                path: path.clone(),
+                source,
+            })
         });
     }
 
@@ -442,7 +450,8 @@ impl<'a> Save<'a> {
             .journal
             .write(&OsFs, new_file, self.index, now_ms(), self.next_item);
         let job = match written {
-            Ok(job) => job,
+            // The outputs' data is synced before the record that holds their lengths.
+            Ok(job) => job.with_outputs(self.outputs.take()),
             Err(err) => return (saver, Err(err)),
         };
         for (binding, growth) in self.growth {

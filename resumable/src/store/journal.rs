@@ -29,6 +29,7 @@ use crate::error::Error;
 use crate::format::checkpoint::LogEnd;
 use crate::format::encode::VecFlavor;
 use crate::format::log::{self, LogMeta, Part, RecordHead};
+use crate::run::outputs::OutputFile;
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, LogFile};
 
@@ -534,6 +535,7 @@ impl Journal {
             file,
             path: newest,
             compaction: new_file.then(|| self.generations.clone()),
+            outputs: Vec::new(),
             written: Written {
                 log_no: self.log_no,
                 len: start_len + record_len,
@@ -610,6 +612,8 @@ pub(crate) struct SyncJob {
     path: PathBuf,
     /// Set when the file is a new `.next` to rename into place once synced.
     compaction: Option<Generations>,
+    /// The output files (`io::Output`) whose lengths the record holds: synced before it.
+    outputs: Vec<Arc<OutputFile>>,
     /// The record this job makes durable (and every record before it): where it ends, for
     /// the uploader.
     pub written: Written,
@@ -635,8 +639,20 @@ impl SyncJob {
             file: later.file,
             path: later.path,
             compaction: self.compaction.or(later.compaction),
+            outputs: self.outputs,
             written: later.written,
         }
+        .with_outputs(later.outputs)
+    }
+
+    /// This job syncs `outputs` too, before the log.
+    pub(crate) fn with_outputs(mut self, outputs: Vec<Arc<OutputFile>>) -> SyncJob {
+        for output in outputs {
+            if !self.outputs.iter().any(|known| Arc::ptr_eq(known, &output)) {
+                self.outputs.push(output);
+            }
+        }
+        self
     }
 
     /// The log file the record went to (read by the uploader once it is durable).
@@ -649,9 +665,14 @@ impl SyncJob {
         self.compaction.is_some()
     }
 
-    /// Step one, the slow one: fsync the file.
+    /// Step one, the slow one: fsync the output files whose lengths the record holds, then
+    /// the log's file, so that a record that survives a power loss never holds a length its
+    /// output has not (the output's data first: a resume checks the length, not the bytes).
     pub(crate) fn sync(&self, fs: &dyn Fs) -> Result<(), Error> {
         files::test_hook("before-sync");
+        for output in &self.outputs {
+            output.sync()?;
+        }
         fs.sync_log(&self.file)
             .map_err(|err| Error::io("sync", &self.path, err))
     }

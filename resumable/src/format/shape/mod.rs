@@ -87,6 +87,33 @@ const MAX_PASSES: usize = 4096;
 const UNTRACED: &str = "untraced: ";
 const LARGE: &str = "large ";
 
+thread_local! {
+    static TRACING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Held while a type is traced on this thread.
+pub(super) struct Tracing(());
+
+impl Tracing {
+    pub(super) fn enter() -> Tracing {
+        TRACING.with(|depth| depth.set(depth.get() + 1));
+        Tracing(())
+    }
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        TRACING.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// Whether a type is being traced on this thread: a value's serde impls are then called on
+/// placeholders, or to read a field of the value on entry, and must not act on what they
+/// name (an [`io::Output`](crate::io::Output) opens and truncates its file only outside).
+pub(crate) fn tracing() -> bool {
+    TRACING.with(|depth| depth.get() > 0)
+}
+
 /// Whether a value of `T` may show its contents in an order of its own copy (a hash table
 /// inside, by `T`'s `Deserialize`): two equal values may then differ in `Debug` text and
 /// bytes. `true` also when `T` cannot be traced, which leaves the question open.

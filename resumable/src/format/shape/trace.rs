@@ -233,6 +233,7 @@ pub(super) struct Traced {
 /// Traces `T`, reading a field whose `Deserialize` refuses every placeholder from `real`
 /// (recorded as opaque), so that the fields around it are traced.
 pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Traced, Untraceable> {
+    let _tracing = super::Tracing::enter();
     let mut tracer = Tracer::default();
     for _ in 0..MAX_PASSES {
         tracer.progress = false;

@@ -1,0 +1,141 @@
+//! What the runtime tells an [`io::Output`](crate::io::Output), and what it tells the runtime,
+//! through thread-locals (its serde impls get nothing but the value):
+//!
+//! - whether a [`Restore`](crate::run::call::Restore) exists on this thread: the prelude's
+//!   `Output` that a restore assigns over is dropped then, and must leave the file alone;
+//! - how many runs this thread entered, and whether the latest started with no checkpoint: an
+//!   `Output` of `create` never written and dropped empties its file (as `File::create` would
+//!   have) if no run was entered since it was created (it is not a loop's) or the latest one
+//!   started over; a run refused on entry (its checkpoint locked by another process, or
+//!   damaged) leaves the output of the run it would have resumed as it is;
+//! - while a [`Save`](crate::run::save::Save) is being written, the output files its bindings
+//!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so a checkpoint
+//!   that survives a power loss never says an output is longer than it is;
+//! - the error an `Output`'s `Serialize` or `Deserialize` failed with, which postcard's error
+//!   cannot carry (it keeps no message): the save or the restore reports it instead.
+
+use std::cell::{Cell, RefCell};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::Error;
+
+/// An output file, shared by its `Output` and the sync jobs of the checkpoints that hold its
+/// length.
+#[derive(Debug)]
+pub(crate) struct OutputFile {
+    pub file: File,
+    /// Absolute, for messages and the checkpoint.
+    pub path: PathBuf,
+}
+
+impl OutputFile {
+    /// Makes what was written to it durable (before the log record that holds its length).
+    pub(crate) fn sync(&self) -> Result<(), Error> {
+        self.file.sync_data().map_err(|source| Error::OutputIo {
+            action: "sync",
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+thread_local! {
+    static RESTORING: Cell<u32> = const { Cell::new(0) };
+    static ENTERED: Cell<u64> = const { Cell::new(0) };
+    static LATEST_FRESH: Cell<bool> = const { Cell::new(false) };
+    static FLUSHED: RefCell<Option<Vec<Arc<OutputFile>>>> = const { RefCell::new(None) };
+    static FAILED: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+/// Held by a [`Restore`](crate::run::call::Restore) while it exists.
+pub(crate) struct Restoring(());
+
+impl Restoring {
+    pub(crate) fn new() -> Restoring {
+        RESTORING.with(|count| count.set(count.get() + 1));
+        Restoring(())
+    }
+}
+
+impl Drop for Restoring {
+    fn drop(&mut self) {
+        RESTORING.with(|count| count.set(count.get().saturating_sub(1)));
+    }
+}
+
+/// Whether a restore is assigning saved values over the prelude's on this thread.
+pub(crate) fn restoring() -> bool {
+    RESTORING.with(|count| count.get() > 0)
+}
+
+/// A run starts on this thread (it may yet be refused).
+pub(crate) fn entered() {
+    ENTERED.with(|count| count.set(count.get() + 1));
+    LATEST_FRESH.with(|fresh| fresh.set(false));
+}
+
+/// The run entered last on this thread found no checkpoint: it starts over.
+pub(crate) fn started_fresh() {
+    LATEST_FRESH.with(|fresh| fresh.set(true));
+}
+
+/// The runs this thread entered so far.
+pub(crate) fn runs_entered() -> u64 {
+    ENTERED.with(Cell::get)
+}
+
+/// Whether the run this thread entered last started over.
+pub(crate) fn latest_started_fresh() -> bool {
+    LATEST_FRESH.with(Cell::get)
+}
+
+/// Held by a [`Save`](crate::run::save::Save) from its start to its write: collects the
+/// output files flushed meanwhile.
+pub(crate) struct Collecting(());
+
+impl Collecting {
+    pub(crate) fn new() -> Collecting {
+        FLUSHED.with(|flushed| *flushed.borrow_mut() = Some(Vec::new()));
+        Collecting(())
+    }
+
+    /// The files flushed since the save started.
+    pub(crate) fn take(&self) -> Vec<Arc<OutputFile>> {
+        FLUSHED.with(|flushed| {
+            flushed
+                .borrow_mut()
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        FLUSHED.with(|flushed| *flushed.borrow_mut() = None);
+    }
+}
+
+/// An output file was flushed for the save being written, if one is: its sync job syncs it.
+pub(crate) fn flushed(file: &Arc<OutputFile>) {
+    FLUSHED.with(|flushed| {
+        if let Some(files) = flushed.borrow_mut().as_mut()
+            && !files.iter().any(|known| Arc::ptr_eq(known, file))
+        {
+            files.push(Arc::clone(file));
+        }
+    });
+}
+
+/// An `Output`'s serde impl failed with `err`: the save or restore reports it.
+pub(crate) fn failed(err: Error) {
+    FAILED.with(|failed| *failed.borrow_mut() = Some(err));
+}
+
+/// The error an `Output`'s serde impl failed with, once.
+pub(crate) fn take_failure() -> Option<Error> {
+    FAILED.with(|failed| failed.borrow_mut().take())
+}
