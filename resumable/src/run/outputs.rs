@@ -10,8 +10,9 @@
 //!   of such a run is dropped without emptying the file, which holds the output of the run
 //!   the refused one would have resumed (or another process's, holding its lock);
 //! - while a [`Save`](crate::run::save::Save) is being written, the output files its bindings
-//!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so a checkpoint
-//!   that survives a power loss never says an output is longer than it is;
+//!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so the log's
+//!   fsync never makes a length durable before the bytes it counts (the operating system may
+//!   still write the record out on its own first: a resume then refuses the shorter file);
 //! - the error an `Output`'s `Serialize` or `Deserialize` failed with, which postcard's error
 //!   cannot carry (it keeps no message): the save or the restore reports it instead.
 
