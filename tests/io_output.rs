@@ -399,3 +399,33 @@ fn a_run_killed_again_and_again_ends_with_the_uninterrupted_bytes() {
         "not the uninterrupted run's bytes"
     );
 }
+
+#[resumable(every = 100, name = "io-output-in-use", key = (), dir = checkpoints(dir))]
+fn calls_itself(dir: &Path, n: u64, again_at: u64) -> std::io::Result<u64> {
+    let mut out = Output::create(dir.join("out.txt"))?;
+    writeln!(out, "header")?;
+    let mut lines = 0u64;
+    for i in 0..n {
+        if i == again_at {
+            // Refused on entry (its checkpoint is this run's): its prelude opened the same
+            // file and wrote a header, and must leave the file to this run.
+            let again =
+                std::panic::catch_unwind(|| calls_itself(dir, n, u64::MAX)).map(|r| r.is_ok());
+            assert!(!matches!(again, Ok(true)), "the call within was not refused");
+        }
+        line(&mut out, i, Fail::Never)?;
+        lines += 1;
+    }
+    out.finish()?;
+    Ok(lines)
+}
+
+#[test]
+fn a_run_refused_on_entry_leaves_the_output_of_the_run_it_met() {
+    let scratch = Scratch::new("io-output-in-use");
+    assert_eq!(calls_itself(&scratch.0, N, FAIL_AT).unwrap(), N);
+    assert!(
+        read(&scratch.0) == expected("header\n", N),
+        "the refused call's prelude changed the output"
+    );
+}

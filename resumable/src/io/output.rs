@@ -77,9 +77,9 @@ const HOLD: usize = 16 << 20;
 /// checkpoint saved.)
 ///
 /// An `Output` of `create` dropped without a byte written (a loop over an empty input) empties
-/// the file, as `File::create` would have, unless the latest `#[resumable]` run on the thread
-/// was refused on entry (its checkpoint held by another process, say): that leaves the file
-/// as it is.
+/// the file, as `File::create` would have; unless a `#[resumable]` run on the thread was
+/// refused since it was opened (its checkpoint held by another process, or not restorable):
+/// then it is the refused run's, and it leaves the file, and what it was given, as they are.
 ///
 /// # Checkpoints and durability
 ///
@@ -100,8 +100,8 @@ const HOLD: usize = 16 << 20;
 ///   is refused as it opens.
 /// - Nothing else may write to the file while the loop runs (writes go to its end, so another
 ///   writer's bytes would be counted as the output's).
-/// - Whether a dropped `Output` that was never written empties its file is told by the
-///   thread it was opened on; dropped on another thread, it leaves the file as it is.
+/// - The runtime tells an `Output` of `create` through the thread it was opened on: one
+///   dropped on another thread before it emptied its file leaves the file as it is.
 pub struct Output {
     /// Absolute.
     path: PathBuf,
@@ -117,9 +117,11 @@ pub struct Output {
     start_over: Cell<bool>,
     /// Bytes reached the file since it was last synced.
     unsynced: Cell<bool>,
-    /// The thread that opened it, and the `#[resumable]` runs it had entered then.
+    /// The thread that opened it, and the `#[resumable]` runs it had entered and refused
+    /// then.
     opened_on: ThreadId,
     runs_entered: u64,
+    refusals: u64,
 }
 
 impl Output {
@@ -224,6 +226,7 @@ impl Output {
             unsynced: Cell::new(false),
             opened_on: thread::current().id(),
             runs_entered: outputs::runs_entered(),
+            refusals: outputs::refusals(),
         }
     }
 
@@ -238,6 +241,7 @@ impl Output {
             unsynced: Cell::new(false),
             opened_on: thread::current().id(),
             runs_entered: 0,
+            refusals: 0,
         }
     }
 
@@ -386,13 +390,12 @@ impl Output {
             && thread::current().id() == self.opened_on
     }
 
-    /// An `Output` of `create` never written is dropped: whether to empty its file.
-    fn starts_over_when_dropped(&self) -> bool {
-        // A run entered since it was opened was refused on entry, or resumed (then the
-        // restore replaced it).
+    /// An `Output` of `create` that has not emptied its file is dropped as a run on its
+    /// thread was refused since it was opened: it is that run's prelude's, and the file holds
+    /// the output of the run the refused one would have resumed.
+    fn of_a_refused_run(&self) -> bool {
         self.start_over.get()
-            && thread::current().id() == self.opened_on
-            && (outputs::runs_entered() == self.runs_entered || outputs::latest_started_fresh())
+            && (outputs::refusals() != self.refusals || thread::current().id() != self.opened_on)
     }
 
     /// Reopens the file a checkpoint saved `len` bytes of, cut back to that length.
@@ -475,11 +478,7 @@ impl Drop for Output {
         if self.file.is_none() || outputs::restoring() {
             return;
         }
-        // Never written: it starts over only if it is the run's (see the type's docs).
-        if self.buf.get_mut().is_empty()
-            && self.start_over.get()
-            && !self.starts_over_when_dropped()
-        {
+        if self.of_a_refused_run() {
             return;
         }
         // Errors are ignored, as `BufWriter` ignores them: `finish` returns them.
@@ -647,7 +646,6 @@ mod tests {
             "no run started: a prelude's flush waits"
         );
         outputs::entered();
-        outputs::started_fresh();
         out.flush().unwrap();
         assert_eq!(file.read(), "one\n");
         writeln!(out, "two").unwrap();
@@ -664,9 +662,17 @@ mod tests {
         std::fs::write(&file.path, "old output\n").unwrap();
         let out = Output::create(&file.path).unwrap();
         outputs::entered();
-        outputs::started_fresh();
         drop(out);
         assert_eq!(file.read(), "", "the run started over (an empty input)");
+
+        // A run that started over and ran another `#[resumable]` function, which resumed.
+        std::fs::write(&file.path, "old output\n").unwrap();
+        let mut out = Output::create(&file.path).unwrap();
+        outputs::entered();
+        writeln!(out, "small").unwrap();
+        outputs::entered();
+        drop(out);
+        assert_eq!(file.read(), "small\n");
     }
 
     #[test]
@@ -681,19 +687,25 @@ mod tests {
         drop(restoring);
         assert_eq!(file.read(), "the interrupted run's output\n");
 
-        // A run refused on entry (its checkpoint locked by another process, say): the
-        // prelude's output is dropped as the function returns the error.
-        let prelude = Output::create(&file.path).unwrap();
-        outputs::entered();
-        drop(prelude);
-        assert_eq!(file.read(), "the interrupted run's output\n");
+        // A run refused on entry (its checkpoint locked by another process, say), or as it
+        // restores: the prelude's output, and what it wrote, are dropped as the function
+        // returns the error.
+        for header in [false, true] {
+            let mut prelude = Output::create(&file.path).unwrap();
+            if header {
+                writeln!(prelude, "header").unwrap();
+            }
+            outputs::entered();
+            outputs::refused();
+            drop(prelude);
+            assert_eq!(file.read(), "the interrupted run's output\n");
+        }
 
         // A nest restores in its first outer iteration, after code of the outer loop's body
-        // that may have run another `#[resumable]` function, which started over.
+        // that may have run another `#[resumable]` function.
         let prelude = Output::create(&file.path).unwrap();
         outputs::entered();
         outputs::entered();
-        outputs::started_fresh();
         let restoring = Restoring::new();
         drop(prelude);
         drop(restoring);

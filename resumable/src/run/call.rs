@@ -292,8 +292,6 @@ impl Run {
                 if let Some(key) = spec.key {
                     other_keys::report(spec.function, &generations.newest, &key.text);
                 }
-                // An `io::Output` of this run that is never written empties its file.
-                outputs::started_fresh();
                 (None, None)
             }
         };
@@ -986,6 +984,8 @@ impl Run {
 /// A `refused` event: the loop does not start, and the program gets `err` (as its `Err` or
 /// in a panic).
 fn refused(function: &str, err: &Error) {
+    // The prelude's `io::Output` then leaves its file as it is.
+    outputs::refused();
     report::error("refused")
         .name(function)
         .event_only()
@@ -1093,8 +1093,10 @@ impl Restore {
         } else {
             self.reader.value()
         };
-        // An `io::Output` that refused says why; postcard's error cannot.
         decoded.map_err(|err| {
+            // The prelude's `io::Output` leaves its file as it is.
+            outputs::refused();
+            // An `io::Output` that refused says why; postcard's error cannot.
             outputs::take_failure().unwrap_or_else(|| checkpoint::decode_failed(&self.path, err))
         })
     }
@@ -1118,6 +1120,7 @@ impl Restore {
         }
         let left = self.reader.remaining();
         if left != 0 {
+            outputs::refused();
             return Err(Error::corrupt(
                 &self.path,
                 format!("{left} bytes are left over after the state"),

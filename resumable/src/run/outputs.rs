@@ -3,14 +3,16 @@
 //!
 //! - whether a [`Restore`](crate::run::call::Restore) exists on this thread: the prelude's
 //!   `Output` that a restore assigns over is dropped then, and must leave the file alone;
-//! - how many runs this thread entered, and whether the latest started with no checkpoint: an
-//!   `Output` of `create` never written and dropped empties its file (as `File::create` would
-//!   have) if no run was entered since it was created (it is not a loop's) or the latest one
-//!   started over; a run refused on entry (its checkpoint locked by another process, or
-//!   damaged) leaves the output of the run it would have resumed as it is;
+//! - how many runs this thread entered: until one did since an `Output` of `create` was
+//!   opened (the code before a loop), what it is given stays in memory, so that a resumed
+//!   run's prelude never empties the file before the restore puts it back;
+//! - how many runs this thread refused (on entry, or at the restore): the prelude's `Output`
+//!   of such a run is dropped without emptying the file, which holds the output of the run
+//!   the refused one would have resumed (or another process's, holding its lock);
 //! - while a [`Save`](crate::run::save::Save) is being written, the output files its bindings
-//!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so a checkpoint
-//!   that survives a power loss never says an output is longer than it is;
+//!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so the log's
+//!   fsync never makes a length durable before the bytes it counts (the operating system may
+//!   still write the record out on its own first: a resume then refuses the shorter file);
 //! - the error an `Output`'s `Serialize` or `Deserialize` failed with, which postcard's error
 //!   cannot carry (it keeps no message): the save or the restore reports it instead.
 
@@ -44,7 +46,7 @@ impl OutputFile {
 thread_local! {
     static RESTORING: Cell<u32> = const { Cell::new(0) };
     static ENTERED: Cell<u64> = const { Cell::new(0) };
-    static LATEST_FRESH: Cell<bool> = const { Cell::new(false) };
+    static REFUSED: Cell<u64> = const { Cell::new(0) };
     static FLUSHED: RefCell<Option<Vec<Arc<OutputFile>>>> = const { RefCell::new(None) };
     static FAILED: RefCell<Option<Error>> = const { RefCell::new(None) };
 }
@@ -73,12 +75,6 @@ pub(crate) fn restoring() -> bool {
 /// A run starts on this thread (it may yet be refused).
 pub(crate) fn entered() {
     ENTERED.with(|count| count.set(count.get() + 1));
-    LATEST_FRESH.with(|fresh| fresh.set(false));
-}
-
-/// The run entered last on this thread found no checkpoint: it starts over.
-pub(crate) fn started_fresh() {
-    LATEST_FRESH.with(|fresh| fresh.set(true));
 }
 
 /// The runs this thread entered so far.
@@ -86,9 +82,14 @@ pub(crate) fn runs_entered() -> u64 {
     ENTERED.with(Cell::get)
 }
 
-/// Whether the run this thread entered last started over.
-pub(crate) fn latest_started_fresh() -> bool {
-    LATEST_FRESH.with(Cell::get)
+/// A run on this thread was refused: on entry, or as it restored its state.
+pub(crate) fn refused() {
+    REFUSED.with(|count| count.set(count.get() + 1));
+}
+
+/// The runs this thread refused so far.
+pub(crate) fn refusals() -> u64 {
+    REFUSED.with(Cell::get)
 }
 
 /// Held by a [`Save`](crate::run::save::Save) from its start to its write: collects the
