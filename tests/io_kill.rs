@@ -51,7 +51,11 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
     let started = Instant::now();
     let reference = job(&scratch, "reference.txt").output().unwrap();
     let took = started.elapsed();
-    assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
     let expected_stdout = String::from_utf8_lossy(&reference.stdout).into_owned();
     let expected_output = std::fs::read(scratch.path("reference.txt")).unwrap();
     let mut rng = Rng::from_clock("io-kill", "IO_KILL_SEED");
@@ -87,7 +91,10 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
     let last = job(&scratch, "output.txt").output().unwrap();
     let stderr = String::from_utf8_lossy(&last.stderr);
     assert!(last.status.success(), "{stderr}");
-    assert!(stderr.contains("resuming with_resumable at iteration"), "{stderr}");
+    assert!(
+        stderr.contains("resuming with_resumable at iteration"),
+        "{stderr}"
+    );
     assert_eq!(
         String::from_utf8_lossy(&last.stdout),
         expected_stdout,

@@ -411,7 +411,10 @@ fn calls_itself(dir: &Path, n: u64, again_at: u64) -> std::io::Result<u64> {
             // file and wrote a header, and must leave the file to this run.
             let again =
                 std::panic::catch_unwind(|| calls_itself(dir, n, u64::MAX)).map(|r| r.is_ok());
-            assert!(!matches!(again, Ok(true)), "the call within was not refused");
+            assert!(
+                !matches!(again, Ok(true)),
+                "the call within was not refused"
+            );
         }
         line(&mut out, i, Fail::Never)?;
         lines += 1;

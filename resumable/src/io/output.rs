@@ -956,7 +956,7 @@ mod tests {
             last_saved: None,
             function: "job",
             path: log,
-            state: &["out"],
+            state: vec!["out"],
             round_trip_checked: true,
         };
         let mut out = Output::append(&dir.path).unwrap();

@@ -4,8 +4,8 @@
 //! `(&Seek(&iter)).seeker()` finds [`ByPosition`] for a `Position` iterator and [`ByNth`] for
 //! the rest, so a loop over any other iterator is saved and resumed as before.
 
-use crate::Position;
 use crate::error::Error;
+use crate::position::Position;
 use crate::run::call::{Restore, Run};
 use crate::run::save::Encoded;
 

@@ -29,9 +29,9 @@ use crate::error::Error;
 use crate::format::checkpoint::LogEnd;
 use crate::format::encode::VecFlavor;
 use crate::format::log::{self, LogMeta, Part, RecordHead};
-use crate::run::outputs::OutputFile;
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, LogFile};
+use crate::store::output_file::OutputFile;
 
 /// The default compaction floor (see [`Journal::wants_new_file`]).
 const MIN_COMPACTION_BYTES: u64 = 1 << 20;

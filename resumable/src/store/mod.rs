@@ -11,6 +11,7 @@ pub(crate) mod files;
 pub(crate) mod fs;
 pub(crate) mod journal;
 pub(crate) mod lock;
+pub(crate) mod output_file;
 pub(crate) mod recover;
 pub(crate) mod remote;
 pub(crate) mod syncer;
