@@ -61,7 +61,7 @@ fn keep_thirds(input: &Path, dir: &Path) -> Result<Kept, Box<dyn Error>> {
     for line in Lines::open(input)? {
         let line = line?;
         fail_point(number);
-        if number % 3 == 0 {
+        if number.is_multiple_of(3) {
             kept.push(line.clone());
         }
         bytes += line.len() as u64;

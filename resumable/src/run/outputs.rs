@@ -17,7 +17,6 @@
 //!   cannot carry (it keeps no message): the save or the restore reports it instead.
 
 use std::cell::{Cell, RefCell};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::Error;
