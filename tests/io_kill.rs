@@ -73,7 +73,7 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
             "{stderr}"
         );
     }
-    // The panic and the error ended the runs at 13% and 39% of the lines; SIGINT and three
+    // The panic and the error ended the runs at 13% and 52% of the lines; SIGINT and three
     // kills each end one 3 to 10% of the whole run's time after its start.
     let mut probe = Probe::spawn(&mut job(&scratch, "output.txt"));
     std::thread::sleep(fraction(&mut rng, 3, 10));
@@ -107,5 +107,46 @@ fn a_filtered_copy_interrupted_every_way_is_byte_identical_to_an_uninterrupted_o
          replay is on stderr)",
         output.len(),
         expected_output.len(),
+    );
+}
+
+/// A `Position` iterator says where it stands at checkpoint boundaries only (before it pulls
+/// the next item): a failure in the iteration right after one saves there, a failure later
+/// saves nothing and says so, and either resumes to the uninterrupted output.
+#[test]
+fn a_failure_saves_at_the_boundary_before_it_or_nothing_and_says_which() {
+    let scratch = Scratch::new("io-failure-save");
+    write_input(&scratch.path("input.txt"));
+    let reference = job(&scratch, "reference.txt").output().unwrap();
+    assert!(reference.status.success());
+    // Lines handled by each process: the first fails in iteration 3000, right after the
+    // boundary there; the second resumes at 3000 and fails in iteration 8500, after 8000's.
+    for (at, said) in [
+        ("3000", "so the next run starts again at iteration 3000"),
+        (
+            "5500",
+            "nothing is saved, because the loop's iterator says where it stands only",
+        ),
+    ] {
+        let failed = job(&scratch, "output.txt")
+            .env("PANIC_AT", at)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(
+            !failed.status.success() && stderr.contains(said),
+            "{stderr}"
+        );
+    }
+    let last = job(&scratch, "output.txt").output().unwrap();
+    let stderr = String::from_utf8_lossy(&last.stderr);
+    assert!(
+        stderr.contains("resuming with_resumable at iteration 8000"),
+        "{stderr}"
+    );
+    assert_eq!(last.stdout, reference.stdout);
+    assert!(
+        std::fs::read(scratch.path("output.txt")).unwrap()
+            == std::fs::read(scratch.path("reference.txt")).unwrap()
     );
 }

@@ -11,8 +11,9 @@
 //!   write (a resume skips the lines before the checkpoint one by one, with `nth`);
 //! - `plain`: the same job with `BufReader::lines` and `BufWriter<File>`, no attribute.
 //!
-//! `STOP_AT=N` ends the process when line `N` is reached, saving nothing (as a kill would);
-//! `PANIC_AT=N` panics there, `ERROR_AT=N` returns an `io::Error` there through `?`.
+//! `STOP_AT=N` ends the process when it has handled `N` lines, saving nothing (as a kill
+//! would); `PANIC_AT=N` panics there, `ERROR_AT=N` returns an `io::Error` there through `?`
+//! (before the iteration touches the state, so the failure saves if it can).
 //! `FILTER=1` writes only the lines whose length is not a multiple of 3 (a filtered copy).
 //! Prints `first_line_ms <ms>` on stderr: from the process's start to the first line this
 //! process handles; and `<lines> <bytes>` on stdout. `tests/io_kill.rs` runs it too.
@@ -21,14 +22,14 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use resumable::io::{Lines, Output};
 use resumable::resumable;
 
 static STARTED: OnceLock<Instant> = OnceLock::new();
-static FIRST: AtomicBool = AtomicBool::new(true);
+static HANDLED: AtomicU64 = AtomicU64::new(0);
 static STOP_AT: OnceLock<Option<u64>> = OnceLock::new();
 static PANIC_AT: OnceLock<Option<u64>> = OnceLock::new();
 static ERROR_AT: OnceLock<Option<u64>> = OnceLock::new();
@@ -40,8 +41,9 @@ fn env_line(name: &str) -> Option<u64> {
 
 /// Called for each line this process handles: reports the first, and stops, panics or fails
 /// where the environment says.
-fn arrived(line: u64) -> std::io::Result<()> {
-    if FIRST.swap(false, Relaxed) {
+fn arrived() -> std::io::Result<()> {
+    let line = HANDLED.fetch_add(1, Relaxed);
+    if line == 0 {
         let ms = STARTED.get().unwrap().elapsed().as_secs_f64() * 1e3;
         eprintln!("first_line_ms {ms:.3}");
     }
@@ -77,7 +79,7 @@ fn with_resumable(input: &Path, output: &Path) -> std::io::Result<(u64, u64)> {
     let mut bytes = 0u64;
     for line in Lines::open(input)? {
         let line = line?;
-        arrived(lines)?;
+        arrived()?;
         transformed(&mut out, &line)?;
         lines += 1;
         bytes += line.len() as u64;
@@ -92,7 +94,7 @@ fn with_std_skip(input: &Path) -> std::io::Result<(u64, u64)> {
     let mut bytes = 0u64;
     for line in BufReader::with_capacity(64 * 1024, File::open(input)?).lines() {
         let line = line?;
-        arrived(lines)?;
+        arrived()?;
         lines += 1;
         bytes += line.len() as u64 + 1;
     }
@@ -105,7 +107,7 @@ fn plain(input: &Path, output: &Path) -> std::io::Result<(u64, u64)> {
     let mut bytes = 0u64;
     for line in BufReader::with_capacity(64 * 1024, File::open(input)?).lines() {
         let line = line?;
-        arrived(lines)?;
+        arrived()?;
         transformed(&mut out, &line)?;
         lines += 1;
         bytes += line.len() as u64;

@@ -684,37 +684,29 @@ impl Run {
         let refused = self.check_watched(watched).err();
         // An iterator's position is known only at the boundary it was marked at: a save after
         // a failure in a later iteration has none to resume the failed item from.
-        let position = match (self.positioned, &self.marked) {
-            (false, _) => Ok(None),
-            (true, Some((at, _))) if *at == index => Ok(self.marked.take().map(|(_, p)| p)),
-            (true, _) => Err(self.what_stands(index)),
-        };
-        let function = self.function;
-        let mut save = self.start_save(index, next_item);
-        match position {
-            Ok(Some(position)) => save.encoded(&position),
-            Ok(None) => {}
-            Err(stands) => save.leave(
+        let unknown = self.positioned && self.marked.as_ref().is_none_or(|(at, _)| *at != index);
+        let left = unknown.then(|| self.what_stands(index));
+        self.take_restored();
+        // A new file holds every binding whole; only one may be on its way into place (see
+        // `Syncer::may_start_file`).
+        let new_file = self.saver.journal.wants_new_file() && self.saver.syncer.may_start_file();
+        let mut save = Save::new(&mut self.saver, index, next_item, new_file);
+        match (left, &self.marked) {
+            (Some(stands), _) => save.leave(
                 format!(
-                    "nothing is saved, because the loop's iterator says where it stands only at a \
-                 checkpoint boundary (it implements `Position`) and the item that failed was \
-                 pulled after it; {stands}"
+                    "nothing is saved, because the loop's iterator says where it stands only at \
+                     a checkpoint boundary (it implements `Position`) and the item that failed \
+                     was pulled after the last one; {stands}"
                 ),
-                function,
+                self.function,
             ),
+            (None, Some((_, position))) if self.positioned => save.encoded(position),
+            (None, _) => {}
         }
         if let Some(err) = refused {
             save.fail(err);
         }
         save
-    }
-
-    fn start_save(&mut self, index: u64, next_item: Option<u64>) -> Save<'_> {
-        self.take_restored();
-        // A new file holds every binding whole; only one may be on its way into place (see
-        // `Syncer::may_start_file`).
-        let new_file = self.saver.journal.wants_new_file() && self.saver.syncer.may_start_file();
-        Save::new(&mut self.saver, index, next_item, new_file)
     }
 
     /// Takes what the restore found of the bindings declared in `append(...)`, once.
