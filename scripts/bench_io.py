@@ -5,7 +5,8 @@
     python3 scripts/bench_io.py seed     # a million lines in, a million out, every 1000
 
 `resume`: a 2 GB line file is read until line 90% (`STOP_AT`: the process exits, as a kill),
-then resumed ROUNDS times from a copy of that checkpoint; each resume prints the time from
+then resumed ROUNDS times from a copy of that checkpoint (the output cut back to what the
+interrupted run had written); each resume prints the time from
 its start to the first line it handles. `resumable` reads through `io::Lines` (a resume
 seeks), `std-skip` through `BufRead::lines` (a resume skips the lines before with `nth`).
 `seed`: the whole job, `resumable` (`io::Lines` into `io::Output`, a checkpoint every 1000
@@ -54,10 +55,15 @@ def resume(job, work):
         done, _ = run(job, mode, work, {"STOP_AT": stop})
         assert done.returncode == 3, done.stderr
         shutil.copytree(os.path.join(work, "ckpt"), os.path.join(work, "saved"))
+        output = os.path.join(work, "output.txt")
+        interrupted = os.path.getsize(output) if os.path.exists(output) else 0
         firsts, totals = [], []
         for _ in range(ROUNDS):
             shutil.rmtree(os.path.join(work, "ckpt"))
             shutil.copytree(os.path.join(work, "saved"), os.path.join(work, "ckpt"))
+            # The output as the interrupted run left it (the round before completed it).
+            if os.path.exists(output):
+                os.truncate(output, interrupted)
             done, elapsed = run(job, mode, work)
             assert done.returncode == 0, done.stderr
             firsts.append(float(re.search(r"first_line_ms (\S+)", done.stderr).group(1)))
