@@ -53,7 +53,9 @@ fn reference(path: &Path) -> Kept {
     (kept, text.lines().map(|line| line.len() as u64).sum())
 }
 
-#[resumable(every = 100, dir = dir)]
+// `append(kept)`: the position is the checkpoint's first value, and the appended binding
+// after it still writes only what it gained.
+#[resumable(every = 100, dir = dir, append(kept))]
 fn keep_thirds(input: &Path, dir: &Path) -> Result<Kept, Box<dyn Error>> {
     let mut kept = Vec::new();
     let mut bytes = 0u64;
