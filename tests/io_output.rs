@@ -92,21 +92,10 @@ fn reference(dir: &Path, n: u64) -> std::io::Result<u64> {
     Ok(lines)
 }
 
-#[resumable(every = 100, name = "io-output-after", key = (), dir = checkpoints(dir))]
-fn fails_after_writing(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
-    let mut out = Output::create(dir.join("out.txt"))?;
-    let mut lines = 0u64;
-    for i in 0..n {
-        before(i, fail);
-        line(&mut out, i, fail)?;
-        lines += 1;
-    }
-    out.finish()?;
-    Ok(lines)
-}
-
-#[resumable(every = 100, name = "io-output-before", key = (), dir = checkpoints(dir))]
-fn fails_before_writing(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
+/// Writes line `i` for each `i` below `n`, failing where `fail` says (each test has its own
+/// `dir`, so its own checkpoint).
+#[resumable(every = 100, name = "io-output-lines", key = (), dir = checkpoints(dir))]
+fn writes_lines(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
     let mut out = Output::create(dir.join("out.txt"))?;
     let mut lines = 0u64;
     for i in 0..n {
@@ -194,7 +183,7 @@ fn an_uninterrupted_run_writes_every_line_over_an_old_output() {
 fn a_run_resumed_after_lines_written_past_its_checkpoint_writes_them_once() {
     let scratch = Scratch::new("io-output-after");
     std::fs::write(scratch.path("out.txt"), "an old output\n").unwrap();
-    let message = panic_of(|| fails_after_writing(&scratch.0, N, Fail::AfterWriting(FAIL_AT)));
+    let message = panic_of(|| writes_lines(&scratch.0, N, Fail::AfterWriting(FAIL_AT)));
     assert!(
         message.contains("injected failure after writing"),
         "{message}"
@@ -206,7 +195,7 @@ fn a_run_resumed_after_lines_written_past_its_checkpoint_writes_them_once() {
     assert!(interrupted.starts_with(&expected("", FAIL_AT + 1)));
 
     take_written();
-    assert_eq!(fails_after_writing(&scratch.0, N, Fail::Never).unwrap(), N);
+    assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
     assert_eq!(
         take_written(),
         N - 2300,
@@ -223,18 +212,18 @@ fn a_run_resumed_after_lines_written_past_its_checkpoint_writes_them_once() {
 #[test]
 fn a_run_resumed_after_a_failure_before_writing_goes_on_from_it() {
     let scratch = Scratch::new("io-output-before");
-    let message = panic_of(|| fails_before_writing(&scratch.0, N, Fail::BeforeWriting(FAIL_AT)));
+    let message = panic_of(|| writes_lines(&scratch.0, N, Fail::BeforeWriting(FAIL_AT)));
     assert!(
         message.contains("injected failure before writing"),
         "{message}"
     );
     assert_eq!(
-        resumable::__private::saved_index(&checkpoints(&scratch.0).join("io-output-before.ckpt")),
+        resumable::__private::saved_index(&checkpoints(&scratch.0).join("io-output-lines.ckpt")),
         Some(FAIL_AT),
         "saved at the failing iteration"
     );
     take_written();
-    assert_eq!(fails_before_writing(&scratch.0, N, Fail::Never).unwrap(), N);
+    assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
     assert_eq!(take_written(), N - FAIL_AT);
     assert!(
         read(&scratch.0) == expected("", N),

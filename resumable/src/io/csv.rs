@@ -236,24 +236,7 @@ impl<T: DeserializeOwned> Position for Csv<T> {
         self.reader
             .byte_headers()
             .map_err(|error| check.io("read the first record of")(error.into()))?;
-        let tap = self.reader.get_mut();
-        let len = tap
-            .file
-            .metadata()
-            .map_err(check.io("read the length of"))?
-            .len();
-        let checked = check.length(len)?;
-        let mut head = vec![0; checked];
-        let mut tail = vec![0; checked];
-        tap.file
-            .seek(SeekFrom::Start(0))
-            .map_err(check.io("seek in"))?;
-        tap.file.read_exact(&mut head).map_err(check.io("read"))?;
-        tap.file
-            .seek(SeekFrom::Start(saved.offset() - checked as u64))
-            .map_err(check.io("seek in"))?;
-        tap.file.read_exact(&mut tail).map_err(check.io("read"))?;
-        check.blocks(&head, &tail)?;
+        let (head, tail) = check.read_blocks(&mut self.reader.get_mut().file)?;
         let mut at = csv::Position::new();
         at.set_byte(saved.offset())
             .set_line(saved.line)
@@ -318,36 +301,10 @@ impl Seek for Tap {
 
 #[cfg(test)]
 mod tests {
+    use crate::io::temp::Temp;
     use std::io::Write;
 
     use super::*;
-
-    /// A file in a fresh temporary directory, removed with it.
-    struct Temp {
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!(
-                "resumable-io-csv-{}-{name}-{n}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("input.csv");
-            std::fs::write(&path, bytes).unwrap();
-            Temp { dir, path }
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 
     #[derive(Clone, Debug, PartialEq, Deserialize)]
     struct Row {
@@ -419,7 +376,7 @@ mod tests {
 
     #[test]
     fn resumed_after_every_k_rows_yields_the_rest_matched_by_header() {
-        let file = Temp::new("rows", rows_file(3000).as_bytes());
+        let file = Temp::new("rows", "input.csv", rows_file(3000).as_bytes());
         let all = outcomes(
             csv::Reader::from_path(&file.path)
                 .unwrap()
@@ -442,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error_that_names_it() {
-        let file = Temp::new("missing", b"");
+        let file = Temp::new("missing", "input.csv", b"");
         let missing = file.dir.join("not-there.csv");
         let error = Csv::<Row>::open(&missing).unwrap_err();
         assert!(
@@ -460,7 +417,7 @@ mod tests {
             let extra = if i == 247 { ";extra" } else { "" };
             text += &format!(" {i} ; field {i}{extra}\n");
         }
-        let file = Temp::new("no-headers", text.as_bytes());
+        let file = Temp::new("no-headers", "input.csv", text.as_bytes());
         let mut builder = csv::ReaderBuilder::new();
         builder
             .has_headers(false)
@@ -483,7 +440,7 @@ mod tests {
 
     #[test]
     fn a_resume_far_into_a_big_file_reads_the_header_and_then_from_the_offset() {
-        let file = Temp::new("big", rows_file(200_000).as_bytes());
+        let file = Temp::new("big", "input.csv", rows_file(200_000).as_bytes());
         let len = std::fs::metadata(&file.path).unwrap().len();
         let open = || Csv::<Row>::open(&file.path).unwrap();
         let at = position_after(&open, 150_000);
@@ -520,7 +477,7 @@ mod tests {
     #[test]
     fn an_edited_file_is_refused_and_one_that_grew_resumes() {
         let text = rows_file(2000) + "\n";
-        let file = Temp::new("edited", text.as_bytes());
+        let file = Temp::new("edited", "input.csv", text.as_bytes());
         let open = || Csv::<Row>::open(&file.path).unwrap();
         let at = position_after(&open, 1500);
         let offset = at.offset() as usize;
@@ -549,7 +506,11 @@ mod tests {
 
     #[test]
     fn a_last_record_without_a_terminator_that_grew_is_refused() {
-        let file = Temp::new("open-record", b"id,name,score\n1,one,1.5\n2,two,2");
+        let file = Temp::new(
+            "open-record",
+            "input.csv",
+            b"id,name,score\n1,one,1.5\n2,two,2",
+        );
         let open = || Csv::<Row>::open(&file.path).unwrap();
         let at = position_after(&open, 2);
         assert_eq!(resumed(&open, at.clone()).unwrap(), []);
@@ -563,7 +524,7 @@ mod tests {
         assert!(message.contains("no record terminator"), "{message}");
 
         // The same for a header row alone: more columns could follow it.
-        let file = Temp::new("open-header", b"id,name");
+        let file = Temp::new("open-header", "input.csv", b"id,name");
         let open = || Csv::<Row>::open(&file.path).unwrap();
         let at = position_after(&open, 0);
         std::fs::write(&file.path, b"id,name,score\n1,one,1.5\n").unwrap();

@@ -126,40 +126,13 @@ impl Position for Lines {
 
 #[cfg(test)]
 mod tests {
+    use crate::io::temp::Temp;
     use std::io::{BufRead, BufReader, Write};
 
     use std::fs::File;
-    use std::path::PathBuf;
 
     use super::super::split::BLOCK;
     use super::*;
-
-    /// A file in a fresh temporary directory, removed with it.
-    struct Temp {
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!(
-                "resumable-io-lines-{}-{name}-{n}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("input.txt");
-            std::fs::write(&path, bytes).unwrap();
-            Temp { dir, path }
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 
     /// Lines and errors (by kind), as comparable values.
     fn outcomes(
@@ -222,7 +195,7 @@ mod tests {
     #[test]
     fn yields_what_bufread_lines_yields() {
         for (name, bytes) in cases() {
-            let file = Temp::new(name, &bytes);
+            let file = Temp::new(name, "input.txt", &bytes);
             let ours = outcomes(Lines::open(&file.path).unwrap());
             assert_eq!(ours, std_lines(&file.path), "{name}");
         }
@@ -230,7 +203,7 @@ mod tests {
 
     #[test]
     fn not_utf8_names_the_line_and_the_file() {
-        let file = Temp::new("not-utf8", b"ok\n\xff\n");
+        let file = Temp::new("not-utf8", "input.txt", b"ok\n\xff\n");
         let error = Lines::open(&file.path)
             .unwrap()
             .nth(1)
@@ -246,7 +219,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error_that_names_it() {
-        let file = Temp::new("missing", b"");
+        let file = Temp::new("missing", "input.txt", b"");
         let missing = file.dir.join("not-there.txt");
         let error = Lines::open(&missing).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
@@ -276,7 +249,7 @@ mod tests {
     #[test]
     fn a_fresh_lines_resumed_at_a_position_yields_exactly_the_rest() {
         for (name, bytes) in cases() {
-            let file = Temp::new(name, &bytes);
+            let file = Temp::new(name, "input.txt", &bytes);
             let all = std_lines(&file.path);
             let step = (all.len() / 40).max(1);
             for k in (0..=all.len()).step_by(step).chain([all.len()]) {
@@ -293,7 +266,7 @@ mod tests {
         // 200 MB of lines; the position at 90%.
         let line = format!("{}\n", "y".repeat(999));
         let bytes = line.repeat(200_000).into_bytes();
-        let file = Temp::new("big", &bytes);
+        let file = Temp::new("big", "input.txt", &bytes);
         let at = position_after(&file.path, 180_000);
         assert_eq!(at.offset(), 180_000_000);
         let mut lines = Lines::open(&file.path).unwrap();
@@ -325,7 +298,7 @@ mod tests {
     /// Lines of 100 bytes; the position after 500 of them, at byte 50_000.
     fn hundred_byte_lines(name: &str) -> (Temp, LinesPosition) {
         let bytes = format!("{}\n", "a".repeat(99)).repeat(1000).into_bytes();
-        let file = Temp::new(name, &bytes);
+        let file = Temp::new(name, "input.txt", &bytes);
         let at = position_after(&file.path, 500);
         assert_eq!(at.offset(), 50_000);
         (file, at)
@@ -361,7 +334,7 @@ mod tests {
     #[test]
     fn a_line_inserted_before_the_position_is_refused() {
         let bytes = random_text(3, 100_000, 200);
-        let file = Temp::new("insert", &bytes);
+        let file = Temp::new("insert", "input.txt", &bytes);
         let at = position_after(&file.path, 300);
         let mut changed = bytes.clone();
         changed.splice(20_000..20_000, b"inserted\n".iter().copied());
@@ -394,7 +367,7 @@ mod tests {
 
     #[test]
     fn a_last_line_without_an_ending_that_grew_is_refused() {
-        let file = Temp::new("open-line", b"one\ntwo");
+        let file = Temp::new("open-line", "input.txt", b"one\ntwo");
         let at = position_after(&file.path, 2);
         assert_eq!(resumed(&file.path, at.clone()).unwrap(), []);
         let mut appended = File::options().append(true).open(&file.path).unwrap();

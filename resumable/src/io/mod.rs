@@ -25,6 +25,8 @@ mod lines;
 mod output;
 mod records;
 mod split;
+#[cfg(test)]
+mod temp;
 
 #[cfg(feature = "csv")]
 pub use self::csv::{Csv, CsvPosition};

@@ -586,37 +586,8 @@ impl<'de> Deserialize<'de> for Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::temp::Temp;
     use crate::run::outputs::{Collecting, Restoring};
-
-    struct Temp {
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!(
-                "resumable-io-output-{}-{name}-{n}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("output.txt");
-            std::fs::write(&path, bytes).unwrap();
-            Temp { dir, path }
-        }
-
-        fn read(&self) -> String {
-            String::from_utf8(std::fs::read(&self.path).unwrap()).unwrap()
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 
     /// What a checkpoint saves of `out`, while a save collects the files flushed: which it
     /// collected.
@@ -633,7 +604,7 @@ mod tests {
 
     #[test]
     fn create_starts_over_at_the_first_write_not_at_open() {
-        let file = Temp::new("create", b"old output\n");
+        let file = Temp::new("create", "output.txt", b"old output\n");
         let mut out = Output::create(&file.path).unwrap();
         assert_eq!(file.read(), "old output\n");
         assert_eq!(out.len(), 0);
@@ -655,7 +626,7 @@ mod tests {
 
     #[test]
     fn create_never_written_empties_the_file_outside_a_loop_and_after_a_fresh_run() {
-        let file = Temp::new("untouched", b"old output\n");
+        let file = Temp::new("untouched", "output.txt", b"old output\n");
         drop(Output::create(&file.path).unwrap());
         assert_eq!(file.read(), "", "no run entered: as File::create");
 
@@ -677,7 +648,7 @@ mod tests {
 
     #[test]
     fn create_dropped_by_a_restore_or_a_refused_run_leaves_the_file() {
-        let file = Temp::new("restore", b"the interrupted run's output\n");
+        let file = Temp::new("restore", "output.txt", b"the interrupted run's output\n");
         // The runtime's order: the prelude opens, the run starts and resumes, the restore
         // assigns the saved output over the prelude's.
         let prelude = Output::create(&file.path).unwrap();
@@ -715,7 +686,7 @@ mod tests {
     #[test]
     fn what_the_prelude_wrote_is_dropped_with_it_by_a_restore() {
         for append in [false, true] {
-            let file = Temp::new("header", b"header\nrow 0\nrow 1\n");
+            let file = Temp::new("header", "output.txt", b"header\nrow 0\nrow 1\n");
             let mut prelude = match append {
                 false => Output::create(&file.path).unwrap(),
                 true => Output::append(&file.path).unwrap(),
@@ -731,7 +702,7 @@ mod tests {
 
     #[test]
     fn append_writes_after_what_the_file_holds() {
-        let file = Temp::new("append", b"header\n");
+        let file = Temp::new("append", "output.txt", b"header\n");
         let mut out = Output::append(&file.path).unwrap();
         assert_eq!(out.len(), 7);
         writeln!(out, "row").unwrap();
@@ -745,7 +716,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_flushes_and_collects_the_file_and_a_restore_cuts_back_to_its_length() {
-        let file = Temp::new("resume", b"old\n");
+        let file = Temp::new("resume", "output.txt", b"old\n");
         let mut out = Output::create(&file.path).unwrap();
         writeln!(out, "kept").unwrap();
         let (bytes, collected) = saved(&out);
@@ -770,7 +741,7 @@ mod tests {
 
     #[test]
     fn outside_a_save_nothing_is_collected() {
-        let file = Temp::new("uncollected", b"");
+        let file = Temp::new("uncollected", "output.txt", b"");
         let out = Output::create(&file.path).unwrap();
         postcard::to_allocvec(&out).unwrap();
         let collecting = Collecting::new();
@@ -779,7 +750,7 @@ mod tests {
 
     #[test]
     fn the_round_trip_checks_copy_changes_nothing() {
-        let file = Temp::new("copy", b"");
+        let file = Temp::new("copy", "output.txt", b"");
         let mut out = Output::append(&file.path).unwrap();
         writeln!(out, "one").unwrap();
         let (bytes, _) = saved(&out);
@@ -795,7 +766,7 @@ mod tests {
 
     #[test]
     fn a_shorter_or_missing_file_is_refused_naming_it() {
-        let file = Temp::new("short", b"");
+        let file = Temp::new("short", "output.txt", b"");
         let mut out = Output::create(&file.path).unwrap();
         writeln!(out, "0123456789").unwrap();
         let (bytes, _) = saved(&out);
@@ -821,7 +792,7 @@ mod tests {
 
     #[test]
     fn tracing_its_type_touches_no_file() {
-        let file = Temp::new("trace", b"the interrupted run's output\n");
+        let file = Temp::new("trace", "output.txt", b"the interrupted run's output\n");
         let out = Output::create(&file.path).unwrap();
         let shape = shape::shape_of_value(Some(&out));
         assert!(
@@ -861,7 +832,11 @@ mod tests {
 
     #[test]
     fn tracing_a_type_that_holds_it_writes_nothing_out() {
-        let file = Temp::new("trace-field", b"the interrupted run's output\n");
+        let file = Temp::new(
+            "trace-field",
+            "output.txt",
+            b"the interrupted run's output\n",
+        );
         let mut sink = Sink {
             out: Output::create(&file.path).unwrap(),
             name: Name("name:a".into()),
@@ -942,7 +917,7 @@ mod tests {
         use crate::store::journal::Journal;
         use crate::store::syncer::Syncer;
 
-        let dir = Temp::new("save", b"");
+        let dir = Temp::new("save", "output.txt", b"");
         let log = dir.dir.join("job.ckpt");
         let meta = LogMeta {
             fingerprint: envelope::fingerprint("label", "shape"),
@@ -990,7 +965,7 @@ mod tests {
     /// and `load` says why it refuses one.
     #[test]
     fn save_and_load_take_outputs_too() {
-        let dir = Temp::new("api", b"");
+        let dir = Temp::new("api", "output.txt", b"");
         let saved_at = dir.dir.join("state.ckpt");
         let (_reader, writer) = io::pipe().unwrap();
         let mut pipe = Output::with_file(
@@ -1023,7 +998,7 @@ mod tests {
 
     #[test]
     fn a_write_bigger_than_the_buffer_goes_out_in_order() {
-        let file = Temp::new("big", b"");
+        let file = Temp::new("big", "output.txt", b"");
         let mut out = Output::create(&file.path).unwrap();
         out.write_all(b"small ").unwrap();
         let big = vec![b'x'; CAPACITY * 2 + 3];

@@ -105,39 +105,12 @@ impl Position for Records {
 
 #[cfg(test)]
 mod tests {
+    use crate::io::temp::Temp;
     use std::fs::File;
     use std::io::{BufRead, BufReader, Write};
-    use std::path::PathBuf;
 
     use super::super::split::BLOCK;
     use super::*;
-
-    /// A file in a fresh temporary directory, removed with it.
-    struct Temp {
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!(
-                "resumable-io-records-{}-{name}-{n}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("input.bin");
-            std::fs::write(&path, bytes).unwrap();
-            Temp { dir, path }
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 
     fn outcomes(records: impl Iterator<Item = io::Result<Vec<u8>>>) -> Vec<Vec<u8>> {
         records.map(Result::unwrap).collect()
@@ -194,7 +167,7 @@ mod tests {
     #[test]
     fn yields_what_bufread_split_yields() {
         for (name, delimiter, bytes) in cases() {
-            let file = Temp::new(name, &bytes);
+            let file = Temp::new(name, "input.bin", &bytes);
             let ours = outcomes(Records::open(&file.path, delimiter).unwrap());
             assert_eq!(ours, std_split(&file.path, delimiter), "{name}");
         }
@@ -202,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error_that_names_it() {
-        let file = Temp::new("missing", b"");
+        let file = Temp::new("missing", "input.bin", b"");
         let missing = file.dir.join("not-there.bin");
         let error = Records::open(&missing, b'\0').unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
@@ -229,7 +202,7 @@ mod tests {
     #[test]
     fn a_fresh_records_resumed_at_a_position_yields_exactly_the_rest() {
         for (name, delimiter, bytes) in cases() {
-            let file = Temp::new(name, &bytes);
+            let file = Temp::new(name, "input.bin", &bytes);
             let all = std_split(&file.path, delimiter);
             let step = (all.len() / 40).max(1);
             for k in (0..=all.len()).step_by(step).chain([all.len()]) {
@@ -244,7 +217,7 @@ mod tests {
     #[test]
     fn a_resume_reads_only_the_blocks_it_checks_and_from_the_offset() {
         let bytes = [&[b'r'; 999][..], b"\0"].concat().repeat(20_000);
-        let file = Temp::new("far", &bytes);
+        let file = Temp::new("far", "input.bin", &bytes);
         let at = position_after(&file.path, b'\0', 18_000);
         assert_eq!(at.offset(), 18_000_000);
         let mut records = Records::open(&file.path, b'\0').unwrap();
@@ -266,7 +239,7 @@ mod tests {
     /// NUL-separated records of 100 bytes; the position after 500 of them, at byte 50_000.
     fn hundred_byte_records(name: &str) -> (Temp, FilePosition) {
         let bytes = [&[b'a'; 99][..], b"\0"].concat().repeat(1000);
-        let file = Temp::new(name, &bytes);
+        let file = Temp::new(name, "input.bin", &bytes);
         let at = position_after(&file.path, b'\0', 500);
         assert_eq!(at.offset(), 50_000);
         (file, at)
@@ -310,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_last_record_without_a_delimiter_that_grew_is_refused() {
-        let file = Temp::new("open-record", b"one\0two");
+        let file = Temp::new("open-record", "input.bin", b"one\0two");
         let at = position_after(&file.path, b'\0', 2);
         assert_eq!(
             resumed(&file.path, b'\0', at.clone()).unwrap(),

@@ -173,24 +173,10 @@ impl Split {
             names,
             at: &saved,
         };
-        let len = self
-            .file
-            .metadata()
-            .map_err(check.io("read the length of"))?
-            .len();
-        let checked = check.length(len)?;
-        let mut head = vec![0; checked];
-        self.file
-            .seek(SeekFrom::Start(0))
-            .map_err(check.io("seek in"))?;
-        self.file.read_exact(&mut head).map_err(check.io("read"))?;
-        self.file
-            .seek(SeekFrom::Start(saved.offset - checked as u64))
-            .map_err(check.io("seek in"))?;
-        let tail = &mut self.buf[..checked];
-        self.file.read_exact(tail).map_err(check.io("read"))?;
+        let (head, tail) = check.read_blocks(&mut self.file)?;
+        let checked = head.len();
         self.read += 2 * checked as u64;
-        check.blocks(&head, tail)?;
+        self.buf[..checked].copy_from_slice(&tail);
         // The file's cursor is at the offset, and the block before it is the history.
         self.start = checked;
         self.end = checked;
@@ -254,8 +240,27 @@ impl Check<'_> {
         Ok(self.at.offset.min(BLOCK as u64) as usize)
     }
 
+    /// After checking the file's length, reads its first block and the block before the
+    /// offset (each as long as the position fingerprints) and checks them; returns them. The
+    /// file's cursor is then at the offset.
+    pub(super) fn read_blocks(&self, file: &mut File) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        let len = file
+            .metadata()
+            .map_err(self.io("read the length of"))?
+            .len();
+        let checked = self.length(len)?;
+        let (mut head, mut tail) = (vec![0; checked], vec![0; checked]);
+        file.seek(SeekFrom::Start(0)).map_err(self.io("seek in"))?;
+        file.read_exact(&mut head).map_err(self.io("read"))?;
+        file.seek(SeekFrom::Start(self.at.offset - checked as u64))
+            .map_err(self.io("seek in"))?;
+        file.read_exact(&mut tail).map_err(self.io("read"))?;
+        self.blocks(&head, &tail)?;
+        Ok((head, tail))
+    }
+
     /// Checks the file's first block and the block before the offset, as read now.
-    pub(super) fn blocks(&self, head: &[u8], tail: &[u8]) -> Result<(), Error> {
+    fn blocks(&self, head: &[u8], tail: &[u8]) -> Result<(), Error> {
         let (checked, at) = (head.len(), self.where_());
         if xxh3_128(head) != self.at.head {
             return Err(self.changed(format!(
