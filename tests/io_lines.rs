@@ -225,3 +225,32 @@ fn an_input_that_grew_resumes_and_reads_the_new_lines() {
     assert_eq!(result.unwrap(), grown);
     drop(scratch);
 }
+
+#[resumable(every = 100, dir = dir)]
+fn sum_lengths(input: &Path, dir: &Path) -> u64 {
+    let mut bytes = 0u64;
+    let mut number = 0u64;
+    for line in Lines::open(input).unwrap() {
+        fail_point(number);
+        bytes += line.unwrap().len() as u64;
+        number += 1;
+    }
+    bytes
+}
+
+/// In a function that cannot return the error, the refusal is the panic, and says once how to
+/// start over.
+#[test]
+fn an_edited_input_panics_with_one_way_to_start_over_where_there_is_no_err() {
+    let scratch = Scratch::new("lines-edited-panic");
+    let input = input_in(&scratch, 3000);
+    let dir = scratch.path("ckpt");
+    fail_at(2500);
+    let _ = panic_of(|| sum_lengths(&input, &dir));
+    fail_at(u64::MAX);
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&input, text.replacen("line 7 ", "LINE 7 ", 1)).unwrap();
+    let message = panic_of(|| sum_lengths(&input, &dir));
+    assert!(message.contains("input.txt"), "{message}");
+    assert_eq!(message.matches("RESUMABLE_RESET=1").count(), 1, "{message}");
+}

@@ -1227,6 +1227,7 @@ pub fn fail(err: Error) -> ! {
         | Error::UnorderedIterator { .. }
         | Error::CodeChanged { .. }
         | Error::OutputChanged { .. }
+        | Error::InputChanged { .. }
         | Error::Environment { .. } => {
             panic!("resumable: {text}")
         }
