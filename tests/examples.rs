@@ -1,5 +1,6 @@
-//! The `bundle` example, run as a program: what it saves with `resumable::save` comes back
-//! equal from `resumable::load`, and loading it as another type is refused.
+//! Examples run as programs: what `bundle` saves with `resumable::save` comes back equal from
+//! `resumable::load`, and loading it as another type is refused; the progress bar; and
+//! `filter_lines` killed and run again.
 
 mod common;
 
@@ -159,4 +160,45 @@ fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
         "a bar without a terminal:\n{stderr}"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `filter_lines`, as the README shows it: killed with SIGKILL while it runs, run again with
+/// the same command, it prints what an uninterrupted run prints (the lines kept, the output's
+/// checksum) and says where it resumed.
+#[test]
+fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
+    let run = |dir: &Path, delay_us: &str| {
+        let mut command = Command::new(example("filter_lines"));
+        command
+            .args(["20000", delay_us])
+            .current_dir(dir)
+            .env("RESUMABLE_DIR", dir.join("ckpt"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let reference = scratch("filter-lines-reference");
+    let uninterrupted = run(&reference, "0").output().unwrap();
+    assert!(uninterrupted.status.success());
+
+    let dir = scratch("filter-lines");
+    // 20,000 lines of 100 µs each: two seconds; killed after the first checkpoint (10,000).
+    let mut child = run(&dir, "100").spawn().unwrap();
+    let started = Instant::now();
+    while !dir.join("ckpt").read_dir().is_ok_and(|mut files| {
+        files.any(|file| file.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".ckpt")))
+    }) {
+        assert!(started.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed = run(&dir, "0").output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resuming filter at iteration 10000"),
+        "{stderr}"
+    );
+    assert_eq!(resumed.stdout, uninterrupted.stdout, "{stderr}");
 }
