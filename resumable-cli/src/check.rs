@@ -145,10 +145,13 @@ fn last_seq(file: &FileInfo) -> u64 {
     file.records.last().map_or(0, |record| record.seq)
 }
 
-/// `check` of a directory: every checkpoint, or the one named.
-pub(crate) fn check(dir: &Path, name: Option<&str>) -> Result<Done, Failure> {
-    let checkpoints = match name {
-        Some(name) => vec![inspect::inspect(&find(dir, name)?)],
+/// `check` of a directory: every checkpoint, or those named (as `list` shows them).
+pub(crate) fn check(dir: &Path, names: Option<&[String]>) -> Result<Done, Failure> {
+    let checkpoints = match names {
+        Some(names) => names
+            .iter()
+            .map(|name| find(dir, name).map(|path| inspect::inspect(&path)))
+            .collect::<Result<Vec<_>, String>>()?,
         None => {
             inspect::inspect_dir(dir)
                 .map_err(|err| unreadable_dir(dir, &err))?

@@ -15,6 +15,7 @@ use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Format, Ge
 
 mod check;
 mod json;
+mod names;
 mod prune;
 mod store;
 
@@ -55,8 +56,11 @@ enum Command {
     /// Shows one checkpoint: its files, state shape and every intact record; with a store,
     /// how far the store is behind the local checkpoint.
     Show {
-        /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
+        /// The checkpoint's name as `list` shows it, or the name the function was given (or
+        /// the function's name), with `--key` or `--all` when it has one checkpoint per key.
         name: String,
+        #[command(flatten)]
+        which: names::Which,
         #[command(flatten)]
         at: At,
         /// The store the local checkpoint is uploaded to, to show how far behind it is
@@ -71,8 +75,10 @@ enum Command {
     /// it: exit code 0 if so, 3 if any is damaged (a run would refuse it, or warn and resume
     /// from an older record), naming which and why. A torn tail is not damage.
     Check {
-        /// The checkpoint's name, as `list` shows it [default: every checkpoint]
+        /// The checkpoint's name, or the function's, as for `show` [default: every checkpoint]
         name: Option<String>,
+        #[command(flatten)]
+        which: names::Which,
         #[command(flatten)]
         at: At,
     },
@@ -80,8 +86,10 @@ enum Command {
     /// aside (to `<file>.reset-<unix ms>`); on a store an empty checkpoint becomes the newest.
     /// Nothing is deleted; refused while a run holds the checkpoint.
     Reset {
-        /// The checkpoint's name: its file name without `.ckpt`, as `list` shows it.
+        /// The checkpoint's name, or the function's, as for `show`.
         name: String,
+        #[command(flatten)]
+        which: names::Which,
         #[command(flatten)]
         at: At,
     },
@@ -196,6 +204,7 @@ fn run(command: Command) -> Result<Done, Failure> {
         },
         Command::Show {
             name,
+            which,
             at,
             store,
             json,
@@ -207,25 +216,49 @@ fn run(command: Command) -> Result<Done, Failure> {
                 .filter(|url| !url.is_empty());
             match (Place::of(at.dir), json) {
                 (Place::Dir(dir), false) => {
-                    let mut out = show(&dir, &name)?;
-                    if let Some(url) = store {
-                        out.push_str(&store::lag(url, &dir, &name)?);
+                    let mut shown = Vec::new();
+                    for name in names::resolve(&dir, &name, &which)? {
+                        let mut out = show(&dir, &name)?;
+                        if let Some(url) = store {
+                            out.push_str(&store::lag(url, &dir, &name)?);
+                        }
+                        shown.push(out);
                     }
-                    out
+                    shown.join("\n")
                 }
-                (Place::Dir(dir), true) => json::show(&dir, &name, store)?,
+                (Place::Dir(dir), true) => match &names::resolve(&dir, &name, &which)?[..] {
+                    [name] => json::show(&dir, name, store)?,
+                    _ => {
+                        return Err(Failure::Usage(format!(
+                            "show --json shows one checkpoint, and {name} names several: give \
+                             one with --key"
+                        )));
+                    }
+                },
                 (Place::Store(url), false) => store::show(&url, &name)?,
                 (Place::Store(url), true) => store::show_json(&url, &name)?,
             }
         }
-        Command::Check { name, at } => {
+        Command::Check { name, which, at } => {
             return match Place::of(at.dir) {
-                Place::Dir(dir) => check::check(&dir, name.as_deref()),
+                Place::Dir(dir) => {
+                    let names = match name {
+                        Some(name) => Some(names::resolve(&dir, &name, &which)?),
+                        None => None,
+                    };
+                    check::check(&dir, names.as_deref())
+                }
                 Place::Store(url) => store::check(&url, name.as_deref()),
             };
         }
-        Command::Reset { name, at } => match Place::of(at.dir) {
-            Place::Dir(dir) => reset(&dir, &name)?,
+        Command::Reset { name, which, at } => match Place::of(at.dir) {
+            Place::Dir(dir) => {
+                let reset: Result<Vec<String>, String> = names::resolve(&dir, &name, &which)?
+                    .iter()
+                    .map(|name| reset(&dir, name))
+                    .collect();
+                reset?.concat()
+            }
             Place::Store(url) => store::reset(&url, &name)?,
         },
         Command::Prune {
