@@ -376,9 +376,10 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
             },
             Some(next) => {
                 let problem = match problem {
-                    RecordProblem::CutShort => "is cut short (its length runs past the end of \
-                                                the file, or its record has no head)"
-                        .to_owned(),
+                    // Frames follow: not the end of the file, so its length ran past it.
+                    RecordProblem::CutShort => {
+                        "announces a length that runs past the end of the file".to_owned()
+                    }
                     RecordProblem::Bad(problem) => problem,
                 };
                 let lost_to = newest_index_from(source, version, next)?;
