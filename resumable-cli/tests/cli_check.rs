@@ -127,12 +127,16 @@ fn check_exits_3_exactly_when_a_run_would_refuse_or_fall_back() {
         bytes
     };
     // A byte of a record's state, inside its first frame (after the frame's 8-byte length
-    // and 1-byte kind): flipped, that frame fails its checksum. (A flip in a length would
-    // read as a record cut short: a torn tail.)
+    // and 1-byte kind): flipped, that frame fails its checksum.
     let in_data = |(start, end): (u64, u64)| {
         assert!(end - start > 12);
         start + 10
     };
+    // The third byte of a record's first frame's length: flipped (by 0x10), the frame runs
+    // 1 MiB past the end of the file, as a record a crash cut short does. The frames after
+    // it show it is damage: the records after it, or the rest of the last record (only the
+    // file's last frame damaged so reads as a crash's cut).
+    let in_length = |(start, _): (u64, u64)| start + 2;
     let garbage = b"not a checkpoint at all".to_vec();
 
     // (case, files by suffix (`None`: a directory in the file's place), check's exit
@@ -157,8 +161,24 @@ fn check_exits_3_exactly_when_a_run_would_refuse_or_fall_back() {
             "checksum",
             vec![("", Some(flipped_at(in_data(ranges[8]))))],
             3,
-            "fails its checksum (damaged after it was written); a run keeps a copy and resumes \
-             from index 40",
+            "fails its checksum (damaged after it was written), and well-formed records follow \
+             it from byte ",
+            Run::FellBack(40),
+        ),
+        (
+            "length-in-the-middle",
+            vec![("", Some(flipped_at(in_length(ranges[4]))))],
+            3,
+            "announces a length that runs past the end of the file, and well-formed records \
+             follow it",
+            Run::FellBack(20),
+        ),
+        (
+            "length-in-the-last-record",
+            vec![("", Some(flipped_at(in_length(ranges[8]))))],
+            3,
+            "announces a length that runs past the end of the file, and well-formed records \
+             follow it",
             Run::FellBack(40),
         ),
         (

@@ -183,7 +183,8 @@
 //!   `.ckpt`), the function's checkpoint name and the key, the index and age of the newest
 //!   intact checkpoint (the one a run resumes from), the size of its files, and its health:
 //!   `ok`, `torn tail` (the log ends in a record a crash cut short: normal, the record is never
-//!   loaded), `damaged: …` (a record fails its checksum, or a file cannot be read) or
+//!   loaded), `damaged: …` (a record fails its checksum or is cut short with well-formed
+//!   records after it — damage in the middle, never a crash — or a file cannot be read) or
 //!   `pending .next` (a new log that the next run moves into place). Files moved aside
 //!   (`.damaged-*`, `.reset-*`) are listed after them.
 //! - `resumable show NAME [--dir DIR]`: the checkpoint's files, label, state shape (the state
@@ -289,7 +290,8 @@
 //! `.`): a header, then records, each written as frames: its data (the postcard bytes of each
 //! state binding, in order) in as many data frames as it takes — each goes out once 1 MiB of
 //! it is serialized, so a big state is never copied whole in memory — then its head, which
-//! ends it. A frame cut short, or data frames with no head after them, are what a crash left.
+//! ends it. A frame cut short, or data frames with no head after them, are what a crash left
+//! — at the end of the log only: with a well-formed frame after it, a bad frame is damage.
 //!
 //! ```text
 //! header  0      8  magic "RESUMABL"

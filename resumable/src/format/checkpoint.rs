@@ -117,7 +117,18 @@ pub(crate) fn found_in(
     let pieces = joined_pieces(&scan.records).map_err(|problem| Error::corrupt(path, problem))?;
     let log = log_end(&scan);
     let damaged_tail = match scan.tail {
-        Tail::Damaged(problem) => Some(problem),
+        Tail::Damaged(problem) => Some(match scan.lost_to {
+            Some(lost_to) if lost_to > meta.index => format!(
+                "{problem}; a run falls back to index {}, the newest intact record before it, \
+                 and loses {} iterations",
+                meta.index,
+                lost_to - meta.index
+            ),
+            _ => format!(
+                "{problem}; a run falls back to index {}, the newest intact record before it",
+                meta.index
+            ),
+        }),
         Tail::Clean | Tail::Torn => None,
     };
     Ok(Found {

@@ -32,9 +32,13 @@
 //!         8+L    4  CRC-32C (u32 LE) of the record's bytes before it
 //! ```
 //!
-//! Reading stops at the first frame or record that is incomplete or fails its checksum: what
-//! a crash or power loss cut short. Everything before it was checked and can be restored; data
-//! frames with no head after them are a record a crash cut short.
+//! Reading stops at the first frame or record that is incomplete or fails its checksum.
+//! Everything before it was checked and can be restored. What stopped it is a crash's torn
+//! tail (data frames with no head after them, a frame that runs past the end of the file,
+//! zeros) only if nothing well-formed follows it: a crash cuts only a log's end, and a run
+//! truncates a log to its newest good record before it appends, so a frame whose checksum
+//! holds after the bad one means the bad one was damaged after it was written (see
+//! [`frame_after`]).
 
 use std::io;
 use std::ops::Range;
@@ -189,6 +193,9 @@ pub(crate) struct Scan {
     pub records: Vec<Record>,
     /// What follows the last good record.
     pub tail: Tail,
+    /// With [`Tail::Damaged`]: the newest index among the records whose heads are still
+    /// readable after the damage, which a run that falls back loses.
+    pub lost_to: Option<u64>,
 }
 
 /// One checked record: its head and where its parts' bytes are in the file.
@@ -338,7 +345,7 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
     let mut at = header_end;
     // Version 3: the data frames since the last record, and how many bytes they hold.
     let mut pending: Vec<Range<u64>> = Vec::new();
-    let tail = loop {
+    let problem = loop {
         let read = match version {
             LOG_VERSION => read_record(source, at)?,
             _ => read_framed(source, at, &mut pending)?,
@@ -350,14 +357,44 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
             }
             Ok(Some(Read::Frame(end))) => at = end,
             // Data frames with no head after them: a record a crash cut short.
-            Ok(None) if !pending.is_empty() => break Tail::Torn,
-            Ok(None) => break Tail::Clean,
-            Err(RecordProblem::CutShort) => break Tail::Torn,
-            Err(RecordProblem::Bad(_)) if source::all_zeros(source, at..size)? => break Tail::Torn,
-            Err(RecordProblem::Bad(problem)) => {
-                break Tail::Damaged(format!("the record at byte {at} of {size} {problem}"));
-            }
+            Ok(None) if !pending.is_empty() => break Some(RecordProblem::CutShort),
+            Ok(None) => break None,
+            Err(problem) => break Some(problem),
         }
+    };
+    let (tail, lost_to) = match problem {
+        None => (Tail::Clean, None),
+        Some(problem) => match frame_after(source, version, at)? {
+            // Nothing well-formed after it: the end of the log, which a crash may cut.
+            None => match problem {
+                RecordProblem::CutShort => (Tail::Torn, None),
+                RecordProblem::Bad(_) if source::all_zeros(source, at..size)? => (Tail::Torn, None),
+                RecordProblem::Bad(problem) => (
+                    Tail::Damaged(format!("the record at byte {at} of {size} {problem}")),
+                    None,
+                ),
+            },
+            Some(next) => {
+                let problem = match problem {
+                    // Frames follow: not the end of the file, so its length ran past it.
+                    RecordProblem::CutShort => {
+                        "announces a length that runs past the end of the file".to_owned()
+                    }
+                    RecordProblem::Bad(problem) => problem,
+                };
+                let lost_to = newest_index_from(source, version, next)?;
+                let reach = match lost_to {
+                    Some(index) => format!(", up to index {index}"),
+                    None => String::new(),
+                };
+                let tail = Tail::Damaged(format!(
+                    "the record at byte {at} of {size} {problem}, and well-formed records \
+                     follow it from byte {next}{reach}: the log was damaged in the middle \
+                     after it was written, not cut by a crash"
+                ));
+                (tail, lost_to)
+            }
+        },
     };
     Ok(Ok(Scan {
         version,
@@ -365,7 +402,85 @@ pub(crate) fn scan<S: Source + ?Sized>(source: &S) -> io::Result<Result<Scan, No
         records_start: header_end,
         records,
         tail,
+        lost_to,
     }))
+}
+
+/// The smallest frame there is: a length, a one-byte body (a version-3 frame's kind; a
+/// version-2 record's head is longer) and a checksum.
+const MIN_FRAME_LEN: u64 = 8 + 1 + CHECKSUM_LEN as u64;
+
+/// Where the first well-formed frame (a version-2 record) after the bad one at `at` starts, if
+/// one does: at any byte after `at`, a length that fits in the file, a known kind (version
+/// 3), and a checksum that holds over them. After a crash there is none: a crash cuts a
+/// log's end, and a run truncates a log to its newest good record before it appends (nothing
+/// is appended after a write that failed part-way either: the next record starts a new file).
+/// A frame whose length field was damaged runs past the end of the file as a cut-short one
+/// does; the frames after it tell the two apart.
+///
+/// The lengths are read in chunks; a checksum is computed only where a length fits. A body
+/// full of small little-endian integers could make many fit: the bytes checksummed are
+/// bounded (16 times the bytes after `at`, and 4 chunks), and past that the bad frame is
+/// taken for the end of the log, as it was before this search.
+fn frame_after<S: Source + ?Sized>(source: &S, version: u32, at: u64) -> io::Result<Option<u64>> {
+    let size = source.size();
+    let mut budget = (size - at)
+        .saturating_mul(16)
+        .saturating_add(4 * CHUNK as u64);
+    let mut start = at + 1;
+    while start + MIN_FRAME_LEN <= size {
+        let end = (start + (CHUNK + FRAME_PREFIX_LEN) as u64).min(size);
+        let window = source::read_range(source, start..end)?;
+        // Each offset with its length and kind in this window; the last few are read again
+        // at the start of the next.
+        let offsets = window.len() - FRAME_PREFIX_LEN + 1;
+        for i in 0..offsets {
+            let offset = start + i as u64;
+            let length = u64::from_le_bytes(window[i..i + 8].try_into().unwrap());
+            let room = (size - offset).saturating_sub((8 + CHECKSUM_LEN) as u64);
+            let fits = length >= 1
+                && length <= room
+                && (version != FRAMED_VERSION
+                    || matches!(window[i + 8], FRAME_DATA | FRAME_HEAD | FRAME_ABORT));
+            if !fits {
+                continue;
+            }
+            let Some(left) = budget.checked_sub(length) else {
+                return Ok(None);
+            };
+            budget = left;
+            if let Ok(Some(_)) = read_frame(source, offset)? {
+                return Ok(Some(offset));
+            }
+        }
+        if end == size {
+            break;
+        }
+        start += offsets as u64;
+    }
+    Ok(None)
+}
+
+/// The newest index among the record heads that read, frame after frame, from `at` (a frame
+/// [`frame_after`] found) to the end of the log or the next bad frame.
+fn newest_index_from<S: Source + ?Sized>(
+    source: &S,
+    version: u32,
+    mut at: u64,
+) -> io::Result<Option<u64>> {
+    let mut newest = None;
+    while let Ok(Some(frame)) = read_frame(source, at)? {
+        let head = match (version, frame.first.split_first()) {
+            (LOG_VERSION, _) => Some(&frame.first[..]),
+            (_, Some((&FRAME_HEAD, head))) => Some(head),
+            _ => None,
+        };
+        if let Some(Ok((head, _))) = head.map(decode_head) {
+            newest = newest.max(Some(head.index));
+        }
+        at = frame.end;
+    }
+    Ok(newest)
 }
 
 enum RecordProblem {
@@ -710,8 +825,118 @@ mod tests {
                     assert_eq!(data_of(&flipped, record), [seq as u8; 5]);
                 }
                 assert_ne!(scan.tail, Tail::Clean, "flip of bit {bit} went unnoticed");
+                if (ends[0]..ends[ends.len() - 2]).contains(&(bit / 8)) {
+                    assert!(
+                        matches!(scan.tail, Tail::Damaged(_)),
+                        "version {version}, flip of bit {bit} before the last record: {:?}",
+                        scan.tail
+                    );
+                }
             }
         }
+    }
+
+    /// Every single-byte change (each of the 255 other values) in the records of a log
+    /// before its last record is damage, never a torn tail nor a clean end, whatever field it
+    /// hits: a crash cuts only a log's end, and the last record is there to show the cut was
+    /// not one. A change in the last record may read as a crash's cut (a length run past the
+    /// end of the file is what a crash leaves), never as a clean end.
+    #[test]
+    fn every_byte_change_before_the_last_record_is_damage() {
+        for version in VERSIONS {
+            let (bytes, ends, _) = log_of(version, 4);
+            let last_starts = ends[ends.len() - 2];
+            for at in ends[0]..bytes.len() {
+                for mask in 1..=255u8 {
+                    let mut changed = bytes.clone();
+                    changed[at] ^= mask;
+                    let scan = scan(&changed).unwrap();
+                    let case = format!("version {version}, byte {at} ^ {mask:#x}");
+                    if at < last_starts {
+                        assert!(
+                            matches!(scan.tail, Tail::Damaged(_)),
+                            "{case}: {:?}",
+                            scan.tail
+                        );
+                    } else {
+                        assert_ne!(scan.tail, Tail::Clean, "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where each frame of the record `seq` (from 1) of a [`log_of`] log starts: the record
+    /// in version 2; its two data frames and its head in version 3.
+    fn frame_starts(version: u32, ends: &[usize], seq: usize) -> Vec<usize> {
+        let mut start = ends[seq - 1];
+        if version == LOG_VERSION {
+            return vec![start];
+        }
+        if seq == 2 {
+            // The data frame and abort frame of an abandoned save come first.
+            start += data_frame_bytes(b"junk").len() + abort_frame().len();
+        }
+        let second = start + data_frame_bytes(&[0; 2]).len();
+        vec![start, second, second + data_frame_bytes(&[0; 3]).len()]
+    }
+
+    /// A length field damaged so that its frame runs past the end of the file, in the middle
+    /// of a log: damage, which names the record and the index the records after it reach.
+    #[test]
+    fn a_length_run_past_the_end_in_the_middle_is_damage() {
+        for version in VERSIONS {
+            let (bytes, ends, _) = log_of(version, 4);
+            let frames = (1..=3).flat_map(|seq| {
+                let starts = frame_starts(version, &ends, seq);
+                starts.into_iter().map(move |at| (seq, at))
+            });
+            for (seq, at) in frames {
+                let mut damaged = bytes.clone();
+                damaged[at + 2] ^= 0x10;
+                let scan = scan(&damaged).unwrap();
+                let case = format!("version {version}, record {seq}, frame at {at}");
+                assert_eq!(scan.records.len(), seq - 1, "{case}");
+                let Tail::Damaged(problem) = &scan.tail else {
+                    panic!("{case}: {:?}", scan.tail);
+                };
+                assert!(
+                    problem.contains(&format!("the record at byte {at} ")),
+                    "{case}: {problem}"
+                );
+                assert!(problem.contains("up to index 40"), "{case}: {problem}");
+                assert_eq!(scan.lost_to, Some(40), "{case}");
+            }
+        }
+    }
+
+    /// The same damage to a log's last frame reads as a crash's cut (nothing follows it to
+    /// tell them apart), as does every cut of the last record. (A version-3 record's first
+    /// data frames are followed by the rest of the record: damage.)
+    #[test]
+    fn a_length_run_past_the_end_in_the_last_frame_is_a_torn_tail() {
+        for version in VERSIONS {
+            let (bytes, ends, _) = log_of(version, 4);
+            let frames = frame_starts(version, &ends, 4);
+            for (i, &at) in frames.iter().enumerate() {
+                let mut damaged = bytes.clone();
+                damaged[at + 2] ^= 0x10;
+                let scan = scan(&damaged).unwrap();
+                assert_eq!(scan.records.len(), 3);
+                let case = format!("version {version}, frame at {at}");
+                match i == frames.len() - 1 {
+                    true => assert_eq!(scan.tail, Tail::Torn, "{case}"),
+                    false => assert!(matches!(scan.tail, Tail::Damaged(_)), "{case}"),
+                }
+            }
+            for len in ends[3] + 1..bytes.len() {
+                assert_eq!(scan_tail(&bytes[..len]), Tail::Torn, "cut at {len}");
+            }
+        }
+    }
+
+    fn scan_tail(bytes: &[u8]) -> Tail {
+        scan(bytes).unwrap().tail
     }
 
     #[test]

@@ -260,13 +260,22 @@ impl Run {
         let expected = recovered.as_ref().and_then(|r| r.loaded.checked);
         let loaded = recovered.map(|recovered| {
             if let Some((aside, damage)) = &recovered.set_aside {
+                // The problem names the damaged record and what falling back loses.
+                let damage = match damage {
+                    Error::Corrupt { path, problem } => {
+                        format!("checkpoint {} is damaged: {problem}.", path.display())
+                    }
+                    damage => damage.to_string(),
+                };
                 report::warn("fell_back")
                     .name(spec.function)
                     .path(aside)
                     .say(format_args!(
-                        "resumable: warning: {damage} It was moved to {} and the previous \
-                         checkpoint is used instead",
-                        aside.display()
+                        "resumable: warning: {damage} Its bytes are kept in {}, and the run \
+                         resumes from index {} in {}",
+                        aside.display(),
+                        recovered.loaded.meta.index,
+                        recovered.from.display()
                     ));
             }
             let message = ResumeMessage {

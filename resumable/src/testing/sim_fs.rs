@@ -369,7 +369,7 @@ mod tests {
     use super::*;
     use crate::format::checkpoint;
     use crate::format::envelope;
-    use crate::format::log::{LogMeta, Part};
+    use crate::format::log::{self, LogMeta, Part};
     use crate::store::files::Generations;
     use crate::store::journal::{Journal, Sink, SyncJob};
     use crate::store::recover;
@@ -493,6 +493,21 @@ mod tests {
         durable
     }
 
+    /// A log of every index 1..=SAVES, one record each, never compacted.
+    fn uncompacted_log() -> Vec<u8> {
+        let fs = SimFs::new(Fault::Healthy);
+        let mut journal = Journal::new(generations(), &meta(), 0);
+        journal.set_compaction_floor(u64::MAX);
+        for index in 1..=SAVES {
+            let job = write_state(&fs, &mut journal, index, index == 1).unwrap();
+            job.run(&fs).unwrap();
+        }
+        let log = fs.read(&generations().newest).unwrap().unwrap();
+        let records = log::scan(&log[..]).unwrap().ok().unwrap().records.len();
+        assert_eq!(records as u64, SAVES);
+        log
+    }
+
     /// How many operations `save_all` makes when nothing goes wrong: the steps to fault.
     fn ops_of_a_healthy_run(schedule: Schedule) -> usize {
         let fs = SimFs::new(Fault::Healthy);
@@ -502,9 +517,17 @@ mod tests {
 
     /// Recovery, then decoding, of whatever is on `fs`: the index and state, or an error.
     fn load(fs: &SimFs) -> Result<Option<(u64, State)>, crate::Error> {
+        Ok(load_noting_damage(fs)?.map(|(index, state, _)| (index, state)))
+    }
+
+    /// [`load`], and the damaged file recovery kept aside, if it kept one.
+    fn load_noting_damage(
+        fs: &SimFs,
+    ) -> Result<Option<(u64, State, Option<PathBuf>)>, crate::Error> {
         let Some(recovered) = recover::recover(fs, &generations(), LABEL, SHAPE)? else {
             return Ok(None);
         };
+        let aside = recovered.set_aside.as_ref().map(|(path, _)| path.clone());
         let mut reader = recovered.loaded.payload.reader();
         let here = Path::new("x");
         let items = reader
@@ -514,7 +537,7 @@ mod tests {
             .value()
             .map_err(|err| checkpoint::decode_failed(here, err))?;
         assert_eq!(reader.remaining(), 0);
-        Ok(Some((recovered.loaded.meta.index, (items, text))))
+        Ok(Some((recovered.loaded.meta.index, (items, text), aside)))
     }
 
     /// The index recovery finds on `fs`, checking that the state is exactly what was saved.
@@ -987,21 +1010,27 @@ mod tests {
     /// Every truncation and every single-bit flip of the newest log: recovery loads a state
     /// that was saved (an earlier record, or the previous generation), or refuses with an
     /// error naming the file. Never a panic, never a state other than one that was saved, and
-    /// damage is kept on disk.
+    /// damage is kept on disk. A flip before the log's last record is damage, never taken for
+    /// a crash's torn tail: recovery keeps the file's bytes aside, as they were.
     #[test]
     fn corruption_sweep_of_a_real_log_loads_a_saved_state_or_errs() {
         let template = SimFs::new(Fault::Healthy);
         save_all(&template, Schedule::EachRecord);
-        let newest = template.read(&generations().newest).unwrap().unwrap();
-        let mut damaged: Vec<Vec<u8>> = (0..newest.len())
-            .map(|len| newest[..len].to_vec())
-            .collect();
-        for bit in 0..newest.len() * 8 {
-            let mut flipped = newest.clone();
-            flipped[bit / 8] ^= 1 << (bit % 8);
-            damaged.push(flipped);
+        let compacted = template.read(&generations().newest).unwrap().unwrap();
+        let mut damaged: Vec<(Vec<u8>, bool)> = Vec::new();
+        // The log the run leaves (compacted), and one that holds every record.
+        for newest in [compacted, uncompacted_log()] {
+            let scan = log::scan(&newest[..]).unwrap().ok().unwrap();
+            // From the first record to the start of the last one.
+            let before_last = scan.records_start..scan.records[scan.records.len() - 2].end;
+            damaged.extend((0..newest.len()).map(|len| (newest[..len].to_vec(), false)));
+            for bit in 0..newest.len() * 8 {
+                let mut flipped = newest.clone();
+                flipped[bit / 8] ^= 1 << (bit % 8);
+                damaged.push((flipped, before_last.contains(&(bit as u64 / 8))));
+            }
         }
-        for (case, bytes) in damaged.iter().enumerate() {
+        for (case, (bytes, must_be_damage)) in damaged.iter().enumerate() {
             for keep_previous in [true, false] {
                 let fs = SimFs::new(Fault::Healthy);
                 let mut previous = None;
@@ -1015,9 +1044,16 @@ mod tests {
                     fs.write(&generations().previous, previous).unwrap();
                 }
                 fs.write(&generations().newest, bytes).unwrap();
-                match load(&fs) {
-                    Ok(Some((index, value))) => {
+                match load_noting_damage(&fs) {
+                    Ok(Some((index, value, aside))) => {
                         assert_eq!(value, state(index), "case {case}");
+                        if *must_be_damage {
+                            let aside = aside.unwrap_or_else(|| {
+                                panic!("case {case}: damage before the last record unnoticed")
+                            });
+                            let kept = fs.read(&aside).unwrap();
+                            assert_eq!(kept.as_ref(), Some(bytes), "case {case}: not kept as was");
+                        }
                     }
                     Ok(None) => panic!("case {case}: a checkpoint vanished"),
                     Err(err) => {
