@@ -21,7 +21,7 @@
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
 //!     if let Some(mut restore) = run.restore() {
-//!         results = (codec_0.load)(&mut restore);
+//!         (codec_0.load)(&mut restore, &mut results); // into the prelude's value
 //!         restore.finish();
 //!     }
 //!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
@@ -141,9 +141,11 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     let private = quote!(#RUNTIME::__private);
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
     // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
+    // Into the prelude's value, which keeps its allocation: a resume holds the state once.
     let loads = codecs
         .iter()
-        .map(|codec| parts.or_route(quote!((#codec.load)(&mut #restore))));
+        .zip(places)
+        .map(|(codec, place)| parts.or_route(quote!((#codec.load)(&mut #restore, &mut #place))));
     let finish = parts.or_route(quote!(#restore.finish()));
     let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {
@@ -169,7 +171,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #(#assertions)*
         #start_run
         if let ::core::option::Option::Some(mut #restore) = #run.restore_with(#seek.load) {
-            #( #places = #loads; )*
+            #( #loads; )*
             #finish;
         }
         #fingerprint_of

@@ -68,6 +68,28 @@ where
     })
 }
 
+/// [`deserialize`] into `place`, through `T::deserialize_in_place`: a `Vec` or `String` keeps
+/// its allocation and is overwritten, so decoding a large one does not hold it twice. On an
+/// error `place` may hold part of the decoded value.
+pub(crate) fn deserialize_in_place<'de, T, D>(
+    deserializer: D,
+    place: &mut T,
+) -> Result<(), Error<D::Error>>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    let too_deep = Cell::new(false);
+    let top = Depth {
+        level: 0,
+        too_deep: &too_deep,
+    };
+    T::deserialize_in_place(top.wrap(deserializer), place).map_err(|err| match too_deep.get() {
+        true => Error::TooDeep,
+        false => Error::Inner(err),
+    })
+}
+
 /// The nesting level of the data at hand, and the flag raised when it would exceed the limit.
 #[derive(Clone, Copy)]
 struct Depth<'a> {
