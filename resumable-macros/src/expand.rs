@@ -21,7 +21,7 @@
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
 //!     if let Some(mut restore) = run.restore() {
-//!         (codec_0.load)(&mut restore, &mut results); // into the prelude's value
+//!         results = (codec_0.take)(&mut restore, results); // the old value dropped first
 //!         restore.finish();
 //!     }
 //!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
@@ -113,6 +113,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         key_eval,
         name_eval,
         places,
+        owned,
         codecs,
         assertions,
         start_run,
@@ -141,11 +142,21 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     let private = quote!(#RUNTIME::__private);
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
     // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
-    // Into the prelude's value, which keeps its allocation: a resume holds the state once.
+    // A resume holds the state once: a binding of the function's own is handed to `take`,
+    // which drops it before decoding (or decodes over it: a `Vec` of numbers); one behind a
+    // `&mut` is decoded into, over its value where its type can (`Vec`, `String`, tuples).
     let loads = codecs
         .iter()
         .zip(places)
-        .map(|(codec, place)| parts.or_route(quote!((#codec.load)(&mut #restore, &mut #place))));
+        .zip(owned)
+        .map(|((codec, place), owned)| {
+            if *owned {
+                let taken = parts.or_route(quote!((#codec.take)(&mut #restore, #place)));
+                quote!(#place = #taken)
+            } else {
+                parts.or_route(quote!((#codec.load)(&mut #restore, &mut #place)))
+            }
+        });
     let finish = parts.or_route(quote!(#restore.finish()));
     let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {

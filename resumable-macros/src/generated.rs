@@ -79,6 +79,9 @@ pub struct Parts {
     pub state: Vec<Ident>,
     /// Where each state binding's value lives: the binding, or `(*self)`.
     pub places: Vec<TokenStream>,
+    /// Whether each place is a binding of the function's own, which a single loop's restore
+    /// moves out of (not one behind a `&mut`).
+    pub owned: Vec<bool>,
     /// Each state binding's codec local.
     pub codecs: Vec<Ident>,
     /// How many of `state` are saved before the between-loop bindings.
@@ -294,6 +297,13 @@ impl Parts {
                     quote_spanned!(ident.span()=> (*#ident))
                 }
                 _ => quote!(#ident),
+            })
+            .collect();
+        let owned = state
+            .iter()
+            .map(|ident| {
+                let self_ref_mut = matches!(receiver, Some(Receiver::RefMut)) && ident == "self";
+                !(model.ref_mut_params.contains(ident) || self_ref_mut)
             })
             .collect();
         // A duration saves when a timer thread raises `tick`; its count of iterations never comes.
@@ -701,6 +711,7 @@ impl Parts {
             name_eval,
             state,
             places,
+            owned,
             codecs,
             top,
             encoded,

@@ -18,6 +18,9 @@ pub struct Codec<T> {
     pub save: fn(&mut Save<'_>, &T),
     /// Reads it back into the binding, over the prelude's value (see [`Restore::value_into`]).
     pub load: fn(&mut Restore, &mut T) -> Result<(), crate::Error>,
+    /// Reads it back in place of the binding's value, which it takes: for a binding the
+    /// function owns (see [`Restore::value_over`]).
+    pub take: fn(&mut Restore, T) -> Result<T, crate::Error>,
     /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
     /// binding's value on entry when there is one (see `shape_of_value`).
     pub shape: fn(Option<&T>) -> String,
@@ -48,6 +51,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
         save: |save, value| save.value(value),
         load: |restore, place| restore.value_into(place),
+        take: |restore, old| restore.value_over(old),
         shape: crate::format::shape::shape_of_value::<T>,
         check: |save, value, compare| save.check(value, compare),
     }
@@ -207,6 +211,9 @@ pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
     Codec {
         save: T::save_appended,
         load: T::load_appended,
+        // Decoded over the old value: serde's `Vec` writes each element over the one there,
+        // so at most one element is held twice.
+        take: |restore, mut value| T::load_appended(restore, &mut value).map(|()| value),
         ..whole
     }
 }

@@ -1112,6 +1112,23 @@ impl Restore {
         decoded.map_err(|err| self.decode_failed(err))
     }
 
+    /// Decodes the next state value in place of `old`, the binding's value from the prelude,
+    /// never holding both whole: a `Vec` of `f32`, `f64`, `u8` or `i8` is read over its
+    /// elements; any other `old` is dropped first (a derived struct's `Deserialize` has no
+    /// in-place form to decode over it with).
+    ///
+    /// # Errors
+    /// If the payload does not decode: the function stops before the binding is used.
+    pub fn value_over<T: DeserializeOwned>(&mut self, old: T) -> Result<T, Error> {
+        if crate::format::bulk::is_bulk::<T>() {
+            let mut value = old;
+            self.value_into(&mut value)?;
+            return Ok(value);
+        }
+        drop(old);
+        self.value()
+    }
+
     fn decode_failed(&self, err: DecodeError) -> Error {
         // The prelude's `io::Output` leaves its file as it is.
         outputs::refused();
