@@ -86,7 +86,7 @@ use quote::quote;
 
 use crate::crate_path::RUNTIME;
 use crate::expand_nest;
-use crate::generated::{Locals, Parts};
+use crate::generated::{Locals, Parts, place_mut};
 use crate::model::Model;
 
 pub fn expand(model: Model) -> TokenStream {
@@ -154,7 +154,8 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
                 let taken = parts.or_route(quote!((#codec.take)(&mut #restore, #place)));
                 quote!(#place = #taken)
             } else {
-                parts.or_route(quote!((#codec.load)(&mut #restore, &mut #place)))
+                let place = place_mut(place);
+                parts.or_route(quote!((#codec.load)(&mut #restore, #place)))
             }
         });
     let finish = parts.or_route(quote!(#restore.finish()));

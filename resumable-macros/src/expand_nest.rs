@@ -52,7 +52,7 @@ use crate::crate_path::RUNTIME;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::generated::{Locals, Parts, local};
+use crate::generated::{Locals, Parts, local, place_mut};
 use crate::model::{Model, Nest};
 
 /// The body of a function whose loop nest checkpoints inside its inner loop.
@@ -127,10 +127,10 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         }
     };
     // Into the values the bindings hold, as in a single loop (see `expand::single_loop`).
-    let top_loads = top_codecs
-        .iter()
-        .zip(top_places)
-        .map(|(codec, place)| in_loop(quote!((#codec.load)(#restore, &mut #place))));
+    let top_loads = top_codecs.iter().zip(top_places).map(|(codec, place)| {
+        let place = place_mut(place);
+        in_loop(quote!((#codec.load)(#restore, #place)))
+    });
     let finish = in_loop(quote!(#restore.finish()));
     let position_load = parts.or_route(quote!((#position_codec.load)(#restore, &mut #position)));
     // An iterator that does not match the saved run: the function's `Err`, or a panic.
@@ -144,7 +144,8 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         .zip(&codecs[top..])
         .map(|(between, codec)| {
             let ident = &between.ident;
-            let load = in_loop(quote!((#codec.load)(#restore, &mut #ident)));
+            let place = place_mut(&quote!(#ident));
+            let load = in_loop(quote!((#codec.load)(#restore, #place)));
             if between.mutable {
                 quote! {
                     if let ::core::option::Option::Some(#restore) = &mut #restoring {

@@ -937,6 +937,17 @@ impl Parts {
 
 /// Whether the return type is spelled `…Result<…>` (a `Result`, or an alias of one such as
 /// `anyhow::Result<T>`): its loop closure then returns `Result` too (see [`Parts::catching`]).
+/// `&mut place`, spanned at the binding: a borrow the restore cannot take (the binding
+/// borrowed by a between-loop statement) is reported at the user's tokens, not the attribute.
+pub fn place_mut(place: &TokenStream) -> TokenStream {
+    let span = place
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    quote_spanned!(span=> &mut #place)
+}
+
 fn is_spelled_result(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(path)
         if path.qself.is_none()

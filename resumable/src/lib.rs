@@ -959,9 +959,9 @@ pub fn request_stop() {
 /// assert_eq!(resumed[..2], [36.0, 18.0]);
 /// ```
 ///
-/// Since the function-level state is assigned after the statements between the loops, a
-/// between-loop binding cannot borrow it for the inner loop (`let row = &grid[r];` with `grid`
-/// state): the borrow checker refuses the assignment, pointing at both. Borrow inside the
+/// Since the function-level state is restored (decoded into) after the statements between the
+/// loops, a between-loop binding cannot borrow it for the inner loop (`let row = &grid[r];` with
+/// `grid` state): the borrow checker refuses the restore's mutable borrow, pointing at both. Borrow inside the
 /// inner loop instead (`for c in 0..n { … grid[r][c] … }`).
 ///
 /// A state `Vec` whose element type only the statements after the inner loop decide (`let
