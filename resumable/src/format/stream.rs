@@ -152,7 +152,10 @@ impl Reader {
             arena: &arena,
         };
         let bulk = match &mut place {
-            Some(place) => bulk::decode_into(&mut stream, place).map(|done| done.map(|()| None)),
+            // `&mut **`: a `&mut &mut Vec<f64>` would not be found a `Vec`.
+            Some(place) => {
+                bulk::decode_into(&mut stream, &mut **place).map(|done| done.map(|()| None))
+            }
             None => bulk::decode(&mut stream).map(|value| value.map(Some)),
         };
         let value = match bulk {
@@ -508,6 +511,28 @@ mod tests {
             expected.write(&bytes[first_len as usize..]);
             assert_eq!(hasher.finish(), expected.finish(), "case {case}");
         }
+    }
+
+    /// A `Vec<f64>` decoded into a place goes through the bulk path, which checks the length
+    /// against the bytes left before it writes anything (serde's `Vec` would have overwritten
+    /// the elements the bytes hold before it failed), and reads over the allocation.
+    #[test]
+    fn a_vector_of_numbers_is_decoded_into_its_place_in_bulk() {
+        let bytes = postcard::to_allocvec(&vec![2.0f64; 10]).unwrap();
+        let mut place = vec![1.0f64; 10];
+        let cut = Payload::in_memory(bytes[..bytes.len() - 1].to_vec());
+        assert!(cut.reader().value_into(&mut place, None).is_err());
+        assert_eq!(
+            place, [1.0; 10],
+            "written before the length was checked: not in bulk"
+        );
+        let old_ptr = place.as_ptr();
+        let whole = Payload::in_memory(bytes);
+        whole.reader().value_into(&mut place, None).unwrap();
+        assert_eq!(
+            (place.as_slice(), place.as_ptr()),
+            ([2.0; 10].as_slice(), old_ptr)
+        );
     }
 
     /// Vectors decoded in bulk (read partly from the buffer, partly straight from the pieces)
