@@ -501,6 +501,39 @@ mod tests {
         assert!(matches!(decode::<Vec<Tree>>(&hostile), Err(Error::TooDeep)));
     }
 
+    /// In place too: over values that hold other data, and hostile nesting refused below a
+    /// `Vec` whose elements are decoded into.
+    #[test]
+    fn decoding_in_place_is_limited_and_decodes_the_same() {
+        type Flat = (Vec<Vec<u32>>, String, [u16; 3], Vec<Tree>);
+        let value: Flat = (
+            vec![vec![1, 2], vec![], vec![u32::MAX]],
+            "né".into(),
+            [1, 2, 3],
+            vec![tree(3), Tree::Leaf],
+        );
+        let bytes = postcard::to_allocvec(&value).unwrap();
+        let olds: [Flat; 2] = [
+            Default::default(),
+            (
+                vec![vec![9; 40]; 9],
+                "longer text".into(),
+                [7; 3],
+                (0..4).map(|_| tree(9)).collect(),
+            ),
+        ];
+        for mut place in olds {
+            let mut deserializer = postcard::Deserializer::from_bytes(&bytes);
+            super::deserialize_in_place(&mut deserializer, &mut place).unwrap();
+            assert_eq!(place, value);
+        }
+        let hostile = vec![1u8; 1_000_000];
+        let mut place = vec![Tree::Leaf];
+        let mut deserializer = postcard::Deserializer::from_bytes(&hostile);
+        let err = super::deserialize_in_place(&mut deserializer, &mut place).unwrap_err();
+        assert!(matches!(err, Error::TooDeep));
+    }
+
     #[test]
     fn nesting_up_to_the_limit_decodes() {
         let deepest = tree(MAX_DEPTH - 1);
