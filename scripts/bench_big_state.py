@@ -10,15 +10,20 @@
 
     python3 scripts/bench_big_state.py                 # 10 MB, 100 MB, 1 GB
     SIZES_MB=200,1000 python3 scripts/bench_big_state.py
+    WRITTEN=1 SIZES_MB=200 python3 scripts/bench_big_state.py  # state resident before the loop
     BIG_STATE_BIN=path/to/resumable-big-state python3 scripts/bench_big_state.py  # another build
 
-Peak memory is the kernel's `ru_maxrss` of the child. Run it on an otherwise idle machine.
+With WRITTEN=1 the program builds its state element by element (`--written`), so all of it
+is resident before the loop; otherwise it starts from `vec![0.0; len]`, whose pages the
+kernel maps only as the first step writes them (a resume that decodes beside the prelude's
+value looks free then). Peak memory is the kernel's `ru_maxrss` of the child. Run it on an otherwise idle machine.
 """
 import os, shutil, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES_MB = [int(s) for s in os.environ.get("SIZES_MB", "10,100,1000").split(",")]
 STEPS = 6
+WRITTEN = os.environ.get("WRITTEN", "") not in ("", "0")
 
 def disk_bytes(path):
     total = 0
@@ -43,7 +48,7 @@ def main():
         scratch = tempfile.mkdtemp(prefix="resumable-big-")
         ckpt = os.path.join(scratch, "ckpt")
         os.makedirs(ckpt)
-        argv = [binary, str(length), str(STEPS)]
+        argv = [binary, str(length), str(STEPS)] + (["--written"] if WRITTEN else [])
         first = measure(argv + ["--fail-at", "5", "--times"], ckpt)
         if first["code"] == 0:
             sys.exit(f"run 1 did not fail as asked: {first['err']}")
@@ -58,7 +63,8 @@ def main():
               f"{first['disk'] / 1e6:>6.0f} MB {first['disk'] / state:>5.2f} "
               f"{second['wall']:>5.2f} s {second['rss'] / 1e6:>6.0f} MB {second['rss'] / state:>5.2f}")
         shutil.rmtree(scratch)
-    print(f"(steps: {STEPS}, a checkpoint after each; machine: {os.cpu_count()} cores)")
+    print(f"(steps: {STEPS}, a checkpoint after each; state {'written' if WRITTEN else 'zeroed'}"
+          f" before the loop; machine: {os.cpu_count()} cores)")
 
 def measure(argv, ckpt):
     """Runs argv with its checkpoints in ckpt: wall time, exit code, stderr, the peak size of

@@ -21,7 +21,7 @@
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
 //!     if let Some(mut restore) = run.restore() {
-//!         results = (codec_0.load)(&mut restore);
+//!         results = (codec_0.take)(&mut restore, results); // the old value dropped first
 //!         restore.finish();
 //!     }
 //!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
@@ -86,7 +86,7 @@ use quote::quote;
 
 use crate::crate_path::RUNTIME;
 use crate::expand_nest;
-use crate::generated::{Locals, Parts};
+use crate::generated::{Locals, Parts, place_mut};
 use crate::model::Model;
 
 pub fn expand(model: Model) -> TokenStream {
@@ -113,6 +113,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         key_eval,
         name_eval,
         places,
+        owned,
         codecs,
         assertions,
         start_run,
@@ -141,9 +142,22 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     let private = quote!(#RUNTIME::__private);
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
     // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
+    // A resume holds the state once: a binding of the function's own is handed to `take`,
+    // which drops it before decoding (or decodes over it: a `Vec` of numbers); one behind a
+    // `&mut` is decoded into, over its value where its type can (`Vec`, `String`, tuples).
     let loads = codecs
         .iter()
-        .map(|codec| parts.or_route(quote!((#codec.load)(&mut #restore))));
+        .zip(places)
+        .zip(owned)
+        .map(|((codec, place), owned)| {
+            if *owned {
+                let taken = parts.or_route(quote!((#codec.take)(&mut #restore, #place)));
+                quote!(#place = #taken)
+            } else {
+                let place = place_mut(place);
+                parts.or_route(quote!((#codec.load)(&mut #restore, #place)))
+            }
+        });
     let finish = parts.or_route(quote!(#restore.finish()));
     let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {
@@ -169,7 +183,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #(#assertions)*
         #start_run
         if let ::core::option::Option::Some(mut #restore) = #run.restore_with(#seek.load) {
-            #( #places = #loads; )*
+            #( #loads; )*
             #finish;
         }
         #fingerprint_of

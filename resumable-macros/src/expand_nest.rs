@@ -31,7 +31,7 @@
 //!         let epoch = outer_item;
 //!         let mut loss = 0.0;                              // runs again on resume...
 //!         if let Some(restore) = restore.take() {          // ...then the saved state:
-//!             losses = load(restore); loss = load(restore); // (`let` is shadowed instead)
+//!             load(restore, &mut losses); load(restore, &mut loss); // into their values
 //!             inner_done = position.1;
 //!         }
 //!         let iter = run.skip_inner(IntoIterator::into_iter(data.chunks(8)), inner_done)?;
@@ -52,7 +52,7 @@ use crate::crate_path::RUNTIME;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::generated::{Locals, Parts, local};
+use crate::generated::{Locals, Parts, local, place_mut};
 use crate::model::{Model, Nest};
 
 /// The body of a function whose loop nest checkpoints inside its inner loop.
@@ -126,35 +126,40 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             }
         }
     };
-    let top_loads = top_codecs
-        .iter()
-        .map(|codec| in_loop(quote!((#codec.load)(#restore))));
+    // Into the values the bindings hold, as in a single loop (see `expand::single_loop`).
+    let top_loads = top_codecs.iter().zip(top_places).map(|(codec, place)| {
+        let place = place_mut(place);
+        in_loop(quote!((#codec.load)(#restore, #place)))
+    });
     let finish = in_loop(quote!(#restore.finish()));
-    let position_load = parts.or_route(quote!((#position_codec.load)(#restore)));
+    let position_load = parts.or_route(quote!((#position_codec.load)(#restore, &mut #position)));
     // An iterator that does not match the saved run: the function's `Err`, or a panic.
     let skip_outer =
         parts.or_route(quote!(#run.skip(#outer_iter, #position.0, #restore.is_some())));
     let skip_inner = in_loop(quote!(#run.skip_inner(#iter, #inner_done)));
-    // Between-loop state: `let mut` is assigned; `let` is shadowed by the saved value.
+    // Between-loop state, decoded into its value: a `let` is shadowed by a `let mut` first.
     let restore_between = nest
         .state
         .iter()
         .zip(&codecs[top..])
         .map(|(between, codec)| {
             let ident = &between.ident;
+            let place = place_mut(&quote!(#ident));
+            let load = in_loop(quote!((#codec.load)(#restore, #place)));
             if between.mutable {
-                let load = in_loop(quote!((#codec.load)(#restore)));
                 quote! {
                     if let ::core::option::Option::Some(#restore) = &mut #restoring {
-                        #ident = #load;
+                        #load;
                     }
                 }
             } else {
-                let load = in_loop(quote!((#codec.load)(#restore)));
                 quote! {
-                    let #ident = match &mut #restoring {
-                        ::core::option::Option::Some(#restore) => #load,
-                        ::core::option::Option::None => #ident,
+                    let #ident = {
+                        let mut #ident = #ident;
+                        if let ::core::option::Option::Some(#restore) = &mut #restoring {
+                            #load;
+                        }
+                        #ident
                     };
                 }
             }
@@ -193,7 +198,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             let mut #inner_done: u64 = 0;
             let mut #restoring = #restore.take();
             if let ::core::option::Option::Some(#restore) = &mut #restoring {
-                #( #top_places = #top_loads; )*
+                #( #top_loads; )*
                 #inner_done = #position.1;
             }
             #(#restore_between)*
@@ -252,7 +257,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         // it; moving the unboxed `Option` each time cost 15 ns (see BENCHMARKS.md).
         let mut #restore = #run.restore().map(::std::boxed::Box::new);
         if let ::core::option::Option::Some(#restore) = &mut #restore {
-            #position = #position_load;
+            #position_load;
             #run.resuming_at(#position);
         }
         let mut #outer_iter = #skip_outer;

@@ -79,6 +79,9 @@ pub struct Parts {
     pub state: Vec<Ident>,
     /// Where each state binding's value lives: the binding, or `(*self)`.
     pub places: Vec<TokenStream>,
+    /// Whether each place is a binding of the function's own, which a single loop's restore
+    /// moves out of (not one behind a `&mut`).
+    pub owned: Vec<bool>,
     /// Each state binding's codec local.
     pub codecs: Vec<Ident>,
     /// How many of `state` are saved before the between-loop bindings.
@@ -294,6 +297,13 @@ impl Parts {
                     quote_spanned!(ident.span()=> (*#ident))
                 }
                 _ => quote!(#ident),
+            })
+            .collect();
+        let owned = state
+            .iter()
+            .map(|ident| {
+                let self_ref_mut = matches!(receiver, Some(Receiver::RefMut)) && ident == "self";
+                !(model.ref_mut_params.contains(ident) || self_ref_mut)
             })
             .collect();
         // A duration saves when a timer thread raises `tick`; its count of iterations never comes.
@@ -701,6 +711,7 @@ impl Parts {
             name_eval,
             state,
             places,
+            owned,
             codecs,
             top,
             encoded,
@@ -926,6 +937,17 @@ impl Parts {
 
 /// Whether the return type is spelled `…Result<…>` (a `Result`, or an alias of one such as
 /// `anyhow::Result<T>`): its loop closure then returns `Result` too (see [`Parts::catching`]).
+/// `&mut place`, spanned at the binding: a borrow the restore cannot take (the binding
+/// borrowed by a between-loop statement) is reported at the user's tokens, not the attribute.
+pub fn place_mut(place: &TokenStream) -> TokenStream {
+    let span = place
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    quote_spanned!(span=> &mut #place)
+}
+
 fn is_spelled_result(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(path)
         if path.qself.is_none()

@@ -961,9 +961,9 @@ pub fn request_stop() {
 /// assert_eq!(resumed[..2], [36.0, 18.0]);
 /// ```
 ///
-/// Since the function-level state is assigned after the statements between the loops, a
-/// between-loop binding cannot borrow it for the inner loop (`let row = &grid[r];` with `grid`
-/// state): the borrow checker refuses the assignment, pointing at both. Borrow inside the
+/// Since the function-level state is restored (decoded into) after the statements between the
+/// loops, a between-loop binding cannot borrow it for the inner loop (`let row = &grid[r];` with
+/// `grid` state): the borrow checker refuses the restore's mutable borrow, pointing at both. Borrow inside the
 /// inner loop instead (`for c in 0..n { … grid[r][c] … }`).
 ///
 /// A state `Vec` whose element type only the statements after the inner loop decide (`let
@@ -1038,7 +1038,10 @@ pub fn request_stop() {
 /// In a method, `self` is a binding like the others: in a `&mut self` (or `mut self`) method
 /// whose loop uses `self`, the whole `*self` is state — saved, and restored on resume — so
 /// its type must be `Serialize` and `DeserializeOwned` (or leave it out with `skip(self)`, or
-/// list the state with `state(...)`). In a `&self` (or `self`) method, `self` is not state:
+/// list the state with `state(...)`). The resume decodes the saved value into `*self` (and
+/// into a `&mut` parameter that is state), over its `Vec`s and `String`s; so when the
+/// checkpoint does not decode and the method returns its error (or panics), the caller's value
+/// may hold part of the saved one. In a `&self` (or `self`) method, `self` is not state:
 /// like an argument, it must be the same on the next run, and it is watched: a `Cell` field the
 /// loop changes is refused at the save (see [What is state](#what-is-state)). Either way
 /// `*self` on entry is part of the key, so several instances never share a checkpoint. The

@@ -3,9 +3,14 @@
 //! small filesystem; `scripts/bench_big_state.py` measures its memory, disk and time.
 //!
 //! ```text
-//! resumable-big-state LEN STEPS [--fail-at K] [--times] [--peak-memory]
+//! resumable-big-state LEN STEPS [--written | --struct] [--fail-at K] [--times] [--peak-memory]
 //! ```
 //!
+//! The state starts as `vec![0.0; len]`, whose pages the kernel maps only when the first step
+//! writes them; with `--written` it is built element by element (`(0..len).map(…).collect()`),
+//! all of it resident before the loop, so a resume that decoded beside it would hold it twice.
+//! `--struct` is `--written` with the vector inside a derived struct, whose `Deserialize` has
+//! no in-place form.
 //! Prints the sum of the final state (`{:?}`, so bit for bit). With `--fail-at K`, step K
 //! panics before it changes the state (so the failure saves at K). With `--times`, prints to
 //! stderr how long the loop stood between two steps (each gap holds one checkpoint), a line
@@ -18,9 +23,13 @@ use std::time::Instant;
 use resumable::resumable;
 
 // The key is what selects the work; the failure point and the timing are not part of it.
-#[resumable(every = 1, key = (len, steps), skip(last))]
-fn job(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 {
-    let mut weights = vec![0.0f64; len];
+#[resumable(every = 1, key = (len, steps, written), skip(last))]
+fn job(len: usize, steps: u64, written: bool, fail_at: Option<u64>, times: bool) -> f64 {
+    let mut weights: Vec<f64> = if written {
+        (0..len).map(|i| (i % 7) as f64).collect()
+    } else {
+        vec![0.0f64; len]
+    };
     let mut last: Option<Instant> = None;
     for step in 0..steps {
         if let Some(last) = last.filter(|_| times) {
@@ -37,11 +46,41 @@ fn job(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 {
     weights.iter().sum()
 }
 
+/// The state of `--struct`.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Field {
+    weights: Vec<f64>,
+}
+
+#[resumable(every = 1, key = (len, steps), skip(last))]
+fn job_struct(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 {
+    let mut field = Field {
+        weights: (0..len).map(|i| (i % 7) as f64).collect(),
+    };
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        if let Some(last) = last.filter(|_| times) {
+            eprintln!("gap_ms {:.1}", last.elapsed().as_secs_f64() * 1000.0);
+        }
+        if fail_at == Some(step) {
+            panic!("injected failure at step {step}");
+        }
+        for (i, weight) in field.weights.iter_mut().enumerate() {
+            *weight = *weight * 0.5 + (i % 1000) as f64 + step as f64;
+        }
+        last = Some(Instant::now());
+    }
+    field.weights.iter().sum()
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |at: usize| args.get(at).and_then(|text| text.parse::<u64>().ok());
     let (Some(len), Some(steps)) = (number(0), number(1)) else {
-        eprintln!("usage: resumable-big-state LEN STEPS [--fail-at K] [--times] [--peak-memory]");
+        eprintln!(
+            "usage: resumable-big-state LEN STEPS [--written | --struct] [--fail-at K] [--times] \
+             [--peak-memory]"
+        );
         return ExitCode::from(2);
     };
     let fail_at = args
@@ -49,12 +88,18 @@ fn main() -> ExitCode {
         .position(|arg| arg == "--fail-at")
         .and_then(|at| number(at + 1));
     let times = args.iter().any(|arg| arg == "--times");
+    let written = args.iter().any(|arg| arg == "--written");
     // Reports when main ends, also when `job` panics (the failure a run is asked for).
     let _report = args
         .iter()
         .any(|arg| arg == "--peak-memory")
         .then_some(PeakReport);
-    println!("{:?}", job(len as usize, steps, fail_at, times));
+    let sum = if args.iter().any(|arg| arg == "--struct") {
+        job_struct(len as usize, steps, fail_at, times)
+    } else {
+        job(len as usize, steps, written, fail_at, times)
+    };
+    println!("{sum:?}");
     ExitCode::SUCCESS
 }
 

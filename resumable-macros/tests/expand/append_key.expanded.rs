@@ -61,7 +61,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     if let ::core::option::Option::Some(mut __resumable_restore) =
         __resumable_run.restore_with(__resumable_seek.load)
     {
-        lines = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+        lines = match (__resumable_codec_0.take)(&mut __resumable_restore, lines) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
@@ -69,7 +69,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
                 });
             }
         };
-        bytes = match (__resumable_codec_1.load)(&mut __resumable_restore) {
+        bytes = match (__resumable_codec_1.take)(&mut __resumable_restore, bytes) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {

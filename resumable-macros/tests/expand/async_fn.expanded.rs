@@ -62,7 +62,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     if let ::core::option::Option::Some(mut __resumable_restore) =
         __resumable_run.restore_with(__resumable_seek.load)
     {
-        report = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+        report = match (__resumable_codec_0.take)(&mut __resumable_restore, report) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {

@@ -60,7 +60,7 @@ fn squares(n: u64) -> Vec<u64> {
     if let ::core::option::Option::Some(mut __resumable_restore) =
         __resumable_run.restore_with(__resumable_seek.load)
     {
-        results = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+        results = match (__resumable_codec_0.take)(&mut __resumable_restore, results) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {

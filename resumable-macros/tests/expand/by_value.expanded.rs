@@ -45,7 +45,7 @@ fn fold(n: u64) -> Result<Acc, String> {
     if let ::core::option::Option::Some(mut __resumable_restore) =
         __resumable_run.restore_with(__resumable_seek.load)
     {
-        acc = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+        acc = match (__resumable_codec_0.take)(&mut __resumable_restore, acc) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {

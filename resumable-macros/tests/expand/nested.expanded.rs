@@ -80,7 +80,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     });
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
-        __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
+        match (__resumable_codec_0.load)(__resumable_restore, &mut __resumable_position) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
@@ -122,7 +122,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    losses = match (__resumable_codec_1.load)(__resumable_restore) {
+                    match (__resumable_codec_1.load)(__resumable_restore, &mut losses) {
                         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(
@@ -133,9 +133,12 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                     };
                     __resumable_inner_done = __resumable_position.1;
                 }
-                let rate = match &mut __resumable_restoring {
-                    ::core::option::Option::Some(__resumable_restore) => {
-                        match (__resumable_codec_2.load)(__resumable_restore) {
+                let rate = {
+                    let mut rate = rate;
+                    if let ::core::option::Option::Some(__resumable_restore) =
+                        &mut __resumable_restoring
+                    {
+                        match (__resumable_codec_2.load)(__resumable_restore, &mut rate) {
                             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                             ::core::result::Result::Err(__resumable_err) => {
                                 return ::resumable::__private::exit(
@@ -143,14 +146,14 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                     (),
                                 );
                             }
-                        }
+                        };
                     }
-                    ::core::option::Option::None => rate,
+                    rate
                 };
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    loss = match (__resumable_codec_3.load)(__resumable_restore) {
+                    match (__resumable_codec_3.load)(__resumable_restore, &mut loss) {
                         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(

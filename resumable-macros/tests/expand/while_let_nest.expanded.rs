@@ -66,7 +66,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     };
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
-        __resumable_position = match (__resumable_codec_0.load)(__resumable_restore) {
+        match (__resumable_codec_0.load)(__resumable_restore, &mut __resumable_position) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
@@ -111,7 +111,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    queue = match (__resumable_codec_1.load)(__resumable_restore) {
+                    match (__resumable_codec_1.load)(__resumable_restore, &mut queue) {
                         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(
@@ -120,7 +120,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                             );
                         }
                     };
-                    sums = match (__resumable_codec_2.load)(__resumable_restore) {
+                    match (__resumable_codec_2.load)(__resumable_restore, &mut sums) {
                         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(
@@ -131,9 +131,12 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                     };
                     __resumable_inner_done = __resumable_position.1;
                 }
-                let job = match &mut __resumable_restoring {
-                    ::core::option::Option::Some(__resumable_restore) => {
-                        match (__resumable_codec_3.load)(__resumable_restore) {
+                let job = {
+                    let mut job = job;
+                    if let ::core::option::Option::Some(__resumable_restore) =
+                        &mut __resumable_restoring
+                    {
+                        match (__resumable_codec_3.load)(__resumable_restore, &mut job) {
                             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                             ::core::result::Result::Err(__resumable_err) => {
                                 return ::resumable::__private::exit(
@@ -141,14 +144,14 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                     (),
                                 );
                             }
-                        }
+                        };
                     }
-                    ::core::option::Option::None => job,
+                    job
                 };
                 if let ::core::option::Option::Some(__resumable_restore) =
                     &mut __resumable_restoring
                 {
-                    sum = match (__resumable_codec_4.load)(__resumable_restore) {
+                    match (__resumable_codec_4.load)(__resumable_restore, &mut sum) {
                         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                         ::core::result::Result::Err(__resumable_err) => {
                             return ::resumable::__private::exit(

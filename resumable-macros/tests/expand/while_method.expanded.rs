@@ -70,7 +70,7 @@ impl Grid {
         if let ::core::option::Option::Some(mut __resumable_restore) =
             __resumable_run.restore_with(__resumable_seek.load)
         {
-            (*self) = match (__resumable_codec_0.load)(&mut __resumable_restore) {
+            match (__resumable_codec_0.load)(&mut __resumable_restore, &mut (*self)) {
                 ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                 ::core::result::Result::Err(__resumable_err) => {
                     ::resumable::__private::fail(__resumable_err)

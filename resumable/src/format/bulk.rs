@@ -42,6 +42,29 @@ pub(super) fn decode<T>(input: &mut impl Input) -> Option<postcard::Result<T>> {
     Some(filled.map(|()| slot.expect("a filled slot holds the vector")))
 }
 
+/// [`decode`] into `place`, reusing its allocation when it holds enough (so a resume does not
+/// hold the prelude's vector and the decoded one at once). On an error `place` may hold part
+/// of the decoded value.
+pub(super) fn decode_into<T>(
+    input: &mut impl Input,
+    place: &mut T,
+) -> Option<postcard::Result<()>> {
+    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+        return None;
+    }
+    if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<f32>) {
+        Some(fill_into(vec, input))
+    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<f64>) {
+        Some(fill_into(vec, input))
+    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<u8>) {
+        Some(fill_into(vec, input))
+    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<i8>) {
+        Some(fill_into(vec, input))
+    } else {
+        None
+    }
+}
+
 /// Whether a `T` is what [`decode`] decodes in bulk: a `Vec` of `f32`, `f64`, `u8` or `i8`.
 pub(crate) fn is_bulk<T>() -> bool {
     if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
@@ -55,6 +78,16 @@ pub(crate) fn is_bulk<T>() -> bool {
 }
 
 fn fill<E: Pod>(slot: &mut Option<Vec<E>>, input: &mut impl Input) -> postcard::Result<()> {
+    let mut vec = Vec::new();
+    fill_into(&mut vec, input)?;
+    *slot = Some(vec);
+    Ok(())
+}
+
+/// Reads the vector into `vec`: over its elements when its allocation holds them all, else
+/// into a new allocation made after the old one is freed, so `vec`'s old and new contents
+/// never take memory at once.
+fn fill_into<E: Pod>(vec: &mut Vec<E>, input: &mut impl Input) -> postcard::Result<()> {
     let len = varint_usize(input)?;
     // Checked before allocating: a damaged length must not ask for terabytes.
     let fits = len
@@ -63,11 +96,17 @@ fn fill<E: Pod>(slot: &mut Option<Vec<E>>, input: &mut impl Input) -> postcard::
     if !fits {
         return Err(postcard::Error::DeserializeUnexpectedEnd);
     }
-    let mut vec = vec![E::zeroed(); len];
-    if !input.read_into(bytemuck::cast_slice_mut(&mut vec)) {
+    if vec.capacity() >= len {
+        // Only the elements past the old length are zeroed first; the read writes them all.
+        vec.truncate(len);
+        vec.resize(len, E::zeroed());
+    } else {
+        *vec = Vec::new();
+        *vec = vec![E::zeroed(); len];
+    }
+    if !input.read_into(bytemuck::cast_slice_mut(vec)) {
         return Err(postcard::Error::DeserializeUnexpectedEnd);
     }
-    *slot = Some(vec);
     Ok(())
 }
 
@@ -206,6 +245,35 @@ mod tests {
             decoded > 1_000,
             "only {decoded} cases decoded: the test reaches little"
         );
+    }
+
+    /// Into a vector that holds other values, longer, shorter or empty: what postcard decodes,
+    /// in the same allocation when it holds enough.
+    #[test]
+    fn decodes_into_a_vector_what_postcard_decodes_reusing_its_allocation() {
+        let saved: Vec<f64> = (0..5_000).map(|i| f64::from(i) * 0.25).collect();
+        let bytes = postcard::to_allocvec(&saved).unwrap();
+        for old_len in [0, 1, 4_999, 5_000, 20_000] {
+            let mut place: Vec<f64> = vec![-1.0; old_len];
+            let old_ptr = place.as_ptr();
+            let mut input = Bytes(&bytes);
+            decode_into(&mut input, &mut place)
+                .expect("a bulk type")
+                .unwrap();
+            assert_eq!(place, saved, "from {old_len} elements");
+            assert!(input.0.is_empty());
+            if old_len >= saved.len() {
+                assert_eq!(
+                    place.as_ptr(),
+                    old_ptr,
+                    "reallocated from {old_len} elements"
+                );
+            }
+        }
+        let mut place = vec![1.0f64; 10];
+        let cut = &bytes[..bytes.len() - 1];
+        assert!(decode_into(&mut Bytes(cut), &mut place).unwrap().is_err());
+        assert!(decode_into(&mut Bytes(&bytes), &mut vec![1u32]).is_none());
     }
 
     #[test]

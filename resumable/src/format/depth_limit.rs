@@ -68,6 +68,28 @@ where
     })
 }
 
+/// [`deserialize`] into `place`, through `T::deserialize_in_place`: a `Vec` or `String` keeps
+/// its allocation and is overwritten, so decoding a large one does not hold it twice. On an
+/// error `place` may hold part of the decoded value.
+pub(crate) fn deserialize_in_place<'de, T, D>(
+    deserializer: D,
+    place: &mut T,
+) -> Result<(), Error<D::Error>>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    let too_deep = Cell::new(false);
+    let top = Depth {
+        level: 0,
+        too_deep: &too_deep,
+    };
+    T::deserialize_in_place(top.wrap(deserializer), place).map_err(|err| match too_deep.get() {
+        true => Error::TooDeep,
+        false => Error::Inner(err),
+    })
+}
+
 /// The nesting level of the data at hand, and the flag raised when it would exceed the limit.
 #[derive(Clone, Copy)]
 struct Depth<'a> {
@@ -477,6 +499,39 @@ mod tests {
         assert!(matches!(decode::<List>(&hostile), Err(Error::TooDeep)));
         assert!(matches!(decode::<Nested>(&hostile), Err(Error::TooDeep)));
         assert!(matches!(decode::<Vec<Tree>>(&hostile), Err(Error::TooDeep)));
+    }
+
+    /// In place too: over values that hold other data, and hostile nesting refused below a
+    /// `Vec` whose elements are decoded into.
+    #[test]
+    fn decoding_in_place_is_limited_and_decodes_the_same() {
+        type Flat = (Vec<Vec<u32>>, String, [u16; 3], Vec<Tree>);
+        let value: Flat = (
+            vec![vec![1, 2], vec![], vec![u32::MAX]],
+            "né".into(),
+            [1, 2, 3],
+            vec![tree(3), Tree::Leaf],
+        );
+        let bytes = postcard::to_allocvec(&value).unwrap();
+        let olds: [Flat; 2] = [
+            Default::default(),
+            (
+                vec![vec![9; 40]; 9],
+                "longer text".into(),
+                [7; 3],
+                (0..4).map(|_| tree(9)).collect(),
+            ),
+        ];
+        for mut place in olds {
+            let mut deserializer = postcard::Deserializer::from_bytes(&bytes);
+            super::deserialize_in_place(&mut deserializer, &mut place).unwrap();
+            assert_eq!(place, value);
+        }
+        let hostile = vec![1u8; 1_000_000];
+        let mut place = vec![Tree::Leaf];
+        let mut deserializer = postcard::Deserializer::from_bytes(&hostile);
+        let err = super::deserialize_in_place(&mut deserializer, &mut place).unwrap_err();
+        assert!(matches!(err, Error::TooDeep));
     }
 
     #[test]

@@ -112,7 +112,8 @@ impl Reader {
 
     /// Decodes the next value, through the depth limit.
     pub(crate) fn value<T: DeserializeOwned>(&mut self) -> Result<T, DecodeError> {
-        self.decode(None)
+        self.decode(None, None)
+            .map(|value| value.expect("decoded without a place"))
     }
 
     /// Decodes the next value and feeds its bytes to `hasher` as well.
@@ -121,24 +122,55 @@ impl Reader {
         hasher: &mut dyn Hasher,
     ) -> Result<T, DecodeError> {
         let from = self.pos;
-        self.decode(Some(Tee { hasher, from }))
+        self.decode(Some(Tee { hasher, from }), None)
+            .map(|value| value.expect("decoded without a place"))
     }
 
-    fn decode<T: DeserializeOwned>(&mut self, tee: Option<Tee<'_>>) -> Result<T, DecodeError> {
+    /// Decodes the next value into `place`, reusing what it holds (see
+    /// [`depth_limit::deserialize_in_place`]), and feeds its bytes to `hasher` if there is
+    /// one. On an error `place` may hold part of the value.
+    pub(crate) fn value_into<T: DeserializeOwned>(
+        &mut self,
+        place: &mut T,
+        hasher: Option<&mut dyn Hasher>,
+    ) -> Result<(), DecodeError> {
+        let from = self.pos;
+        let tee = hasher.map(|hasher| Tee { hasher, from });
+        self.decode(tee, Some(place)).map(drop)
+    }
+
+    /// Decodes the next value: into `place` if there is one (then `None`), else a new one.
+    fn decode<T: DeserializeOwned>(
+        &mut self,
+        tee: Option<Tee<'_>>,
+        mut place: Option<&mut T>,
+    ) -> Result<Option<T>, DecodeError> {
         let arena = bumpalo::Bump::new();
         let mut stream = Stream {
             reader: &mut *self,
             tee,
             arena: &arena,
         };
-        let value = match bulk::decode(&mut stream) {
+        let bulk = match &mut place {
+            // `&mut **`: a `&mut &mut Vec<f64>` would not be found a `Vec`.
+            Some(place) => {
+                bulk::decode_into(&mut stream, &mut **place).map(|done| done.map(|()| None))
+            }
+            None => bulk::decode(&mut stream).map(|value| value.map(Some)),
+        };
+        let value = match bulk {
             Some(value) => {
                 stream.finalize().expect("a stream's end always succeeds");
                 value.map_err(depth_limit::Error::Inner)
             }
             None => {
                 let mut deserializer = postcard::Deserializer::from_flavor(stream);
-                let value = depth_limit::deserialize(&mut deserializer);
+                let value = match place {
+                    Some(place) => {
+                        depth_limit::deserialize_in_place(&mut deserializer, place).map(|()| None)
+                    }
+                    None => depth_limit::deserialize(&mut deserializer).map(Some),
+                };
                 deserializer
                     .finalize()
                     .expect("a stream's end always succeeds");
@@ -444,6 +476,63 @@ mod tests {
             expected.write(&bytes[first_len as usize..]);
             assert_eq!(hasher.finish(), expected.finish(), "case {case}");
         }
+    }
+
+    /// Decoded into values that hold other data (longer, shorter, empty), in place: the same
+    /// values and hashes as decoded new, the bulk vectors' allocations reused when they hold
+    /// enough.
+    #[test]
+    fn decodes_into_a_place_what_it_decodes_new() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for case in 0..40 {
+            let states = [random_state(&mut rng), random_state(&mut rng)];
+            let mut bytes = Vec::new();
+            for state in &states {
+                bytes.extend_from_slice(&postcard::to_allocvec(state).unwrap());
+            }
+            let source: Arc<dyn Source> = Arc::new(bytes.clone());
+            let payload = Payload::new(source, random_pieces(&mut rng, &bytes));
+            let mut places = [random_state(&mut rng), random_state(&mut rng)];
+            let reused = places[1].0.capacity() >= states[1].0.len();
+            let old_ptr = places[1].0.as_ptr();
+            let mut reader = payload.reader();
+            reader.value_into(&mut places[0], None).unwrap();
+            let first_len = payload.len() - reader.remaining();
+            let mut hasher = StableHasher::default();
+            reader
+                .value_into(&mut places[1], Some(&mut hasher))
+                .unwrap();
+            assert_eq!(places, states, "case {case}");
+            assert_eq!(reader.remaining(), 0);
+            if reused {
+                assert_eq!(places[1].0.as_ptr(), old_ptr, "case {case}");
+            }
+            let mut expected = StableHasher::default();
+            expected.write(&bytes[first_len as usize..]);
+            assert_eq!(hasher.finish(), expected.finish(), "case {case}");
+        }
+    }
+
+    /// A `Vec<f64>` decoded into a place goes through the bulk path, which checks the length
+    /// against the bytes left before it writes anything (serde's `Vec` would have overwritten
+    /// the elements the bytes hold before it failed), and reads over the allocation.
+    #[test]
+    fn a_vector_of_numbers_is_decoded_into_its_place_in_bulk() {
+        let bytes = postcard::to_allocvec(&vec![2.0f64; 10]).unwrap();
+        let mut place = vec![1.0f64; 10];
+        let cut = Payload::in_memory(bytes[..bytes.len() - 1].to_vec());
+        assert!(cut.reader().value_into(&mut place, None).is_err());
+        assert_eq!(
+            place, [1.0; 10],
+            "written before the length was checked: not in bulk"
+        );
+        let old_ptr = place.as_ptr();
+        let whole = Payload::in_memory(bytes);
+        whole.reader().value_into(&mut place, None).unwrap();
+        assert_eq!(
+            (place.as_slice(), place.as_ptr()),
+            ([2.0; 10].as_slice(), old_ptr)
+        );
     }
 
     /// Vectors decoded in bulk (read partly from the buffer, partly straight from the pieces)

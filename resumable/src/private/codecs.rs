@@ -16,8 +16,11 @@ use crate::run::save::{STRING_TAIL_CHECKED, Save};
 pub struct Codec<T> {
     /// Writes the binding into a checkpoint.
     pub save: fn(&mut Save<'_>, &T),
-    /// Reads it back.
-    pub load: fn(&mut Restore) -> Result<T, crate::Error>,
+    /// Reads it back into the binding, over the prelude's value (see [`Restore::value_into`]).
+    pub load: fn(&mut Restore, &mut T) -> Result<(), crate::Error>,
+    /// Reads it back in place of the binding's value, which it takes: for a binding the
+    /// function owns (see [`Restore::value_over`]).
+    pub take: fn(&mut Restore, T) -> Result<T, crate::Error>,
     /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
     /// binding's value on entry when there is one (see `shape_of_value`).
     pub shape: fn(Option<&T>) -> String,
@@ -47,7 +50,8 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
 pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
         save: |save, value| save.value(value),
-        load: |restore| restore.value(),
+        load: |restore, place| restore.value_into(place),
+        take: |restore, old| restore.value_over(old),
         shape: crate::format::shape::shape_of_value::<T>,
         check: |save, value, compare| save.check(value, compare),
     }
@@ -168,9 +172,9 @@ pub trait AppendOnly: Sized {
     /// saved changed.
     fn save_appended(save: &mut Save<'_>, value: &Self);
 
-    /// Restores the binding, and tells the run what was saved of it: the first save after a
-    /// resume then appends to the log too.
-    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error>;
+    /// Restores the binding into `place`, and tells the run what was saved of it: the first
+    /// save after a resume then appends to the log too.
+    fn load_appended(restore: &mut Restore, place: &mut Self) -> Result<(), crate::Error>;
 }
 
 impl<E: Serialize + DeserializeOwned> AppendOnly for Vec<E> {
@@ -178,13 +182,13 @@ impl<E: Serialize + DeserializeOwned> AppendOnly for Vec<E> {
         save.appended(value);
     }
 
-    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error> {
-        let value: Vec<E> = restore.value()?;
+    fn load_appended(restore: &mut Restore, value: &mut Self) -> Result<(), crate::Error> {
+        restore.value_into(value)?;
         let last = value.last().map_or(Ok(Vec::new()), postcard::to_allocvec);
         if let Ok(last) = last {
             restore.appended_restored(value.len() as u64, last);
         }
-        Ok(value)
+        Ok(())
     }
 }
 
@@ -193,11 +197,11 @@ impl AppendOnly for String {
         save.appended_str(value);
     }
 
-    fn load_appended(restore: &mut Restore) -> Result<Self, crate::Error> {
-        let value: String = restore.value()?;
+    fn load_appended(restore: &mut Restore, value: &mut Self) -> Result<(), crate::Error> {
+        restore.value_into(value)?;
         let tail = value.len().saturating_sub(STRING_TAIL_CHECKED);
         restore.appended_restored(value.len() as u64, value.as_bytes()[tail..].to_vec());
-        Ok(value)
+        Ok(())
     }
 }
 
@@ -207,6 +211,9 @@ pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
     Codec {
         save: T::save_appended,
         load: T::load_appended,
+        // Decoded over the old value: serde's `Vec` writes each element over the one there,
+        // so at most one element is held twice.
+        take: |restore, mut value| T::load_appended(restore, &mut value).map(|()| value),
         ..whole
     }
 }

@@ -15,7 +15,7 @@ use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::format::shape;
-use crate::format::stream::Reader;
+use crate::format::stream::{DecodeError, Reader};
 use crate::report;
 use crate::run::growth::Growth;
 use crate::run::hash128::Hash128;
@@ -1094,12 +1094,55 @@ impl Restore {
         } else {
             self.reader.value()
         };
-        decoded.map_err(|err| {
-            // The prelude's `io::Output` leaves its file as it is.
-            outputs::refused();
-            // An `io::Output` that refused says why; postcard's error cannot.
-            outputs::take_failure().unwrap_or_else(|| checkpoint::decode_failed(&self.path, err))
-        })
+        decoded.map_err(|err| self.decode_failed(err))
+    }
+
+    /// Decodes the next state value into `place`, which holds the binding's value from the
+    /// prelude: a `Vec` or a `String` (alone or inside a tuple, an array or another `Vec`) is
+    /// read over its allocation, so a resume holds the state once, not the prelude's copy and
+    /// the checkpoint's (other types are decoded whole, then assigned).
+    ///
+    /// # Errors
+    /// If the payload does not decode: `place` may then hold part of the saved value, and the
+    /// function stops before it is used.
+    pub fn value_into<T: DeserializeOwned>(&mut self, place: &mut T) -> Result<(), Error> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
+        self.binding += 1;
+        let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
+            let mut seen = SeenBytes::default();
+            let decoded = self.reader.value_into(place, Some(&mut seen));
+            self.candidates.push((self.binding - 1, seen));
+            decoded
+        } else {
+            self.reader.value_into(place, None)
+        };
+        decoded.map_err(|err| self.decode_failed(err))
+    }
+
+    /// Decodes the next state value in place of `old`, the binding's value from the prelude,
+    /// never holding both whole: a `Vec` of `f32`, `f64`, `u8` or `i8` is read over its
+    /// elements; any other `old` is dropped first (a derived struct's `Deserialize` has no
+    /// in-place form to decode over it with).
+    ///
+    /// # Errors
+    /// If the payload does not decode: the function stops before the binding is used.
+    pub fn value_over<T: DeserializeOwned>(&mut self, old: T) -> Result<T, Error> {
+        if crate::format::bulk::is_bulk::<T>() {
+            let mut value = old;
+            self.value_into(&mut value)?;
+            return Ok(value);
+        }
+        drop(old);
+        self.value()
+    }
+
+    fn decode_failed(&self, err: DecodeError) -> Error {
+        // The prelude's `io::Output` leaves its file as it is.
+        outputs::refused();
+        // An `io::Output` that refused says why; postcard's error cannot.
+        outputs::take_failure().unwrap_or_else(|| checkpoint::decode_failed(&self.path, err))
     }
 
     /// The value just decoded is a binding declared in `append(...)`, of `len` elements (bytes,
