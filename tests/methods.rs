@@ -93,3 +93,52 @@ fn a_shared_self_method_saves_only_its_bindings() {
     assert_eq!(counter.scaled(20, None), uninterrupted);
     assert_eq!(take(&SHARED_RUNS), 10 + 11);
 }
+
+/// A value that only decodes when even: the round trip at the first checkpoint passes, a later
+/// checkpoint holds an odd one, which the resume cannot decode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "u64")]
+struct Even(u64);
+
+impl TryFrom<u64> for Even {
+    type Error = String;
+    fn try_from(value: u64) -> Result<Even, String> {
+        match value % 2 {
+            0 => Ok(Even(value)),
+            _ => Err(format!("{value} is odd")),
+        }
+    }
+}
+
+/// `values`, a `&mut` parameter, is state. (Not a method: a derived struct has no in-place
+/// decode, a `Vec` has, and it is what could be left half-restored.)
+#[resumable(every = 4, name = "methods-evens", key = ())]
+fn fill(values: &mut Vec<Even>, n: u64, panic_at: u64) {
+    for i in 0..n {
+        if i == panic_at {
+            panic!("injected failure at {i}");
+        }
+        // Even values until 6, then one odd one: the checkpoint at 8 holds it.
+        values.push(Even(if i == 6 { 7 } else { 2 * i }));
+    }
+}
+
+/// A checkpoint that does not decode leaves the caller's `&mut` state as it came in (as for
+/// `*self`): the refusal is the panic, and the value beside it is not half-restored.
+#[test]
+fn a_checkpoint_that_does_not_decode_leaves_the_callers_value_as_it_was() {
+    let dir = common::fresh("methods-evens");
+    let entry: Vec<Even> = (0..20).map(|i| Even(100 + 2 * i)).collect();
+    let mut first = entry.clone();
+    panic_of(|| fill(&mut first, 10, 9));
+    assert!(resumable::__private::saved_index(&dir).is_some_and(|index| index >= 8));
+    let mut again = entry.clone();
+    let refused =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill(&mut again, 10, 99)));
+    assert!(
+        refused.is_err(),
+        "the checkpoint holds an odd value: it cannot decode"
+    );
+    assert_eq!(again, entry, "the caller's value is as it came in");
+    resumable::remove(&dir).unwrap();
+}

@@ -86,7 +86,7 @@ use quote::quote;
 
 use crate::crate_path::RUNTIME;
 use crate::expand_nest;
-use crate::generated::{Locals, Parts, place_mut};
+use crate::generated::{Locals, Parts};
 use crate::model::Model;
 
 pub fn expand(model: Model) -> TokenStream {
@@ -143,8 +143,9 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
     // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
     // A resume holds the state once: a binding of the function's own is handed to `take`,
-    // which drops it before decoding (or decodes over it: a `Vec` of numbers); one behind a
-    // `&mut` is decoded into, over its value where its type can (`Vec`, `String`, tuples).
+    // which drops it before decoding (or decodes over it: a `Vec` of numbers). One behind the
+    // caller's `&mut` (`*self`, a `&mut` parameter) is decoded whole, then assigned: a
+    // checkpoint that does not decode leaves the caller's value as it came in.
     let loads = codecs
         .iter()
         .zip(places)
@@ -154,8 +155,8 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
                 let taken = parts.or_route(quote!((#codec.take)(&mut #restore, #place)));
                 quote!(#place = #taken)
             } else {
-                let place = place_mut(place);
-                parts.or_route(quote!((#codec.load)(&mut #restore, #place)))
+                let fresh = parts.or_route(quote!((#codec.fresh)(&mut #restore)));
+                quote!(#place = #fresh)
             }
         });
     let finish = parts.or_route(quote!(#restore.finish()));

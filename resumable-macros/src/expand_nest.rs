@@ -126,11 +126,23 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             }
         }
     };
-    // Into the values the bindings hold, as in a single loop (see `expand::single_loop`).
-    let top_loads = top_codecs.iter().zip(top_places).map(|(codec, place)| {
-        let place = place_mut(place);
-        in_loop(quote!((#codec.load)(#restore, #place)))
-    });
+    // Into the values the bindings hold; one behind the caller's `&mut` whole, then assigned,
+    // as in a single loop (see `expand::single_loop`).
+    let top_owned = &parts.owned[1..top];
+    let top_loads =
+        top_codecs
+            .iter()
+            .zip(top_places)
+            .zip(top_owned)
+            .map(|((codec, place), owned)| {
+                if *owned {
+                    let place = place_mut(place);
+                    in_loop(quote!((#codec.load)(#restore, #place)))
+                } else {
+                    let fresh = in_loop(quote!((#codec.fresh)(#restore)));
+                    quote!(#place = #fresh)
+                }
+            });
     let finish = in_loop(quote!(#restore.finish()));
     let position_load = parts.or_route(quote!((#position_codec.load)(#restore, &mut #position)));
     // An iterator that does not match the saved run: the function's `Err`, or a panic.

@@ -1038,10 +1038,12 @@ pub fn request_stop() {
 /// In a method, `self` is a binding like the others: in a `&mut self` (or `mut self`) method
 /// whose loop uses `self`, the whole `*self` is state — saved, and restored on resume — so
 /// its type must be `Serialize` and `DeserializeOwned` (or leave it out with `skip(self)`, or
-/// list the state with `state(...)`). The resume decodes the saved value into `*self` (and
-/// into a `&mut` parameter that is state), over its `Vec`s and `String`s; so when the
-/// checkpoint does not decode and the method returns its error (or panics), the caller's value
-/// may hold part of the saved one. In a `&self` (or `self`) method, `self` is not state:
+/// list the state with `state(...)`). The resume decodes the saved value whole and then
+/// assigns it to `*self` (and to a `&mut` parameter that is state): when the checkpoint does
+/// not decode and the method returns its error (or panics), the caller's value is as it came
+/// in, never half-restored; that needs the memory of the saved value beside the caller's for
+/// a moment (state the function owns is dropped before it is decoded, see `resumable::load`'s
+/// notes in BENCHMARKS.md). In a `&self` (or `self`) method, `self` is not state:
 /// like an argument, it must be the same on the next run, and it is watched: a `Cell` field the
 /// loop changes is refused at the save (see [What is state](#what-is-state)). Either way
 /// `*self` on entry is part of the key, so several instances never share a checkpoint. The

@@ -70,7 +70,7 @@ impl Grid {
         if let ::core::option::Option::Some(mut __resumable_restore) =
             __resumable_run.restore_with(__resumable_seek.load)
         {
-            match (__resumable_codec_0.load)(&mut __resumable_restore, &mut (*self)) {
+            (*self) = match (__resumable_codec_0.fresh)(&mut __resumable_restore) {
                 ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                 ::core::result::Result::Err(__resumable_err) => {
                     ::resumable::__private::fail(__resumable_err)

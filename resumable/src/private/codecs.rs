@@ -21,6 +21,10 @@ pub struct Codec<T> {
     /// Reads it back in place of the binding's value, which it takes: for a binding the
     /// function owns (see [`Restore::value_over`]).
     pub take: fn(&mut Restore, T) -> Result<T, crate::Error>,
+    /// Reads it back as a value of its own, for a binding behind the caller's `&mut` (`*self`,
+    /// a `&mut` parameter), assigned only once whole: a checkpoint that does not decode leaves
+    /// the caller's value as it came in, never half-restored.
+    pub fresh: fn(&mut Restore) -> Result<T, crate::Error>,
     /// The structure of `T`, recorded in the checkpoint so a changed type is refused; from the
     /// binding's value on entry when there is one (see `shape_of_value`).
     pub shape: fn(Option<&T>) -> String,
@@ -52,6 +56,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
         save: |save, value| save.value(value),
         load: |restore, place| restore.value_into(place),
         take: |restore, old| restore.value_over(old),
+        fresh: |restore| restore.value(),
         shape: crate::format::shape::shape_of_value::<T>,
         check: |save, value, compare| save.check(value, compare),
     }
@@ -167,7 +172,7 @@ impl<T> AppendsAny for &Pick<'_, T> {
     label = "declared append-only here",
     note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
 )]
-pub trait AppendOnly: Sized {
+pub trait AppendOnly: Sized + Default {
     /// Saves only what was appended since the last checkpoint, after checking that nothing
     /// saved changed.
     fn save_appended(save: &mut Save<'_>, value: &Self);
@@ -214,6 +219,10 @@ pub fn append_only<T: AppendOnly>(_: &T, whole: Codec<T>) -> Codec<T> {
         // Decoded over the old value: serde's `Vec` writes each element over the one there,
         // so at most one element is held twice.
         take: |restore, mut value| T::load_appended(restore, &mut value).map(|()| value),
+        fresh: |restore| {
+            let mut value = T::default();
+            T::load_appended(restore, &mut value).map(|()| value)
+        },
         ..whole
     }
 }
