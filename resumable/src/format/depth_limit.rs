@@ -55,17 +55,7 @@ where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    let too_deep = Cell::new(false);
-    let top = Depth {
-        level: 0,
-        too_deep: &too_deep,
-    };
-    // The inner format may not keep a custom error's message (postcard does not), so the
-    // flag, not the error, says that the limit was hit.
-    T::deserialize(top.wrap(deserializer)).map_err(|err| match too_deep.get() {
-        true => Error::TooDeep,
-        false => Error::Inner(err),
-    })
+    limited(deserializer, |limited| T::deserialize(limited))
 }
 
 /// [`deserialize`] into `place`, through `T::deserialize_in_place`: a `Vec` or `String` keeps
@@ -79,12 +69,24 @@ where
     T: Deserialize<'de>,
     D: Deserializer<'de>,
 {
+    limited(deserializer, |limited| {
+        T::deserialize_in_place(limited, place)
+    })
+}
+
+/// Runs `decode` over `deserializer` wrapped in the depth limit.
+fn limited<'de, R, D: Deserializer<'de>>(
+    deserializer: D,
+    decode: impl FnOnce(Limited<'_, D>) -> Result<R, D::Error>,
+) -> Result<R, Error<D::Error>> {
     let too_deep = Cell::new(false);
     let top = Depth {
         level: 0,
         too_deep: &too_deep,
     };
-    T::deserialize_in_place(top.wrap(deserializer), place).map_err(|err| match too_deep.get() {
+    // The inner format may not keep a custom error's message (postcard does not), so the
+    // flag, not the error, says that the limit was hit.
+    decode(top.wrap(deserializer)).map_err(|err| match too_deep.get() {
         true => Error::TooDeep,
         false => Error::Inner(err),
     })

@@ -1082,19 +1082,10 @@ impl Restore {
     /// # Errors
     /// If the payload does not decode: the function stops before any value is used.
     pub fn value<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
-        if let Some(err) = self.failed.take() {
-            return Err(err);
-        }
-        self.binding += 1;
-        let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
-            let mut seen = SeenBytes::default();
-            let value = self.reader.value_hashed(&mut seen);
-            self.candidates.push((self.binding - 1, seen));
-            value
-        } else {
-            self.reader.value()
-        };
-        decoded.map_err(|err| self.decode_failed(err))
+        self.next_value(|reader, hasher| match hasher {
+            Some(hasher) => reader.value_hashed(hasher),
+            None => reader.value(),
+        })
     }
 
     /// Decodes the next state value into `place`, which holds the binding's value from the
@@ -1106,17 +1097,26 @@ impl Restore {
     /// If the payload does not decode: `place` may then hold part of the saved value, and the
     /// function stops before it is used.
     pub fn value_into<T: DeserializeOwned>(&mut self, place: &mut T) -> Result<(), Error> {
+        self.next_value(|reader, hasher| reader.value_into(place, hasher))
+    }
+
+    /// Decodes the next binding with `decode`, which feeds its bytes to the hasher it is given:
+    /// one for a binding whose growth the next save looks for (see [`Restore::finish`]).
+    fn next_value<R>(
+        &mut self,
+        decode: impl FnOnce(&mut Reader, Option<&mut dyn std::hash::Hasher>) -> Result<R, DecodeError>,
+    ) -> Result<R, Error> {
         if let Some(err) = self.failed.take() {
             return Err(err);
         }
         self.binding += 1;
         let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
             let mut seen = SeenBytes::default();
-            let decoded = self.reader.value_into(place, Some(&mut seen));
+            let decoded = decode(&mut self.reader, Some(&mut seen));
             self.candidates.push((self.binding - 1, seen));
             decoded
         } else {
-            self.reader.value_into(place, None)
+            decode(&mut self.reader, None)
         };
         decoded.map_err(|err| self.decode_failed(err))
     }
