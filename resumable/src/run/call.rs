@@ -701,15 +701,13 @@ impl Run {
         let new_file = self.saver.journal.wants_new_file() && self.saver.syncer.may_start_file();
         let mut save = Save::new(&mut self.saver, index, next_item, new_file);
         match (left, &self.marked) {
-            (Some(stands), _) => save.leave(
-                format!(
-                    "nothing is saved, because the loop's iterator says where it stands only at \
-                     a checkpoint boundary (it implements `Position`) and the item that failed \
-                     was pulled after the last one; {stands}"
-                ),
-                self.function,
-            ),
-            (None, Some((_, position))) if self.positioned => save.encoded(position),
+            (Some(stands), _) => save.leave(format!(
+                "nothing is saved, because the loop's iterator says where it stands only at \
+                 a checkpoint boundary (it implements `Position`) and the item that failed \
+                 was pulled after the last one; {stands}"
+            )),
+            // Only an iterator that saves its position marks one.
+            (None, Some((_, position))) => save.encoded(position),
             (None, _) => {}
         }
         if let Some(err) = refused {

@@ -68,8 +68,8 @@ pub struct Save<'a> {
     /// What to remember of growing bindings once the record is written.
     growth: Vec<(usize, Growth)>,
     error: Option<Error>,
-    /// Why this save after a failure writes nothing, and the function: see [`Save::leave`].
-    left: Option<(String, &'static str)>,
+    /// Why this save after a failure writes nothing: see [`Save::leave`].
+    left: Option<String>,
     /// When it began, for the `saved` event's duration.
     started: Instant,
     /// The output files its bindings flushed (`io::Output`): its sync job syncs them first.
@@ -100,8 +100,8 @@ impl<'a> Save<'a> {
     /// This save (after a failure) cannot be made: nothing is written, and its
     /// [`commit_after_failure`](Save::commit_after_failure) says `why` (it names what the
     /// next run resumes from) instead of reporting a failed save.
-    pub(crate) fn leave(&mut self, why: String, function: &'static str) {
-        self.left = Some((why, function));
+    pub(crate) fn leave(&mut self, why: String) {
+        self.left = Some(why);
     }
 
     /// Nothing more is written: the save failed, or is left.
@@ -480,7 +480,8 @@ impl<'a> Save<'a> {
     /// original failure goes on either way.
     pub fn commit_after_failure(self, failure: &str) {
         let index = self.index;
-        if let Some((why, function)) = &self.left {
+        if let Some(why) = &self.left {
+            let function = self.saver.function;
             report::warn("not_saved")
                 .name(function)
                 .index(index)
