@@ -4,7 +4,7 @@
 //! `append` keeps what it held; a fresh run over an empty input empties the old output; an
 //! output cut short between the runs is refused, naming it, and resumes once put back.
 //!
-//! Each test has its own function (so its own checkpoint name) and its own directory.
+//! Each test has its own directory, so its own checkpoints.
 
 mod common;
 
@@ -80,18 +80,6 @@ fn checkpoints(dir: &Path) -> PathBuf {
     dir.join("checkpoints")
 }
 
-#[resumable(every = 100, name = "io-output-reference", key = (), dir = checkpoints(dir))]
-fn reference(dir: &Path, n: u64) -> std::io::Result<u64> {
-    let mut out = Output::create(dir.join("out.txt"))?;
-    let mut lines = 0u64;
-    for i in 0..n {
-        line(&mut out, i, Fail::Never)?;
-        lines += 1;
-    }
-    out.finish()?;
-    Ok(lines)
-}
-
 /// Writes line `i` for each `i` below `n`, failing where `fail` says (each test has its own
 /// `dir`, so its own checkpoint).
 #[resumable(every = 100, name = "io-output-lines", key = (), dir = checkpoints(dir))]
@@ -150,19 +138,6 @@ fn writes_nothing(dir: &Path, n: u64) -> std::io::Result<u64> {
     Ok(lines)
 }
 
-#[resumable(every = 100, name = "io-output-cut", key = (), dir = checkpoints(dir))]
-fn cut_short(dir: &Path, n: u64, fail: Fail) -> std::io::Result<u64> {
-    let mut out = Output::create(dir.join("out.txt"))?;
-    let mut lines = 0u64;
-    for i in 0..n {
-        before(i, fail);
-        line(&mut out, i, fail)?;
-        lines += 1;
-    }
-    out.finish()?;
-    Ok(lines)
-}
-
 fn read(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("out.txt")).unwrap()
 }
@@ -175,7 +150,7 @@ fn an_uninterrupted_run_writes_every_line_over_an_old_output() {
         "an old output, longer than nothing\n",
     )
     .unwrap();
-    assert_eq!(reference(&scratch.0, N).unwrap(), N);
+    assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
     assert!(read(&scratch.0) == expected("", N));
 }
 
@@ -202,7 +177,7 @@ fn a_run_resumed_after_lines_written_past_its_checkpoint_writes_them_once() {
         "it did not resume at the checkpoint before the failure"
     );
     let reference_dir = Scratch::new("io-output-after-reference");
-    reference(&reference_dir.0, N).unwrap();
+    writes_lines(&reference_dir.0, N, Fail::Never).unwrap();
     assert!(
         read(&scratch.0) == read(&reference_dir.0),
         "not the uninterrupted run's bytes"
@@ -269,11 +244,11 @@ fn a_fresh_run_over_an_empty_input_empties_the_old_output() {
 #[test]
 fn an_output_cut_short_is_refused_naming_it_and_resumes_once_put_back() {
     let scratch = Scratch::new("io-output-cut");
-    panic_of(|| cut_short(&scratch.0, N, Fail::BeforeWriting(FAIL_AT)));
+    panic_of(|| writes_lines(&scratch.0, N, Fail::BeforeWriting(FAIL_AT)));
     let whole = read(&scratch.0);
     std::fs::write(scratch.path("out.txt"), &whole[..100]).unwrap();
 
-    let message = panic_of(|| cut_short(&scratch.0, N, Fail::Never));
+    let message = panic_of(|| writes_lines(&scratch.0, N, Fail::Never));
     let path = std::path::absolute(scratch.path("out.txt")).unwrap();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("it is 100 bytes long"), "{message}");
@@ -286,7 +261,7 @@ fn an_output_cut_short_is_refused_naming_it_and_resumes_once_put_back() {
 
     std::fs::write(scratch.path("out.txt"), &whole).unwrap();
     take_written();
-    assert_eq!(cut_short(&scratch.0, N, Fail::Never).unwrap(), N);
+    assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
     assert_eq!(take_written(), N - FAIL_AT);
     assert!(read(&scratch.0) == expected("", N));
 }
