@@ -2,7 +2,8 @@
 //! leaves the output file byte for byte as an uninterrupted run does, whether the failure came
 //! before a save or after lines written past the last checkpoint; an output opened with
 //! `append` keeps what it held; a fresh run over an empty input empties the old output; an
-//! output cut short between the runs is refused, naming it, and resumes once put back.
+//! output cut short between the runs is refused, naming it, and resumes once put back; one
+//! cut between two checkpoints' lengths (as a power loss can leave it) resumes from the older.
 //!
 //! Each test has its own directory, so its own checkpoints.
 
@@ -264,6 +265,34 @@ fn an_output_cut_short_is_refused_naming_it_and_resumes_once_put_back() {
     assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
     assert_eq!(take_written(), N - FAIL_AT);
     assert!(read(&scratch.0) == expected("", N));
+}
+
+/// A power loss can keep a record and lose the last bytes of the output it counts (the
+/// system wrote the log's page out before the output's): the resume falls back to the newest
+/// checkpoint whose output is long enough, keeps a copy of the log as it was, and ends with
+/// the uninterrupted bytes. Here the output is cut between the checkpoints at 2000 and 2100.
+#[test]
+fn an_output_shorter_than_the_newest_checkpoint_says_falls_back_to_one_it_holds() {
+    let scratch = Scratch::new("io-output-behind");
+    panic_of(|| writes_lines(&scratch.0, N, Fail::BeforeWriting(FAIL_AT)));
+    let whole = read(&scratch.0);
+    let at_2000 = expected("", 2000).len();
+    std::fs::write(scratch.path("out.txt"), &whole[..at_2000 + 10]).unwrap();
+
+    take_written();
+    assert_eq!(writes_lines(&scratch.0, N, Fail::Never).unwrap(), N);
+    assert_eq!(
+        take_written(),
+        N - 2000,
+        "resumed from the checkpoint at 2000"
+    );
+    assert!(read(&scratch.0) == expected("", N));
+    let copies: Vec<String> = std::fs::read_dir(checkpoints(&scratch.0))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".ahead-of-output-"))
+        .collect();
+    assert_eq!(copies.len(), 1, "a copy of the log as it was: {copies:?}");
 }
 
 /// An output is a regular file: a FIFO, a device, cannot be cut back to a length.

@@ -59,7 +59,7 @@ pub fn save<T: Serialize + DeserializeOwned>(
         })
     })?;
     // An `io::Output` in the value is durable before the file that holds its length.
-    for output in outputs.take() {
+    for (output, _) in outputs.take() {
         output.sync()?;
     }
     files::replace(&OsFs, path, writer.finish())

@@ -253,7 +253,9 @@
 //! writing out its buffer; the checkpoint's background sync syncs the file before the
 //! checkpoint). A resume cuts the file back to that length and writes on, so the output of
 //! an interrupted and resumed run is the uninterrupted run's, byte for byte; a file gone or
-//! shorter than the length saved is refused ([`Error::OutputChanged`]). A `File` kept as
+//! shorter than the length saved is refused ([`Error::OutputChanged`]), unless an older
+//! checkpoint's length fits, as a power loss can leave it: the run then falls back to that
+//! checkpoint, with a warning. A `File` kept as
 //! state does not compile (it is not serializable), and one listed in `skip` is created again
 //! on resume: emptied by `File::create`, or written twice after the checkpoint when opened to
 //! append.

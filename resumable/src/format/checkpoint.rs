@@ -52,6 +52,10 @@ pub(crate) struct Found {
     /// Damage after the newest good record of a log, which a later record may have been lost
     /// to: a copy of the file is kept before the log is replaced.
     pub damaged_tail: Option<String>,
+    /// Records newer than the one loaded that count more of an `io::Output` file than it
+    /// holds (see [`drop_records_ahead_of_outputs`]): what happened, to say; a copy of the
+    /// file is kept before the log is cut back.
+    pub ahead_of_outputs: Option<String>,
 }
 
 /// The checkpoint in `source`, the content of the file `path`.
@@ -87,12 +91,14 @@ pub(crate) fn found_in(
         return Ok(Found {
             loaded,
             damaged_tail: None,
+            ahead_of_outputs: None,
         });
     }
-    let scan = log::scan(&*source)
+    let mut scan = log::scan(&*source)
         .map_err(read_failed)?
         .map_err(|not| Error::corrupt(path, not.problem))?;
     check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
+    let ahead_of_outputs = drop_records_ahead_of_outputs(&mut scan);
     let Some(newest) = scan.records.last() else {
         let problem = match &scan.tail {
             Tail::Damaged(problem) => problem.clone(),
@@ -141,7 +147,43 @@ pub(crate) fn found_in(
             code: newest.code,
         },
         damaged_tail,
+        ahead_of_outputs,
     })
+}
+
+/// Drops the newest records of `scan` that count more bytes of an `io::Output` file than the
+/// file holds now, down to the newest whose files all hold what it counts, and says what
+/// was dropped. An output's data is synced before the record that counts it, but the system
+/// may write the record out first: after a power loss, a record can be on the disk and the
+/// output's last bytes not. Such a record is cut off like a torn tail. If no record fits
+/// (the file was cut short by hand, or removed), nothing is dropped: the restore refuses the
+/// file, naming it.
+fn drop_records_ahead_of_outputs(scan: &mut log::Scan) -> Option<String> {
+    let held = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    let fits = |record: &log::Record| record.outputs.iter().all(|(path, len)| held(path) >= *len);
+    let newest = scan.records.last()?;
+    if fits(newest) {
+        return None;
+    }
+    let keep = scan.records.iter().rposition(fits)?;
+    let (output, counted) = newest
+        .outputs
+        .iter()
+        .find(|(path, len)| held(path) < *len)
+        .expect("the newest record does not fit");
+    let message = format!(
+        "its checkpoint at index {} counts {counted} bytes of the output {}, which holds {} \
+         (the record reached the disk and the output's last bytes did not, as a power loss can \
+         leave them); the run falls back to index {}, the newest checkpoint whose outputs hold \
+         what it counts, and loses {} iterations",
+        newest.head.index,
+        output.display(),
+        held(output),
+        scan.records[keep].head.index,
+        newest.head.index - scan.records[keep].head.index,
+    );
+    scan.records.truncate(keep + 1);
+    Some(message)
 }
 
 impl LogEnd {
@@ -380,7 +422,7 @@ mod tests {
                     push_data_frame(&mut bytes, frame);
                     rest = after;
                 }
-                log::push_head_frame(&head, None, &mut bytes);
+                log::push_head_frame(&head, None, &[], &mut bytes);
             } else {
                 let mut record = Vec::new();
                 log::frame_record(&head, &mut record, &mut data);

@@ -21,8 +21,10 @@
 //!                   binding order, across as many data frames as it takes);
 //!                   head: postcard `RecordHead`, which ends the record: its parts take exactly
 //!                   the data since the record before; then the fingerprint of the code that
-//!                   saved it, u64 LE (see `Record::code`); abort: nothing (the data since the
-//!                   record before belongs to no record: a save that failed half-way)
+//!                   saved it, u64 LE (see `Record::code`), and if its state holds
+//!                   `io::Output`s, postcard `Vec<(path bytes, length)>` (`Record::outputs`);
+//!                   abort: nothing (the data since the record before belongs to no record: a
+//!                   save that failed half-way)
 //!         8+L    4  CRC-32C (u32 LE) of the frame's bytes before it
 //!
 //! version 2: records, each
@@ -42,6 +44,7 @@
 
 use std::io;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -160,11 +163,24 @@ pub(crate) fn abort_frame() -> Vec<u8> {
 }
 
 /// Appends to `out` the version-3 head frame that ends a record, with the fingerprint of the
-/// code that saved it after the head if there is one (see [`Record::code`]).
-pub(crate) fn push_head_frame(record: &RecordHead, code: Option<u64>, out: &mut Vec<u8>) {
+/// code that saved it after the head if there is one (see [`Record::code`]), and after that
+/// the output files its state holds and their lengths (see [`Record::outputs`]).
+pub(crate) fn push_head_frame(
+    record: &RecordHead,
+    code: Option<u64>,
+    outputs: &[(&Path, u64)],
+    out: &mut Vec<u8>,
+) {
     let mut head = postcard::to_allocvec(record).expect("a record head always serializes");
     if let Some(code) = code {
         head.extend_from_slice(&code.to_le_bytes());
+        if !outputs.is_empty() {
+            let outputs: Vec<(Vec<u8>, u64)> = outputs
+                .iter()
+                .map(|(path, len)| (path_bytes(path), *len))
+                .collect();
+            head = postcard::to_extend(&outputs, head).expect("a list of lengths serializes");
+        }
     }
     let (prefix, crc) = frame_around(FRAME_HEAD, &head);
     out.extend_from_slice(&prefix);
@@ -211,6 +227,9 @@ pub(crate) struct Record {
     /// head in its head frame, which builds before it did not write and do not read (they
     /// decode the head and leave the rest). `None` in a version-2 log and from those builds.
     pub code: Option<u64>,
+    /// The `io::Output` files the record's state holds, each with the length it saved of it:
+    /// after the code in its head frame (builds before it read no further than the code).
+    pub outputs: Vec<(PathBuf, u64)>,
 }
 
 impl Record {
@@ -542,6 +561,42 @@ fn read_frame<S: Source + ?Sized>(
     Ok(Ok(Some(Frame { first, body, end })))
 }
 
+/// The output files after a head's code; none if there are none, or if they do not decode
+/// (the frame's checksum held: a later build's addition, which this one cannot use).
+fn decode_outputs(bytes: &[u8]) -> Vec<(PathBuf, u64)> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    postcard::from_bytes::<Vec<(Vec<u8>, u64)>>(bytes)
+        .map(|outputs| {
+            outputs
+                .into_iter()
+                .map(|(path, len)| (path_from_bytes(path), len))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    String::from_utf8_lossy(&bytes).into_owned().into()
+}
+
 /// A record's head decoded from the start of `bytes`, and what follows it.
 fn decode_head(bytes: &[u8]) -> Result<(RecordHead, &[u8]), RecordProblem> {
     postcard::take_from_bytes::<RecordHead>(bytes)
@@ -593,12 +648,13 @@ fn read_framed<S: Source + ?Sized>(
             )));
         }
         FRAME_HEAD => {
-            let (head, code) = match decode_head(head_bytes) {
-                Ok((head, [a, b, c, d, e, f, g, h])) => (
+            let (head, code, outputs) = match decode_head(head_bytes) {
+                Ok((head, [a, b, c, d, e, f, g, h, outputs @ ..])) => (
                     head,
                     Some(u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
+                    decode_outputs(outputs),
                 ),
-                Ok((head, _)) => (head, None),
+                Ok((head, _)) => (head, None, Vec::new()),
                 Err(problem) => return Ok(Err(problem)),
             };
             let data_len = pending.iter().map(|range| range.end - range.start).sum();
@@ -611,6 +667,7 @@ fn read_framed<S: Source + ?Sized>(
                 data,
                 end: frame.end,
                 code,
+                outputs,
             })
         }
         kind => {
@@ -646,6 +703,7 @@ fn read_record<S: Source + ?Sized>(
         data: vec![data],
         end: frame.end,
         code: None,
+        outputs: Vec::new(),
     }))))
 }
 
@@ -696,7 +754,7 @@ mod tests {
     fn framed_record(seq: u64, data: &[u8]) -> Vec<u8> {
         let mut bytes = data_frame_bytes(&data[..2]);
         bytes.extend_from_slice(&data_frame_bytes(&data[2..]));
-        push_head_frame(&head(seq, data.len()), None, &mut bytes);
+        push_head_frame(&head(seq, data.len()), None, &[], &mut bytes);
         bytes
     }
 
@@ -739,17 +797,37 @@ mod tests {
         let mut bytes = header_of_version(&meta(), FRAMED_VERSION);
         for (seq, code) in [(1, None), (2, Some(0xfeed_beef_u64))] {
             bytes.extend_from_slice(&data_frame_bytes(&[seq as u8; 5]));
-            push_head_frame(&head(seq, 5), code, &mut bytes);
+            push_head_frame(&head(seq, 5), code, &[], &mut bytes);
         }
         let scan = scan(&bytes).ok().unwrap();
         let codes: Vec<Option<u64>> = scan.records.iter().map(|record| record.code).collect();
         assert_eq!(codes, [None, Some(0xfeed_beef)]);
         assert_eq!(scan.records[1].head, head(2, 5));
         let mut with_code = Vec::new();
-        push_head_frame(&head(2, 5), Some(7), &mut with_code);
+        push_head_frame(&head(2, 5), Some(7), &[], &mut with_code);
         let content = &with_code[FRAME_PREFIX_LEN..with_code.len() - CHECKSUM_LEN];
         let (old_reading, _) = decode_head(content).ok().unwrap();
         assert_eq!(old_reading, head(2, 5));
+    }
+
+    /// The output files and lengths after the code: read back with the code; a reader that
+    /// stops at the head (a build before the code) reads the same head.
+    #[test]
+    fn a_heads_output_lengths_are_read_back_after_its_code() {
+        let outputs = [(Path::new("/data/out.txt"), 4096), (Path::new("rel/b"), 0)];
+        let mut bytes = header_of_version(&meta(), FRAMED_VERSION);
+        bytes.extend_from_slice(&data_frame_bytes(&[1; 5]));
+        push_head_frame(&head(1, 5), Some(9), &outputs, &mut bytes);
+        let scan = scan(&bytes).ok().unwrap();
+        let record = &scan.records[0];
+        assert_eq!(record.code, Some(9));
+        let read: Vec<(&Path, u64)> = record
+            .outputs
+            .iter()
+            .map(|(path, len)| (path.as_path(), *len))
+            .collect();
+        assert_eq!(read, outputs);
+        assert_eq!(record.head, head(1, 5));
     }
 
     /// The bytes of a record's parts, joined.

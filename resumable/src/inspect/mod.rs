@@ -430,7 +430,7 @@ mod tests {
             journal.whole(&sink, &vec![1u64; index as usize]).unwrap();
             journal.whole(&sink, &index).unwrap();
             let job = journal
-                .write(&OsFs, new_file, index, now_ms(), None)
+                .write(&OsFs, new_file, index, now_ms(), None, &[])
                 .unwrap();
             job.run(&OsFs).unwrap();
         }

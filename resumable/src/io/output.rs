@@ -66,7 +66,11 @@ const HOLD: usize = 16 << 20;
 /// A resume refuses ([`Error::OutputChanged`]) a file that is gone or shorter than the length
 /// saved: what the interrupted run wrote before its checkpoint is missing, and no run could
 /// give the uninterrupted run's output from there. What the file holds after that length was
-/// written after the checkpoint: the resumed run writes it again.
+/// written after the checkpoint: the resumed run writes it again. The one exception is what a
+/// power loss leaves: the file is synced before the checkpoint that counts it, but the system
+/// may write the checkpoint out first, so a file shorter than the newest checkpoint says and
+/// as long as an older one's makes the run fall back to the newest checkpoint it holds, with
+/// a warning (`fell_back`) and a copy of the log as it was (`<checkpoint>.ahead-of-output-…`).
 ///
 /// What the code before the loop writes (a header) is written again on a resumed run, into
 /// the `Output` the restore then replaces: it is dropped without writing anything, since the
@@ -535,7 +539,7 @@ impl Serialize for Output {
                 return Err(serde::ser::Error::custom(text));
             }
             if let Some(target) = &self.file {
-                outputs::flushed(target);
+                outputs::flushed(target, self.len());
             }
         }
         Saved {
@@ -591,7 +595,7 @@ mod tests {
 
     /// What a checkpoint saves of `out`, while a save collects the files flushed: which it
     /// collected.
-    fn saved(out: &Output) -> (Vec<u8>, Vec<Arc<OutputFile>>) {
+    fn saved(out: &Output) -> (Vec<u8>, Vec<(Arc<OutputFile>, u64)>) {
         let collecting = Collecting::new();
         let bytes = postcard::to_allocvec(out).unwrap();
         (bytes, collecting.take())
@@ -722,7 +726,11 @@ mod tests {
         let (bytes, collected) = saved(&out);
         assert_eq!(file.read(), "kept\n", "flushed by the checkpoint");
         assert_eq!(collected.len(), 1, "collected for the sync job");
-        assert_eq!(collected[0].path, file.path);
+        assert_eq!(collected[0].0.path, file.path);
+        assert_eq!(
+            collected[0].1, 5,
+            "with the length saved, for the record's head"
+        );
         writeln!(out, "written after the checkpoint").unwrap();
         drop(out);
         assert_eq!(file.read(), "kept\nwritten after the checkpoint\n");
@@ -878,7 +886,7 @@ mod tests {
             };
             journal.begin(index == 1);
             journal.whole(&sink, &index).unwrap();
-            journal.write(&fs, index == 1, index, 0, None).unwrap()
+            journal.write(&fs, index == 1, index, 0, None, &[]).unwrap()
         };
         let (_reader, writer) = io::pipe().unwrap();
         let pipe = Arc::new(OutputFile {

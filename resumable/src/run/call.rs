@@ -278,6 +278,17 @@ impl Run {
                         recovered.from.display()
                     ));
             }
+            if let Some((copy, problem)) = &recovered.ahead_of_outputs {
+                report::warn("fell_back")
+                    .name(spec.function)
+                    .path(copy)
+                    .say(format_args!(
+                        "resumable: warning: checkpoint {}: {problem}. The log as it was is kept \
+                         in {}",
+                        recovered.from.display(),
+                        copy.display()
+                    ));
+            }
             let message = ResumeMessage {
                 function: spec.function,
                 index: recovered.loaded.meta.index,
@@ -891,6 +902,7 @@ impl Run {
         }
         // No rename may bring a file back once they are removed.
         self.saver.syncer.cancel();
+        files::test_report(format_args!("complete"));
         let Generations {
             newest,
             previous,

@@ -11,8 +11,9 @@
 //!   the refused one would have resumed (or another process's, holding its lock);
 //! - while a [`Save`](crate::run::save::Save) is being written, the output files its bindings
 //!   flushed: its sync job syncs them before the log (see `SyncJob::sync`), so the log's
-//!   fsync never makes a length durable before the bytes it counts (the operating system may
-//!   still write the record out on its own first: a resume then refuses the shorter file);
+//!   fsync never makes a length durable before the bytes it counts, and the record lists
+//!   each file's length (the operating system may still write the record out on its own
+//!   first: a resume then falls back to the newest record whose files are long enough);
 //! - the error an `Output`'s `Serialize` or `Deserialize` failed with, which postcard's error
 //!   cannot carry (it keeps no message): the save or the restore reports it instead.
 
@@ -22,11 +23,14 @@ use std::sync::Arc;
 use crate::error::Error;
 pub(crate) use crate::store::output_file::OutputFile;
 
+/// An output file flushed for a save, and the length the save holds of it.
+pub(crate) type Flushed = (Arc<OutputFile>, u64);
+
 thread_local! {
     static RESTORING: Cell<u32> = const { Cell::new(0) };
     static ENTERED: Cell<u64> = const { Cell::new(0) };
     static REFUSED: Cell<u64> = const { Cell::new(0) };
-    static FLUSHED: RefCell<Option<Vec<Arc<OutputFile>>>> = const { RefCell::new(None) };
+    static FLUSHED: RefCell<Option<Vec<Flushed>>> = const { RefCell::new(None) };
     static FAILED: RefCell<Option<Error>> = const { RefCell::new(None) };
 }
 
@@ -81,8 +85,8 @@ impl Collecting {
         Collecting(())
     }
 
-    /// The files flushed since the save started.
-    pub(crate) fn take(&self) -> Vec<Arc<OutputFile>> {
+    /// The files flushed since the save started, each with the length saved of it.
+    pub(crate) fn take(&self) -> Vec<Flushed> {
         FLUSHED.with(|flushed| {
             flushed
                 .borrow_mut()
@@ -99,13 +103,15 @@ impl Drop for Collecting {
     }
 }
 
-/// An output file was flushed for the save being written, if one is: its sync job syncs it.
-pub(crate) fn flushed(file: &Arc<OutputFile>) {
+/// An output file was flushed for the save being written, if one is, and `len` bytes of it
+/// saved: its sync job syncs it, and the record lists its length.
+pub(crate) fn flushed(file: &Arc<OutputFile>, len: u64) {
     FLUSHED.with(|flushed| {
-        if let Some(files) = flushed.borrow_mut().as_mut()
-            && !files.iter().any(|known| Arc::ptr_eq(known, file))
-        {
-            files.push(Arc::clone(file));
+        if let Some(files) = flushed.borrow_mut().as_mut() {
+            match files.iter_mut().find(|(known, _)| Arc::ptr_eq(known, file)) {
+                Some((_, known_len)) => *known_len = len,
+                None => files.push((Arc::clone(file), len)),
+            }
         }
     });
 }

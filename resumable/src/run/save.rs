@@ -4,7 +4,7 @@
 
 use std::hash::Hasher as _;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -446,12 +446,22 @@ impl<'a> Save<'a> {
             || (!saver.journal.streaming()
                 && saver.journal.record_wants_new_file()
                 && saver.syncer.may_start_file());
-        let written = saver
-            .journal
-            .write(&OsFs, new_file, self.index, now_ms(), self.next_item);
+        let outputs = self.outputs.take();
+        let lengths: Vec<(&Path, u64)> = outputs
+            .iter()
+            .map(|(file, len)| (file.path.as_path(), *len))
+            .collect();
+        let written = saver.journal.write(
+            &OsFs,
+            new_file,
+            self.index,
+            now_ms(),
+            self.next_item,
+            &lengths,
+        );
         let job = match written {
             // The outputs' data is synced before the record that holds their lengths.
-            Ok(job) => job.with_outputs(self.outputs.take()),
+            Ok(job) => job.with_outputs(outputs.into_iter().map(|(file, _)| file).collect()),
             Err(err) => return (saver, Err(err)),
         };
         for (binding, growth) in self.growth {

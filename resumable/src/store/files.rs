@@ -213,6 +213,45 @@ pub(crate) fn test_hook(point: &str) {
 #[inline(always)]
 pub(crate) fn test_hook(_point: &str) {}
 
+/// Test-only: `RESUMABLE_TEST_REPORT=1` prints `resumable-test: <event>` on stderr where a
+/// run reaches a point a power-loss test needs to know of (`durable <index>` once the
+/// checkpoint at that index is synced and in place; `complete` as a finished loop removes its
+/// files), so it can tell what a resume after a power loss must at least find.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn test_report(event: std::fmt::Arguments<'_>) {
+    use std::sync::OnceLock;
+
+    static ON: OnceLock<bool> = OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("RESUMABLE_TEST_REPORT").is_some()) {
+        eprintln!("resumable-test: {event}");
+    }
+}
+
+/// Without the `test-hooks` feature: nothing.
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(crate) fn test_report(_event: std::fmt::Arguments<'_>) {}
+
+/// Test-only: `RESUMABLE_TEST_SKIP_SYNC=data` (the logs' fsync) or `dir` (the directory's)
+/// turns that sync into nothing: the broken build a power-loss test must catch, to show it
+/// can fail.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn test_skips_sync(what: &str) -> bool {
+    use std::sync::OnceLock;
+
+    static SKIP: OnceLock<Option<String>> = OnceLock::new();
+    SKIP.get_or_init(|| std::env::var("RESUMABLE_TEST_SKIP_SYNC").ok())
+        .as_deref()
+        == Some(what)
+}
+
+/// Without the `test-hooks` feature: every sync runs.
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(crate) fn test_skips_sync(_what: &str) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;

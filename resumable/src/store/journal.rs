@@ -20,7 +20,7 @@
 //! checkpoint is never overwritten before a newer one is durable, and the files hold at most
 //! two copies of a state changed in place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -465,7 +465,8 @@ impl Journal {
     }
 
     /// Appends the record (to a new `.next` file if `new_file`, unless its first data frames
-    /// decided already) and returns the job that makes it durable. On error nothing later is
+    /// decided already), listing the `outputs` (`io::Output` files) and the lengths its state
+    /// holds of them, and returns the job that makes it durable. On error nothing later is
     /// appended to this file.
     pub(crate) fn write(
         &mut self,
@@ -474,6 +475,7 @@ impl Journal {
         index: u64,
         saved_at_ms: u64,
         next_item: Option<u64>,
+        outputs: &[(&Path, u64)],
     ) -> Result<SyncJob, Error> {
         let seq = self.seq + 1;
         let head = RecordHead {
@@ -508,7 +510,7 @@ impl Journal {
         let framed = new_file || self.file_framed;
         if framed {
             self.head.clear();
-            log::push_head_frame(&head, self.code, &mut self.head);
+            log::push_head_frame(&head, self.code, outputs, &mut self.head);
         } else {
             log::frame_record(&head, &mut self.head, &mut self.data);
         }

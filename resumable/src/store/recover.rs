@@ -36,6 +36,9 @@ pub(crate) struct Recovered {
     pub from: PathBuf,
     /// A damaged file, or a copy of one, kept under this name, and what was wrong with it.
     pub set_aside: Option<(PathBuf, Error)>,
+    /// A copy of the log kept before records ahead of their output files are cut off, and
+    /// what was dropped (see `checkpoint::drop_records_ahead_of_outputs`).
+    pub ahead_of_outputs: Option<(PathBuf, String)>,
 }
 
 /// The newest intact checkpoint among a checkpoint's files, made the newest generation.
@@ -100,10 +103,18 @@ pub(crate) fn recover(
         let copy = files::keep_copy(fs, &from, &suffix)?;
         set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
     }
+    let ahead_of_outputs = match found.ahead_of_outputs {
+        Some(problem) => {
+            let suffix = format!(".ahead-of-output-{}", envelope::now_ms());
+            Some((files::keep_copy(fs, &from, &suffix)?, problem))
+        }
+        None => None,
+    };
     Ok(Some(Recovered {
         loaded: found.loaded,
         from,
         set_aside,
+        ahead_of_outputs,
     }))
 }
 

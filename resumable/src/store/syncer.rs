@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
+use crate::store::files;
 use crate::store::fs::OsFs;
 use crate::store::journal::SyncJob;
 use crate::store::remote::Uploads;
@@ -201,6 +202,7 @@ fn run(shared: &Shared) {
                 return Ok(());
             }
             job.rename_into_place(&OsFs)?;
+            files::test_report(format_args!("durable {}", job.written.index));
             // Under the lock too, so that once `cancel` returns nothing more is uploaded.
             if let Some(uploads) = shared.uploads.get() {
                 uploads.durable(job.file(), job.written);
@@ -256,7 +258,7 @@ mod tests {
                 let new_file = journal.wants_new_file() && !syncer.compaction_pending();
                 journal.begin(new_file);
                 journal.whole(&Sink::new(&OsFs), &index).unwrap();
-                let job = journal.write(&OsFs, new_file, index, 0, None).unwrap();
+                let job = journal.write(&OsFs, new_file, index, 0, None, &[]).unwrap();
                 syncer.submit(job);
                 if index % 50 == 0 {
                     syncer.flush().unwrap();

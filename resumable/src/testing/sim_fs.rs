@@ -431,7 +431,7 @@ mod tests {
             journal.abandon_record(fs);
             return Err(err);
         }
-        journal.write(fs, new_file, index, 0, None)
+        journal.write(fs, new_file, index, 0, None, &[])
     }
 
     /// How the run hands records to the background thread: synced one by one, or two at a
@@ -913,7 +913,7 @@ mod tests {
                 .whole(&Sink::new(fs), &vec![index as u8; 4_000])
                 .unwrap();
             let new_file = journal.wants_new_file() || journal.record_wants_new_file();
-            let written = journal.write(fs, new_file, index, 0, None);
+            let written = journal.write(fs, new_file, index, 0, None, &[]);
             peak = peak.max(fs.used());
             if let Err(err) = written.and_then(|job| job.run(fs)) {
                 return (saved, peak, Some(err));
