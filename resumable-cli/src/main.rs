@@ -93,9 +93,9 @@ enum Command {
         #[command(flatten)]
         at: At,
     },
-    /// Removes the files set aside in a directory (`*.reset-<ms>`, `*.damaged-<ms>`, as
-    /// `list` shows them) that were set aside longer ago than AGE, listing each. Never a
-    /// checkpoint's own files. Directories only.
+    /// Removes the files set aside in a directory (`*.reset-<ms>`, `*.damaged-<ms>`,
+    /// `*.ahead-of-output-<ms>`, as `list` shows them) that were set aside longer ago than
+    /// AGE, listing each. Never a checkpoint's own files. Directories only.
     Prune {
         /// How long ago: a number and a unit, `s`, `m`, `h` or `d` (`45s`, `90m`, `12h`, `30d`).
         #[arg(long, value_name = "AGE", value_parser = prune::parse_age)]

@@ -1,10 +1,11 @@
 //! `prune`: removes the files set aside in a checkpoint directory (by `reset`, by
-//! `RESUMABLE_RESET`, or by a run that found damage) longer ago than an age.
+//! `RESUMABLE_RESET`, or by a run that found damage or records ahead of their output) longer
+//! ago than an age.
 //!
 //! Only what `inspect` lists as set aside is a candidate, and only when its name carries the
-//! time it was set aside (`.reset-<unix ms>`, `.damaged-<unix ms>`): a checkpoint's own files
-//! (`.ckpt`, `.prev`, `.next`, `.lock`) never end in such a number, and are refused again
-//! below should a name ever look like both.
+//! time it was set aside (`.reset-<ms>`, `.damaged-<ms>`, `.ahead-of-output-<ms>`): a
+//! checkpoint's own files (`.ckpt`, `.prev`, `.next`, `.lock`) never end in such a number,
+//! and are refused again below should a name ever look like both.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -325,6 +325,11 @@ fn crash_rounds(
     outcome
 }
 
+/// `default` rounds, or `RESUMABLE_POWER_LOSSES` (for longer runs than CI's).
+fn rounds(default: u32) -> u32 {
+    std::env::var("RESUMABLE_POWER_LOSSES").map_or(default, |n| n.parse().expect("a number"))
+}
+
 fn unsynced(_: u64) -> Loss {
     Loss::Unsynced
 }
@@ -334,7 +339,7 @@ fn every_resume_after_a_power_loss_finds_the_last_durable_checkpoint_or_a_newer_
     if !fuse_here("power loss") {
         return;
     }
-    let outcome = crash_rounds("unsynced", 30, unsynced, 0x5EED_0001, &[]);
+    let outcome = crash_rounds("unsynced", rounds(30), unsynced, 0x5EED_0001, &[]);
     assert!(
         outcome.violations.is_empty(),
         "{}",
@@ -359,7 +364,7 @@ fn a_power_loss_that_keeps_part_of_what_was_not_synced_is_survived_too() {
     if !fuse_here("partial power loss") {
         return;
     }
-    let outcome = crash_rounds("partial", 30, partial, 0x5EED_0002, &[]);
+    let outcome = crash_rounds("partial", rounds(30), partial, 0x5EED_0002, &[]);
     assert!(
         outcome.violations.is_empty(),
         "{}",
@@ -388,7 +393,7 @@ fn a_partial_power_loss_on_a_slow_disk_is_survived_too() {
         ("RESUMABLE_TEST_PAUSE_AT", "before-sync"),
         ("RESUMABLE_TEST_PAUSE_MS", "20"),
     ];
-    let outcome = crash_rounds("partial-slow", 30, partial, 0x5EED_0005, &slow);
+    let outcome = crash_rounds("partial-slow", rounds(30), partial, 0x5EED_0005, &slow);
     assert!(
         outcome.violations.is_empty(),
         "{}",

@@ -39,8 +39,13 @@ pub use store::{
 /// The extension of a checkpoint file.
 const EXTENSION: &str = ".ckpt";
 
-/// Suffixes of the files a checkpoint's damaged or reset files are moved aside to.
-const ASIDE_MARKS: [(&str, &str); 2] = [(".damaged-", "damaged"), (".reset-", "reset")];
+/// Suffixes of the files a checkpoint's damaged or reset files are moved aside to, or copied
+/// to before records a power loss kept ahead of their output were cut off.
+const ASIDE_MARKS: [(&str, &str); 3] = [
+    (".damaged-", "damaged"),
+    (".reset-", "reset"),
+    (".ahead-of-output-", "ahead of its output"),
+];
 
 /// The checkpoint directory a run uses: `RESUMABLE_DIR`, else `.resumable`.
 pub fn default_dir() -> PathBuf {
@@ -305,12 +310,13 @@ impl CheckpointInfo {
     }
 }
 
-/// A file a checkpoint was moved aside to: `<file>.damaged-<ms>` or `<file>.reset-<ms>`.
+/// A file a checkpoint was moved aside to: `<file>.damaged-<ms>`, `<file>.reset-<ms>` or
+/// `<file>.ahead-of-output-<ms>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
     /// Its path.
     pub path: PathBuf,
-    /// `damaged` or `reset`.
+    /// `damaged`, `reset` or `ahead of its output`.
     pub why: &'static str,
     /// When it was moved aside, from its name.
     pub at_ms: Option<u64>,
