@@ -325,10 +325,7 @@ impl Disk {
                     durable,
                     unsynced,
                 } => {
-                    let count = unsynced.len();
-                    let keep = rng
-                        .as_mut()
-                        .map_or(0, |rng| rng.below(count as u64 + 1) as usize);
+                    let (count, keep) = kept_prefix(&mut rng, unsynced.len());
                     for write in &unsynced[..keep] {
                         apply(durable, write);
                     }
@@ -354,10 +351,7 @@ impl Disk {
                     durable,
                     unsynced,
                 } => {
-                    let count = unsynced.len();
-                    let keep = rng
-                        .as_mut()
-                        .map_or(0, |rng| rng.below(count as u64 + 1) as usize);
+                    let (count, keep) = kept_prefix(&mut rng, unsynced.len());
                     for entry in &unsynced[..keep] {
                         match entry {
                             Entry::Insert(name, ino) => {
@@ -397,6 +391,15 @@ impl Disk {
         }
         self.nodes.retain(|ino, _| reached.contains(ino));
     }
+}
+
+/// How many of `count` unsynced changes a loss keeps: none without a generator, else a
+/// random prefix; and `count`.
+fn kept_prefix(rng: &mut Option<Rng>, count: usize) -> (usize, usize) {
+    let keep = rng
+        .as_mut()
+        .map_or(0, |rng| rng.below(count as u64 + 1) as usize);
+    (count, keep)
 }
 
 fn apply(data: &mut Vec<u8>, write: &Write) {

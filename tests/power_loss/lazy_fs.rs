@@ -82,6 +82,13 @@ impl LazyFs {
         }
     }
 
+    fn reply_attr(result: Result<Attr, i32>, reply: ReplyAttr) {
+        match result {
+            Ok(attr) => reply.attr(&TTL, &file_attr(attr)),
+            Err(code) => reply.error(errno(code)),
+        }
+    }
+
     fn reply_empty(result: Result<(), i32>, reply: ReplyEmpty) {
         match result {
             Ok(()) => reply.ok(),
@@ -97,10 +104,7 @@ impl Filesystem for LazyFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.disk().attr(ino.0) {
-            Ok(attr) => reply.attr(&TTL, &file_attr(attr)),
-            Err(code) => reply.error(errno(code)),
-        }
+        Self::reply_attr(self.disk().attr(ino.0), reply);
     }
 
     fn setattr(
@@ -131,10 +135,7 @@ impl Filesystem for LazyFs {
             }
             disk.attr(ino.0)
         })();
-        match result {
-            Ok(attr) => reply.attr(&TTL, &file_attr(attr)),
-            Err(code) => reply.error(errno(code)),
-        }
+        Self::reply_attr(result, reply);
     }
 
     fn mkdir(

@@ -209,6 +209,18 @@ struct Outcome {
     counts: Counts,
 }
 
+impl Outcome {
+    /// No broken promise, over enough resumes to mean something.
+    fn assert_every_promise_kept(&self) {
+        assert!(
+            self.violations.is_empty(),
+            "{}",
+            self.violations.join("\n\n")
+        );
+        assert!(self.resumes >= 10, "too few resumes to mean much: {self:?}");
+    }
+}
+
 /// `rounds` runs of the job, each killed after a random time and followed by a power loss of
 /// the kind `loss` (seeded by `seed`), then one run to the end; each run with `env` added to
 /// its environment (the test hooks that slow or skip its syncs).
@@ -340,15 +352,7 @@ fn every_resume_after_a_power_loss_finds_the_last_durable_checkpoint_or_a_newer_
         return;
     }
     let outcome = crash_rounds("unsynced", rounds(30), unsynced, 0x5EED_0001, &[]);
-    assert!(
-        outcome.violations.is_empty(),
-        "{}",
-        outcome.violations.join("\n\n")
-    );
-    assert!(
-        outcome.resumes >= 10,
-        "too few resumes to mean much: {outcome:?}"
-    );
+    outcome.assert_every_promise_kept();
     assert!(
         outcome.counts.dropped > 0,
         "no power loss dropped anything: {outcome:?}"
@@ -365,15 +369,7 @@ fn a_power_loss_that_keeps_part_of_what_was_not_synced_is_survived_too() {
         return;
     }
     let outcome = crash_rounds("partial", rounds(30), partial, 0x5EED_0002, &[]);
-    assert!(
-        outcome.violations.is_empty(),
-        "{}",
-        outcome.violations.join("\n\n")
-    );
-    assert!(
-        outcome.resumes >= 10,
-        "too few resumes to mean much: {outcome:?}"
-    );
+    outcome.assert_every_promise_kept();
     assert!(
         outcome.counts.kept > 0,
         "no power loss kept anything unsynced: {outcome:?}"
@@ -394,19 +390,11 @@ fn a_partial_power_loss_on_a_slow_disk_is_survived_too() {
         ("RESUMABLE_TEST_PAUSE_MS", "20"),
     ];
     let outcome = crash_rounds("partial-slow", rounds(30), partial, 0x5EED_0005, &slow);
-    assert!(
-        outcome.violations.is_empty(),
-        "{}",
-        outcome.violations.join("\n\n")
-    );
+    outcome.assert_every_promise_kept();
     // Each loss keeps a record without its output's last bytes about one time in four.
     assert!(
         outcome.output_fallbacks > 0,
         "no power loss kept a record without its output's bytes: {outcome:?}"
-    );
-    assert!(
-        outcome.resumes >= 10,
-        "too few resumes to mean much: {outcome:?}"
     );
     assert!(
         outcome.counts.kept > 0,
