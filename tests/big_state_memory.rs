@@ -38,11 +38,12 @@ fn a_resume_into_a_100_mb_state_built_before_the_loop_holds_it_once() {
     checkpoint_and_resume("written", &["--written"], true);
 }
 
+/// The run's first checkpoint checks that a type other than a `Vec` of numbers round-trips:
+/// its encoded copy goes to a file beside the checkpoint, its decoded copy stays in memory
+/// (2.05x at that checkpoint; 3.06x with the encoded copy in memory too).
 #[test]
 fn a_resume_into_a_100_mb_struct_built_before_the_loop_holds_it_once() {
-    // Only the resume is bounded: the run's first checkpoint checks that a type other than a
-    // `Vec` of numbers round-trips with an encoded and a decoded copy (3.1x here).
-    checkpoint_and_resume("struct", &["--struct"], false);
+    checkpoint_and_resume("struct", &["--struct"], true);
 }
 
 /// A run that checkpoints and fails, then one that resumes: each within its bound, and the

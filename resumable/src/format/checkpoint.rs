@@ -56,6 +56,10 @@ pub(crate) struct Found {
     /// holds (see [`drop_records_ahead_of_outputs`]): what happened, to say; a copy of the
     /// file is kept before the log is cut back.
     pub ahead_of_outputs: Option<String>,
+    /// Even the oldest record counts more of an output file than it holds: what, in words.
+    /// A resume from this file would refuse the output; recovery takes an older file if it
+    /// has one whose outputs hold what it counts.
+    pub outputs_short: Option<String>,
 }
 
 /// The checkpoint in `source`, the content of the file `path`.
@@ -92,13 +96,14 @@ pub(crate) fn found_in(
             loaded,
             damaged_tail: None,
             ahead_of_outputs: None,
+            outputs_short: None,
         });
     }
     let mut scan = log::scan(&*source)
         .map_err(read_failed)?
         .map_err(|not| Error::corrupt(path, not.problem))?;
     check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
-    let ahead_of_outputs = drop_records_ahead_of_outputs(&mut scan);
+    let ahead_of_outputs = drop_records_ahead_of_outputs(path, &mut scan);
     let Some(newest) = scan.records.last() else {
         let problem = match &scan.tail {
             Tail::Damaged(problem) => problem.clone(),
@@ -147,43 +152,52 @@ pub(crate) fn found_in(
             code: newest.code,
         },
         damaged_tail,
+        outputs_short: output_shortfall(path, newest),
         ahead_of_outputs,
     })
 }
 
-/// Drops the newest records of `scan` that count more bytes of an `io::Output` file than the
-/// file holds now, down to the newest whose files all hold what it counts, and says what
-/// was dropped. An output's data is synced before the record that counts it, but the system
-/// may write the record out first: after a power loss, a record can be on the disk and the
-/// output's last bytes not. Such a record is cut off like a torn tail. If no record fits
-/// (the file was cut short by hand, or removed), nothing is dropped: the restore refuses the
-/// file, naming it.
-fn drop_records_ahead_of_outputs(scan: &mut log::Scan) -> Option<String> {
-    let held = |path: &Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
-    let fits = |record: &log::Record| record.outputs.iter().all(|(path, len)| held(path) >= *len);
+/// Drops the newest records of `scan` (the log `path`) that count more bytes of an
+/// `io::Output` file than the file holds now, down to the newest whose files all hold what it
+/// counts, and says what was dropped. An output's data is synced before the record that
+/// counts it, but the system may write the record out first: after a power loss, a record
+/// can be on the disk and the output's last bytes not. Such a record is cut off like a torn
+/// tail. If no record fits (the file was cut short by hand, or removed; or the whole log is
+/// a new one a power loss kept ahead of its output), nothing is dropped: see
+/// [`Found::outputs_short`].
+fn drop_records_ahead_of_outputs(path: &Path, scan: &mut log::Scan) -> Option<String> {
     let newest = scan.records.last()?;
-    if fits(newest) {
-        return None;
-    }
-    let keep = scan.records.iter().rposition(fits)?;
-    let (output, counted) = newest
-        .outputs
+    let short = output_shortfall(path, newest)?;
+    let keep = scan
+        .records
         .iter()
-        .find(|(path, len)| held(path) < *len)
-        .expect("the newest record does not fit");
+        .rposition(|record| output_shortfall(path, record).is_none())?;
     let message = format!(
-        "its checkpoint at index {} counts {counted} bytes of the output {}, which holds {} \
-         (the record reached the disk and the output's last bytes did not, as a power loss can \
-         leave them); the run falls back to index {}, the newest checkpoint whose outputs hold \
+        "{short}; the run falls back to index {}, the newest checkpoint whose outputs hold \
          what it counts, and loses {} iterations",
-        newest.head.index,
-        output.display(),
-        held(output),
         scan.records[keep].head.index,
         newest.head.index - scan.records[keep].head.index,
     );
     scan.records.truncate(keep + 1);
     Some(message)
+}
+
+/// What `record` of the log `path` counts of an output file that the file does not hold, in
+/// words; `None` if its outputs hold all it counts.
+fn output_shortfall(path: &Path, record: &log::Record) -> Option<String> {
+    record.outputs.iter().find_map(|(output, counted)| {
+        let held = std::fs::metadata(output).map_or(0, |meta| meta.len());
+        (held < *counted).then(|| {
+            format!(
+                "checkpoint {}: its checkpoint at index {} counts {counted} bytes of the output \
+                 {}, which holds {held} (the record reached the disk and the output's last \
+                 bytes did not, as a power loss can leave them)",
+                path.display(),
+                record.head.index,
+                output.display(),
+            )
+        })
+    })
 }
 
 impl LogEnd {

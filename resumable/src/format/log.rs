@@ -164,7 +164,8 @@ pub(crate) fn abort_frame() -> Vec<u8> {
 
 /// Appends to `out` the version-3 head frame that ends a record, with the fingerprint of the
 /// code that saved it after the head if there is one (see [`Record::code`]), and after that
-/// the output files its state holds and their lengths (see [`Record::outputs`]).
+/// the output files its state holds and their lengths (see [`Record::outputs`]; a run always
+/// has a code: a head without one has no room for them).
 pub(crate) fn push_head_frame(
     record: &RecordHead,
     code: Option<u64>,

@@ -278,14 +278,12 @@ impl Run {
                         recovered.from.display()
                     ));
             }
-            if let Some((copy, problem)) = &recovered.ahead_of_outputs {
+            for (copy, problem) in &recovered.ahead_of_outputs {
                 report::warn("fell_back")
                     .name(spec.function)
                     .path(copy)
                     .say(format_args!(
-                        "resumable: warning: checkpoint {}: {problem}. The log as it was is kept \
-                         in {}",
-                        recovered.from.display(),
+                        "resumable: warning: {problem}. The log as it was is kept in {}",
                         copy.display()
                     ));
             }

@@ -11,6 +11,7 @@
 //! field serde skips is missing from both encodings alike; `PartialEq` and `Debug` see it.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -18,10 +19,12 @@ use serde::de::DeserializeOwned;
 
 use crate::format::depth_limit::{self, MAX_DEPTH};
 use crate::format::shape;
+use crate::format::source::{self, Source};
 use crate::format::stream::{DecodeError, Payload, Piece};
 use crate::run::hash_into::HashInto;
 use crate::run::hash128::Hash128;
 use crate::run::outputs;
+use crate::store::spill::Spill;
 
 /// How a state binding's type can be compared with its decoded copy, found by autoref
 /// specialization at the binding (see `__private::RoundTrip`).
@@ -41,20 +44,31 @@ impl<T> Comparison<T> {
 }
 
 /// What is wrong with a binding's round trip, in words, if anything: `None` when the value
-/// comes back as it was (or does not serialize at all: the save itself reports that).
+/// comes back as it was (or does not serialize at all: the save itself reports that). The
+/// encoded copy of a big value goes to a file beside `checkpoint` ([`Spill`]): in memory are
+/// only the value and the decoded one.
 pub(crate) fn problem<T: Serialize + DeserializeOwned>(
     value: &T,
     compare: &Comparison<T>,
+    checkpoint: &Path,
 ) -> Option<String> {
-    let bytes: Arc<Vec<u8>> = match postcard::to_allocvec(value) {
-        Ok(bytes) => Arc::new(bytes),
+    let encoded = match postcard::serialize_with_flavor(value, Spill::new(checkpoint)) {
+        Ok(encoded) => Ok(encoded),
+        // The file could not take the bytes: in memory, then.
+        Err(postcard::Error::SerializeBufferFull) => {
+            postcard::to_allocvec(value).map(|bytes| Arc::new(bytes) as Arc<dyn Source>)
+        }
+        Err(err) => Err(err),
+    };
+    let bytes = match encoded {
+        Ok(bytes) => bytes,
         Err(_) => {
             // The save reports it (an `io::Output` that cannot flush says why again then).
             outputs::take_failure();
             return None;
         }
     };
-    let len = bytes.len() as u64;
+    let len = bytes.size();
     let payload = Payload::new(bytes.clone(), vec![Piece::At(0..len)]);
     let mut reader = payload.reader();
     let decoded: T = match reader.value() {
@@ -88,7 +102,7 @@ pub(crate) fn problem<T: Serialize + DeserializeOwned>(
     }
     drop(reader);
     drop(payload);
-    let how = match same(value, &decoded, compare, &bytes) {
+    let how = match same(value, &decoded, compare, &*bytes) {
         (true, _) => return None,
         // Two equal hash tables list their entries in orders of their own: their `Debug`
         // texts and bytes tell nothing (`PartialEq` does; the decode above still counts).
@@ -132,7 +146,7 @@ fn same<T: Serialize>(
     value: &T,
     decoded: &T,
     compare: &Comparison<T>,
-    bytes: &[u8],
+    bytes: &dyn Source,
 ) -> (bool, Compared) {
     if let Some(eq) = compare.eq
         && eq(value, value)
@@ -144,7 +158,14 @@ fn same<T: Serialize>(
         return (same, Compared::Shown);
     }
     let mut saved = Hash128::default();
-    std::hash::Hasher::write(&mut saved, bytes);
+    let read = source::for_each_chunk(bytes, 0..bytes.size(), |chunk| {
+        std::hash::Hasher::write(&mut saved, chunk);
+        true
+    });
+    if read.is_err() {
+        // The copy cannot be read back: nothing to tell the values apart with.
+        return (true, Compared::Bytes);
+    }
     let mut again = Hash128::default();
     let same = postcard::serialize_with_flavor(decoded, HashInto::new(&mut again, usize::MAX))
         .is_ok()
@@ -339,7 +360,8 @@ mod tests {
             ("bytes", Comparison::new(None, None)),
         ] {
             let started = std::time::Instant::now();
-            assert_eq!(problem(&rows, &compare), None);
+            let checkpoint = std::env::temp_dir().join("resumable-round-trip-cost.ckpt");
+            assert_eq!(problem(&rows, &compare, &checkpoint), None);
             eprintln!("{what}: {:?}", started.elapsed());
         }
         let started = std::time::Instant::now();

@@ -134,7 +134,7 @@ impl<'a> Save<'a> {
         if self.stopped() || bulk::is_bulk::<T>() {
             return;
         }
-        if let Some(problem) = round_trip::problem(value, compare) {
+        if let Some(problem) = round_trip::problem(value, compare, &self.saver.path) {
             self.error = Some(Error::NotRoundTrip {
                 path: self.saver.path.clone(),
                 binding: self.saver.state.get(self.binding).copied().unwrap_or("?"),

@@ -59,9 +59,19 @@ pub(crate) struct OsFs;
 
 /// A file opened to be read, of the size it had when opened (a checkpoint's files change
 /// only under the lock the reader holds, or by rename, which leaves an open file as it was).
-struct OpenFile {
+pub(crate) struct OpenFile {
     file: Mutex<File>,
     size: u64,
+}
+
+impl OpenFile {
+    /// `file`, whose first `size` bytes are read.
+    pub(crate) fn new(file: File, size: u64) -> OpenFile {
+        OpenFile {
+            file: Mutex::new(file),
+            size,
+        }
+    }
 }
 
 impl Source for OpenFile {
@@ -142,10 +152,7 @@ impl Fs for OsFs {
             Err(err) => return Err(err),
         };
         let size = file.metadata()?.len();
-        Ok(Some(Arc::new(OpenFile {
-            file: Mutex::new(file),
-            size,
-        })))
+        Ok(Some(Arc::new(OpenFile::new(file, size))))
     }
 
     fn remove(&self, path: &Path) -> io::Result<bool> {

@@ -14,4 +14,5 @@ pub(crate) mod lock;
 pub(crate) mod output_file;
 pub(crate) mod recover;
 pub(crate) mod remote;
+pub(crate) mod spill;
 pub(crate) mod syncer;

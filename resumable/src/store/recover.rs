@@ -36,9 +36,10 @@ pub(crate) struct Recovered {
     pub from: PathBuf,
     /// A damaged file, or a copy of one, kept under this name, and what was wrong with it.
     pub set_aside: Option<(PathBuf, Error)>,
-    /// A copy of the log kept before records ahead of their output files are cut off, and
-    /// what was dropped (see `checkpoint::drop_records_ahead_of_outputs`).
-    pub ahead_of_outputs: Option<(PathBuf, String)>,
+    /// Logs moved aside, or copies kept before records were cut off, because they count more
+    /// of an `io::Output` than it holds (see `checkpoint::drop_records_ahead_of_outputs`):
+    /// where each is, and what happened.
+    pub ahead_of_outputs: Vec<(PathBuf, String)>,
 }
 
 /// The newest intact checkpoint among a checkpoint's files, made the newest generation.
@@ -57,8 +58,34 @@ pub(crate) fn recover(
     label: &str,
     shape: &str,
 ) -> Result<Option<Recovered>, Error> {
-    let next = recover_next(fs, generations, label, shape)?;
+    let mut ahead_of_outputs = Vec::new();
+    let next = recover_next(fs, generations, label, shape, &mut ahead_of_outputs)?;
     let (newest, mut set_aside) = match read_file(fs, &generations.newest, label, shape) {
+        Ok(Some(found)) if found.outputs_short.is_some() => {
+            match read_file(fs, &generations.previous, label, shape)
+                .ok()
+                .flatten()
+            {
+                // A new log a power loss kept whole, and the output it counts not: the
+                // previous log, whose outputs hold what it counts, is the one to resume.
+                Some(previous) if previous.outputs_short.is_none() => {
+                    let suffix = format!(".ahead-of-output-{}", envelope::now_ms());
+                    let aside = files::move_aside(fs, &generations.newest, &suffix)?
+                        .unwrap_or_else(|| generations.newest.clone());
+                    let short = found.outputs_short.unwrap_or_default();
+                    ahead_of_outputs.push((
+                        aside,
+                        format!(
+                            "{short}; the run falls back to index {} in {}",
+                            previous.loaded.meta.index,
+                            generations.previous.display()
+                        ),
+                    ));
+                    (Some((previous, generations.previous.clone())), None)
+                }
+                _ => (Some((found, generations.newest.clone())), None),
+            }
+        }
         Ok(found) => (found.map(|found| (found, generations.newest.clone())), None),
         Err(damage @ Error::Corrupt { .. }) => {
             let fallback = read_file(fs, &generations.previous, label, shape)
@@ -103,13 +130,10 @@ pub(crate) fn recover(
         let copy = files::keep_copy(fs, &from, &suffix)?;
         set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
     }
-    let ahead_of_outputs = match found.ahead_of_outputs {
-        Some(problem) => {
-            let suffix = format!(".ahead-of-output-{}", envelope::now_ms());
-            Some((files::keep_copy(fs, &from, &suffix)?, problem))
-        }
-        None => None,
-    };
+    if let Some(problem) = found.ahead_of_outputs {
+        let suffix = format!(".ahead-of-output-{}", envelope::now_ms());
+        ahead_of_outputs.push((files::keep_copy(fs, &from, &suffix)?, problem));
+    }
     Ok(Some(Recovered {
         loaded: found.loaded,
         from,
@@ -119,12 +143,14 @@ pub(crate) fn recover(
 }
 
 /// A `.next` log with a checkpoint in it, synced; `None` if there is none. One cut short
-/// before its first record is removed; a damaged one moved aside.
+/// before its first record is removed; a damaged one moved aside, and one whose records all
+/// count more of an output than it holds too (said in `ahead_of_outputs`).
 fn recover_next(
     fs: &dyn Fs,
     generations: &Generations,
     label: &str,
     shape: &str,
+    ahead_of_outputs: &mut Vec<(PathBuf, String)>,
 ) -> Result<Option<Found>, Error> {
     let path = &generations.next;
     let Some(source) = files::open(fs, path)? else {
@@ -141,6 +167,18 @@ fn recover_next(
     }
     // A `.next` exists only after a crash: scanning it twice is cheap.
     match found_in(path, source, label, shape) {
+        // Kept by a power loss without the output its records count: the logs before it
+        // hold what the output does. Set aside, never removed.
+        Ok(found) if found.outputs_short.is_some() => {
+            let suffix = format!(".ahead-of-output-{}", envelope::now_ms());
+            let aside = files::move_aside(fs, path, &suffix)?.unwrap_or_else(|| path.clone());
+            let short = found.outputs_short.unwrap_or_default();
+            ahead_of_outputs.push((
+                aside,
+                format!("{short}; the run resumes from the log before it"),
+            ));
+            Ok(None)
+        }
         Ok(found) => {
             fs.sync(path).map_err(|err| Error::io("sync", path, err))?;
             Ok(Some(found))
@@ -151,5 +189,98 @@ fn recover_next(
             Ok(None)
         }
         Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::format::log::LogMeta;
+    use crate::store::fs::OsFs;
+    use crate::store::journal::{Journal, Sink};
+
+    /// Appends a record of `index` that counts `counted` bytes of `output`, to a new `.next`
+    /// log if `new_file`; moved into place only if `install`.
+    fn record(
+        journal: &mut Journal,
+        index: u64,
+        output: &Path,
+        counted: u64,
+        new_file: bool,
+        install: bool,
+    ) {
+        journal.begin(new_file);
+        journal.whole(&Sink::new(&OsFs), &index).unwrap();
+        let job = journal
+            .write(&OsFs, new_file, index, 0, None, &[(output, counted)])
+            .unwrap();
+        if install {
+            job.run(&OsFs).unwrap();
+        }
+    }
+
+    /// A power loss can keep a new `.next` log whole and not the output bytes its records
+    /// count: recovery sets it aside (never installs it, which would leave only a log the
+    /// output cannot follow) and resumes from the log before it; records of a log ahead of
+    /// the output are cut back to the newest that fits, a copy of the log kept.
+    #[test]
+    fn logs_and_records_ahead_of_their_output_are_set_aside_for_the_newest_that_fits() {
+        let dir = std::env::temp_dir().join(format!("resumable-recover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = dir.join("out.txt");
+        std::fs::write(&output, [b'x'; 50]).unwrap();
+        let generations = Generations::of(dir.join("a.ckpt"));
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("a", ""),
+            label: "a".into(),
+            shape: String::new(),
+        };
+        let mut journal = Journal::new(generations.clone(), &meta, 0);
+        // The outputs follow the code in a head, as a run writes them.
+        journal.code = Some(7);
+        record(&mut journal, 1, &output, 40, true, true);
+        record(&mut journal, 2, &output, 50, false, true);
+        record(&mut journal, 3, &output, 60, false, true);
+        record(&mut journal, 4, &output, 100, true, false);
+        assert!(generations.next.exists());
+
+        let recovered = recover(&OsFs, &generations, "a", "").unwrap().unwrap();
+        assert_eq!(
+            recovered.loaded.meta.index, 2,
+            "the newest record its output holds"
+        );
+        assert_eq!(recovered.from, generations.newest);
+        let [(next, set_aside), (copy, cut)] = &recovered.ahead_of_outputs[..] else {
+            panic!("two things said: {:?}", recovered.ahead_of_outputs);
+        };
+        assert!(
+            set_aside.contains("index 4 counts 100 bytes"),
+            "{set_aside}"
+        );
+        assert!(
+            set_aside.contains("resumes from the log before it"),
+            "{set_aside}"
+        );
+        assert!(cut.contains("index 3 counts 60 bytes"), "{cut}");
+        assert!(cut.contains("falls back to index 2"), "{cut}");
+        assert!(
+            next.to_string_lossy()
+                .contains("a.ckpt.next.ahead-of-output-")
+        );
+        assert!(copy.to_string_lossy().contains("a.ckpt.ahead-of-output-"));
+        assert!(!generations.next.exists(), "the .next log was set aside");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let aside = names
+            .iter()
+            .filter(|name| name.starts_with("a.ckpt.next.ahead-of-output-"))
+            .count();
+        assert_eq!(aside, 1, "the .next log kept aside: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
