@@ -257,7 +257,16 @@ fn read_into(info: &mut FileInfo, source: &dyn Source) -> io::Result<()> {
     info.problem = match scan.tail {
         Tail::Clean => None,
         Tail::Torn => Some(FileProblem::TornTail),
-        Tail::Damaged(problem) => Some(FileProblem::Damaged(problem)),
+        Tail::Damaged(problem) => {
+            let newest = scan.records.last().map_or(0, |record| record.head.index);
+            Some(FileProblem::Damaged(match scan.lost_to {
+                Some(lost_to) if lost_to > newest => format!(
+                    "{problem}; a run falls back to index {newest} and loses {} iterations",
+                    lost_to - newest
+                ),
+                _ => problem,
+            }))
+        }
     };
     info.label = Some(scan.meta.label);
     info.shape = Some(scan.meta.shape);
