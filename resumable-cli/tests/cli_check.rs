@@ -170,7 +170,9 @@ fn check_exits_3_exactly_when_a_run_would_refuse_or_fall_back() {
             vec![("", Some(flipped_at(in_length(ranges[4]))))],
             3,
             "announces a length that runs past the end of the file, and well-formed records \
-             follow it from byte 399, up to index 42: the log was damaged in the middle after it was written, not cut by a crash; a run falls back to index 20 and loses 22 iterations",
+             follow it from byte 399, up to index 42: the log was damaged in the middle after \
+             it was written, not cut by a crash; a run falls back to index 20 and loses 22 \
+             iterations",
             Run::FellBack(20),
         ),
         (
