@@ -27,6 +27,7 @@ use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs as _, OsFs};
+use crate::store::hooks;
 use crate::store::journal::Journal;
 use crate::store::lock::Lock;
 use crate::store::recover::{self, Recovered};
@@ -900,7 +901,7 @@ impl Run {
         }
         // No rename may bring a file back once they are removed.
         self.saver.syncer.cancel();
-        files::test_report(format_args!("complete"));
+        hooks::test_report(format_args!("complete"));
         let Generations {
             newest,
             previous,

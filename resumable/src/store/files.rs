@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::format::source::Source;
 use crate::store::fs::Fs;
+use crate::store::hooks;
 
 /// The names of one checkpoint's files: the log, the one before it, and a new log being
 /// started.
@@ -49,16 +50,16 @@ pub(crate) fn install_next(fs: &dyn Fs, generations: &Generations) -> Result<(),
         previous,
         next,
     } = generations;
-    test_hook("before-rotate");
+    hooks::test_hook("before-rotate");
     match fs.rename(newest, previous) {
         Ok(()) => {}
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(Error::io("keep the previous generation of", newest, err)),
     }
-    test_hook("before-rename");
+    hooks::test_hook("before-rename");
     fs.rename(next, newest)
         .map_err(|err| Error::io("rename", next, err))?;
-    test_hook("after-rename");
+    hooks::test_hook("after-rename");
     fs.sync_dir(parent_dir(newest))
         .map_err(|err| Error::io("sync the directory of", newest, err))?;
     // The new log is durable in place: the old one is no longer the last durable checkpoint,
@@ -180,76 +181,6 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
     parent_dir(path).join(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Test-only: `RESUMABLE_TEST_PAUSE_AT=<point>` makes every save stop at that point for
-/// `RESUMABLE_TEST_PAUSE_MS` (default 200) milliseconds after printing
-/// `resumable-test: paused at <point>` on stderr, so a test can kill the process exactly
-/// there. Points of the background sync of a new log: `before-sync`, `before-rotate`,
-/// `before-rename`, `after-rename`. Only with the `test-hooks` feature (this project's own
-/// tests turn it on): a user's program never reads those variables.
-#[cfg(feature = "test-hooks")]
-pub(crate) fn test_hook(point: &str) {
-    use std::sync::OnceLock;
-    use std::time::Duration;
-
-    static PAUSE: OnceLock<Option<(String, Duration)>> = OnceLock::new();
-    let pause = PAUSE.get_or_init(|| {
-        let at = std::env::var("RESUMABLE_TEST_PAUSE_AT").ok()?;
-        let ms = std::env::var("RESUMABLE_TEST_PAUSE_MS").ok();
-        let ms = ms.and_then(|ms| ms.parse().ok()).unwrap_or(200);
-        Some((at, Duration::from_millis(ms)))
-    });
-    if let Some((at, duration)) = pause
-        && at == point
-    {
-        eprintln!("resumable-test: paused at {point}");
-        std::thread::sleep(*duration);
-    }
-}
-
-/// Without the `test-hooks` feature: nothing.
-#[cfg(not(feature = "test-hooks"))]
-#[inline(always)]
-pub(crate) fn test_hook(_point: &str) {}
-
-/// Test-only: `RESUMABLE_TEST_REPORT=1` prints `resumable-test: <event>` on stderr where a
-/// run reaches a point a power-loss test needs to know of (`durable <index>` once the
-/// checkpoint at that index is synced and in place; `complete` as a finished loop removes its
-/// files), so it can tell what a resume after a power loss must at least find.
-#[cfg(feature = "test-hooks")]
-pub(crate) fn test_report(event: std::fmt::Arguments<'_>) {
-    use std::sync::OnceLock;
-
-    static ON: OnceLock<bool> = OnceLock::new();
-    if *ON.get_or_init(|| std::env::var_os("RESUMABLE_TEST_REPORT").is_some()) {
-        eprintln!("resumable-test: {event}");
-    }
-}
-
-/// Without the `test-hooks` feature: nothing.
-#[cfg(not(feature = "test-hooks"))]
-#[inline(always)]
-pub(crate) fn test_report(_event: std::fmt::Arguments<'_>) {}
-
-/// Test-only: `RESUMABLE_TEST_SKIP_SYNC=data` (the logs' fsync) or `dir` (the directory's)
-/// turns that sync into nothing: the broken build a power-loss test must catch, to show it
-/// can fail.
-#[cfg(feature = "test-hooks")]
-pub(crate) fn test_skips_sync(what: &str) -> bool {
-    use std::sync::OnceLock;
-
-    static SKIP: OnceLock<Option<String>> = OnceLock::new();
-    SKIP.get_or_init(|| std::env::var("RESUMABLE_TEST_SKIP_SYNC").ok())
-        .as_deref()
-        == Some(what)
-}
-
-/// Without the `test-hooks` feature: every sync runs.
-#[cfg(not(feature = "test-hooks"))]
-#[inline(always)]
-pub(crate) fn test_skips_sync(_what: &str) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::format::source::Source;
-use crate::store::files;
+use crate::store::hooks;
 
 /// A file a checkpoint log is appended to, held open so a rename of its name does not matter.
 pub(crate) enum LogFile {
@@ -113,7 +113,7 @@ impl Fs for OsFs {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         // Directories cannot be opened as files on Windows, where the rename is all there is.
-        if cfg!(unix) && !files::test_skips_sync("dir") {
+        if cfg!(unix) && !hooks::test_skips_sync("dir") {
             File::open(dir)?.sync_all()?;
         }
         Ok(())
@@ -132,7 +132,8 @@ impl Fs for OsFs {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir)?;
         for created in missing.iter().rev() {
-            self.sync_dir(files::parent_dir(created))?;
+            let parent = created.parent().filter(|dir| !dir.as_os_str().is_empty());
+            self.sync_dir(parent.unwrap_or(Path::new(".")))?;
         }
         Ok(())
     }
@@ -203,7 +204,7 @@ impl Fs for OsFs {
     }
 
     fn sync_log(&self, file: &LogFile) -> io::Result<()> {
-        if files::test_skips_sync("data") {
+        if hooks::test_skips_sync("data") {
             return Ok(());
         }
         // fdatasync: the data and the size, which is all a reader needs.

@@ -31,6 +31,7 @@ use crate::format::encode::VecFlavor;
 use crate::format::log::{self, LogMeta, Part, RecordHead};
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, LogFile};
+use crate::store::hooks;
 use crate::store::output_file::OutputFile;
 
 /// The default compaction floor (see [`Journal::wants_new_file`]).
@@ -671,7 +672,7 @@ impl SyncJob {
     /// the log's file, so that a record that survives a power loss never holds a length its
     /// output has not (the output's data first: a resume checks the length, not the bytes).
     pub(crate) fn sync(&self, fs: &dyn Fs) -> Result<(), Error> {
-        files::test_hook("before-sync");
+        hooks::test_hook("before-sync");
         for output in &self.outputs {
             output.sync()?;
         }

@@ -9,6 +9,7 @@
 
 pub(crate) mod files;
 pub(crate) mod fs;
+pub(crate) mod hooks;
 pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod output_file;

@@ -16,8 +16,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
-use crate::store::files;
 use crate::store::fs::OsFs;
+use crate::store::hooks;
 use crate::store::journal::SyncJob;
 use crate::store::remote::Uploads;
 
@@ -202,7 +202,7 @@ fn run(shared: &Shared) {
                 return Ok(());
             }
             job.rename_into_place(&OsFs)?;
-            files::test_report(format_args!("durable {}", job.written.index));
+            hooks::test_report(format_args!("durable {}", job.written.index));
             // Under the lock too, so that once `cancel` returns nothing more is uploaded.
             if let Some(uploads) = shared.uploads.get() {
                 uploads.durable(job.file(), job.written);
