@@ -22,7 +22,7 @@ mod lazy_fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use disk::{Counts, Disk, Loss, Rng};
@@ -94,9 +94,20 @@ struct Run {
     stderr: String,
 }
 
+/// When the test kills a run.
+#[derive(Clone, Copy)]
+enum Kill<'a> {
+    /// Never: it runs to its end.
+    Never,
+    /// This long after it started, if it has not ended.
+    After(Duration),
+    /// As soon as it prints a line on stderr that holds this.
+    AtLine(&'a str),
+}
+
 /// Runs the job with `dir` as its checkpoint directory and `output` as its output, killing it
-/// after `kill_after` if it has not ended by then.
-fn run_job(dir: &Path, output: &Path, kill_after: Option<Duration>, env: &[(&str, &str)]) -> Run {
+/// as `kill` says.
+fn run_job(dir: &Path, output: &Path, kill: Kill<'_>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(PROGRAM);
     command
         .arg(N.to_string())
@@ -109,24 +120,43 @@ fn run_job(dir: &Path, output: &Path, kill_after: Option<Duration>, env: &[(&str
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("start resumable-power-loss");
     let stderr = child.stderr.take().expect("piped");
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
-    let mut killed = false;
-    if let Some(after) = kill_after {
-        let deadline = Instant::now() + after;
-        while Instant::now() < deadline {
-            if child.try_wait().expect("wait").is_some() {
+    let (send, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(1).min(deadline - Instant::now()));
         }
-        if child.try_wait().expect("wait").is_none() {
-            child.kill().expect("SIGKILL");
-            killed = true;
+    });
+    let deadline = match kill {
+        Kill::After(after) => Some(Instant::now() + after),
+        Kill::Never | Kill::AtLine(_) => None,
+    };
+    let mut lines = Vec::new();
+    let mut killed = false;
+    loop {
+        let wait = deadline.map_or(Duration::from_secs(600), |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
+        match received.recv_timeout(wait) {
+            Ok(line) => {
+                let hit = matches!(kill, Kill::AtLine(marker) if line.contains(marker));
+                lines.push(line);
+                if hit {
+                    child.kill().expect("SIGKILL");
+                    killed = true;
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if child.try_wait().expect("wait").is_none() {
+                    child.kill().expect("SIGKILL");
+                    killed = true;
+                }
+                break;
+            }
+            // Its stderr closed: it ended.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     let status = child.wait().expect("wait");
@@ -137,7 +167,7 @@ fn run_job(dir: &Path, output: &Path, kill_after: Option<Duration>, env: &[(&str
         .expect("piped")
         .read_to_string(&mut stdout)
         .expect("read stdout");
-    let lines = lines.join().expect("stderr reader");
+    lines.extend(received.iter());
     let number_after = |line: &str, marker: &str| -> Option<u64> {
         let rest = &line[line.find(marker)? + marker.len()..];
         rest.split(|c: char| !c.is_ascii_digit())
@@ -171,7 +201,12 @@ fn reference() -> &'static (String, Vec<u8>) {
     static REFERENCE: OnceLock<(String, Vec<u8>)> = OnceLock::new();
     REFERENCE.get_or_init(|| {
         let scratch = scratch("reference");
-        let run = run_job(&scratch.join("ckpt"), &scratch.join("out.txt"), None, &[]);
+        let run = run_job(
+            &scratch.join("ckpt"),
+            &scratch.join("out.txt"),
+            Kill::Never,
+            &[],
+        );
         let result = run
             .result
             .unwrap_or_else(|| panic!("the reference run failed ({}): {}", run.exit, run.stderr));
@@ -247,8 +282,12 @@ fn crash_rounds(
     for round in 0..=rounds {
         let last = round == rounds;
         // Up to about half a whole run's time: most runs are killed part-way, some finish.
-        let kill_after = (!last).then(|| Duration::from_millis(rng.below(KILL_WITHIN_MS)));
-        let run = run_job(&dir, &output, kill_after, env);
+        let kill = if last {
+            Kill::Never
+        } else {
+            Kill::After(Duration::from_millis(rng.below(KILL_WITHIN_MS)))
+        };
+        let run = run_job(&dir, &output, kill, env);
         let at = run.resumed_at.unwrap_or(0);
         // A run killed before it said where it starts (nor saved, nor finished) tells nothing.
         let started = run.resumed_at.is_some() || run.durable.is_some() || run.result.is_some();
@@ -440,5 +479,61 @@ fn the_harness_catches_a_build_that_does_not_sync_the_log() {
         !outcome.violations.is_empty(),
         "logs never synced, yet every resume found the last durable checkpoint: the harness \
          cannot tell ({outcome:?})"
+    );
+}
+
+/// `RESUMABLE_RESET=1` moves the checkpoint aside and makes the renames durable before the
+/// run starts over: a power loss right after it must not bring back the checkpoint the user
+/// set aside (the run's reset did not sync the directory, `resumable reset` did).
+#[test]
+fn a_reset_is_not_undone_by_a_power_loss() {
+    if !fuse_here("reset") {
+        return;
+    }
+    let (expected, _) = reference();
+    let scratch = scratch("reset");
+    let mount_point = scratch.join("mnt");
+    std::fs::create_dir(&mount_point).expect("create the mount point");
+    let disk = Arc::new(Mutex::new(Disk::default()));
+    let (dir, output) = (mount_point.join("ckpt"), mount_point.join("out.txt"));
+    let power_loss = |session: fuser::BackgroundSession| {
+        session.umount_and_join().expect("unmount");
+        disk.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .power_loss(Loss::Unsynced);
+        lazy_fs::mount(&disk, &mount_point).expect("mount again")
+    };
+    let session = lazy_fs::mount(&disk, &mount_point).expect("mount the FUSE filesystem");
+    let first = run_job(
+        &dir,
+        &output,
+        Kill::AtLine("resumable-test: durable 2000"),
+        &[],
+    );
+    assert!(first.killed, "{}", first.stderr);
+    let session = power_loss(session);
+    let reset = run_job(
+        &dir,
+        &output,
+        Kill::AtLine("RESUMABLE_RESET is set"),
+        &[("RESUMABLE_RESET", "1")],
+    );
+    assert!(reset.killed, "{}", reset.stderr);
+    let session = power_loss(session);
+    let after = run_job(&dir, &output, Kill::Never, &[]);
+    drop(session);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let since_reset = reset.durable.unwrap_or(0);
+    assert!(
+        after.resumed_at.is_none_or(|at| at <= since_reset),
+        "resumed at {:?} from the checkpoint reset before the power loss: {}",
+        after.resumed_at,
+        after.stderr
+    );
+    assert_eq!(
+        after.result.as_deref(),
+        Some(expected.as_str()),
+        "{}",
+        after.stderr
     );
 }

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::format::envelope::{self, now_ms};
 use crate::format::label;
 use crate::store::files::{self, Generations};
-use crate::store::fs::{Fs, OsFs};
+use crate::store::fs::OsFs;
 use crate::store::lock::Lock;
 
 mod read;
@@ -340,19 +340,7 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     let lock = Lock::acquire(path)?;
     let generations = Generations::of(path.to_owned());
     let suffix = format!(".reset-{}", now_ms());
-    let mut moved = Vec::new();
-    for file in [
-        &generations.newest,
-        &generations.previous,
-        &generations.next,
-    ] {
-        if let Some(aside) = files::move_aside(&OsFs, file, &suffix)? {
-            moved.push((file.clone(), aside));
-        }
-    }
-    let dir = files::parent_dir(path);
-    OsFs.sync_dir(dir)
-        .map_err(|err| Error::io("sync the directory of", path, err))?;
+    let moved = files::move_generations_aside(&OsFs, &generations, &suffix)?;
     lock.remove();
     Ok(moved)
 }

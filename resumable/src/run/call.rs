@@ -1005,22 +1005,16 @@ fn refused(function: &str, err: &Error) {
 /// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
 fn reset(generations: &Generations, function: &str) -> Result<(), Error> {
     let suffix = format!(".reset-{}", now_ms());
-    for path in [
-        &generations.newest,
-        &generations.previous,
-        &generations.next,
-    ] {
-        if let Some(aside) = files::move_aside(&OsFs, path, &suffix)? {
-            report::note("reset")
-                .name(function)
-                .path(&aside)
-                .say(format_args!(
-                    "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; \
-                     {function} starts over",
-                    path.display(),
-                    aside.display(),
-                ));
-        }
+    for (path, aside) in files::move_generations_aside(&OsFs, generations, &suffix)? {
+        report::note("reset")
+            .name(function)
+            .path(&aside)
+            .say(format_args!(
+                "resumable: RESUMABLE_RESET is set: moved checkpoint {} aside to {}; \
+                 {function} starts over",
+                path.display(),
+                aside.display(),
+            ));
     }
     Ok(())
 }

@@ -120,6 +120,30 @@ pub(crate) fn move_aside(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<Optio
     }
 }
 
+/// Moves every generation of a checkpoint (the log, `.prev`, `.next`) aside to
+/// `<file><suffix>`, and makes the renames durable: a reset a power loss could undo would
+/// bring back the checkpoint the user set aside. What moved where.
+pub(crate) fn move_generations_aside(
+    fs: &dyn Fs,
+    generations: &Generations,
+    suffix: &str,
+) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    let mut moved = Vec::new();
+    for file in [
+        &generations.newest,
+        &generations.previous,
+        &generations.next,
+    ] {
+        if let Some(aside) = move_aside(fs, file, suffix)? {
+            moved.push((file.clone(), aside));
+        }
+    }
+    let dir = parent_dir(&generations.newest);
+    fs.sync_dir(dir)
+        .map_err(|err| Error::io("sync the directory of", &generations.newest, err))?;
+    Ok(moved)
+}
+
 /// Copies `path` to `<path><suffix>` beside it, synced, and returns the copy's name: keeps
 /// damaged bytes a later save would replace.
 pub(crate) fn keep_copy(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<PathBuf, Error> {
