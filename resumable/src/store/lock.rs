@@ -2,7 +2,7 @@
 //! the holder's process id for the error the next process gets.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -49,11 +49,13 @@ impl Lock {
             if !still_at(&file, &path) {
                 continue;
             }
+            // Written over the start, then cut to its length: a truncation to 0 would make
+            // ext4 write the file out when it is closed (its `auto_da_alloc`), at every run's
+            // end, for a file that is removed then.
             let pid = std::process::id().to_string();
             let _ = file
-                .set_len(0)
-                .and_then(|()| file.rewind())
-                .and_then(|()| file.write_all(pid.as_bytes()));
+                .write_all(pid.as_bytes())
+                .and_then(|()| file.set_len(pid.len() as u64));
             return Ok(Lock { file, path });
         }
     }
