@@ -51,12 +51,26 @@ struct State {
     idle: bool,
     error: Option<Error>,
     cancelled: bool,
+    /// Threads waiting on `done`: a finished job wakes them only if there are any (a wake is
+    /// a system call, which the loop would otherwise wait on at every checkpoint for the lock).
+    waiters: usize,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The thread never panics while holding the lock; if it did, the state is still whole.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits on `done` once, counted in `waiters` so that the thread wakes this one.
+    fn wait_done<'a>(&self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        state.waiters += 1;
+        let mut state = self
+            .done
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.waiters -= 1;
+        state
     }
 }
 
@@ -115,11 +129,7 @@ impl Syncer {
     pub(crate) fn wait_for_compaction(&self) {
         let mut state = self.shared.lock();
         while self.compaction_pending() && !self.shared.failed.load(Ordering::Acquire) {
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.shared.wait_done(state);
         }
     }
 
@@ -140,11 +150,7 @@ impl Syncer {
     pub(crate) fn flush(&self) -> Result<(), Error> {
         let mut state = self.shared.lock();
         while state.queued.is_some() || state.running {
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.shared.wait_done(state);
         }
         self.shared.failed.store(false, Ordering::Relaxed);
         state.error.take().map_or(Ok(()), Err)
@@ -220,7 +226,12 @@ fn run(shared: &Shared) {
                 shared.failed.store(true, Ordering::Release);
             }
         }
-        shared.done.notify_all();
+        if state.waiters > 0 {
+            // Outside the lock, which the woken threads take at once.
+            drop(state);
+            shared.done.notify_all();
+            state = shared.lock();
+        }
     }
 }
 
