@@ -232,7 +232,14 @@ mod tests {
             .map(|_| next())
             .chain([0, 1, 127, 128, u64::MAX])
             // Each side of the word-at-once encoding's limit (2^56) and of 8 and 9 bytes.
-            .chain([(1 << 49) - 1, 1 << 49, (1 << 56) - 1, 1 << 56, (1 << 63) - 1, 1 << 63])
+            .chain([
+                (1 << 49) - 1,
+                1 << 49,
+                (1 << 56) - 1,
+                1 << 56,
+                (1 << 63) - 1,
+                1 << 63,
+            ])
             .collect();
         same_as_postcard(&words);
         same_as_postcard(&words.iter().map(|&w| w as u16).collect::<Vec<_>>());

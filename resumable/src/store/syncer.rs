@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
-use crate::store::fs::OsFs;
+use crate::store::fs::{LogFile, OsFs};
 use crate::store::journal::SyncJob;
 use crate::store::remote::Uploads;
 
@@ -51,6 +51,8 @@ struct State {
     idle: bool,
     error: Option<Error>,
     cancelled: bool,
+    /// A log to close once cancelled (see [`Syncer::cancel_and_close`]).
+    closing: Option<Arc<LogFile>>,
     /// Threads waiting on `done`: a finished job wakes them only if there are any (a wake is
     /// a system call, which the loop would otherwise wait on at every checkpoint for the lock).
     waiters: usize,
@@ -159,12 +161,16 @@ impl Syncer {
     /// Drops the queued work and stops the thread without waiting for an fsync in flight;
     /// no rename happens after this returns.
     pub(crate) fn cancel(&self) {
-        self.shared.cancelled.store(true, Ordering::Release);
-        let mut state = self.shared.lock();
-        state.cancelled = true;
-        state.queued = None;
-        drop(state);
+        self.stop_renames();
+        self.shared.lock().cancelled = true;
         self.shared.work.notify_one();
+    }
+
+    /// Drops the queued work; no rename happens after this returns (nor a hand-off to the
+    /// store's upload thread). The thread stays, idle, for [`Syncer::cancel_and_close`].
+    pub(crate) fn stop_renames(&self) {
+        self.shared.cancelled.store(true, Ordering::Release);
+        self.shared.lock().queued = None;
         // Waits for a rename in flight; none starts after it.
         drop(
             self.shared
@@ -172,6 +178,20 @@ impl Syncer {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+    }
+
+    /// [`Syncer::cancel`], and the thread closes `file`, a log whose name the run removed:
+    /// closing it frees its pages and blocks (milliseconds for a log of megabytes), which the
+    /// loop's caller need not wait for.
+    pub(crate) fn cancel_and_close(&self, file: Arc<LogFile>) {
+        self.stop_renames();
+        let mut state = self.shared.lock();
+        state.cancelled = true;
+        if self.started {
+            state.closing = Some(file);
+        }
+        drop(state);
+        self.shared.work.notify_one();
     }
 }
 
@@ -193,6 +213,9 @@ fn run(shared: &Shared) {
             state.idle = false;
         }
         if state.cancelled {
+            let closing = state.closing.take();
+            drop(state);
+            drop(closing);
             return;
         }
         let job = state.queued.take().expect("checked above");
@@ -286,6 +309,40 @@ mod tests {
             .unwrap()
             .expect("a checkpoint");
         assert_eq!(newest.meta.index, 200);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `cancel_and_close` leaves the log's last handle to the thread, which drops it and ends:
+    /// the file is closed without the caller waiting for it.
+    #[test]
+    fn the_thread_closes_the_log_it_is_given_at_the_end() {
+        let dir = std::env::temp_dir().join(format!("resumable-closing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let generations = Generations::of(dir.join("a.ckpt"));
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("a", ""),
+            label: "a".into(),
+            shape: String::new(),
+        };
+        let mut journal = Journal::new(generations.clone(), &meta, 0);
+        let mut syncer = Syncer::default();
+        journal.begin(true);
+        journal.whole(&Sink::new(&OsFs), &1u64).unwrap();
+        syncer.submit(journal.write(&OsFs, true, 1, 0, None).unwrap());
+        syncer.flush().unwrap();
+        syncer.stop_renames();
+        let file = journal.take_file().expect("the log");
+        let closed = Arc::downgrade(&file);
+        syncer.cancel_and_close(file);
+        let start = std::time::Instant::now();
+        while closed.strong_count() > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the thread never closed the log"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(syncer);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
