@@ -5,11 +5,12 @@
 //! fsync makes all of them durable). A failure is kept and reported to the loop at its next
 //! save or [`Syncer::flush`].
 //!
-//! Renames run under a lock of their own, which [`Syncer::cancel`] takes after setting the
-//! cancelled flag, so once it returns no rename can follow (nor a hand-off to the store's
-//! upload thread); the run can then remove its files without a late rename bringing one
-//! back. (Not under the state's lock: a rename may free a big old log's pages, and the loop
-//! must not wait for that to queue its next checkpoint.)
+//! Renames run under a lock of their own, which [`Syncer::stop_renames`] (and so
+//! [`Syncer::cancel`]) takes after setting the cancelled flag, so once it returns no rename
+//! can follow (nor a hand-off to the store's upload thread); the run can then remove its files
+//! without a late rename bringing one back, and give the thread the log to close
+//! ([`Syncer::cancel_and_close`]). (Not under the state's lock: a rename may free a big old
+//! log's pages, and the loop must not wait for that to queue its next checkpoint.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
