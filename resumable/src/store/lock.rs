@@ -102,4 +102,22 @@ mod tests {
         again.remove();
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    /// A lock file left by a killed run, holding a longer process id, ends up holding ours
+    /// alone: the file is cut to the id written over its start.
+    #[test]
+    fn a_stale_lock_file_is_overwritten_with_the_holders_id_only() {
+        let dir = std::env::temp_dir().join(format!("resumable-lock-stale-{}", std::process::id()));
+        let checkpoint = dir.join("job.ckpt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = with_suffix(&checkpoint, ".lock");
+        std::fs::write(&path, "12345678901234567890\n").unwrap();
+        let lock = Lock::acquire(&checkpoint).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::process::id().to_string()
+        );
+        lock.remove();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
