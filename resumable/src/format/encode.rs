@@ -41,25 +41,51 @@ pub(crate) fn push_varint(out: &mut Vec<u8>, mut value: u128) {
     out.push(value as u8);
 }
 
-/// Postcard's varints of `values`, appended to `out`: room for the longest is made once, then
-/// each is written in place (a `push` per byte costs twice as much).
+/// Postcard's varints of `items` (each made a `u64` by `to_u64`), appended to `out`. They are
+/// written into a buffer on the stack, a slot of 10 bytes (the longest varint) per value with
+/// one bounds check, then copied to `out` at once: cheaper than zeroing room in `out` first.
 #[inline(always)]
-pub(crate) fn push_varints(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u64>) {
-    let start = out.len();
-    out.resize(start + values.len() * 10, 0);
-    let mut at = start;
-    for value in values {
-        // One bounds check per value (the 10 bytes the longest varint takes), and no branch
-        // on the value: every group of 7 bits is written with its continuation bit, then the
-        // length decides where the next value starts and the last byte loses its bit.
-        let slot: &mut [u8; 10] = (&mut out[at..at + 10]).try_into().expect("10 bytes");
+pub(crate) fn push_varints<T: Copy>(out: &mut Vec<u8>, items: &[T], to_u64: impl Fn(T) -> u64) {
+    const CHUNK: usize = 128;
+    let mut buf = [0u8; CHUNK * 10];
+    for chunk in items.chunks(CHUNK) {
+        let mut at = 0;
+        for &item in chunk {
+            let slot: &mut [u8; 10] = (&mut buf[at..at + 10]).try_into().expect("10 bytes");
+            at += varint_into(slot, to_u64(item));
+        }
+        out.extend_from_slice(&buf[..at]);
+    }
+}
+
+/// Writes `value`'s varint at the start of `slot` (bytes after it may be overwritten too) and
+/// returns its length. No branch on the length: every group of 7 bits gets its continuation
+/// bit, then the last one loses it. One branch on the size, which is the same for most values
+/// of a sequence: below 2^56 (8 bytes of varint) the bytes are made in one word and written at
+/// once, rather than one by one.
+#[inline(always)]
+fn varint_into(slot: &mut [u8; 10], value: u64) -> usize {
+    let bits = 64 - (value | 1).leading_zeros() as usize;
+    let len = bits.div_ceil(7);
+    if value >> 56 == 0 {
+        let word = (spread_groups(value) | 0x8080_8080_8080_8080) & !(0x80 << (8 * (len - 1)));
+        slot[..8].copy_from_slice(&word.to_le_bytes());
+    } else {
         for (group, byte) in slot.iter_mut().enumerate() {
             *byte = (value >> (7 * group)) as u8 | 0x80;
         }
-        let bits = 64 - (value | 1).leading_zeros() as usize;
-        let len = bits.div_ceil(7);
         slot[len - 1] &= 0x7f;
-        at += len;
     }
-    out.truncate(at);
+    len
+}
+
+/// The low 56 bits of `value` as 8 groups of 7, one in each byte (low group first), bit 7 of
+/// each byte clear: halves of 28 bits into 32-bit lanes, quarters of 14 bits into 16-bit
+/// lanes, then groups of 7 into bytes.
+#[inline(always)]
+fn spread_groups(value: u64) -> u64 {
+    let x = value & ((1 << 56) - 1);
+    let x = (x & 0x0FFF_FFFF) | ((x & 0x00FF_FFFF_F000_0000) << 4);
+    let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x0FFF_C000_0FFF_C000) << 2);
+    (x & 0x007F_007F_007F_007F) | ((x & 0x3F80_3F80_3F80_3F80) << 1)
 }

@@ -900,7 +900,7 @@ impl Run {
             self.die_of(signal);
         }
         // No rename may bring a file back once they are removed.
-        self.saver.syncer.cancel();
+        self.saver.syncer.stop_renames();
         hooks::test_report(format_args!("complete"));
         let Generations {
             newest,
@@ -919,6 +919,12 @@ impl Run {
                     ));
                 return;
             }
+        }
+        // The background thread closes the removed log (freeing its pages and blocks takes
+        // milliseconds), so the function returns without waiting for that.
+        match self.saver.journal.take_file() {
+            Some(file) => self.saver.syncer.cancel_and_close(file),
+            None => self.saver.syncer.cancel(),
         }
         if let Some(remote) = self.remote.take()
             && let Err(err) = remote.remove_all()

@@ -86,7 +86,7 @@ macro_rules! plain_unsigned {
             }
 
             fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
-                push_varints(out, items.iter().map(|&item| item as u64));
+                push_varints(out, items, |item| item as u64);
                 Ok(())
             }
         }
@@ -120,7 +120,7 @@ macro_rules! plain_signed {
             fn encode_items(items: &[Self], out: &mut Vec<u8>) -> postcard::Result<()> {
                 // Zigzag, then the varint, as postcard does.
                 let zigzag = |item: $ty| ((item << 1) ^ (item >> (<$ty>::BITS - 1))) as $unsigned;
-                push_varints(out, items.iter().map(|&item| zigzag(item) as u64));
+                push_varints(out, items, |item| zigzag(item) as u64);
                 Ok(())
             }
         }
@@ -231,6 +231,15 @@ mod tests {
         let words: Vec<u64> = (0..5000)
             .map(|_| next())
             .chain([0, 1, 127, 128, u64::MAX])
+            // Each side of the word-at-once encoding's limit (2^56) and of 8 and 9 bytes.
+            .chain([
+                (1 << 49) - 1,
+                1 << 49,
+                (1 << 56) - 1,
+                1 << 56,
+                (1 << 63) - 1,
+                1 << 63,
+            ])
             .collect();
         same_as_postcard(&words);
         same_as_postcard(&words.iter().map(|&w| w as u16).collect::<Vec<_>>());

@@ -214,6 +214,13 @@ impl Journal {
         Ok(())
     }
 
+    /// Lets go of the log file the records went to, for a run done with it (its name is
+    /// removed): whoever drops the last handle closes it.
+    pub(crate) fn take_file(&mut self) -> Option<Arc<LogFile>> {
+        self.streaming = None;
+        self.file.take().map(|(file, _)| file)
+    }
+
     /// Whether the next record should start a new file: there is none yet, or the current one
     /// holds more than twice what the newest record needs.
     pub(crate) fn wants_new_file(&self) -> bool {

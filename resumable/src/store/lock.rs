@@ -2,7 +2,7 @@
 //! the holder's process id for the error the next process gets.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -49,11 +49,13 @@ impl Lock {
             if !still_at(&file, &path) {
                 continue;
             }
+            // Written over the start, then cut to its length: a truncation to 0 would make
+            // ext4 write the file out when it is closed (its `auto_da_alloc`), at every run's
+            // end, for a file that is removed then.
             let pid = std::process::id().to_string();
             let _ = file
-                .set_len(0)
-                .and_then(|()| file.rewind())
-                .and_then(|()| file.write_all(pid.as_bytes()));
+                .write_all(pid.as_bytes())
+                .and_then(|()| file.set_len(pid.len() as u64));
             return Ok(Lock { file, path });
         }
     }
@@ -98,6 +100,24 @@ mod tests {
         first.remove();
         let again = Lock::acquire(&checkpoint).unwrap();
         again.remove();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A lock file left by a killed run, holding a longer process id, ends up holding ours
+    /// alone: the file is cut to the id written over its start.
+    #[test]
+    fn a_stale_lock_file_is_overwritten_with_the_holders_id_only() {
+        let dir = std::env::temp_dir().join(format!("resumable-lock-stale-{}", std::process::id()));
+        let checkpoint = dir.join("job.ckpt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = with_suffix(&checkpoint, ".lock");
+        std::fs::write(&path, "12345678901234567890\n").unwrap();
+        let lock = Lock::acquire(&checkpoint).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::process::id().to_string()
+        );
+        lock.remove();
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

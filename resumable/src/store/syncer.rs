@@ -5,18 +5,19 @@
 //! fsync makes all of them durable). A failure is kept and reported to the loop at its next
 //! save or [`Syncer::flush`].
 //!
-//! Renames run under a lock of their own, which [`Syncer::cancel`] takes after setting the
-//! cancelled flag, so once it returns no rename can follow (nor a hand-off to the store's
-//! upload thread); the run can then remove its files without a late rename bringing one
-//! back. (Not under the state's lock: a rename may free a big old log's pages, and the loop
-//! must not wait for that to queue its next checkpoint.)
+//! Renames run under a lock of their own, which [`Syncer::stop_renames`] (and so
+//! [`Syncer::cancel`]) takes after setting the cancelled flag, so once it returns no rename
+//! can follow (nor a hand-off to the store's upload thread); the run can then remove its files
+//! without a late rename bringing one back, and give the thread the log to close
+//! ([`Syncer::cancel_and_close`]). (Not under the state's lock: a rename may free a big old
+//! log's pages, and the loop must not wait for that to queue its next checkpoint.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
-use crate::store::fs::OsFs;
+use crate::store::fs::{LogFile, OsFs};
 use crate::store::hooks;
 use crate::store::journal::SyncJob;
 use crate::store::remote::Uploads;
@@ -52,12 +53,28 @@ struct State {
     idle: bool,
     error: Option<Error>,
     cancelled: bool,
+    /// A log to close once cancelled (see [`Syncer::cancel_and_close`]).
+    closing: Option<Arc<LogFile>>,
+    /// Threads waiting on `done`: a finished job wakes them only if there are any (a wake is
+    /// a system call, which the loop would otherwise wait on at every checkpoint for the lock).
+    waiters: usize,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The thread never panics while holding the lock; if it did, the state is still whole.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits on `done` once, counted in `waiters` so that the thread wakes this one.
+    fn wait_done<'a>(&self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        state.waiters += 1;
+        let mut state = self
+            .done
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.waiters -= 1;
+        state
     }
 }
 
@@ -116,11 +133,7 @@ impl Syncer {
     pub(crate) fn wait_for_compaction(&self) {
         let mut state = self.shared.lock();
         while self.compaction_pending() && !self.shared.failed.load(Ordering::Acquire) {
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.shared.wait_done(state);
         }
     }
 
@@ -141,11 +154,7 @@ impl Syncer {
     pub(crate) fn flush(&self) -> Result<(), Error> {
         let mut state = self.shared.lock();
         while state.queued.is_some() || state.running {
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.shared.wait_done(state);
         }
         self.shared.failed.store(false, Ordering::Relaxed);
         state.error.take().map_or(Ok(()), Err)
@@ -154,12 +163,16 @@ impl Syncer {
     /// Drops the queued work and stops the thread without waiting for an fsync in flight;
     /// no rename happens after this returns.
     pub(crate) fn cancel(&self) {
-        self.shared.cancelled.store(true, Ordering::Release);
-        let mut state = self.shared.lock();
-        state.cancelled = true;
-        state.queued = None;
-        drop(state);
+        self.stop_renames();
+        self.shared.lock().cancelled = true;
         self.shared.work.notify_one();
+    }
+
+    /// Drops the queued work; no rename happens after this returns (nor a hand-off to the
+    /// store's upload thread). The thread stays, idle, for [`Syncer::cancel_and_close`].
+    pub(crate) fn stop_renames(&self) {
+        self.shared.cancelled.store(true, Ordering::Release);
+        self.shared.lock().queued = None;
         // Waits for a rename in flight; none starts after it.
         drop(
             self.shared
@@ -167,6 +180,20 @@ impl Syncer {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+    }
+
+    /// [`Syncer::cancel`], and the thread closes `file`, a log whose name the run removed:
+    /// closing it frees its pages and blocks (milliseconds for a log of megabytes), which the
+    /// loop's caller need not wait for.
+    pub(crate) fn cancel_and_close(&self, file: Arc<LogFile>) {
+        self.stop_renames();
+        let mut state = self.shared.lock();
+        state.cancelled = true;
+        if self.started {
+            state.closing = Some(file);
+        }
+        drop(state);
+        self.shared.work.notify_one();
     }
 }
 
@@ -188,6 +215,9 @@ fn run(shared: &Shared) {
             state.idle = false;
         }
         if state.cancelled {
+            let closing = state.closing.take();
+            drop(state);
+            drop(closing);
             return;
         }
         let job = state.queued.take().expect("checked above");
@@ -222,7 +252,12 @@ fn run(shared: &Shared) {
                 shared.failed.store(true, Ordering::Release);
             }
         }
-        shared.done.notify_all();
+        if state.waiters > 0 {
+            // Outside the lock, which the woken threads take at once.
+            drop(state);
+            shared.done.notify_all();
+            state = shared.lock();
+        }
     }
 }
 
@@ -277,6 +312,40 @@ mod tests {
             .unwrap()
             .expect("a checkpoint");
         assert_eq!(newest.meta.index, 200);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `cancel_and_close` leaves the log's last handle to the thread, which drops it and ends:
+    /// the file is closed without the caller waiting for it.
+    #[test]
+    fn the_thread_closes_the_log_it_is_given_at_the_end() {
+        let dir = std::env::temp_dir().join(format!("resumable-closing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let generations = Generations::of(dir.join("a.ckpt"));
+        let meta = LogMeta {
+            fingerprint: envelope::fingerprint("a", ""),
+            label: "a".into(),
+            shape: String::new(),
+        };
+        let mut journal = Journal::new(generations.clone(), &meta, 0);
+        let mut syncer = Syncer::default();
+        journal.begin(true);
+        journal.whole(&Sink::new(&OsFs), &1u64).unwrap();
+        // Not flushed: the thread may still hold the job's handle too, and drops both.
+        syncer.submit(journal.write(&OsFs, true, 1, 0, None, &[]).unwrap());
+        syncer.stop_renames();
+        let file = journal.take_file().expect("the log");
+        let closed = Arc::downgrade(&file);
+        syncer.cancel_and_close(file);
+        let start = std::time::Instant::now();
+        while closed.strong_count() > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the thread never closed the log"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(syncer);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
