@@ -614,6 +614,24 @@ impl Journal {
     }
 }
 
+#[cfg(test)]
+impl Journal {
+    /// For unit tests: a journal of checkpoint `a` (label `a`, no shape) in a new directory
+    /// `resumable-<name>-<pid>` of the temp directory; that directory and its generations.
+    pub(crate) fn scratch(name: &str) -> (PathBuf, Generations, Journal) {
+        let dir = std::env::temp_dir().join(format!("resumable-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let generations = Generations::of(dir.join("a.ckpt"));
+        let meta = LogMeta {
+            fingerprint: crate::format::envelope::fingerprint("a", ""),
+            label: "a".into(),
+            shape: String::new(),
+        };
+        let journal = Journal::new(generations.clone(), &meta, 0);
+        (dir, generations, journal)
+    }
+}
+
 /// What makes a written record durable: fsync its file and, for the first record of a new
 /// file, move that file into place.
 pub(crate) struct SyncJob {

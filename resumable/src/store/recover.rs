@@ -197,7 +197,6 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::format::log::LogMeta;
     use crate::store::fs::OsFs;
     use crate::store::journal::{Journal, Sink};
 
@@ -227,18 +226,10 @@ mod tests {
     /// the output are cut back to the newest that fits, a copy of the log kept.
     #[test]
     fn logs_and_records_ahead_of_their_output_are_set_aside_for_the_newest_that_fits() {
-        let dir = std::env::temp_dir().join(format!("resumable-recover-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let (dir, generations, mut journal) = Journal::scratch("recover");
         std::fs::create_dir_all(&dir).unwrap();
         let output = dir.join("out.txt");
         std::fs::write(&output, [b'x'; 50]).unwrap();
-        let generations = Generations::of(dir.join("a.ckpt"));
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint("a", ""),
-            label: "a".into(),
-            shape: String::new(),
-        };
-        let mut journal = Journal::new(generations.clone(), &meta, 0);
         // The outputs follow the code in a head, as a run writes them.
         journal.code = Some(7);
         record(&mut journal, 1, &output, 40, true, true);

@@ -267,27 +267,15 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::format::envelope;
-    use crate::format::log::LogMeta;
-    use crate::store::files::Generations;
     use crate::store::journal::{Journal, Sink};
 
     /// Writes `records` checkpoints through a journal, submitting each, then flushes: every
     /// flush returns (a lost wake-up would hang it) and the log is in place.
     #[test]
     fn every_submitted_checkpoint_is_flushed_and_moved_into_place() {
-        let dir = std::env::temp_dir().join(format!("resumable-syncer-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let generations = Generations::of(dir.join("a.ckpt"));
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint("a", ""),
-            label: "a".into(),
-            shape: String::new(),
-        };
+        let (dir, generations, mut journal) = Journal::scratch("syncer");
         let (done, finished) = mpsc::channel();
-        let worker_generations = generations.clone();
         std::thread::spawn(move || {
-            let mut journal = Journal::new(worker_generations, &meta, 0);
             let mut syncer = Syncer::default();
             for index in 1..=200u64 {
                 let new_file = journal.wants_new_file() && !syncer.compaction_pending();
@@ -319,15 +307,7 @@ mod tests {
     /// the file is closed without the caller waiting for it.
     #[test]
     fn the_thread_closes_the_log_it_is_given_at_the_end() {
-        let dir = std::env::temp_dir().join(format!("resumable-closing-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let generations = Generations::of(dir.join("a.ckpt"));
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint("a", ""),
-            label: "a".into(),
-            shape: String::new(),
-        };
-        let mut journal = Journal::new(generations.clone(), &meta, 0);
+        let (dir, _, mut journal) = Journal::scratch("closing");
         let mut syncer = Syncer::default();
         journal.begin(true);
         journal.whole(&Sink::new(&OsFs), &1u64).unwrap();
