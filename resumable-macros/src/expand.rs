@@ -69,14 +69,18 @@
 //!         exit(Exit::Completed, ())
 //!     })).map(into_exit);
 //!     run.end_watch();                                        // signals: default again
-//!     match exit {
-//!         Ok(Exit::Completed) => run.complete(),              // removes the checkpoint
-//!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
-//!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 if dirty_at != pulled */ return v; }
-//!         Ok(Exit::Abort(err)) => run.abort(err),             // panics
-//!         Ok(Exit::Stopped) => run.stopped(pulled - 1),       // re-raises the signal
-//!         Err(panic) => { /* the same save */ resume_unwind(panic) }
-//!     };
+//!     // Every way out, one path (`__private::finish`): removes the checkpoint when the loop
+//!     // completed; after a failure (an `Err` returned, `?`, a panic) saves the state with
+//!     // `save_failed` if the failing iteration had not touched it (`dirty_at != pulled`);
+//!     // routes a failed save to the function's `Err` or the panic; a stop re-raises the
+//!     // signal; a panic is resumed. `Some(v)`: the function returns `v`.
+//!     let mut save_failed = |run: &mut Run, failure: &str| { /* run.save, each binding,
+//!                                                              commit_after_failure */ };
+//!     if let Some(v) = finish(&mut run, exit, Ended { pulled, saving, untouched: dirty_at !=
+//!                                 pulled, save: FailureSave::State(&mut save_failed) },
+//!                             |v| /* is `v` an Err */, route) {
+//!         return v;
+//!     }
 //!     results
 //! }
 //! ```

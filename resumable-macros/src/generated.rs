@@ -103,9 +103,15 @@ pub struct Parts {
     pub every: Literal,
     /// The checkpointed loop from its first item, saving at boundaries.
     pub hot_loop: TokenStream,
-    pub save_after_error: TokenStream,
-    pub save_after_try: TokenStream,
-    pub save_after_panic: TokenStream,
+    /// `let mut save_failed = |run, failure| …`: how a failure saves the state, once the loop
+    /// has ended (nothing when a failure cannot save).
+    pub define_save_failed: TokenStream,
+    /// The `FailureSave` handed to `finish`.
+    pub failure_save: TokenStream,
+    /// Whether the failing iteration had not touched the state yet (see `first_use.rs`).
+    pub untouched: TokenStream,
+    /// `fn(&R) -> bool`: whether a value returned from the loop is an `Err`.
+    pub is_failure: TokenStream,
     /// Whether `value`, returned from the loop, is an `Err`.
     pub returned_is_failure: TokenStream,
     is_async: bool,
@@ -472,29 +478,34 @@ impl Parts {
         // A watched binding the body can move on a way out is gone after it: a failure cannot
         // check it, so it saves nothing (see `exit_moves.rs`).
         let exit_moved: Vec<String> = model.exit_moved.iter().map(ToString::to_string).collect();
-        let save_after = |failure: &str| {
-            let saved = if exit_moved.is_empty() {
-                quote! {{
+        // Every failure's save, written once: the runtime's `finish` calls it (see
+        // `Parts::finish`). After the loop in the source, so the state's types are known.
+        let save_failed = local("save_failed");
+        let failure = local("failure");
+        let define_save_failed = match first_use {
+            FirstUse::AtStart => quote!(),
+            _ if !exit_moved.is_empty() => quote!(),
+            _ => quote! {
+                let mut #save_failed = |#run: &mut #private::Run, #failure: &str| {
                     #set_position
                     let mut #save = #run.save(#pulled - 1, ::core::option::Option::None, &#watch_list);
                     #save_state
                     #save.commit_after_failure(#failure);
-                }}
-            } else {
-                quote!({ #run.failed_unchecked(#failure, #pulled - 1, &[#(#exit_moved),*]); })
-            };
-            let unsaved = quote!(#run.failed_unsaved(#failure, #pulled - 1););
-            match first_use {
-                FirstUse::Never => saved,
-                FirstUse::AtStart => unsaved,
-                FirstUse::Marked => quote! {
-                    if #dirty_at != #pulled #saved else { #unsaved }
-                },
-            }
+                };
+            },
         };
-        let save_after_error = save_after("the function returned an error");
-        let save_after_try = save_after("`?` returned early with an error");
-        let save_after_panic = save_after("a panic");
+        let failure_save = match first_use {
+            FirstUse::AtStart => quote!(#private::FailureSave::Unsaved),
+            _ if !exit_moved.is_empty() => {
+                quote!(#private::FailureSave::Moved(&[#(#exit_moved),*]))
+            }
+            _ => quote!(#private::FailureSave::State(&mut #save_failed)),
+        };
+        let untouched = match first_use {
+            FirstUse::Never => quote!(true),
+            FirstUse::AtStart => quote!(false),
+            FirstUse::Marked => quote!(#dirty_at != #pulled),
+        };
 
         let return_type = control_flow::return_type(&function.sig.output);
         let may_be_result = match &function.sig.output {
@@ -516,6 +527,17 @@ impl Parts {
             }}
         } else {
             quote!(false)
+        };
+        let is_failure = if may_be_result {
+            quote! {
+                |#value| {
+                    #[allow(unused_imports)]
+                    use #private::{ReturnedOther as _, ReturnedResult as _};
+                    (&#private::Returned(#value)).is_failure()
+                }
+            }
+        } else {
+            quote!(|_| false)
         };
         // The checkpointed loop, from its first item on: `iter` is its iterator, `due` and `stride`
         // are set. In a nest, an inner loop that runs out gives back the `pulled += 1` of the
@@ -721,9 +743,10 @@ impl Parts {
             watch,
             every: every_literal,
             hot_loop,
-            save_after_error,
-            save_after_try,
-            save_after_panic,
+            define_save_failed,
+            failure_save,
+            untouched,
+            is_failure,
             returned_is_failure,
             is_async,
             return_type,
@@ -748,8 +771,9 @@ impl Parts {
         }
     }
 
-    /// What each way out of the loop does, once `exit` holds how it ended. With
-    /// `saves_failures` (a single loop) a failure saves here; a nest saved its failures where
+    /// What each way out of the loop does, once `exit` holds how it ended: one call into the
+    /// runtime (`finish`), which returns the function's value or goes on after the loop. With
+    /// `saves_failures` (a single loop) a failure saves there; a nest saved its failures where
     /// they happened, or keeps its last checkpoint.
     pub fn after_loop(&self, saves_failures: bool) -> TokenStream {
         let Locals {
@@ -757,74 +781,47 @@ impl Parts {
             pulled,
             exit,
             value,
-            err,
-            payload,
             saving,
             ..
         } = &self.locals;
         let private = quote!(#RUNTIME::__private);
-        let returned_is_failure = &self.returned_is_failure;
-        // A failed save: returned as the function's `Err` (the checkpoints before it made
-        // durable first), else the panic that says which checkpoint stands.
-        let abort = if self.may_be_result {
-            let route = local("route");
-            quote! {
-                match #route(#err) {
-                    ::core::result::Result::Ok(#value) => {
-                        #run.settle();
-                        return #value;
-                    }
-                    ::core::result::Result::Err(#err) => #run.abort(#err),
-                }
-            }
-        } else {
-            quote!(#run.abort(#err))
-        };
-        let (save_after_error, save_after_try, save_after_panic) = if saves_failures {
-            let save_after_panic = &self.save_after_panic;
+        let (define_save_failed, untouched, failure_save) = if saves_failures {
             (
-                self.save_after_error.clone(),
-                self.save_after_try.clone(),
-                // A panic inside our own save came from a `Serialize` impl: saving again
-                // would only panic again.
-                quote! {
-                    if !#saving {
-                        #save_after_panic
-                    }
-                },
+                self.define_save_failed.clone(),
+                self.untouched.clone(),
+                self.failure_save.clone(),
             )
         } else {
-            (quote!(), quote!(), quote!())
+            (
+                quote!(),
+                quote!(false),
+                quote!(#private::FailureSave::Elsewhere),
+            )
         };
+        // A failed save: returned as the function's `Err` when it can be, else the panic.
+        let route = if self.may_be_result {
+            let route = local("route");
+            quote!(#route)
+        } else {
+            quote!(#private::no_route)
+        };
+        let is_failure = &self.is_failure;
         quote! {
-            match #exit {
-                ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
-                ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                    if #returned_is_failure {
-                        #save_after_error
-                        #run.obey_signal();
-                    } else {
-                        #run.complete();
-                    }
-                    return #value;
-                }
-                ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                    #save_after_try
-                    #run.obey_signal();
-                    return #value;
-                }
-                ::core::result::Result::Ok(#private::Exit::Abort(#err)) => {
-                    #abort
-                }
-                ::core::result::Result::Ok(#private::Exit::Stopped) => {
-                    #run.stopped(#pulled - 1)
-                }
-                ::core::result::Result::Err(#payload) => {
-                    #save_after_panic
-                    #run.obey_signal();
-                    ::std::panic::resume_unwind(#payload)
-                }
-            };
+            #define_save_failed
+            if let ::core::option::Option::Some(#value) = #private::finish(
+                &mut #run,
+                #exit,
+                #private::Ended {
+                    pulled: #pulled,
+                    saving: #saving,
+                    untouched: #untouched,
+                    save: #failure_save,
+                },
+                #is_failure,
+                #route,
+            ) {
+                return #value;
+            }
         }
     }
 
