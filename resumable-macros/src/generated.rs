@@ -27,7 +27,6 @@ pub struct Locals {
     pub exit: Ident,
     pub value: Ident,
     pub err: Ident,
-    pub payload: Ident,
     pub saving: Ident,
     pub due: Ident,
     pub stride: Ident,
@@ -53,7 +52,6 @@ impl Locals {
             exit: local("exit"),
             value: local("value"),
             err: local("err"),
-            payload: local("payload"),
             saving: local("saving"),
             due: local("due"),
             stride: local("stride"),
@@ -112,8 +110,6 @@ pub struct Parts {
     pub untouched: TokenStream,
     /// `fn(&R) -> bool`: whether a value returned from the loop is an `Err`.
     pub is_failure: TokenStream,
-    /// Whether `value`, returned from the loop, is an `Err`.
-    pub returned_is_failure: TokenStream,
     is_async: bool,
     return_type: TokenStream,
     /// When the return type is spelled `…Result<…>`, its error type: see [`Parts::catching`].
@@ -519,15 +515,6 @@ impl Parts {
             }
             _ => None,
         };
-        let returned_is_failure = if may_be_result {
-            quote! {{
-                #[allow(unused_imports)]
-                use #private::{ReturnedOther as _, ReturnedResult as _};
-                (&#private::Returned(&#value)).is_failure()
-            }}
-        } else {
-            quote!(false)
-        };
         let is_failure = if may_be_result {
             quote! {
                 |#value| {
@@ -747,7 +734,6 @@ impl Parts {
             failure_save,
             untouched,
             is_failure,
-            returned_is_failure,
             is_async,
             return_type,
             result_error,
@@ -798,13 +784,7 @@ impl Parts {
                 quote!(#private::FailureSave::Elsewhere),
             )
         };
-        // A failed save: returned as the function's `Err` when it can be, else the panic.
-        let route = if self.may_be_result {
-            let route = local("route");
-            quote!(#route)
-        } else {
-            quote!(#private::no_route)
-        };
+        let route = self.route_fn();
         let is_failure = &self.is_failure;
         quote! {
             #define_save_failed
@@ -822,6 +802,17 @@ impl Parts {
             ) {
                 return #value;
             }
+        }
+    }
+
+    /// Where `finish` sends a failed save: the `route` closure, which returns it as the
+    /// function's `Err` when it can be, else `no_route` (the panic).
+    fn route_fn(&self) -> TokenStream {
+        if self.may_be_result {
+            let route = local("route");
+            quote!(#route)
+        } else {
+            quote!(#RUNTIME::__private::no_route)
         }
     }
 
@@ -883,15 +874,12 @@ impl Parts {
             return quote!();
         }
         let Locals {
-            run,
-            pulled,
-            exit,
-            payload,
-            value,
-            ..
+            run, pulled, exit, ..
         } = &self.locals;
-        let returned_is_failure = &self.returned_is_failure;
         let private = quote!(#RUNTIME::__private);
+        let is_failure = &self.is_failure;
+        let route = self.route_fn();
+        let lost = local("lost");
         let back: Vec<Ident> = (0..by_value.len())
             .map(|i| local(&format!("back_{i}")))
             .collect();
@@ -911,22 +899,8 @@ impl Parts {
                     ::core::result::Result::Ok(#exit)
                 }
                 // The state went with the value returned (`return out`), or an error
-                // returned where the macro cannot see dropped it.
-                ::core::result::Result::Ok((#exit, _)) => {
-                    let #value = #private::returned_value(#exit);
-                    if #returned_is_failure {
-                        #run.failed_unsaved("the function returned an error", #pulled - 1);
-                        #run.obey_signal();
-                    } else {
-                        #run.complete();
-                    }
-                    return #value;
-                }
-                ::core::result::Result::Err(#payload) => {
-                    #run.failed_unsaved("a panic", #pulled - 1);
-                    #run.obey_signal();
-                    ::std::panic::resume_unwind(#payload)
-                }
+                // returned where the macro cannot see, or a panic, dropped it.
+                #lost => return #private::state_lost(&mut #run, #lost, #pulled, #is_failure, #route),
             };
         }
     }

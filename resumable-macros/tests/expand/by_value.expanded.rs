@@ -100,25 +100,18 @@ fn fold(n: u64) -> Result<Acc, String> {
             }
             ::core::result::Result::Ok(__resumable_exit)
         }
-        ::core::result::Result::Ok((__resumable_exit, _)) => {
-            let __resumable_value = ::resumable::__private::returned_value(__resumable_exit);
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                __resumable_run
-                    .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
+        __resumable_lost => {
+            return ::resumable::__private::state_lost(
+                &mut __resumable_run,
+                __resumable_lost,
+                __resumable_pulled,
+                |__resumable_value| {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                    (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                },
+                __resumable_route,
+            );
         }
     };
     let mut __resumable_save_failed =

@@ -79,6 +79,31 @@ pub fn finish<R>(
     value
 }
 
+/// The loop's closure ended without handing back the state it moved in (see the macro's
+/// `moved.rs`): a value returned took it (`return out`), or an error returned where the macro
+/// cannot see (`bail!`) or a panic dropped it. Nothing can be saved: the last checkpoint
+/// stands. Ends the run as [`finish`] does and returns the function's value.
+#[track_caller]
+#[inline]
+pub fn state_lost<R, S>(
+    run: &mut Run,
+    lost: std::thread::Result<(Exit<R>, S)>,
+    pulled: u64,
+    is_failure: fn(&R) -> bool,
+    route: fn(Error) -> Result<R, Error>,
+) -> R {
+    let ended = Ended {
+        pulled,
+        saving: false,
+        untouched: false,
+        save: FailureSave::Unsaved,
+    };
+    match finish(run, lost.map(|(exit, _)| exit), ended, is_failure, route) {
+        Some(value) => value,
+        None => unreachable!("only a returned error hands no state back"),
+    }
+}
+
 /// `Err(err)`: the route of a function that cannot return a runtime error (it panics with it,
 /// through [`Run::abort`]).
 #[inline(always)]
