@@ -481,14 +481,27 @@ impl Parts {
         let define_save_failed = match first_use {
             FirstUse::AtStart => quote!(),
             _ if !exit_moved.is_empty() => quote!(),
-            _ => quote! {
-                let mut #save_failed = |#run: &mut #private::Run, #failure: &str| {
-                    #set_position
-                    let mut #save = #run.save(#pulled - 1, ::core::option::Option::None, &#watch_list);
-                    #save_state
-                    #save.commit_after_failure(#failure);
+            // The failing iteration comes in as `index`, not from `pulled`: a closure that
+            // captured the loop's counter would take its address, and the hot loop would keep
+            // it in memory instead of a register.
+            _ => {
+                let index = local("index");
+                let set_position = if nest.is_some() {
+                    quote!(#position = (#outer_at, #index - #base);)
+                } else {
+                    quote!()
                 };
-            },
+                quote! {
+                    let mut #save_failed =
+                        |#run: &mut #private::Run, #index: u64, #failure: &str| {
+                            #set_position
+                            let mut #save =
+                                #run.save(#index, ::core::option::Option::None, &#watch_list);
+                            #save_state
+                            #save.commit_after_failure(#failure);
+                        };
+                }
+            }
         };
         let failure_save = match first_use {
             FirstUse::AtStart => quote!(#private::FailureSave::Unsaved),

@@ -115,9 +115,11 @@ fn fold(n: u64) -> Result<Acc, String> {
         }
     };
     let mut __resumable_save_failed =
-        |__resumable_run: &mut ::resumable::__private::Run, __resumable_failure: &str| {
+        |__resumable_run: &mut ::resumable::__private::Run,
+         __resumable_index: u64,
+         __resumable_failure: &str| {
             let mut __resumable_save =
-                __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None, &[]);
+                __resumable_run.save(__resumable_index, ::core::option::Option::None, &[]);
             {
                 if __resumable_save.checks() {
                     #[allow(unused_imports)]

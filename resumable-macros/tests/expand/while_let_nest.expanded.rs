@@ -414,13 +414,12 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                     .map(::resumable::__private::into_exit);
                 let mut __resumable_save_failed =
                     |__resumable_run: &mut ::resumable::__private::Run,
+                     __resumable_index: u64,
                      __resumable_failure: &str| {
-                        __resumable_position = (
-                            __resumable_outer_at,
-                            __resumable_pulled - 1 - __resumable_base,
-                        );
+                        __resumable_position =
+                            (__resumable_outer_at, __resumable_index - __resumable_base);
                         let mut __resumable_save = __resumable_run.save(
-                            __resumable_pulled - 1,
+                            __resumable_index,
                             ::core::option::Option::None,
                             &[],
                         );

@@ -262,9 +262,11 @@ impl Grid {
         .map(::resumable::__private::into_exit);
         __resumable_run.end_watch();
         let mut __resumable_save_failed =
-            |__resumable_run: &mut ::resumable::__private::Run, __resumable_failure: &str| {
+            |__resumable_run: &mut ::resumable::__private::Run,
+             __resumable_index: u64,
+             __resumable_failure: &str| {
                 let mut __resumable_save =
-                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None, &{
+                    __resumable_run.save(__resumable_index, ::core::option::Option::None, &{
                         #[allow(unused_imports)]
                         use ::resumable::__private::{
                             WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,

@@ -34,9 +34,9 @@ pub enum FailureSave<'a> {
     /// A watched binding the body can move on a way out may be gone: nothing is saved, and
     /// the warning names these bindings.
     Moved(&'a [&'a str]),
-    /// Saves the state at iteration `pulled - 1` after this failure: `run.save`, each binding,
-    /// `commit_after_failure`.
-    State(&'a mut dyn FnMut(&mut Run, &str)),
+    /// Saves the state after this failure, `pulled - 1` iterations completed: `run.save`,
+    /// each binding, `commit_after_failure`.
+    State(&'a mut dyn FnMut(&mut Run, u64, &str)),
 }
 
 /// Ends the run as the loop's closure ended (`exit`; its `Err` a caught panic): removes the
@@ -152,7 +152,6 @@ enum Way {
 }
 
 /// What a way out does to the run; not generic, so compiled once.
-#[track_caller]
 fn end(run: &mut Run, way: Way, mut ended: Ended<'_>) {
     match way {
         Way::Completed => run.complete(),
@@ -186,6 +185,6 @@ fn failed(run: &mut Run, failure: &str, ended: &mut Ended<'_>) {
         FailureSave::Unsaved => run.failed_unsaved(failure, pulled - 1),
         _ if !ended.untouched => run.failed_unsaved(failure, pulled - 1),
         FailureSave::Moved(moved) => run.failed_unchecked(failure, pulled - 1, moved),
-        FailureSave::State(save) => save(run, failure),
+        FailureSave::State(save) => save(run, pulled - 1, failure),
     }
 }
