@@ -74,8 +74,8 @@
 //!     // `save_failed` if the failing iteration had not touched it (`dirty_at != pulled`);
 //!     // routes a failed save to the function's `Err` or the panic; a stop re-raises the
 //!     // signal; a panic is resumed. `Some(v)`: the function returns `v`.
-//!     let mut save_failed = |run: &mut Run, failure: &str| { /* run.save, each binding,
-//!                                                              commit_after_failure */ };
+//!     let mut save_failed = |run: &mut Run, index: u64, failure: &str| { /* run.save at
+//!         `index`, each binding, commit_after_failure */ };      // (not `pulled`: see there)
 //!     if let Some(v) = finish(&mut run, exit, Ended { pulled, saving, untouched: dirty_at !=
 //!                                 pulled, save: FailureSave::State(&mut save_failed) },
 //!                             |v| /* is `v` an Err */, route) {
