@@ -70,16 +70,20 @@
 //!     })).map(into_exit);
 //!     run.end_watch();                                        // signals: default again
 //!     // Every way out, one path (`__private::finish`): removes the checkpoint when the loop
-//!     // completed; after a failure (an `Err` returned, `?`, a panic) saves the state with
-//!     // `save_failed` if the failing iteration had not touched it (`dirty_at != pulled`);
-//!     // routes a failed save to the function's `Err` or the panic; a stop re-raises the
-//!     // signal; a panic is resumed. `Some(v)`: the function returns `v`.
-//!     let mut save_failed = |run: &mut Run, index: u64, failure: &str| { /* run.save at
-//!         `index`, each binding, commit_after_failure */ };      // (not `pulled`: see there)
-//!     if let Some(v) = finish(&mut run, exit, Ended { pulled, saving, untouched: dirty_at !=
-//!                                 pulled, save: FailureSave::State(&mut save_failed) },
-//!                             |v| /* is `v` an Err */, route) {
-//!         return v;
+//!     // completed; after a failure (an `Err` returned, `?`, a panic) has the state saved if
+//!     // the failing iteration had not touched it (`dirty_at != pulled`), else says what
+//!     // stands; routes a failed save to the function's `Err` or the panic; a stop re-raises
+//!     // the signal; a panic is resumed.
+//!     match finish(&mut run, exit, Ended { pulled, saving, untouched: dirty_at != pulled,
+//!                  save: FailureSave::State }, |v| /* is `v` an Err */, route) {
+//!         Finished::Return(v) => return v,
+//!         Finished::GoOn => {}
+//!         Finished::Save(pending) => {   // the save, here in the function's own code
+//!             let mut save = run.save(pending.index, None, &[]);
+//!             /* each binding, as at a boundary */
+//!             save.commit_after_failure(pending.failure);
+//!             return pending.saved(&mut run);          // waits for it; or resumes the panic
+//!         }
 //!     }
 //!     results
 //! }

@@ -70,7 +70,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         watch,
         every,
         hot_loop,
-        define_save_failed,
+        save_failed,
         failure_save,
         untouched,
         is_failure,
@@ -102,6 +102,8 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
     let inner_done = local("inner_done");
     let restoring = local("restoring");
     let inner_exit = local("inner_exit");
+    let pending = local("pending");
+    let save_failed = save_failed.clone().unwrap_or_default();
     let outer_pat = &looped.pat;
     let outer_iterable = &looped.expr;
     let outer_label = &looped.label;
@@ -224,8 +226,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             // A failure in the inner loop saves here, where the state declared
             // between the loops still exists; one outside it keeps the last
             // checkpoint.
-            #define_save_failed
-            if let ::core::option::Option::Some(#exit) = #private::finish_inner(
+            match #private::finish_inner(
                 &mut #run,
                 #inner_exit,
                 #private::Ended {
@@ -236,7 +237,12 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
                 },
                 #is_failure,
             ) {
-                return #private::exit(#exit, ());
+                #private::InnerFinished::GoOn => {}
+                #private::InnerFinished::Leave(#exit) => return #private::exit(#exit, ()),
+                #private::InnerFinished::Save(#pending) => {
+                    #save_failed
+                    return #private::exit(#pending.saved(&mut #run), ());
+                }
             }
             #(#after)*
         }

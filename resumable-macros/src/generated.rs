@@ -101,9 +101,9 @@ pub struct Parts {
     pub every: Literal,
     /// The checkpointed loop from its first item, saving at boundaries.
     pub hot_loop: TokenStream,
-    /// `let mut save_failed = |run, failure| …`: how a failure saves the state, once the loop
-    /// has ended (nothing when a failure cannot save).
-    pub define_save_failed: TokenStream,
+    /// How a failure saves the state once the loop has ended, at `pending.index` (`None` when
+    /// a failure cannot save).
+    pub save_failed: Option<TokenStream>,
     /// The `FailureSave` handed to `finish`.
     pub failure_save: TokenStream,
     /// Whether the failing iteration had not touched the state yet (see `first_use.rs`).
@@ -474,41 +474,33 @@ impl Parts {
         // A watched binding the body can move on a way out is gone after it: a failure cannot
         // check it, so it saves nothing (see `exit_moves.rs`).
         let exit_moved: Vec<String> = model.exit_moved.iter().map(ToString::to_string).collect();
-        // Every failure's save, written once: the runtime's `finish` calls it (see
-        // `Parts::finish`). After the loop in the source, so the state's types are known.
-        let save_failed = local("save_failed");
-        let failure = local("failure");
-        let define_save_failed = match first_use {
-            FirstUse::AtStart => quote!(),
-            _ if !exit_moved.is_empty() => quote!(),
-            // The failing iteration comes in as `index`, not from `pulled`: a closure that
-            // captured the loop's counter would take its address, and the hot loop would keep
-            // it in memory instead of a register.
-            _ => {
-                let index = local("index");
-                let set_position = if nest.is_some() {
-                    quote!(#position = (#outer_at, #index - #base);)
-                } else {
-                    quote!()
-                };
-                quote! {
-                    let mut #save_failed =
-                        |#run: &mut #private::Run, #index: u64, #failure: &str| {
-                            #set_position
-                            let mut #save =
-                                #run.save(#index, ::core::option::Option::None, &#watch_list);
-                            #save_state
-                            #save.commit_after_failure(#failure);
-                        };
-                }
-            }
+        // Every failure's save, written once, after the loop where the state's types are known:
+        // `finish` says when (`Finished::Save`), and the `pending` it hands over says at which
+        // iteration and after what. In the function's own code, not a closure handed to the
+        // runtime: that would take the state's addresses out of the function, and its hot loop
+        // would keep the state in memory instead of registers.
+        let pending = local("pending");
+        let save_failed = if matches!(first_use, FirstUse::AtStart) || !exit_moved.is_empty() {
+            None
+        } else {
+            let set_position = if nest.is_some() {
+                quote!(#position = (#outer_at, #pending.index - #base);)
+            } else {
+                quote!()
+            };
+            Some(quote! {
+                #set_position
+                let mut #save = #run.save(#pending.index, ::core::option::Option::None, &#watch_list);
+                #save_state
+                #save.commit_after_failure(#pending.failure);
+            })
         };
         let failure_save = match first_use {
             FirstUse::AtStart => quote!(#private::FailureSave::Unsaved),
             _ if !exit_moved.is_empty() => {
                 quote!(#private::FailureSave::Moved(&[#(#exit_moved),*]))
             }
-            _ => quote!(#private::FailureSave::State(&mut #save_failed)),
+            _ => quote!(#private::FailureSave::State),
         };
         let untouched = match first_use {
             FirstUse::Never => quote!(true),
@@ -743,7 +735,7 @@ impl Parts {
             watch,
             every: every_literal,
             hot_loop,
-            define_save_failed,
+            save_failed,
             failure_save,
             untouched,
             is_failure,
@@ -784,24 +776,24 @@ impl Parts {
             ..
         } = &self.locals;
         let private = quote!(#RUNTIME::__private);
-        let (define_save_failed, untouched, failure_save) = if saves_failures {
-            (
-                self.define_save_failed.clone(),
+        let (save_failed, untouched, failure_save) = match &self.save_failed {
+            Some(save_failed) if saves_failures => (
+                save_failed.clone(),
                 self.untouched.clone(),
                 self.failure_save.clone(),
-            )
-        } else {
-            (
+            ),
+            None if saves_failures => (quote!(), self.untouched.clone(), self.failure_save.clone()),
+            _ => (
                 quote!(),
                 quote!(false),
                 quote!(#private::FailureSave::Elsewhere),
-            )
+            ),
         };
         let route = self.route_fn();
         let is_failure = &self.is_failure;
+        let pending = local("pending");
         quote! {
-            #define_save_failed
-            if let ::core::option::Option::Some(#value) = #private::finish(
+            match #private::finish(
                 &mut #run,
                 #exit,
                 #private::Ended {
@@ -813,7 +805,12 @@ impl Parts {
                 #is_failure,
                 #route,
             ) {
-                return #value;
+                #private::Finished::Return(#value) => return #value,
+                #private::Finished::GoOn => {}
+                #private::Finished::Save(#pending) => {
+                    #save_failed
+                    return #pending.saved(&mut #run);
+                }
             }
         }
     }

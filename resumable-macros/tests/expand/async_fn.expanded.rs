@@ -242,12 +242,27 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         .await
         .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    let mut __resumable_save_failed =
-        |__resumable_run: &mut ::resumable::__private::Run,
-         __resumable_index: u64,
-         __resumable_failure: &str| {
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: __resumable_dirty_at != __resumable_pulled,
+            save: ::resumable::__private::FailureSave::State,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
             let mut __resumable_save =
-                __resumable_run.save(__resumable_index, ::core::option::Option::None, &[]);
+                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
             {
                 if __resumable_save.checks() {
                     #[allow(unused_imports)]
@@ -268,25 +283,9 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                     (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
                 (__resumable_codec_0.save)(&mut __resumable_save, &report);
             }
-            __resumable_save.commit_after_failure(__resumable_failure);
-        };
-    if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
-        &mut __resumable_run,
-        __resumable_exit,
-        ::resumable::__private::Ended {
-            pulled: __resumable_pulled,
-            saving: __resumable_saving,
-            untouched: __resumable_dirty_at != __resumable_pulled,
-            save: ::resumable::__private::FailureSave::State(&mut __resumable_save_failed),
-        },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
-        __resumable_route,
-    ) {
-        return __resumable_value;
+            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            return __resumable_pending.saved(&mut __resumable_run);
+        }
     }
     Ok(report)
 }

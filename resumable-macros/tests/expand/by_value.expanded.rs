@@ -114,12 +114,27 @@ fn fold(n: u64) -> Result<Acc, String> {
             );
         }
     };
-    let mut __resumable_save_failed =
-        |__resumable_run: &mut ::resumable::__private::Run,
-         __resumable_index: u64,
-         __resumable_failure: &str| {
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: __resumable_dirty_at != __resumable_pulled,
+            save: ::resumable::__private::FailureSave::State,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
             let mut __resumable_save =
-                __resumable_run.save(__resumable_index, ::core::option::Option::None, &[]);
+                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
             {
                 if __resumable_save.checks() {
                     #[allow(unused_imports)]
@@ -136,25 +151,9 @@ fn fold(n: u64) -> Result<Acc, String> {
                     .pick(__resumable_codec_0)
                     .save)(&mut __resumable_save, &acc);
             }
-            __resumable_save.commit_after_failure(__resumable_failure);
-        };
-    if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
-        &mut __resumable_run,
-        __resumable_exit,
-        ::resumable::__private::Ended {
-            pulled: __resumable_pulled,
-            saving: __resumable_saving,
-            untouched: __resumable_dirty_at != __resumable_pulled,
-            save: ::resumable::__private::FailureSave::State(&mut __resumable_save_failed),
-        },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
-        __resumable_route,
-    ) {
-        return __resumable_value;
+            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            return __resumable_pending.saved(&mut __resumable_run);
+        }
     }
     Ok(acc)
 }

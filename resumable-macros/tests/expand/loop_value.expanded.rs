@@ -279,7 +279,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             );
         }
     };
-    if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
+    match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,
         ::resumable::__private::Ended {
@@ -295,7 +295,11 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
         },
         __resumable_route,
     ) {
-        return __resumable_value;
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
+        }
     }
     let found = match __resumable_loop_value {
         ::core::option::Option::Some(__resumable_loop_value) => __resumable_loop_value,

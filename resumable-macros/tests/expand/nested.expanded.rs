@@ -417,24 +417,31 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                         },
                     ))
                     .map(::resumable::__private::into_exit);
-                if let ::core::option::Option::Some(__resumable_exit) =
-                    ::resumable::__private::finish_inner(
-                        &mut __resumable_run,
-                        __resumable_inner_exit,
-                        ::resumable::__private::Ended {
-                            pulled: __resumable_pulled,
-                            saving: __resumable_saving,
-                            untouched: false,
-                            save: ::resumable::__private::FailureSave::Unsaved,
-                        },
-                        |__resumable_value| {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-                        },
-                    )
-                {
-                    return ::resumable::__private::exit(__resumable_exit, ());
+                match ::resumable::__private::finish_inner(
+                    &mut __resumable_run,
+                    __resumable_inner_exit,
+                    ::resumable::__private::Ended {
+                        pulled: __resumable_pulled,
+                        saving: __resumable_saving,
+                        untouched: false,
+                        save: ::resumable::__private::FailureSave::Unsaved,
+                    },
+                    |__resumable_value| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                        (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                    },
+                ) {
+                    ::resumable::__private::InnerFinished::GoOn => {}
+                    ::resumable::__private::InnerFinished::Leave(__resumable_exit) => {
+                        return ::resumable::__private::exit(__resumable_exit, ());
+                    }
+                    ::resumable::__private::InnerFinished::Save(__resumable_pending) => {
+                        return ::resumable::__private::exit(
+                            __resumable_pending.saved(&mut __resumable_run),
+                            (),
+                        );
+                    }
                 }
                 losses.push(loss);
             }
@@ -451,7 +458,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     ))
     .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
+    match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,
         ::resumable::__private::Ended {
@@ -467,7 +474,11 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
         },
         __resumable_route,
     ) {
-        return __resumable_value;
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
+        }
     }
     losses
 }

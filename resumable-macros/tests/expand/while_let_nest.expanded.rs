@@ -412,14 +412,32 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                         },
                     ))
                     .map(::resumable::__private::into_exit);
-                let mut __resumable_save_failed =
-                    |__resumable_run: &mut ::resumable::__private::Run,
-                     __resumable_index: u64,
-                     __resumable_failure: &str| {
-                        __resumable_position =
-                            (__resumable_outer_at, __resumable_index - __resumable_base);
+                match ::resumable::__private::finish_inner(
+                    &mut __resumable_run,
+                    __resumable_inner_exit,
+                    ::resumable::__private::Ended {
+                        pulled: __resumable_pulled,
+                        saving: __resumable_saving,
+                        untouched: __resumable_dirty_at != __resumable_pulled,
+                        save: ::resumable::__private::FailureSave::State,
+                    },
+                    |__resumable_value| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                        (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                    },
+                ) {
+                    ::resumable::__private::InnerFinished::GoOn => {}
+                    ::resumable::__private::InnerFinished::Leave(__resumable_exit) => {
+                        return ::resumable::__private::exit(__resumable_exit, ());
+                    }
+                    ::resumable::__private::InnerFinished::Save(__resumable_pending) => {
+                        __resumable_position = (
+                            __resumable_outer_at,
+                            __resumable_pending.index - __resumable_base,
+                        );
                         let mut __resumable_save = __resumable_run.save(
-                            __resumable_index,
+                            __resumable_pending.index,
                             ::core::option::Option::None,
                             &[],
                         );
@@ -511,28 +529,12 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                 .pick(__resumable_codec_4)
                                 .save)(&mut __resumable_save, &sum);
                         }
-                        __resumable_save.commit_after_failure(__resumable_failure);
-                    };
-                if let ::core::option::Option::Some(__resumable_exit) =
-                    ::resumable::__private::finish_inner(
-                        &mut __resumable_run,
-                        __resumable_inner_exit,
-                        ::resumable::__private::Ended {
-                            pulled: __resumable_pulled,
-                            saving: __resumable_saving,
-                            untouched: __resumable_dirty_at != __resumable_pulled,
-                            save: ::resumable::__private::FailureSave::State(
-                                &mut __resumable_save_failed,
-                            ),
-                        },
-                        |__resumable_value| {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-                        },
-                    )
-                {
-                    return ::resumable::__private::exit(__resumable_exit, ());
+                        __resumable_save.commit_after_failure(__resumable_pending.failure);
+                        return ::resumable::__private::exit(
+                            __resumable_pending.saved(&mut __resumable_run),
+                            (),
+                        );
+                    }
                 }
                 sums.push(sum);
             }
@@ -549,7 +551,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     ))
     .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
+    match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,
         ::resumable::__private::Ended {
@@ -565,7 +567,11 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
         },
         __resumable_route,
     ) {
-        return __resumable_value;
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
+        }
     }
     sums
 }

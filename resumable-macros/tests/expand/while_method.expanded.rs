@@ -261,18 +261,34 @@ impl Grid {
         ))
         .map(::resumable::__private::into_exit);
         __resumable_run.end_watch();
-        let mut __resumable_save_failed =
-            |__resumable_run: &mut ::resumable::__private::Run,
-             __resumable_index: u64,
-             __resumable_failure: &str| {
-                let mut __resumable_save =
-                    __resumable_run.save(__resumable_index, ::core::option::Option::None, &{
+        match ::resumable::__private::finish(
+            &mut __resumable_run,
+            __resumable_exit,
+            ::resumable::__private::Ended {
+                pulled: __resumable_pulled,
+                saving: __resumable_saving,
+                untouched: __resumable_dirty_at != __resumable_pulled,
+                save: ::resumable::__private::FailureSave::State,
+            },
+            |_| false,
+            ::resumable::__private::no_route,
+        ) {
+            ::resumable::__private::Finished::Return(__resumable_value) => {
+                return __resumable_value;
+            }
+            ::resumable::__private::Finished::GoOn => {}
+            ::resumable::__private::Finished::Save(__resumable_pending) => {
+                let mut __resumable_save = __resumable_run.save(
+                    __resumable_pending.index,
+                    ::core::option::Option::None,
+                    &{
                         #[allow(unused_imports)]
                         use ::resumable::__private::{
                             WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
                         };
                         [("steps", (&&::resumable::__private::Watched(&steps)).print())]
-                    });
+                    },
+                );
                 {
                     if __resumable_save.checks() {
                         #[allow(unused_imports)]
@@ -294,21 +310,9 @@ impl Grid {
                         .pick(__resumable_codec_0)
                         .save)(&mut __resumable_save, &(*self));
                 }
-                __resumable_save.commit_after_failure(__resumable_failure);
-            };
-        if let ::core::option::Option::Some(__resumable_value) = ::resumable::__private::finish(
-            &mut __resumable_run,
-            __resumable_exit,
-            ::resumable::__private::Ended {
-                pulled: __resumable_pulled,
-                saving: __resumable_saving,
-                untouched: __resumable_dirty_at != __resumable_pulled,
-                save: ::resumable::__private::FailureSave::State(&mut __resumable_save_failed),
-            },
-            |_| false,
-            ::resumable::__private::no_route,
-        ) {
-            return __resumable_value;
+                __resumable_save.commit_after_failure(__resumable_pending.failure);
+                return __resumable_pending.saved(&mut __resumable_run);
+            }
         }
     }
 }
