@@ -69,14 +69,22 @@
 //!         exit(Exit::Completed, ())
 //!     })).map(into_exit);
 //!     run.end_watch();                                        // signals: default again
-//!     match exit {
-//!         Ok(Exit::Completed) => run.complete(),              // removes the checkpoint
-//!         Ok(Exit::Returned(v)) => { /* save if `v` is an Err, else complete */ return v; }
-//!         Ok(Exit::Failed(v)) => { /* save at pulled - 1 if dirty_at != pulled */ return v; }
-//!         Ok(Exit::Abort(err)) => run.abort(err),             // panics
-//!         Ok(Exit::Stopped) => run.stopped(pulled - 1),       // re-raises the signal
-//!         Err(panic) => { /* the same save */ resume_unwind(panic) }
-//!     };
+//!     // Every way out, one path (`__private::finish`): removes the checkpoint when the loop
+//!     // completed; after a failure (an `Err` returned, `?`, a panic) has the state saved if
+//!     // the failing iteration had not touched it (`dirty_at != pulled`), else says what
+//!     // stands; routes a failed save to the function's `Err` or the panic; a stop re-raises
+//!     // the signal; a panic is resumed.
+//!     match finish(&mut run, exit, Ended { pulled, saving, untouched: dirty_at != pulled,
+//!                  save: FailureSave::State }, |v| /* is `v` an Err */, route) {
+//!         Finished::Return(v) => return v,
+//!         Finished::GoOn => {}
+//!         Finished::Save(pending) => {   // the save, here in the function's own code
+//!             let mut save = run.save(pending.index, None, &[]);
+//!             /* each binding, as at a boundary */
+//!             save.commit_after_failure(pending.failure);
+//!             return pending.saved(&mut run);          // waits for it; or resumes the panic
+//!         }
+//!     }
 //!     results
 //! }
 //! ```

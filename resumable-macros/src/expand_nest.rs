@@ -36,16 +36,15 @@
 //!         }
 //!         let iter = run.skip_inner(IntoIterator::into_iter(data.chunks(8)), inner_done)?;
 //!         let base = pulled - inner_done;
-//!         match catch_unwind(|| { /* hot loop; saves set position = (outer_at, pulled - 1 -
-//!                                     base) and save position, losses, loss */ }) {
-//!             Ok(Exit::Completed) => {}
-//!             /* a failure: save here, where `loss` exists, then return or resume the panic */
-//!         }
+//!         let inner_exit = catch_unwind(|| { /* hot loop; saves set position = (outer_at,
+//!                                       pulled - 1 - base) and save position, losses, loss */ });
+//!         /* a failure saves here, where `loss` exists (`finish_inner`, with the save written
+//!            once as for a single loop), then leaves the closure or resumes the panic */
 //!         losses.push(loss);
 //!     }
 //!     Exit::Completed
 //! });
-//! /* exits as for a single loop, without saving: failures saved where they happened */
+//! /* `finish` as for a single loop, without saving: failures saved where they happened */
 //! ```
 
 use crate::crate_path::RUNTIME;
@@ -71,10 +70,10 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         watch,
         every,
         hot_loop,
-        save_after_error,
-        save_after_try,
-        save_after_panic,
-        returned_is_failure,
+        save_failed,
+        failure_save,
+        untouched,
+        is_failure,
         fingerprint_of,
         ..
     } = parts;
@@ -87,7 +86,6 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         exit,
         value,
         err,
-        payload,
         saving,
         due,
         stride,
@@ -104,6 +102,8 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
     let inner_done = local("inner_done");
     let restoring = local("restoring");
     let inner_exit = local("inner_exit");
+    let pending = local("pending");
+    let save_failed = save_failed.clone().unwrap_or_default();
     let outer_pat = &looped.pat;
     let outer_iterable = &looped.expr;
     let outer_label = &looped.label;
@@ -226,24 +226,22 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             // A failure in the inner loop saves here, where the state declared
             // between the loops still exists; one outside it keeps the last
             // checkpoint.
-            match #inner_exit {
-                ::core::result::Result::Ok(#private::Exit::Completed) => {}
-                ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                    if #returned_is_failure {
-                        #save_after_error
-                    }
-                    return #private::exit(#private::Exit::Returned(#value), ());
-                }
-                ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                    #save_after_try
-                    return #private::exit(#private::Exit::Failed(#value), ());
-                }
-                ::core::result::Result::Ok(#exit) => return #private::exit(#exit, ()),
-                ::core::result::Result::Err(#payload) => {
-                    if !#saving {
-                        #save_after_panic
-                    }
-                    ::std::panic::resume_unwind(#payload)
+            match #private::finish_inner(
+                &mut #run,
+                #inner_exit,
+                #private::Ended {
+                    pulled: #pulled,
+                    saving: #saving,
+                    untouched: #untouched,
+                    save: #failure_save,
+                },
+                #is_failure,
+            ) {
+                #private::InnerFinished::GoOn => {}
+                #private::InnerFinished::Leave(#exit) => return #private::exit(#exit, ()),
+                #private::InnerFinished::Save(#pending) => {
+                    #save_failed
+                    return #private::exit(#pending.saved(&mut #run), ());
                 }
             }
             #(#after)*

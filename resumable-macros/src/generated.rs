@@ -27,7 +27,6 @@ pub struct Locals {
     pub exit: Ident,
     pub value: Ident,
     pub err: Ident,
-    pub payload: Ident,
     pub saving: Ident,
     pub due: Ident,
     pub stride: Ident,
@@ -53,7 +52,6 @@ impl Locals {
             exit: local("exit"),
             value: local("value"),
             err: local("err"),
-            payload: local("payload"),
             saving: local("saving"),
             due: local("due"),
             stride: local("stride"),
@@ -103,11 +101,15 @@ pub struct Parts {
     pub every: Literal,
     /// The checkpointed loop from its first item, saving at boundaries.
     pub hot_loop: TokenStream,
-    pub save_after_error: TokenStream,
-    pub save_after_try: TokenStream,
-    pub save_after_panic: TokenStream,
-    /// Whether `value`, returned from the loop, is an `Err`.
-    pub returned_is_failure: TokenStream,
+    /// How a failure saves the state once the loop has ended, at `pending.index` (`None` when
+    /// a failure cannot save).
+    pub save_failed: Option<TokenStream>,
+    /// The `FailureSave` handed to `finish`.
+    pub failure_save: TokenStream,
+    /// Whether the failing iteration had not touched the state yet (see `first_use.rs`).
+    pub untouched: TokenStream,
+    /// `fn(&R) -> bool`: whether a value returned from the loop is an `Err`.
+    pub is_failure: TokenStream,
     is_async: bool,
     return_type: TokenStream,
     /// When the return type is spelled `…Result<…>`, its error type: see [`Parts::catching`].
@@ -472,29 +474,39 @@ impl Parts {
         // A watched binding the body can move on a way out is gone after it: a failure cannot
         // check it, so it saves nothing (see `exit_moves.rs`).
         let exit_moved: Vec<String> = model.exit_moved.iter().map(ToString::to_string).collect();
-        let save_after = |failure: &str| {
-            let saved = if exit_moved.is_empty() {
-                quote! {{
-                    #set_position
-                    let mut #save = #run.save(#pulled - 1, ::core::option::Option::None, &#watch_list);
-                    #save_state
-                    #save.commit_after_failure(#failure);
-                }}
+        // Every failure's save, written once, after the loop where the state's types are known:
+        // `finish` says when (`Finished::Save`), and the `pending` it hands over says at which
+        // iteration and after what. In the function's own code, not a closure handed to the
+        // runtime: that would take the state's addresses out of the function, and its hot loop
+        // would keep the state in memory instead of registers.
+        let pending = local("pending");
+        let save_failed = if matches!(first_use, FirstUse::AtStart) || !exit_moved.is_empty() {
+            None
+        } else {
+            let set_position = if nest.is_some() {
+                quote!(#position = (#outer_at, #pending.index - #base);)
             } else {
-                quote!({ #run.failed_unchecked(#failure, #pulled - 1, &[#(#exit_moved),*]); })
+                quote!()
             };
-            let unsaved = quote!(#run.failed_unsaved(#failure, #pulled - 1););
-            match first_use {
-                FirstUse::Never => saved,
-                FirstUse::AtStart => unsaved,
-                FirstUse::Marked => quote! {
-                    if #dirty_at != #pulled #saved else { #unsaved }
-                },
-            }
+            Some(quote! {
+                #set_position
+                let mut #save = #run.save(#pending.index, ::core::option::Option::None, &#watch_list);
+                #save_state
+                #save.commit_after_failure(#pending.failure);
+            })
         };
-        let save_after_error = save_after("the function returned an error");
-        let save_after_try = save_after("`?` returned early with an error");
-        let save_after_panic = save_after("a panic");
+        let failure_save = match first_use {
+            FirstUse::AtStart => quote!(#private::FailureSave::Unsaved),
+            _ if !exit_moved.is_empty() => {
+                quote!(#private::FailureSave::Moved(&[#(#exit_moved),*]))
+            }
+            _ => quote!(#private::FailureSave::State),
+        };
+        let untouched = match first_use {
+            FirstUse::Never => quote!(true),
+            FirstUse::AtStart => quote!(false),
+            FirstUse::Marked => quote!(#dirty_at != #pulled),
+        };
 
         let return_type = control_flow::return_type(&function.sig.output);
         let may_be_result = match &function.sig.output {
@@ -508,14 +520,16 @@ impl Parts {
             }
             _ => None,
         };
-        let returned_is_failure = if may_be_result {
-            quote! {{
-                #[allow(unused_imports)]
-                use #private::{ReturnedOther as _, ReturnedResult as _};
-                (&#private::Returned(&#value)).is_failure()
-            }}
+        let is_failure = if may_be_result {
+            quote! {
+                |#value| {
+                    #[allow(unused_imports)]
+                    use #private::{ReturnedOther as _, ReturnedResult as _};
+                    (&#private::Returned(#value)).is_failure()
+                }
+            }
         } else {
-            quote!(false)
+            quote!(|_| false)
         };
         // The checkpointed loop, from its first item on: `iter` is its iterator, `due` and `stride`
         // are set. In a nest, an inner loop that runs out gives back the `pulled += 1` of the
@@ -721,10 +735,10 @@ impl Parts {
             watch,
             every: every_literal,
             hot_loop,
-            save_after_error,
-            save_after_try,
-            save_after_panic,
-            returned_is_failure,
+            save_failed,
+            failure_save,
+            untouched,
+            is_failure,
             is_async,
             return_type,
             result_error,
@@ -748,8 +762,9 @@ impl Parts {
         }
     }
 
-    /// What each way out of the loop does, once `exit` holds how it ended. With
-    /// `saves_failures` (a single loop) a failure saves here; a nest saved its failures where
+    /// What each way out of the loop does, once `exit` holds how it ended: one call into the
+    /// runtime (`finish`), which returns the function's value or goes on after the loop. With
+    /// `saves_failures` (a single loop) a failure saves there; a nest saved its failures where
     /// they happened, or keeps its last checkpoint.
     pub fn after_loop(&self, saves_failures: bool) -> TokenStream {
         let Locals {
@@ -757,74 +772,57 @@ impl Parts {
             pulled,
             exit,
             value,
-            err,
-            payload,
             saving,
             ..
         } = &self.locals;
         let private = quote!(#RUNTIME::__private);
-        let returned_is_failure = &self.returned_is_failure;
-        // A failed save: returned as the function's `Err` (the checkpoints before it made
-        // durable first), else the panic that says which checkpoint stands.
-        let abort = if self.may_be_result {
-            let route = local("route");
-            quote! {
-                match #route(#err) {
-                    ::core::result::Result::Ok(#value) => {
-                        #run.settle();
-                        return #value;
-                    }
-                    ::core::result::Result::Err(#err) => #run.abort(#err),
+        let (save_failed, untouched, failure_save) = match &self.save_failed {
+            Some(save_failed) if saves_failures => (
+                save_failed.clone(),
+                self.untouched.clone(),
+                self.failure_save.clone(),
+            ),
+            None if saves_failures => (quote!(), self.untouched.clone(), self.failure_save.clone()),
+            _ => (
+                quote!(),
+                quote!(false),
+                quote!(#private::FailureSave::Elsewhere),
+            ),
+        };
+        let route = self.route_fn();
+        let is_failure = &self.is_failure;
+        let pending = local("pending");
+        quote! {
+            match #private::finish(
+                &mut #run,
+                #exit,
+                #private::Ended {
+                    pulled: #pulled,
+                    saving: #saving,
+                    untouched: #untouched,
+                    save: #failure_save,
+                },
+                #is_failure,
+                #route,
+            ) {
+                #private::Finished::Return(#value) => return #value,
+                #private::Finished::GoOn => {}
+                #private::Finished::Save(#pending) => {
+                    #save_failed
+                    return #pending.saved(&mut #run);
                 }
             }
+        }
+    }
+
+    /// Where `finish` sends a failed save: the `route` closure, which returns it as the
+    /// function's `Err` when it can be, else `no_route` (the panic).
+    fn route_fn(&self) -> TokenStream {
+        if self.may_be_result {
+            let route = local("route");
+            quote!(#route)
         } else {
-            quote!(#run.abort(#err))
-        };
-        let (save_after_error, save_after_try, save_after_panic) = if saves_failures {
-            let save_after_panic = &self.save_after_panic;
-            (
-                self.save_after_error.clone(),
-                self.save_after_try.clone(),
-                // A panic inside our own save came from a `Serialize` impl: saving again
-                // would only panic again.
-                quote! {
-                    if !#saving {
-                        #save_after_panic
-                    }
-                },
-            )
-        } else {
-            (quote!(), quote!(), quote!())
-        };
-        quote! {
-            match #exit {
-                ::core::result::Result::Ok(#private::Exit::Completed) => #run.complete(),
-                ::core::result::Result::Ok(#private::Exit::Returned(#value)) => {
-                    if #returned_is_failure {
-                        #save_after_error
-                        #run.obey_signal();
-                    } else {
-                        #run.complete();
-                    }
-                    return #value;
-                }
-                ::core::result::Result::Ok(#private::Exit::Failed(#value)) => {
-                    #save_after_try
-                    #run.obey_signal();
-                    return #value;
-                }
-                ::core::result::Result::Ok(#private::Exit::Abort(#err)) => {
-                    #abort
-                }
-                ::core::result::Result::Ok(#private::Exit::Stopped) => {
-                    #run.stopped(#pulled - 1)
-                }
-                ::core::result::Result::Err(#payload) => {
-                    #save_after_panic
-                    #run.obey_signal();
-                    ::std::panic::resume_unwind(#payload)
-                }
-            };
+            quote!(#RUNTIME::__private::no_route)
         }
     }
 
@@ -886,15 +884,12 @@ impl Parts {
             return quote!();
         }
         let Locals {
-            run,
-            pulled,
-            exit,
-            payload,
-            value,
-            ..
+            run, pulled, exit, ..
         } = &self.locals;
-        let returned_is_failure = &self.returned_is_failure;
         let private = quote!(#RUNTIME::__private);
+        let is_failure = &self.is_failure;
+        let route = self.route_fn();
+        let lost = local("lost");
         let back: Vec<Ident> = (0..by_value.len())
             .map(|i| local(&format!("back_{i}")))
             .collect();
@@ -914,22 +909,8 @@ impl Parts {
                     ::core::result::Result::Ok(#exit)
                 }
                 // The state went with the value returned (`return out`), or an error
-                // returned where the macro cannot see dropped it.
-                ::core::result::Result::Ok((#exit, _)) => {
-                    let #value = #private::returned_value(#exit);
-                    if #returned_is_failure {
-                        #run.failed_unsaved("the function returned an error", #pulled - 1);
-                        #run.obey_signal();
-                    } else {
-                        #run.complete();
-                    }
-                    return #value;
-                }
-                ::core::result::Result::Err(#payload) => {
-                    #run.failed_unsaved("a panic", #pulled - 1);
-                    #run.obey_signal();
-                    ::std::panic::resume_unwind(#payload)
-                }
+                // returned where the macro cannot see, or a panic, dropped it.
+                #lost => return #private::state_lost(&mut #run, #lost, #pulled, #is_failure, #route),
             };
         }
     }

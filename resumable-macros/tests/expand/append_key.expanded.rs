@@ -112,219 +112,76 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < :: resumable :: __private :: Exit < Result < Vec < String > , std :: io :: Error > > , < Result < Vec < String > , std :: io :: Error > as :: resumable :: __private :: ResultLike > :: Error > { let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (100u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; let line = match :: resumable :: __private :: try_branch (read_line (path , i)) { :: core :: ops :: ControlFlow :: Continue (__resumable_value) => __resumable_value , :: core :: ops :: ControlFlow :: Break (__resumable_residual) => { return :: resumable :: __private :: exit (__resumable_residual , ()) } } ; if line . is_empty () { break '__resumable_body ; } bytes += match line . len () { __resumable_operand => { __resumable_dirty_at = __resumable_pulled ; __resumable_operand } } ; lines . push (line) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; match __resumable_run . at_boundary (__resumable_pulled - 1 , __resumable_next_item) { :: core :: result :: Result :: Ok (true) => { __resumable_saving = true ; let mut __resumable_save = __resumable_run . save (__resumable_pulled - 1 , __resumable_next_item , & { # [allow (unused_imports)] use :: resumable :: __private :: { WatchedHash as _ , WatchedOpaque as _ , WatchedSerde as _ } ; [("path" , (& & :: resumable :: __private :: Watched (& path)) . print ())] }) ; { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& lines)) . comparison () ; (__resumable_codec_0 . check) (& mut __resumable_save , & lines , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { AppendsAny as _ , AppendsPlain as _ } ; let __resumable_codec_0 = (& :: resumable :: __private :: Pick (& lines)) . pick_append (__resumable_codec_0) ; (__resumable_codec_0 . save) (& mut __resumable_save , & lines) ; } { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& bytes)) . comparison () ; (__resumable_codec_1 . check) (& mut __resumable_save , & bytes , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { Grows as _ , Whole as _ } ; ((& :: resumable :: __private :: Pick (& bytes)) . pick (__resumable_codec_1) . save) (& mut __resumable_save , & bytes) ; } if let :: core :: result :: Result :: Err (__resumable_err) = __resumable_save . commit () { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } __resumable_saving = false ; } :: core :: result :: Result :: Ok (false) => { } :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , ()) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) } ,)) . map (:: resumable :: __private :: into_exit) ;
     __resumable_run.end_watch();
-    match __resumable_exit {
-        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
-            __resumable_run.complete()
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
-            if {
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: __resumable_dirty_at != __resumable_pulled,
+            save: ::resumable::__private::FailureSave::State,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            let mut __resumable_save =
+                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &{
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{
+                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
+                    };
+                    [("path", (&&::resumable::__private::Watched(&path)).print())]
+                });
+            {
+                if __resumable_save.checks() {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{
+                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+                    };
+                    let __resumable_compare =
+                        (&&&::resumable::__private::RoundTrip(&lines)).comparison();
+                    (__resumable_codec_0.check)(
+                        &mut __resumable_save,
+                        &lines,
+                        &__resumable_compare,
+                    );
+                }
                 #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save = __resumable_run.save(
-                        __resumable_pulled - 1,
-                        ::core::option::Option::None,
-                        &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            [("path", (&&::resumable::__private::Watched(&path)).print())]
-                        },
-                    );
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&lines)).comparison();
-                            (__resumable_codec_0.check)(
-                                &mut __resumable_save,
-                                &lines,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                        let __resumable_codec_0 = (&::resumable::__private::Pick(&lines))
-                            .pick_append(__resumable_codec_0);
-                        (__resumable_codec_0.save)(&mut __resumable_save, &lines);
-                    }
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&bytes)).comparison();
-                            (__resumable_codec_1.check)(
-                                &mut __resumable_save,
-                                &bytes,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{Grows as _, Whole as _};
-                        ((&::resumable::__private::Pick(&bytes))
-                            .pick(__resumable_codec_1)
-                            .save)(&mut __resumable_save, &bytes);
-                    }
-                    __resumable_save.commit_after_failure("the function returned an error");
-                } else {
-                    __resumable_run
-                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                }
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
+                use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                let __resumable_codec_0 =
+                    (&::resumable::__private::Pick(&lines)).pick_append(__resumable_codec_0);
+                (__resumable_codec_0.save)(&mut __resumable_save, &lines);
             }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            if __resumable_dirty_at != __resumable_pulled {
-                let mut __resumable_save =
-                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None, &{
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                        };
-                        [("path", (&&::resumable::__private::Watched(&path)).print())]
-                    });
-                {
-                    if __resumable_save.checks() {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                            CompareEqDebug as _,
-                        };
-                        let __resumable_compare =
-                            (&&&::resumable::__private::RoundTrip(&lines)).comparison();
-                        (__resumable_codec_0.check)(
-                            &mut __resumable_save,
-                            &lines,
-                            &__resumable_compare,
-                        );
-                    }
+            {
+                if __resumable_save.checks() {
                     #[allow(unused_imports)]
-                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                    let __resumable_codec_0 =
-                        (&::resumable::__private::Pick(&lines)).pick_append(__resumable_codec_0);
-                    (__resumable_codec_0.save)(&mut __resumable_save, &lines);
-                }
-                {
-                    if __resumable_save.checks() {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                            CompareEqDebug as _,
-                        };
-                        let __resumable_compare =
-                            (&&&::resumable::__private::RoundTrip(&bytes)).comparison();
-                        (__resumable_codec_1.check)(
-                            &mut __resumable_save,
-                            &bytes,
-                            &__resumable_compare,
-                        );
-                    }
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{Grows as _, Whole as _};
-                    ((&::resumable::__private::Pick(&bytes))
-                        .pick(__resumable_codec_1)
-                        .save)(&mut __resumable_save, &bytes);
-                }
-                __resumable_save.commit_after_failure("`?` returned early with an error");
-            } else {
-                __resumable_run
-                    .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
-            }
-            __resumable_run.obey_signal();
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            match __resumable_route(__resumable_err) {
-                ::core::result::Result::Ok(__resumable_value) => {
-                    __resumable_run.settle();
-                    return __resumable_value;
-                }
-                ::core::result::Result::Err(__resumable_err) => {
-                    __resumable_run.abort(__resumable_err)
-                }
-            }
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
-            __resumable_run.stopped(__resumable_pulled - 1)
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            if !__resumable_saving {
-                if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save = __resumable_run.save(
-                        __resumable_pulled - 1,
-                        ::core::option::Option::None,
-                        &{
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                            };
-                            [("path", (&&::resumable::__private::Watched(&path)).print())]
-                        },
+                    use ::resumable::__private::{
+                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+                    };
+                    let __resumable_compare =
+                        (&&&::resumable::__private::RoundTrip(&bytes)).comparison();
+                    (__resumable_codec_1.check)(
+                        &mut __resumable_save,
+                        &bytes,
+                        &__resumable_compare,
                     );
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&lines)).comparison();
-                            (__resumable_codec_0.check)(
-                                &mut __resumable_save,
-                                &lines,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                        let __resumable_codec_0 = (&::resumable::__private::Pick(&lines))
-                            .pick_append(__resumable_codec_0);
-                        (__resumable_codec_0.save)(&mut __resumable_save, &lines);
-                    }
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&bytes)).comparison();
-                            (__resumable_codec_1.check)(
-                                &mut __resumable_save,
-                                &bytes,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{Grows as _, Whole as _};
-                        ((&::resumable::__private::Pick(&bytes))
-                            .pick(__resumable_codec_1)
-                            .save)(&mut __resumable_save, &bytes);
-                    }
-                    __resumable_save.commit_after_failure("a panic");
-                } else {
-                    __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }
+                #[allow(unused_imports)]
+                use ::resumable::__private::{Grows as _, Whole as _};
+                ((&::resumable::__private::Pick(&bytes))
+                    .pick(__resumable_codec_1)
+                    .save)(&mut __resumable_save, &bytes);
             }
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
+            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            return __resumable_pending.saved(&mut __resumable_run);
         }
-    };
+    }
     Ok(lines)
 }

@@ -242,138 +242,50 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         .await
         .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    match __resumable_exit {
-        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
-            __resumable_run.complete()
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save = __resumable_run.save(
-                        __resumable_pulled - 1,
-                        ::core::option::Option::None,
-                        &[],
-                    );
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                            (__resumable_codec_0.check)(
-                                &mut __resumable_save,
-                                &report,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                        let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
-                            .pick_append(__resumable_codec_0);
-                        (__resumable_codec_0.save)(&mut __resumable_save, &report);
-                    }
-                    __resumable_save.commit_after_failure("the function returned an error");
-                } else {
-                    __resumable_run
-                        .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                }
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            if __resumable_dirty_at != __resumable_pulled {
-                let mut __resumable_save =
-                    __resumable_run.save(__resumable_pulled - 1, ::core::option::Option::None, &[]);
-                {
-                    if __resumable_save.checks() {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                            CompareEqDebug as _,
-                        };
-                        let __resumable_compare =
-                            (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                        (__resumable_codec_0.check)(
-                            &mut __resumable_save,
-                            &report,
-                            &__resumable_compare,
-                        );
-                    }
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: __resumable_dirty_at != __resumable_pulled,
+            save: ::resumable::__private::FailureSave::State,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            let mut __resumable_save =
+                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
+            {
+                if __resumable_save.checks() {
                     #[allow(unused_imports)]
-                    use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                    let __resumable_codec_0 =
-                        (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
-                    (__resumable_codec_0.save)(&mut __resumable_save, &report);
-                }
-                __resumable_save.commit_after_failure("`?` returned early with an error");
-            } else {
-                __resumable_run
-                    .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
-            }
-            __resumable_run.obey_signal();
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            match __resumable_route(__resumable_err) {
-                ::core::result::Result::Ok(__resumable_value) => {
-                    __resumable_run.settle();
-                    return __resumable_value;
-                }
-                ::core::result::Result::Err(__resumable_err) => {
-                    __resumable_run.abort(__resumable_err)
-                }
-            }
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
-            __resumable_run.stopped(__resumable_pulled - 1)
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            if !__resumable_saving {
-                if __resumable_dirty_at != __resumable_pulled {
-                    let mut __resumable_save = __resumable_run.save(
-                        __resumable_pulled - 1,
-                        ::core::option::Option::None,
-                        &[],
+                    use ::resumable::__private::{
+                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+                    };
+                    let __resumable_compare =
+                        (&&&::resumable::__private::RoundTrip(&report)).comparison();
+                    (__resumable_codec_0.check)(
+                        &mut __resumable_save,
+                        &report,
+                        &__resumable_compare,
                     );
-                    {
-                        if __resumable_save.checks() {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{
-                                CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                CompareEqDebug as _,
-                            };
-                            let __resumable_compare =
-                                (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                            (__resumable_codec_0.check)(
-                                &mut __resumable_save,
-                                &report,
-                                &__resumable_compare,
-                            );
-                        }
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                        let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
-                            .pick_append(__resumable_codec_0);
-                        (__resumable_codec_0.save)(&mut __resumable_save, &report);
-                    }
-                    __resumable_save.commit_after_failure("a panic");
-                } else {
-                    __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                 }
+                #[allow(unused_imports)]
+                use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
+                let __resumable_codec_0 =
+                    (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
+                (__resumable_codec_0.save)(&mut __resumable_save, &report);
             }
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
+            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            return __resumable_pending.saved(&mut __resumable_run);
         }
-    };
+    }
     Ok(report)
 }

@@ -265,73 +265,42 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             }
             ::core::result::Result::Ok(__resumable_exit)
         }
-        ::core::result::Result::Ok((__resumable_exit, _)) => {
-            let __resumable_value = ::resumable::__private::returned_value(__resumable_exit);
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                __resumable_run
-                    .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
+        __resumable_lost => {
+            return ::resumable::__private::state_lost(
+                &mut __resumable_run,
+                __resumable_lost,
+                __resumable_pulled,
+                |__resumable_value| {
+                    #[allow(unused_imports)]
+                    use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                    (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                },
+                __resumable_route,
+            );
         }
     };
-    match __resumable_exit {
-        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
-            __resumable_run.complete()
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: false,
+            save: ::resumable::__private::FailureSave::Unsaved,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
         }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                __resumable_run
-                    .failed_unsaved("the function returned an error", __resumable_pulled - 1);
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            __resumable_run
-                .failed_unsaved("`?` returned early with an error", __resumable_pulled - 1);
-            __resumable_run.obey_signal();
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            match __resumable_route(__resumable_err) {
-                ::core::result::Result::Ok(__resumable_value) => {
-                    __resumable_run.settle();
-                    return __resumable_value;
-                }
-                ::core::result::Result::Err(__resumable_err) => {
-                    __resumable_run.abort(__resumable_err)
-                }
-            }
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
-            __resumable_run.stopped(__resumable_pulled - 1)
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            if !__resumable_saving {
-                __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
-            }
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
-        }
-    };
+    }
     let found = match __resumable_loop_value {
         ::core::option::Option::Some(__resumable_loop_value) => __resumable_loop_value,
         ::core::option::Option::None => {

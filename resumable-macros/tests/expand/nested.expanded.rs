@@ -417,46 +417,30 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                         },
                     ))
                     .map(::resumable::__private::into_exit);
-                match __resumable_inner_exit {
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {}
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
-                        __resumable_value,
-                    )) => {
-                        if {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                            (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-                        } {
-                            __resumable_run.failed_unsaved(
-                                "the function returned an error",
-                                __resumable_pulled - 1,
-                            );
-                        }
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Returned(__resumable_value),
-                            (),
-                        );
-                    }
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
-                        __resumable_value,
-                    )) => {
-                        __resumable_run.failed_unsaved(
-                            "`?` returned early with an error",
-                            __resumable_pulled - 1,
-                        );
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Failed(__resumable_value),
-                            (),
-                        );
-                    }
-                    ::core::result::Result::Ok(__resumable_exit) => {
+                match ::resumable::__private::finish_inner(
+                    &mut __resumable_run,
+                    __resumable_inner_exit,
+                    ::resumable::__private::Ended {
+                        pulled: __resumable_pulled,
+                        saving: __resumable_saving,
+                        untouched: false,
+                        save: ::resumable::__private::FailureSave::Unsaved,
+                    },
+                    |__resumable_value| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                        (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                    },
+                ) {
+                    ::resumable::__private::InnerFinished::GoOn => {}
+                    ::resumable::__private::InnerFinished::Leave(__resumable_exit) => {
                         return ::resumable::__private::exit(__resumable_exit, ());
                     }
-                    ::core::result::Result::Err(__resumable_payload) => {
-                        if !__resumable_saving {
-                            __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
-                        }
-                        ::std::panic::resume_unwind(__resumable_payload)
+                    ::resumable::__private::InnerFinished::Save(__resumable_pending) => {
+                        return ::resumable::__private::exit(
+                            __resumable_pending.saved(&mut __resumable_run),
+                            (),
+                        );
                     }
                 }
                 losses.push(loss);
@@ -474,44 +458,27 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     ))
     .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    match __resumable_exit {
-        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
-            __resumable_run.complete()
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: false,
+            save: ::resumable::__private::FailureSave::Elsewhere,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
         }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            __resumable_run.obey_signal();
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            match __resumable_route(__resumable_err) {
-                ::core::result::Result::Ok(__resumable_value) => {
-                    __resumable_run.settle();
-                    return __resumable_value;
-                }
-                ::core::result::Result::Err(__resumable_err) => {
-                    __resumable_run.abort(__resumable_err)
-                }
-            }
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
-            __resumable_run.stopped(__resumable_pulled - 1)
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
-        }
-    };
+    }
     losses
 }

@@ -412,381 +412,128 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                         },
                     ))
                     .map(::resumable::__private::into_exit);
-                match __resumable_inner_exit {
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {}
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Returned(
-                        __resumable_value,
-                    )) => {
-                        if {
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                            (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-                        } {
-                            if __resumable_dirty_at != __resumable_pulled {
-                                __resumable_position = (
-                                    __resumable_outer_at,
-                                    __resumable_pulled - 1 - __resumable_base,
-                                );
-                                let mut __resumable_save = __resumable_run.save(
-                                    __resumable_pulled - 1,
-                                    ::core::option::Option::None,
-                                    &[],
-                                );
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(
-                                                &__resumable_position,
-                                            ))
-                                                .comparison();
-                                        (__resumable_codec_0.check)(
-                                            &mut __resumable_save,
-                                            &__resumable_position,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&__resumable_position))
-                                        .pick(__resumable_codec_0)
-                                        .save)(
-                                        &mut __resumable_save, &__resumable_position
-                                    );
-                                }
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&queue))
-                                                .comparison();
-                                        (__resumable_codec_1.check)(
-                                            &mut __resumable_save,
-                                            &queue,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&queue))
-                                        .pick(__resumable_codec_1)
-                                        .save)(
-                                        &mut __resumable_save, &queue
-                                    );
-                                }
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&sums))
-                                                .comparison();
-                                        (__resumable_codec_2.check)(
-                                            &mut __resumable_save,
-                                            &sums,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&sums))
-                                        .pick(__resumable_codec_2)
-                                        .save)(
-                                        &mut __resumable_save, &sums
-                                    );
-                                }
-                                __resumable_save.encoded(&__resumable_encoded_3);
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&sum))
-                                                .comparison();
-                                        (__resumable_codec_4.check)(
-                                            &mut __resumable_save,
-                                            &sum,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&sum))
-                                        .pick(__resumable_codec_4)
-                                        .save)(
-                                        &mut __resumable_save, &sum
-                                    );
-                                }
-                                __resumable_save
-                                    .commit_after_failure("the function returned an error");
-                            } else {
-                                __resumable_run.failed_unsaved(
-                                    "the function returned an error",
-                                    __resumable_pulled - 1,
-                                );
-                            }
-                        }
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Returned(__resumable_value),
-                            (),
-                        );
-                    }
-                    ::core::result::Result::Ok(::resumable::__private::Exit::Failed(
-                        __resumable_value,
-                    )) => {
-                        if __resumable_dirty_at != __resumable_pulled {
-                            __resumable_position = (
-                                __resumable_outer_at,
-                                __resumable_pulled - 1 - __resumable_base,
-                            );
-                            let mut __resumable_save = __resumable_run.save(
-                                __resumable_pulled - 1,
-                                ::core::option::Option::None,
-                                &[],
-                            );
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(
-                                            &__resumable_position,
-                                        ))
-                                            .comparison();
-                                    (__resumable_codec_0.check)(
-                                        &mut __resumable_save,
-                                        &__resumable_position,
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&__resumable_position))
-                                    .pick(__resumable_codec_0)
-                                    .save)(
-                                    &mut __resumable_save, &__resumable_position
-                                );
-                            }
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&queue)).comparison();
-                                    (__resumable_codec_1.check)(
-                                        &mut __resumable_save,
-                                        &queue,
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&queue))
-                                    .pick(__resumable_codec_1)
-                                    .save)(
-                                    &mut __resumable_save, &queue
-                                );
-                            }
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&sums)).comparison();
-                                    (__resumable_codec_2.check)(
-                                        &mut __resumable_save,
-                                        &sums,
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&sums))
-                                    .pick(__resumable_codec_2)
-                                    .save)(
-                                    &mut __resumable_save, &sums
-                                );
-                            }
-                            __resumable_save.encoded(&__resumable_encoded_3);
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&sum)).comparison();
-                                    (__resumable_codec_4.check)(
-                                        &mut __resumable_save,
-                                        &sum,
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&sum))
-                                    .pick(__resumable_codec_4)
-                                    .save)(
-                                    &mut __resumable_save, &sum
-                                );
-                            }
-                            __resumable_save
-                                .commit_after_failure("`?` returned early with an error");
-                        } else {
-                            __resumable_run.failed_unsaved(
-                                "`?` returned early with an error",
-                                __resumable_pulled - 1,
-                            );
-                        }
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Failed(__resumable_value),
-                            (),
-                        );
-                    }
-                    ::core::result::Result::Ok(__resumable_exit) => {
+                match ::resumable::__private::finish_inner(
+                    &mut __resumable_run,
+                    __resumable_inner_exit,
+                    ::resumable::__private::Ended {
+                        pulled: __resumable_pulled,
+                        saving: __resumable_saving,
+                        untouched: __resumable_dirty_at != __resumable_pulled,
+                        save: ::resumable::__private::FailureSave::State,
+                    },
+                    |__resumable_value| {
+                        #[allow(unused_imports)]
+                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+                        (&::resumable::__private::Returned(__resumable_value)).is_failure()
+                    },
+                ) {
+                    ::resumable::__private::InnerFinished::GoOn => {}
+                    ::resumable::__private::InnerFinished::Leave(__resumable_exit) => {
                         return ::resumable::__private::exit(__resumable_exit, ());
                     }
-                    ::core::result::Result::Err(__resumable_payload) => {
-                        if !__resumable_saving {
-                            if __resumable_dirty_at != __resumable_pulled {
-                                __resumable_position = (
-                                    __resumable_outer_at,
-                                    __resumable_pulled - 1 - __resumable_base,
+                    ::resumable::__private::InnerFinished::Save(__resumable_pending) => {
+                        __resumable_position = (
+                            __resumable_outer_at,
+                            __resumable_pending.index - __resumable_base,
+                        );
+                        let mut __resumable_save = __resumable_run.save(
+                            __resumable_pending.index,
+                            ::core::option::Option::None,
+                            &[],
+                        );
+                        {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&__resumable_position))
+                                        .comparison();
+                                (__resumable_codec_0.check)(
+                                    &mut __resumable_save,
+                                    &__resumable_position,
+                                    &__resumable_compare,
                                 );
-                                let mut __resumable_save = __resumable_run.save(
-                                    __resumable_pulled - 1,
-                                    ::core::option::Option::None,
-                                    &[],
-                                );
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(
-                                                &__resumable_position,
-                                            ))
-                                                .comparison();
-                                        (__resumable_codec_0.check)(
-                                            &mut __resumable_save,
-                                            &__resumable_position,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&__resumable_position))
-                                        .pick(__resumable_codec_0)
-                                        .save)(
-                                        &mut __resumable_save, &__resumable_position
-                                    );
-                                }
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&queue))
-                                                .comparison();
-                                        (__resumable_codec_1.check)(
-                                            &mut __resumable_save,
-                                            &queue,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&queue))
-                                        .pick(__resumable_codec_1)
-                                        .save)(
-                                        &mut __resumable_save, &queue
-                                    );
-                                }
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&sums))
-                                                .comparison();
-                                        (__resumable_codec_2.check)(
-                                            &mut __resumable_save,
-                                            &sums,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&sums))
-                                        .pick(__resumable_codec_2)
-                                        .save)(
-                                        &mut __resumable_save, &sums
-                                    );
-                                }
-                                __resumable_save.encoded(&__resumable_encoded_3);
-                                {
-                                    if __resumable_save.checks() {
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                            CompareEqDebug as _,
-                                        };
-                                        let __resumable_compare =
-                                            (&&&::resumable::__private::RoundTrip(&sum))
-                                                .comparison();
-                                        (__resumable_codec_4.check)(
-                                            &mut __resumable_save,
-                                            &sum,
-                                            &__resumable_compare,
-                                        );
-                                    }
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{Grows as _, Whole as _};
-                                    ((&::resumable::__private::Pick(&sum))
-                                        .pick(__resumable_codec_4)
-                                        .save)(
-                                        &mut __resumable_save, &sum
-                                    );
-                                }
-                                __resumable_save.commit_after_failure("a panic");
-                            } else {
-                                __resumable_run.failed_unsaved("a panic", __resumable_pulled - 1);
                             }
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&__resumable_position))
+                                .pick(__resumable_codec_0)
+                                .save)(
+                                &mut __resumable_save, &__resumable_position
+                            );
                         }
-                        ::std::panic::resume_unwind(__resumable_payload)
+                        {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&queue)).comparison();
+                                (__resumable_codec_1.check)(
+                                    &mut __resumable_save,
+                                    &queue,
+                                    &__resumable_compare,
+                                );
+                            }
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&queue))
+                                .pick(__resumable_codec_1)
+                                .save)(&mut __resumable_save, &queue);
+                        }
+                        {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&sums)).comparison();
+                                (__resumable_codec_2.check)(
+                                    &mut __resumable_save,
+                                    &sums,
+                                    &__resumable_compare,
+                                );
+                            }
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&sums))
+                                .pick(__resumable_codec_2)
+                                .save)(&mut __resumable_save, &sums);
+                        }
+                        __resumable_save.encoded(&__resumable_encoded_3);
+                        {
+                            if __resumable_save.checks() {
+                                #[allow(unused_imports)]
+                                use ::resumable::__private::{
+                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
+                                    CompareEqDebug as _,
+                                };
+                                let __resumable_compare =
+                                    (&&&::resumable::__private::RoundTrip(&sum)).comparison();
+                                (__resumable_codec_4.check)(
+                                    &mut __resumable_save,
+                                    &sum,
+                                    &__resumable_compare,
+                                );
+                            }
+                            #[allow(unused_imports)]
+                            use ::resumable::__private::{Grows as _, Whole as _};
+                            ((&::resumable::__private::Pick(&sum))
+                                .pick(__resumable_codec_4)
+                                .save)(&mut __resumable_save, &sum);
+                        }
+                        __resumable_save.commit_after_failure(__resumable_pending.failure);
+                        return ::resumable::__private::exit(
+                            __resumable_pending.saved(&mut __resumable_run),
+                            (),
+                        );
                     }
                 }
                 sums.push(sum);
@@ -804,44 +551,27 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     ))
     .map(::resumable::__private::into_exit);
     __resumable_run.end_watch();
-    match __resumable_exit {
-        ::core::result::Result::Ok(::resumable::__private::Exit::Completed) => {
-            __resumable_run.complete()
+    match ::resumable::__private::finish(
+        &mut __resumable_run,
+        __resumable_exit,
+        ::resumable::__private::Ended {
+            pulled: __resumable_pulled,
+            saving: __resumable_saving,
+            untouched: false,
+            save: ::resumable::__private::FailureSave::Elsewhere,
+        },
+        |__resumable_value| {
+            #[allow(unused_imports)]
+            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
+            (&::resumable::__private::Returned(__resumable_value)).is_failure()
+        },
+        __resumable_route,
+    ) {
+        ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
+        ::resumable::__private::Finished::GoOn => {}
+        ::resumable::__private::Finished::Save(__resumable_pending) => {
+            return __resumable_pending.saved(&mut __resumable_run);
         }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Returned(__resumable_value)) => {
-            if {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-                (&::resumable::__private::Returned(&__resumable_value)).is_failure()
-            } {
-                __resumable_run.obey_signal();
-            } else {
-                __resumable_run.complete();
-            }
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Failed(__resumable_value)) => {
-            __resumable_run.obey_signal();
-            return __resumable_value;
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Abort(__resumable_err)) => {
-            match __resumable_route(__resumable_err) {
-                ::core::result::Result::Ok(__resumable_value) => {
-                    __resumable_run.settle();
-                    return __resumable_value;
-                }
-                ::core::result::Result::Err(__resumable_err) => {
-                    __resumable_run.abort(__resumable_err)
-                }
-            }
-        }
-        ::core::result::Result::Ok(::resumable::__private::Exit::Stopped) => {
-            __resumable_run.stopped(__resumable_pulled - 1)
-        }
-        ::core::result::Result::Err(__resumable_payload) => {
-            __resumable_run.obey_signal();
-            ::std::panic::resume_unwind(__resumable_payload)
-        }
-    };
+    }
     sums
 }

@@ -2,11 +2,13 @@
 //! change without notice.
 //!
 //! `codecs` says how each state binding is saved and restored, `exit` how the loop's closure
-//! ends and what the function returns, `probes` what the generated code asks about values by
-//! autoref specialization, `seek` how the loop's iterator resumes; the rest is re-exported from `run`. It uses every layer below it.
+//! ends and what the function returns, `finish` what every way out of the loop does, `probes`
+//! what the generated code asks about values by autoref specialization, `seek` how the loop's
+//! iterator resumes; the rest is re-exported from `run`. It uses every layer below it.
 
 mod codecs;
 mod exit;
+mod finish;
 mod probes;
 mod seek;
 
@@ -15,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 pub use codecs::*;
 pub use exit::*;
+pub use finish::*;
 pub use probes::*;
 pub use seek::*;
 
