@@ -3,7 +3,10 @@
 function with a 3-line loop, built with `#[resumable(every = 1000)]` on each and without it.
 Release builds of the user crate only (its dependencies built once, before), timed from
 `cargo build` to its end after the crate's source was touched; medians of ROUNDS builds,
-alternating. Also the binary's size. Reports per annotated function: (with - without) / 40.
+alternating. Also the binary's size. Reports per annotated function: (with - without) / 40,
+the issue's measurement, which carries the runtime's fixed size and link time divided by 40;
+and the marginal cost, a crate of 80 annotated functions against the crate of 40: what one
+more annotated function costs.
 
     python3 scripts/bench_build.py           # ROUNDS=5
     ROUNDS=9 FUNCTIONS=40 python3 scripts/bench_build.py
@@ -15,9 +18,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "5"))
 FUNCTIONS = int(os.environ.get("FUNCTIONS", "40"))
 
 
-def source(annotated):
+def source(annotated, functions):
     lines = ["use resumable::resumable;" if annotated else "", ""]
-    for i in range(FUNCTIONS):
+    for i in range(functions):
         if annotated:
             lines.append("#[resumable(every = 1000)]")
         lines += [
@@ -33,7 +36,7 @@ def source(annotated):
     lines.append("fn main() {")
     lines.append("    let n = std::env::args().count() as u64;")
     lines.append("    let mut total = 0;")
-    for i in range(FUNCTIONS):
+    for i in range(functions):
         lines.append(f"    total += f{i}(n).len();")
     lines.append('    println!("{total}");')
     lines.append("}")
@@ -67,33 +70,40 @@ def main():
     workspace = tempfile.mkdtemp(prefix="resumable-build-bench-")
     try:
         with open(os.path.join(workspace, "Cargo.toml"), "w") as f:
-            f.write('[workspace]\nmembers = ["with", "without"]\nresolver = "3"\n')
-        for package, annotated in [("with", True), ("without", False)]:
+            f.write('[workspace]\nmembers = ["with", "without", "twice"]\nresolver = "3"\n')
+        crates = [("with", True, FUNCTIONS), ("without", False, FUNCTIONS),
+                  ("twice", True, 2 * FUNCTIONS)]
+        for package, annotated, functions in crates:
             os.makedirs(os.path.join(workspace, package, "src"))
             with open(os.path.join(workspace, package, "Cargo.toml"), "w") as f:
                 f.write(manifest(package))
             with open(os.path.join(workspace, package, "src", "main.rs"), "w") as f:
-                f.write(source(annotated))
+                f.write(source(annotated, functions))
+        packages = [package for package, _, _ in crates]
         # The dependencies, once (and a first build of each crate, not counted).
-        for package in ["with", "without"]:
+        for package in packages:
             build(workspace, package)
-        times = {"with": [], "without": []}
+        times = {package: [] for package in packages}
         for _ in range(ROUNDS):
-            for package in ["with", "without"]:
+            for package in packages:
                 times[package].append(build(workspace, package))
         size = {
             package: os.path.getsize(os.path.join(workspace, "target", "release", package))
-            for package in ["with", "without"]
+            for package in packages
         }
         with_s = statistics.median(times["with"])
         without_s = statistics.median(times["without"])
+        twice_s = statistics.median(times["twice"])
         print(f"{FUNCTIONS} functions, release, medians of {ROUNDS} builds")
         print(f"build: {with_s:.2f} s with the attribute, {without_s:.2f} s without: "
               f"+{(with_s - without_s) / FUNCTIONS * 1000:.1f} ms per function")
         print(f"binary: {size['with'] / 1024:.1f} KiB with, {size['without'] / 1024:.1f} KiB "
               f"without: +{(size['with'] - size['without']) / FUNCTIONS / 1024:.1f} KiB per function")
-        print(f"all builds (s): with {[round(t, 2) for t in times['with']]}, "
-              f"without {[round(t, 2) for t in times['without']]}")
+        print(f"one more annotated function ({2 * FUNCTIONS} against {FUNCTIONS}): "
+              f"+{(twice_s - with_s) / FUNCTIONS * 1000:.1f} ms, "
+              f"+{(size['twice'] - size['with']) / FUNCTIONS / 1024:.1f} KiB")
+        print("all builds (s): " + ", ".join(
+            f"{package} {[round(t, 2) for t in times[package]]}" for package in packages))
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
