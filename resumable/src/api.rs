@@ -1,5 +1,5 @@
-//! Checkpoints of any serde value without the macro: the seed's `save_checkpoint`,
-//! `load_checkpoint` and `delete_checkpoint`, done safely.
+//! Checkpoints of any serde value without the macro: what a hand-written checkpoint script
+//! calls `save_checkpoint`, `load_checkpoint` and `delete_checkpoint`, done safely.
 
 use std::path::Path;
 
