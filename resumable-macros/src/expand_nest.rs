@@ -86,7 +86,6 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         exit,
         value,
         err,
-        saving,
         due,
         stride,
         position,
@@ -96,6 +95,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
     } = &parts.locals;
     let (prelude, looped, epilogue) = (&model.prelude, &model.looped, &model.epilogue);
     let private = quote!(#RUNTIME::__private);
+    let ended = parts.ended(untouched, failure_save);
     let outer_iter = local("outer_iter");
     let outer_item = local("outer_item");
     let outer_next = local("outer_next");
@@ -229,12 +229,7 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
             match #private::finish_inner(
                 &mut #run,
                 #inner_exit,
-                #private::Ended {
-                    pulled: #pulled,
-                    saving: #saving,
-                    untouched: #untouched,
-                    save: #failure_save,
-                },
+                #ended,
                 #is_failure,
             ) {
                 #private::InnerFinished::GoOn => {}

@@ -768,12 +768,7 @@ impl Parts {
     /// they happened, or keeps its last checkpoint.
     pub fn after_loop(&self, saves_failures: bool) -> TokenStream {
         let Locals {
-            run,
-            pulled,
-            exit,
-            value,
-            saving,
-            ..
+            run, exit, value, ..
         } = &self.locals;
         let private = quote!(#RUNTIME::__private);
         let (save_failed, untouched, failure_save) = match &self.save_failed {
@@ -789,6 +784,7 @@ impl Parts {
                 quote!(#private::FailureSave::Elsewhere),
             ),
         };
+        let ended = self.ended(&untouched, &failure_save);
         let route = self.route_fn();
         let is_failure = &self.is_failure;
         let pending = local("pending");
@@ -796,12 +792,7 @@ impl Parts {
             match #private::finish(
                 &mut #run,
                 #exit,
-                #private::Ended {
-                    pulled: #pulled,
-                    saving: #saving,
-                    untouched: #untouched,
-                    save: #failure_save,
-                },
+                #ended,
                 #is_failure,
                 #route,
             ) {
@@ -811,6 +802,21 @@ impl Parts {
                     #save_failed
                     return #pending.saved(&mut #run);
                 }
+            }
+        }
+    }
+
+    /// The loop's progress as `finish` and `finish_inner` take it: where the loop stood, whether
+    /// a save was in flight, whether the failing iteration had touched the state, and how a
+    /// failure saves (`untouched`, `failure_save`: `false` and `Elsewhere` where it cannot).
+    pub fn ended(&self, untouched: &TokenStream, failure_save: &TokenStream) -> TokenStream {
+        let Locals { pulled, saving, .. } = &self.locals;
+        quote! {
+            #RUNTIME::__private::Ended {
+                pulled: #pulled,
+                saving: #saving,
+                untouched: #untouched,
+                save: #failure_save,
             }
         }
     }
