@@ -22,6 +22,13 @@ use std::time::Instant;
 
 use resumable::resumable;
 
+/// One step of the job: every weight changed in place.
+fn advance(weights: &mut [f64], step: u64) {
+    for (i, weight) in weights.iter_mut().enumerate() {
+        *weight = *weight * 0.5 + (i % 1000) as f64 + step as f64;
+    }
+}
+
 // The key is what selects the work; the failure point and the timing are not part of it.
 #[resumable(every = 1, key = (len, steps, written), skip(last))]
 fn job(len: usize, steps: u64, written: bool, fail_at: Option<u64>, times: bool) -> f64 {
@@ -38,9 +45,7 @@ fn job(len: usize, steps: u64, written: bool, fail_at: Option<u64>, times: bool)
         if fail_at == Some(step) {
             panic!("injected failure at step {step}");
         }
-        for (i, weight) in weights.iter_mut().enumerate() {
-            *weight = *weight * 0.5 + (i % 1000) as f64 + step as f64;
-        }
+        advance(&mut weights, step);
         last = Some(Instant::now());
     }
     weights.iter().sum()
@@ -65,9 +70,7 @@ fn job_struct(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 
         if fail_at == Some(step) {
             panic!("injected failure at step {step}");
         }
-        for (i, weight) in field.weights.iter_mut().enumerate() {
-            *weight = *weight * 0.5 + (i % 1000) as f64 + step as f64;
-        }
+        advance(&mut field.weights, step);
         last = Some(Instant::now());
     }
     field.weights.iter().sum()

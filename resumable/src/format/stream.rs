@@ -451,19 +451,26 @@ mod tests {
         pieces
     }
 
+    /// Two random states, their bytes one after the other, and those bytes as a payload cut
+    /// into random pieces.
+    fn two_random_states(rng: &mut Rng) -> ([State; 2], Vec<u8>, Payload) {
+        let states = [random_state(rng), random_state(rng)];
+        let mut bytes = Vec::new();
+        for state in &states {
+            bytes.extend_from_slice(&postcard::to_allocvec(state).unwrap());
+        }
+        let source: Arc<dyn Source> = Arc::new(bytes.clone());
+        let payload = Payload::new(source, random_pieces(rng, &bytes));
+        (states, bytes, payload)
+    }
+
     /// Whatever the split into pieces, the stream decodes what postcard decodes from the
     /// joined bytes, and the hash of a value's bytes is the hash of its encoding.
     #[test]
     fn decodes_what_postcard_decodes_across_any_split() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         for case in 0..40 {
-            let states = [random_state(&mut rng), random_state(&mut rng)];
-            let mut bytes = Vec::new();
-            for state in &states {
-                bytes.extend_from_slice(&postcard::to_allocvec(state).unwrap());
-            }
-            let source: Arc<dyn Source> = Arc::new(bytes.clone());
-            let payload = Payload::new(source, random_pieces(&mut rng, &bytes));
+            let (states, bytes, payload) = two_random_states(&mut rng);
             assert_eq!(payload.len(), bytes.len() as u64);
             let mut reader = payload.reader();
             let first: State = reader.value().unwrap();
@@ -485,13 +492,7 @@ mod tests {
     fn decodes_into_a_place_what_it_decodes_new() {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         for case in 0..40 {
-            let states = [random_state(&mut rng), random_state(&mut rng)];
-            let mut bytes = Vec::new();
-            for state in &states {
-                bytes.extend_from_slice(&postcard::to_allocvec(state).unwrap());
-            }
-            let source: Arc<dyn Source> = Arc::new(bytes.clone());
-            let payload = Payload::new(source, random_pieces(&mut rng, &bytes));
+            let (states, bytes, payload) = two_random_states(&mut rng);
             let mut places = [random_state(&mut rng), random_state(&mut rng)];
             let reused = places[1].0.capacity() >= states[1].0.len();
             let old_ptr = places[1].0.as_ptr();
