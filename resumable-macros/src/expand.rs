@@ -94,7 +94,7 @@ use quote::quote;
 
 use crate::crate_path::RUNTIME;
 use crate::expand_nest;
-use crate::generated::{Locals, Parts};
+use crate::generated::{self, Locals, Parts};
 use crate::model::Model;
 
 pub fn expand(model: Model) -> TokenStream {
@@ -107,9 +107,11 @@ pub fn expand(model: Model) -> TokenStream {
     let attrs = &function.attrs;
     let vis = &function.vis;
     let sig = &function.sig;
+    let probe_traits = generated::probe_traits();
     quote! {
         #(#attrs)*
         #vis #sig {
+            #probe_traits
             #block
         }
     }
@@ -168,7 +170,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
             }
         });
     let finish = parts.or_route(quote!(#restore.finish()));
-    let prepare = parts.or_route(quote!(#run.prepare(#iter, &#fingerprint, #seek.resume)));
+    let prepare = parts.or_route(quote!(#run.prepare(#iter, #fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
         // when the loop ends, as there).
@@ -184,11 +186,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         #(#prelude)*
         #declare_value
         let mut #iter = ::core::iter::IntoIterator::into_iter(#iterable);
-        let #seek = {
-            #[allow(unused_imports)]
-            use #private::{ByNth as _, ByPosition as _};
-            (&#private::Seek(&#iter)).seeker()
-        };
+        let #seek = (&#private::Seek(&#iter)).seeker();
         #(#assertions)*
         #start_run
         if let ::core::option::Option::Some(mut #restore) = #run.restore_with(#seek.load) {

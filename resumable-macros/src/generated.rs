@@ -18,6 +18,24 @@ pub fn local(name: &str) -> Ident {
     Ident::new(&format!("__resumable_{name}"), Span::mixed_site())
 }
 
+/// The traits the generated code's autoref probes are methods of, brought into scope once, at
+/// the top of the function (`as _`: they add no names, and only `__private`'s wrapper types
+/// implement them, so they cannot change what the user's own method calls resolve to).
+pub fn probe_traits() -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use #RUNTIME::__private::{
+            AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+            ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+            ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _,
+            CompareEqDebug as _, DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _,
+            ReturnedOther as _, ReturnedResult as _, RouteToErr as _, RouteToPanic as _,
+            SerializableItem as _, SharedState as _, WatchedHash as _, WatchedOpaque as _,
+            WatchedSerde as _, Whole as _,
+        };
+    }
+}
+
 /// The generated locals the expansions of both shapes name.
 pub struct Locals {
     pub iter: Ident,
@@ -158,7 +176,6 @@ impl Parts {
             ..
         } = &locals;
         let stop = local("stop");
-        let save = local("save");
         let item = local("item");
         let next_item = local("next_item");
         let tick = local("tick");
@@ -210,14 +227,7 @@ impl Parts {
                 });
                 (
                     quote! {
-                        let #key_local = {
-                            #[allow(unused_imports)]
-                            use #private::{
-                                ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _,
-                                ArgNoText as _, ArgOpaque as _,
-                            };
-                            #private::args_key(#function_name, &[#(#inputs),*])
-                        };
+                        let #key_local = #private::args_key(#function_name, &[#(#inputs),*]);
                     },
                     quote!(#key_local.as_ref()),
                 )
@@ -371,13 +381,7 @@ impl Parts {
                 let append_only = append_only(ident, place, codec);
                 // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
                 let not_shared = quote_spanned! {ident.span()=>
-                    {
-                        #[allow(unused_imports)]
-                        use #rt::__private::{AnyState as _, SharedState as _};
-                        #rt::__private::not_shared(
-                            (&&#rt::__private::Sharing(&#place)).sharing(),
-                        );
-                    }
+                    #rt::__private::not_shared((&&#rt::__private::Sharing(&#place)).sharing());
                 };
                 quote!(#check #append_only #not_shared)
             })
@@ -392,48 +396,30 @@ impl Parts {
             .collect();
         // How each binding is saved: only what was appended if declared in `append(...)` or found
         // growing (a `Vec` of plain items, a `String`: chosen here, after the loop body in the
-        // source, so that a `Vec::new()` whose element type the body decides is known), else whole.
-        let compare = local("compare");
-        let save_each = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(
+        // source, so that a `Vec::new()` whose element type the body decides is known), else whole;
+        // at the run's first checkpoint its round trip is compared as its type allows. The list
+        // goes to one runtime function, which saves each (`__private::boundary`).
+        let bindings = state.iter().zip(&places).zip(&codecs).zip(&encoded).map(
             |(((ident, place), codec), encoded)| {
                 if let Some(encoded) = encoded {
-                    return quote!(#save.encoded(&#encoded););
+                    return quote!(&#encoded);
                 }
                 let rt = crate_path::at(ident.span());
-                // At the run's first checkpoint: the value comes back from its bytes as it is.
-                let check = quote_spanned! {ident.span()=>
-                    if #save.checks() {
-                        #[allow(unused_imports)]
-                        use #rt::__private::{
-                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                            CompareEqDebug as _,
-                        };
-                        let #compare = (&&&#rt::__private::RoundTrip(&#place)).comparison();
-                        (#codec.check)(&mut #save, &#place, &#compare);
-                    }
+                let pick = if append.contains(ident) {
+                    quote_spanned!(ident.span()=> (&#rt::__private::Pick(&#place)).pick_append(#codec))
+                } else {
+                    quote_spanned!(ident.span()=> (&#rt::__private::Pick(&#place)).pick(#codec))
                 };
-                if append.contains(ident) {
-                    return quote_spanned! {ident.span()=>
-                        {
-                            #check
-                            #[allow(unused_imports)]
-                            use #rt::__private::{AppendsAny as _, AppendsPlain as _};
-                            let #codec = (&#rt::__private::Pick(&#place)).pick_append(#codec);
-                            (#codec.save)(&mut #save, &#place);
-                        }
-                    };
-                }
                 quote_spanned! {ident.span()=>
-                    {
-                        #check
-                        #[allow(unused_imports)]
-                        use #rt::__private::{Grows as _, Whole as _};
-                        ((&#rt::__private::Pick(&#place)).pick(#codec).save)(&mut #save, &#place);
-                    }
+                    &#rt::__private::Binding::new(
+                        &#place,
+                        #pick,
+                        (&&&#rt::__private::RoundTrip(&#place)).comparison(),
+                    )
                 }
             },
         );
-        let save_state = quote!(#(#save_each)*);
+        let state_list = quote!([#(#bindings),*]);
         // In a nest, where the loop is, set before each save: the outer loop's iteration, and the
         // inner loop's iterations completed in it (`pulled` counts them over the whole run).
         let set_position = if nest.is_some() {
@@ -460,11 +446,7 @@ impl Parts {
                 let rt = crate_path::at(ident.span());
                 quote_spanned!(ident.span()=> (#name, (&&#rt::__private::Watched(&#ident)).print()))
             });
-            quote! {{
-                #[allow(unused_imports)]
-                use #private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
-                [#(#prints),*]
-            }}
+            quote!([#(#prints),*])
         };
         let watch_start = if model.watched.is_empty() {
             quote!()
@@ -490,9 +472,13 @@ impl Parts {
             };
             Some(quote! {
                 #set_position
-                let mut #save = #run.save(#pending.index, ::core::option::Option::None, &#watch_list);
-                #save_state
-                #save.commit_after_failure(#pending.failure);
+                #private::save_after_failure(
+                    &mut #run,
+                    #pending.index,
+                    #pending.failure,
+                    &#watch_list,
+                    &#state_list,
+                );
             })
         };
         let failure_save = match first_use {
@@ -522,11 +508,7 @@ impl Parts {
         };
         let is_failure = if may_be_result {
             quote! {
-                |#value| {
-                    #[allow(unused_imports)]
-                    use #private::{ReturnedOther as _, ReturnedResult as _};
-                    (&#private::Returned(#value)).is_failure()
-                }
+                |#value| (&#private::Returned(#value)).is_failure()
             }
         } else {
             quote!(|_| false)
@@ -626,21 +608,16 @@ impl Parts {
                 // A boundary: `pulled - 1` iterations are complete and `item` is the next.
                 #due = #pulled.saturating_add(#stride);
                 let #next_item = #fingerprint(&#item);
-                match #run.at_boundary(#pulled - 1, #next_item) {
-                    ::core::result::Result::Ok(true) => {
-                        #saving = true;
-                        #set_position
-                        let mut #save = #run.save(#pulled - 1, #next_item, &#watch_list);
-                        #save_state
-                        if let ::core::result::Result::Err(#err) = #save.commit() {
-                            return #private::exit(#private::Exit::Abort(#err), #handed_back);
-                        }
-                        #saving = false;
-                    }
-                    ::core::result::Result::Ok(false) => {}
-                    ::core::result::Result::Err(#err) => {
-                        return #private::exit(#private::Exit::Abort(#err), #handed_back);
-                    }
+                #set_position
+                if let ::core::result::Result::Err(#err) = #private::boundary(
+                    &mut #run,
+                    &mut #saving,
+                    #pulled - 1,
+                    #next_item,
+                    &#watch_list,
+                    &#state_list,
+                ) {
+                    return #private::exit(#private::Exit::Abort(#err), #handed_back);
                 }
                 if #stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
                     return #private::exit(#private::Exit::Stopped, #handed_back);
@@ -711,10 +688,6 @@ impl Parts {
         let fingerprinted = local("fingerprinted");
         let fingerprint_of = quote! {
             let #fingerprint = #private::fingerprint_of(&#iter, |#fingerprinted| {
-                #[allow(unused_imports)]
-                use #private::{
-                    DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-                };
                 (&&&#private::ItemHash(#fingerprinted)).item_hash()
             });
         };
@@ -950,7 +923,7 @@ fn route_error(may_be_result: bool, err: &Ident) -> TokenStream {
         return quote!(#fail(#err));
     }
     let route = local("route");
-    quote!(return #route(#err).unwrap_or_else(|#err| #fail(#err)))
+    quote!(return #RUNTIME::__private::or_fail(#route(#err)))
 }
 
 /// Defines `route`, which gives a runtime error the function can return as its value:
@@ -967,10 +940,7 @@ fn route_closure(may_be_result: bool, return_type: &TokenStream) -> TokenStream 
     let route = local("route");
     let err = local("err");
     quote! {
-        let #route = |#err: #RUNTIME::Error| {
-            #[allow(unused_imports)]
-            use #private::{RouteToErr as _, RouteToPanic as _};
-            (&&#private::ErrorRoute::<#return_type>::new()).route(#err)
-        };
+        let #route =
+            |#err: #RUNTIME::Error| (&&#private::ErrorRoute::<#return_type>::new()).route(#err);
     }
 }

@@ -1,29 +1,24 @@
 fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
+    };
     let __resumable_key = ::resumable::__private::key(&((n, path)));
     let mut lines = Vec::new();
     let mut bytes = 0usize;
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
-    let __resumable_seek = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{ByNth as _, ByPosition as _};
-        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
-    };
+    let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
     let __resumable_codec_0 = ::resumable::__private::codec(&lines);
     let __resumable_codec_0 = ::resumable::__private::append_only(&lines, __resumable_codec_0);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&lines)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&lines)).sharing());
     let __resumable_codec_1 = ::resumable::__private::codec(&bytes);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&bytes)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&bytes)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<Result<Vec<String>, std::io::Error>>::new())
             .route(__resumable_err)
     };
@@ -49,60 +44,44 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.watch(&{
-        #[allow(unused_imports)]
-        use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
-        [("path", (&&::resumable::__private::Watched(&path)).print())]
-    });
+    __resumable_run.watch(&[("path", (&&::resumable::__private::Watched(&path)).print())]);
     if let ::core::option::Option::Some(mut __resumable_restore) =
         __resumable_run.restore_with(__resumable_seek.load)
     {
         lines = match (__resumable_codec_0.take)(&mut __resumable_restore, lines) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         bytes = match (__resumable_codec_1.take)(&mut __resumable_restore, bytes) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{
-                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-            };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
-        &__resumable_fingerprint,
+        __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
@@ -110,7 +89,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
-    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < :: resumable :: __private :: Exit < Result < Vec < String > , std :: io :: Error > > , < Result < Vec < String > , std :: io :: Error > as :: resumable :: __private :: ResultLike > :: Error > { let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (100u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; let line = match :: resumable :: __private :: try_branch (read_line (path , i)) { :: core :: ops :: ControlFlow :: Continue (__resumable_value) => __resumable_value , :: core :: ops :: ControlFlow :: Break (__resumable_residual) => { return :: resumable :: __private :: exit (__resumable_residual , ()) } } ; if line . is_empty () { break '__resumable_body ; } bytes += match line . len () { __resumable_operand => { __resumable_dirty_at = __resumable_pulled ; __resumable_operand } } ; lines . push (line) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; match __resumable_run . at_boundary (__resumable_pulled - 1 , __resumable_next_item) { :: core :: result :: Result :: Ok (true) => { __resumable_saving = true ; let mut __resumable_save = __resumable_run . save (__resumable_pulled - 1 , __resumable_next_item , & { # [allow (unused_imports)] use :: resumable :: __private :: { WatchedHash as _ , WatchedOpaque as _ , WatchedSerde as _ } ; [("path" , (& & :: resumable :: __private :: Watched (& path)) . print ())] }) ; { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& lines)) . comparison () ; (__resumable_codec_0 . check) (& mut __resumable_save , & lines , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { AppendsAny as _ , AppendsPlain as _ } ; let __resumable_codec_0 = (& :: resumable :: __private :: Pick (& lines)) . pick_append (__resumable_codec_0) ; (__resumable_codec_0 . save) (& mut __resumable_save , & lines) ; } { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& bytes)) . comparison () ; (__resumable_codec_1 . check) (& mut __resumable_save , & bytes , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { Grows as _ , Whole as _ } ; ((& :: resumable :: __private :: Pick (& bytes)) . pick (__resumable_codec_1) . save) (& mut __resumable_save , & bytes) ; } if let :: core :: result :: Result :: Err (__resumable_err) = __resumable_save . commit () { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } __resumable_saving = false ; } :: core :: result :: Result :: Ok (false) => { } :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , ()) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) } ,)) . map (:: resumable :: __private :: into_exit) ;
+    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < :: resumable :: __private :: Exit < Result < Vec < String > , std :: io :: Error > > , < Result < Vec < String > , std :: io :: Error > as :: resumable :: __private :: ResultLike > :: Error > { let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (100u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; let line = match :: resumable :: __private :: try_branch (read_line (path , i)) { :: core :: ops :: ControlFlow :: Continue (__resumable_value) => __resumable_value , :: core :: ops :: ControlFlow :: Break (__resumable_residual) => { return :: resumable :: __private :: exit (__resumable_residual , ()) } } ; if line . is_empty () { break '__resumable_body ; } bytes += match line . len () { __resumable_operand => { __resumable_dirty_at = __resumable_pulled ; __resumable_operand } } ; lines . push (line) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; if let :: core :: result :: Result :: Err (__resumable_err) = :: resumable :: __private :: boundary (& mut __resumable_run , & mut __resumable_saving , __resumable_pulled - 1 , __resumable_next_item , & [("path" , (& & :: resumable :: __private :: Watched (& path)) . print ())] , & [& :: resumable :: __private :: Binding :: new (& lines , (& :: resumable :: __private :: Pick (& lines)) . pick_append (__resumable_codec_0) , (& & & :: resumable :: __private :: RoundTrip (& lines)) . comparison () ,) , & :: resumable :: __private :: Binding :: new (& bytes , (& :: resumable :: __private :: Pick (& bytes)) . pick (__resumable_codec_1) , (& & & :: resumable :: __private :: RoundTrip (& bytes)) . comparison () ,)] ,) { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , ()) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) } ,)) . map (:: resumable :: __private :: into_exit) ;
     __resumable_run.end_watch();
     match ::resumable::__private::finish(
         &mut __resumable_run,
@@ -121,65 +100,30 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             untouched: __resumable_dirty_at != __resumable_pulled,
             save: ::resumable::__private::FailureSave::State,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
         ::resumable::__private::Finished::GoOn => {}
         ::resumable::__private::Finished::Save(__resumable_pending) => {
-            let mut __resumable_save =
-                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &{
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                    };
-                    [("path", (&&::resumable::__private::Watched(&path)).print())]
-                });
-            {
-                if __resumable_save.checks() {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-                    };
-                    let __resumable_compare =
-                        (&&&::resumable::__private::RoundTrip(&lines)).comparison();
-                    (__resumable_codec_0.check)(
-                        &mut __resumable_save,
+            ::resumable::__private::save_after_failure(
+                &mut __resumable_run,
+                __resumable_pending.index,
+                __resumable_pending.failure,
+                &[("path", (&&::resumable::__private::Watched(&path)).print())],
+                &[
+                    &::resumable::__private::Binding::new(
                         &lines,
-                        &__resumable_compare,
-                    );
-                }
-                #[allow(unused_imports)]
-                use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                let __resumable_codec_0 =
-                    (&::resumable::__private::Pick(&lines)).pick_append(__resumable_codec_0);
-                (__resumable_codec_0.save)(&mut __resumable_save, &lines);
-            }
-            {
-                if __resumable_save.checks() {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-                    };
-                    let __resumable_compare =
-                        (&&&::resumable::__private::RoundTrip(&bytes)).comparison();
-                    (__resumable_codec_1.check)(
-                        &mut __resumable_save,
+                        (&::resumable::__private::Pick(&lines)).pick_append(__resumable_codec_0),
+                        (&&&::resumable::__private::RoundTrip(&lines)).comparison(),
+                    ),
+                    &::resumable::__private::Binding::new(
                         &bytes,
-                        &__resumable_compare,
-                    );
-                }
-                #[allow(unused_imports)]
-                use ::resumable::__private::{Grows as _, Whole as _};
-                ((&::resumable::__private::Pick(&bytes))
-                    .pick(__resumable_codec_1)
-                    .save)(&mut __resumable_save, &bytes);
-            }
-            __resumable_save.commit_after_failure(__resumable_pending.failure);
+                        (&::resumable::__private::Pick(&bytes)).pick(__resumable_codec_1),
+                        (&&&::resumable::__private::RoundTrip(&bytes)).comparison(),
+                    ),
+                ],
+            );
             return __resumable_pending.saved(&mut __resumable_run);
         }
     }

@@ -1,36 +1,28 @@
 async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
-    let __resumable_key = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{
-            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
-            ArgOpaque as _,
-        };
-        ::resumable::__private::args_key(
-            "crawl",
-            &[(
-                "files",
-                (&&&::resumable::__private::Arg(&files)).arg_hash(),
-                (&::resumable::__private::Arg(&files)).arg_text(),
-            )],
-        )
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
     };
+    let __resumable_key = ::resumable::__private::args_key(
+        "crawl",
+        &[(
+            "files",
+            (&&&::resumable::__private::Arg(&files)).arg_hash(),
+            (&::resumable::__private::Arg(&files)).arg_text(),
+        )],
+    );
     let mut report = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
-    let __resumable_seek = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{ByNth as _, ByPosition as _};
-        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
-    };
+    let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
     let __resumable_codec_0 = ::resumable::__private::codec(&report);
     let __resumable_codec_0 = ::resumable::__private::append_only(&report, __resumable_codec_0);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&report)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&report)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<std::io::Result<Vec<u64>>>::new())
             .route(__resumable_err)
     };
@@ -55,8 +47,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     if let ::core::option::Option::Some(mut __resumable_restore) =
@@ -65,37 +56,28 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         report = match (__resumable_codec_0.take)(&mut __resumable_restore, report) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{
-                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-            };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
-        &__resumable_fingerprint,
+        __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
@@ -185,52 +167,25 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
                 }
                 __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
                 let __resumable_next_item = __resumable_fingerprint(&__resumable_item);
-                match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
-                    ::core::result::Result::Ok(true) => {
-                        __resumable_saving = true;
-                        let mut __resumable_save = __resumable_run.save(
-                            __resumable_pulled - 1,
-                            __resumable_next_item,
-                            &[],
-                        );
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                                (__resumable_codec_0.check)(
-                                    &mut __resumable_save,
-                                    &report,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                            let __resumable_codec_0 = (&::resumable::__private::Pick(&report))
-                                .pick_append(__resumable_codec_0);
-                            (__resumable_codec_0.save)(&mut __resumable_save, &report);
-                        }
-                        if let ::core::result::Result::Err(__resumable_err) =
-                            __resumable_save.commit()
-                        {
-                            return ::resumable::__private::exit(
-                                ::resumable::__private::Exit::Abort(__resumable_err),
-                                (),
-                            );
-                        }
-                        __resumable_saving = false;
-                    }
-                    ::core::result::Result::Ok(false) => {}
-                    ::core::result::Result::Err(__resumable_err) => {
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Abort(__resumable_err),
-                            (),
-                        );
-                    }
+                if let ::core::result::Result::Err(__resumable_err) =
+                    ::resumable::__private::boundary(
+                        &mut __resumable_run,
+                        &mut __resumable_saving,
+                        __resumable_pulled - 1,
+                        __resumable_next_item,
+                        &[],
+                        &[&::resumable::__private::Binding::new(
+                            &report,
+                            (&::resumable::__private::Pick(&report))
+                                .pick_append(__resumable_codec_0),
+                            (&&&::resumable::__private::RoundTrip(&report)).comparison(),
+                        )],
+                    )
+                {
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Abort(__resumable_err),
+                        (),
+                    );
                 }
                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
                     return ::resumable::__private::exit(::resumable::__private::Exit::Stopped, ());
@@ -251,39 +206,23 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             untouched: __resumable_dirty_at != __resumable_pulled,
             save: ::resumable::__private::FailureSave::State,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
         ::resumable::__private::Finished::GoOn => {}
         ::resumable::__private::Finished::Save(__resumable_pending) => {
-            let mut __resumable_save =
-                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
-            {
-                if __resumable_save.checks() {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-                    };
-                    let __resumable_compare =
-                        (&&&::resumable::__private::RoundTrip(&report)).comparison();
-                    (__resumable_codec_0.check)(
-                        &mut __resumable_save,
-                        &report,
-                        &__resumable_compare,
-                    );
-                }
-                #[allow(unused_imports)]
-                use ::resumable::__private::{AppendsAny as _, AppendsPlain as _};
-                let __resumable_codec_0 =
-                    (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0);
-                (__resumable_codec_0.save)(&mut __resumable_save, &report);
-            }
-            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            ::resumable::__private::save_after_failure(
+                &mut __resumable_run,
+                __resumable_pending.index,
+                __resumable_pending.failure,
+                &[],
+                &[&::resumable::__private::Binding::new(
+                    &report,
+                    (&::resumable::__private::Pick(&report)).pick_append(__resumable_codec_0),
+                    (&&&::resumable::__private::RoundTrip(&report)).comparison(),
+                )],
+            );
             return __resumable_pending.saved(&mut __resumable_run);
         }
     }

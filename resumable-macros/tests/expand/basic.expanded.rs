@@ -1,35 +1,27 @@
 fn squares(n: u64) -> Vec<u64> {
-    let __resumable_key = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{
-            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
-            ArgOpaque as _,
-        };
-        ::resumable::__private::args_key(
-            "squares",
-            &[(
-                "n",
-                (&&&::resumable::__private::Arg(&n)).arg_hash(),
-                (&::resumable::__private::Arg(&n)).arg_text(),
-            )],
-        )
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
     };
+    let __resumable_key = ::resumable::__private::args_key(
+        "squares",
+        &[(
+            "n",
+            (&&&::resumable::__private::Arg(&n)).arg_hash(),
+            (&::resumable::__private::Arg(&n)).arg_text(),
+        )],
+    );
     let mut results = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
-    let __resumable_seek = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{ByNth as _, ByPosition as _};
-        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
-    };
+    let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
     let __resumable_codec_0 = ::resumable::__private::codec(&results);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&results)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&results)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<Vec<u64>>::new()).route(__resumable_err)
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
@@ -53,8 +45,7 @@ fn squares(n: u64) -> Vec<u64> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     if let ::core::option::Option::Some(mut __resumable_restore) =
@@ -63,37 +54,28 @@ fn squares(n: u64) -> Vec<u64> {
         results = match (__resumable_codec_0.take)(&mut __resumable_restore, results) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{
-                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-            };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
-        &__resumable_fingerprint,
+        __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
@@ -168,52 +150,24 @@ fn squares(n: u64) -> Vec<u64> {
                 }
                 __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
                 let __resumable_next_item = __resumable_fingerprint(&__resumable_item);
-                match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item) {
-                    ::core::result::Result::Ok(true) => {
-                        __resumable_saving = true;
-                        let mut __resumable_save = __resumable_run.save(
-                            __resumable_pulled - 1,
-                            __resumable_next_item,
-                            &[],
-                        );
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&results)).comparison();
-                                (__resumable_codec_0.check)(
-                                    &mut __resumable_save,
-                                    &results,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&results))
-                                .pick(__resumable_codec_0)
-                                .save)(&mut __resumable_save, &results);
-                        }
-                        if let ::core::result::Result::Err(__resumable_err) =
-                            __resumable_save.commit()
-                        {
-                            return ::resumable::__private::exit(
-                                ::resumable::__private::Exit::Abort(__resumable_err),
-                                (),
-                            );
-                        }
-                        __resumable_saving = false;
-                    }
-                    ::core::result::Result::Ok(false) => {}
-                    ::core::result::Result::Err(__resumable_err) => {
-                        return ::resumable::__private::exit(
-                            ::resumable::__private::Exit::Abort(__resumable_err),
-                            (),
-                        );
-                    }
+                if let ::core::result::Result::Err(__resumable_err) =
+                    ::resumable::__private::boundary(
+                        &mut __resumable_run,
+                        &mut __resumable_saving,
+                        __resumable_pulled - 1,
+                        __resumable_next_item,
+                        &[],
+                        &[&::resumable::__private::Binding::new(
+                            &results,
+                            (&::resumable::__private::Pick(&results)).pick(__resumable_codec_0),
+                            (&&&::resumable::__private::RoundTrip(&results)).comparison(),
+                        )],
+                    )
+                {
+                    return ::resumable::__private::exit(
+                        ::resumable::__private::Exit::Abort(__resumable_err),
+                        (),
+                    );
                 }
                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
                     return ::resumable::__private::exit(::resumable::__private::Exit::Stopped, ());
@@ -234,39 +188,23 @@ fn squares(n: u64) -> Vec<u64> {
             untouched: __resumable_dirty_at != __resumable_pulled,
             save: ::resumable::__private::FailureSave::State,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
         ::resumable::__private::Finished::GoOn => {}
         ::resumable::__private::Finished::Save(__resumable_pending) => {
-            let mut __resumable_save =
-                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
-            {
-                if __resumable_save.checks() {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-                    };
-                    let __resumable_compare =
-                        (&&&::resumable::__private::RoundTrip(&results)).comparison();
-                    (__resumable_codec_0.check)(
-                        &mut __resumable_save,
-                        &results,
-                        &__resumable_compare,
-                    );
-                }
-                #[allow(unused_imports)]
-                use ::resumable::__private::{Grows as _, Whole as _};
-                ((&::resumable::__private::Pick(&results))
-                    .pick(__resumable_codec_0)
-                    .save)(&mut __resumable_save, &results);
-            }
-            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            ::resumable::__private::save_after_failure(
+                &mut __resumable_run,
+                __resumable_pending.index,
+                __resumable_pending.failure,
+                &[],
+                &[&::resumable::__private::Binding::new(
+                    &results,
+                    (&::resumable::__private::Pick(&results)).pick(__resumable_codec_0),
+                    (&&&::resumable::__private::RoundTrip(&results)).comparison(),
+                )],
+            );
             return __resumable_pending.saved(&mut __resumable_run);
         }
     }

@@ -1,20 +1,19 @@
 fn fold(n: u64) -> Result<Acc, String> {
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
+    };
     let mut acc = Acc::default();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
-    let __resumable_seek = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{ByNth as _, ByPosition as _};
-        (&::resumable::__private::Seek(&__resumable_iter)).seeker()
-    };
+    let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
     let __resumable_codec_0 = ::resumable::__private::codec(&acc);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&acc)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&acc)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<Result<Acc, String>>::new()).route(__resumable_err)
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
@@ -38,8 +37,7 @@ fn fold(n: u64) -> Result<Acc, String> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     if let ::core::option::Option::Some(mut __resumable_restore) =
@@ -48,37 +46,28 @@ fn fold(n: u64) -> Result<Acc, String> {
         acc = match (__resumable_codec_0.take)(&mut __resumable_restore, acc) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         match __resumable_restore.finish() {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
     }
     let __resumable_fingerprint =
         ::resumable::__private::fingerprint_of(&__resumable_iter, |__resumable_fingerprinted| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{
-                DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-            };
             (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
-        &__resumable_fingerprint,
+        __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
@@ -86,7 +75,7 @@ fn fold(n: u64) -> Result<Acc, String> {
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
-    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < (:: resumable :: __private :: Exit < Result < Acc , String > > , _) , < Result < Acc , String > as :: resumable :: __private :: ResultLike > :: Error > { # [allow (unused_mut)] let mut acc = acc ; let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (4u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; if i == 99 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: < Result < Acc , String > > :: Returned (Err (format ! ("step {i} failed"))) , :: core :: option :: Option :: Some ((acc ,)) ,) ; } __resumable_dirty_at = __resumable_pulled ; acc = step (acc , i) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; match __resumable_run . at_boundary (__resumable_pulled - 1 , __resumable_next_item) { :: core :: result :: Result :: Ok (true) => { __resumable_saving = true ; let mut __resumable_save = __resumable_run . save (__resumable_pulled - 1 , __resumable_next_item , & []) ; { if __resumable_save . checks () { # [allow (unused_imports)] use :: resumable :: __private :: { CompareBytes as _ , CompareDebug as _ , CompareEq as _ , CompareEqDebug as _ , } ; let __resumable_compare = (& & & :: resumable :: __private :: RoundTrip (& acc)) . comparison () ; (__resumable_codec_0 . check) (& mut __resumable_save , & acc , & __resumable_compare) ; } # [allow (unused_imports)] use :: resumable :: __private :: { Grows as _ , Whole as _ } ; ((& :: resumable :: __private :: Pick (& acc)) . pick (__resumable_codec_0) . save) (& mut __resumable_save , & acc) ; } if let :: core :: result :: Result :: Err (__resumable_err) = __resumable_save . commit () { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , :: core :: option :: Option :: Some ((acc ,))) ; } __resumable_saving = false ; } :: core :: result :: Result :: Ok (false) => { } :: core :: result :: Result :: Err (__resumable_err) => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , :: core :: option :: Option :: Some ((acc ,))) ; } } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , :: core :: option :: Option :: Some ((acc ,))) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) } ,)) ;
+    let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < (:: resumable :: __private :: Exit < Result < Acc , String > > , _) , < Result < Acc , String > as :: resumable :: __private :: ResultLike > :: Error > { # [allow (unused_mut)] let mut acc = acc ; let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (4u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; if i == 99 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: < Result < Acc , String > > :: Returned (Err (format ! ("step {i} failed"))) , :: core :: option :: Option :: Some ((acc ,)) ,) ; } __resumable_dirty_at = __resumable_pulled ; acc = step (acc , i) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; if let :: core :: result :: Result :: Err (__resumable_err) = :: resumable :: __private :: boundary (& mut __resumable_run , & mut __resumable_saving , __resumable_pulled - 1 , __resumable_next_item , & [] , & [& :: resumable :: __private :: Binding :: new (& acc , (& :: resumable :: __private :: Pick (& acc)) . pick (__resumable_codec_0) , (& & & :: resumable :: __private :: RoundTrip (& acc)) . comparison () ,)] ,) { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , :: core :: option :: Option :: Some ((acc ,))) ; } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , :: core :: option :: Option :: Some ((acc ,))) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) } ,)) ;
     __resumable_run.end_watch();
     let __resumable_exit = match __resumable_exit.map(::resumable::__private::into_parts) {
         ::core::result::Result::Ok((
@@ -106,8 +95,6 @@ fn fold(n: u64) -> Result<Acc, String> {
                 __resumable_lost,
                 __resumable_pulled,
                 |__resumable_value| {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                     (&::resumable::__private::Returned(__resumable_value)).is_failure()
                 },
                 __resumable_route,
@@ -123,35 +110,23 @@ fn fold(n: u64) -> Result<Acc, String> {
             untouched: __resumable_dirty_at != __resumable_pulled,
             save: ::resumable::__private::FailureSave::State,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,
         ::resumable::__private::Finished::GoOn => {}
         ::resumable::__private::Finished::Save(__resumable_pending) => {
-            let mut __resumable_save =
-                __resumable_run.save(__resumable_pending.index, ::core::option::Option::None, &[]);
-            {
-                if __resumable_save.checks() {
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{
-                        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-                    };
-                    let __resumable_compare =
-                        (&&&::resumable::__private::RoundTrip(&acc)).comparison();
-                    (__resumable_codec_0.check)(&mut __resumable_save, &acc, &__resumable_compare);
-                }
-                #[allow(unused_imports)]
-                use ::resumable::__private::{Grows as _, Whole as _};
-                ((&::resumable::__private::Pick(&acc))
-                    .pick(__resumable_codec_0)
-                    .save)(&mut __resumable_save, &acc);
-            }
-            __resumable_save.commit_after_failure(__resumable_pending.failure);
+            ::resumable::__private::save_after_failure(
+                &mut __resumable_run,
+                __resumable_pending.index,
+                __resumable_pending.failure,
+                &[],
+                &[&::resumable::__private::Binding::new(
+                    &acc,
+                    (&::resumable::__private::Pick(&acc)).pick(__resumable_codec_0),
+                    (&&&::resumable::__private::RoundTrip(&acc)).comparison(),
+                )],
+            );
             return __resumable_pending.saved(&mut __resumable_run);
         }
     }

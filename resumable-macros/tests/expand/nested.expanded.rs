@@ -1,48 +1,40 @@
 fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
-    let __resumable_key = {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{
-            ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _, ArgNoText as _,
-            ArgOpaque as _,
-        };
-        ::resumable::__private::args_key(
-            "train",
-            &[
-                (
-                    "epochs",
-                    (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
-                    (&::resumable::__private::Arg(&epochs)).arg_text(),
-                ),
-                (
-                    "data",
-                    (&&&::resumable::__private::Arg(&data)).arg_hash(),
-                    (&::resumable::__private::Arg(&data)).arg_text(),
-                ),
-            ],
-        )
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
     };
+    let __resumable_key = ::resumable::__private::args_key(
+        "train",
+        &[
+            (
+                "epochs",
+                (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
+                (&::resumable::__private::Arg(&epochs)).arg_text(),
+            ),
+            (
+                "data",
+                (&&&::resumable::__private::Arg(&data)).arg_hash(),
+                (&::resumable::__private::Arg(&data)).arg_text(),
+            ),
+        ],
+    );
     let mut losses = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
     let mut __resumable_position: (u64, u64) = (0, 0);
     let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared(
-            (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
-        );
-    }
+    ::resumable::__private::not_shared(
+        (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
+    );
     let __resumable_codec_1 = ::resumable::__private::codec(&losses);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&losses)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&losses)).sharing());
     let __resumable_codec_2 = ::resumable::__private::codec_of();
     let __resumable_codec_3 = ::resumable::__private::codec_of();
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<Vec<f32>>::new()).route(__resumable_err)
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
@@ -69,23 +61,16 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.watch(&{
-        #[allow(unused_imports)]
-        use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
-        [("data", (&&::resumable::__private::Watched(&data)).print())]
-    });
+    __resumable_run.watch(&[("data", (&&::resumable::__private::Watched(&data)).print())]);
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         match (__resumable_codec_0.load)(__resumable_restore, &mut __resumable_position) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         __resumable_run.resuming_at(__resumable_position);
@@ -97,8 +82,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint((0, ::core::option::Option::None));
@@ -178,11 +162,6 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                 let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
                     &__resumable_iter,
                     |__resumable_fingerprinted| {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            DebugItem as _, HashableItem as _, OpaqueItem as _,
-                            SerializableItem as _,
-                        };
                         (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
                     },
                 );
@@ -254,151 +233,60 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                     __resumable_pulled.saturating_add(__resumable_stride);
                                 let __resumable_next_item =
                                     __resumable_fingerprint(&__resumable_item);
-                                match __resumable_run
-                                    .at_boundary(__resumable_pulled - 1, __resumable_next_item)
-                                {
-                                    ::core::result::Result::Ok(true) => {
-                                        __resumable_saving = true;
-                                        __resumable_position = (
-                                            __resumable_outer_at,
-                                            __resumable_pulled - 1 - __resumable_base,
-                                        );
-                                        let mut __resumable_save = __resumable_run.save(
-                                            __resumable_pulled - 1,
-                                            __resumable_next_item,
-                                            &{
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    WatchedHash as _, WatchedOpaque as _,
-                                                    WatchedSerde as _,
-                                                };
-                                                [(
-                                                    "data",
-                                                    (&&::resumable::__private::Watched(&data))
-                                                        .print(),
-                                                )]
-                                            },
-                                        );
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(
-                                                        &__resumable_position,
-                                                    ))
-                                                        .comparison();
-                                                (__resumable_codec_0.check)(
-                                                    &mut __resumable_save,
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                if let ::core::result::Result::Err(__resumable_err) =
+                                    ::resumable::__private::boundary(
+                                        &mut __resumable_run,
+                                        &mut __resumable_saving,
+                                        __resumable_pulled - 1,
+                                        __resumable_next_item,
+                                        &[(
+                                            "data",
+                                            (&&::resumable::__private::Watched(&data)).print(),
+                                        )],
+                                        &[
+                                            &::resumable::__private::Binding::new(
+                                                &__resumable_position,
+                                                (&::resumable::__private::Pick(
                                                     &__resumable_position,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(
-                                                &__resumable_position,
-                                            ))
-                                                .pick(__resumable_codec_0)
-                                                .save)(
-                                                &mut __resumable_save,
-                                                &__resumable_position,
-                                            );
-                                        }
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&losses))
-                                                        .comparison();
-                                                (__resumable_codec_1.check)(
-                                                    &mut __resumable_save,
-                                                    &losses,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&losses))
-                                                .pick(__resumable_codec_1)
-                                                .save)(
-                                                &mut __resumable_save, &losses
-                                            );
-                                        }
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&rate))
-                                                        .comparison();
-                                                (__resumable_codec_2.check)(
-                                                    &mut __resumable_save,
-                                                    &rate,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&rate))
-                                                .pick(__resumable_codec_2)
-                                                .save)(
-                                                &mut __resumable_save, &rate
-                                            );
-                                        }
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&loss))
-                                                        .comparison();
-                                                (__resumable_codec_3.check)(
-                                                    &mut __resumable_save,
-                                                    &loss,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&loss))
-                                                .pick(__resumable_codec_3)
-                                                .save)(
-                                                &mut __resumable_save, &loss
-                                            );
-                                        }
-                                        if let ::core::result::Result::Err(__resumable_err) =
-                                            __resumable_save.commit()
-                                        {
-                                            return ::resumable::__private::exit(
-                                                ::resumable::__private::Exit::Abort(
-                                                    __resumable_err,
-                                                ),
-                                                (),
-                                            );
-                                        }
-                                        __resumable_saving = false;
-                                    }
-                                    ::core::result::Result::Ok(false) => {}
-                                    ::core::result::Result::Err(__resumable_err) => {
-                                        return ::resumable::__private::exit(
-                                            ::resumable::__private::Exit::Abort(__resumable_err),
-                                            (),
-                                        );
-                                    }
+                                                ))
+                                                    .pick(__resumable_codec_0),
+                                                (&&&::resumable::__private::RoundTrip(
+                                                    &__resumable_position,
+                                                ))
+                                                    .comparison(),
+                                            ),
+                                            &::resumable::__private::Binding::new(
+                                                &losses,
+                                                (&::resumable::__private::Pick(&losses))
+                                                    .pick(__resumable_codec_1),
+                                                (&&&::resumable::__private::RoundTrip(&losses))
+                                                    .comparison(),
+                                            ),
+                                            &::resumable::__private::Binding::new(
+                                                &rate,
+                                                (&::resumable::__private::Pick(&rate))
+                                                    .pick(__resumable_codec_2),
+                                                (&&&::resumable::__private::RoundTrip(&rate))
+                                                    .comparison(),
+                                            ),
+                                            &::resumable::__private::Binding::new(
+                                                &loss,
+                                                (&::resumable::__private::Pick(&loss))
+                                                    .pick(__resumable_codec_3),
+                                                (&&&::resumable::__private::RoundTrip(&loss))
+                                                    .comparison(),
+                                            ),
+                                        ],
+                                    )
+                                {
+                                    return ::resumable::__private::exit(
+                                        ::resumable::__private::Exit::Abort(__resumable_err),
+                                        (),
+                                    );
                                 }
                                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
                                     != 0
@@ -427,8 +315,6 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                         save: ::resumable::__private::FailureSave::Unsaved,
                     },
                     |__resumable_value| {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                         (&::resumable::__private::Returned(__resumable_value)).is_failure()
                     },
                 ) {
@@ -467,11 +353,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             untouched: false,
             save: ::resumable::__private::FailureSave::Elsewhere,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,

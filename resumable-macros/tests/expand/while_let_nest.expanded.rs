@@ -1,32 +1,27 @@
 fn drain(mut queue: Vec<u64>) -> Vec<u64> {
+    #[allow(unused_imports)]
+    use ::resumable::__private::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
+    };
     let mut sums = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0u64..);
     let mut __resumable_position: (u64, u64) = (0, 0);
     let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared(
-            (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
-        );
-    }
+    ::resumable::__private::not_shared(
+        (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
+    );
     let __resumable_codec_1 = ::resumable::__private::codec(&queue);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&queue)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&queue)).sharing());
     let __resumable_codec_2 = ::resumable::__private::codec(&sums);
-    {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{AnyState as _, SharedState as _};
-        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&sums)).sharing());
-    }
+    ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&sums)).sharing());
     let __resumable_codec_3 = ::resumable::__private::codec_of();
     let __resumable_codec_4 = ::resumable::__private::codec_of();
     let __resumable_route = |__resumable_err: ::resumable::Error| {
-        #[allow(unused_imports)]
-        use ::resumable::__private::{RouteToErr as _, RouteToPanic as _};
         (&&::resumable::__private::ErrorRoute::<Vec<u64>>::new()).route(__resumable_err)
     };
     let mut __resumable_run = match ::resumable::__private::Run::start(
@@ -60,8 +55,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     ) {
         ::core::result::Result::Ok(__resumable_run) => __resumable_run,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
@@ -69,9 +63,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
         match (__resumable_codec_0.load)(__resumable_restore, &mut __resumable_position) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
-                return __resumable_route(__resumable_err).unwrap_or_else(|__resumable_err| {
-                    ::resumable::__private::fail(__resumable_err)
-                });
+                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
         __resumable_run.resuming_at(__resumable_position);
@@ -83,8 +75,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     ) {
         ::core::result::Result::Ok(__resumable_value) => __resumable_value,
         ::core::result::Result::Err(__resumable_err) => {
-            return __resumable_route(__resumable_err)
-                .unwrap_or_else(|__resumable_err| ::resumable::__private::fail(__resumable_err));
+            return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
     __resumable_run.size_hint((0, ::core::option::Option::None));
@@ -178,11 +169,6 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                 let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
                     &__resumable_iter,
                     |__resumable_fingerprinted| {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            DebugItem as _, HashableItem as _, OpaqueItem as _,
-                            SerializableItem as _,
-                        };
                         (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
                     },
                 );
@@ -259,141 +245,58 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                                     __resumable_pulled.saturating_add(__resumable_stride);
                                 let __resumable_next_item =
                                     __resumable_fingerprint(&__resumable_item);
-                                match __resumable_run
-                                    .at_boundary(__resumable_pulled - 1, __resumable_next_item)
-                                {
-                                    ::core::result::Result::Ok(true) => {
-                                        __resumable_saving = true;
-                                        __resumable_position = (
-                                            __resumable_outer_at,
-                                            __resumable_pulled - 1 - __resumable_base,
-                                        );
-                                        let mut __resumable_save = __resumable_run.save(
-                                            __resumable_pulled - 1,
-                                            __resumable_next_item,
-                                            &[],
-                                        );
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(
-                                                        &__resumable_position,
-                                                    ))
-                                                        .comparison();
-                                                (__resumable_codec_0.check)(
-                                                    &mut __resumable_save,
+                                __resumable_position = (
+                                    __resumable_outer_at,
+                                    __resumable_pulled - 1 - __resumable_base,
+                                );
+                                if let ::core::result::Result::Err(__resumable_err) =
+                                    ::resumable::__private::boundary(
+                                        &mut __resumable_run,
+                                        &mut __resumable_saving,
+                                        __resumable_pulled - 1,
+                                        __resumable_next_item,
+                                        &[],
+                                        &[
+                                            &::resumable::__private::Binding::new(
+                                                &__resumable_position,
+                                                (&::resumable::__private::Pick(
                                                     &__resumable_position,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(
-                                                &__resumable_position,
-                                            ))
-                                                .pick(__resumable_codec_0)
-                                                .save)(
-                                                &mut __resumable_save,
-                                                &__resumable_position,
-                                            );
-                                        }
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&queue))
-                                                        .comparison();
-                                                (__resumable_codec_1.check)(
-                                                    &mut __resumable_save,
-                                                    &queue,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&queue))
-                                                .pick(__resumable_codec_1)
-                                                .save)(
-                                                &mut __resumable_save, &queue
-                                            );
-                                        }
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&sums))
-                                                        .comparison();
-                                                (__resumable_codec_2.check)(
-                                                    &mut __resumable_save,
-                                                    &sums,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&sums))
-                                                .pick(__resumable_codec_2)
-                                                .save)(
-                                                &mut __resumable_save, &sums
-                                            );
-                                        }
-                                        __resumable_save.encoded(&__resumable_encoded_3);
-                                        {
-                                            if __resumable_save.checks() {
-                                                #[allow(unused_imports)]
-                                                use ::resumable::__private::{
-                                                    CompareBytes as _, CompareDebug as _,
-                                                    CompareEq as _, CompareEqDebug as _,
-                                                };
-                                                let __resumable_compare =
-                                                    (&&&::resumable::__private::RoundTrip(&sum))
-                                                        .comparison();
-                                                (__resumable_codec_4.check)(
-                                                    &mut __resumable_save,
-                                                    &sum,
-                                                    &__resumable_compare,
-                                                );
-                                            }
-                                            #[allow(unused_imports)]
-                                            use ::resumable::__private::{Grows as _, Whole as _};
-                                            ((&::resumable::__private::Pick(&sum))
-                                                .pick(__resumable_codec_4)
-                                                .save)(
-                                                &mut __resumable_save, &sum
-                                            );
-                                        }
-                                        if let ::core::result::Result::Err(__resumable_err) =
-                                            __resumable_save.commit()
-                                        {
-                                            return ::resumable::__private::exit(
-                                                ::resumable::__private::Exit::Abort(
-                                                    __resumable_err,
-                                                ),
-                                                (),
-                                            );
-                                        }
-                                        __resumable_saving = false;
-                                    }
-                                    ::core::result::Result::Ok(false) => {}
-                                    ::core::result::Result::Err(__resumable_err) => {
-                                        return ::resumable::__private::exit(
-                                            ::resumable::__private::Exit::Abort(__resumable_err),
-                                            (),
-                                        );
-                                    }
+                                                ))
+                                                    .pick(__resumable_codec_0),
+                                                (&&&::resumable::__private::RoundTrip(
+                                                    &__resumable_position,
+                                                ))
+                                                    .comparison(),
+                                            ),
+                                            &::resumable::__private::Binding::new(
+                                                &queue,
+                                                (&::resumable::__private::Pick(&queue))
+                                                    .pick(__resumable_codec_1),
+                                                (&&&::resumable::__private::RoundTrip(&queue))
+                                                    .comparison(),
+                                            ),
+                                            &::resumable::__private::Binding::new(
+                                                &sums,
+                                                (&::resumable::__private::Pick(&sums))
+                                                    .pick(__resumable_codec_2),
+                                                (&&&::resumable::__private::RoundTrip(&sums))
+                                                    .comparison(),
+                                            ),
+                                            &__resumable_encoded_3,
+                                            &::resumable::__private::Binding::new(
+                                                &sum,
+                                                (&::resumable::__private::Pick(&sum))
+                                                    .pick(__resumable_codec_4),
+                                                (&&&::resumable::__private::RoundTrip(&sum))
+                                                    .comparison(),
+                                            ),
+                                        ],
+                                    )
+                                {
+                                    return ::resumable::__private::exit(
+                                        ::resumable::__private::Exit::Abort(__resumable_err),
+                                        (),
+                                    );
                                 }
                                 if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed)
                                     != 0
@@ -422,8 +325,6 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                         save: ::resumable::__private::FailureSave::State,
                     },
                     |__resumable_value| {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
                         (&::resumable::__private::Returned(__resumable_value)).is_failure()
                     },
                 ) {
@@ -436,100 +337,39 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
                             __resumable_outer_at,
                             __resumable_pending.index - __resumable_base,
                         );
-                        let mut __resumable_save = __resumable_run.save(
+                        ::resumable::__private::save_after_failure(
+                            &mut __resumable_run,
                             __resumable_pending.index,
-                            ::core::option::Option::None,
+                            __resumable_pending.failure,
                             &[],
-                        );
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&__resumable_position))
-                                        .comparison();
-                                (__resumable_codec_0.check)(
-                                    &mut __resumable_save,
+                            &[
+                                &::resumable::__private::Binding::new(
                                     &__resumable_position,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&__resumable_position))
-                                .pick(__resumable_codec_0)
-                                .save)(
-                                &mut __resumable_save, &__resumable_position
-                            );
-                        }
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&queue)).comparison();
-                                (__resumable_codec_1.check)(
-                                    &mut __resumable_save,
+                                    (&::resumable::__private::Pick(&__resumable_position))
+                                        .pick(__resumable_codec_0),
+                                    (&&&::resumable::__private::RoundTrip(&__resumable_position))
+                                        .comparison(),
+                                ),
+                                &::resumable::__private::Binding::new(
                                     &queue,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&queue))
-                                .pick(__resumable_codec_1)
-                                .save)(&mut __resumable_save, &queue);
-                        }
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&sums)).comparison();
-                                (__resumable_codec_2.check)(
-                                    &mut __resumable_save,
+                                    (&::resumable::__private::Pick(&queue))
+                                        .pick(__resumable_codec_1),
+                                    (&&&::resumable::__private::RoundTrip(&queue)).comparison(),
+                                ),
+                                &::resumable::__private::Binding::new(
                                     &sums,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&sums))
-                                .pick(__resumable_codec_2)
-                                .save)(&mut __resumable_save, &sums);
-                        }
-                        __resumable_save.encoded(&__resumable_encoded_3);
-                        {
-                            if __resumable_save.checks() {
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{
-                                    CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                    CompareEqDebug as _,
-                                };
-                                let __resumable_compare =
-                                    (&&&::resumable::__private::RoundTrip(&sum)).comparison();
-                                (__resumable_codec_4.check)(
-                                    &mut __resumable_save,
+                                    (&::resumable::__private::Pick(&sums))
+                                        .pick(__resumable_codec_2),
+                                    (&&&::resumable::__private::RoundTrip(&sums)).comparison(),
+                                ),
+                                &__resumable_encoded_3,
+                                &::resumable::__private::Binding::new(
                                     &sum,
-                                    &__resumable_compare,
-                                );
-                            }
-                            #[allow(unused_imports)]
-                            use ::resumable::__private::{Grows as _, Whole as _};
-                            ((&::resumable::__private::Pick(&sum))
-                                .pick(__resumable_codec_4)
-                                .save)(&mut __resumable_save, &sum);
-                        }
-                        __resumable_save.commit_after_failure(__resumable_pending.failure);
+                                    (&::resumable::__private::Pick(&sum)).pick(__resumable_codec_4),
+                                    (&&&::resumable::__private::RoundTrip(&sum)).comparison(),
+                                ),
+                            ],
+                        );
                         return ::resumable::__private::exit(
                             __resumable_pending.saved(&mut __resumable_run),
                             (),
@@ -560,11 +400,7 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
             untouched: false,
             save: ::resumable::__private::FailureSave::Elsewhere,
         },
-        |__resumable_value| {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ReturnedOther as _, ReturnedResult as _};
-            (&::resumable::__private::Returned(__resumable_value)).is_failure()
-        },
+        |__resumable_value| (&::resumable::__private::Returned(__resumable_value)).is_failure(),
         __resumable_route,
     ) {
         ::resumable::__private::Finished::Return(__resumable_value) => return __resumable_value,

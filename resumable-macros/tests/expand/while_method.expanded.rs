@@ -1,43 +1,36 @@
 impl Grid {
     fn run(&mut self, steps: u64) {
-        let __resumable_key = {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{
-                ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgDebugText as _,
-                ArgNoText as _, ArgOpaque as _,
-            };
-            ::resumable::__private::args_key(
-                "run",
-                &[
-                    (
-                        "self",
-                        (&&&::resumable::__private::Arg(&self)).arg_hash(),
-                        (&::resumable::__private::Arg(&self)).arg_text(),
-                    ),
-                    (
-                        "steps",
-                        (&&&::resumable::__private::Arg(&steps)).arg_hash(),
-                        (&::resumable::__private::Arg(&steps)).arg_text(),
-                    ),
-                ],
-            )
+        #[allow(unused_imports)]
+        use ::resumable::__private::{
+            AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+            ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+            ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _,
+            CompareEqDebug as _, DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _,
+            ReturnedOther as _, ReturnedResult as _, RouteToErr as _, RouteToPanic as _,
+            SerializableItem as _, SharedState as _, WatchedHash as _, WatchedOpaque as _,
+            WatchedSerde as _, Whole as _,
         };
+        let __resumable_key = ::resumable::__private::args_key(
+            "run",
+            &[
+                (
+                    "self",
+                    (&&&::resumable::__private::Arg(&self)).arg_hash(),
+                    (&::resumable::__private::Arg(&self)).arg_text(),
+                ),
+                (
+                    "steps",
+                    (&&&::resumable::__private::Arg(&steps)).arg_hash(),
+                    (&::resumable::__private::Arg(&steps)).arg_text(),
+                ),
+            ],
+        );
         let __resumable_name = ::resumable::__private::method_name::<Self>("run");
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
-        let __resumable_seek = {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{ByNth as _, ByPosition as _};
-            (&::resumable::__private::Seek(&__resumable_iter)).seeker()
-        };
+        let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
         let __resumable_codec_0 = ::resumable::__private::codec(&(*self));
-        {
-            #[allow(unused_imports)]
-            use ::resumable::__private::{AnyState as _, SharedState as _};
-            ::resumable::__private::not_shared(
-                (&&::resumable::__private::Sharing(&(*self))).sharing(),
-            );
-        }
+        ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&(*self))).sharing());
         let mut __resumable_run = match ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
                 function: "run",
@@ -62,11 +55,7 @@ impl Grid {
                 ::resumable::__private::fail(__resumable_err)
             }
         };
-        __resumable_run.watch(&{
-            #[allow(unused_imports)]
-            use ::resumable::__private::{WatchedHash as _, WatchedOpaque as _, WatchedSerde as _};
-            [("steps", (&&::resumable::__private::Watched(&steps)).print())]
-        });
+        __resumable_run.watch(&[("steps", (&&::resumable::__private::Watched(&steps)).print())]);
         if let ::core::option::Option::Some(mut __resumable_restore) =
             __resumable_run.restore_with(__resumable_seek.load)
         {
@@ -86,16 +75,12 @@ impl Grid {
         let __resumable_fingerprint = ::resumable::__private::fingerprint_of(
             &__resumable_iter,
             |__resumable_fingerprinted| {
-                #[allow(unused_imports)]
-                use ::resumable::__private::{
-                    DebugItem as _, HashableItem as _, OpaqueItem as _, SerializableItem as _,
-                };
                 (&&&::resumable::__private::ItemHash(__resumable_fingerprinted)).item_hash()
             },
         );
         let mut __resumable_iter = match __resumable_run.prepare(
             __resumable_iter,
-            &__resumable_fingerprint,
+            __resumable_fingerprint,
             __resumable_seek.resume,
         ) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
@@ -187,66 +172,24 @@ impl Grid {
                     }
                     __resumable_due = __resumable_pulled.saturating_add(__resumable_stride);
                     let __resumable_next_item = __resumable_fingerprint(&__resumable_item);
-                    match __resumable_run.at_boundary(__resumable_pulled - 1, __resumable_next_item)
+                    if let ::core::result::Result::Err(__resumable_err) =
+                        ::resumable::__private::boundary(
+                            &mut __resumable_run,
+                            &mut __resumable_saving,
+                            __resumable_pulled - 1,
+                            __resumable_next_item,
+                            &[("steps", (&&::resumable::__private::Watched(&steps)).print())],
+                            &[&::resumable::__private::Binding::new(
+                                &(*self),
+                                (&::resumable::__private::Pick(&(*self))).pick(__resumable_codec_0),
+                                (&&&::resumable::__private::RoundTrip(&(*self))).comparison(),
+                            )],
+                        )
                     {
-                        ::core::result::Result::Ok(true) => {
-                            __resumable_saving = true;
-                            let mut __resumable_save =
-                                __resumable_run.save(
-                                    __resumable_pulled - 1,
-                                    __resumable_next_item,
-                                    &{
-                                        #[allow(unused_imports)]
-                                        use ::resumable::__private::{
-                                            WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                                        };
-                                        [(
-                                            "steps",
-                                            (&&::resumable::__private::Watched(&steps)).print(),
-                                        )]
-                                    },
-                                );
-                            {
-                                if __resumable_save.checks() {
-                                    #[allow(unused_imports)]
-                                    use ::resumable::__private::{
-                                        CompareBytes as _, CompareDebug as _, CompareEq as _,
-                                        CompareEqDebug as _,
-                                    };
-                                    let __resumable_compare =
-                                        (&&&::resumable::__private::RoundTrip(&(*self)))
-                                            .comparison();
-                                    (__resumable_codec_0.check)(
-                                        &mut __resumable_save,
-                                        &(*self),
-                                        &__resumable_compare,
-                                    );
-                                }
-                                #[allow(unused_imports)]
-                                use ::resumable::__private::{Grows as _, Whole as _};
-                                ((&::resumable::__private::Pick(&(*self)))
-                                    .pick(__resumable_codec_0)
-                                    .save)(
-                                    &mut __resumable_save, &(*self)
-                                );
-                            }
-                            if let ::core::result::Result::Err(__resumable_err) =
-                                __resumable_save.commit()
-                            {
-                                return ::resumable::__private::exit(
-                                    ::resumable::__private::Exit::Abort(__resumable_err),
-                                    (),
-                                );
-                            }
-                            __resumable_saving = false;
-                        }
-                        ::core::result::Result::Ok(false) => {}
-                        ::core::result::Result::Err(__resumable_err) => {
-                            return ::resumable::__private::exit(
-                                ::resumable::__private::Exit::Abort(__resumable_err),
-                                (),
-                            );
-                        }
+                        return ::resumable::__private::exit(
+                            ::resumable::__private::Exit::Abort(__resumable_err),
+                            (),
+                        );
                     }
                     if __resumable_stop.load(::core::sync::atomic::Ordering::Relaxed) != 0 {
                         return ::resumable::__private::exit(
@@ -278,39 +221,17 @@ impl Grid {
             }
             ::resumable::__private::Finished::GoOn => {}
             ::resumable::__private::Finished::Save(__resumable_pending) => {
-                let mut __resumable_save = __resumable_run.save(
+                ::resumable::__private::save_after_failure(
+                    &mut __resumable_run,
                     __resumable_pending.index,
-                    ::core::option::Option::None,
-                    &{
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            WatchedHash as _, WatchedOpaque as _, WatchedSerde as _,
-                        };
-                        [("steps", (&&::resumable::__private::Watched(&steps)).print())]
-                    },
+                    __resumable_pending.failure,
+                    &[("steps", (&&::resumable::__private::Watched(&steps)).print())],
+                    &[&::resumable::__private::Binding::new(
+                        &(*self),
+                        (&::resumable::__private::Pick(&(*self))).pick(__resumable_codec_0),
+                        (&&&::resumable::__private::RoundTrip(&(*self))).comparison(),
+                    )],
                 );
-                {
-                    if __resumable_save.checks() {
-                        #[allow(unused_imports)]
-                        use ::resumable::__private::{
-                            CompareBytes as _, CompareDebug as _, CompareEq as _,
-                            CompareEqDebug as _,
-                        };
-                        let __resumable_compare =
-                            (&&&::resumable::__private::RoundTrip(&(*self))).comparison();
-                        (__resumable_codec_0.check)(
-                            &mut __resumable_save,
-                            &(*self),
-                            &__resumable_compare,
-                        );
-                    }
-                    #[allow(unused_imports)]
-                    use ::resumable::__private::{Grows as _, Whole as _};
-                    ((&::resumable::__private::Pick(&(*self)))
-                        .pick(__resumable_codec_0)
-                        .save)(&mut __resumable_save, &(*self));
-                }
-                __resumable_save.commit_after_failure(__resumable_pending.failure);
                 return __resumable_pending.saved(&mut __resumable_run);
             }
         }

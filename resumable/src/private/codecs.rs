@@ -53,13 +53,47 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
 #[inline(always)]
 pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
-        save: |save, value| save.value(value),
-        load: |restore, place| restore.value_into(place),
-        take: |restore, old| restore.value_over(old),
-        fresh: |restore| restore.value(),
-        shape: crate::format::shape::shape_of_value::<T>,
-        check: |save, value, compare| save.check(value, compare),
+        save: save_whole,
+        load: load,
+        take: take,
+        fresh: fresh,
+        shape: shape,
+        check: check,
     }
+}
+
+// A codec's functions, compiled once per state type. Not inlined: the codec is a constant where
+// the generated code calls it, so these would be inlined, and optimized again, in every annotated
+// function (issue 25: build time per function); they run once per call or per checkpoint.
+
+#[inline(never)]
+fn save_whole<T: State>(save: &mut Save<'_>, value: &T) {
+    save.value(value);
+}
+
+#[inline(never)]
+fn load<T: State>(restore: &mut Restore, place: &mut T) -> Result<(), crate::Error> {
+    restore.value_into(place)
+}
+
+#[inline(never)]
+fn take<T: State>(restore: &mut Restore, old: T) -> Result<T, crate::Error> {
+    restore.value_over(old)
+}
+
+#[inline(never)]
+fn fresh<T: State>(restore: &mut Restore) -> Result<T, crate::Error> {
+    restore.value()
+}
+
+#[inline(never)]
+fn shape<T: State>(value: Option<&T>) -> String {
+    crate::format::shape::shape_of_value(value)
+}
+
+#[inline(never)]
+fn check<T: State>(save: &mut Save<'_>, value: &T, compare: &Comparison<T>) {
+    save.check(value, compare);
 }
 
 /// A state binding's value serialized now, for the saves that follow (see [`Encoded`]).

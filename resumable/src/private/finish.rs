@@ -85,8 +85,10 @@ impl<T> Pending<T> {
 /// checkpoint when the loop completed, saves after a failure (or has the generated code save),
 /// routes a failed save to the function's `Err` (`route`, else the panic), ends as a stop
 /// request says, resumes a panic.
+// Not inlined: once per call of the function, and inlined it would be optimized again in every
+// annotated function (issue 25: build time per function).
 #[track_caller]
-#[inline]
+#[inline(never)]
 pub fn finish<R>(
     run: &mut Run,
     exit: std::thread::Result<Exit<R>>,
@@ -150,7 +152,7 @@ pub fn finish<R>(
 /// cannot see (`bail!`) or a panic dropped it. Nothing can be saved: the last checkpoint
 /// stands. Ends the run as [`finish`] does and returns the function's value.
 #[track_caller]
-#[inline]
+#[inline(never)]
 pub fn state_lost<R, S>(
     run: &mut Run,
     lost: std::thread::Result<(Exit<R>, S)>,
@@ -192,7 +194,7 @@ pub enum InnerFinished<R> {
 
 /// A loop nest's inner loop has ended: a failure saves here, where the state declared between
 /// the loops still exists; a panic is resumed.
-#[inline]
+#[inline(never)]
 pub fn finish_inner<R>(
     run: &mut Run,
     exit: std::thread::Result<Exit<R>>,

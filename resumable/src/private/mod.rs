@@ -4,13 +4,15 @@
 //! `codecs` says how each state binding is saved and restored, `exit` how the loop's closure
 //! ends and what the function returns, `finish` what every way out of the loop does, `probes`
 //! what the generated code asks about values by autoref specialization, `seek` how the loop's
-//! iterator resumes; the rest is re-exported from `run`. It uses every layer below it.
+//! iterator resumes, `state` how a save writes the state binding by binding; the rest is
+//! re-exported from `run`. It uses every layer below it.
 
 mod codecs;
 mod exit;
 mod finish;
 mod probes;
 mod seek;
+mod state;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +22,7 @@ pub use exit::*;
 pub use finish::*;
 pub use probes::*;
 pub use seek::*;
+pub use state::*;
 
 pub use crate::run::arg_key::{
     Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque,
