@@ -15,6 +15,7 @@
 //! mixed-site hygiene, so they cannot collide with the user's names):
 //! ```text
 //! fn squares(n: u64) -> Vec<u64> {
+//!     use __private::{Whole as _, Grows as _, /* … */}; // the autoref probes' traits, once
 //!     let key = args_key("squares", &[("n", /* fingerprint of n */, "…")]); // or `key = …`
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
@@ -25,7 +26,7 @@
 //!         restore.finish();
 //!     }
 //!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
-//!     let mut iter = run.prepare(iter, &fingerprint);         // iter.nth(index - 1), and the
+//!     let mut iter = run.prepare(iter, fingerprint);          // iter.nth(index - 1), and the
 //!                                                             // order check after a failure
 //!     let mut pulled = run.start_index();
 //!     let stop = run.stop_flag();                             // SIGINT/SIGTERM set it
@@ -61,9 +62,14 @@
 //!             // A boundary: `pulled - 1` iterations done, `item` next. After the body in the
 //!             // source, so the body has decided the state's types (`Vec::new()`'s element).
 //!             due = pulled.saturating_add(stride);       // 1000, or less with a progress bar
-//!             /* save `results` at index `pulled - 1` with the fingerprint of `item` (on
-//!                resume: check it instead), each binding whole, or only what was appended;
-//!                if a signal asked: return Exit::Stopped */
+//!             // One runtime call saves the state at index `pulled - 1` with the fingerprint of
+//!             // `item` (on resume: checks it instead): each binding with the codec its type
+//!             // picks here (whole, or only what was appended) and its round-trip comparison.
+//!             if let Err(err) = boundary(&mut run, &mut saving, pulled - 1, fingerprint(&item),
+//!                                        &[/* watched */], &[&Binding::new(&results, pick, compare)]) {
+//!                 return exit(Exit::Abort(err), ());
+//!             }
+//!             /* if a signal asked: return Exit::Stopped */
 //!             boundary = false;
 //!         }
 //!         exit(Exit::Completed, ())
@@ -78,10 +84,8 @@
 //!                  save: FailureSave::State }, |v| /* is `v` an Err */, route) {
 //!         Finished::Return(v) => return v,
 //!         Finished::GoOn => {}
-//!         Finished::Save(pending) => {   // the save, here in the function's own code
-//!             let mut save = run.save(pending.index, None, &[]);
-//!             /* each binding, as at a boundary */
-//!             save.commit_after_failure(pending.failure);
+//!         Finished::Save(pending) => {   // the bindings listed as at a boundary
+//!             save_after_failure(&mut run, pending.index, pending.failure, &[], &[/* … */]);
 //!             return pending.saved(&mut run);          // waits for it; or resumes the panic
 //!         }
 //!     }
