@@ -3,3 +3,4 @@
 
 pub(crate) mod rng;
 pub(crate) mod sim_fs;
+mod store_crashes;
