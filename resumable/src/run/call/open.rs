@@ -100,7 +100,7 @@ impl Run {
     /// If another process holds the checkpoint, or a checkpoint exists but cannot be used:
     /// unreadable, corrupt with no intact previous generation, or of other state; or the store
     /// cannot be used. No checkpoint file is changed. The generated code returns the error
-    /// from a function whose error type takes it, else panics with it ([`fail`]).
+    /// from a function whose error type takes it, else panics with it ([`fail`](super::fail)).
     pub fn start(spec: &Spec<'_>, shapes: &[String]) -> Result<Run, Error> {
         // Where a run's filesystem is chosen: the process's own (a unit test opens a run on
         // the simulated disk instead).
