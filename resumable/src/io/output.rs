@@ -922,6 +922,7 @@ mod tests {
         use crate::format::log::LogMeta;
         use crate::run::save::{Save, Saver};
         use crate::store::files::Generations;
+        use crate::store::fs::{Fs, OsFs};
         use crate::store::journal::Journal;
         use crate::store::syncer::Syncer;
 
@@ -932,9 +933,11 @@ mod tests {
             label: "label".into(),
             shape: "shape".into(),
         };
+        let fs: Arc<dyn Fs> = Arc::new(OsFs);
         let mut saver = Saver {
+            fs: Arc::clone(&fs),
             journal: Journal::new(Generations::of(log.clone()), &meta, 0),
-            syncer: Syncer::default(),
+            syncer: Syncer::new(fs),
             growth: vec![None],
             last_saved: None,
             function: "job",

@@ -8,15 +8,15 @@ use std::path::Path;
 use crate::format::label;
 use crate::format::log;
 use crate::report;
-use crate::store::fs::{Fs, OsFs};
+use crate::store::fs::Fs;
 
 /// At most this many other checkpoints are read and named.
 const MAX_NAMED: usize = 3;
 
 /// Says which checkpoints of the function are for other keys than `key_text`, if any. `ours` is
 /// this call's checkpoint file, `{name}-{16 hex digits}.ckpt`.
-pub(crate) fn report(function: &str, ours: &Path, key_text: &str) {
-    let others = others(ours);
+pub(crate) fn report(fs: &dyn Fs, function: &str, ours: &Path, key_text: &str) {
+    let others = others(fs, ours);
     if others.is_empty() {
         return;
     }
@@ -57,7 +57,7 @@ pub(crate) fn report(function: &str, ours: &Path, key_text: &str) {
 
 /// The key text of each other checkpoint of the same name beside `ours` (`None` where its
 /// header cannot be read).
-fn others(ours: &Path) -> Vec<Option<String>> {
+fn others(fs: &dyn Fs, ours: &Path) -> Vec<Option<String>> {
     let (Some(dir), Some(file)) = (ours.parent(), ours.file_name().and_then(|f| f.to_str())) else {
         return Vec::new();
     };
@@ -68,7 +68,7 @@ fn others(ours: &Path) -> Vec<Option<String>> {
     else {
         return Vec::new();
     };
-    let Ok(entries) = OsFs.list(dir) else {
+    let Ok(entries) = fs.list(dir) else {
         return Vec::new();
     };
     let mut found: Vec<_> = entries
@@ -86,7 +86,7 @@ fn others(ours: &Path) -> Vec<Option<String>> {
     found
         .into_iter()
         .map(|path| {
-            let source = OsFs.open(&path).ok()??;
+            let source = fs.open(&path).ok()??;
             let label = log::label_of(&*source)?;
             label::split_label(&label).1.map(str::to_owned)
         })

@@ -5,6 +5,7 @@
 use std::hash::Hasher as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -19,12 +20,14 @@ use crate::run::growth::{Elements, Growth, PlainItem};
 use crate::run::hash128::Hash128;
 use crate::run::outputs::{self, Collecting};
 use crate::run::round_trip::{self, Comparison};
-use crate::store::fs::OsFs;
+use crate::store::fs::Fs;
 use crate::store::journal::{Journal, Sink};
 use crate::store::syncer::Syncer;
 
 /// What a run writes its checkpoints with.
 pub(crate) struct Saver {
+    /// The filesystem the checkpoint's files are on (the run's).
+    pub fs: Arc<dyn Fs>,
     /// Appends checkpoints to the log; `syncer` makes them durable in the background.
     pub journal: Journal,
     pub syncer: Syncer,
@@ -51,7 +54,7 @@ fn with_sink<R>(saver: &mut Saver, write: impl FnOnce(&mut Journal, &Sink<'_>) -
     let may_start = || syncer.may_start_file();
     let pending = || syncer.compaction_pending();
     let sink = Sink {
-        fs: &OsFs,
+        fs: &*saver.fs,
         may_start_file: &may_start,
         file_pending: &pending,
     };
@@ -428,7 +431,7 @@ impl<'a> Save<'a> {
         let saver = self.saver;
         // Only a save after a failure is left (a boundary's has what it needs): it says so.
         if self.left.is_some() {
-            saver.journal.abandon_record(&OsFs);
+            saver.journal.abandon_record(&*saver.fs);
             return (saver, Ok(()));
         }
         let failed = match self.error {
@@ -436,7 +439,7 @@ impl<'a> Save<'a> {
             None => saver.syncer.take_error(),
         };
         if let Err(err) = failed {
-            saver.journal.abandon_record(&OsFs);
+            saver.journal.abandon_record(&*saver.fs);
             return (saver, Err(err));
         }
         // A record that turned out to need nothing of the log before it goes to a file of its
@@ -452,7 +455,7 @@ impl<'a> Save<'a> {
             .map(|(file, len)| (file.path.as_path(), *len))
             .collect();
         let written = saver.journal.write(
-            &OsFs,
+            &*saver.fs,
             new_file,
             self.index,
             now_ms(),
@@ -499,7 +502,7 @@ impl<'a> Save<'a> {
                 .say(format_args!(
                     "resumable: {failure} in iteration {index} of {function}: {why}"
                 ));
-            self.saver.journal.abandon_record(&OsFs);
+            self.saver.journal.abandon_record(&*self.saver.fs);
             return;
         }
         let (saver, written) = self.write();

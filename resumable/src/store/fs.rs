@@ -1,6 +1,7 @@
 //! The file operations checkpoints need, behind a trait, so tests can replay them against a
 //! simulated disk that loses what was not synced (see `sim_fs`).
 
+use std::any::Any;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -9,18 +10,29 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::format::source::Source;
 use crate::store::hooks;
 
-/// A file a checkpoint log is appended to, held open so a rename of its name does not matter.
-pub(crate) enum LogFile {
-    /// An open file of the real filesystem.
-    Os(File),
-    /// An inode of the simulated disk.
-    #[cfg(test)]
-    Sim(usize),
+/// A file a checkpoint log is appended to, held open so a rename of its name does not matter:
+/// the handle of the [`Fs`] that opened it (an open [`File`] of the real filesystem, an inode
+/// of the simulated disk), which only that `Fs` reads.
+pub(crate) struct LogFile(Box<dyn Any + Send + Sync>);
+
+impl LogFile {
+    /// A log held open by `handle`.
+    pub(crate) fn new(handle: impl Any + Send + Sync) -> LogFile {
+        LogFile(Box::new(handle))
+    }
+
+    /// The handle, as the `Fs` that made it knows it.
+    pub(crate) fn handle<T: Any>(&self) -> &T {
+        self.0
+            .downcast_ref()
+            .expect("resumable: a log file given to another filesystem than the one it is on")
+    }
 }
 
 /// What [`crate::store::files`] does to the disk. Each method is one system-level step, so a
-/// crash can be simulated between any two of them.
-pub(crate) trait Fs {
+/// crash can be simulated between any two of them. A run is given its `Fs` once (the real one
+/// by `Run::start`) and hands it to the syncer's thread, hence `Send + Sync`.
+pub(crate) trait Fs: Send + Sync {
     /// Creates (or truncates) `path`, owner-only, and writes `bytes`; not synced.
     fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Makes `path`'s content durable (fsync).
@@ -175,14 +187,14 @@ impl Fs for OsFs {
     }
 
     fn create_log(&self, path: &Path) -> io::Result<LogFile> {
-        create_private(path).map(LogFile::Os)
+        create_private(path).map(LogFile::new)
     }
 
     fn open_log(&self, path: &Path, len: u64) -> io::Result<LogFile> {
         let mut file = OpenOptions::new().read(true).write(true).open(path)?;
         file.set_len(len)?;
         file.seek(io::SeekFrom::Start(len))?;
-        Ok(LogFile::Os(file))
+        Ok(LogFile::new(file))
     }
 
     fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()> {
@@ -227,9 +239,5 @@ impl LogFile {
 }
 
 fn os_file(file: &LogFile) -> &File {
-    match file {
-        LogFile::Os(file) => file,
-        #[cfg(test)]
-        LogFile::Sim(_) => unreachable!("a simulated file given to the real filesystem"),
-    }
+    file.handle()
 }

@@ -17,14 +17,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::error::Error;
-use crate::store::fs::{LogFile, OsFs};
+use crate::store::fs::{Fs, LogFile};
 use crate::store::hooks;
 use crate::store::journal::SyncJob;
 use crate::store::remote::Uploads;
 
-#[derive(Default)]
 pub(crate) struct Syncer {
     shared: Arc<Shared>,
+    /// The filesystem the thread syncs and renames on: the run's.
+    fs: Arc<dyn Fs>,
     started: bool,
 }
 
@@ -79,6 +80,15 @@ impl Shared {
 }
 
 impl Syncer {
+    /// A syncer of the files on `fs`; its thread starts with the first [`Syncer::submit`].
+    pub(crate) fn new(fs: Arc<dyn Fs>) -> Syncer {
+        Syncer {
+            shared: Arc::default(),
+            fs,
+            started: false,
+        }
+    }
+
     /// Hands every checkpoint, once durable, to the store's upload thread.
     pub(crate) fn upload_to(&self, uploads: Arc<Uploads>) {
         let _ = self.shared.uploads.set(uploads);
@@ -89,9 +99,10 @@ impl Syncer {
         if !self.started {
             self.started = true;
             let shared = Arc::clone(&self.shared);
+            let fs = Arc::clone(&self.fs);
             thread::Builder::new()
                 .name("resumable-sync".into())
-                .spawn(move || run(&shared))
+                .spawn(move || run(&shared, &*fs))
                 .expect("resumable: could not start the background sync thread");
         }
         if job.compacts() {
@@ -203,7 +214,7 @@ impl Drop for Syncer {
     }
 }
 
-fn run(shared: &Shared) {
+fn run(shared: &Shared, fs: &dyn Fs) {
     let mut state = shared.lock();
     loop {
         while state.queued.is_none() && !state.cancelled {
@@ -223,7 +234,7 @@ fn run(shared: &Shared) {
         let job = state.queued.take().expect("checked above");
         state.running = true;
         drop(state);
-        let result = job.sync(&OsFs).and_then(|()| {
+        let result = job.sync(fs).and_then(|()| {
             let _renaming = shared
                 .renaming
                 .lock()
@@ -231,7 +242,7 @@ fn run(shared: &Shared) {
             if shared.cancelled.load(Ordering::Acquire) {
                 return Ok(());
             }
-            job.rename_into_place(&OsFs)?;
+            job.rename_into_place(fs)?;
             hooks::test_report(format_args!("durable {}", job.written.index));
             // Under the lock too, so that once `cancel` returns nothing more is uploaded.
             if let Some(uploads) = shared.uploads.get() {
@@ -267,6 +278,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::fs::OsFs;
     use crate::store::journal::{Journal, Sink};
 
     /// Writes `records` checkpoints through a journal, submitting each, then flushes: every
@@ -276,7 +288,7 @@ mod tests {
         let (dir, generations, mut journal) = Journal::scratch("syncer");
         let (done, finished) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut syncer = Syncer::default();
+            let mut syncer = Syncer::new(Arc::new(OsFs));
             for index in 1..=200u64 {
                 let new_file = journal.wants_new_file() && !syncer.compaction_pending();
                 journal.begin(new_file);
@@ -308,7 +320,7 @@ mod tests {
     #[test]
     fn the_thread_closes_the_log_it_is_given_at_the_end() {
         let (dir, _, mut journal) = Journal::scratch("closing");
-        let mut syncer = Syncer::default();
+        let mut syncer = Syncer::new(Arc::new(OsFs));
         journal.begin(true);
         journal.whole(&Sink::new(&OsFs), &1u64).unwrap();
         // Not flushed: the thread may still hold the job's handle too, and drops both.

@@ -5,10 +5,11 @@
 //! removed since the directory's last sync may each have happened or not. [`SimFs::crash_states`]
 //! lists every such disk; recovery must find a good checkpoint on each of them.
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::store::fs::{Fs, LogFile};
 
@@ -47,30 +48,36 @@ pub(crate) enum Fault {
     Full(usize),
 }
 
+/// The simulated disk: `Send + Sync`, as every [`Fs`] is, so that a run's syncer thread can
+/// use it.
 pub(crate) struct SimFs {
-    disk: RefCell<Disk>,
+    disk: Mutex<Disk>,
     fault: Fault,
-    ops: Cell<usize>,
+    ops: AtomicUsize,
 }
 
 impl SimFs {
     pub(crate) fn new(fault: Fault) -> Self {
         SimFs {
-            disk: RefCell::default(),
+            disk: Mutex::default(),
             fault,
-            ops: Cell::new(0),
+            ops: AtomicUsize::new(0),
         }
+    }
+
+    /// The disk, locked (a test that panicked while holding it left it whole enough to read).
+    fn disk(&self) -> MutexGuard<'_, Disk> {
+        self.disk.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Operations performed (or refused) so far.
     pub(crate) fn ops(&self) -> usize {
-        self.ops.get()
+        self.ops.load(Ordering::Relaxed)
     }
 
     /// Counts an operation and decides whether it fails.
     fn begin(&self) -> Result<(), io::Error> {
-        let n = self.ops.get();
-        self.ops.set(n + 1);
+        let n = self.ops.fetch_add(1, Ordering::Relaxed);
         match self.fault {
             Fault::CrashBefore(at) if n >= at => Err(io::Error::other("simulated crash")),
             Fault::FailAt(at, kind) if n == at => Err(io::Error::new(kind, "simulated fault")),
@@ -80,7 +87,7 @@ impl SimFs {
 
     /// Every disk a power loss right now may leave, each a healthy `SimFs`.
     pub(crate) fn crash_states(&self) -> Vec<SimFs> {
-        let disk = self.disk.borrow();
+        let disk = self.disk();
         let ops = &disk.unsynced_ops;
         let mut states = Vec::new();
         for kept in 0u32..1 << ops.len() {
@@ -136,9 +143,9 @@ impl SimFs {
                     unsynced_ops: Vec::new(),
                 };
                 states.push(SimFs {
-                    disk: RefCell::new(state),
+                    disk: Mutex::new(state),
                     fault: Fault::Healthy,
-                    ops: Cell::new(0),
+                    ops: AtomicUsize::new(0),
                 });
             }
         }
@@ -149,24 +156,24 @@ impl SimFs {
     #[cfg(test)]
     pub(crate) fn with_fault(&self, fault: Fault) -> SimFs {
         SimFs {
-            disk: RefCell::new(self.disk.borrow().clone()),
+            disk: Mutex::new(self.disk().clone()),
             fault,
-            ops: Cell::new(0),
+            ops: AtomicUsize::new(0),
         }
     }
 
     /// The disk a killed process leaves (everything written is there), healthy again.
     pub(crate) fn after_kill(&self) -> SimFs {
         SimFs {
-            disk: RefCell::new(self.disk.borrow().clone()),
+            disk: Mutex::new(self.disk().clone()),
             fault: Fault::Healthy,
-            ops: Cell::new(0),
+            ops: AtomicUsize::new(0),
         }
     }
 
     /// The bytes the files on the disk take now.
     pub(crate) fn used(&self) -> usize {
-        let disk = self.disk.borrow();
+        let disk = self.disk();
         disk.names
             .values()
             .map(|&ino| disk.inodes[ino].current.len())
@@ -179,16 +186,37 @@ impl SimFs {
         let Fault::Full(capacity) = self.fault else {
             return None;
         };
-        let freed = rewritten.map_or(0, |ino| self.disk.borrow().inodes[ino].current.len());
+        let freed = rewritten.map_or(0, |ino| self.disk().inodes[ino].current.len());
         let room = capacity.saturating_sub(self.used() - freed);
         (len > room).then_some(room)
     }
 
     /// The names on the simulated disk, for assertions.
     pub(crate) fn names(&self) -> Vec<PathBuf> {
-        self.disk.borrow().names.keys().cloned().collect()
+        self.disk().names.keys().cloned().collect()
+    }
+
+    /// What every file ever created holds now, synced or not (removed ones too), for tests
+    /// that look for the newest record written anywhere.
+    pub(crate) fn contents(&self) -> Vec<Vec<u8>> {
+        let disk = self.disk();
+        disk.inodes
+            .iter()
+            .map(|inode| inode.current.clone())
+            .collect()
+    }
+
+    /// Appends `bytes` to `path` unsynced, without counting an operation: the torn tail a
+    /// process killed in the middle of an append leaves.
+    pub(crate) fn tear(&self, path: &Path, bytes: &[u8]) {
+        let mut disk = self.disk();
+        let ino = *disk.names.get(path).expect("tear: no such file");
+        disk.inodes[ino].current.extend_from_slice(bytes);
     }
 }
+
+/// A log the simulated disk holds open: its inode.
+struct SimLog(usize);
 
 fn apply(names: &mut BTreeMap<PathBuf, usize>, op: &DirOp) {
     match op {
@@ -217,7 +245,7 @@ impl Fs for SimFs {
 
     fn sync(&self, path: &Path) -> io::Result<()> {
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let ino = *disk.names.get(path).ok_or_else(not_found)?;
         let inode = &mut disk.inodes[ino];
         inode.durable = inode.current.clone();
@@ -226,7 +254,7 @@ impl Fs for SimFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let ino = disk.names.remove(from).ok_or_else(not_found)?;
         disk.names.insert(to.to_owned(), ino);
         disk.unsynced_ops
@@ -236,7 +264,7 @@ impl Fs for SimFs {
 
     fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         disk.durable_names = disk.names.clone();
         disk.unsynced_ops.clear();
         Ok(())
@@ -248,7 +276,7 @@ impl Fs for SimFs {
 
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         self.begin()?;
-        let disk = self.disk.borrow();
+        let disk = self.disk();
         Ok(disk
             .names
             .get(path)
@@ -257,7 +285,7 @@ impl Fs for SimFs {
 
     fn remove(&self, path: &Path) -> io::Result<bool> {
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let removed = disk.names.remove(path).is_some();
         if removed {
             disk.unsynced_ops.push(DirOp::Unlink(path.to_owned()));
@@ -267,7 +295,7 @@ impl Fs for SimFs {
 
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
         self.begin()?;
-        let disk = self.disk.borrow();
+        let disk = self.disk();
         Ok(disk
             .names
             .keys()
@@ -277,25 +305,24 @@ impl Fs for SimFs {
     }
 
     fn create_log(&self, path: &Path) -> io::Result<LogFile> {
-        self.write_inode(path, &[]).map(LogFile::Sim)
+        self.write_inode(path, &[])
+            .map(|ino| LogFile::new(SimLog(ino)))
     }
 
     fn open_log(&self, path: &Path, len: u64) -> io::Result<LogFile> {
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let ino = *disk.names.get(path).ok_or_else(not_found)?;
         let inode = &mut disk.inodes[ino];
         // What is cut off is a torn record, which recovery skips whether or not the cut
         // survives a power loss: the durable bytes before `len` stay.
         inode.current.truncate(len as usize);
         inode.durable.truncate(len as usize);
-        Ok(LogFile::Sim(ino))
+        Ok(LogFile::new(SimLog(ino)))
     }
 
     fn append(&self, file: &LogFile, parts: &[&[u8]]) -> io::Result<()> {
-        let LogFile::Sim(ino) = *file else {
-            unreachable!("a real file given to the simulated disk")
-        };
+        let SimLog(ino) = *file.handle();
         let bytes = parts.concat();
         let failure = self.begin();
         if let Err(err) = &failure
@@ -308,18 +335,14 @@ impl Fs for SimFs {
             (Ok(()), Some(room)) => (&bytes[..room], Err(io::ErrorKind::StorageFull.into())),
             (Err(err), _) => (&bytes[..bytes.len() / 2], Err(err)),
         };
-        self.disk.borrow_mut().inodes[ino]
-            .current
-            .extend_from_slice(written);
+        self.disk().inodes[ino].current.extend_from_slice(written);
         failure
     }
 
     fn sync_log(&self, file: &LogFile) -> io::Result<()> {
-        let LogFile::Sim(ino) = *file else {
-            unreachable!("a real file given to the simulated disk")
-        };
+        let SimLog(ino) = *file.handle();
         self.begin()?;
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let inode = &mut disk.inodes[ino];
         inode.durable = inode.current.clone();
         Ok(())
@@ -335,13 +358,13 @@ impl SimFs {
         {
             return Err(io::Error::new(err.kind(), "simulated crash"));
         }
-        let existing = self.disk.borrow().names.get(path).copied();
+        let existing = self.disk().names.get(path).copied();
         let (written, failure) = match (failure, self.room_short_of(bytes.len(), existing)) {
             (Ok(()), None) => (bytes, Ok(())),
             (Ok(()), Some(room)) => (&bytes[..room], Err(io::ErrorKind::StorageFull.into())),
             (Err(err), _) => (&bytes[..bytes.len() / 2], Err(err)),
         };
-        let mut disk = self.disk.borrow_mut();
+        let mut disk = self.disk();
         let ino = match disk.names.get(path).copied() {
             Some(ino) => {
                 disk.inodes[ino].current = written.to_vec();
@@ -359,713 +382,5 @@ impl SimFs {
             }
         };
         failure.map(|()| ino)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::ops::RangeInclusive;
-
-    use super::*;
-    use crate::format::checkpoint;
-    use crate::format::envelope;
-    use crate::format::log::{self, LogMeta, Part};
-    use crate::store::files::Generations;
-    use crate::store::journal::{Journal, Sink, SyncJob};
-    use crate::store::recover;
-
-    const LABEL: &str = "sim";
-    const SHAPE: &str = "== results\n[u64]\n== text\nstring";
-    const SAVES: u64 = 7;
-
-    fn generations() -> Generations {
-        Generations::of(PathBuf::from("/ckpt/job.ckpt"))
-    }
-
-    /// The state after `index` iterations: a growing `Vec` and a `String` saved whole.
-    type State = (Vec<u64>, String);
-
-    fn state(index: u64) -> State {
-        (
-            (0..index * 3).map(|i| i * i).collect(),
-            format!("at {index}"),
-        )
-    }
-
-    /// The header of the logs these tests write.
-    fn meta() -> LogMeta {
-        LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, SHAPE),
-            label: LABEL.into(),
-            shape: SHAPE.into(),
-        }
-    }
-
-    /// Writes the record of `state(index)` as the runtime does: the vector's elements after
-    /// those the record before saved (all of them in a new file), the text whole.
-    fn write_state(
-        fs: &SimFs,
-        journal: &mut Journal,
-        index: u64,
-        new_file: bool,
-    ) -> Result<SyncJob, crate::Error> {
-        let (items, text) = state(index);
-        let from = if new_file {
-            0
-        } else {
-            state(index - 1).0.len() as u64
-        };
-        journal.begin(new_file);
-        let sink = Sink::new(fs);
-        let span = (from, items.len() as u64);
-        let added = journal
-            .extend(&sink, span, &items[from as usize..], |new, buf| {
-                for item in new {
-                    buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
-                }
-                Ok(())
-            })
-            .and_then(|()| journal.whole(&sink, &text));
-        if let Err(err) = added {
-            // A data frame failed to write: the save is abandoned, as `Save` does.
-            journal.abandon_record(fs);
-            return Err(err);
-        }
-        journal.write(fs, new_file, index, 0, None, &[])
-    }
-
-    /// How the run hands records to the background thread: synced one by one, or two at a
-    /// time (group commit: the second job merges into the first).
-    #[derive(Clone, Copy, Debug)]
-    enum Schedule {
-        EachRecord,
-        EveryOther,
-        /// Each record synced, its data written in frames of a few bytes as it is serialized.
-        InFrames,
-    }
-
-    /// Saves indexes 1..=SAVES as the runtime does, the vector appended and the text whole,
-    /// until the disk fails; the sync jobs run inline. Returns the last index made durable.
-    fn save_all(fs: &SimFs, schedule: Schedule) -> Option<u64> {
-        save_all_keeping(fs, schedule, None)
-    }
-
-    /// [`save_all`], which also keeps in `previous` the log each compaction replaced (removed
-    /// from the disk once the new one is in place): what a crash between the renames leaves
-    /// as `.prev`.
-    fn save_all_keeping(
-        fs: &SimFs,
-        schedule: Schedule,
-        mut previous: Option<&mut Option<Vec<u8>>>,
-    ) -> Option<u64> {
-        let mut journal = Journal::new(generations(), &meta(), 0);
-        journal.set_compaction_floor(0);
-        if matches!(schedule, Schedule::InFrames) {
-            journal.set_flush_bytes(8);
-        }
-        let mut pending: Option<(SyncJob, u64)> = None;
-        let mut durable = None;
-        for index in 1..=SAVES {
-            let compaction_pending = pending.as_ref().is_some_and(|(job, _)| job.compacts());
-            let new_file = journal.wants_new_file() && !compaction_pending;
-            let Ok(job) = write_state(fs, &mut journal, index, new_file) else {
-                break;
-            };
-            let job = match pending.take() {
-                Some((earlier, _)) => earlier.merge(job),
-                None => job,
-            };
-            let due = !matches!(schedule, Schedule::EveryOther) || index % 2 == 0;
-            if !due {
-                pending = Some((job, index));
-                continue;
-            }
-            if job.compacts()
-                && let Some(previous) = previous.as_deref_mut()
-            {
-                *previous = fs.read(&generations().newest).unwrap();
-            }
-            if job.run(fs).is_err() {
-                break;
-            }
-            durable = Some(index);
-        }
-        durable
-    }
-
-    /// A log of every index 1..=SAVES, one record each, never compacted.
-    fn uncompacted_log() -> Vec<u8> {
-        let fs = SimFs::new(Fault::Healthy);
-        let mut journal = Journal::new(generations(), &meta(), 0);
-        journal.set_compaction_floor(u64::MAX);
-        for index in 1..=SAVES {
-            let job = write_state(&fs, &mut journal, index, index == 1).unwrap();
-            job.run(&fs).unwrap();
-        }
-        let log = fs.read(&generations().newest).unwrap().unwrap();
-        let records = log::scan(&log[..]).unwrap().ok().unwrap().records.len();
-        assert_eq!(records as u64, SAVES);
-        log
-    }
-
-    /// How many operations `save_all` makes when nothing goes wrong: the steps to fault.
-    fn ops_of_a_healthy_run(schedule: Schedule) -> usize {
-        let fs = SimFs::new(Fault::Healthy);
-        save_all(&fs, schedule);
-        fs.ops()
-    }
-
-    /// Recovery, then decoding, of whatever is on `fs`: the index and state, or an error.
-    fn load(fs: &SimFs) -> Result<Option<(u64, State)>, crate::Error> {
-        Ok(load_noting_damage(fs)?.map(|(index, state, _)| (index, state)))
-    }
-
-    /// [`load`], and the damaged file recovery kept aside, if it kept one.
-    fn load_noting_damage(
-        fs: &SimFs,
-    ) -> Result<Option<(u64, State, Option<PathBuf>)>, crate::Error> {
-        let Some(recovered) = recover::recover(fs, &generations(), LABEL, SHAPE)? else {
-            return Ok(None);
-        };
-        let aside = recovered.set_aside.as_ref().map(|(path, _)| path.clone());
-        let mut reader = recovered.loaded.payload.reader();
-        let here = Path::new("x");
-        let items = reader
-            .value()
-            .map_err(|err| checkpoint::decode_failed(here, err))?;
-        let text = reader
-            .value()
-            .map_err(|err| checkpoint::decode_failed(here, err))?;
-        assert_eq!(reader.remaining(), 0);
-        Ok(Some((recovered.loaded.meta.index, (items, text), aside)))
-    }
-
-    /// The index recovery finds on `fs`, checking that the state is exactly what was saved.
-    fn recovered_index(fs: &SimFs) -> Option<u64> {
-        let (index, found) = load(fs).unwrap_or_else(|err| panic!("recovery failed: {err}"))?;
-        assert_eq!(found, state(index), "state does not match its index");
-        Some(index)
-    }
-
-    #[test]
-    fn power_loss_at_every_step_leaves_a_checkpoint_no_older_than_the_last_durable_one() {
-        for schedule in [
-            Schedule::EachRecord,
-            Schedule::EveryOther,
-            Schedule::InFrames,
-        ] {
-            let total_ops = ops_of_a_healthy_run(schedule);
-            let mut disks = 0;
-            for crash_at in 0..=total_ops {
-                let fs = SimFs::new(Fault::CrashBefore(crash_at));
-                let durable = save_all(&fs, schedule);
-                for disk in fs.crash_states() {
-                    disks += 1;
-                    let found = recovered_index(&disk);
-                    assert!(
-                        found >= durable,
-                        "{schedule:?}, crash before op {crash_at}: found {found:?}, but \
-                         {durable:?} was durable (names {:?})",
-                        disk.names()
-                    );
-                    // Recovery leaves the disk loadable as it found it: a second run agrees.
-                    assert_eq!(recovered_index(&disk), found, "{schedule:?} {crash_at}");
-                }
-            }
-            assert!(
-                disks > total_ops,
-                "only {disks} disk states for {total_ops} crash points"
-            );
-            eprintln!("{schedule:?}: {total_ops} crash points, {disks} disk states recovered");
-        }
-    }
-
-    /// In frames of a few bytes, records go to the log in several data frames each, and read
-    /// back as the state that was saved.
-    #[test]
-    fn records_written_in_frames_read_back_whole() {
-        let framed = SimFs::new(Fault::Healthy);
-        assert_eq!(save_all(&framed, Schedule::InFrames), Some(SAVES));
-        let log = framed.read(&generations().newest).unwrap().unwrap();
-        let scan = crate::format::log::scan(&log).unwrap().unwrap();
-        assert_eq!(scan.version, crate::format::log::FRAMED_VERSION);
-        let frames: Vec<usize> = scan
-            .records
-            .iter()
-            .map(|record| record.data.len())
-            .collect();
-        assert!(
-            frames.iter().any(|&n| n > 1),
-            "frames per record: {frames:?}"
-        );
-        assert_eq!(recovered_index(&framed), Some(SAVES));
-    }
-
-    #[test]
-    fn a_process_kill_at_every_step_loses_nothing_written() {
-        // A kill (not a power loss) keeps everything written: the newest record is found.
-        for schedule in [
-            Schedule::EachRecord,
-            Schedule::EveryOther,
-            Schedule::InFrames,
-        ] {
-            let total_ops = ops_of_a_healthy_run(schedule);
-            for crash_at in 0..=total_ops {
-                let fs = SimFs::new(Fault::CrashBefore(crash_at));
-                save_all(&fs, schedule);
-                let written = fs
-                    .disk
-                    .borrow()
-                    .inodes
-                    .iter()
-                    .filter_map(|inode| {
-                        crate::format::log::scan(&inode.current)
-                            .unwrap()
-                            .ok()
-                            .and_then(|scan| scan.records.last().map(|r| r.head.index))
-                    })
-                    .max();
-                let found = recovered_index(&fs.after_kill());
-                assert_eq!(found, written, "{schedule:?}, kill before op {crash_at}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_failed_step_keeps_the_last_checkpoint_and_leaves_no_temp_file() {
-        for schedule in [Schedule::EachRecord, Schedule::InFrames] {
-            a_failed_step_keeps_the_last_checkpoint(schedule);
-        }
-    }
-
-    fn a_failed_step_keeps_the_last_checkpoint(schedule: Schedule) {
-        let total_ops = ops_of_a_healthy_run(schedule);
-        let kinds = [
-            io::ErrorKind::StorageFull,
-            io::ErrorKind::Other,
-            io::ErrorKind::PermissionDenied,
-        ];
-        for at in 0..total_ops {
-            for kind in kinds {
-                let fs = SimFs::new(Fault::FailAt(at, kind));
-                let durable = save_all(&fs, schedule);
-                let found = recovered_index(&fs);
-                assert!(
-                    found >= durable,
-                    "{schedule:?}, fault at {at} ({kind:?}): found {found:?}, durable {durable:?}"
-                );
-                let temps: Vec<_> = fs
-                    .names()
-                    .into_iter()
-                    .filter(|name| name.to_string_lossy().contains(".tmp-"))
-                    .collect();
-                assert!(temps.is_empty(), "fault at {at} ({kind:?}) left {temps:?}");
-            }
-        }
-    }
-
-    /// Saves `indexes` into `journal` as `save_all` does, syncing each.
-    fn save_range(fs: &SimFs, journal: &mut Journal, indexes: RangeInclusive<u64>) {
-        for index in indexes {
-            let new_file = journal.wants_new_file();
-            write_state(fs, journal, index, new_file)
-                .unwrap()
-                .run(fs)
-                .unwrap();
-        }
-    }
-
-    /// A run that resumes a log goes on appending to it: the log it leaves is, byte for byte,
-    /// the one a run that never stopped writes (compactions included, at the same records),
-    /// even after a record cut short at its end.
-    #[test]
-    fn a_resumed_run_appends_to_the_log_it_resumed_from() {
-        let journal = |seq, floor| {
-            let mut journal = Journal::new(generations(), &meta(), seq);
-            journal.set_compaction_floor(floor);
-            journal
-        };
-        for floor in [1 << 20, 0] {
-            let uninterrupted = SimFs::new(Fault::Healthy);
-            let mut straight = journal(0, floor);
-            save_range(&uninterrupted, &mut straight, 1..=4);
-            let tracking = straight.tracking();
-            save_range(&uninterrupted, &mut straight, 5..=SAVES);
-            for torn in [0, 5] {
-                let fs = SimFs::new(Fault::Healthy);
-                save_range(&fs, &mut journal(0, floor), 1..=4);
-                {
-                    let mut disk = fs.disk.borrow_mut();
-                    let log = *disk.names.get(&generations().newest).unwrap();
-                    disk.inodes[log].current.extend_from_slice(&[7; 5][..torn]);
-                }
-                let recovered = recover::recover(&fs, &generations(), LABEL, SHAPE)
-                    .unwrap()
-                    .unwrap();
-                assert_eq!(recovered.loaded.meta.index, 4);
-                let mut resumed = journal(recovered.loaded.seq, floor);
-                resumed
-                    .resume(&fs, recovered.loaded.log.as_ref().unwrap())
-                    .unwrap();
-                assert_eq!(resumed.tracking(), tracking, "floor {floor}, torn {torn}");
-                save_range(&fs, &mut resumed, 5..=SAVES);
-                assert_eq!(
-                    fs.read(&generations().newest).unwrap(),
-                    uninterrupted.read(&generations().newest).unwrap(),
-                    "floor {floor}, torn tail of {torn} bytes"
-                );
-                assert_eq!(recovered_index(&fs), Some(SAVES));
-            }
-        }
-    }
-
-    /// A resumed run that appends to its log (after cutting a torn tail) crashed at every
-    /// step: whatever a power loss leaves, recovery finds an index at least the last durable
-    /// one, with its state; after a kill, the newest record written.
-    /// A record that wants a new file while the one before is still syncing is held in memory
-    /// (up to a bound) instead of waiting for that sync: serializing overlaps with it.
-    #[test]
-    fn a_record_waits_in_memory_not_on_the_disk_while_the_file_before_syncs() {
-        let fs = SimFs::new(Fault::Healthy);
-        let mut journal = Journal::new(generations(), &meta(), 0);
-        journal.set_compaction_floor(0);
-        journal.set_flush_bytes(8);
-        save_range(&fs, &mut journal, 1..=2);
-        let syncing = Sink {
-            fs: &fs,
-            may_start_file: &|| panic!("the loop waited for the disk"),
-            file_pending: &|| true,
-        };
-        journal.begin(false);
-        journal.whole(&syncing, &vec![7u8; 4096]).unwrap();
-        assert!(
-            !journal.streaming(),
-            "the record went out while the file before synced"
-        );
-        // Once that sync is done, the record goes out in frames as usual.
-        journal.whole(&Sink::new(&fs), &vec![8u8; 64]).unwrap();
-        assert!(journal.streaming());
-    }
-
-    /// A save that fails half-way, after some of its data frames went out, ends them with an
-    /// abort frame: the log goes on with the next record, and recovery never sees the bytes.
-    #[test]
-    fn a_save_that_fails_half_way_is_aborted_and_the_log_goes_on() {
-        /// Serializes 100 bytes, then fails.
-        struct FailsLate;
-        impl serde::Serialize for FailsLate {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::{Error as _, SerializeTuple as _};
-                let mut tuple = s.serialize_tuple(101)?;
-                for byte in 0..100u8 {
-                    tuple.serialize_element(&byte)?;
-                }
-                Err(S::Error::custom("this value cannot be saved"))
-            }
-        }
-        let fs = SimFs::new(Fault::Healthy);
-        let mut journal = Journal::new(generations(), &meta(), 0);
-        journal.set_flush_bytes(8);
-        save_range(&fs, &mut journal, 1..=2);
-        journal.begin(false);
-        assert!(journal.whole(&Sink::new(&fs), &FailsLate).is_err());
-        assert!(
-            journal.streaming(),
-            "no data frame went out before the failure"
-        );
-        journal.abandon_record(&fs);
-        save_range(&fs, &mut journal, 3..=4);
-        let log = fs.read(&generations().newest).unwrap().unwrap();
-        let scan = crate::format::log::scan(&log).unwrap().unwrap();
-        assert_eq!(scan.tail, crate::format::log::Tail::Clean);
-        let indexes: Vec<u64> = scan.records.iter().map(|r| r.head.index).collect();
-        assert_eq!(indexes, [1, 2, 3, 4]);
-        assert_eq!(recovered_index(&fs), Some(4));
-    }
-
-    /// A log an older build wrote (version 2: each record's head before its data) is resumed
-    /// and appended to in its own format, whole records even when frames are due, and reads
-    /// back with every record.
-    #[test]
-    fn a_version_2_log_is_appended_to_in_its_own_format() {
-        let fs = SimFs::new(Fault::Healthy);
-        let mut bytes = crate::format::log::header(&meta());
-        for index in 1..=3 {
-            let (items, text) = state(index);
-            let from = state(index - 1).0.len();
-            let mut data = Vec::new();
-            for item in &items[from..] {
-                data.extend_from_slice(&postcard::to_allocvec(item).unwrap());
-            }
-            let elements = data.len() as u64;
-            data.extend_from_slice(&postcard::to_allocvec(&text).unwrap());
-            let head = crate::format::log::RecordHead {
-                seq: index,
-                index,
-                saved_at_ms: 0,
-                next_item: None,
-                parts: vec![
-                    Part::Extend {
-                        from: from as u64,
-                        to: items.len() as u64,
-                        len: elements,
-                    },
-                    Part::Whole {
-                        len: data.len() as u64 - elements,
-                    },
-                ],
-            };
-            let mut framed = Vec::new();
-            crate::format::log::frame_record(&head, &mut framed, &mut data);
-            bytes.extend_from_slice(&framed);
-            bytes.extend_from_slice(&data);
-        }
-        fs.write(&generations().newest, &bytes).unwrap();
-        fs.sync(&generations().newest).unwrap();
-        assert_eq!(recovered_index(&fs), Some(3));
-        let recovered = recover::recover(&fs, &generations(), LABEL, SHAPE)
-            .unwrap()
-            .unwrap();
-        let mut resumed = Journal::new(generations(), &meta(), recovered.loaded.seq);
-        resumed.set_flush_bytes(8);
-        resumed
-            .resume(&fs, recovered.loaded.log.as_ref().unwrap())
-            .unwrap();
-        save_range(&fs, &mut resumed, 4..=5);
-        let log = fs.read(&generations().newest).unwrap().unwrap();
-        assert!(log.starts_with(&bytes), "the records before were rewritten");
-        let scan = crate::format::log::scan(&log).unwrap().unwrap();
-        assert_eq!(scan.version, crate::format::log::LOG_VERSION);
-        assert_eq!(scan.records.len(), 5);
-        assert_eq!(recovered_index(&fs), Some(5));
-    }
-
-    #[test]
-    fn a_resumed_run_appending_survives_a_power_loss_or_a_kill_at_every_step() {
-        // The first run saves 1..=3, each synced, then dies in the middle of an append.
-        let first = SimFs::new(Fault::Healthy);
-        save_range(&first, &mut Journal::new(generations(), &meta(), 0), 1..=3);
-        {
-            let mut disk = first.disk.borrow_mut();
-            let log = *disk.names.get(&generations().newest).unwrap();
-            disk.inodes[log].current.extend_from_slice(&[9; 7]);
-        }
-        // The second run resumes, reopens the log and saves 4..=SAVES, each synced, until a
-        // step fails; the last index made durable.
-        let second = |fs: &SimFs| -> u64 {
-            let mut durable = 3;
-            let _ = (|| {
-                let recovered = recover::recover(fs, &generations(), LABEL, SHAPE).ok()??;
-                let mut journal = Journal::new(generations(), &meta(), recovered.loaded.seq);
-                journal.resume(fs, recovered.loaded.log.as_ref()?).ok()?;
-                for index in 4..=SAVES {
-                    write_state(fs, &mut journal, index, false)
-                        .ok()?
-                        .run(fs)
-                        .ok()?;
-                    durable = index;
-                }
-                Some(())
-            })();
-            durable
-        };
-        let healthy = first.with_fault(Fault::Healthy);
-        assert_eq!(second(&healthy), SAVES);
-        assert_eq!(recovered_index(&healthy), Some(SAVES));
-        let total_ops = healthy.ops();
-        let mut disks = 0;
-        for crash_at in 0..=total_ops {
-            let fs = first.with_fault(Fault::CrashBefore(crash_at));
-            let durable = second(&fs);
-            for disk in fs.crash_states() {
-                disks += 1;
-                let found = recovered_index(&disk);
-                assert!(
-                    found >= Some(durable),
-                    "crash before op {crash_at}: found {found:?}, but {durable} was durable"
-                );
-            }
-            let killed = recovered_index(&fs.after_kill());
-            assert!(killed >= Some(durable), "kill before op {crash_at}");
-        }
-        assert!(
-            disks > total_ops,
-            "{disks} disk states for {total_ops} crash points"
-        );
-    }
-
-    /// A state saved whole at every checkpoint (changed in place), as the runtime saves it:
-    /// each record starts a new file once the log is past the floor (`record_wants_new_file`),
-    /// the job of each runs inline. Returns the last index saved and the most bytes the disk
-    /// held, or the error of the save that failed.
-    fn save_in_place(fs: &SimFs, saves: u64) -> (u64, usize, Option<crate::Error>) {
-        let meta = LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, "x"),
-            label: LABEL.into(),
-            shape: "x".into(),
-        };
-        let mut journal = Journal::new(generations(), &meta, 0);
-        journal.set_compaction_floor(0);
-        let (mut saved, mut peak) = (0, 0);
-        for index in 1..=saves {
-            journal.begin(false);
-            journal
-                .whole(&Sink::new(fs), &vec![index as u8; 4_000])
-                .unwrap();
-            let new_file = journal.wants_new_file() || journal.record_wants_new_file();
-            let written = journal.write(fs, new_file, index, 0, None, &[]);
-            peak = peak.max(fs.used());
-            if let Err(err) = written.and_then(|job| job.run(fs)) {
-                return (saved, peak, Some(err));
-            }
-            peak = peak.max(fs.used());
-            saved = index;
-        }
-        (saved, peak, None)
-    }
-
-    /// The state's checkpoint in the log on `fs`: its index and the state's first byte.
-    fn in_place_checkpoint(fs: &SimFs) -> Option<(u64, u8)> {
-        let recovered = recover::recover(fs, &generations(), LABEL, "x").unwrap()?;
-        let state: Vec<u8> = recovered.loaded.payload.reader().value().unwrap();
-        Some((recovered.loaded.meta.index, state[0]))
-    }
-
-    #[test]
-    fn a_state_changed_in_place_needs_room_for_two_copies_and_a_full_disk_keeps_the_last() {
-        // One checkpoint: the record, its frame and the log's header.
-        let one = {
-            let fs = SimFs::new(Fault::Healthy);
-            save_in_place(&fs, 1);
-            fs.used()
-        };
-        assert!((4_000..4_200).contains(&one), "{one}");
-        let fs = SimFs::new(Fault::Full(one * 5 / 2));
-        let (saved, peak, failed) = save_in_place(&fs, 30);
-        assert!(failed.is_none(), "{failed:?}");
-        assert_eq!(saved, 30);
-        assert!(
-            peak <= 2 * one,
-            "the disk held {peak} bytes for checkpoints of {one}"
-        );
-        assert_eq!(in_place_checkpoint(&fs), Some((30, 30)));
-
-        let fs = SimFs::new(Fault::Full(one * 3 / 2));
-        let (saved, _, failed) = save_in_place(&fs, 30);
-        assert_eq!(saved, 1);
-        match failed {
-            Some(crate::Error::NoSpace { needed, .. }) => assert_eq!(needed as usize, one),
-            other => panic!("not a full disk: {other:?}"),
-        }
-        assert_eq!(
-            fs.names(),
-            vec![generations().newest],
-            "a partial file was left"
-        );
-        assert_eq!(in_place_checkpoint(&fs), Some((1, 1)));
-    }
-
-    /// The same saves crashed at every step: whatever a power loss leaves, recovery finds the
-    /// state of an index at least the last durable one (every save starts a new log, moves
-    /// it into place and removes `.prev`); after a kill, at least that too.
-    #[test]
-    fn a_state_changed_in_place_survives_a_power_loss_or_a_kill_at_every_step() {
-        let total_ops = {
-            let fs = SimFs::new(Fault::Healthy);
-            save_in_place(&fs, 5);
-            fs.ops()
-        };
-        let mut disks = 0;
-        for crash_at in 0..=total_ops {
-            let fs = SimFs::new(Fault::CrashBefore(crash_at));
-            let (durable, _, _) = save_in_place(&fs, 5);
-            let found_on = |disk: &SimFs| match in_place_checkpoint(disk) {
-                Some((index, byte)) => {
-                    assert_eq!(byte, index as u8, "crash before op {crash_at}: wrong state");
-                    index
-                }
-                None => 0,
-            };
-            for disk in fs.crash_states() {
-                disks += 1;
-                let found = found_on(&disk);
-                assert!(
-                    found >= durable,
-                    "crash before op {crash_at}: found {found}, but {durable} was durable \
-                     (names {:?})",
-                    disk.names()
-                );
-            }
-            assert!(
-                found_on(&fs.after_kill()) >= durable,
-                "kill before op {crash_at}"
-            );
-        }
-        assert!(
-            disks > total_ops,
-            "{disks} disk states for {total_ops} crash points"
-        );
-    }
-
-    /// Every truncation and every single-bit flip of the newest log: recovery loads a state
-    /// that was saved (an earlier record, or the previous generation), or refuses with an
-    /// error naming the file. Never a panic, never a state other than one that was saved, and
-    /// damage is kept on disk. A flip before the log's last record is damage, never taken for
-    /// a crash's torn tail: recovery keeps the file's bytes aside, as they were.
-    #[test]
-    fn corruption_sweep_of_a_real_log_loads_a_saved_state_or_errs() {
-        let template = SimFs::new(Fault::Healthy);
-        save_all(&template, Schedule::EachRecord);
-        let compacted = template.read(&generations().newest).unwrap().unwrap();
-        let mut damaged: Vec<(Vec<u8>, bool)> = Vec::new();
-        // The log the run leaves (compacted), and one that holds every record.
-        for newest in [compacted, uncompacted_log()] {
-            let scan = log::scan(&newest[..]).unwrap().ok().unwrap();
-            // From the first record to the start of the last one.
-            let before_last = scan.records_start..scan.records[scan.records.len() - 2].end;
-            damaged.extend((0..newest.len()).map(|len| (newest[..len].to_vec(), false)));
-            for bit in 0..newest.len() * 8 {
-                let mut flipped = newest.clone();
-                flipped[bit / 8] ^= 1 << (bit % 8);
-                damaged.push((flipped, before_last.contains(&(bit as u64 / 8))));
-            }
-        }
-        for (case, (bytes, must_be_damage)) in damaged.iter().enumerate() {
-            for keep_previous in [true, false] {
-                let fs = SimFs::new(Fault::Healthy);
-                let mut previous = None;
-                save_all_keeping(&fs, Schedule::EachRecord, Some(&mut previous));
-                assert!(
-                    fs.read(&generations().previous).unwrap().is_none(),
-                    "`.prev` outlived the compaction"
-                );
-                if keep_previous {
-                    let previous = previous.as_ref().expect("save_all compacts");
-                    fs.write(&generations().previous, previous).unwrap();
-                }
-                fs.write(&generations().newest, bytes).unwrap();
-                match load_noting_damage(&fs) {
-                    Ok(Some((index, value, aside))) => {
-                        assert_eq!(value, state(index), "case {case}");
-                        if *must_be_damage {
-                            let aside = aside.unwrap_or_else(|| {
-                                panic!("case {case}: damage before the last record unnoticed")
-                            });
-                            let kept = fs.read(&aside).unwrap();
-                            assert_eq!(kept.as_ref(), Some(bytes), "case {case}: not kept as was");
-                        }
-                    }
-                    Ok(None) => panic!("case {case}: a checkpoint vanished"),
-                    Err(err) => {
-                        assert!(err.to_string().contains("job.ckpt"), "case {case}: {err}");
-                        assert!(!keep_previous, "case {case}: no fallback: {err}");
-                    }
-                }
-            }
-        }
-        eprintln!(
-            "{} damaged logs, each with and without a previous generation",
-            damaged.len()
-        );
     }
 }

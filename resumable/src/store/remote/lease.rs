@@ -311,7 +311,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("log");
         std::fs::write(&path, b"some bytes of a log").unwrap();
-        let file = LogFile::Os(std::fs::File::open(&path).unwrap());
+        let file = LogFile::new(std::fs::File::open(&path).unwrap());
         runtime().block_on(async {
             let mut old = Client::connect(&url, "job").await.unwrap();
             old.acquire(Duration::from_secs(30)).await.unwrap();

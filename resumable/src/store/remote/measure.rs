@@ -36,7 +36,7 @@ pub fn upload_file(url: &str, name: &str, path: &Path) -> Result<Duration, Error
         let mut client = Client::connect(url, name).await?;
         client.acquire(Duration::from_secs(30)).await?;
         let started = Instant::now();
-        match client.upload(&LogFile::Os(file), &written).await {
+        match client.upload(&LogFile::new(file), &written).await {
             Ok(()) => {}
             Err(UploadError::Transient(err) | UploadError::TakenOver(err)) => return Err(err),
         }

@@ -11,6 +11,7 @@
 //! Built without the feature, [`Remote::connect`] says so: a `RESUMABLE_STORE` that is set is
 //! never silently ignored.
 
+pub(crate) mod fetch;
 pub(crate) mod layout;
 
 #[cfg(feature = "object-store")]
