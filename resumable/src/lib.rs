@@ -57,8 +57,9 @@
 //! lost, none run twice — print one line saying where it stopped, and end the process the
 //! conventional way: the signal is raised again with its default action, so the shell and
 //! schedulers see "killed by SIGINT/SIGTERM". A second signal while the save runs ends the
-//! process at once (the previous checkpoint is still there). Outside resumable loops, the
-//! signals do what they would do without this library. The handlers come from
+//! process at once (the previous checkpoint is still there). A signal during a long iteration
+//! is answered at once with a line saying that the loop stops at the end of that iteration.
+//! Outside resumable loops, the signals do what they would do without this library. The handlers come from
 //! [signal-hook](https://docs.rs/signal-hook) and are installed when the first loop starts.
 //!
 //! Programs with handlers of their own opt out with `signals = false` on the attribute or
@@ -140,6 +141,82 @@
 //! its loop ([`Error::Store`]); one held by a live run is [`Error::HeldOnStore`]. Built
 //! without the feature, a set `RESUMABLE_STORE` is an error, never ignored.
 //!
+//! ```sh
+//! export RESUMABLE_STORE=s3://my-bucket/jobs   # also file:///shared/dir, memory:// (tests)
+//! # credentials, region and endpoint the way object_store reads them:
+//! # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT, AWS_ALLOW_HTTP
+//! cargo run --release --example squares
+//! ```
+//!
+//! Or in code, before the loops run: `Config::new().store("s3://my-bucket/jobs").apply()?`
+//! (the variable still wins where it is set).
+//!
+//! - **Uploads.** The commit object is created only once the data it names is there, so a
+//!   torn upload is never seen. When the network is slower than the loop, the checkpoints in
+//!   between are skipped, never queued: the loop never waits on the store. A store that stops
+//!   answering during the run is reported once while the loop goes on locally.
+//! - **Resuming from the store** says so: `resuming squares at iteration 23000 (checkpoint …,
+//!   fetched from the store s3://…`.
+//! - **Stopping.** A stop by a signal or a failure waits up to 25 s for the last checkpoint
+//!   to reach the store (`RESUMABLE_STORE_DEADLINE` seconds, or [`Config::store_deadline`]:
+//!   keep it under the machine's time between SIGTERM and SIGKILL), then releases the lease.
+//!   A finished job removes its data from the store.
+//! - **The lease.** A run beats on its lease every quarter of `RESUMABLE_STORE_LEASE` seconds
+//!   (30 by default), by the store's clock. A second run is refused at once, naming the
+//!   holder (host, process, run id); it takes over once the holder misses its beats for the
+//!   lease's length, or at once if the holder released it (it stopped on a signal or a
+//!   failure) or was a process of the same host that is gone. Taking over writes a fence
+//!   commit, so a holder that was only paused and wakes up later finds its next commit taken
+//!   and stops with an error at its next save; nothing it wrote after the takeover is read.
+//!
+//! Give each task of a job array its own checkpoint with `key = task` (a Slurm array's
+//! `$SLURM_ARRAY_TASK_ID`, a Kubernetes indexed Job's `$JOB_COMPLETION_INDEX`), so tasks never
+//! share state:
+//!
+//! ```
+//! use resumable::resumable;
+//! # fn score(line: &str) -> f64 { line.len() as f64 }
+//!
+//! #[resumable(every = 1000, key = task)]
+//! fn shard(task: u32, inputs: &[String]) -> Vec<f64> {
+//!     let mut scores = Vec::new();
+//!     for line in inputs.iter().skip(task as usize).step_by(8) {
+//!         scores.push(score(line));
+//!     }
+//!     scores
+//! }
+//! # let inputs: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+//! # assert_eq!(shard(3, &inputs).len(), 13);
+//! ```
+//!
+//! ```yaml
+//! # Kubernetes: an indexed Job; a pod that is preempted is restarted, on any node, and resumes.
+//! apiVersion: batch/v1
+//! kind: Job
+//! metadata: { name: scoring }
+//! spec:
+//!   completions: 8
+//!   completionMode: Indexed          # $JOB_COMPLETION_INDEX = the task
+//!   backoffLimit: 20                 # restarts after preemption
+//!   template:
+//!     spec:
+//!       restartPolicy: OnFailure
+//!       containers:
+//!         - name: scoring
+//!           image: registry.example/scoring:1
+//!           env:
+//!             - { name: RESUMABLE_STORE, value: "s3://my-bucket/scoring" }
+//!             - { name: RESUMABLE_DIR, value: /scratch }   # local disk: the fast path
+//!           envFrom: [{ secretRef: { name: aws-credentials } }]
+//! ```
+//!
+//! ```sh
+//! # Slurm: an array; `--requeue` puts a preempted task back, on any node.
+//! #SBATCH --array=0-7 --requeue --signal=TERM@60
+//! export RESUMABLE_STORE=s3://my-bucket/scoring RESUMABLE_DIR=/tmp/$SLURM_JOB_ID
+//! srun ./scoring --task "$SLURM_ARRAY_TASK_ID"
+//! ```
+//!
 //! # Messages: stderr, quiet, or `tracing`
 //!
 //! The runtime says what it did in a line on stderr: "resuming squares at iteration 73000
@@ -171,43 +248,29 @@
 //! only when stderr is a terminal. The bar moves at iteration boundaries: with a bar, the loop
 //! stops at a boundary at least every 1/500 of the total (every 100 iterations when the total
 //! is unknown) without saving there; without the feature, or without a terminal, boundaries
-//! come only when a checkpoint is due and the bar costs nothing.
+//! come only when a checkpoint is due and the bar costs nothing. With a store (see [Object
+//! storage](#object-storage)), the bar also says how far the store is behind.
 //!
 //! # The `resumable` command
 //!
 //! `cargo install resumable-cli` (or `cargo run -p resumable-cli -- list` in this workspace)
 //! gives a `resumable` command that looks at a checkpoint directory (`$RESUMABLE_DIR`, else
-//! `.resumable`) from the outside:
+//! `.resumable`) or a store from the outside:
 //!
-//! - `resumable list [DIR]`: one row per checkpoint: its name (the file name without
-//!   `.ckpt`), the function's checkpoint name and the key, the index and age of the newest
-//!   intact checkpoint (the one a run resumes from), the size of its files, and its health:
-//!   `ok`, `torn tail` (the log ends in a record a crash cut short: normal, the record is never
-//!   loaded), `damaged: …` (a record fails its checksum or is cut short with well-formed
-//!   records after it — damage in the middle, never a crash — or a file cannot be read) or
-//!   `pending .next` (a new log that the next run moves into place). Files moved aside
-//!   (`.damaged-*`, `.reset-*`) are listed after them.
-//! - `resumable show NAME [--dir DIR]`: the checkpoint's files, label, state shape (the state
-//!   bindings and the structure of their types) and every intact record: sequence number,
-//!   index, age, size and what it holds of each binding (`whole 120 B`, `elements 1000..2000
-//!   (5.8 KB)`).
-//! - `resumable reset NAME [--dir DIR]`: moves the checkpoint's files aside to
-//!   `<file>.reset-<unix ms>`, as `RESUMABLE_RESET=1` does, so the next run starts over; it
-//!   deletes nothing, and refuses while a run holds the checkpoint.
+//! - `resumable list`: one row per checkpoint: its name, function and key, the index and age
+//!   of the checkpoint a run resumes from, the size of its files, and its health (`ok`, `torn
+//!   tail`, `damaged: …`, `pending .next`); then the files set aside.
+//! - `resumable show NAME`: its files, state shape and every intact record.
+//! - `resumable check`: exits 3 if a run would refuse a checkpoint or fall back past damage.
+//! - `resumable reset NAME`: moves its files aside to `<file>.reset-<unix ms>`, as
+//!   `RESUMABLE_RESET=1` does; it deletes nothing, and refuses while a run holds it.
+//! - `resumable prune --older-than 30d`: removes the files set aside that long ago.
 //!
-//! It only reads files (`reset` only renames them). It exits with 0 on success, 1 on an error
-//! (an unknown name, an unreadable directory, a checkpoint in use) and 2 on a usage error.
-//! Programs can read a directory the same way with [`inspect`].
-//!
-//! Given a store URL where a directory goes (`resumable list s3://bucket/jobs`, `show NAME
-//! --dir s3://…`, `reset NAME --dir s3://…`), the same commands look at a store: the newest
-//! commit of each checkpoint, who holds its lease, commits that cannot be used; `show` fetches
-//! the log and reads it like a local file; `reset` commits an empty checkpoint as the newest
-//! (refused while a run holds the lease; nothing is deleted). `show` of a local checkpoint
-//! says how many iterations the store is behind it when `--store` or `RESUMABLE_STORE` names
-//! one, and with the `progress` feature the bar says it too. With the `object-store` feature,
-//! [`inspect`] has the same for programs (`inspect_store`, `fetch_from_store`,
-//! `reset_on_store`).
+//! `NAME` is the name `list` shows, the attribute's `name = "…"`, the function's path or its
+//! own name; `--dir` takes a directory or a store URL; `--json` gives `list` and `show` as one
+//! JSON document. The command's README (in the `resumable-cli` crate) says it all: names and
+//! keys, health, exit codes, stores, the JSON's fields. Programs read a directory or a store
+//! the same way with [`inspect`].
 //!
 //! # Iteration order
 //!
@@ -1044,8 +1107,8 @@ pub fn request_stop() {
 /// assigns it to `*self` (and to a `&mut` parameter that is state): when the checkpoint does
 /// not decode and the method returns its error (or panics), the caller's value is as it came
 /// in, never half-restored; that needs the memory of the saved value beside the caller's for
-/// a moment (state the function owns is dropped before it is decoded, see `resumable::load`'s
-/// notes in BENCHMARKS.md). In a `&self` (or `self`) method, `self` is not state:
+/// a moment (state the function owns is dropped before it is decoded; see "Big states" in
+/// BENCHMARKS.md). In a `&self` (or `self`) method, `self` is not state:
 /// like an argument, it must be the same on the next run, and it is watched: a `Cell` field the
 /// loop changes is refused at the save (see [What is state](#what-is-state)). Either way
 /// `*self` on entry is part of the key, so several instances never share a checkpoint. The
