@@ -33,17 +33,19 @@ impl Run {
     /// If `iter` walks a `HashMap` or `HashSet`, or ends before the saved index, or yields
     /// another item there than the saved run did: it would not yield what it yielded then.
     ///
-    /// `fingerprint` gives an item's fingerprint (see [`crate::__private::ItemHash`]): on
+    /// `fingerprint` gives an item's fingerprint (see [`crate::__private::ItemHash`]; a `fn`
+    /// pointer, so that this is compiled once per iterator type, not once per function): on
     /// resume from a save that holds none (one after a failure), the item after the last
     /// record that holds one is checked on the way, so that an order that changed is caught
     /// there too.
     ///
     /// An iterator that saved its position (see [`Run::restore_with`]) is put back there by
     /// `resume` instead, in one step; its next item is still checked at the first boundary.
+    #[inline(never)] // once per call: not to be optimized again in every annotated function
     pub fn prepare<I: Iterator>(
         &mut self,
         iter: I,
-        fingerprint: &impl Fn(&I::Item) -> Option<u64>,
+        fingerprint: fn(&I::Item) -> Option<u64>,
         resume: fn(&mut I, &[u8]) -> Result<(), Error>,
     ) -> Result<I, Error> {
         match self.resume_position.take() {
@@ -60,7 +62,7 @@ impl Run {
     fn prepare_checked<I: Iterator>(
         &mut self,
         iter: I,
-        fingerprint: &impl Fn(&I::Item) -> Option<u64>,
+        fingerprint: fn(&I::Item) -> Option<u64>,
     ) -> Result<I, Error> {
         self.refuse_unordered::<I>()?;
         let start = self.start;
