@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """B2's hot loops as machine code: the innermost loop of each of `benches/overhead.rs`'s
-annotated functions, from the release bench binary, with registers' stack offsets and addresses
+annotated functions, from the release bench binary, with addresses, stack offsets and register names
 masked, so that two builds can be compared instruction by instruction (a change to the generated
 code must leave the loop between boundaries as it was; issue 10 and issue 25 check it so).
 
@@ -14,6 +14,9 @@ branch, the instructions one iteration runs when no boundary is due.
 import glob, os, re, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Register names masked too (MASK_REGISTERS=0 keeps them): the allocator may swap registers
+# between builds with the same instructions.
+MASK_REGISTERS = os.environ.get("MASK_REGISTERS", "1") != "0"
 FUNCTIONS = ["overhead::checkpointed", "overhead::checkpointed_marked", "overhead::checkpointed_nest"]
 
 
@@ -56,6 +59,10 @@ def masked(text):
     text = re.sub(r"\b[0-9a-f]{4,}\b", "ADDR", text)  # branch targets, absolute addresses
     text = re.sub(r"<[^>]*>", "", text)
     text = re.sub(r"-?0x[0-9a-f]+\(%rsp\)", "OFF(%rsp)", text)
+    if MASK_REGISTERS:
+        text = re.sub(r"%r(sp)\b", r"%R\1", text)  # the stack pointer stays named
+        text = re.sub(r"%[re]?(?:[a-d]x|[sd]i|bp|\d+[dwb]?)\b", "%REG", text)
+        text = text.replace("%R", "%r")
     return text
 
 
