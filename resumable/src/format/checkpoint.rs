@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Error;
 use crate::format::encode::VecFlavor;
 use crate::format::envelope::{self, Meta};
+use crate::format::hash;
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
 use crate::format::source::Source;
@@ -71,7 +72,7 @@ pub(crate) fn found_in(
 ) -> Result<Found, Error> {
     let read_failed = |err| Error::io("read", path, err);
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
-        if fingerprint == envelope::fingerprint(label, shape) {
+        if fingerprint == hash::fingerprint(label, shape) {
             return Ok(());
         }
         Err(Error::Mismatch {
@@ -389,7 +390,7 @@ mod tests {
         let label = "fuzz";
         let shape = "x";
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         };
@@ -507,7 +508,7 @@ mod tests {
         use crate::format::source::CHUNK;
         let (label, shape) = ("big", "v: [u64]\ntext: String");
         let mut bytes = log::header(&LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         });

@@ -15,13 +15,13 @@
 //! Decoding checks the magic, version, both lengths against the file's real size and the
 //! checksum before it decodes anything, so a torn or flipped byte is reported, never loaded.
 
-use std::hash::Hasher;
 use std::io;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
 use crate::format::checksum::{Crc32c, crc32c};
+use crate::format::hash::fingerprint;
 use crate::format::source::{self, Source};
 
 const MAGIC: [u8; 8] = *b"RESUMABL";
@@ -58,37 +58,6 @@ impl Meta {
             shape: shape.to_owned(),
             next_item: None,
         }
-    }
-}
-
-/// FNV-1a over the label and the shape: stable across builds, platforms and Rust versions.
-pub(crate) fn fingerprint(label: &str, shape: &str) -> u64 {
-    let mut hasher = StableHasher::default();
-    hasher.write(label.as_bytes());
-    hasher.write(&[0]);
-    hasher.write(shape.as_bytes());
-    hasher.finish()
-}
-
-/// FNV-1a: unlike std's `DefaultHasher`, the same on every run and every Rust version.
-pub struct StableHasher(u64);
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for StableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

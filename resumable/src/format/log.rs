@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::format::checksum::{Crc32c, crc32c};
-use crate::format::envelope;
+use crate::format::hash;
 use crate::format::source::{self, CHUNK, Source};
 
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
@@ -68,7 +68,7 @@ pub(crate) const CHECKSUM_LEN: usize = 4;
 /// What a log says about itself once, in its header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LogMeta {
-    /// Hash of `label` and `shape` (see [`envelope::fingerprint`]).
+    /// Hash of `label` and `shape` (see [`fingerprint`](crate::format::hash::fingerprint)).
     pub fingerprint: u64,
     /// The checkpoint name.
     pub label: String,
@@ -334,9 +334,7 @@ fn read_header<S: Source + ?Sized>(source: &S) -> io::Result<Result<(LogMeta, u3
         );
     }
     let meta = match postcard::take_from_bytes::<LogMeta>(&checked[16..]) {
-        Ok((meta, [])) if meta.fingerprint == envelope::fingerprint(&meta.label, &meta.shape) => {
-            meta
-        }
+        Ok((meta, [])) if meta.fingerprint == hash::fingerprint(&meta.label, &meta.shape) => meta,
         _ => {
             return not_a_log(
                 "its header's metadata is inconsistent: the file is damaged".into(),
@@ -723,7 +721,7 @@ mod tests {
 
     fn meta() -> LogMeta {
         LogMeta {
-            fingerprint: envelope::fingerprint("demo", "x"),
+            fingerprint: hash::fingerprint("demo", "x"),
             label: "demo".into(),
             shape: "x".into(),
         }

@@ -360,6 +360,7 @@ mod tests {
     use std::fs;
 
     use super::*;
+    use crate::format::hash;
     use crate::format::log::{self, LogMeta, Part, RecordHead};
     use crate::store::journal::{Journal, Sink};
 
@@ -374,7 +375,7 @@ mod tests {
     fn meta(label: &str) -> LogMeta {
         let shape = "== results\nroot: [u64]\n== total\nroot: u64\n";
         LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         }

@@ -12,13 +12,14 @@ use serde::de::DeserializeOwned;
 use crate::error::Error;
 use crate::format::checkpoint::{self, Loaded};
 use crate::format::envelope::{self, now_ms};
+use crate::format::hash;
+use crate::format::hash::Hash128;
 use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::format::shape;
 use crate::format::stream::{DecodeError, Reader};
 use crate::report;
 use crate::run::growth::Growth;
-use crate::run::hash128::Hash128;
 use crate::run::interrupt::{self, Point};
 use crate::run::other_keys;
 use crate::run::outputs::{self, Restoring};
@@ -315,7 +316,7 @@ impl Run {
             }
         };
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(&label, &shape),
+            fingerprint: hash::fingerprint(&label, &shape),
             label,
             shape,
         };

@@ -623,7 +623,7 @@ impl Journal {
         let _ = std::fs::remove_dir_all(&dir);
         let generations = Generations::of(dir.join("a.ckpt"));
         let meta = LogMeta {
-            fingerprint: crate::format::envelope::fingerprint("a", ""),
+            fingerprint: crate::format::hash::fingerprint("a", ""),
             label: "a".into(),
             shape: String::new(),
         };

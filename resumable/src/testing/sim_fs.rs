@@ -368,7 +368,7 @@ mod tests {
 
     use super::*;
     use crate::format::checkpoint;
-    use crate::format::envelope;
+    use crate::format::hash;
     use crate::format::log::{self, LogMeta, Part};
     use crate::store::files::Generations;
     use crate::store::journal::{Journal, Sink, SyncJob};
@@ -395,7 +395,7 @@ mod tests {
     /// The header of the logs these tests write.
     fn meta() -> LogMeta {
         LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, SHAPE),
+            fingerprint: hash::fingerprint(LABEL, SHAPE),
             label: LABEL.into(),
             shape: SHAPE.into(),
         }
@@ -900,7 +900,7 @@ mod tests {
     /// held, or the error of the save that failed.
     fn save_in_place(fs: &SimFs, saves: u64) -> (u64, usize, Option<crate::Error>) {
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(LABEL, "x"),
+            fingerprint: hash::fingerprint(LABEL, "x"),
             label: LABEL.into(),
             shape: "x".into(),
         };
