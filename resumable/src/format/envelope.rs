@@ -49,32 +49,16 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    pub(crate) fn new(label: &str, shape: &str, index: u64) -> Self {
+    /// The metadata of a checkpoint saved at `saved_at_ms` (milliseconds since the Unix epoch).
+    pub(crate) fn new(label: &str, shape: &str, index: u64, saved_at_ms: u64) -> Self {
         Meta {
             fingerprint: fingerprint(label, shape),
             index,
-            saved_at_ms: now_ms(),
+            saved_at_ms,
             label: label.to_owned(),
             shape: shape.to_owned(),
             next_item: None,
         }
-    }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
-/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-pub(crate) fn age(then_ms: u64) -> String {
-    let secs = now_ms().saturating_sub(then_ms) / 1000;
-    match secs {
-        0..120 => format!("{secs} s"),
-        120..7200 => format!("{} min", secs / 60),
-        7200..172_800 => format!("{} h", secs / 3600),
-        _ => format!("{} days", secs / 86_400),
     }
 }
 
@@ -193,7 +177,7 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut buf = Vec::new();
-        begin(&mut buf, &Meta::new("demo", "x: u32", 7));
+        begin(&mut buf, &Meta::new("demo", "x: u32", 7, 1_700_000_000_000));
         buf.extend_from_slice(b"payload!");
         finish(&mut buf);
         buf

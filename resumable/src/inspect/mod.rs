@@ -19,8 +19,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::format::envelope::{self, now_ms};
 use crate::format::label;
+use crate::store::clock::now_ms;
 use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 use crate::store::lock::Lock;
@@ -345,10 +345,7 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     Ok(moved)
 }
 
-/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-pub fn age(then_ms: u64) -> String {
-    envelope::age(then_ms)
-}
+pub use crate::store::clock::age;
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
 pub fn size_text(bytes: u64) -> String {

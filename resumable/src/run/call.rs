@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::format::checkpoint::{self, Loaded};
-use crate::format::envelope::{self, now_ms};
 use crate::format::hash;
 use crate::format::hash::Hash128;
 use crate::format::label;
@@ -26,6 +25,7 @@ use crate::run::outputs::{self, Restoring};
 use crate::run::progress::Progress;
 use crate::run::signals::{self, Watch};
 use crate::run::ticker::Ticker;
+use crate::store::clock::{age, now_ms};
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs as _, OsFs};
 use crate::store::hooks;
@@ -150,7 +150,7 @@ impl ResumeMessage {
                 self.function,
                 self.index,
                 self.from.display(),
-                envelope::age(self.saved_at_ms),
+                age(self.saved_at_ms),
                 self.index,
             ));
     }
