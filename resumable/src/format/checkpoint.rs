@@ -285,6 +285,7 @@ fn joined_pieces(records: &[log::Record]) -> Result<Vec<Piece>, String> {
 /// Decodes a checkpoint of one value held in memory — a version-1 file, or a log's newest
 /// record — to its index and the value, through the same chunked reading as a file. The label
 /// and shape are not checked (there is no program to compare them with).
+#[cfg(any(test, feature = "test-hooks"))]
 pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), Error> {
     let here = Path::new("<memory>");
     let source: Arc<dyn Source> = Arc::new(bytes.to_vec());
@@ -310,6 +311,7 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
 
 /// Decodes the one value of `payload`, held in memory and cut into pieces of `piece_len`
 /// bytes (at least 1), as [`read_whole`] would from a file.
+#[cfg(feature = "test-hooks")]
 pub(crate) fn decode_in_pieces<T: DeserializeOwned>(
     payload: &[u8],
     piece_len: usize,
