@@ -43,7 +43,7 @@ pub(crate) struct Loaded {
 pub(crate) struct LogEnd {
     pub len: u64,
     pub records: Vec<(u64, Vec<Part>)>,
-    /// The log is framed (version 3); a version-2 log takes records whole.
+    /// The log is framed (version 3); a version-2 log is read, never appended to.
     pub framed: bool,
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Version 3 (what this build writes) frames a record as data frames followed by its head, so
 //! a big record is written as it is serialized, a frame at a time, without a copy of it in
-//! memory; version 2 (still read, and appended to when a run resumes from one) puts the head
-//! first:
+//! memory; version 2 (an older build's, still read; a run that resumes from one writes its next
+//! record to a new version-3 file) puts the head first:
 //!
 //! ```text
 //! header  0      8  magic "RESUMABL"
@@ -136,8 +136,10 @@ fn header_of_version(meta: &LogMeta, version: u32) -> Vec<u8> {
     bytes
 }
 
-/// Frames a record whose parts' bytes are `data`: writes the length and the head into `head`
-/// (cleared first) and appends the checksum to `data`. The record is `head` then `data`.
+/// Frames a version-2 record whose parts' bytes are `data`, as older builds wrote: writes the
+/// length and the head into `head` (cleared first) and appends the checksum to `data`. The
+/// record is `head` then `data`. Tests only: this build writes version 3.
+#[cfg(test)]
 pub(crate) fn frame_record(record: &RecordHead, head: &mut Vec<u8>, data: &mut Vec<u8>) {
     head.clear();
     head.extend_from_slice(&[0; 8]);
