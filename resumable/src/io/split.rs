@@ -311,7 +311,7 @@ pub struct FilePosition {
 
 impl FilePosition {
     /// Builds a position from its parts: `head` and `tail` are the blocks it fingerprints.
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    #[cfg(feature = "csv")]
     pub(super) fn new(offset: u64, count: u64, head: &[u8], tail: &[u8], open: bool) -> Self {
         FilePosition {
             offset,
@@ -323,7 +323,7 @@ impl FilePosition {
     }
 
     /// The last line or record read ended the file without its line ending or delimiter.
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    #[cfg(feature = "csv")]
     pub(super) fn open(&self) -> bool {
         self.open
     }

@@ -533,10 +533,14 @@ impl Journal {
             compaction: new_file.then(|| self.generations.clone()),
             outputs: Vec::new(),
             written: Written {
+                #[cfg(feature = "object-store")]
                 log_no: self.log_no,
+                #[cfg(feature = "object-store")]
                 len: start_len + record_len,
+                #[cfg(feature = "object-store")]
                 seq,
                 index,
+                #[cfg(feature = "object-store")]
                 saved_at_ms,
                 bytes: record_len,
             },
@@ -633,14 +637,18 @@ pub(crate) struct SyncJob {
     pub written: Written,
 }
 
-/// A record written: which log, how long that log is with it, and the record's numbers.
+/// A record written: its index and bytes (for the messages) and, for the uploader (the
+/// `object-store` feature), which log, how long that log is with it, and its other numbers.
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
 pub(crate) struct Written {
+    #[cfg(feature = "object-store")]
     pub log_no: u64,
+    #[cfg(feature = "object-store")]
     pub len: u64,
+    #[cfg(feature = "object-store")]
     pub seq: u64,
     pub index: u64,
+    #[cfg(feature = "object-store")]
     pub saved_at_ms: u64,
     /// The record's own bytes.
     pub bytes: u64,
