@@ -1,6 +1,6 @@
 //! Throughput of the two hashes every checkpoint pays for: the CRC-32C over every file byte
 //! (the `crc32c` crate) and the XXH3-128 over appended `Vec` state (the `xxhash-rust` crate,
-//! as `resumable`'s `run/hash128.rs` calls it), in cache (4 KiB to 1 MiB) and in memory
+//! as `resumable`'s `format/hash.rs` calls it), in cache (4 KiB to 1 MiB) and in memory
 //! (100 MB). `cargo bench --bench checksum`
 
 use std::hint::black_box;

@@ -95,7 +95,7 @@ fn saved_state<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Option
 
 /// The state bindings the checkpoint at `path` records.
 fn bindings(path: &std::path::Path) -> Vec<String> {
-    let info = resumable::__private::inspect::inspect(path);
+    let info = resumable::inspect::inspect(path);
     info.bindings().into_iter().map(str::to_owned).collect()
 }
 

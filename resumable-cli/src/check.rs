@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Generation};
+use resumable::inspect::{self, CheckpointInfo, FileInfo, FileProblem, Generation, Health};
 
 use crate::{Done, Failure, find, unreadable_dir};
 
@@ -163,9 +163,9 @@ pub(crate) fn check(dir: &Path, names: Option<&[String]>) -> Result<Done, Failur
         .map(|info| {
             let verdict = verdict(info);
             let health = info.health();
-            let text = match (&verdict, health.as_str()) {
+            let text = match (&verdict, health) {
                 (Verdict::FallsBack(why) | Verdict::Refused(why), _) => format!("damaged: {why}"),
-                (_, "ok") => "ok".into(),
+                (_, Health::Ok) => "ok".into(),
                 (Verdict::StartsOver, _) => format!("ok: a run starts over ({health})"),
                 (Verdict::Resumes(index), _) => {
                     format!("ok: a run resumes from index {index} ({health})")

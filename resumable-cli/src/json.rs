@@ -278,8 +278,8 @@ fn checkpoint(info: &CheckpointInfo) -> Checkpoint {
         index: info.index(),
         saved_at_ms: info.newest.as_ref().map(|(_, record)| record.saved_at_ms),
         size: info.size(),
-        ok: health == "ok",
-        health,
+        ok: health.is_ok(),
+        health: health.to_string(),
         damaged: verdict.damaged(),
         load: verdict.load(),
         why: verdict.why().map(str::to_owned),
@@ -493,8 +493,8 @@ mod with_store {
                 generation: newest.map(|commit| commit.generation),
                 objects: newest.map(|commit| commit.objects),
                 writer: newest.map(|commit| commit.writer.clone()),
-                ok: health == "ok",
-                health,
+                ok: health.is_ok(),
+                health: health.to_string(),
                 damaged: !info.damaged.is_empty(),
                 damaged_commits: info
                     .damaged

@@ -297,7 +297,7 @@ fn list(dir: &Path) -> Result<String, String> {
                 info.key().unwrap_or("-").to_owned(),
                 newest.map_or("-".into(), |record| inspect::age(record.saved_at_ms)),
                 inspect::size_text(info.size()),
-                info.health(),
+                info.health().to_string(),
             ]);
         }
         out.push_str(&table(&rows, &[2, 5]));
@@ -351,7 +351,7 @@ pub(crate) fn show(dir: &Path, name: &str) -> Result<String, String> {
             None => "none".into(),
         },
     ]);
-    fields.push(row(&["health", &info.health()]));
+    fields.push(row(&["health", &info.health().to_string()]));
     for (at, file) in info.files.iter().enumerate() {
         let title = if at == 0 { "files" } else { "" };
         fields.push(vec![

@@ -35,7 +35,7 @@ mod with_store {
                 newest.map_or("-".into(), |commit| inspect::size_text(commit.size)),
                 newest.map_or("-".into(), |commit| commit.objects.to_string()),
                 info.lease.text(),
-                info.health(),
+                info.health().to_string(),
             ]);
         }
         Ok(table(&rows, &[1, 3, 4]))
@@ -54,7 +54,7 @@ mod with_store {
                     .map_or_else(|| "none".into(), commit_text),
             ],
             row(&["lease", &info.lease.text()]),
-            row(&["health", &info.health()]),
+            row(&["health", &info.health().to_string()]),
         ];
         out.push_str(&table(&fields, &[]));
         if info.newest.is_none() {

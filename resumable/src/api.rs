@@ -11,6 +11,7 @@ use crate::format::checkpoint::{self, Writer};
 use crate::format::envelope::Meta;
 use crate::format::shape::shape_of;
 use crate::run::outputs::{self, Collecting};
+use crate::store::clock::now_ms;
 use crate::store::files;
 use crate::store::fs::OsFs;
 use crate::store::recover;
@@ -50,7 +51,7 @@ pub fn save<T: Serialize + DeserializeOwned>(
 ) -> Result<(), Error> {
     let path = path.as_ref();
     let mut writer = Writer::default();
-    writer.begin(&Meta::new(LABEL, &shape_of::<T>(), 0));
+    writer.begin(&Meta::new(LABEL, &shape_of::<T>(), 0, now_ms()));
     let outputs = Collecting::new();
     writer.value(value).map_err(|source| {
         outputs::take_failure().unwrap_or_else(|| Error::Serialize {

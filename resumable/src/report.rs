@@ -32,12 +32,22 @@ pub(crate) enum Level {
 
 /// A message being put together; [`say`](Report::say) sends it.
 #[must_use = "a report is sent by `say`"]
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))] // only events carry the fields
 pub(crate) struct Report<'a> {
     level: Level,
-    event: &'static str,
     /// Whether, without `tracing`, the line goes to stderr (unless quiet).
     stderr: bool,
+    /// What the event carries besides its message. Without `tracing` there is no event: the
+    /// builders drop what they are given (the stderr line says it in words).
+    #[cfg(feature = "tracing")]
+    fields: Fields<'a>,
+    #[cfg(not(feature = "tracing"))]
+    fields: std::marker::PhantomData<&'a ()>,
+}
+
+/// A `tracing` event's fields.
+#[cfg(feature = "tracing")]
+struct Fields<'a> {
+    event: &'static str,
     name: Option<&'a str>,
     index: Option<u64>,
     path: Option<&'a Path>,
@@ -65,18 +75,44 @@ pub(crate) fn debug(event: &'static str) -> Report<'static> {
     Report::new(Level::Debug, event)
 }
 
+/// Without `tracing`: `report`, with `field` dropped (there is no event to carry it).
+#[cfg(not(feature = "tracing"))]
+fn without<T>(report: Report<'_>, field: T) -> Report<'_> {
+    let _ = field;
+    report
+}
+
 impl<'a> Report<'a> {
     fn new(level: Level, event: &'static str) -> Report<'a> {
         Report {
             level,
-            event,
             stderr: level != Level::Debug,
-            name: None,
-            index: None,
-            path: None,
-            bytes: None,
-            duration: None,
+            #[cfg(feature = "tracing")]
+            fields: Fields {
+                event,
+                name: None,
+                index: None,
+                path: None,
+                bytes: None,
+                duration: None,
+            },
+            #[cfg(not(feature = "tracing"))]
+            fields: {
+                let _ = event;
+                std::marker::PhantomData
+            },
         }
+    }
+
+    /// Sets the event's fields (with `tracing`).
+    #[cfg(feature = "tracing")]
+    fn with<'b>(self, set: impl FnOnce(&mut Fields<'b>)) -> Report<'b>
+    where
+        'a: 'b,
+    {
+        let mut report: Report<'b> = self;
+        set(&mut report.fields);
+        report
     }
 
     /// Only a `tracing` event, never a stderr line: for what the program hears of anyway (an
@@ -93,18 +129,18 @@ impl<'a> Report<'a> {
     where
         'a: 'b,
     {
-        Report {
-            name: Some(name),
-            ..self
-        }
+        #[cfg(feature = "tracing")]
+        return self.with(|fields| fields.name = Some(name));
+        #[cfg(not(feature = "tracing"))]
+        return without(self, name);
     }
 
     /// The completed iterations it is about.
     pub(crate) fn index(self, index: u64) -> Report<'a> {
-        Report {
-            index: Some(index),
-            ..self
-        }
+        #[cfg(feature = "tracing")]
+        return self.with(|fields| fields.index = Some(index));
+        #[cfg(not(feature = "tracing"))]
+        return without(self, index);
     }
 
     /// The checkpoint file it is about.
@@ -112,28 +148,26 @@ impl<'a> Report<'a> {
     where
         'a: 'b,
     {
-        Report {
-            path: Some(path),
-            ..self
-        }
+        #[cfg(feature = "tracing")]
+        return self.with(|fields| fields.path = Some(path));
+        #[cfg(not(feature = "tracing"))]
+        return without(self, path);
     }
 
     /// How many bytes it wrote.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn bytes(self, bytes: u64) -> Report<'a> {
-        Report {
-            bytes: Some(bytes),
-            ..self
-        }
+        #[cfg(feature = "tracing")]
+        return self.with(|fields| fields.bytes = Some(bytes));
+        #[cfg(not(feature = "tracing"))]
+        return without(self, bytes);
     }
 
     /// How long it took.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn duration(self, duration: Duration) -> Report<'a> {
-        Report {
-            duration: Some(duration),
-            ..self
-        }
+        #[cfg(feature = "tracing")]
+        return self.with(|fields| fields.duration = Some(duration));
+        #[cfg(not(feature = "tracing"))]
+        return without(self, duration);
     }
 
     /// Sends the message: `line` is its stderr line (formatted only if it is sent).
@@ -154,10 +188,11 @@ impl<'a> Report<'a> {
         if none {
             return self.print(line);
         }
-        let path = self
+        let fields = &self.fields;
+        let path = fields
             .path
             .map(|path| tracing::field::display(path.display()));
-        let duration_ms = self.duration.map(|elapsed| elapsed.as_secs_f64() * 1e3);
+        let duration_ms = fields.duration.map(|elapsed| elapsed.as_secs_f64() * 1e3);
         let message = WithoutPrefix(line);
         // `event!` wants its level as a constant.
         macro_rules! at {
@@ -165,11 +200,11 @@ impl<'a> Report<'a> {
                 tracing::event!(
                     target: "resumable",
                     $level,
-                    event = self.event,
-                    name = self.name,
-                    index = self.index,
+                    event = fields.event,
+                    name = fields.name,
+                    index = fields.index,
                     path,
-                    bytes = self.bytes,
+                    bytes = fields.bytes,
                     duration_ms,
                     "{message}"
                 )

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Error;
 use crate::format::encode::VecFlavor;
 use crate::format::envelope::{self, Meta};
+use crate::format::hash;
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
 use crate::format::source::Source;
@@ -42,7 +43,7 @@ pub(crate) struct Loaded {
 pub(crate) struct LogEnd {
     pub len: u64,
     pub records: Vec<(u64, Vec<Part>)>,
-    /// The log is framed (version 3); a version-2 log takes records whole.
+    /// The log is framed (version 3); a version-2 log is read, never appended to.
     pub framed: bool,
 }
 
@@ -71,7 +72,7 @@ pub(crate) fn found_in(
 ) -> Result<Found, Error> {
     let read_failed = |err| Error::io("read", path, err);
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
-        if fingerprint == envelope::fingerprint(label, shape) {
+        if fingerprint == hash::fingerprint(label, shape) {
             return Ok(());
         }
         Err(Error::Mismatch {
@@ -284,6 +285,7 @@ fn joined_pieces(records: &[log::Record]) -> Result<Vec<Piece>, String> {
 /// Decodes a checkpoint of one value held in memory — a version-1 file, or a log's newest
 /// record — to its index and the value, through the same chunked reading as a file. The label
 /// and shape are not checked (there is no program to compare them with).
+#[cfg(any(test, feature = "test-hooks"))]
 pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), Error> {
     let here = Path::new("<memory>");
     let source: Arc<dyn Source> = Arc::new(bytes.to_vec());
@@ -309,6 +311,7 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T)
 
 /// Decodes the one value of `payload`, held in memory and cut into pieces of `piece_len`
 /// bytes (at least 1), as [`read_whole`] would from a file.
+#[cfg(feature = "test-hooks")]
 pub(crate) fn decode_in_pieces<T: DeserializeOwned>(
     payload: &[u8],
     piece_len: usize,
@@ -389,7 +392,7 @@ mod tests {
         let label = "fuzz";
         let shape = "x";
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         };
@@ -507,7 +510,7 @@ mod tests {
         use crate::format::source::CHUNK;
         let (label, shape) = ("big", "v: [u64]\ntext: String");
         let mut bytes = log::header(&LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         });

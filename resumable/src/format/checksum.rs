@@ -15,7 +15,7 @@ impl Crc32c {
 
     /// Goes on from the CRC-32C `crc` of bytes before: the result is that of those bytes and
     /// the ones given to [`update`](Self::update) after.
-    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+    #[cfg(feature = "object-store")]
     pub(crate) fn continuing(crc: u32) -> Self {
         Crc32c(crc)
     }

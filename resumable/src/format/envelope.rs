@@ -15,13 +15,13 @@
 //! Decoding checks the magic, version, both lengths against the file's real size and the
 //! checksum before it decodes anything, so a torn or flipped byte is reported, never loaded.
 
-use std::hash::Hasher;
 use std::io;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
 use crate::format::checksum::{Crc32c, crc32c};
+use crate::format::hash::fingerprint;
 use crate::format::source::{self, Source};
 
 const MAGIC: [u8; 8] = *b"RESUMABL";
@@ -49,63 +49,16 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    pub(crate) fn new(label: &str, shape: &str, index: u64) -> Self {
+    /// The metadata of a checkpoint saved at `saved_at_ms` (milliseconds since the Unix epoch).
+    pub(crate) fn new(label: &str, shape: &str, index: u64, saved_at_ms: u64) -> Self {
         Meta {
             fingerprint: fingerprint(label, shape),
             index,
-            saved_at_ms: now_ms(),
+            saved_at_ms,
             label: label.to_owned(),
             shape: shape.to_owned(),
             next_item: None,
         }
-    }
-}
-
-/// FNV-1a over the label and the shape: stable across builds, platforms and Rust versions.
-pub(crate) fn fingerprint(label: &str, shape: &str) -> u64 {
-    let mut hasher = StableHasher::default();
-    hasher.write(label.as_bytes());
-    hasher.write(&[0]);
-    hasher.write(shape.as_bytes());
-    hasher.finish()
-}
-
-/// FNV-1a: unlike std's `DefaultHasher`, the same on every run and every Rust version.
-pub struct StableHasher(u64);
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for StableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
-/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-pub(crate) fn age(then_ms: u64) -> String {
-    let secs = now_ms().saturating_sub(then_ms) / 1000;
-    match secs {
-        0..120 => format!("{secs} s"),
-        120..7200 => format!("{} min", secs / 60),
-        7200..172_800 => format!("{} h", secs / 3600),
-        _ => format!("{} days", secs / 86_400),
     }
 }
 
@@ -224,7 +177,7 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut buf = Vec::new();
-        begin(&mut buf, &Meta::new("demo", "x: u32", 7));
+        begin(&mut buf, &Meta::new("demo", "x: u32", 7, 1_700_000_000_000));
         buf.extend_from_slice(b"payload!");
         finish(&mut buf);
         buf

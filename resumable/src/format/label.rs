@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::format::envelope;
+use crate::format::hash;
 use crate::format::shape;
 
 /// Starts a `#[resumable]` shape's first line: the path of the function that saves it.
@@ -41,7 +41,7 @@ pub(crate) fn describe_state(function: &str, names: &[&str], shapes: &[String]) 
     }
     // The metadata record holds at most 64 KiB; a hash still tells any change apart.
     if text.len() > 48 * 1024 {
-        let hash = envelope::fingerprint("", &text);
+        let hash = hash::fingerprint("", &text);
         text = format!(
             "{FUNCTION}{function}\n{BINDING}*\nlarge {hash:016x} (state too large to describe)\n"
         );

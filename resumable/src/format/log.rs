@@ -4,8 +4,8 @@
 //!
 //! Version 3 (what this build writes) frames a record as data frames followed by its head, so
 //! a big record is written as it is serialized, a frame at a time, without a copy of it in
-//! memory; version 2 (still read, and appended to when a run resumes from one) puts the head
-//! first:
+//! memory; version 2 (an older build's, still read; a run that resumes from one writes its next
+//! record to a new version-3 file) puts the head first:
 //!
 //! ```text
 //! header  0      8  magic "RESUMABL"
@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::format::checksum::{Crc32c, crc32c};
-use crate::format::envelope;
+use crate::format::hash;
 use crate::format::source::{self, CHUNK, Source};
 
 pub(crate) const MAGIC: [u8; 8] = *b"RESUMABL";
@@ -68,7 +68,7 @@ pub(crate) const CHECKSUM_LEN: usize = 4;
 /// What a log says about itself once, in its header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LogMeta {
-    /// Hash of `label` and `shape` (see [`envelope::fingerprint`]).
+    /// Hash of `label` and `shape` (see [`fingerprint`](crate::format::hash::fingerprint)).
     pub fingerprint: u64,
     /// The checkpoint name.
     pub label: String,
@@ -136,8 +136,10 @@ fn header_of_version(meta: &LogMeta, version: u32) -> Vec<u8> {
     bytes
 }
 
-/// Frames a record whose parts' bytes are `data`: writes the length and the head into `head`
-/// (cleared first) and appends the checksum to `data`. The record is `head` then `data`.
+/// Frames a version-2 record whose parts' bytes are `data`, as older builds wrote: writes the
+/// length and the head into `head` (cleared first) and appends the checksum to `data`. The
+/// record is `head` then `data`. Tests only: this build writes version 3.
+#[cfg(test)]
 pub(crate) fn frame_record(record: &RecordHead, head: &mut Vec<u8>, data: &mut Vec<u8>) {
     head.clear();
     head.extend_from_slice(&[0; 8]);
@@ -334,9 +336,7 @@ fn read_header<S: Source + ?Sized>(source: &S) -> io::Result<Result<(LogMeta, u3
         );
     }
     let meta = match postcard::take_from_bytes::<LogMeta>(&checked[16..]) {
-        Ok((meta, [])) if meta.fingerprint == envelope::fingerprint(&meta.label, &meta.shape) => {
-            meta
-        }
+        Ok((meta, [])) if meta.fingerprint == hash::fingerprint(&meta.label, &meta.shape) => meta,
         _ => {
             return not_a_log(
                 "its header's metadata is inconsistent: the file is damaged".into(),
@@ -723,7 +723,7 @@ mod tests {
 
     fn meta() -> LogMeta {
         LogMeta {
-            fingerprint: envelope::fingerprint("demo", "x"),
+            fingerprint: hash::fingerprint("demo", "x"),
             label: "demo".into(),
             shape: "x".into(),
         }

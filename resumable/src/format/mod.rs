@@ -14,6 +14,7 @@ pub(crate) mod checksum;
 pub(crate) mod depth_limit;
 pub(crate) mod encode;
 pub(crate) mod envelope;
+pub(crate) mod hash;
 pub(crate) mod label;
 pub(crate) mod log;
 pub(crate) mod shape;

@@ -408,7 +408,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::format::envelope::StableHasher;
+    use crate::format::hash::Hash128;
     use crate::testing::rng::TestRng as Rng;
 
     type State = (
@@ -475,11 +475,11 @@ mod tests {
             let mut reader = payload.reader();
             let first: State = reader.value().unwrap();
             let first_len = payload.len() - reader.remaining();
-            let mut hasher = StableHasher::default();
+            let mut hasher = Hash128::new();
             let second: State = reader.value_hashed(&mut hasher).unwrap();
             assert_eq!([first, second], states, "case {case}");
             assert_eq!(reader.remaining(), 0);
-            let mut expected = StableHasher::default();
+            let mut expected = Hash128::new();
             expected.write(&bytes[first_len as usize..]);
             assert_eq!(hasher.finish(), expected.finish(), "case {case}");
         }
@@ -499,7 +499,7 @@ mod tests {
             let mut reader = payload.reader();
             reader.value_into(&mut places[0], None).unwrap();
             let first_len = payload.len() - reader.remaining();
-            let mut hasher = StableHasher::default();
+            let mut hasher = Hash128::new();
             reader
                 .value_into(&mut places[1], Some(&mut hasher))
                 .unwrap();
@@ -508,7 +508,7 @@ mod tests {
             if reused {
                 assert_eq!(places[1].0.as_ptr(), old_ptr, "case {case}");
             }
-            let mut expected = StableHasher::default();
+            let mut expected = Hash128::new();
             expected.write(&bytes[first_len as usize..]);
             assert_eq!(hasher.finish(), expected.finish(), "case {case}");
         }
@@ -556,7 +556,7 @@ mod tests {
             let bytes = encoded.concat();
             let source: Arc<dyn Source> = Arc::new(bytes.clone());
             let mut reader = Payload::new(source, random_pieces(&mut rng, &bytes)).reader();
-            let mut hashers = [StableHasher::default(), StableHasher::default()];
+            let mut hashers = [Hash128::new(), Hash128::new()];
             let got: (Vec<f32>, Vec<u8>, Vec<f64>) = (
                 reader.value().unwrap(),
                 reader.value_hashed(&mut hashers[0]).unwrap(),
@@ -565,7 +565,7 @@ mod tests {
             assert_eq!(got, (floats, raw, doubles), "case {case}");
             assert_eq!(reader.remaining(), 0);
             for (hasher, part) in hashers.iter().zip(&encoded[1..]) {
-                let mut expected = StableHasher::default();
+                let mut expected = Hash128::new();
                 expected.write(part);
                 assert_eq!(hasher.finish(), expected.finish(), "case {case}");
             }

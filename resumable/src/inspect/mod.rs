@@ -9,7 +9,7 @@
 //! let listing = resumable::inspect::inspect_dir(&dir)?;
 //! let weights = &listing.checkpoints[0];
 //! assert_eq!(weights.name, "weights");
-//! assert_eq!(weights.health(), "ok");
+//! assert!(weights.health().is_ok());
 //! assert_eq!(weights.label(), Some("resumable::save"));
 //! # std::fs::remove_dir_all(dir).unwrap();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -19,8 +19,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::format::envelope::{self, now_ms};
 use crate::format::label;
+use crate::store::clock::now_ms;
 use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 use crate::store::lock::Lock;
@@ -32,8 +32,8 @@ mod store;
 pub use read::{inspect, inspect_dir, names};
 #[cfg(feature = "object-store")]
 pub use store::{
-    StoreCheckpointInfo, StoreCommitInfo, StoreLease, StoreReset, fetch_from_store, inspect_store,
-    inspect_store_checkpoint, reset_on_store, store_lag,
+    StoreCheckpointInfo, StoreCommitInfo, StoreHealth, StoreLease, StoreReset, fetch_from_store,
+    inspect_store, inspect_store_checkpoint, reset_on_store, store_lag,
 };
 
 /// The extension of a checkpoint file.
@@ -199,6 +199,40 @@ impl fmt::Display for Issue {
     }
 }
 
+/// A checkpoint's health: what the `HEALTH` column shows, in its [`Display`](fmt::Display)
+/// text (`ok`, or the issues separated by `; `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health<'a> {
+    /// No issue at all.
+    Ok,
+    /// Its issues, at least one.
+    Issues(&'a [Issue]),
+}
+
+impl Health<'_> {
+    /// Whether there is no issue.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Health::Ok)
+    }
+}
+
+impl fmt::Display for Health<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Health::Ok => f.write_str("ok"),
+            Health::Issues(issues) => {
+                for (at, issue) in issues.iter().enumerate() {
+                    if at > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{issue}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One checkpoint: its files, what they hold, and its health.
 #[derive(Debug, Clone)]
 pub struct CheckpointInfo {
@@ -261,13 +295,13 @@ impl CheckpointInfo {
         self.files.iter().map(|file| file.size).sum()
     }
 
-    /// `ok`, or the issues separated by `; `.
-    pub fn health(&self) -> String {
+    /// Ok, or its issues.
+    pub fn health(&self) -> Health<'_> {
         if self.issues.is_empty() {
-            return "ok".into();
+            Health::Ok
+        } else {
+            Health::Issues(&self.issues)
         }
-        let issues: Vec<String> = self.issues.iter().map(Issue::to_string).collect();
-        issues.join("; ")
     }
 
     /// The names of the state bindings, from the shape (none for a version-1 file).
@@ -345,10 +379,7 @@ pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     Ok(moved)
 }
 
-/// "12 s", "5 min", "3 h", "2 days": how long ago `then_ms` was.
-pub fn age(then_ms: u64) -> String {
-    envelope::age(then_ms)
-}
+pub use crate::store::clock::age;
 
 /// "120 B", "5.8 KB", "3.1 MB", "2.0 GB" (powers of 1000).
 pub fn size_text(bytes: u64) -> String {
@@ -360,6 +391,7 @@ mod tests {
     use std::fs;
 
     use super::*;
+    use crate::format::hash;
     use crate::format::log::{self, LogMeta, Part, RecordHead};
     use crate::store::journal::{Journal, Sink};
 
@@ -374,7 +406,7 @@ mod tests {
     fn meta(label: &str) -> LogMeta {
         let shape = "== results\nroot: [u64]\n== total\nroot: u64\n";
         LogMeta {
-            fingerprint: envelope::fingerprint(label, shape),
+            fingerprint: hash::fingerprint(label, shape),
             label: label.into(),
             shape: shape.into(),
         }
@@ -413,6 +445,22 @@ mod tests {
     }
 
     #[test]
+    fn health_reads_as_the_health_column() {
+        assert_eq!(Health::Ok.to_string(), "ok");
+        let issues = [
+            Issue::TornTail(Generation::Previous),
+            Issue::Damaged(Generation::Log, "its checksum does not match".into()),
+            Issue::PendingNext,
+        ];
+        let health = Health::Issues(&issues);
+        assert!(!health.is_ok());
+        assert_eq!(
+            health.to_string(),
+            "torn tail in .prev; damaged: its checksum does not match; pending .next"
+        );
+    }
+
+    #[test]
     fn a_log_written_by_the_journal_is_listed_with_its_records() {
         let dir = scratch("journal");
         let path = dir.join("jobs.squares.ckpt");
@@ -435,7 +483,7 @@ mod tests {
         assert_eq!(info.function(), Some("jobs::squares"));
         assert_eq!(info.key(), None);
         assert_eq!(info.index(), Some(20));
-        assert_eq!(info.health(), "ok");
+        assert_eq!(info.health(), Health::Ok);
         assert_eq!(info.size(), fs::metadata(&path).unwrap().len());
         assert_eq!(info.bindings(), ["results", "total"]);
         let log = info.file(Generation::Log).unwrap();
@@ -463,7 +511,7 @@ mod tests {
         let info = inspect(&dir.join("job.ckpt"));
         assert_eq!(info.index(), Some(30));
         assert_eq!(info.issues, [Issue::TornTail(Generation::Log)]);
-        assert_eq!(info.health(), "torn tail");
+        assert_eq!(info.health().to_string(), "torn tail");
         assert_eq!(info.size(), whole as u64 + 20);
         let newest = &info.newest.as_ref().unwrap().1;
         assert_eq!(
@@ -489,15 +537,18 @@ mod tests {
         };
         assert_eq!(job.index(), Some(20));
         assert!(
-            job.health().starts_with("damaged: the record at byte ")
-                && job.health().contains("fails its checksum"),
+            job.health()
+                .to_string()
+                .starts_with("damaged: the record at byte ")
+                && job.health().to_string().contains("fails its checksum"),
             "{}",
             job.health()
         );
         assert_eq!(junk.index(), None);
         assert_eq!(junk.label(), None);
         assert!(
-            junk.health().starts_with("damaged: ") && junk.health().contains("RESUMABL"),
+            junk.health().to_string().starts_with("damaged: ")
+                && junk.health().to_string().contains("RESUMABL"),
             "{}",
             junk.health()
         );
@@ -513,7 +564,7 @@ mod tests {
         assert_eq!(info.label(), Some("resumable::save"));
         assert_eq!(info.shape(), Some("root: [f64]"));
         assert_eq!(info.index(), Some(0));
-        assert_eq!(info.health(), "ok");
+        assert_eq!(info.health(), Health::Ok);
         let file = info.file(Generation::Log).unwrap();
         assert_eq!(file.format, Format::Single);
         assert_eq!(file.records[0].size, file.size);
@@ -543,7 +594,7 @@ mod tests {
         assert_eq!(info.key(), Some("(10, \"a]\")"));
         assert_eq!(info.index(), Some(30));
         assert_eq!(info.newest.as_ref().unwrap().0, Generation::Next);
-        assert_eq!(info.health(), "pending .next");
+        assert_eq!(info.health(), Health::Issues(&[Issue::PendingNext]));
         assert_eq!(info.files.len(), 3);
         let whys: Vec<(&str, Option<u64>, u64)> = listing
             .set_aside

@@ -87,17 +87,48 @@ impl StoreLease {
 }
 
 impl StoreCheckpointInfo {
-    /// `ok`, or what is wrong: the commits that cannot be used.
-    pub fn health(&self) -> String {
+    /// Ok, or the commits that cannot be used.
+    pub fn health(&self) -> StoreHealth<'_> {
         if self.damaged.is_empty() {
-            return "ok".into();
+            StoreHealth::Ok
+        } else {
+            StoreHealth::Damaged(&self.damaged)
         }
-        let commits: Vec<String> = self
-            .damaged
-            .iter()
-            .map(|(path, problem)| format!("commit {path} cannot be used: {problem}"))
-            .collect();
-        commits.join("; ")
+    }
+}
+
+/// A checkpoint's health on a store: what the `HEALTH` column shows, in its
+/// [`Display`](std::fmt::Display) text (`ok`, or `commit … cannot be used: …` for each commit,
+/// separated by `; `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreHealth<'a> {
+    /// Every commit can be used.
+    Ok,
+    /// The commits that cannot be used (path and why), at least one.
+    Damaged(&'a [(String, String)]),
+}
+
+impl StoreHealth<'_> {
+    /// Whether every commit can be used.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, StoreHealth::Ok)
+    }
+}
+
+impl std::fmt::Display for StoreHealth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreHealth::Ok => f.write_str("ok"),
+            StoreHealth::Damaged(commits) => {
+                for (at, (path, problem)) in commits.iter().enumerate() {
+                    if at > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "commit {path} cannot be used: {problem}")?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 

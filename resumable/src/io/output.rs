@@ -863,7 +863,7 @@ mod tests {
     /// before the log is touched, naming the output; a job merged after it keeps it.
     #[test]
     fn the_checkpoints_sync_job_syncs_its_outputs_first() {
-        use crate::format::envelope;
+        use crate::format::hash;
         use crate::format::log::LogMeta;
         use crate::store::files::Generations;
         use crate::store::journal::{Journal, Sink, SyncJob};
@@ -871,7 +871,7 @@ mod tests {
 
         let fs = SimFs::new(Fault::Healthy);
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint("label", "shape"),
+            fingerprint: hash::fingerprint("label", "shape"),
             label: "label".into(),
             shape: "shape".into(),
         };
@@ -918,7 +918,7 @@ mod tests {
     /// be synced (a pipe) is the error the next save, or the wait for durability, reports.
     #[test]
     fn a_save_has_its_outputs_synced_with_it() {
-        use crate::format::envelope;
+        use crate::format::hash;
         use crate::format::log::LogMeta;
         use crate::run::save::{Save, Saver};
         use crate::store::files::Generations;
@@ -929,7 +929,7 @@ mod tests {
         let dir = Temp::new("save", "output.txt", b"");
         let log = dir.dir.join("job.ckpt");
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint("label", "shape"),
+            fingerprint: hash::fingerprint("label", "shape"),
             label: "label".into(),
             shape: "shape".into(),
         };

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::format::hash::hash128;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Error;
 
@@ -159,8 +159,8 @@ impl Split {
         FilePosition {
             offset: self.offset,
             count: self.count,
-            head: xxh3_128(&self.head[..checked]),
-            tail: xxh3_128(&self.buf[self.start - checked..self.start]),
+            head: hash128(&self.head[..checked]),
+            tail: hash128(&self.buf[self.start - checked..self.start]),
             open: self.open_piece,
         }
     }
@@ -262,12 +262,12 @@ impl Check<'_> {
     /// Checks the file's first block and the block before the offset, as read now.
     fn blocks(&self, head: &[u8], tail: &[u8]) -> Result<(), Error> {
         let (checked, at) = (head.len(), self.where_());
-        if xxh3_128(head) != self.at.head {
+        if hash128(head) != self.at.head {
             return Err(self.changed(format!(
                 "its first {checked} bytes differ from those read before the position ({at})"
             )));
         }
-        if xxh3_128(tail) != self.at.tail {
+        if hash128(tail) != self.at.tail {
             return Err(self.changed(format!(
                 "the {checked} bytes before the position ({at}) differ from those read there"
             )));
@@ -311,19 +311,19 @@ pub struct FilePosition {
 
 impl FilePosition {
     /// Builds a position from its parts: `head` and `tail` are the blocks it fingerprints.
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    #[cfg(feature = "csv")]
     pub(super) fn new(offset: u64, count: u64, head: &[u8], tail: &[u8], open: bool) -> Self {
         FilePosition {
             offset,
             count,
-            head: xxh3_128(head),
-            tail: xxh3_128(tail),
+            head: hash128(head),
+            tail: hash128(tail),
             open,
         }
     }
 
     /// The last line or record read ended the file without its line ending or delimiter.
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    #[cfg(feature = "csv")]
     pub(super) fn open(&self) -> bool {
         self.open
     }

@@ -6,6 +6,8 @@
 //! what the generated code asks about values by autoref specialization, `seek` how the loop's
 //! iterator resumes, `state` how a save writes the state binding by binding; the rest is
 //! re-exported from `run`. It uses every layer below it.
+//! `test_hooks` (the `test-hooks` feature) is what this project's tests, benchmarks and fuzz
+//! targets call, not generated code.
 
 mod codecs;
 mod exit;
@@ -13,9 +15,10 @@ mod finish;
 mod probes;
 mod seek;
 mod state;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 pub use codecs::*;
 pub use exit::*;
@@ -23,6 +26,8 @@ pub use finish::*;
 pub use probes::*;
 pub use seek::*;
 pub use state::*;
+#[cfg(feature = "test-hooks")]
+pub use test_hooks::*;
 
 pub use crate::run::arg_key::{
     Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque,
@@ -51,34 +56,3 @@ pub trait KeyValue: Serialize + core::fmt::Debug {}
 impl<T: Serialize + core::fmt::Debug + ?Sized> KeyValue for T {}
 
 pub use crate::format::label::POSITION;
-
-/// The whole loading path — envelope or log, checksums, payload, depth limit, exact length — over
-/// bytes in memory, for the fuzz target and property tests. Never panics, whatever `bytes` is.
-pub fn decode_checkpoint<T: DeserializeOwned>(bytes: &[u8]) -> Result<(u64, T), crate::Error> {
-    crate::format::checkpoint::decode_bytes(bytes)
-}
-
-/// The state decoder a resume uses (depth limit, exact length) over `payload` cut into pieces
-/// of `piece_len` bytes, as a file's records cut it: for the fuzz target that checks the cuts
-/// never change what decodes. Never panics, whatever the bytes.
-pub fn decode_in_pieces<T: DeserializeOwned>(
-    payload: &[u8],
-    piece_len: usize,
-) -> Result<T, crate::Error> {
-    crate::format::checkpoint::decode_in_pieces(payload, piece_len)
-}
-
-/// The completed iterations of the newest checkpoint in the file `path`, unchecked; `None` if
-/// there is none. For tests that look at what a run left on disk.
-pub fn saved_index(path: &std::path::Path) -> Option<u64> {
-    crate::inspect::inspect(path)
-        .newest
-        .map(|(_, record)| record.index)
-}
-
-/// What the store benchmarks measure (`scripts/bench_store.py`).
-#[cfg(feature = "object-store")]
-pub use crate::store::remote::measure::{fetch_file, upload_file, uploaded_bytes};
-
-/// The reader of checkpoint directories, by its old path (tests use it).
-pub use crate::inspect;

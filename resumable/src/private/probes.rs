@@ -28,7 +28,7 @@ pub trait WatchedSerde {
 
 impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = crate::format::envelope::StableHasher::default();
+        let mut hasher = crate::format::hash::Hash128::new();
         crate::run::hash_into::serialized(self.0, &mut hasher, WATCHED_BYTES)
             .then(|| hasher.finish())
     }
@@ -36,13 +36,13 @@ impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
 
 /// `Watched` of a `Hash` binding (a type with a `Cell` or an atomic inside has no `Hash`).
 pub trait WatchedHash {
-    /// Its `Hash` fed to a stable hasher.
+    /// Its `Hash` fed to XXH3 (compared within one run only, so not the stored FNV).
     fn print(&self) -> Option<u64>;
 }
 
 impl<T: core::hash::Hash + ?Sized> WatchedHash for &&Watched<'_, T> {
     fn print(&self) -> Option<u64> {
-        let mut hasher = crate::format::envelope::StableHasher::default();
+        let mut hasher = crate::format::hash::Hash128::new();
         self.0.hash(&mut hasher);
         Some(hasher.finish())
     }
@@ -130,14 +130,14 @@ pub fn fingerprint_of<I: Iterator, F: Fn(&I::Item) -> Option<u64>>(_: &I, finger
 
 /// `ItemHash` of a `Hash` item.
 pub trait HashableItem {
-    /// FNV-1a over the item's `Hash` impl.
+    /// FNV-1a over the item's `Hash` impl (saved in the checkpoint: see `format::hash`).
     fn item_hash(&self) -> Option<u64>;
 }
 
 impl<T: core::hash::Hash + ?Sized> HashableItem for &&ItemHash<'_, T> {
     #[inline]
     fn item_hash(&self) -> Option<u64> {
-        let mut hasher = crate::format::envelope::StableHasher::default();
+        let mut hasher = crate::format::hash::Fnv64::default();
         self.0.hash(&mut hasher);
         Some(core::hash::Hasher::finish(&hasher))
     }
@@ -154,7 +154,7 @@ impl<T: Serialize + ?Sized> SerializableItem for &&&ItemHash<'_, T> {
         if crate::run::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let mut hasher = crate::format::envelope::StableHasher::default();
+        let mut hasher = crate::format::hash::Fnv64::default();
         crate::run::hash_into::serialized(self.0, &mut hasher, usize::MAX)
             .then(|| core::hash::Hasher::finish(&hasher))
     }
@@ -171,7 +171,7 @@ impl<T: core::fmt::Debug + ?Sized> DebugItem for &ItemHash<'_, T> {
         if crate::run::arg_key::unordered::<T>().is_some() {
             return None;
         }
-        let mut hasher = crate::format::envelope::StableHasher::default();
+        let mut hasher = crate::format::hash::Fnv64::default();
         crate::run::hash_into::debugged(self.0, &mut hasher, usize::MAX);
         Some(core::hash::Hasher::finish(&hasher))
     }

@@ -16,8 +16,8 @@ use std::hash::{Hash, Hasher as _};
 
 use serde::Serialize;
 
+use crate::format::hash::Hash128;
 use crate::run::hash_into;
-use crate::run::hash128::Hash128;
 use crate::run::order_free;
 use crate::run::spec::Key;
 

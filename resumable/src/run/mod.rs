@@ -8,7 +8,6 @@
 pub(crate) mod arg_key;
 pub(crate) mod call;
 pub(crate) mod growth;
-pub(crate) mod hash128;
 pub(crate) mod hash_into;
 pub(crate) mod interrupt;
 pub(crate) mod order_free;

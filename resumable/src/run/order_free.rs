@@ -9,9 +9,9 @@ use std::hash::Hasher as _;
 
 use serde::ser::{self, Impossible, Serialize, Serializer};
 
+use crate::format::hash::Hash128;
 use crate::format::shape::Stop;
 use crate::run::hash_into;
-use crate::run::hash128::Hash128;
 
 /// The order-free fingerprint of `value` if it serializes as a sequence or a map (each of its
 /// elements or entries in any order); `None` for anything else, or a `Serialize` that fails.

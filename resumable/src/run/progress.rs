@@ -14,7 +14,7 @@ pub(crate) use without_bar::Progress;
 
 /// The progress line's word on the store after `completed` iterations, given what
 /// [`Uploads::on_store`](crate::store::remote::Uploads::on_store) says: how far behind it is.
-#[cfg_attr(not(feature = "progress"), allow(dead_code))]
+#[cfg(feature = "progress")]
 pub(crate) fn store_text(completed: u64, (on_store, unreachable): (Option<u64>, bool)) -> String {
     let lag = match on_store {
         Some(index) => format!("store {} behind", completed.saturating_sub(index)),
@@ -179,7 +179,7 @@ mod without_bar {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "progress"))]
 mod tests {
     use super::store_text;
 

@@ -18,11 +18,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::format::depth_limit::{self, MAX_DEPTH};
+use crate::format::hash::Hash128;
 use crate::format::shape;
 use crate::format::source::{self, Source};
 use crate::format::stream::{DecodeError, Payload, Piece};
 use crate::run::hash_into::HashInto;
-use crate::run::hash128::Hash128;
 use crate::run::outputs;
 use crate::store::spill::Spill;
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::format::envelope;
+use crate::format::hash;
 use crate::format::label;
 
 /// What the attribute knows at compile time about one resumable function.
@@ -56,7 +56,7 @@ impl Key {
     pub fn of<K: Serialize + std::fmt::Debug + ?Sized>(value: &K) -> Key {
         use std::hash::Hasher as _;
         let full = format!("{value:?}");
-        let mut hasher = envelope::StableHasher::default();
+        let mut hasher = hash::Fnv64::default();
         match postcard::to_allocvec(value) {
             Ok(bytes) => hasher.write(&bytes),
             Err(_) => hasher.write(full.as_bytes()),
@@ -104,7 +104,7 @@ pub fn method_name<T: ?Sized>(function: &str) -> String {
         return name;
     }
     // Long generic types: a readable start, and a hash of the whole.
-    let hash = envelope::fingerprint(&name, "");
+    let hash = hash::fingerprint(&name, "");
     format!("{}-{hash:016x}", &name[..180])
 }
 

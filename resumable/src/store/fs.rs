@@ -224,7 +224,7 @@ impl Fs for OsFs {
     }
 }
 
-#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+#[cfg(feature = "object-store")]
 impl LogFile {
     /// Reads `buf.len()` bytes at `offset` without moving where the next append goes.
     pub(crate) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {

@@ -131,14 +131,10 @@ pub(crate) struct Journal {
     /// The log records go to, and its length; `None` until the first record, or after a
     /// write failed (the next record then starts a new file instead of following a torn one).
     file: Option<(Arc<LogFile>, u64)>,
-    /// Whether that log is framed (version 3); a resumed version-2 log is not.
-    file_framed: bool,
     /// The record being written went to a file already (some of its data frames).
     streaming: Option<Streaming>,
     /// The record being written holds every binding whole: it starts a new file.
     whole_only: bool,
-    /// The record being written stays in memory (it goes to a version-2 log).
-    unframed: bool,
     /// Data frames are written once the record's unwritten bytes reach this.
     flush_at: usize,
     /// The record's unwritten bytes are looked at again once they reach this: `flush_at`, or
@@ -176,10 +172,8 @@ impl Journal {
             generations,
             header: log::framed_header(meta),
             file: None,
-            file_framed: true,
             streaming: None,
             whole_only: false,
-            unframed: false,
             flush_at: FLUSH_BYTES,
             next_flush: FLUSH_BYTES,
             flush_error: None,
@@ -198,14 +192,18 @@ impl Journal {
 
     /// Goes on appending to the log a run resumed from, after its newest good record (`end`,
     /// from recovery): the next record follows it instead of starting a new file with the
-    /// whole state. A record a crash cut short after it is cut off first.
+    /// whole state. A record a crash cut short after it is cut off first. A version-2 log (an
+    /// older build's) is not appended to: this build writes version 3 only, so the next
+    /// record starts a new file, as the first record of a run does.
     pub(crate) fn resume(&mut self, fs: &dyn Fs, end: &LogEnd) -> Result<(), Error> {
+        if !end.framed {
+            return Ok(());
+        }
         let newest = &self.generations.newest;
         let file = fs
             .open_log(newest, end.len)
             .map_err(|err| Error::io("open", newest, err))?;
         self.file = Some((Arc::new(file), end.len));
-        self.file_framed = end.framed;
         for (at, (len, parts)) in end.records.iter().enumerate() {
             self.parts.clone_from(parts);
             self.track_live_bytes(*len, at == 0);
@@ -298,7 +296,6 @@ impl Journal {
         self.parts.clear();
         self.streaming = None;
         self.whole_only = new_file;
-        self.unframed = false;
         self.next_flush = self.flush_at;
         self.flush_error = None;
     }
@@ -368,7 +365,7 @@ impl Journal {
 
     #[inline]
     fn maybe_flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
-        if self.data.len() < self.next_flush || self.unframed {
+        if self.data.len() < self.next_flush {
             return Ok(());
         }
         self.flush(sink, self_contained)
@@ -376,7 +373,7 @@ impl Journal {
 
     /// Writes the record's bytes so far as a data frame. The first one decides the file:
     /// a new one if the record needs nothing of the log (or was begun whole), the log
-    /// otherwise; a version-2 log takes no frames, and the record then stays in memory.
+    /// otherwise.
     #[cold]
     fn flush(&mut self, sink: &Sink<'_>, self_contained: bool) -> Result<(), Error> {
         if self.streaming.is_none() {
@@ -391,10 +388,6 @@ impl Journal {
                 return Ok(());
             }
             let new_file = self.whole_only || (wants_new_file && (sink.may_start_file)());
-            if !new_file && !self.file_framed {
-                self.unframed = true;
-                return Ok(());
-            }
             let (file, start_len) = self.target_file(sink.fs, new_file)?;
             // Until the record is written there is no file to go on with (see `write`).
             self.file = None;
@@ -465,7 +458,6 @@ impl Journal {
                 if let Err(err) = fs.append(&file, &[&self.header]) {
                     return Err(self.append_failed(fs, new_file, err));
                 }
-                self.file_framed = true;
                 self.log_no += 1;
                 Ok((Arc::new(file), self.header.len() as u64))
             }
@@ -512,21 +504,16 @@ impl Journal {
                 (file, start_len, 0, new_file)
             }
         };
-        // The rest of the record: a data frame and the head frame, or (a version-2 log) the
-        // record whole; in `head` and `data`, written with one append.
+        // The rest of the record: a data frame (if any data is left) and the head frame,
+        // written with one append.
         let (prefix, crc) = log::data_frame(&self.data);
-        let framed = new_file || self.file_framed;
-        if framed {
-            self.head.clear();
-            log::push_head_frame(&head, self.code, outputs, &mut self.head);
-        } else {
-            log::frame_record(&head, &mut self.head, &mut self.data);
-        }
+        self.head.clear();
+        log::push_head_frame(&head, self.code, outputs, &mut self.head);
         self.parts = head.parts;
-        let pieces: &[&[u8]] = match (framed, self.data.is_empty()) {
-            (true, false) => &[&prefix, &self.data, &crc, &self.head],
-            (true, true) => &[&self.head],
-            (false, _) => &[&self.head, &self.data],
+        let pieces: &[&[u8]] = if self.data.is_empty() {
+            &[&self.head]
+        } else {
+            &[&prefix, &self.data, &crc, &self.head]
         };
         // Until the append succeeds there is no file to go on with: after a failed (maybe
         // partial) write, the next record starts a new file rather than follow a torn one.
@@ -538,7 +525,6 @@ impl Journal {
         let tail: usize = pieces.iter().map(|piece| piece.len()).sum();
         let record_len = written + tail as u64;
         self.file = Some((Arc::clone(&file), start_len + record_len));
-        self.file_framed = framed;
         self.seq = seq;
         self.track_live_bytes(record_len, new_file);
         Ok(SyncJob {
@@ -547,10 +533,14 @@ impl Journal {
             compaction: new_file.then(|| self.generations.clone()),
             outputs: Vec::new(),
             written: Written {
+                #[cfg(feature = "object-store")]
                 log_no: self.log_no,
+                #[cfg(feature = "object-store")]
                 len: start_len + record_len,
+                #[cfg(feature = "object-store")]
                 seq,
                 index,
+                #[cfg(feature = "object-store")]
                 saved_at_ms,
                 bytes: record_len,
             },
@@ -623,7 +613,7 @@ impl Journal {
         let _ = std::fs::remove_dir_all(&dir);
         let generations = Generations::of(dir.join("a.ckpt"));
         let meta = LogMeta {
-            fingerprint: crate::format::envelope::fingerprint("a", ""),
+            fingerprint: crate::format::hash::fingerprint("a", ""),
             label: "a".into(),
             shape: String::new(),
         };
@@ -647,14 +637,18 @@ pub(crate) struct SyncJob {
     pub written: Written,
 }
 
-/// A record written: which log, how long that log is with it, and the record's numbers.
+/// A record written: its index and bytes (for the messages) and, for the uploader (the
+/// `object-store` feature), which log, how long that log is with it, and its other numbers.
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "object-store"), allow(dead_code))]
 pub(crate) struct Written {
+    #[cfg(feature = "object-store")]
     pub log_no: u64,
+    #[cfg(feature = "object-store")]
     pub len: u64,
+    #[cfg(feature = "object-store")]
     pub seq: u64,
     pub index: u64,
+    #[cfg(feature = "object-store")]
     pub saved_at_ms: u64,
     /// The record's own bytes.
     pub bytes: u64,

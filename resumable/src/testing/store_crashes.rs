@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::format::checkpoint;
-use crate::format::envelope;
+use crate::format::hash;
 use crate::format::log::{self, LogMeta, Part};
 use crate::store::files::Generations;
 use crate::store::fs::Fs as _;
@@ -38,7 +38,7 @@ fn state(index: u64) -> State {
 /// The header of the logs these tests write.
 fn meta() -> LogMeta {
     LogMeta {
-        fingerprint: envelope::fingerprint(LABEL, SHAPE),
+        fingerprint: hash::fingerprint(LABEL, SHAPE),
         label: LABEL.into(),
         shape: SHAPE.into(),
     }
@@ -419,10 +419,10 @@ fn a_save_that_fails_half_way_is_aborted_and_the_log_goes_on() {
 }
 
 /// A log an older build wrote (version 2: each record's head before its data) is resumed
-/// and appended to in its own format, whole records even when frames are due, and reads
-/// back with every record.
+/// from, and never appended to: the next record starts a new version-3 file, whole, which
+/// takes the log's place and reads back with the records after it.
 #[test]
-fn a_version_2_log_is_appended_to_in_its_own_format() {
+fn a_version_2_log_is_resumed_and_replaced_by_a_version_3_one() {
     let fs = SimFs::new(Fault::Healthy);
     let mut bytes = crate::format::log::header(&meta());
     for index in 1..=3 {
@@ -468,10 +468,22 @@ fn a_version_2_log_is_appended_to_in_its_own_format() {
         .unwrap();
     save_range(&fs, &mut resumed, 4..=5);
     let log = fs.read(&generations().newest).unwrap().unwrap();
-    assert!(log.starts_with(&bytes), "the records before were rewritten");
     let scan = crate::format::log::scan(&log).unwrap().unwrap();
-    assert_eq!(scan.version, crate::format::log::LOG_VERSION);
-    assert_eq!(scan.records.len(), 5);
+    assert_eq!(scan.version, crate::format::log::FRAMED_VERSION);
+    let records: Vec<(u64, u64)> = scan
+        .records
+        .iter()
+        .map(|record| (record.head.seq, record.head.index))
+        .collect();
+    assert_eq!(
+        records,
+        [(4, 4), (5, 5)],
+        "the new file starts at the next record"
+    );
+    assert!(
+        matches!(scan.records[0].head.parts[0], Part::Extend { from: 0, .. }),
+        "the new file's first record holds the sequence from its first element"
+    );
     assert_eq!(recovered_index(&fs), Some(5));
 }
 
@@ -531,7 +543,7 @@ fn a_resumed_run_appending_survives_a_power_loss_or_a_kill_at_every_step() {
 /// held, or the error of the save that failed.
 fn save_in_place(fs: &SimFs, saves: u64) -> (u64, usize, Option<crate::Error>) {
     let meta = LogMeta {
-        fingerprint: envelope::fingerprint(LABEL, "x"),
+        fingerprint: hash::fingerprint(LABEL, "x"),
         label: LABEL.into(),
         shape: "x".into(),
     };

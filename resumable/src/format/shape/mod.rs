@@ -161,7 +161,7 @@ fn shape_with_limit<T: DeserializeOwned>(limit: usize, real: trace::RealField<'_
         Ok(Ok(text)) if text.len() <= limit => text,
         Ok(Ok(text)) => format!(
             "{LARGE}{:016x} {}",
-            crate::format::envelope::fingerprint("", &text),
+            crate::format::hash::fingerprint("", &text),
             type_name::<T>()
         ),
         Ok(Err(_)) | Err(_) => format!("{UNTRACED}{}", type_name::<T>()),
@@ -409,7 +409,7 @@ mod tests {
         let large = shape_with_limit::<added::after::Stats>(20, &|_, _| None);
         let hash = format!(
             "{:016x}",
-            crate::format::envelope::fingerprint("", &shape_of::<added::after::Stats>())
+            crate::format::hash::fingerprint("", &shape_of::<added::after::Stats>())
         );
         assert_eq!(
             large,

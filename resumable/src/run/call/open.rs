@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::format::envelope::{self, now_ms};
+use crate::format::hash;
 use crate::format::label;
 use crate::format::log::LogMeta;
 use crate::format::shape;
@@ -28,6 +28,7 @@ use crate::store::recover;
 use crate::store::remote::fetch::{local_crc, newer_on_store};
 use crate::store::remote::{self, Remote};
 use crate::store::syncer::Syncer;
+use crate::store::clock::{age, now_ms};
 
 use super::Run;
 
@@ -86,7 +87,7 @@ impl ResumeMessage {
                 self.function,
                 self.index,
                 self.from.display(),
-                envelope::age(self.saved_at_ms),
+                age(self.saved_at_ms),
                 self.index,
             ));
     }
@@ -256,7 +257,7 @@ impl Run {
             }
         };
         let meta = LogMeta {
-            fingerprint: envelope::fingerprint(&label, &shape),
+            fingerprint: hash::fingerprint(&label, &shape),
             label,
             shape,
         };

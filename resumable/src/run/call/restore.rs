@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::format::checkpoint;
 use crate::format::stream::{DecodeError, Reader};
 use crate::run::growth::Growth;
-use crate::run::hash128::Hash128;
+use crate::format::hash::Hash128;
 use crate::run::outputs::{self, Restoring};
 
 use super::Run;

@@ -24,7 +24,7 @@ impl Uploads {
         match *self {}
     }
 
-    #[cfg_attr(not(feature = "progress"), allow(dead_code))]
+    #[cfg(feature = "progress")]
     pub(crate) fn on_store(&self) -> (Option<u64>, bool) {
         match *self {}
     }

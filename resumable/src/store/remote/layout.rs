@@ -13,18 +13,21 @@
 //!   upload is never seen; a generation found taken means another writer got there first.
 //!
 //! A commit is `MAGIC`, a version byte, the [`Commit`] in postcard, and a CRC-32C of all that.
-
-#![cfg_attr(not(feature = "object-store"), allow(dead_code))]
+//! Without the `object-store` feature only the types are built (a run names [`Commit`]).
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "object-store")]
 use crate::format::checksum::crc32c;
 
+#[cfg(feature = "object-store")]
 const MAGIC: &[u8; 8] = b"RSMCOMMT";
+#[cfg(feature = "object-store")]
 const VERSION: u8 = 1;
 
 /// The most objects a commit lists: past it the next upload sends the whole log as one
 /// object, so that a commit (read whole at every resume) stays small.
+#[cfg(feature = "object-store")]
 pub(crate) const MAX_CHAIN: usize = 256;
 
 /// One checkpoint on the store: a complete log, as the objects that hold it.
@@ -44,6 +47,7 @@ pub(crate) struct Commit {
     pub chain: Vec<Stretch>,
 }
 
+#[cfg(feature = "object-store")]
 impl Commit {
     /// A commit of no checkpoint, by `writer` under `epoch`: a fence over nothing, or the mark
     /// of a finished job.
@@ -88,11 +92,13 @@ impl std::fmt::Display for Writer {
 
 /// The name of a numbered object (a commit's generation, a lease's epoch): zero-padded, so
 /// the names sort as the numbers do.
+#[cfg(feature = "object-store")]
 pub(crate) fn numbered(n: u64) -> String {
     format!("{n:020}")
 }
 
 /// The number a numbered object's name stands for; `None` for any other name.
+#[cfg(feature = "object-store")]
 pub(crate) fn number_of(name: &str) -> Option<u64> {
     (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
         .then(|| name.parse().ok())
@@ -100,10 +106,12 @@ pub(crate) fn number_of(name: &str) -> Option<u64> {
 }
 
 /// The name of run `run`'s `n`th data object.
+#[cfg(feature = "object-store")]
 pub(crate) fn data_name(run: u64, n: u64) -> String {
     format!("{run:016x}-{n:08}")
 }
 
+#[cfg(feature = "object-store")]
 fn valid_data_name(name: &str) -> bool {
     name.len() == 25
         && name.as_bytes()[16] == b'-'
@@ -111,6 +119,7 @@ fn valid_data_name(name: &str) -> bool {
         && name[17..].bytes().all(|b| b.is_ascii_digit())
 }
 
+#[cfg(feature = "object-store")]
 pub(crate) fn encode(commit: &Commit) -> Vec<u8> {
     let mut bytes = MAGIC.to_vec();
     bytes.push(VERSION);
@@ -122,6 +131,7 @@ pub(crate) fn encode(commit: &Commit) -> Vec<u8> {
 
 /// The commit `bytes` hold, or what is wrong with them: a commit is checked whole before
 /// anything it lists is fetched.
+#[cfg(feature = "object-store")]
 pub(crate) fn decode(bytes: &[u8]) -> Result<Commit, String> {
     let Some((body, crc)) = bytes.split_last_chunk::<4>() else {
         return Err(format!(
@@ -162,7 +172,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Commit, String> {
     Ok(commit)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "object-store"))]
 mod tests {
     use super::*;
 

@@ -168,7 +168,7 @@ impl Client {
         };
         let now = match self.store_now_ms().await {
             Ok(now) => now,
-            Err(_) => crate::format::envelope::now_ms() as i64,
+            Err(_) => crate::store::clock::now_ms() as i64,
         };
         let holder = holder_text(holder);
         Ok(match self.beat_ago(epoch, now).await? {

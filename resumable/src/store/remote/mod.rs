@@ -18,7 +18,7 @@ pub(crate) mod layout;
 pub(crate) mod client;
 #[cfg(feature = "object-store")]
 pub(crate) mod lease;
-#[cfg(feature = "object-store")]
+#[cfg(all(feature = "object-store", feature = "test-hooks"))]
 pub(crate) mod measure;
 #[cfg(feature = "object-store")]
 mod uploader;
