@@ -94,4 +94,3 @@ pub fn save_after_failure(
     }
     save.commit_after_failure(failure);
 }
-

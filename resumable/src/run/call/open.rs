@@ -20,6 +20,7 @@ use crate::run::save::Saver;
 use crate::run::signals::Watch;
 use crate::run::spec::Spec;
 use crate::run::ticker::Ticker;
+use crate::store::clock::{age, now_ms};
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, OsFs};
 use crate::store::journal::Journal;
@@ -28,7 +29,6 @@ use crate::store::recover;
 use crate::store::remote::fetch::{local_crc, newer_on_store};
 use crate::store::remote::{self, Remote};
 use crate::store::syncer::Syncer;
-use crate::store::clock::{age, now_ms};
 
 use super::Run;
 

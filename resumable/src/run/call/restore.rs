@@ -10,9 +10,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::format::checkpoint;
+use crate::format::hash::Hash128;
 use crate::format::stream::{DecodeError, Reader};
 use crate::run::growth::Growth;
-use crate::format::hash::Hash128;
 use crate::run::outputs::{self, Restoring};
 
 use super::Run;
