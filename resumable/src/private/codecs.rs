@@ -54,11 +54,11 @@ pub fn codec<T: State>(_: &T) -> Codec<T> {
 pub fn codec_of<T: State>() -> Codec<T> {
     Codec {
         save: save_whole,
-        load: load,
-        take: take,
-        fresh: fresh,
-        shape: shape,
-        check: check,
+        load,
+        take,
+        fresh,
+        shape,
+        check,
     }
 }
 
