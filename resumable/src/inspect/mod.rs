@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::format::label;
-use crate::store::clock::now_ms;
 use crate::store::files::{self, Generations};
 use crate::store::fs::OsFs;
 use crate::store::lock::Lock;
@@ -373,8 +372,7 @@ pub struct DirInfo {
 pub fn reset(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     let lock = Lock::acquire(path)?;
     let generations = Generations::of(path.to_owned());
-    let suffix = format!(".reset-{}", now_ms());
-    let moved = files::move_generations_aside(&OsFs, &generations, &suffix)?;
+    let moved = files::reset_generations(&OsFs, &generations)?;
     lock.remove();
     Ok(moved)
 }
@@ -393,6 +391,7 @@ mod tests {
     use super::*;
     use crate::format::hash;
     use crate::format::log::{self, LogMeta, Part, RecordHead};
+    use crate::store::clock::now_ms;
     use crate::store::journal::{Journal, Sink};
 
     fn scratch(name: &str) -> PathBuf {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::format::source::Source;
+use crate::store::clock::now_ms;
 use crate::store::fs::Fs;
 use crate::store::hooks;
 
@@ -120,21 +121,22 @@ pub(crate) fn move_aside(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<Optio
     }
 }
 
-/// Moves every generation of a checkpoint (the log, `.prev`, `.next`) aside to
-/// `<file><suffix>`, and makes the renames durable: a reset a power loss could undo would
-/// bring back the checkpoint the user set aside. What moved where.
-pub(crate) fn move_generations_aside(
+/// A reset, the one for `RESUMABLE_RESET` and `resumable reset`: moves every generation of a
+/// checkpoint (the log, `.prev`, `.next`) aside to `<file>.reset-<unix ms>`, never deleting
+/// anything, and makes the renames durable: a reset a power loss could undo would bring back
+/// the checkpoint the user set aside. What moved where.
+pub(crate) fn reset_generations(
     fs: &dyn Fs,
     generations: &Generations,
-    suffix: &str,
 ) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    let suffix = format!(".reset-{}", now_ms());
     let mut moved = Vec::new();
     for file in [
         &generations.newest,
         &generations.previous,
         &generations.next,
     ] {
-        if let Some(aside) = move_aside(fs, file, suffix)? {
+        if let Some(aside) = move_aside(fs, file, &suffix)? {
             moved.push((file.clone(), aside));
         }
     }

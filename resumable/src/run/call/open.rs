@@ -20,7 +20,7 @@ use crate::run::save::Saver;
 use crate::run::signals::Watch;
 use crate::run::spec::Spec;
 use crate::run::ticker::Ticker;
-use crate::store::clock::{age, now_ms};
+use crate::store::clock::age;
 use crate::store::files::{self, Generations};
 use crate::store::fs::{Fs, OsFs};
 use crate::store::journal::Journal;
@@ -345,8 +345,7 @@ pub(super) fn refused(function: &str, err: &Error) {
 
 /// Moves every generation of the checkpoint aside, for `RESUMABLE_RESET`.
 fn reset(fs: &dyn Fs, generations: &Generations, function: &str) -> Result<(), Error> {
-    let suffix = format!(".reset-{}", now_ms());
-    for (path, aside) in files::move_generations_aside(fs, generations, &suffix)? {
+    for (path, aside) in files::reset_generations(fs, generations)? {
         report::note("reset")
             .name(function)
             .path(&aside)
