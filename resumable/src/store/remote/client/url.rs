@@ -83,11 +83,12 @@ pub(super) fn open(url: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
             let path = Path::parse(path.trim_matches('/')).map_err(|err| err.to_string())?;
             return Ok((Arc::clone(store) as Arc<dyn ObjectStore>, path));
         }
-        "gs" | "az" | "azure" | "abfs" | "abfss" => {
-            return Err(format!(
-                "`{}://` needs resumable's `object-store-gcp` or `object-store-azure` feature",
-                parsed.scheme()
-            ));
+        // One arm per feature: with both on, a shared arm would be unreachable.
+        #[cfg(not(feature = "object-store-gcp"))]
+        "gs" => return Err(feature_needed("gs", "object-store-gcp")),
+        #[cfg(not(feature = "object-store-azure"))]
+        scheme @ ("az" | "azure" | "abfs" | "abfss") => {
+            return Err(feature_needed(scheme, "object-store-azure"));
         }
         other => {
             return Err(format!(
@@ -101,10 +102,40 @@ pub(super) fn open(url: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
 
 /// Few quick retries: the uploader retries on its own, and a start must not hang minutes on
 /// a store that is down.
+/// Why a store URL of a scheme this build was compiled without cannot be opened.
+#[cfg(any(not(feature = "object-store-gcp"), not(feature = "object-store-azure")))]
+fn feature_needed(scheme: &str, feature: &str) -> String {
+    format!("`{scheme}://` needs resumable's `{feature}` feature")
+}
+
 fn retry() -> object_store::RetryConfig {
     object_store::RetryConfig {
         max_retries: 3,
         retry_timeout: Duration::from_secs(20),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open;
+
+    /// A scheme whose feature is off names the feature that turns it on.
+    #[test]
+    fn a_store_of_a_feature_not_built_names_the_feature() {
+        let problem = |url| open(url).err().unwrap_or_default();
+        if cfg!(not(feature = "object-store-gcp")) {
+            assert_eq!(
+                problem("gs://bucket/jobs"),
+                "`gs://` needs resumable's `object-store-gcp` feature"
+            );
+        }
+        if cfg!(not(feature = "object-store-azure")) {
+            assert_eq!(
+                problem("abfs://container/jobs"),
+                "`abfs://` needs resumable's `object-store-azure` feature"
+            );
+        }
+        assert!(problem("ftp://host/jobs").contains("not a store this build knows"));
     }
 }
