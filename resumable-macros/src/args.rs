@@ -149,7 +149,7 @@ impl Args {
         };
         let (statics, bindings): (Vec<Ident>, Vec<Ident>) =
             skipped.into_iter().partition(|ident| {
-                crate::refusals::is_screaming(&ident.to_string()) && !is_binding(ident)
+                crate::names::is_screaming(&ident.to_string()) && !is_binding(ident)
             });
         if !bindings.is_empty() {
             self.skip = Some((span, bindings));

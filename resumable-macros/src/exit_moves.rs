@@ -10,7 +10,7 @@ use quote::ToTokens;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, Stmt};
 
-use crate::model::names_in;
+use crate::names::names_in;
 
 /// Every name in `body`'s `return`s and valued `break`s, and in the blocks they end.
 pub fn moved_on_exit(body: &Block) -> BTreeSet<String> {

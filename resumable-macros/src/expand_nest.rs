@@ -51,8 +51,9 @@ use crate::crate_path::RUNTIME;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::generated::{Locals, Parts, local, place_mut};
+use crate::generated::{Locals, Parts, place_mut};
 use crate::model::{Model, Nest};
+use crate::names::local;
 
 /// The body of a function whose loop nest checkpoints inside its inner loop.
 pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {

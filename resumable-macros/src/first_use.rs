@@ -228,7 +228,7 @@ fn macro_rules_of(stmt: &Stmt) -> Option<(String, TokenStream)> {
 /// Whether `tokens` name any of `names` (an identifier, at any depth).
 fn names_any(tokens: TokenStream, names: &BTreeSet<String>) -> bool {
     let mut found = BTreeSet::new();
-    crate::model::names_in(tokens, &mut found);
+    crate::names::names_in(tokens, &mut found);
     !found.is_disjoint(names)
 }
 

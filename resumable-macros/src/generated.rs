@@ -11,12 +11,7 @@ use crate::control_flow;
 use crate::erase_impl_trait::{impl_trait_as_unit, is_impl_trait};
 use crate::first_use::FirstUse;
 use crate::model::{Every, KeyInput, Model, Receiver};
-
-/// A generated local: mixed-site hygiene keeps it apart from every name the user writes, and
-/// the same name gives the same local wherever it is made.
-pub fn local(name: &str) -> Ident {
-    Ident::new(&format!("__resumable_{name}"), Span::mixed_site())
-}
+use crate::names::local;
 
 /// The traits the generated code's autoref probes are methods of, brought into scope once, at
 /// the top of the function (`as _`: they add no names, and only `__private`'s wrapper types

@@ -15,7 +15,9 @@ mod generated;
 mod loop_forms;
 mod model;
 mod moved;
+mod names;
 mod output_files;
+mod params;
 mod refusals;
 
 use proc_macro::TokenStream;

@@ -10,10 +10,11 @@ use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 use crate::args::Args;
 use crate::exit_moves;
 use crate::first_use::{self, FirstUse};
-use crate::generated;
 use crate::loop_forms;
 use crate::moved;
+use crate::names::{self, names_in};
 use crate::output_files;
+use crate::params::{Param, params};
 use crate::refusals;
 
 pub struct Model {
@@ -313,7 +314,7 @@ impl Model {
         let loop_value = value.map(|binding| {
             let copied = copied_literals(&prelude);
             LoopValue {
-                slot: generated::local("loop_value"),
+                slot: names::local("loop_value"),
                 binding,
                 breaks: false,
                 kept: state
@@ -374,7 +375,7 @@ impl Model {
         let touching = first_use::touching(&names, &defining);
         // The generated locals `Parts` makes (`Locals::dirty_at`, `Locals::pulled`).
         let marker: Expr = {
-            let (dirty_at, pulled) = (generated::local("dirty_at"), generated::local("pulled"));
+            let (dirty_at, pulled) = (names::local("dirty_at"), names::local("pulled"));
             syn::parse_quote!(#dirty_at = #pulled)
         };
         let body = match &mut self.nest {
@@ -436,49 +437,6 @@ fn receiver(function: &ItemFn) -> Option<(Receiver, Ident)> {
         _ => Receiver::Shared,
     };
     Some((kind, ident))
-}
-
-/// A parameter bound to a plain name (`n: u64`, `mut acc: u64`, `out: &mut Vec<u64>`).
-pub struct Param {
-    pub ident: Ident,
-    /// `mut acc` or `out: &mut T`: the loop can change it, so it is state when the loop names it.
-    pub mutable: bool,
-    /// `out: &mut T`: its value lives in `*out`.
-    pub by_ref_mut: bool,
-    /// `out: &mut [T]`, `&mut str`, `&mut dyn Trait`: what it points to cannot be assigned.
-    pub unsized_target: Option<String>,
-}
-
-fn params(function: &ItemFn) -> Vec<Param> {
-    let mut params = Vec::new();
-    for input in &function.sig.inputs {
-        let syn::FnArg::Typed(typed) = input else {
-            continue;
-        };
-        let Pat::Ident(pat) = &*typed.pat else {
-            continue;
-        };
-        let by_ref_mut = matches!(&*typed.ty, syn::Type::Reference(reference)
-            if reference.mutability.is_some());
-        let unsized_target = match &*typed.ty {
-            syn::Type::Reference(reference) if reference.mutability.is_some() => {
-                match &*reference.elem {
-                    syn::Type::Slice(_) => Some("[T]".to_owned()),
-                    syn::Type::TraitObject(_) => Some("dyn Trait".to_owned()),
-                    syn::Type::Path(path) if path.path.is_ident("str") => Some("str".to_owned()),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        params.push(Param {
-            ident: pat.ident.clone(),
-            mutable: (pat.mutability.is_some() || by_ref_mut) && unsized_target.is_none(),
-            by_ref_mut,
-            unsized_target,
-        });
-    }
-    params
 }
 
 /// An input of the call that is part of its default key.
@@ -1087,19 +1045,6 @@ fn collect_bindings(pat: &Pat, found: &mut Vec<Binding>) {
             .for_each(|pat| collect_bindings(pat, found)),
         Pat::Reference(pat) => collect_bindings(&pat.pat, found),
         _ => {}
-    }
-}
-
-/// Every identifier in `tokens`, macro arguments included.
-pub(crate) fn names_in(tokens: TokenStream, names: &mut BTreeSet<String>) {
-    for tree in tokens {
-        match tree {
-            TokenTree::Ident(ident) => {
-                names.insert(ident.to_string());
-            }
-            TokenTree::Group(group) => names_in(group.stream(), names),
-            _ => {}
-        }
     }
 }
 

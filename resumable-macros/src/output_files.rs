@@ -18,7 +18,7 @@ use quote::ToTokens;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt};
 
-use crate::refusals::root_path;
+use crate::names::root_path;
 
 /// How a file is opened for writing, least harmful to a resumed run first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -334,7 +334,7 @@ mod tests {
     /// The bindings refused when `body` names each of `prelude`'s, with `skip(...)`.
     fn refused(prelude: Block, body: Block, skip: &[&str]) -> Vec<String> {
         let mut used = BTreeSet::new();
-        crate::model::names_in(quote::ToTokens::to_token_stream(&body), &mut used);
+        crate::names::names_in(quote::ToTokens::to_token_stream(&body), &mut used);
         let skipped: Vec<Ident> = skip
             .iter()
             .map(|name| Ident::new(name, proc_macro2::Span::call_site()))

@@ -29,7 +29,8 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt, Type};
 
-use crate::model::Param;
+use crate::names::{is_screaming, root_path};
+use crate::params::Param;
 
 /// Refuses an iterator expression that changes what it walks: a `*_mut` method (`iter_mut`,
 /// `values_mut`, `chunks_mut`, …), `as_mut`, or `&mut x`. The message names the collection and
@@ -337,7 +338,7 @@ fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
     match init {
         Expr::Closure(closure) => {
             let mut named = BTreeSet::new();
-            crate::model::names_in(closure.body.to_token_stream(), &mut named);
+            crate::names::names_in(closure.body.to_token_stream(), &mut named);
             named.intersection(mutable).next().cloned()
         }
         Expr::Paren(paren) => closure_capture(&paren.expr, mutable),
@@ -347,14 +348,6 @@ fn closure_capture(init: &Expr, mutable: &BTreeSet<String>) -> Option<String> {
             .find_map(|arg| closure_capture(arg, mutable)),
         _ => None,
     }
-}
-
-/// Whether `name` is spelled as a static or a constant is: `NEXT_ID`, `MAX`, `LOG2`.
-pub fn is_screaming(name: &str) -> bool {
-    name.chars().any(|c| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Methods that change what they are called on through `&`: what a static (only ever reached
@@ -394,37 +387,6 @@ fn changes_through_shared(method: &str) -> bool {
                 | "retain"
                 | "truncate"
         )
-}
-
-/// Methods that hand back (a view of) their receiver: `LOG.get().unwrap().lock()` changes `LOG`.
-fn passes_through(method: &str) -> bool {
-    matches!(
-        method,
-        "unwrap" | "expect" | "get" | "get_or_init" | "as_ref" | "as_deref" | "deref" | "force"
-    )
-}
-
-/// The path an expression reaches into: `LOG` in `LOG.lock().unwrap()`, `COUNTS[i]`,
-/// `STATE.inner`, `*KEY`.
-pub(crate) fn root_path(expr: &Expr) -> Option<&syn::Path> {
-    match expr {
-        Expr::Path(path) if path.qself.is_none() => Some(&path.path),
-        Expr::Field(field) => root_path(&field.base),
-        Expr::Index(index) => root_path(&index.expr),
-        Expr::Paren(paren) => root_path(&paren.expr),
-        Expr::Group(group) => root_path(&group.expr),
-        Expr::Reference(reference) => root_path(&reference.expr),
-        Expr::Unary(syn::ExprUnary {
-            op: syn::UnOp::Deref(_),
-            expr,
-            ..
-        }) => root_path(expr),
-        Expr::Try(tried) => root_path(&tried.expr),
-        Expr::MethodCall(call) if passes_through(&call.method.to_string()) => {
-            root_path(&call.receiver)
-        }
-        _ => None,
-    }
 }
 
 fn last_name(path: &syn::Path) -> String {
@@ -532,7 +494,7 @@ impl Visit<'_> for Changes<'_> {
 fn closure_changes_its_input(closure: &syn::ExprClosure) -> bool {
     let mut params = BTreeSet::new();
     for input in &closure.inputs {
-        crate::model::names_in(input.to_token_stream(), &mut params);
+        crate::names::names_in(input.to_token_stream(), &mut params);
     }
     let tracked = |path: &syn::Path| {
         path.get_ident()
@@ -582,7 +544,7 @@ pub fn check_statics(
         ));
     }
     let mut named = BTreeSet::new();
-    crate::model::names_in(body.to_token_stream(), &mut named);
+    crate::names::names_in(body.to_token_stream(), &mut named);
     for skipped in skipped {
         if !named.contains(&skipped.to_string()) {
             errors.push(syn::Error::new(
