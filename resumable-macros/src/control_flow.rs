@@ -36,6 +36,7 @@
 //! seen here: it is an error, never a jump to the wrong place.
 
 use crate::crate_path;
+use crate::errors::Errors;
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::punctuated::Punctuated;
@@ -95,7 +96,7 @@ pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
         if let Some(value) = &mut model.loop_value {
             value.breaks = visitor.value_breaks;
         }
-        return visitor.error.map_or(Ok(()), Err);
+        return visitor.errors.finish();
     };
     let rewritten = [
         rewrite_returns(&mut nest.between, &return_type),
@@ -107,14 +108,11 @@ pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
         ),
         rewrite_returns(&mut nest.after, &return_type),
     ];
-    let errors = rewritten.into_iter().filter_map(Result::err);
-    match errors.reduce(|mut all, next| {
-        all.combine(next);
-        all
-    }) {
-        Some(error) => Err(error),
-        None => Ok(()),
+    let mut errors = Errors::default();
+    for error in rewritten.into_iter().filter_map(Result::err) {
+        errors.push_error(error);
     }
+    errors.finish()
 }
 
 /// Rewrites the loop body in place; returns the errors for what it could not rewrite.
@@ -127,7 +125,7 @@ pub fn rewrite(
 ) -> syn::Result<()> {
     let mut visitor = ControlFlow::new(looped, enclosing, return_type, by_value);
     visitor.visit_block_mut(&mut looped.body);
-    visitor.error.map_or(Ok(()), Err)
+    visitor.errors.finish()
 }
 
 /// Rewrites `return` and `?` in statements of a nest's outer loop around its inner loop (which
@@ -139,7 +137,7 @@ pub fn rewrite_returns(stmts: &mut [syn::Stmt], return_type: &TokenStream) -> sy
         by_value: Vec::new(),
         value_slot: None,
         value_breaks: false,
-        error: None,
+        errors: Errors::default(),
         user_label: None,
         enclosing_label: None,
         unlabeled_ours: false,
@@ -148,7 +146,7 @@ pub fn rewrite_returns(stmts: &mut [syn::Stmt], return_type: &TokenStream) -> sy
     for stmt in stmts {
         visitor.visit_stmt_mut(stmt);
     }
-    visitor.error.map_or(Ok(()), Err)
+    visitor.errors.finish()
 }
 
 struct ControlFlow {
@@ -166,7 +164,8 @@ struct ControlFlow {
     value_slot: Option<(Ident, Vec<Ident>)>,
     /// Whether a `break` of that loop was seen.
     value_breaks: bool,
-    error: Option<syn::Error>,
+    /// What could not be rewritten, reported at once.
+    errors: Errors,
     /// The `for` loop's label, without the `'`.
     user_label: Option<String>,
     /// In a nest, the outer loop's label: the inner loop's body runs in a closure and cannot
@@ -193,7 +192,7 @@ impl ControlFlow {
             by_value: by_value.to_vec(),
             value_slot: None,
             value_breaks: false,
-            error: None,
+            errors: Errors::default(),
             user_label: looped
                 .label
                 .as_ref()
@@ -205,10 +204,7 @@ impl ControlFlow {
     }
 
     fn push_error(&mut self, error: syn::Error) {
-        match &mut self.error {
-            Some(first) => first.combine(error),
-            None => self.error = Some(error),
-        }
+        self.errors.push_error(error);
     }
 
     /// Whether a `break` / `continue` with this label leaves the `for` loop.

@@ -5,6 +5,7 @@ mod code;
 mod control_flow;
 mod crate_path;
 mod erase_impl_trait;
+mod errors;
 mod exit_moves;
 mod expand;
 mod expand_nest;

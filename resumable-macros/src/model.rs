@@ -8,6 +8,7 @@ use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Ident, ItemFn, Lifetime, Lit, LitStr, Pat, Stmt};
 
 use crate::args::Args;
+use crate::errors::Errors;
 use crate::exit_moves;
 use crate::first_use::{self, FirstUse};
 use crate::loop_forms;
@@ -198,10 +199,9 @@ impl Model {
                 .filter(|param| param.mutable)
                 .map(|param| param.ident.to_string()),
         );
-        let mut refused = Vec::new();
-        refusals::check_iterable(&looped.expr, &mut refused);
-        refusals::check_params(&params, &used, &mut refused);
-        refusals::check_statics(&looped.body, &declared, &skipped_statics, &mut refused);
+        refusals::check_iterable(&looped.expr, &mut errors);
+        refusals::check_params(&params, &used, &mut errors);
+        refusals::check_statics(&looped.body, &declared, &skipped_statics, &mut errors);
         // A `&mut` alias is refused here with what it aliases; not again as a borrow.
         let skipped: Vec<Ident> = args
             .skip
@@ -209,16 +209,16 @@ impl Model {
             .flat_map(|(_, idents)| idents)
             .cloned()
             .collect();
-        let aliases = check_declarations(&prelude, &used, &state, &skipped, &looped, &mut refused);
+        let aliases = check_declarations(&prelude, &used, &state, &skipped, &looped, &mut errors);
         let unaliased: Vec<Ident> = state
             .iter()
             .filter(|ident| !aliases.contains(ident))
             .cloned()
             .collect();
-        refusals::check_prelude(&prelude, &used, &unaliased, &mutable, &mut refused);
-        output_files::check_output_files(&prelude, &looped.body, &used, &skipped, &mut refused);
+        refusals::check_prelude(&prelude, &used, &unaliased, &mutable, &mut errors);
+        output_files::check_output_files(&prelude, &looped.body, &used, &skipped, &mut errors);
         if let Some(nest) = &nest {
-            refusals::check_iterable(&nest.inner.expr, &mut refused);
+            refusals::check_iterable(&nest.inner.expr, &mut errors);
             let between_state: Vec<Ident> = nest
                 .state
                 .iter()
@@ -240,7 +240,7 @@ impl Model {
                 &used_later,
                 &between_state,
                 &mutable,
-                &mut refused,
+                &mut errors,
             );
             // What is opened between the loops is opened again when a resume enters the
             // inner loop, whose checkpoints do not see what it wrote.
@@ -253,7 +253,7 @@ impl Model {
                 &nest.inner.body,
                 &used_inner,
                 &skipped,
-                &mut refused,
+                &mut errors,
             );
             declared.extend(
                 bindings_of(&nest.between)
@@ -270,11 +270,8 @@ impl Model {
             &looped.body,
             &not_state,
             &mutable,
-            &mut refused,
+            &mut errors,
         );
-        for error in refused {
-            errors.push_error(error);
-        }
         let signals = args.signals.as_ref().is_none_or(|signals| signals.value);
         errors.finish()?;
         let shadowed = |ident: &Ident| {
@@ -386,26 +383,7 @@ impl Model {
     }
 }
 
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push_error(syn::Error::new(span, message));
-    }
-
-    fn push_error(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(first) => first.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
-
+/// A `const fn`, refused at its `const`: a checkpoint reads and writes files.
 fn check_signature(function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;
     if let Some(token) = &sig.constness {
@@ -792,7 +770,7 @@ fn check_declarations(
     state: &[Ident],
     skipped: &[Ident],
     looped: &ExprForLoop,
-    errors: &mut Vec<syn::Error>,
+    errors: &mut Errors,
 ) -> Vec<Ident> {
     let mut aliases = Vec::new();
     for stmt in prelude {
@@ -816,7 +794,7 @@ fn check_declarations(
                 .to_token_stream()
                 .to_string()
                 .replace(' ', "");
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 ident.span(),
                 format!(
                     "`{ident}` is a `&mut` borrow of `{target}`: the loop changes `{target}` \
@@ -832,7 +810,7 @@ fn check_declarations(
             continue;
         }
         if init.is_none() {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 ident.span(),
                 format!(
                     "`{ident}` is loop state and is declared without a value, which a checkpoint \
@@ -848,7 +826,7 @@ fn check_declarations(
             && holds_borrow(ty.to_token_stream())
         {
             let spelled = spelled(ty.to_token_stream());
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 ident.span(),
                 format!(
                     "`{ident}` is loop state and holds borrows (`{spelled}`), which a checkpoint \
@@ -870,7 +848,7 @@ fn check_declarations(
         })) = length
             && length.base10_parse::<u64>().is_ok_and(|length| length > 32)
         {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 ident.span(),
                 format!(
                     "`{ident}` is loop state and an array of {length} elements, and serde (which \
@@ -895,7 +873,7 @@ fn check_declarations(
     let mut closures = Closures(state, None);
     syn::visit::Visit::visit_expr(&mut closures, &looped.expr);
     if let Some(named) = closures.1 {
-        errors.push(syn::Error::new(
+        errors.push_error(syn::Error::new(
             named.span(),
             format!(
                 "the loop's iterator borrows `{named}`, which is loop state, in a closure: a \

@@ -18,6 +18,7 @@ use quote::ToTokens;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt};
 
+use crate::errors::Errors;
 use crate::names::root_path;
 
 /// How a file is opened for writing, least harmful to a resumed run first.
@@ -244,7 +245,7 @@ pub fn check_output_files(
     body: &syn::Block,
     used: &BTreeSet<String>,
     skipped: &[Ident],
-    errors: &mut Vec<syn::Error>,
+    errors: &mut Errors,
 ) {
     let mut opened: Vec<(String, Opening)> = Vec::new();
     let mut refused: Vec<usize> = Vec::new();
@@ -309,7 +310,7 @@ pub fn check_output_files(
             Mode::Emptied => ("empties it", String::new()),
         };
         refused.push(opening.at);
-        errors.push(syn::Error::new_spanned(
+        errors.push_error(syn::Error::new_spanned(
             &opening.tokens,
             format!(
                 "`{name}` is a file opened before the loop and written in it: a resumed run \
@@ -330,6 +331,7 @@ mod tests {
     use syn::{Block, Ident, parse_quote};
 
     use super::check_output_files;
+    use crate::errors::Errors;
 
     /// The bindings refused when `body` names each of `prelude`'s, with `skip(...)`.
     fn refused(prelude: Block, body: Block, skip: &[&str]) -> Vec<String> {
@@ -339,10 +341,13 @@ mod tests {
             .iter()
             .map(|name| Ident::new(name, proc_macro2::Span::call_site()))
             .collect();
-        let mut errors = Vec::new();
+        let mut errors = Errors::default();
         check_output_files(&prelude.stmts, &body, &used, &skipped, &mut errors);
         errors
-            .iter()
+            .finish()
+            .err()
+            .into_iter()
+            .flatten()
             .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
             .collect()
     }

@@ -29,13 +29,14 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt, Type};
 
+use crate::errors::Errors;
 use crate::names::{is_screaming, root_path};
 use crate::params::Param;
 
 /// Refuses an iterator expression that changes what it walks: a `*_mut` method (`iter_mut`,
 /// `values_mut`, `chunks_mut`, …), `as_mut`, or `&mut x`. The message names the collection and
 /// shows the loop over indices (or keys) that fits the method.
-pub fn check_iterable(iterable: &Expr, errors: &mut Vec<syn::Error>) {
+pub fn check_iterable(iterable: &Expr, errors: &mut Errors) {
     struct Finder(Option<(Span, String, String)>);
     impl Visit<'_> for Finder {
         fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
@@ -78,7 +79,7 @@ pub fn check_iterable(iterable: &Expr, errors: &mut Vec<syn::Error>) {
     let mut finder = Finder(None);
     finder.visit_expr(iterable);
     if let Some((span, how, rewrite)) = finder.0 {
-        errors.push(syn::Error::new(
+        errors.push_error(syn::Error::new(
             span,
             format!(
                 "#[resumable] cannot checkpoint a loop that changes a collection through its own \
@@ -130,13 +131,13 @@ fn rewrite_for(method: &str, collection: &str, size: Option<&str>) -> String {
 
 /// Refuses a `&mut [T]`, `&mut str` or `&mut dyn Trait` parameter that the loop uses (`used`
 /// holds the names in its body): state is restored by assignment, which those cannot take.
-pub fn check_params(params: &[Param], used: &BTreeSet<String>, errors: &mut Vec<syn::Error>) {
+pub fn check_params(params: &[Param], used: &BTreeSet<String>, errors: &mut Errors) {
     for param in params {
         let Some(unsized_kind) = &param.unsized_target else {
             continue;
         };
         if used.contains(&param.ident.to_string()) {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 param.ident.span(),
                 format!(
                     "`{}` is a `&mut {unsized_kind}` parameter that the loop uses: a checkpoint \
@@ -188,7 +189,7 @@ pub fn check_prelude(
     used: &BTreeSet<String>,
     state: &[Ident],
     mutable: &BTreeSet<String>,
-    errors: &mut Vec<syn::Error>,
+    errors: &mut Errors,
 ) {
     for binding in declared(prelude) {
         let name = binding.ident.to_string();
@@ -199,7 +200,7 @@ pub fn check_prelude(
         if let Some(init) = binding.init
             && let Some(captured) = closure_capture(init, mutable)
         {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 binding.ident.span(),
                 format!(
                     "`{name}` is a closure that names `{captured}`, so the loop can change \
@@ -222,7 +223,7 @@ pub fn check_prelude(
         if let Some(handle) = kind.iter().find(|kind| *kind == "Rc" || *kind == "Arc")
             && (is_state || kind.iter().any(|kind| is_interior(kind)))
         {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 binding.ident.span(),
                 format!(
                     "`{name}` is an `{handle}`, a handle others may share: restoring it would \
@@ -237,7 +238,7 @@ pub fn check_prelude(
             && !is_state
             && let Some(interior) = kind.iter().find(|kind| is_interior(kind))
         {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 binding.ident.span(),
                 format!(
                     "`{name}` (a `{interior}`) can change through a shared reference, but \
@@ -249,7 +250,7 @@ pub fn check_prelude(
             continue;
         }
         if is_state && is_borrowed(&binding) {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 binding.ident.span(),
                 format!(
                     "`{name}` is loop state and holds a borrow, which a checkpoint cannot \
@@ -516,7 +517,7 @@ pub fn check_statics(
     body: &syn::Block,
     locals: &BTreeSet<String>,
     skipped: &[Ident],
-    errors: &mut Vec<syn::Error>,
+    errors: &mut Errors,
 ) {
     let tracked = |path: &syn::Path| {
         let name = last_name(path);
@@ -531,7 +532,7 @@ pub fn check_statics(
     changes.visit_block(body);
     for (name, tokens, how) in changes.found {
         let last = name.rsplit("::").next().unwrap_or(&name).to_owned();
-        errors.push(syn::Error::new_spanned(
+        errors.push_error(syn::Error::new_spanned(
             tokens,
             format!(
                 "`{name}` is a static that the loop changes ({how}): a checkpoint does not save \
@@ -547,7 +548,7 @@ pub fn check_statics(
     crate::names::names_in(body.to_token_stream(), &mut named);
     for skipped in skipped {
         if !named.contains(&skipped.to_string()) {
-            errors.push(syn::Error::new(
+            errors.push_error(syn::Error::new(
                 skipped.span(),
                 format!(
                     "`{skipped}` is not named in the loop, so there is nothing to skip: \
@@ -777,7 +778,7 @@ pub fn check_progress(
     body: &syn::Block,
     not_state: &BTreeSet<String>,
     mutable: &BTreeSet<String>,
-    errors: &mut Vec<syn::Error>,
+    errors: &mut Errors,
 ) {
     let mut advances = Advances {
         not_state,
@@ -834,7 +835,7 @@ pub fn check_progress(
                  state, and compute something else. {instead}"
             )
         };
-        errors.push(syn::Error::new(ident.span(), message));
+        errors.push_error(syn::Error::new(ident.span(), message));
     }
 }
 
@@ -864,13 +865,17 @@ mod tests {
     use syn::{Block, parse_quote};
 
     use super::{check_progress, check_statics};
+    use crate::errors::Errors;
 
     /// The statics `body` is refused for, as they are spelled.
     fn statics_refused(body: Block) -> Vec<String> {
-        let mut errors = Vec::new();
+        let mut errors = Errors::default();
         check_statics(&body, &BTreeSet::new(), &[], &mut errors);
         errors
-            .iter()
+            .finish()
+            .err()
+            .into_iter()
+            .flatten()
             .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
             .collect()
     }
@@ -928,7 +933,7 @@ mod tests {
     fn progress_refused(condition: Option<syn::Expr>, body: Block) -> Vec<String> {
         let names = ["lines", "rx", "rng", "dist", "it", "buf", "retries", "go"];
         let not_state: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
-        let mut errors = Vec::new();
+        let mut errors = Errors::default();
         check_progress(
             condition.as_ref(),
             &body,
@@ -937,7 +942,10 @@ mod tests {
             &mut errors,
         );
         errors
-            .iter()
+            .finish()
+            .err()
+            .into_iter()
+            .flatten()
             .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
             .collect()
     }
@@ -954,7 +962,7 @@ mod tests {
             }),
         );
         assert_eq!(refused, ["lines", "rng", "it", "rx"]);
-        let mut errors = Vec::new();
+        let mut errors = Errors::default();
         let names = BTreeSet::from(["retries".to_owned()]);
         check_progress(
             Some(&parse_quote!(retries < 3)),
@@ -963,7 +971,8 @@ mod tests {
             &names,
             &mut errors,
         );
-        assert!(errors[0].to_string().contains("condition reads `retries`"));
+        let error = errors.finish().expect_err("the condition is refused");
+        assert!(error.to_string().contains("condition reads `retries`"));
     }
 
     #[test]
