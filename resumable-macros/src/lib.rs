@@ -34,6 +34,8 @@ pub fn resumable(args: TokenStream, item: TokenStream) -> TokenStream {
 fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
+        // A `fn` that does not parse: syn's own message says where and what it expected.
+        Err(error) if is_a_fn(&item) => return with_original(error, item),
         Err(_) => {
             let first = item.clone().into_iter().next();
             let span = first.map_or_else(proc_macro2::Span::call_site, |token| token.span());
@@ -59,6 +61,13 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         function.sig.constness = None;
         with_original(error, function.into_token_stream())
     })
+}
+
+/// Whether the item's own tokens (not a body's) name `fn`: a function, whatever else is wrong.
+fn is_a_fn(item: &TokenStream2) -> bool {
+    item.clone()
+        .into_iter()
+        .any(|token| matches!(&token, proc_macro2::TokenTree::Ident(ident) if ident == "fn"))
 }
 
 /// The error beside the unchanged item, so the rest of the crate and the IDE still see it.
