@@ -38,14 +38,6 @@ pub use store::{
 /// The extension of a checkpoint file.
 const EXTENSION: &str = ".ckpt";
 
-/// Suffixes of the files a checkpoint's damaged or reset files are moved aside to, or copied
-/// to before records a power loss kept ahead of their output were cut off.
-const ASIDE_MARKS: [(&str, &str); 3] = [
-    (".damaged-", "damaged"),
-    (".reset-", "reset"),
-    (".ahead-of-output-", "ahead of its output"),
-];
-
 /// The checkpoint directory a run uses: `RESUMABLE_DIR`, else `.resumable`.
 pub fn default_dir() -> PathBuf {
     files::checkpoint_dir()

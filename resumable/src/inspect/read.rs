@@ -5,15 +5,15 @@ use std::io;
 use std::path::Path;
 
 use super::{
-    ASIDE_MARKS, CheckpointInfo, DirInfo, EXTENSION, FileInfo, FileProblem, Format, Generation,
-    Issue, PartInfo, RecordInfo, SetAside, checkpoint_path,
+    CheckpointInfo, DirInfo, EXTENSION, FileInfo, FileProblem, Format, Generation, Issue, PartInfo,
+    RecordInfo, SetAside, checkpoint_path,
 };
 use crate::error::Error;
 use crate::format::envelope;
 use crate::format::label;
 use crate::format::log::{self, Part, Tail};
 use crate::format::source::{self, Source};
-use crate::store::files::{self, Generations};
+use crate::store::files::{self, Aside, Generations};
 use crate::store::fs::OsFs;
 
 /// The checkpoint names in `dir`: every `<name>.ckpt`, and `<name>.ckpt.prev` or `.next`
@@ -63,15 +63,15 @@ fn read_dir(dir: &Path) -> io::Result<(Vec<String>, Vec<SetAside>)> {
 
 /// `("reset", Some(ms))` for `<x>.ckpt.reset-<ms>` (also after `.prev` or `.next`).
 fn aside_mark(file_name: &str) -> Option<(&'static str, Option<u64>)> {
-    ASIDE_MARKS.iter().find_map(|&(mark, why)| {
-        let (before, after) = file_name.rsplit_once(mark)?;
+    Aside::ALL.iter().find_map(|&aside| {
+        let (before, after) = file_name.rsplit_once(aside.mark())?;
         let before = [".prev", ".next"]
             .iter()
             .find_map(|suffix| before.strip_suffix(suffix))
             .unwrap_or(before);
         before
             .ends_with(EXTENSION)
-            .then(|| (why, after.parse().ok()))
+            .then(|| (aside.why(), after.parse().ok()))
     })
 }
 

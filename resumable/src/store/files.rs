@@ -110,6 +110,47 @@ pub(crate) fn remove(fs: &dyn Fs, path: &Path) -> Result<bool, Error> {
         .map_err(|err| Error::io("remove", path, err))
 }
 
+/// Why a checkpoint's file was moved aside or copied: each names its files
+/// `<file>.<why>-<unix ms>`, which the runtime writes and `inspect` reads back.
+#[derive(Clone, Copy)]
+pub(crate) enum Aside {
+    /// Damaged bytes, kept whole.
+    Damaged,
+    /// A reset (`RESUMABLE_RESET`, `resumable reset`).
+    Reset,
+    /// Records a power loss kept ahead of the `io::Output` they count, kept before they were
+    /// cut off.
+    AheadOfOutput,
+}
+
+impl Aside {
+    /// Every reason, for the reader of a directory.
+    pub(crate) const ALL: [Aside; 3] = [Aside::Damaged, Aside::Reset, Aside::AheadOfOutput];
+
+    /// What the file name says before the time: `.damaged-`.
+    pub(crate) fn mark(self) -> &'static str {
+        match self {
+            Aside::Damaged => ".damaged-",
+            Aside::Reset => ".reset-",
+            Aside::AheadOfOutput => ".ahead-of-output-",
+        }
+    }
+
+    /// The reason in words, as `resumable list` shows it.
+    pub(crate) fn why(self) -> &'static str {
+        match self {
+            Aside::Damaged => "damaged",
+            Aside::Reset => "reset",
+            Aside::AheadOfOutput => "ahead of its output",
+        }
+    }
+
+    /// The suffix for a file set aside now: `.damaged-<unix ms>`.
+    pub(crate) fn suffix(self) -> String {
+        format!("{}{}", self.mark(), now_ms())
+    }
+}
+
 /// Renames `path` to `<path><suffix>` beside it and returns the new name; `None` if there was
 /// no file. Used instead of deleting anything a user might still want.
 pub(crate) fn move_aside(fs: &dyn Fs, path: &Path, suffix: &str) -> Result<Option<PathBuf>, Error> {
@@ -129,7 +170,7 @@ pub(crate) fn reset_generations(
     fs: &dyn Fs,
     generations: &Generations,
 ) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
-    let suffix = format!(".reset-{}", now_ms());
+    let suffix = Aside::Reset.suffix();
     let mut moved = Vec::new();
     for file in [
         &generations.newest,

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::format::checkpoint::{Found, Loaded, found_in};
 use crate::format::log::{self, Tail};
-use crate::store::clock;
-use crate::store::files::{self, Generations};
+use crate::store::files::{self, Aside, Generations};
 use crate::store::fs::Fs;
 
 /// Reads `path` and checks that it is an intact checkpoint of state described by `label` and
@@ -69,7 +68,7 @@ pub(crate) fn recover(
                 // A new log a power loss kept whole, and the output it counts not: the
                 // previous log, whose outputs hold what it counts, is the one to resume.
                 Some(previous) if previous.outputs_short.is_none() => {
-                    let suffix = format!(".ahead-of-output-{}", clock::now_ms());
+                    let suffix = Aside::AheadOfOutput.suffix();
                     let aside = files::move_aside(fs, &generations.newest, &suffix)?
                         .unwrap_or_else(|| generations.newest.clone());
                     let short = found.outputs_short.unwrap_or_default();
@@ -95,7 +94,7 @@ pub(crate) fn recover(
                 // Nothing better to offer: report the newest file's problem.
                 return Err(damage);
             }
-            let suffix = format!(".damaged-{}", clock::now_ms());
+            let suffix = Aside::Damaged.suffix();
             let aside = files::move_aside(fs, &generations.newest, &suffix)?
                 .unwrap_or_else(|| generations.newest.clone());
             (
@@ -126,12 +125,12 @@ pub(crate) fn recover(
         return Ok(None);
     };
     if let Some(problem) = found.damaged_tail {
-        let suffix = format!(".damaged-{}", clock::now_ms());
+        let suffix = Aside::Damaged.suffix();
         let copy = files::keep_copy(fs, &from, &suffix)?;
         set_aside.get_or_insert((copy, Error::corrupt(&from, problem)));
     }
     if let Some(problem) = found.ahead_of_outputs {
-        let suffix = format!(".ahead-of-output-{}", clock::now_ms());
+        let suffix = Aside::AheadOfOutput.suffix();
         ahead_of_outputs.push((files::keep_copy(fs, &from, &suffix)?, problem));
     }
     Ok(Some(Recovered {
@@ -170,7 +169,7 @@ fn recover_next(
         // Kept by a power loss without the output its records count: the logs before it
         // hold what the output does. Set aside, never removed.
         Ok(found) if found.outputs_short.is_some() => {
-            let suffix = format!(".ahead-of-output-{}", clock::now_ms());
+            let suffix = Aside::AheadOfOutput.suffix();
             let aside = files::move_aside(fs, path, &suffix)?.unwrap_or_else(|| path.clone());
             let short = found.outputs_short.unwrap_or_default();
             ahead_of_outputs.push((
@@ -184,7 +183,7 @@ fn recover_next(
             Ok(Some(found))
         }
         Err(Error::Corrupt { .. }) => {
-            let suffix = format!(".damaged-{}", clock::now_ms());
+            let suffix = Aside::Damaged.suffix();
             files::move_aside(fs, path, &suffix)?;
             Ok(None)
         }
