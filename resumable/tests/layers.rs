@@ -235,3 +235,23 @@ fn every_import_runs_down_the_layers_and_no_layer_has_a_circle() {
         }
     }
 }
+
+/// `format` is bytes in, bytes out (its module docs): no file is opened, written or looked at
+/// there (`std::fs`, `File::`) and the clock is not read (`SystemTime`). What it needs of a
+/// file is read in `store` and handed down.
+#[test]
+fn format_does_no_io() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let io: Vec<String> = modules(&src)
+        .into_iter()
+        .filter(|(module, _)| layer(module) == "format")
+        .filter(|(_, path)| {
+            let code = code(path);
+            ["std::fs", "File::", "SystemTime"]
+                .iter()
+                .any(|io| code.contains(io))
+        })
+        .map(|(module, _)| module.join("::"))
+        .collect();
+    assert!(io.is_empty(), "I/O in format: {io:?}");
+}

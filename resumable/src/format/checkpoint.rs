@@ -63,12 +63,15 @@ pub(crate) struct Found {
     pub outputs_short: Option<String>,
 }
 
-/// The checkpoint in `source`, the content of the file `path`.
+/// The checkpoint in `source`, the content of the file `path`. `output_len` says how many
+/// bytes an `io::Output` file a record counts holds now (the caller reads the disk: this
+/// layer does not).
 pub(crate) fn found_in(
     path: &Path,
     source: Arc<dyn Source>,
     label: &str,
     shape: &str,
+    output_len: &dyn Fn(&Path) -> u64,
 ) -> Result<Found, Error> {
     let read_failed = |err| Error::io("read", path, err);
     let check_fingerprint = |fingerprint, saved_label: &str, saved_shape: &str| {
@@ -104,7 +107,7 @@ pub(crate) fn found_in(
         .map_err(read_failed)?
         .map_err(|not| Error::corrupt(path, not.problem))?;
     check_fingerprint(scan.meta.fingerprint, &scan.meta.label, &scan.meta.shape)?;
-    let ahead_of_outputs = drop_records_ahead_of_outputs(path, &mut scan);
+    let ahead_of_outputs = drop_records_ahead_of_outputs(path, &mut scan, output_len);
     let Some(newest) = scan.records.last() else {
         let problem = match &scan.tail {
             Tail::Damaged(problem) => problem.clone(),
@@ -153,7 +156,7 @@ pub(crate) fn found_in(
             code: newest.code,
         },
         damaged_tail,
-        outputs_short: output_shortfall(path, newest),
+        outputs_short: output_shortfall(path, newest, output_len),
         ahead_of_outputs,
     })
 }
@@ -166,13 +169,17 @@ pub(crate) fn found_in(
 /// tail. If no record fits (the file was cut short by hand, or removed; or the whole log is
 /// a new one a power loss kept ahead of its output), nothing is dropped: see
 /// [`Found::outputs_short`].
-fn drop_records_ahead_of_outputs(path: &Path, scan: &mut log::Scan) -> Option<String> {
+fn drop_records_ahead_of_outputs(
+    path: &Path,
+    scan: &mut log::Scan,
+    output_len: &dyn Fn(&Path) -> u64,
+) -> Option<String> {
     let newest = scan.records.last()?;
-    let short = output_shortfall(path, newest)?;
+    let short = output_shortfall(path, newest, output_len)?;
     let keep = scan
         .records
         .iter()
-        .rposition(|record| output_shortfall(path, record).is_none())?;
+        .rposition(|record| output_shortfall(path, record, output_len).is_none())?;
     let message = format!(
         "{short}; the run falls back to index {}, the newest checkpoint whose outputs hold \
          what it counts, and loses {} iterations",
@@ -185,9 +192,13 @@ fn drop_records_ahead_of_outputs(path: &Path, scan: &mut log::Scan) -> Option<St
 
 /// What `record` of the log `path` counts of an output file that the file does not hold, in
 /// words; `None` if its outputs hold all it counts.
-fn output_shortfall(path: &Path, record: &log::Record) -> Option<String> {
+fn output_shortfall(
+    path: &Path,
+    record: &log::Record,
+    output_len: &dyn Fn(&Path) -> u64,
+) -> Option<String> {
     record.outputs.iter().find_map(|(output, counted)| {
-        let held = std::fs::metadata(output).map_or(0, |meta| meta.len());
+        let held = output_len(output);
         (held < *counted).then(|| {
             format!(
                 "checkpoint {}: its checkpoint at index {} counts {counted} bytes of the output \
@@ -557,7 +568,7 @@ mod tests {
             bytes,
             reads: Default::default(),
         });
-        let found = found_in(Path::new("big.ckpt"), source.clone(), label, shape).unwrap();
+        let found = found_in(Path::new("big.ckpt"), source.clone(), label, shape, &|_| 0).unwrap();
         let mut reader = found.loaded.payload.reader();
         assert_eq!(reader.value::<Vec<u64>>().unwrap(), numbers);
         assert_eq!(reader.value::<String>().unwrap(), text);

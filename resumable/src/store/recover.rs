@@ -26,7 +26,13 @@ fn read_file(fs: &dyn Fs, path: &Path, label: &str, shape: &str) -> Result<Optio
     let Some(source) = files::open(fs, path)? else {
         return Ok(None);
     };
-    found_in(path, source, label, shape).map(Some)
+    found_in(path, source, label, shape, &output_len).map(Some)
+}
+
+/// How many bytes the `io::Output` file `path` holds (0 if it is gone): outputs are the
+/// user's files, on the real disk whichever `Fs` holds the checkpoint.
+fn output_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
 }
 
 /// The checkpoint a run resumes from, and where it came from.
@@ -165,7 +171,7 @@ fn recover_next(
         return Ok(None);
     }
     // A `.next` exists only after a crash: scanning it twice is cheap.
-    match found_in(path, source, label, shape) {
+    match found_in(path, source, label, shape, &output_len) {
         // Kept by a power loss without the output its records count: the logs before it
         // hold what the output does. Set aside, never removed.
         Ok(found) if found.outputs_short.is_some() => {
