@@ -47,7 +47,6 @@ use syn::{
 };
 
 use crate::erase_impl_trait::erase_impl_trait;
-use crate::model::Model;
 
 /// The generated label of the outer loop: `break` in the body goes there.
 pub const OUTER_LABEL: &str = "'__resumable_outer";
@@ -82,50 +81,22 @@ pub fn handed_back(by_value: &[Ident]) -> TokenStream {
     }
 }
 
-/// Rewrites the control flow of `model`'s loop in place — a single loop's body, or a nest's
-/// statements around its inner loop and the inner loop — and returns every error at once.
-pub fn rewrite_model(model: &mut Model) -> syn::Result<()> {
-    let return_type = return_type(&model.function.sig.output);
-    let by_value = &model.by_value;
-    let Some(nest) = &mut model.nest else {
-        let mut visitor = ControlFlow::new(&model.looped, None, &return_type, by_value);
-        if let Some(value) = &model.loop_value {
-            visitor.value_slot = Some((value.slot.clone(), value.kept.clone()));
-        }
-        visitor.visit_block_mut(&mut model.looped.body);
-        if let Some(value) = &mut model.loop_value {
-            value.breaks = visitor.value_breaks;
-        }
-        return visitor.errors.finish();
-    };
-    let rewritten = [
-        rewrite_returns(&mut nest.between, &return_type),
-        rewrite(
-            &mut nest.inner,
-            model.looped.label.as_ref(),
-            &return_type,
-            by_value,
-        ),
-        rewrite_returns(&mut nest.after, &return_type),
-    ];
-    let mut errors = Errors::default();
-    for error in rewritten.into_iter().filter_map(Result::err) {
-        errors.push_error(error);
-    }
-    errors.finish()
-}
-
-/// Rewrites the loop body in place; returns the errors for what it could not rewrite.
-/// `enclosing` is the label of the loop around it in a nest, which its body cannot leave.
+/// Rewrites the loop body in place (see above). `enclosing` is the label of the loop around
+/// it in a nest, which its body cannot leave; `value_slot` is the local a `break value` of a
+/// `loop` whose value is used stores it in, and the bindings that value may not take. Returns
+/// whether such a `break` was seen, or the errors for what could not be rewritten.
 pub fn rewrite(
     looped: &mut ExprForLoop,
     enclosing: Option<&Label>,
     return_type: &TokenStream,
     by_value: &[Ident],
-) -> syn::Result<()> {
+    value_slot: Option<(Ident, Vec<Ident>)>,
+) -> syn::Result<bool> {
     let mut visitor = ControlFlow::new(looped, enclosing, return_type, by_value);
+    visitor.value_slot = value_slot;
     visitor.visit_block_mut(&mut looped.body);
-    visitor.errors.finish()
+    visitor.errors.finish()?;
+    Ok(visitor.value_breaks)
 }
 
 /// Rewrites `return` and `?` in statements of a nest's outer loop around its inner loop (which
@@ -506,12 +477,12 @@ mod tests {
 
     /// The rewritten body, as text with single spaces.
     fn rewritten(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_), &[]).expect("rewrites");
+        rewrite(&mut looped, None, &quote::quote!(_), &[], None).expect("rewrites");
         looped.body.to_token_stream().to_string()
     }
 
     fn error(mut looped: ExprForLoop) -> String {
-        rewrite(&mut looped, None, &quote::quote!(_), &[])
+        rewrite(&mut looped, None, &quote::quote!(_), &[], None)
             .expect_err("an error")
             .to_string()
     }

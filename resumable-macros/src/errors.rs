@@ -26,4 +26,14 @@ impl Errors {
     pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
+
+    /// For the analyses' unit tests: what each error names first between backquotes (the
+    /// binding or the call it refuses).
+    #[cfg(test)]
+    pub fn first_quoted(self) -> Vec<String> {
+        let errors = self.0.into_iter().flatten();
+        errors
+            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
+            .collect()
+    }
 }

@@ -2,7 +2,7 @@
 //! own can be moved only where the loop ends (a moved binding is gone in the next iteration),
 //! in a `return` or `break` with a value, or earlier in the block that ends with one
 //! (`let err = Error::new(name); return Err(err);`). After such a move the binding is gone
-//! when a failure is handled, so the failure cannot check it (`generated.rs`).
+//! when a failure is handled, so the failure cannot check it (`generated_state.rs`'s `Failure`).
 
 use std::collections::BTreeSet;
 

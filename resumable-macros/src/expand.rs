@@ -16,18 +16,19 @@
 //! ```text
 //! fn squares(n: u64) -> Vec<u64> {
 //!     use __private::{Whole as _, Grows as _, /* … */}; // the autoref probes' traits, once
-//!     let key = args_key("squares", &[("n", /* fingerprint of n */, "…")]); // or `key = …`
+//!     let key = args_key("squares", [("n", /* fingerprint of n */, "…")]); // or `key = …`
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
 //!     let codec_0 = __private::codec(&results);  // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
-//!     if let Some(mut restore) = run.restore() {
-//!         results = (codec_0.take)(&mut restore, results); // the old value dropped first
-//!         restore.finish();
+//!     let mut restore = run.restore_with(seek.load);
+//!     if let Some(restore) = &mut restore {
+//!         results = (codec_0.take)(restore, results);      // the old value dropped first
 //!     }
 //!     let fingerprint = fingerprint_of(&iter, |item| /* Hash, serde or Debug of it */);
-//!     let mut iter = run.prepare(iter, fingerprint);          // iter.nth(index - 1), and the
-//!                                                             // order check after a failure
+//!     let mut iter = run.prepare(iter, restore, fingerprint, seek.resume); // nothing left in
+//!                                         // the checkpoint; iter.nth(index - 1), and the order
+//!                                         // check after a failure
 //!     let mut pulled = run.start_index();
 //!     let stop = run.stop_flag();                             // SIGINT/SIGTERM set it
 //!     let mut saving = false;
@@ -74,9 +75,9 @@
 //!         }
 //!         exit(Exit::Completed, ())
 //!     })).map(into_exit);
-//!     run.end_watch();                                        // signals: default again
-//!     // Every way out, one path (`__private::finish`): removes the checkpoint when the loop
-//!     // completed; after a failure (an `Err` returned, `?`, a panic) has the state saved if
+//!     // Every way out, one path (`__private::finish`): signals default again; removes the
+//!     // checkpoint when the loop completed; after a failure (an `Err` returned, `?`, a
+//!     // panic) has the state saved if
 //!     // the failing iteration had not touched it (`dirty_at != pulled`), else says what
 //!     // stands; routes a failed save to the function's `Err` or the panic; a stop re-raises
 //!     // the signal; a panic is resumed.
@@ -98,14 +99,17 @@ use quote::quote;
 
 use crate::crate_path::RUNTIME;
 use crate::expand_nest;
-use crate::generated::{self, Locals, Parts};
+use crate::facts::Facts;
+use crate::generated::{self, Locals};
 use crate::model::Model;
+use crate::parts::Parts;
+use crate::rewrite::Bodies;
 
-pub fn expand(model: Model) -> TokenStream {
-    let parts = Parts::new(&model);
+pub fn expand(model: &Model, facts: &Facts, bodies: &Bodies) -> TokenStream {
+    let parts = Parts::new(model, facts, bodies);
     let block = match &model.nest {
-        None => single_loop(&model, &parts),
-        Some(nest) => expand_nest::block(&model, nest, &parts),
+        None => single_loop(model, bodies, &parts),
+        Some(nest) => expand_nest::block(model, nest, facts, bodies, &parts),
     };
     let function = &model.function;
     let attrs = &function.attrs;
@@ -122,7 +126,7 @@ pub fn expand(model: Model) -> TokenStream {
 }
 
 /// The body of a function whose top-level loop checkpoints.
-fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
+fn single_loop(model: &Model, bodies: &Bodies, parts: &Parts) -> TokenStream {
     let Parts {
         key_eval,
         name_eval,
@@ -155,7 +159,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
     let iterable = &looped.expr;
     let private = quote!(#RUNTIME::__private);
     // A checkpoint that does not decode, or an iterator that does not yield what the saved
-    // run's did: returned as the function's `Err`, or the panic (see `Parts::route_error`).
+    // run's did: returned as the function's `Err`, or the panic (see `generated::route_error`).
     // A resume holds the state once: a binding of the function's own is handed to `take`,
     // which drops it before decoding (or decodes over it: a `Vec` of numbers). One behind the
     // caller's `&mut` (`*self`, a `&mut` parameter) is decoded whole, then assigned: a
@@ -166,15 +170,15 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         .zip(owned)
         .map(|((codec, place), owned)| {
             if *owned {
-                let taken = parts.or_route(quote!((#codec.take)(&mut #restore, #place)));
+                let taken = parts.or_route(quote!((#codec.take)(#restore, #place)));
                 quote!(#place = #taken)
             } else {
-                let fresh = parts.or_route(quote!((#codec.fresh)(&mut #restore)));
+                let fresh = parts.or_route(quote!((#codec.fresh)(#restore)));
                 quote!(#place = #fresh)
             }
         });
-    let finish = parts.or_route(quote!(#restore.finish()));
-    let prepare = parts.or_route(quote!(#run.prepare(#iter, #fingerprint, #seek.resume)));
+    // What is left of the checkpoint is checked there too (`Restore::finish`).
+    let prepare = parts.or_route(quote!(#run.prepare(#iter, #restore, #fingerprint, #seek.resume)));
     let run_loop = parts.catching(quote! {
         // Moved in: owned by the loop, as a `for` loop owns its iterator (and dropped
         // when the loop ends, as there).
@@ -183,7 +187,7 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         let #stride: u64 = #run.stride();
         #hot_loop
     });
-    let (declare_value, take_value) = loop_value(model);
+    let (declare_value, take_value) = loop_value(model, bodies);
     quote! {
         #key_eval
         #name_eval
@@ -193,17 +197,15 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
         let #seek = (&#private::Seek(&#iter)).seeker();
         #(#assertions)*
         #start_run
-        if let ::core::option::Option::Some(mut #restore) = #run.restore_with(#seek.load) {
+        let mut #restore = #run.restore_with(#seek.load);
+        if let ::core::option::Option::Some(#restore) = &mut #restore {
             #( #loads; )*
-            #finish;
         }
         #fingerprint_of
         let mut #iter = #prepare;
-        #run.size_hint(::core::iter::Iterator::size_hint(&#iter));
         let mut #pulled: u64 = #run.start_index();
         #watch
         let #exit = #run_loop;
-        #run.end_watch();
         #hand_back
         #after_loop
         #take_value
@@ -214,12 +216,12 @@ fn single_loop(model: &Model, parts: &Parts) -> TokenStream {
 /// For a `loop` whose value is used (`let found = loop { … break i; };`): the slot each
 /// `break` stores the value in, declared before the loop, and the statement after it that
 /// binds or returns the value.
-fn loop_value(model: &Model) -> (TokenStream, TokenStream) {
+fn loop_value(model: &Model, bodies: &Bodies) -> (TokenStream, TokenStream) {
     let Some(value) = &model.loop_value else {
         return (quote!(), quote!());
     };
     let slot = &value.slot;
-    let (declare, taken) = if value.breaks {
+    let (declare, taken) = if bodies.value_breaks {
         (
             quote!(let mut #slot = ::core::option::Option::None;),
             quote! {

@@ -51,12 +51,21 @@ use crate::crate_path::RUNTIME;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::generated::{Locals, Parts, place_mut};
+use crate::facts::Facts;
+use crate::generated::{Locals, place_mut};
 use crate::model::{Model, Nest};
 use crate::names::local;
+use crate::parts::Parts;
+use crate::rewrite::Bodies;
 
 /// The body of a function whose loop nest checkpoints inside its inner loop.
-pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
+pub fn block(
+    model: &Model,
+    nest: &Nest,
+    facts: &Facts,
+    bodies: &Bodies,
+    parts: &Parts,
+) -> TokenStream {
     let Parts {
         key_eval,
         name_eval,
@@ -109,8 +118,8 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
     let outer_iterable = &looped.expr;
     let outer_label = &looped.label;
     let outer_attrs = &looped.attrs;
-    let between = &nest.between;
-    let after = &nest.after;
+    let between = &bodies.between;
+    let after = &bodies.after;
     let inner_iterable = &nest.inner.expr;
     let position_codec = &codecs[0];
     let top_places = &places[1..top];
@@ -151,8 +160,9 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         parts.or_route(quote!(#run.skip(#outer_iter, #position.0, #restore.is_some())));
     let skip_inner = in_loop(quote!(#run.skip_inner(#iter, #inner_done)));
     // Between-loop state, decoded into its value: a `let` is shadowed by a `let mut` first.
-    let restore_between = nest
+    let restore_between = facts
         .state
+        .between
         .iter()
         .zip(&codecs[top..])
         .map(|(between, codec)| {
@@ -272,7 +282,6 @@ pub fn block(model: &Model, nest: &Nest, parts: &Parts) -> TokenStream {
         let mut #outer_next: u64 = #position.0;
         #watch
         let #exit = #run_outer;
-        #run.end_watch();
         #after_loop
         #(#epilogue)*
     }

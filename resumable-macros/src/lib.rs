@@ -1,9 +1,12 @@
 //! The `#[resumable]` attribute. Use it through the `resumable` crate, which documents it.
 
 mod args;
+mod bindings;
+mod checks;
 mod code;
 mod control_flow;
 mod crate_path;
+mod declarations;
 mod erase_impl_trait;
 mod errors;
 mod exit_moves;
@@ -11,15 +14,24 @@ mod expand;
 mod expand_nest;
 #[cfg(test)]
 mod expansion_snapshots;
+mod facts;
 mod first_use;
 mod generated;
+mod generated_loop;
+mod generated_start;
+mod generated_state;
+mod iterable;
 mod loop_forms;
 mod model;
 mod moved;
 mod names;
 mod output_files;
 mod params;
+mod parts;
+mod progress;
 mod refusals;
+mod rewrite;
+mod state;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -47,12 +59,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
     };
     let result = syn::parse2::<args::Args>(args).and_then(|mut args| {
-        crate_path::with(args.krate.take(), || {
-            let mut model = model::Model::new(args, function.clone())?;
-            model.mark_first_use();
-            control_flow::rewrite_model(&mut model)?;
-            Ok(expand::expand(model))
-        })
+        crate_path::with(args.krate.take(), || pipeline(args, function.clone()))
     });
     result.unwrap_or_else(|error| {
         // A `for` loop is not allowed in a const fn: re-emitting `const` would add a second,
@@ -61,6 +68,22 @@ fn expand(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         function.sig.constness = None;
         with_original(error, function.into_token_stream())
     })
+}
+
+/// The stages, each reading what the ones before it returned (ARCHITECTURE.md, "The macro"):
+/// every error up to the checks is reported at once, then those of the rewrites.
+fn pipeline(args: args::Args, function: syn::ItemFn) -> syn::Result<TokenStream2> {
+    let mut errors = errors::Errors::default();
+    // No loop to checkpoint: nothing after the model can run; its errors say why.
+    let Some(model) = model::Model::new(args, function, &mut errors) else {
+        return Err(errors.finish().unwrap_err());
+    };
+    let state = state::select(&model, &mut errors);
+    checks::check(&model, &state, &mut errors);
+    errors.finish()?;
+    let facts = facts::Facts::new(&model, state);
+    let bodies = rewrite::rewrite(&model, &facts)?;
+    Ok(expand::expand(&model, &facts, &bodies))
 }
 
 /// Whether the item's own tokens (not a body's) name `fn`: a function, whatever else is wrong.

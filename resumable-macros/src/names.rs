@@ -64,3 +64,10 @@ pub fn root_path(expr: &Expr) -> Option<&syn::Path> {
         _ => None,
     }
 }
+
+/// A path's last name: `Ordering` in `std::sync::atomic::Ordering`.
+pub fn last_name(path: &syn::Path) -> String {
+    path.segments
+        .last()
+        .map_or_else(String::new, |segment| segment.ident.to_string())
+}

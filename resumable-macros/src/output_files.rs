@@ -343,13 +343,7 @@ mod tests {
             .collect();
         let mut errors = Errors::default();
         check_output_files(&prelude.stmts, &body, &used, &skipped, &mut errors);
-        errors
-            .finish()
-            .err()
-            .into_iter()
-            .flatten()
-            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
-            .collect()
+        errors.first_quoted()
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Loops whose changes a checkpoint could not see, refused at compile time with what to write
-//! instead: each of them would otherwise resume to a different result, silently.
+//! instead: each of them would otherwise resume to a different result, silently. The others
+//! are beside this file: an iterator that changes what it walks (`iterable.rs`), a binding the
+//! loop advances that is not state (`progress.rs`), a file opened for writing before the loop
+//! (`output_files.rs`), a state declaration no checkpoint can restore (`declarations.rs`).
 //!
-//! - The loop's iterator changes a collection (`grid.iter_mut()`, `&mut v`): the cells the
-//!   interrupted run changed are not state, and the resumed run skips them.
 //! - A closure bound before the loop names a `let mut` binding (`let mut add = |x| total += x`):
 //!   the loop changes `total` through the closure without naming it, so `total` is not state.
 //! - A binding changed through a shared reference (`let hits = Cell::new(0)`, `AtomicU64`,
@@ -16,118 +17,17 @@
 //!   `.with(|c| c.set(..))`, a `static mut` assigned): a checkpoint does not save it, and a
 //!   resumed run goes on from what the new process holds. `skip(NAME)` declares one that never
 //!   changes the result.
-//! - A binding that is not state which the loop advances (`lines.next()`, `rx.recv()`,
-//!   `rng.random()`), or a `while` condition over a `let mut` binding left out: a resumed run
-//!   starts it over under the restored state.
-//! - A file opened for writing before the loop and written in it (see `output_files`).
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Expr, Ident, Local, Pat, Stmt, Type};
 
 use crate::errors::Errors;
-use crate::names::{is_screaming, root_path};
+use crate::names::{is_screaming, last_name, root_path};
 use crate::params::Param;
-
-/// Refuses an iterator expression that changes what it walks: a `*_mut` method (`iter_mut`,
-/// `values_mut`, `chunks_mut`, …), `as_mut`, or `&mut x`. The message names the collection and
-/// shows the loop over indices (or keys) that fits the method.
-pub fn check_iterable(iterable: &Expr, errors: &mut Errors) {
-    struct Finder(Option<(Span, String, String)>);
-    impl Visit<'_> for Finder {
-        fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
-            let method = call.method.to_string();
-            if self.0.is_none() && (method.ends_with("_mut") || method == "as_mut") {
-                let collection = place_text(&call.receiver);
-                let size = call.args.first().map(|size| {
-                    let size = size.to_token_stream().to_string();
-                    if matches!(call.args.first(), Some(Expr::Lit(_) | Expr::Path(_))) {
-                        size
-                    } else {
-                        format!("({size})")
-                    }
-                });
-                let rewrite = rewrite_for(&method, &collection, size.as_deref());
-                let args = call.args.to_token_stream();
-                self.0 = Some((
-                    call.method.span(),
-                    format!("`{collection}.{method}({args})`"),
-                    rewrite,
-                ));
-            }
-            visit::visit_expr_method_call(self, call);
-        }
-        fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
-            if self.0.is_none()
-                && let Some(mutability) = &reference.mutability
-            {
-                let collection = place_text(&reference.expr);
-                self.0 = Some((
-                    mutability.span(),
-                    format!("`&mut {collection}`"),
-                    rewrite_for("iter_mut", &collection, None),
-                ));
-            }
-            visit::visit_expr_reference(self, reference);
-        }
-        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
-    }
-    let mut finder = Finder(None);
-    finder.visit_expr(iterable);
-    if let Some((span, how, rewrite)) = finder.0 {
-        errors.push_error(syn::Error::new(
-            span,
-            format!(
-                "#[resumable] cannot checkpoint a loop that changes a collection through its own \
-                 iterator ({how}): what the interrupted run changed is not saved, and the resumed \
-                 run skips it. Loop over its indices (or keys) instead and change it in the \
-                 body, which makes it loop state: {rewrite}"
-            ),
-        ));
-    }
-}
-
-/// `grid`, `self.cells`: the collection as written; `the collection` for anything else.
-fn place_text(expr: &Expr) -> String {
-    match expr {
-        Expr::Path(path) if path.path.get_ident().is_some() => path.to_token_stream().to_string(),
-        Expr::Field(field) => match &field.member {
-            syn::Member::Named(name) => format!("{}.{name}", place_text(&field.base)),
-            syn::Member::Unnamed(index) => format!("{}.{}", place_text(&field.base), index.index),
-        },
-        Expr::Paren(paren) => place_text(&paren.expr),
-        Expr::Reference(reference) => place_text(&reference.expr),
-        Expr::MethodCall(call) if call.args.is_empty() => {
-            format!("{}.{}()", place_text(&call.receiver), call.method)
-        }
-        _ => "the collection".to_owned(),
-    }
-}
-
-/// The loop over indices (or keys) that does what `collection.method(size)` did.
-fn rewrite_for(method: &str, collection: &str, size: Option<&str>) -> String {
-    let c = collection;
-    match (method, size) {
-        ("chunks_exact_mut", Some(n)) => format!(
-            "rows of {n}: `for r in 0..{c}.len() / {n} {{ let row = &mut {c}[{n} * r..{n} * r + \
-             {n}]; … }}`"
-        ),
-        ("chunks_mut", Some(n)) => format!(
-            "rows of {n}: `for r in 0..{c}.len() / {n} {{ let row = &mut {c}[{n} * r..{n} * r + \
-             {n}]; … }}` (with `{c}.len().div_ceil({n})` rows and an end of `({n} * r + \
-             {n}).min({c}.len())` if the last row may be short)"
-        ),
-        ("values_mut", _) => format!(
-            "`let keys: Vec<_> = {c}.keys().cloned().collect(); for key in keys {{ let value = \
-             {c}.get_mut(&key).unwrap(); … }}`"
-        ),
-        _ => format!("`for i in 0..{c}.len() {{ let item = &mut {c}[i]; … }}`"),
-    }
-}
 
 /// Refuses a `&mut [T]`, `&mut str` or `&mut dyn Trait` parameter that the loop uses (`used`
 /// holds the names in its body): state is restored by assignment, which those cannot take.
@@ -390,12 +290,6 @@ fn changes_through_shared(method: &str) -> bool {
         )
 }
 
-fn last_name(path: &syn::Path) -> String {
-    path.segments
-        .last()
-        .map_or_else(String::new, |segment| segment.ident.to_string())
-}
-
 /// Where a loop body changes what `tracked` picks out (the statics; in a `with` closure, its
 /// parameter): each found once, first place first, with its tokens and how.
 struct Changes<'a> {
@@ -591,293 +485,20 @@ fn static_rewrite(name: &str, how: &str) -> String {
     }
 }
 
-/// What a binding the loop advances is, by the method that advances it: what the rewrite is.
-#[derive(Clone, Copy)]
-enum Source {
-    Iterator,
-    Reader,
-    Channel,
-    Generator,
-    /// Read by a `while` condition.
-    Condition,
-}
-
-/// The source a method advances, so that where it is decides what comes next: an iterator, a
-/// reader, a channel's receiver, a random number generator.
-fn advanced_by(method: &str) -> Option<Source> {
-    Some(match method {
-        "next" | "next_back" | "nth" | "nth_back" | "peek" | "peek_mut" | "next_if"
-        | "next_if_eq" | "by_ref" => Source::Iterator,
-        "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Source::Channel,
-        "read" | "read_line" | "read_to_end" | "read_to_string" | "read_exact" | "read_until"
-        | "read_buf" | "fill_buf" | "consume" | "seek" => Source::Reader,
-        _ if draws(method) => Source::Generator,
-        _ => return None,
-    })
-}
-
-/// Methods of a random number generator that draw from it.
-fn draws(method: &str) -> bool {
-    matches!(
-        method,
-        "gen"
-            | "gen_range"
-            | "gen_bool"
-            | "gen_ratio"
-            | "random"
-            | "random_range"
-            | "random_bool"
-            | "random_ratio"
-            | "next_u32"
-            | "next_u64"
-            | "fill_bytes"
-            | "try_fill_bytes"
-            | "sample"
-            | "sample_iter"
-    )
-}
-
-/// Methods that draw from a random number generator passed as `&mut rng`.
-fn draws_from_argument(method: &str) -> bool {
-    matches!(
-        method,
-        "shuffle"
-            | "partial_shuffle"
-            | "choose"
-            | "choose_mut"
-            | "choose_multiple"
-            | "choose_weighted"
-            | "choose_multiple_weighted"
-            | "sample"
-            | "sample_iter"
-            | "random"
-    )
-}
-
-/// Where the loop advances a binding of `not_state` (`lines.next()`, `rx.recv()`,
-/// `rng.random()`, `items.shuffle(&mut rng)`, `for x in &mut lines`): each found once, with
-/// the ident's span and how.
-struct Advances<'a> {
-    not_state: &'a BTreeSet<String>,
-    found: Vec<(Ident, Source, String)>,
-}
-
-impl Advances<'_> {
-    fn binding(&self, expr: &Expr) -> Option<Ident> {
-        root_path(expr)
-            .and_then(|path| path.get_ident())
-            .filter(|ident| self.not_state.contains(&ident.to_string()))
-            .cloned()
-    }
-
-    fn note(&mut self, ident: Ident, source: Source, how: String) {
-        if !self.found.iter().any(|(seen, _, _)| *seen == ident) {
-            self.found.push((ident, source, how));
-        }
-    }
-
-    fn note_mut_arg(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
-        for arg in args {
-            if let Expr::Reference(reference) = arg
-                && reference.mutability.is_some()
-                && let Some(ident) = self.binding(&reference.expr)
-            {
-                self.note(ident.clone(), Source::Generator, format!("`&mut {ident}`"));
-            }
-        }
-    }
-}
-
-impl Visit<'_> for Advances<'_> {
-    // `go.recv().unwrap();`: a message waited for and dropped only orders the loop with
-    // another thread; what it held changes nothing.
-    fn visit_stmt(&mut self, stmt: &Stmt) {
-        let dropped = match stmt {
-            Stmt::Expr(expr, Some(_)) => Some(expr),
-            Stmt::Local(Local {
-                pat: Pat::Wild(_),
-                init: Some(init),
-                ..
-            }) => Some(&*init.expr),
-            _ => None,
-        };
-        if let Some(call) = dropped.and_then(received) {
-            call.args.iter().for_each(|arg| self.visit_expr(arg));
-            return;
-        }
-        visit::visit_stmt(self, stmt);
-    }
-
-    fn visit_expr_method_call(&mut self, call: &syn::ExprMethodCall) {
-        let method = call.method.to_string();
-        let takes_mut_arg = call
-            .args
-            .iter()
-            .any(|arg| matches!(arg, Expr::Reference(reference) if reference.mutability.is_some()));
-        // `dist.sample(&mut rng)` draws from `rng`, not `dist`; `rng.sample(dist)` from `rng`.
-        if let Some(source) = advanced_by(&method)
-            && !(draws_from_argument(&method) && takes_mut_arg)
-            && let Some(ident) = self.binding(&call.receiver)
-        {
-            let args = if call.args.is_empty() { "" } else { "…" };
-            self.note(ident, source, format!("`.{method}({args})`"));
-        }
-        if draws_from_argument(&method) {
-            self.note_mut_arg(&call.args);
-        }
-        visit::visit_expr_method_call(self, call);
-    }
-
-    fn visit_expr_call(&mut self, call: &syn::ExprCall) {
-        if let Expr::Path(path) = &*call.func
-            && draws_from_argument(&last_name(&path.path))
-        {
-            self.note_mut_arg(&call.args);
-        }
-        visit::visit_expr_call(self, call);
-    }
-
-    fn visit_expr_for_loop(&mut self, looped: &syn::ExprForLoop) {
-        if let Expr::Reference(reference) = &*looped.expr
-            && reference.mutability.is_some()
-            && let Some(ident) = self.binding(&reference.expr)
-        {
-            self.note(
-                ident.clone(),
-                Source::Iterator,
-                format!("`for … in &mut {ident}`"),
-            );
-        }
-        visit::visit_expr_for_loop(self, looped);
-    }
-
-    fn visit_item(&mut self, _: &syn::Item) {}
-}
-
-/// The receive of a channel whose message `expr` drops: `rx.recv()?`, `rx.recv().await`.
-fn received(expr: &Expr) -> Option<&syn::ExprMethodCall> {
-    match expr {
-        Expr::Try(tried) => received(&tried.expr),
-        Expr::Await(awaited) => received(&awaited.base),
-        Expr::MethodCall(call) => match call.method.to_string().as_str() {
-            "unwrap" | "expect" | "ok" => received(&call.receiver),
-            "recv" | "try_recv" | "recv_timeout" | "recv_deadline" | "blocking_recv" => Some(call),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Refuses a loop whose progress lives in a binding that is not state (left out with
-/// `skip(...)`, not listed in `state(...)`, or declared without `mut`): on resume that binding
-/// starts fresh, at the first line or a fresh generator, under the restored state. `condition`
-/// is a `while` loop's; `body` the loop's; `not_state` the bindings before the loop and the
-/// parameters that are not state.
-pub fn check_progress(
-    condition: Option<&Expr>,
-    body: &syn::Block,
-    not_state: &BTreeSet<String>,
-    mutable: &BTreeSet<String>,
-    errors: &mut Errors,
-) {
-    let mut advances = Advances {
-        not_state,
-        found: Vec::new(),
-    };
-    if let Some(condition) = condition {
-        advances.visit_expr(condition);
-        // `while retries < 3` over a `let mut retries` left out: the condition reads what the
-        // loop changes, and a resumed run would start it over.
-        let mut reads = ConditionReads(Vec::new());
-        reads.visit_expr(condition);
-        for ident in reads.0 {
-            let name = ident.to_string();
-            if mutable.contains(&name) && not_state.contains(&name) {
-                advances.note(ident, Source::Condition, String::new());
-            }
-        }
-    }
-    advances.visit_block(body);
-    for (ident, source, how) in advances.found {
-        let message = if let Source::Condition = source {
-            format!(
-                "the `while` condition reads `{ident}`, which the loop can change but which is \
-                 not loop state (left out by `skip(...)` or `state(...)`): a resumed run would \
-                 start it over under the restored state, and compute something else. Keep it in \
-                 the state, or declare it without `mut` if the loop never changes it"
-            )
-        } else {
-            let instead = match source {
-                Source::Iterator => format!(
-                    "Make it the loop's iterator (`for item in {ident}`): a resumed run skips \
-                     the items done before the checkpoint, and checks that the next one is the \
-                     same"
-                ),
-                Source::Reader => format!(
-                    "Make its lines the loop's iterator (`for line in {ident}.lines()`), whose \
-                     completed items a resumed run skips; or keep the byte offset as state and \
-                     seek to it"
-                ),
-                Source::Channel => format!(
-                    "Receive through the loop's iterator (`for item in {ident}.iter()`): a \
-                     resumed run skips the items done before the checkpoint, and checks that \
-                     the next one is the same"
-                ),
-                _ => format!(
-                    "Keep the generator as state, in a type that serializes: `let mut {ident} \
-                     = ChaCha8Rng::seed_from_u64(…)` (`rand_chacha` with its `serde1` feature)"
-                ),
-            };
-            format!(
-                "the loop advances `{ident}` ({how}), but `{ident}` is not loop state (left out \
-                 by `skip(...)` or `state(...)`, or declared without `mut`): a resumed run would \
-                 start it over (at the first item, on a fresh generator) under the restored \
-                 state, and compute something else. {instead}"
-            )
-        };
-        errors.push_error(syn::Error::new(ident.span(), message));
-    }
-}
-
-/// The bindings a `while` condition reads; not an output buffer it lends (`&mut line` in
-/// `reader.read_line(&mut line)`), which the reader fills.
-struct ConditionReads(Vec<Ident>);
-
-impl Visit<'_> for ConditionReads {
-    fn visit_expr_path(&mut self, path: &syn::ExprPath) {
-        if let Some(ident) = path.path.get_ident() {
-            self.0.push(ident.clone());
-        }
-    }
-
-    fn visit_expr_reference(&mut self, reference: &syn::ExprReference) {
-        let lent = reference.mutability.is_some() && matches!(&*reference.expr, Expr::Path(_));
-        if !lent {
-            visit::visit_expr_reference(self, reference);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use syn::{Block, parse_quote};
 
-    use super::{check_progress, check_statics};
+    use super::check_statics;
     use crate::errors::Errors;
 
     /// The statics `body` is refused for, as they are spelled.
     fn statics_refused(body: Block) -> Vec<String> {
         let mut errors = Errors::default();
         check_statics(&body, &BTreeSet::new(), &[], &mut errors);
-        errors
-            .finish()
-            .err()
-            .into_iter()
-            .flatten()
-            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
-            .collect()
+        errors.first_quoted()
     }
 
     #[test]
@@ -926,67 +547,6 @@ mod tests {
                 NEXT_ID.fetch_add(1, Relaxed);
             }
         }));
-        assert!(refused.is_empty(), "{refused:?}");
-    }
-
-    /// The bindings `body` (with `condition`) is refused for, of those named `not_state`.
-    fn progress_refused(condition: Option<syn::Expr>, body: Block) -> Vec<String> {
-        let names = ["lines", "rx", "rng", "dist", "it", "buf", "retries", "go"];
-        let not_state: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
-        let mut errors = Errors::default();
-        check_progress(
-            condition.as_ref(),
-            &body,
-            &not_state,
-            &not_state,
-            &mut errors,
-        );
-        errors
-            .finish()
-            .err()
-            .into_iter()
-            .flatten()
-            .map(|error| error.to_string().split('`').nth(1).unwrap().to_owned())
-            .collect()
-    }
-
-    #[test]
-    fn a_binding_that_is_not_state_and_that_the_loop_advances_is_refused() {
-        let refused = progress_refused(
-            None,
-            parse_quote!({
-                let line = lines.next();
-                let x = dist.sample(&mut rng);
-                for y in &mut it {}
-                total += rx.recv().unwrap();
-            }),
-        );
-        assert_eq!(refused, ["lines", "rng", "it", "rx"]);
-        let mut errors = Errors::default();
-        let names = BTreeSet::from(["retries".to_owned()]);
-        check_progress(
-            Some(&parse_quote!(retries < 3)),
-            &parse_quote!({}),
-            &names,
-            &names,
-            &mut errors,
-        );
-        let error = errors.finish().expect_err("the condition is refused");
-        assert!(error.to_string().contains("condition reads `retries`"));
-    }
-
-    #[test]
-    fn a_scratch_buffer_or_a_message_dropped_is_not_progress() {
-        let refused = progress_refused(
-            Some(parse_quote!(reader.read_line(&mut buf).unwrap() > 0)),
-            parse_quote!({
-                buf.clear();
-                buf.fill(0);
-                go.recv().unwrap();
-                let _ = go.recv();
-                total += dist.len();
-            }),
-        );
         assert!(refused.is_empty(), "{refused:?}");
     }
 }

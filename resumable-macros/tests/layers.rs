@@ -1,6 +1,7 @@
 //! The macro crate's files, checked on its source: the `crate::` paths outside comments and
-//! unit tests form no circle, so each file can be read knowing only the files it names (the
-//! pipeline in ARCHITECTURE.md; issue 25 asks for the arrows to run one way).
+//! unit tests form no circle, so each file can be read knowing only the files it names; and
+//! they run one way down the pipeline (ARCHITECTURE.md, "The macro"): each file belongs to a
+//! stage and names only files of its own stage or an earlier one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -64,6 +65,84 @@ fn circle_through(from: &str, imports: &BTreeMap<String, BTreeSet<String>>) -> O
     }
     let mut path = vec![from.to_owned()];
     walk(from, from, imports, &mut path, &mut BTreeSet::new()).then_some(path)
+}
+
+/// The stages of an expansion, in order, and their files: the helpers every stage may use,
+/// the options parsed, the model, the analyses of it, the body rewrites, the code generated.
+const STAGES: &[(&str, &[&str])] = &[
+    (
+        "helpers",
+        &[
+            "bindings",
+            "crate_path",
+            "erase_impl_trait",
+            "errors",
+            "names",
+            "params",
+        ],
+    ),
+    ("parse", &["args"]),
+    ("model", &["code", "loop_forms", "model"]),
+    (
+        "analyses",
+        &[
+            "checks",
+            "declarations",
+            "exit_moves",
+            "facts",
+            "iterable",
+            "moved",
+            "output_files",
+            "progress",
+            "refusals",
+            "state",
+        ],
+    ),
+    ("rewrite", &["control_flow", "first_use", "rewrite"]),
+    (
+        "codegen",
+        &[
+            "expand",
+            "expand_nest",
+            "generated",
+            "generated_loop",
+            "generated_start",
+            "generated_state",
+            "parts",
+        ],
+    ),
+    ("tests", &["expansion_snapshots"]),
+];
+
+/// Where `module` stands in `STAGES`.
+fn stage_of(module: &str) -> Option<usize> {
+    STAGES
+        .iter()
+        .position(|(_, modules)| modules.contains(&module))
+}
+
+#[test]
+fn each_file_names_only_files_of_its_own_stage_or_an_earlier_one() {
+    let imports = imports();
+    let unplaced: Vec<&String> = imports
+        .keys()
+        .filter(|module| stage_of(module).is_none())
+        .collect();
+    assert!(
+        unplaced.is_empty(),
+        "files with no stage in STAGES (add each where it belongs): {unplaced:?}"
+    );
+    let upward: Vec<String> = imports
+        .iter()
+        .flat_map(|(module, used)| used.iter().map(move |used| (module, used)))
+        .filter(|(module, used)| stage_of(used) > stage_of(module))
+        .map(|(module, used)| {
+            let stage = |name: &str| STAGES[stage_of(name).unwrap()].0;
+            format!("{module} ({}) → {used} ({})", stage(module), stage(used))
+        })
+        .collect();
+    assert!(upward.is_empty(), "imports up the pipeline: {upward:#?}");
+    assert!(imports["facts"].contains("model") && imports["parts"].contains("facts"));
 }
 
 #[test]

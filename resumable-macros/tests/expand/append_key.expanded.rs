@@ -48,22 +48,15 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         }
     };
     __resumable_run.watch(&[("path", (&&::resumable::__private::Watched(&path)).print())]);
-    if let ::core::option::Option::Some(mut __resumable_restore) =
-        __resumable_run.restore_with(__resumable_seek.load)
-    {
-        lines = match (__resumable_codec_0.take)(&mut __resumable_restore, lines) {
+    let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        lines = match (__resumable_codec_0.take)(__resumable_restore, lines) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
             }
         };
-        bytes = match (__resumable_codec_1.take)(&mut __resumable_restore, bytes) {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
-            }
-        };
-        match __resumable_restore.finish() {
+        bytes = match (__resumable_codec_1.take)(__resumable_restore, bytes) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
@@ -76,6 +69,7 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
+        __resumable_restore,
         __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
@@ -84,13 +78,11 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < :: resumable :: __private :: Exit < Result < Vec < String > , std :: io :: Error > > , < Result < Vec < String > , std :: io :: Error > as :: resumable :: __private :: ResultLike > :: Error > { let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (100u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; let line = match :: resumable :: __private :: try_branch (read_line (path , i)) { :: core :: ops :: ControlFlow :: Continue (__resumable_value) => __resumable_value , :: core :: ops :: ControlFlow :: Break (__resumable_residual) => { return :: resumable :: __private :: exit (__resumable_residual , ()) } } ; if line . is_empty () { break '__resumable_body ; } bytes += match line . len () { __resumable_operand => { __resumable_dirty_at = __resumable_pulled ; __resumable_operand } } ; lines . push (line) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; if let :: core :: result :: Result :: Err (__resumable_err) = :: resumable :: __private :: boundary (& mut __resumable_run , & mut __resumable_saving , __resumable_pulled - 1 , __resumable_next_item , & [("path" , (& & :: resumable :: __private :: Watched (& path)) . print ())] , & [& :: resumable :: __private :: Binding :: new (& lines , (& :: resumable :: __private :: Pick (& lines)) . pick_append (__resumable_codec_0) , (& & & :: resumable :: __private :: RoundTrip (& lines)) . comparison () ,) , & :: resumable :: __private :: Binding :: new (& bytes , (& :: resumable :: __private :: Pick (& bytes)) . pick (__resumable_codec_1) , (& & & :: resumable :: __private :: RoundTrip (& bytes)) . comparison () ,)] ,) { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , ()) ; } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , ()) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , ()) } ,)) . map (:: resumable :: __private :: into_exit) ;
-    __resumable_run.end_watch();
     match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,

@@ -10,7 +10,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     };
     let __resumable_key = ::resumable::__private::args_key(
         "crawl",
-        &[(
+        [(
             "files",
             (&&&::resumable::__private::Arg(&files)).arg_hash(),
             (&::resumable::__private::Arg(&files)).arg_text(),
@@ -50,16 +50,9 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    if let ::core::option::Option::Some(mut __resumable_restore) =
-        __resumable_run.restore_with(__resumable_seek.load)
-    {
-        report = match (__resumable_codec_0.take)(&mut __resumable_restore, report) {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
-            }
-        };
-        match __resumable_restore.finish() {
+    let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        report = match (__resumable_codec_0.take)(__resumable_restore, report) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
@@ -72,6 +65,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
+        __resumable_restore,
         __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
@@ -80,7 +74,6 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
@@ -196,7 +189,6 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         }))
         .await
         .map(::resumable::__private::into_exit);
-    __resumable_run.end_watch();
     match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,

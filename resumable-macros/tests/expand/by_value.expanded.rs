@@ -40,16 +40,9 @@ fn fold(n: u64) -> Result<Acc, String> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    if let ::core::option::Option::Some(mut __resumable_restore) =
-        __resumable_run.restore_with(__resumable_seek.load)
-    {
-        acc = match (__resumable_codec_0.take)(&mut __resumable_restore, acc) {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
-            }
-        };
-        match __resumable_restore.finish() {
+    let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        acc = match (__resumable_codec_0.take)(__resumable_restore, acc) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
@@ -62,6 +55,7 @@ fn fold(n: u64) -> Result<Acc, String> {
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
+        __resumable_restore,
         __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
@@ -70,13 +64,11 @@ fn fold(n: u64) -> Result<Acc, String> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
     let mut __resumable_dirty_at: u64 = u64::MAX;
     let __resumable_exit = :: std :: panic :: catch_unwind (:: core :: panic :: AssertUnwindSafe (| | -> :: core :: result :: Result < (:: resumable :: __private :: Exit < Result < Acc , String > > , _) , < Result < Acc , String > as :: resumable :: __private :: ResultLike > :: Error > { # [allow (unused_mut)] let mut acc = acc ; let mut __resumable_iter = __resumable_iter ; let mut __resumable_due : u64 = __resumable_run . first_boundary (4u64) ; let __resumable_stride : u64 = __resumable_run . stride () ; __resumable_pulled += 1 ; let mut __resumable_boundary = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_boundary { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } let mut __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) ; } } ; '__resumable_outer : loop { if ! __resumable_boundary { loop { '__resumable_body : { let __resumable_current = __resumable_item ; let i = __resumable_current ; if i == 99 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: < Result < Acc , String > > :: Returned (Err (format ! ("step {i} failed"))) , :: core :: option :: Option :: Some ((acc ,)) ,) ; } __resumable_dirty_at = __resumable_pulled ; acc = step (acc , i) ; } # [allow (unreachable_code)] { __resumable_pulled += 1 ; let __resumable_due_next = (__resumable_pulled == __resumable_due) | (__resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0) ; if __resumable_due_next { (__resumable_seek . mark) (& __resumable_iter , & mut __resumable_run , __resumable_pulled - 1) ; } __resumable_item = match :: core :: iter :: Iterator :: next (& mut __resumable_iter) { :: core :: option :: Option :: Some (__resumable_item) => __resumable_item , :: core :: option :: Option :: None => { break '__resumable_outer ; } } ; if __resumable_due_next { break ; } } } } __resumable_due = __resumable_pulled . saturating_add (__resumable_stride) ; let __resumable_next_item = __resumable_fingerprint (& __resumable_item) ; if let :: core :: result :: Result :: Err (__resumable_err) = :: resumable :: __private :: boundary (& mut __resumable_run , & mut __resumable_saving , __resumable_pulled - 1 , __resumable_next_item , & [] , & [& :: resumable :: __private :: Binding :: new (& acc , (& :: resumable :: __private :: Pick (& acc)) . pick (__resumable_codec_0) , (& & & :: resumable :: __private :: RoundTrip (& acc)) . comparison () ,)] ,) { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Abort (__resumable_err) , :: core :: option :: Option :: Some ((acc ,))) ; } if __resumable_stop . load (:: core :: sync :: atomic :: Ordering :: Relaxed) != 0 { return :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Stopped , :: core :: option :: Option :: Some ((acc ,))) ; } __resumable_boundary = false ; } :: resumable :: __private :: exit (:: resumable :: __private :: Exit :: Completed , :: core :: option :: Option :: Some ((acc ,))) } ,)) ;
-    __resumable_run.end_watch();
     let __resumable_exit = match __resumable_exit.map(::resumable::__private::into_parts) {
         ::core::result::Result::Ok((
             __resumable_exit,

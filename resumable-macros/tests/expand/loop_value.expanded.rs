@@ -51,16 +51,9 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             (&&::resumable::__private::Watched(&points)).print(),
         ),
     ]);
-    if let ::core::option::Option::Some(mut __resumable_restore) =
-        __resumable_run.restore_with(__resumable_seek.load)
-    {
-        out = match (__resumable_codec_0.take)(&mut __resumable_restore, out) {
-            ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-            ::core::result::Result::Err(__resumable_err) => {
-                return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
-            }
-        };
-        match __resumable_restore.finish() {
+    let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
+    if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+        out = match (__resumable_codec_0.take)(__resumable_restore, out) {
             ::core::result::Result::Ok(__resumable_value) => __resumable_value,
             ::core::result::Result::Err(__resumable_err) => {
                 return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
@@ -73,6 +66,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
         });
     let mut __resumable_iter = match __resumable_run.prepare(
         __resumable_iter,
+        __resumable_restore,
         __resumable_fingerprint,
         __resumable_seek.resume,
     ) {
@@ -81,7 +75,6 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
     let mut __resumable_pulled: u64 = __resumable_run.start_index();
     let __resumable_stop = __resumable_run.stop_flag();
     let mut __resumable_saving = false;
@@ -206,7 +199,6 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
             )
         },
     ));
-    __resumable_run.end_watch();
     let __resumable_exit = match __resumable_exit.map(::resumable::__private::into_parts) {
         ::core::result::Result::Ok((
             __resumable_exit,

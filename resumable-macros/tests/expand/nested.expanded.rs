@@ -10,7 +10,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     };
     let __resumable_key = ::resumable::__private::args_key(
         "train",
-        &[
+        [
             (
                 "epochs",
                 (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
@@ -343,7 +343,6 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
         },
     ))
     .map(::resumable::__private::into_exit);
-    __resumable_run.end_watch();
     match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,

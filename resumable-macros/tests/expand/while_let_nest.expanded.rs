@@ -390,7 +390,6 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
         },
     ))
     .map(::resumable::__private::into_exit);
-    __resumable_run.end_watch();
     match ::resumable::__private::finish(
         &mut __resumable_run,
         __resumable_exit,

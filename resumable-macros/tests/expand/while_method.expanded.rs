@@ -12,7 +12,7 @@ impl Grid {
         };
         let __resumable_key = ::resumable::__private::args_key(
             "run",
-            &[
+            [
                 (
                     "self",
                     (&&&::resumable::__private::Arg(&self)).arg_hash(),
@@ -56,16 +56,9 @@ impl Grid {
             }
         };
         __resumable_run.watch(&[("steps", (&&::resumable::__private::Watched(&steps)).print())]);
-        if let ::core::option::Option::Some(mut __resumable_restore) =
-            __resumable_run.restore_with(__resumable_seek.load)
-        {
-            (*self) = match (__resumable_codec_0.fresh)(&mut __resumable_restore) {
-                ::core::result::Result::Ok(__resumable_value) => __resumable_value,
-                ::core::result::Result::Err(__resumable_err) => {
-                    ::resumable::__private::fail(__resumable_err)
-                }
-            };
-            match __resumable_restore.finish() {
+        let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
+        if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
+            (*self) = match (__resumable_codec_0.fresh)(__resumable_restore) {
                 ::core::result::Result::Ok(__resumable_value) => __resumable_value,
                 ::core::result::Result::Err(__resumable_err) => {
                     ::resumable::__private::fail(__resumable_err)
@@ -80,6 +73,7 @@ impl Grid {
         );
         let mut __resumable_iter = match __resumable_run.prepare(
             __resumable_iter,
+            __resumable_restore,
             __resumable_fingerprint,
             __resumable_seek.resume,
         ) {
@@ -88,7 +82,6 @@ impl Grid {
                 ::resumable::__private::fail(__resumable_err)
             }
         };
-        __resumable_run.size_hint(::core::iter::Iterator::size_hint(&__resumable_iter));
         let mut __resumable_pulled: u64 = __resumable_run.start_index();
         let __resumable_stop = __resumable_run.stop_flag();
         let __resumable_tick = __resumable_run.tick_flag();
@@ -203,7 +196,6 @@ impl Grid {
             },
         ))
         .map(::resumable::__private::into_exit);
-        __resumable_run.end_watch();
         match ::resumable::__private::finish(
             &mut __resumable_run,
             __resumable_exit,

@@ -23,71 +23,90 @@ pub(super) trait Input {
 /// Decodes a `T` in bulk if it is a `Vec` of `f32`, `f64`, `u8` or `i8`: `None` for any other
 /// type, which serde decodes. The outcome is postcard's for the same bytes: the same value
 /// and bytes used, or an error.
-pub(super) fn decode<T>(input: &mut impl Input) -> Option<postcard::Result<T>> {
-    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
-        return None;
-    }
+pub(super) fn decode<T>(input: &mut dyn Input) -> Option<postcard::Result<T>> {
     let mut slot: Option<T> = None;
-    let filled = if let Ok(vec) = castaway::cast!(&mut slot, &mut Option<Vec<f32>>) {
-        fill(vec, input)
-    } else if let Ok(vec) = castaway::cast!(&mut slot, &mut Option<Vec<f64>>) {
-        fill(vec, input)
-    } else if let Ok(vec) = castaway::cast!(&mut slot, &mut Option<Vec<u8>>) {
-        fill(vec, input)
-    } else if let Ok(vec) = castaway::cast!(&mut slot, &mut Option<Vec<i8>>) {
-        fill(vec, input)
-    } else {
-        return None;
-    };
+    let filled = fill(new_in(&mut slot)?, input);
     Some(filled.map(|()| slot.expect("a filled slot holds the vector")))
 }
 
 /// [`decode`] into `place`, reusing its allocation when it holds enough (so a resume does not
 /// hold the prelude's vector and the decoded one at once). On an error `place` may hold part
 /// of the decoded value.
-pub(super) fn decode_into<T>(
-    input: &mut impl Input,
-    place: &mut T,
-) -> Option<postcard::Result<()>> {
-    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
-        return None;
-    }
-    if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<f32>) {
-        Some(fill_into(vec, input))
-    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<f64>) {
-        Some(fill_into(vec, input))
-    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<u8>) {
-        Some(fill_into(vec, input))
-    } else if let Ok(vec) = castaway::cast!(&mut *place, &mut Vec<i8>) {
-        Some(fill_into(vec, input))
-    } else {
-        None
-    }
+pub(super) fn decode_into<T>(input: &mut dyn Input, place: &mut T) -> Option<postcard::Result<()>> {
+    Some(fill(as_bulk(place)?, input))
 }
 
 /// Whether a `T` is what [`decode`] decodes in bulk: a `Vec` of `f32`, `f64`, `u8` or `i8`.
 pub(crate) fn is_bulk<T>() -> bool {
-    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
-        return false;
-    }
-    let mut slot: Option<T> = None;
-    castaway::cast!(&mut slot, &mut Option<Vec<f32>>).is_ok()
-        || castaway::cast!(&mut slot, &mut Option<Vec<f64>>).is_ok()
-        || castaway::cast!(&mut slot, &mut Option<Vec<u8>>).is_ok()
-        || castaway::cast!(&mut slot, &mut Option<Vec<i8>>).is_ok()
+    new_in(&mut None::<T>).is_some()
 }
 
-fn fill<E: Pod>(slot: &mut Option<Vec<E>>, input: &mut impl Input) -> postcard::Result<()> {
-    let mut vec = Vec::new();
-    fill_into(&mut vec, input)?;
-    *slot = Some(vec);
-    Ok(())
+/// A vector [`decode`] fills, its element type named. Only the casts to it need the state's
+/// type; the decode, [`fill`], takes none, so it is compiled once, here, not in every crate
+/// that restores a state (issue 25).
+enum BulkVec<'a> {
+    F32(&'a mut Vec<f32>),
+    F64(&'a mut Vec<f64>),
+    U8(&'a mut Vec<u8>),
+    I8(&'a mut Vec<i8>),
+}
+
+/// `place` as a [`BulkVec`], if it is one.
+fn as_bulk<T>(place: &mut T) -> Option<BulkVec<'_>> {
+    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+        return None;
+    }
+    // A cast that fails gives the reference back, for the next.
+    let place = match castaway::cast!(place, &mut Vec<f32>) {
+        Ok(vec) => return Some(BulkVec::F32(vec)),
+        Err(place) => place,
+    };
+    let place = match castaway::cast!(place, &mut Vec<f64>) {
+        Ok(vec) => return Some(BulkVec::F64(vec)),
+        Err(place) => place,
+    };
+    let place = match castaway::cast!(place, &mut Vec<u8>) {
+        Ok(vec) => return Some(BulkVec::U8(vec)),
+        Err(place) => place,
+    };
+    castaway::cast!(place, &mut Vec<i8>).ok().map(BulkVec::I8)
+}
+
+/// An empty vector put in `slot`, as a [`BulkVec`], if a `T` is one.
+fn new_in<T>(slot: &mut Option<T>) -> Option<BulkVec<'_>> {
+    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+        return None;
+    }
+    let slot = match castaway::cast!(slot, &mut Option<Vec<f32>>) {
+        Ok(slot) => return Some(BulkVec::F32(slot.insert(Vec::new()))),
+        Err(slot) => slot,
+    };
+    let slot = match castaway::cast!(slot, &mut Option<Vec<f64>>) {
+        Ok(slot) => return Some(BulkVec::F64(slot.insert(Vec::new()))),
+        Err(slot) => slot,
+    };
+    let slot = match castaway::cast!(slot, &mut Option<Vec<u8>>) {
+        Ok(slot) => return Some(BulkVec::U8(slot.insert(Vec::new()))),
+        Err(slot) => slot,
+    };
+    let slot = castaway::cast!(slot, &mut Option<Vec<i8>>).ok()?;
+    Some(BulkVec::I8(slot.insert(Vec::new())))
+}
+
+/// Reads the vector into `vec` (see [`fill_into`]).
+fn fill(vec: BulkVec<'_>, input: &mut dyn Input) -> postcard::Result<()> {
+    match vec {
+        BulkVec::F32(vec) => fill_into(vec, input),
+        BulkVec::F64(vec) => fill_into(vec, input),
+        BulkVec::U8(vec) => fill_into(vec, input),
+        BulkVec::I8(vec) => fill_into(vec, input),
+    }
 }
 
 /// Reads the vector into `vec`: over its elements when its allocation holds them all, else
 /// into a new allocation made after the old one is freed, so `vec`'s old and new contents
 /// never take memory at once.
-fn fill_into<E: Pod>(vec: &mut Vec<E>, input: &mut impl Input) -> postcard::Result<()> {
+fn fill_into<E: Pod>(vec: &mut Vec<E>, input: &mut dyn Input) -> postcard::Result<()> {
     let len = varint_usize(input)?;
     // Checked before allocating: a damaged length must not ask for terabytes.
     let fits = len
@@ -112,7 +131,7 @@ fn fill_into<E: Pod>(vec: &mut Vec<E>, input: &mut impl Input) -> postcard::Resu
 
 /// A sequence's length, read as postcard reads it (`try_take_varint_usize` on a 64-bit
 /// machine): at most 10 bytes, the last one holding at most the 64th bit.
-fn varint_usize(input: &mut impl Input) -> postcard::Result<usize> {
+fn varint_usize(input: &mut dyn Input) -> postcard::Result<usize> {
     const MAX_BYTES: usize = 10;
     const MAX_OF_LAST_BYTE: u8 = 1;
     let mut out: u64 = 0;

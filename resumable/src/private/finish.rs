@@ -96,6 +96,8 @@ pub fn finish<R>(
     is_failure: fn(&R) -> bool,
     route: fn(Error) -> Result<R, Error>,
 ) -> Finished<R> {
+    // The loop is over: signals no longer save and stop it, the progress report ends.
+    run.end_watch();
     let (way, value) = match exit {
         Ok(Exit::Completed) => (Way::Completed, None),
         Ok(Exit::Returned(value)) => {

@@ -41,7 +41,10 @@ pub trait ArgByHash {
     fn arg_hash(&self) -> ArgHash;
 }
 
+// The probes' methods are not inlined: each runs once per call, and inlined it would be
+// optimized again in every annotated function (8% of the release code of a crate of 40).
 impl<T: Hash + ?Sized> ArgByHash for &&Arg<'_, T> {
+    #[inline(never)]
     fn arg_hash(&self) -> ArgHash {
         let mut hasher = Hash128::new();
         hasher.write(b"hash");
@@ -57,6 +60,7 @@ pub trait ArgBySerde {
 }
 
 impl<T: Serialize + ?Sized> ArgBySerde for &&&Arg<'_, T> {
+    #[inline(never)]
     fn arg_hash(&self) -> ArgHash {
         if let Some(name) = unordered::<T>() {
             // A hash table itself, of ordered keys and values: its entries, in any order.
@@ -83,6 +87,7 @@ pub trait ArgByDebug {
 }
 
 impl<T: fmt::Debug + ?Sized> ArgByDebug for &Arg<'_, T> {
+    #[inline(never)]
     fn arg_hash(&self) -> ArgHash {
         if let Some(name) = unordered::<T>() {
             return ArgHash::Unordered(name);
@@ -138,18 +143,25 @@ pub trait ArgDebugText {
 }
 
 impl<T: fmt::Debug + ?Sized> ArgDebugText for Arg<'_, T> {
+    #[inline(never)]
     fn arg_text(&self) -> String {
         // A hash table's text is in another order in each process, and the text is in the
         // checkpoint's label.
         if unordered::<T>().is_some() {
             return "{…}".to_owned();
         }
-        let mut text = Bounded(String::new());
-        if write!(text, "{:?}", self.0).is_err() {
-            text.0.push('…');
-        }
-        text.0
+        bounded_text(format_args!("{:?}", self.0))
     }
+}
+
+/// `shown`'s text, cut short at about 100 bytes. Apart from [`ArgDebugText::arg_text`], so that
+/// it is compiled once, here, not once per argument type in every crate (issue 25).
+fn bounded_text(shown: fmt::Arguments<'_>) -> String {
+    let mut text = Bounded(String::new());
+    if text.write_fmt(shown).is_err() {
+        text.0.push('…');
+    }
+    text.0
 }
 
 /// An argument without `Debug`.
@@ -169,7 +181,14 @@ impl<T: ?Sized> ArgNoText for &Arg<'_, T> {}
 /// If an argument iterates in an order that differs per process (a `HashMap`): its calls would
 /// never find their checkpoint again. The message says to give `key = …`.
 #[track_caller]
-pub fn args_key(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key> {
+#[inline(never)]
+pub fn args_key<const N: usize>(function: &str, args: [(&str, ArgHash, String); N]) -> Option<Key> {
+    // By value: the texts are dropped here, not in every annotated function.
+    key_of_args(function, &args)
+}
+
+#[track_caller]
+fn key_of_args(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key> {
     let mut hasher = Hash128::new();
     let mut text = String::new();
     let mut any = false;
@@ -206,7 +225,13 @@ pub fn args_key(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key>
 
 /// The name of `T` if it walks a hash table, whose order is random per process.
 pub(crate) fn unordered<T: ?Sized>() -> Option<&'static str> {
-    let name = std::any::type_name::<T>();
+    unordered_name(std::any::type_name::<T>())
+}
+
+/// [`unordered`] of the type named `name`. Apart, so that its text search is compiled once,
+/// here, not in every crate that asks (issue 25).
+#[inline(never)]
+fn unordered_name(name: &'static str) -> Option<&'static str> {
     let hashed = ["std::collections::hash::", "hashbrown::"];
     hashed
         .iter()

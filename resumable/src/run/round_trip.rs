@@ -21,10 +21,10 @@ use crate::format::depth_limit::{self, MAX_DEPTH};
 use crate::format::hash::Hash128;
 use crate::format::shape;
 use crate::format::source::{self, Source};
-use crate::format::stream::{DecodeError, Payload, Piece};
+use crate::format::stream::{DecodeError, Payload, Piece, Reader};
 use crate::run::hash_into::HashInto;
 use crate::run::outputs;
-use crate::store::spill::Spill;
+use crate::store::spill;
 
 /// How a state binding's type can be compared with its decoded copy, found by autoref
 /// specialization at the binding (see `__private::RoundTrip`).
@@ -45,60 +45,29 @@ impl<T> Comparison<T> {
 
 /// What is wrong with a binding's round trip, in words, if anything: `None` when the value
 /// comes back as it was (or does not serialize at all: the save itself reports that). The
-/// encoded copy of a big value goes to a file beside `checkpoint` ([`Spill`]): in memory are
+/// encoded copy of a big value goes to a file beside `checkpoint` ([`spill`]): in memory are
 /// only the value and the decoded one.
+///
+/// Only what needs `T` is here; the reading and the messages are in functions without it, so
+/// they are compiled once, in this crate, not in every crate that saves a state (issue 25).
 pub(crate) fn problem<T: Serialize + DeserializeOwned>(
     value: &T,
     compare: &Comparison<T>,
     checkpoint: &Path,
 ) -> Option<String> {
-    let encoded = match postcard::serialize_with_flavor(value, Spill::new(checkpoint)) {
-        Ok(encoded) => Ok(encoded),
-        // The file could not take the bytes: in memory, then.
-        Err(postcard::Error::SerializeBufferFull) => {
-            postcard::to_allocvec(value).map(|bytes| Arc::new(bytes) as Arc<dyn Source>)
-        }
-        Err(err) => Err(err),
-    };
-    let bytes = match encoded {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            // The save reports it (an `io::Output` that cannot flush says why again then).
-            outputs::take_failure();
-            return None;
-        }
-    };
-    let len = bytes.size();
-    let payload = Payload::new(bytes.clone(), vec![Piece::At(0..len)]);
+    let encoded = spill::spilled(checkpoint, &mut |into| {
+        postcard::serialize_with_flavor(value, into)
+    });
+    let bytes = encoded_or_reported(encoded)?;
+    let hint = || skipped_hint(shape::skipped_field(value));
+    let payload = whole(&bytes);
     let mut reader = payload.reader();
     let decoded: T = match reader.value() {
         Ok(decoded) => decoded,
-        Err(DecodeError::Value(depth_limit::Error::TooDeep)) => {
-            return Some(format!(
-                "it nests deeper than the {MAX_DEPTH} levels a resume decodes (a linked list or \
-                 tree that deep, an `Option<Box<Node>>` chain): keep its nodes in a `Vec` and \
-                 link them by index"
-            ));
-        }
-        Err(err) => {
-            let err = match (outputs::take_failure(), err) {
-                // An `io::Output` that refused its file says why; postcard's error cannot.
-                (Some(refused), _) => refused.to_string(),
-                (None, DecodeError::Value(err)) => err.to_string(),
-                (None, DecodeError::Read(err)) => err.to_string(),
-            };
-            return Some(format!(
-                "its bytes do not decode ({err}){}",
-                skipped_hint(value)
-            ));
-        }
+        Err(err) => return Some(not_decoded(err, &hint)),
     };
-    let left = reader.remaining();
-    if left != 0 {
-        return Some(format!(
-            "{left} of its bytes are left over after decoding it{}",
-            skipped_hint(value)
-        ));
+    if let Some(problem) = left_over(&reader, &hint) {
+        return Some(problem);
     }
     drop(reader);
     drop(payload);
@@ -109,17 +78,70 @@ pub(crate) fn problem<T: Serialize + DeserializeOwned>(
         (false, Compared::Shown | Compared::Bytes) if shape::may_hold_hash_table(value) => {
             return None;
         }
-        (false, how) => how.text(),
+        (false, how) => how,
     };
     let field = compare
         .debug
-        .and_then(|debug| differing_field(value, &decoded, debug))
-        .map_or_else(String::new, |field| format!(", in {field}"));
-    Some(format!(
-        "it decodes to another value than the one saved ({how}){field}: a field serde skips \
+        .and_then(|debug| differing_field(&Shown(value, debug), &Shown(&decoded, debug)));
+    Some(decodes_to_another(how, field, &hint))
+}
+
+/// The encoded value, or `None` when it does not serialize: the save reports that.
+fn encoded_or_reported(encoded: postcard::Result<Arc<dyn Source>>) -> Option<Arc<dyn Source>> {
+    match encoded {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            // The save reports it (an `io::Output` that cannot flush says why again then).
+            outputs::take_failure();
+            None
+        }
+    }
+}
+
+/// All of `bytes`, as the payload a resume reads.
+fn whole(bytes: &Arc<dyn Source>) -> Payload {
+    let len = bytes.size();
+    Payload::new(bytes.clone(), vec![Piece::At(0..len)])
+}
+
+/// Why the bytes do not decode; `hint` names a field left out of them, if one was.
+fn not_decoded(err: DecodeError, hint: &dyn Fn() -> String) -> String {
+    if let DecodeError::Value(depth_limit::Error::TooDeep) = err {
+        return format!(
+            "it nests deeper than the {MAX_DEPTH} levels a resume decodes (a linked list or \
+             tree that deep, an `Option<Box<Node>>` chain): keep its nodes in a `Vec` and \
+             link them by index"
+        );
+    }
+    let err = match (outputs::take_failure(), err) {
+        // An `io::Output` that refused its file says why; postcard's error cannot.
+        (Some(refused), _) => refused.to_string(),
+        (None, DecodeError::Value(err)) => err.to_string(),
+        (None, DecodeError::Read(err)) => err.to_string(),
+    };
+    format!("its bytes do not decode ({err}){}", hint())
+}
+
+/// The bytes the decode left over, in words, if any.
+fn left_over(reader: &Reader, hint: &dyn Fn() -> String) -> Option<String> {
+    let left = reader.remaining();
+    (left != 0).then(|| {
+        format!(
+            "{left} of its bytes are left over after decoding it{}",
+            hint()
+        )
+    })
+}
+
+/// The value came back as another: how that was found, and where (`field`) if known.
+fn decodes_to_another(how: Compared, field: Option<String>, hint: &dyn Fn() -> String) -> String {
+    let field = field.map_or_else(String::new, |field| format!(", in {field}"));
+    format!(
+        "it decodes to another value than the one saved ({}){field}: a field serde skips \
          (`#[serde(skip)]`) comes back as its default{}",
-        skipped_hint(value)
-    ))
+        how.text(),
+        hint()
+    )
 }
 
 /// How a decoded value was compared with the value saved.
@@ -154,23 +176,28 @@ fn same<T: Serialize>(
         return (eq(value, decoded), Compared::Eq);
     }
     if let Some(debug) = compare.debug {
-        let same = debug_hash(value, debug) == debug_hash(decoded, debug);
+        let same = debug_hash(&Shown(value, debug)) == debug_hash(&Shown(decoded, debug));
         return (same, Compared::Shown);
     }
+    let Some(saved) = bytes_hash(bytes) else {
+        // The copy cannot be read back: nothing to tell the values apart with.
+        return (true, Compared::Bytes);
+    };
+    let mut again = Hash128::default();
+    let same = postcard::serialize_with_flavor(decoded, HashInto::new(&mut again, usize::MAX))
+        .is_ok()
+        && again.finish128() == saved;
+    (same, Compared::Bytes)
+}
+
+/// The hash of all of `bytes`, or `None` if they cannot be read.
+fn bytes_hash(bytes: &dyn Source) -> Option<u128> {
     let mut saved = Hash128::default();
     let read = source::for_each_chunk(bytes, 0..bytes.size(), |chunk| {
         std::hash::Hasher::write(&mut saved, chunk);
         true
     });
-    if read.is_err() {
-        // The copy cannot be read back: nothing to tell the values apart with.
-        return (true, Compared::Bytes);
-    }
-    let mut again = Hash128::default();
-    let same = postcard::serialize_with_flavor(decoded, HashInto::new(&mut again, usize::MAX))
-        .is_ok()
-        && again.finish128() == saved.finish128();
-    (same, Compared::Bytes)
+    read.is_ok().then(|| saved.finish128())
 }
 
 /// `value` shown through `debug`, a `fmt::Debug::fmt`.
@@ -182,9 +209,10 @@ impl<T> fmt::Display for Shown<'_, T> {
     }
 }
 
-/// The hash of `value`'s `Debug` text, made without a copy of it: the text goes to the hasher
-/// 64 KiB at a time (`Debug` writes a few bytes per call, and a hasher's call costs more).
-fn debug_hash<T>(value: &T, debug: fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result) -> u128 {
+/// The hash of a value's `Debug` text (`shown`), made without a copy of it: the text goes to
+/// the hasher 64 KiB at a time (`Debug` writes a few bytes per call, and a hasher's call costs
+/// more).
+fn debug_hash(shown: &dyn fmt::Display) -> u128 {
     struct Buffered {
         hasher: Hash128,
         buf: Vec<u8>,
@@ -207,21 +235,17 @@ fn debug_hash<T>(value: &T, debug: fn(&T, &mut fmt::Formatter<'_>) -> fmt::Resul
         hasher: Hash128::default(),
         buf: Vec::with_capacity(1 << 16),
     };
-    let _ = fmt::write(&mut out, format_args!("{}", Shown(value, debug)));
+    let _ = fmt::write(&mut out, format_args!("{shown}"));
     std::hash::Hasher::write(&mut out.hasher, &out.buf);
     out.hasher.finish128()
 }
 
-/// Where the `Debug` texts of `value` and `decoded` first differ, as the path of struct fields
-/// around that point: "field `stats.cache` (of `Stats`)". Only on the way to a refusal, so
-/// the two texts are made whole.
-fn differing_field<T>(
-    value: &T,
-    decoded: &T,
-    debug: fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result,
-) -> Option<String> {
-    let saved = Shown(value, debug).to_string();
-    let back = Shown(decoded, debug).to_string();
+/// Where the `Debug` texts of the value saved and the decoded one (`saved`, `back`) first
+/// differ, as the path of struct fields around that point: "field `stats.cache` (of
+/// `Stats`)". Only on the way to a refusal, so the two texts are made whole.
+fn differing_field(saved: &dyn fmt::Display, back: &dyn fmt::Display) -> Option<String> {
+    let saved = saved.to_string();
+    let back = back.to_string();
     let at = saved
         .bytes()
         .zip(back.bytes())
@@ -293,9 +317,10 @@ fn field_at(prefix: &str) -> Option<String> {
 }
 
 /// ": field `items` of `Node` was left out of the bytes (`skip_serializing_if`)…", if a
-/// struct in `value` skipped a field as it was serialized.
-fn skipped_hint<T: Serialize>(value: &T) -> String {
-    match shape::skipped_field(value) {
+/// struct in the value skipped a field as it was serialized (`skipped`, from
+/// [`shape::skipped_field`]).
+fn skipped_hint(skipped: Option<(String, &'static str)>) -> String {
+    match skipped {
         Some((container, field)) => format!(
             ": field `{field}` of `{container}` was left out of its bytes as it was saved \
              (`#[serde(skip_serializing_if = ...)]`), and postcard cannot tell a field is \

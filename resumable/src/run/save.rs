@@ -21,7 +21,7 @@ use crate::run::outputs::{self, Collecting};
 use crate::run::round_trip::{self, Comparison};
 use crate::store::clock::now_ms;
 use crate::store::fs::Fs;
-use crate::store::journal::{Journal, Sink};
+use crate::store::journal::{EncodeItems, Journal, Sink};
 use crate::store::syncer::Syncer;
 
 /// What a run writes its checkpoints with.
@@ -138,12 +138,18 @@ impl<'a> Save<'a> {
             return;
         }
         if let Some(problem) = round_trip::problem(value, compare, &self.saver.path) {
-            self.error = Some(Error::NotRoundTrip {
-                path: self.saver.path.clone(),
-                binding: self.saver.state.get(self.binding).copied().unwrap_or("?"),
-                problem,
-            });
+            self.not_round_trip(problem);
         }
+    }
+
+    /// Fails the save: the binding does not come back from its bytes. Apart from the generic
+    /// [`Save::check`], so that it is compiled once, here (issue 25).
+    fn not_round_trip(&mut self, problem: String) {
+        self.error = Some(Error::NotRoundTrip {
+            path: self.saver.path.clone(),
+            binding: self.saver.state.get(self.binding).copied().unwrap_or("?"),
+            problem,
+        });
     }
 
     /// Appends one state value, whole.
@@ -153,9 +159,15 @@ impl<'a> Save<'a> {
         if !self.stopped()
             && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
-            // An `io::Output` that could not flush says why; postcard's error cannot.
-            self.error = Some(outputs::take_failure().unwrap_or(err));
+            self.value_failed(err);
         }
+    }
+
+    /// Fails the save: a value could not be written. Apart from the generic [`Save::value`],
+    /// so that it is compiled once, here (issue 25).
+    fn value_failed(&mut self, err: Error) {
+        // An `io::Output` that could not flush says why; postcard's error cannot.
+        self.error = Some(outputs::take_failure().unwrap_or(err));
     }
 
     /// This record holds every binding whole: it starts a new file.
@@ -187,8 +199,8 @@ impl<'a> Save<'a> {
         let (from, growth) = self.found_growth(
             binding,
             items.len(),
-            |range, hasher| E::hash_items(&items[range], hasher),
-            |len, hasher| restored_bytes_hash(&items[..len], hasher, E::encode_items),
+            &|range, hasher| E::hash_items(&items[range], hasher),
+            &|len, hasher| restored_bytes_hash(&items[..len], hasher, E::encode_items),
         );
         self.extend_with(binding, items, from, growth, E::encode_items);
     }
@@ -200,8 +212,8 @@ impl<'a> Save<'a> {
         let (from, growth) = self.found_growth(
             binding,
             bytes.len(),
-            |range, hasher| hasher.write(&bytes[range]),
-            |len, hasher| {
+            &|range, hasher| hasher.write(&bytes[range]),
+            &|len, hasher| {
                 push_varint_into(hasher, len as u128);
                 hasher.write(&bytes[..len]);
                 true
@@ -218,12 +230,15 @@ impl<'a> Save<'a> {
     /// After a resume, the elements the checkpoint held are checked once against the hash of
     /// their bytes in it: `restored` feeds the postcard bytes of the first `len` elements
     /// (their count first) to a hasher, `false` if they do not encode.
+    ///
+    /// `hash` and `restored` are `dyn`, so that this is compiled once, here, not once per
+    /// element type in every crate (issue 25); each is called at most twice per save.
     fn found_growth(
         &self,
         binding: usize,
         len: usize,
-        hash: impl Fn(Range<usize>, &mut Hash128),
-        restored: impl Fn(usize, &mut Hash128) -> bool,
+        hash: &dyn Fn(Range<usize>, &mut Hash128),
+        restored: &dyn Fn(usize, &mut Hash128) -> bool,
     ) -> (u64, Growth) {
         let mut hasher = Hash128::default();
         // (elements still as saved, this save finds them changed, the save before did too)
@@ -381,13 +396,27 @@ impl<'a> Save<'a> {
         growth: Growth,
         encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
     ) {
+        let span = (from, items.len() as u64);
+        let new =
+            |range: Range<usize>, buf: &mut Vec<u8>| encode(&items[from as usize..][range], buf);
+        self.extend_range(binding, span, growth, &new);
+    }
+
+    /// [`Save::extend_with`] once the items are behind `encode` (a range of them at a time):
+    /// compiled once, here, not once per element type in every crate (issue 25).
+    fn extend_range(
+        &mut self,
+        binding: usize,
+        (from, to): (u64, u64),
+        growth: Growth,
+        encode: EncodeItems<'_>,
+    ) {
         if self.stopped() {
             return;
         }
-        let new = &items[from as usize..];
-        let span = (from, items.len() as u64);
+        let count = (to - from) as usize;
         match with_sink(self.saver, |journal, sink| {
-            journal.extend(sink, span, new, encode)
+            journal.extend(sink, (from, to), count, encode)
         }) {
             Ok(()) => self.growth.push((binding, growth)),
             Err(err) => self.error = Some(err),

@@ -20,6 +20,7 @@
 //! checkpoint is never overwritten before a newer one is durable, and the files hold at most
 //! two copies of a state changed in place.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -69,6 +70,10 @@ impl<'s> Sink<'s> {
 
 /// Elements encoded at a time into a record of a growing sequence.
 const ITEMS_PER_ENCODE: usize = 1 << 16;
+
+/// Encodes a range of a sequence binding's new items at the end of the buffer (see
+/// [`Journal::extend`]).
+pub(crate) type EncodeItems<'a> = &'a dyn Fn(Range<usize>, &mut Vec<u8>) -> postcard::Result<()>;
 
 /// postcard's output into a record: bytes gather in the journal's buffer and go to the file
 /// as a data frame once there are enough.
@@ -337,18 +342,20 @@ impl Journal {
         self.maybe_flush(sink, true)
     }
 
-    /// Adds elements `from..to` of a sequence binding: `items`, which `encode` serializes one
-    /// by one (a slice at a time, so that data frames go out as the bytes are ready).
-    pub(crate) fn extend<E>(
+    /// Adds elements `from..to` of a sequence binding: `count` items, which `encode` serializes
+    /// a range of them at a time, so that data frames go out as the bytes are ready. The items
+    /// are behind `encode`, not a type parameter, so that this is compiled once, here (issue 25).
+    pub(crate) fn extend(
         &mut self,
         sink: &Sink<'_>,
         (from, to): (u64, u64),
-        items: &[E],
-        encode: impl Fn(&[E], &mut Vec<u8>) -> postcard::Result<()>,
+        count: usize,
+        encode: EncodeItems<'_>,
     ) -> Result<(), Error> {
         let start = self.record_len();
-        for slice in items.chunks(ITEMS_PER_ENCODE) {
-            encode(slice, &mut self.data).map_err(|source| self.serialize_error(source))?;
+        for at in (0..count).step_by(ITEMS_PER_ENCODE) {
+            let range = at..count.min(at + ITEMS_PER_ENCODE);
+            encode(range, &mut self.data).map_err(|source| self.serialize_error(source))?;
             self.maybe_flush(sink, from == 0)?;
         }
         let len = self.record_len() - start;

@@ -14,8 +14,34 @@ use crate::store::fs::{Fs as _, OpenFile, OsFs};
 /// Past this many bytes the encoding goes to a file.
 pub(crate) const SPILL_AT: usize = 16 << 20;
 
-/// A postcard flavor that writes into memory, then into a file made next to `checkpoint`.
-pub(crate) struct Spill<'a> {
+/// The bytes `serialize` writes into the flavor it is given: in memory up to [`SPILL_AT`],
+/// past that in a file made next to `checkpoint`; all in memory when the file fails to take
+/// them (`serialize` then runs again). The error is the serialization's own.
+///
+/// Not generic, the value behind `serialize`: the file's handling is compiled once, here, not
+/// in every crate whose state is checked (issue 25).
+pub(crate) fn spilled(
+    checkpoint: &Path,
+    serialize: &mut dyn FnMut(Spilling<'_, '_>) -> postcard::Result<()>,
+) -> postcard::Result<Arc<dyn Source>> {
+    let spilled = {
+        let mut spill = Spill::new(checkpoint);
+        serialize(Spilling(&mut spill)).and_then(|()| spill.finish())
+    };
+    match spilled {
+        // The file could not take the bytes: in memory, then.
+        Err(postcard::Error::SerializeBufferFull) => {
+            let mut memory = Spill::new(checkpoint);
+            memory.no_file = true;
+            serialize(Spilling(&mut memory))?;
+            memory.finish()
+        }
+        spilled => spilled,
+    }
+}
+
+/// Bytes kept in memory, then in a file made next to `checkpoint`.
+struct Spill<'a> {
     checkpoint: &'a Path,
     memory: Vec<u8>,
     file: Option<BufWriter<File>>,
@@ -25,7 +51,7 @@ pub(crate) struct Spill<'a> {
 }
 
 impl<'a> Spill<'a> {
-    pub(crate) fn new(checkpoint: &'a Path) -> Spill<'a> {
+    fn new(checkpoint: &'a Path) -> Spill<'a> {
         Spill {
             checkpoint,
             memory: Vec::new(),
@@ -68,23 +94,9 @@ impl<'a> Spill<'a> {
         }
         Ok(())
     }
-}
 
-impl postcard::ser_flavors::Flavor for Spill<'_> {
-    type Output = Arc<dyn Source>;
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.try_extend(&[byte])
-    }
-
-    /// A file that fails to take the bytes fails the encoding with `SerializeBufferFull` (a
-    /// serde impl's own errors are `SerdeSerCustom`): the caller encodes in memory instead.
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.write(bytes)
-            .map_err(|_| postcard::Error::SerializeBufferFull)
-    }
-
-    fn finalize(mut self) -> postcard::Result<Arc<dyn Source>> {
+    /// The bytes written, in memory or in the file.
+    fn finish(mut self) -> postcard::Result<Arc<dyn Source>> {
         let Some(file) = self.file.take() else {
             return Ok(Arc::new(std::mem::take(&mut self.memory)));
         };
@@ -92,5 +104,29 @@ impl postcard::ser_flavors::Flavor for Spill<'_> {
             .into_inner()
             .map_err(|_| postcard::Error::SerializeBufferFull)?;
         Ok(Arc::new(OpenFile::new(file, self.len)))
+    }
+}
+
+/// The postcard flavor that writes into a [`Spill`]: a borrow, so that the serialization
+/// (compiled per state type) holds nothing to drop.
+pub(crate) struct Spilling<'s, 'a>(&'s mut Spill<'a>);
+
+impl postcard::ser_flavors::Flavor for Spilling<'_, '_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
+    }
+
+    /// A file that fails to take the bytes fails the encoding with `SerializeBufferFull` (a
+    /// serde impl's own errors are `SerdeSerCustom`): [`spilled`] encodes in memory instead.
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0
+            .write(bytes)
+            .map_err(|_| postcard::Error::SerializeBufferFull)
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }

@@ -62,8 +62,8 @@ fn write_state(
     let sink = Sink::new(fs);
     let span = (from, items.len() as u64);
     let added = journal
-        .extend(&sink, span, &items[from as usize..], |new, buf| {
-            for item in new {
+        .extend(&sink, span, items.len() - from as usize, &|range, buf| {
+            for item in &items[from as usize..][range] {
                 buf.extend_from_slice(&postcard::to_allocvec(item).unwrap());
             }
             Ok(())

@@ -63,15 +63,13 @@ mod find;
 mod text;
 mod trace;
 
-use std::any::type_name;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use diff::{diff, join};
 pub(crate) use find::skipped_field;
 use text::{Parsed, parse, render};
-use trace::{Traced, Untraceable, trace_with};
+use trace::{Subject, Traced, Untraceable, trace_with};
 
 /// The longest text [`shape_of`] returns: the checkpoint's metadata record, which holds the
 /// shapes of all state bindings, is at most 64 KiB. A shape this long has about 50 containers.
@@ -119,14 +117,20 @@ pub(crate) fn tracing() -> bool {
 /// bytes. `true` also when `T` cannot be traced, which leaves the question open.
 pub(crate) fn may_hold_hash_table<T: Serialize + DeserializeOwned>(value: &T) -> bool {
     let real = |container: &str, index: usize| find::field_bytes(value, container, index);
-    trace_with::<T>(&real).map_or(true, |traced| traced.hashed)
+    hashed(Subject::of::<T>(), &real)
+}
+
+/// [`may_hold_hash_table`] without the type parameter: what is traced is dropped here, compiled
+/// once (issue 25).
+fn hashed(subject: Subject, real: trace::RealField<'_>) -> bool {
+    trace_with(subject, real).map_or(true, |traced| traced.hashed)
 }
 
 /// The structure of `T` as its serde impls describe it, as canonical deterministic text
 /// (the same for the same type on every build/platform), or, when it cannot be traced,
 /// a text that says so and holds only `std::any::type_name::<T>()`.
 pub(crate) fn shape_of<T: DeserializeOwned>() -> String {
-    shape_with_limit::<T>(MAX_SHAPE_LEN, &|_, _| None)
+    shape_with_limit(MAX_SHAPE_LEN, Subject::of::<T>(), &|_, _| None)
 }
 
 /// [`shape_of`], with a real value of `T` to read a field from whose `Deserialize` refuses
@@ -134,7 +138,7 @@ pub(crate) fn shape_of<T: DeserializeOwned>() -> String {
 /// `?`, and the fields around it are traced as usual.
 pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>) -> String {
     match value {
-        Some(value) => shape_with_limit::<T>(MAX_SHAPE_LEN, &|container, index| {
+        Some(value) => shape_with_limit(MAX_SHAPE_LEN, Subject::of::<T>(), &|container, index| {
             find::field_bytes(value, container, index)
         }),
         None => shape_of::<T>(),
@@ -143,28 +147,29 @@ pub(crate) fn shape_of_value<T: Serialize + DeserializeOwned>(value: Option<&T>)
 
 /// Traces `T` and renders its text, reading a field whose `Deserialize` refuses every
 /// placeholder from `real`.
-fn traced_text<T: DeserializeOwned>(real: trace::RealField<'_>) -> Result<String, Untraceable> {
-    let Traced { root, defs, .. } = trace_with::<T>(real)?;
+fn traced_text(subject: Subject, real: trace::RealField<'_>) -> Result<String, Untraceable> {
+    let Traced { root, defs, .. } = trace_with(subject, real)?;
     render(&root, &defs)
 }
 
 /// Traces `T` and renders its text.
 #[cfg(test)]
 fn trace<T: DeserializeOwned>() -> Result<String, Untraceable> {
-    traced_text::<T>(&|_, _| None)
+    traced_text(Subject::of::<T>(), &|_, _| None)
 }
 
-fn shape_with_limit<T: DeserializeOwned>(limit: usize, real: trace::RealField<'_>) -> String {
+fn shape_with_limit(limit: usize, subject: Subject, real: trace::RealField<'_>) -> String {
     // A `Deserialize` impl may panic on a placeholder: that is "cannot be traced", not a crash.
-    let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| traced_text::<T>(real)));
+    let traced =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| traced_text(subject, real)));
     match traced {
         Ok(Ok(text)) if text.len() <= limit => text,
         Ok(Ok(text)) => format!(
             "{LARGE}{:016x} {}",
             crate::format::hash::fingerprint("", &text),
-            type_name::<T>()
+            subject.name
         ),
-        Ok(Err(_)) | Err(_) => format!("{UNTRACED}{}", type_name::<T>()),
+        Ok(Err(_)) | Err(_) => format!("{UNTRACED}{}", subject.name),
     }
 }
 
@@ -224,6 +229,8 @@ impl serde::ser::Error for Stop {
 #[allow(dead_code)] // the test types are only ever traced, never read
 mod tests {
     //! What the tests of every job use, and the tests that span jobs.
+
+    use std::any::type_name;
 
     use super::*;
 
@@ -406,7 +413,7 @@ mod tests {
 
     #[test]
     fn a_shape_over_the_limit_is_its_hash() {
-        let large = shape_with_limit::<added::after::Stats>(20, &|_, _| None);
+        let large = shape_with_limit(20, Subject::of::<added::after::Stats>(), &|_, _| None);
         let hash = format!(
             "{:016x}",
             crate::format::hash::fingerprint("", &shape_of::<added::after::Stats>())
@@ -415,7 +422,7 @@ mod tests {
             large,
             format!("large {hash} {}", type_name::<added::after::Stats>())
         );
-        let before = shape_with_limit::<added::before::Stats>(20, &|_, _| None);
+        let before = shape_with_limit(20, Subject::of::<added::before::Stats>(), &|_, _| None);
         let before = before.replace("::before::", "::after::"); // as if the same type name
         assert_eq!(
             describe_change(&before, &large).as_deref(),

@@ -230,9 +230,27 @@ pub(super) struct Traced {
     pub hashed: bool,
 }
 
-/// Traces `T`, reading a field whose `Deserialize` refuses every placeholder from `real`
+/// A type to trace, its type parameter left behind: its name and its `Deserialize`. The
+/// tracing around that one call is then compiled once, here, not in every crate that saves a
+/// state (issue 25).
+#[derive(Clone, Copy)]
+pub(super) struct Subject {
+    pub name: &'static str,
+    read: fn(Reader<'_>) -> Result<(), Untraceable>,
+}
+
+impl Subject {
+    pub(super) fn of<T: DeserializeOwned>() -> Subject {
+        Subject {
+            name: type_name::<T>(),
+            read: |reader| T::deserialize(reader).map(drop),
+        }
+    }
+}
+
+/// Traces `subject`, reading a field whose `Deserialize` refuses every placeholder from `real`
 /// (recorded as opaque), so that the fields around it are traced.
-pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Traced, Untraceable> {
+pub(super) fn trace_with(subject: Subject, real: RealField<'_>) -> Result<Traced, Untraceable> {
     let _tracing = super::Tracing::enter();
     let mut tracer = Tracer::default();
     for _ in 0..MAX_PASSES {
@@ -243,7 +261,7 @@ pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Tra
         tracer.depth = 0;
         tracer.path.clear();
         let mut root = Ty::Unknown;
-        let read = T::deserialize(Reader {
+        let read = (subject.read)(Reader {
             tracer: &mut tracer,
             out: &mut root,
             cut: false,
@@ -271,7 +289,7 @@ pub(super) fn trace_with<T: DeserializeOwned>(real: RealField<'_>) -> Result<Tra
                 };
                 match bytes {
                     Some(bytes) => {
-                        let bytes = kept(type_name::<T>(), (container, index), bytes);
+                        let bytes = kept(subject.name, (container, index), bytes);
                         tracer.real.insert((container, index), bytes);
                         tracer.texts.clear();
                     }

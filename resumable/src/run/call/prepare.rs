@@ -5,6 +5,7 @@ use crate::error::Error;
 
 use super::Run;
 use super::open::refused;
+use super::restore::Restore;
 
 impl Run {
     /// The error for a nest whose outer loop ended before the iteration its checkpoint was
@@ -12,10 +13,7 @@ impl Run {
     /// loop): the saved state was never restored, so the run is refused instead of returning
     /// the state the loop starts with.
     pub fn outer_ended_early(&self, outer: u64) -> Error {
-        let err = Error::IteratorTooShort {
-            path: self.generations.newest.clone(),
-            index: outer,
-        };
+        let err = self.too_short(outer);
         refused(self.function, &err);
         err
     }
@@ -41,14 +39,22 @@ impl Run {
     ///
     /// An iterator that saved its position (see [`Run::restore_with`]) is put back there by
     /// `resume` instead, in one step; its next item is still checked at the first boundary.
+    ///
+    /// `restore` is the checkpoint the state was just restored from, if any: it is finished
+    /// first (nothing may be left in it), so that the function has one error to route for
+    /// both. Then the progress report learns how many items are left.
     #[inline(never)] // once per call: not to be optimized again in every annotated function
     pub fn prepare<I: Iterator>(
         &mut self,
         iter: I,
+        restore: Option<Restore>,
         fingerprint: fn(&I::Item) -> Option<u64>,
         resume: fn(&mut I, &[u8]) -> Result<(), Error>,
     ) -> Result<I, Error> {
-        match self.resume_position.take() {
+        if let Some(restore) = restore {
+            restore.finish()?;
+        }
+        let iter = match self.resume_position.take() {
             Some(position) => self.refuse_unordered::<I>().and_then(|()| {
                 let mut iter = iter;
                 resume(&mut iter, &position)?;
@@ -56,7 +62,9 @@ impl Run {
             }),
             None => self.prepare_checked(iter, fingerprint),
         }
-        .inspect_err(|err| refused(self.function, err))
+        .inspect_err(|err| refused(self.function, err))?;
+        self.size_hint(iter.size_hint());
+        Ok(iter)
     }
 
     fn prepare_checked<I: Iterator>(
@@ -71,16 +79,10 @@ impl Run {
         };
         let mut iter = self.skip_items(iter, at)?;
         let Some(item) = iter.next() else {
-            return Err(Error::IteratorTooShort {
-                path: self.generations.newest.clone(),
-                index: self.start,
-            });
+            return Err(self.too_short(self.start));
         };
         if fingerprint(&item).is_some_and(|found| found != expected) {
-            return Err(Error::OrderChanged {
-                path: self.generations.newest.clone(),
-                index: at,
-            });
+            return Err(self.order_changed(at));
         }
         drop(item);
         self.skip_items(iter, self.start - at - 1)
@@ -105,10 +107,7 @@ impl Run {
             .and_then(|iter| {
                 let mut iter = iter.peekable();
                 match resuming && iter.peek().is_none() {
-                    true => Err(Error::IteratorTooShort {
-                        path: self.generations.newest.clone(),
-                        index: done + 1,
-                    }),
+                    true => Err(self.too_short(done + 1)),
                     false => Ok(iter),
                 }
             })
@@ -137,11 +136,38 @@ impl Run {
 
     fn refuse_unordered<I>(&self) -> Result<(), Error> {
         match crate::run::arg_key::unordered::<I>() {
-            Some(iterator) => Err(Error::UnorderedIterator {
-                path: self.generations.newest.clone(),
-                iterator,
-            }),
+            Some(iterator) => Err(self.unordered(iterator)),
             None => Ok(()),
+        }
+    }
+
+    // The errors, apart from the generic functions above: compiled once, here, not once per
+    // iterator type in every crate (issue 25).
+
+    /// The iterator ended before item `index`.
+    #[inline(never)]
+    fn too_short(&self, index: u64) -> Error {
+        Error::IteratorTooShort {
+            path: self.generations.newest.clone(),
+            index,
+        }
+    }
+
+    /// Item `index` is another than the saved run's.
+    #[inline(never)]
+    fn order_changed(&self, index: u64) -> Error {
+        Error::OrderChanged {
+            path: self.generations.newest.clone(),
+            index,
+        }
+    }
+
+    /// The iterator, of type `iterator`, walks a hash table.
+    #[inline(never)]
+    fn unordered(&self, iterator: &'static str) -> Error {
+        Error::UnorderedIterator {
+            path: self.generations.newest.clone(),
+            iterator,
         }
     }
 
@@ -154,10 +180,7 @@ impl Run {
             Err(_) => true,
         };
         if ended {
-            return Err(Error::IteratorTooShort {
-                path: self.generations.newest.clone(),
-                index: done,
-            });
+            return Err(self.too_short(done));
         }
         Ok(iter)
     }

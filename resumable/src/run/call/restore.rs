@@ -28,6 +28,7 @@ impl Run {
             restored: Arc::clone(&self.restored),
             sequences: Arc::clone(&self.sequences),
             candidates: Vec::new(),
+            seen: None,
             failed: None,
             _restoring: Restoring::new(),
         })
@@ -89,6 +90,8 @@ pub struct Restore {
     sequences: Arc<[bool]>,
     /// Such bindings restored: the binding, and its bytes' length prefix and hash.
     candidates: Vec<(usize, SeenBytes)>,
+    /// What the binding being decoded fed of its bytes, if it is such a binding.
+    seen: Option<SeenBytes>,
     /// The iterator's saved position did not decode (see [`Run::restore_with`]): the error
     /// the next value, or `finish`, returns.
     failed: Option<Error>,
@@ -165,19 +168,35 @@ impl Restore {
         &mut self,
         decode: impl FnOnce(&mut Reader, Option<&mut dyn std::hash::Hasher>) -> Result<R, DecodeError>,
     ) -> Result<R, Error> {
+        // What is around `decode` takes no type parameter: compiled once, here, not in every
+        // crate that restores a state (issue 25).
+        self.begin_value()?;
+        let hasher = self
+            .seen
+            .as_mut()
+            .map(|seen| seen as &mut dyn std::hash::Hasher);
+        let decoded = decode(&mut self.reader, hasher);
+        self.end_value();
+        decoded.map_err(|err| self.decode_failed(err))
+    }
+
+    /// Starts the next binding: the error its decode returns at once, if the iterator's
+    /// position did not decode; else what sees its bytes, if its growth is looked for.
+    fn begin_value(&mut self) -> Result<(), Error> {
         if let Some(err) = self.failed.take() {
             return Err(err);
         }
         self.binding += 1;
-        let decoded = if self.sequences.get(self.binding - 1) == Some(&true) {
-            let mut seen = SeenBytes::default();
-            let decoded = decode(&mut self.reader, Some(&mut seen));
+        let sequence = self.sequences.get(self.binding - 1) == Some(&true);
+        self.seen = sequence.then(SeenBytes::default);
+        Ok(())
+    }
+
+    /// Ends the binding [`Restore::begin_value`] started: keeps what was seen of its bytes.
+    fn end_value(&mut self) {
+        if let Some(seen) = self.seen.take() {
             self.candidates.push((self.binding - 1, seen));
-            decoded
-        } else {
-            decode(&mut self.reader, None)
-        };
-        decoded.map_err(|err| self.decode_failed(err))
+        }
     }
 
     /// Decodes the next state value in place of `old`, the binding's value from the prelude,
