@@ -11,20 +11,12 @@ use crate::erase_impl_trait::{impl_trait_as_unit, is_impl_trait};
 use crate::names::local;
 
 /// The traits the generated code's autoref probes are methods of, brought into scope once, at
-/// the top of the function (`as _`: they add no names, and only `__private`'s wrapper types
-/// implement them, so they cannot change what the user's own method calls resolve to).
+/// the top of the function (see `__private::probe_traits`: imported `as _`, they cannot change
+/// what the user's own method calls resolve to).
 pub fn probe_traits() -> TokenStream {
     quote! {
         #[allow(unused_imports)]
-        use #RUNTIME::__private::{
-            AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
-            ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
-            ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _,
-            CompareEqDebug as _, DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _,
-            ReturnedOther as _, ReturnedResult as _, RouteToErr as _, RouteToPanic as _,
-            SerializableItem as _, SharedState as _, WatchedHash as _, WatchedOpaque as _,
-            WatchedSerde as _, Whole as _,
-        };
+        use #RUNTIME::__private::probe_traits::*;
     }
 }
 

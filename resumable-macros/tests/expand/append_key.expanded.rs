@@ -1,13 +1,6 @@
 fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     #[allow(unused_imports)]
-    use ::resumable::__private::{
-        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
-        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
-        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
-        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
-        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
-    };
+    use ::resumable::__private::probe_traits::*;
     let __resumable_key = ::resumable::__private::key(&((n, path)));
     let mut lines = Vec::new();
     let mut bytes = 0usize;

@@ -1,13 +1,6 @@
 async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
     #[allow(unused_imports)]
-    use ::resumable::__private::{
-        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
-        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
-        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
-        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
-        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
-    };
+    use ::resumable::__private::probe_traits::*;
     let __resumable_key = ::resumable::__private::args_key(
         "crawl",
         [(

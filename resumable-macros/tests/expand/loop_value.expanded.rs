@@ -1,13 +1,6 @@
 fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
     #[allow(unused_imports)]
-    use ::resumable::__private::{
-        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
-        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
-        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
-        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
-        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
-    };
+    use ::resumable::__private::probe_traits::*;
     let mut out = Vec::new();
     for point in points {
         assert!(point.0 < limit);

@@ -56,3 +56,18 @@ pub trait KeyValue: Serialize + core::fmt::Debug {}
 impl<T: Serialize + core::fmt::Debug + ?Sized> KeyValue for T {}
 
 pub use crate::format::label::POSITION;
+
+/// The traits the generated code's autoref probes are methods of, for one glob import at the
+/// top of each annotated function (`use __private::probe_traits::*`): imported `as _`, they add
+/// no names, and only `__private`'s wrapper types implement them, so they cannot change what
+/// the user's own method calls resolve to.
+pub mod probe_traits {
+    pub use super::{
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
+        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
+        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
+        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
+        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
+    };
+}
