@@ -245,7 +245,11 @@ pub fn check_progress(
                 ),
                 _ => format!(
                     "Keep the generator as state, in a type that serializes: `let mut {ident} \
-                     = ChaCha8Rng::seed_from_u64(…)` (`rand_chacha` with its `serde1` feature)"
+                     = ChaCha8Rng::seed_from_u64(…)` (`rand_chacha` with its `serde` feature: \
+                     the same stream as rand's `ChaCha8Rng`); or make a fresh one in each \
+                     iteration, seeded from the item or the epoch \
+                     (`ChaCha8Rng::seed_from_u64(seed ^ epoch)`), so that no iteration depends \
+                     on the draws before it"
                 ),
             };
             format!(

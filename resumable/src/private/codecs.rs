@@ -106,7 +106,7 @@ pub fn encoded<T: State>(_: Codec<T>, value: &T) -> Encoded {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be checkpointed: state must implement `Serialize` and `DeserializeOwned`",
     label = "this binding is checkpointed as loop state",
-    note = "derive `serde::Serialize` and `serde::Deserialize` for it; for a random number generator, use one that serializes (`rand_chacha::ChaCha8Rng` with the `serde1` feature); for a reader, an iterator or a channel the loop pulls from, make it the loop's iterator (`for line in lines`) or keep its position (an index, a byte offset) as state",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it; for a random number generator, use one that serializes, `rand_chacha::ChaCha8Rng` with its `serde` feature (the same stream as rand's `ChaCha8Rng`), or make a fresh one in each iteration seeded from the item or the epoch (`ChaCha8Rng::seed_from_u64(seed ^ epoch)`), so that no iteration depends on the draws before it; for a reader, an iterator or a channel the loop pulls from, make it the loop's iterator (`for line in lines`) or keep its position (an index, a byte offset) as state",
     note = "a file the loop writes is `resumable::io::Output`, created like a `File` before the loop: each checkpoint saves its length and a resume cuts it back there (with `skip` the resumed run writes the file over from the start, or twice)",
     note = "`#[resumable(skip(name))]` is only for a value that never changes the result (a cache, a scratch buffer, a client): a skipped binding starts fresh on resume",
     note = "serde reads and writes arrays of at most 32 elements: hold a longer one (`[u64; 64]`) as a `Vec`, or in a struct whose field serializes it with `serde_big_array` or `serde_with`"
