@@ -413,3 +413,64 @@ fn a_failure_after_a_watched_binding_may_move_keeps_the_last_checkpoint() {
         Err("empty".to_owned())
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. A big argument in the checkpoint's label (and so in the resume line and the note naming
+// other keys): its type, length and the start of its fingerprint, not its `Debug` text.
+
+static BIG_FAIL: AtomicU64 = AtomicU64::new(u64::MAX);
+
+#[resumable(every = 10, name = "inputs-big-argument")]
+fn weighted(rows: &[f64], scale: f64) -> f64 {
+    let mut total = 0.0;
+    for (i, row) in rows.iter().enumerate() {
+        fail_point(&BIG_FAIL, i as u64);
+        total += row * scale;
+    }
+    total
+}
+
+#[test]
+fn a_big_argument_is_summarised_in_the_key_text_and_still_tells_calls_apart() {
+    fresh("inputs-big-argument");
+    let rows: Vec<f64> = (0..100_000).map(|i| i as f64 * 0.5).collect();
+    let expected = weighted(&rows, 2.0);
+    BIG_FAIL.store(55, SeqCst);
+    panic_of(|| weighted(&rows, 2.0));
+    BIG_FAIL.store(u64::MAX, SeqCst);
+    let path = find_checkpoint(std::path::Path::new(".resumable"), "inputs-big-argument")
+        .expect("the failure saved a checkpoint");
+    let info = resumable::inspect::inspect(&path);
+    let key = info.key().expect("a key text").to_owned();
+    // `rows = &[f64] of 100000 items #xxxxxxxx, scale = 2.0`
+    let (rows_text, scale_text) = key.split_once(", scale = ").expect(&key);
+    assert_eq!(scale_text, "2.0", "{key}");
+    let hash = rows_text
+        .strip_prefix("rows = &[f64] of 100000 items #")
+        .expect(&key);
+    assert!(
+        hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{key}"
+    );
+    // The same rows resume; other rows of the same type and length are another call, with a
+    // summary of their own.
+    assert_eq!(weighted(&rows, 2.0), expected);
+    let mut other = rows.clone();
+    other[99_999] = 1.0;
+    BIG_FAIL.store(12, SeqCst);
+    panic_of(|| weighted(&other, 2.0));
+    BIG_FAIL.store(u64::MAX, SeqCst);
+    let path = find_checkpoint(std::path::Path::new(".resumable"), "inputs-big-argument")
+        .expect("the failure saved a checkpoint");
+    let other_key = resumable::inspect::inspect(&path).key().unwrap().to_owned();
+    assert!(
+        other_key.starts_with("rows = &[f64] of 100000 items #"),
+        "{other_key}"
+    );
+    assert_ne!(other_key, key);
+    assert_eq!(weighted(&other, 2.0), weighted_plain(&other, 2.0));
+}
+
+fn weighted_plain(rows: &[f64], scale: f64) -> f64 {
+    rows.iter().map(|row| row * scale).sum::<f64>()
+}

@@ -45,7 +45,7 @@ pub fn key_and_dir(model: &Model, facts: &Facts) -> (TokenStream, TokenStream, T
                     quote_spanned! {ident.span()=> (
                         #name,
                         (&&&#rt::__private::Arg(&#ident)).arg_hash(),
-                        (&#rt::__private::Arg(&#ident)).arg_text(),
+                        (&&&&#rt::__private::Arg(&#ident)).arg_text(),
                     )}
                 }
                 KeyInput::Type(ident) => {

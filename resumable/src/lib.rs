@@ -889,7 +889,11 @@ pub fn request_stop() {
 /// function has checkpoints for other keys says so as it starts, naming the inputs that differ
 /// (a key that changes on every run, such as a timestamp inside `self`, shows on the first
 /// rerun). A function without inputs has one checkpoint, `<name>.ckpt`; otherwise the file is
-/// `<name>-<hash of the key>.ckpt` and the resume line shows the key (`key n = 1000000`). So
+/// `<name>-<hash of the key>.ckpt` and the resume line shows the key (`key n = 1000000`): each
+/// input's `Debug` text when it is one short line, else a summary of its type, its number of
+/// items (a collection, or a reference to one) and the start of its fingerprint
+/// (`rows = &[f64] of 100000 items #3fa2c1d0`), so a big or multi-line input never fills the
+/// line. So
 /// `for part in parts { score(part, n) }` works: each call resumes its own checkpoint. A call
 /// with a changed argument (a larger `n`) is another call: it starts from the beginning, and
 /// the old call's checkpoint stays until that call completes or is reset (`resumable list`

@@ -6,7 +6,7 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         [(
             "files",
             (&&&::resumable::__private::Arg(&files)).arg_hash(),
-            (&::resumable::__private::Arg(&files)).arg_text(),
+            (&&&&::resumable::__private::Arg(&files)).arg_text(),
         )],
     );
     let mut report = Vec::new();

@@ -6,7 +6,7 @@ fn squares(n: u64) -> Vec<u64> {
         [(
             "n",
             (&&&::resumable::__private::Arg(&n)).arg_hash(),
-            (&::resumable::__private::Arg(&n)).arg_text(),
+            (&&&&::resumable::__private::Arg(&n)).arg_text(),
         )],
     );
     let mut results = Vec::new();

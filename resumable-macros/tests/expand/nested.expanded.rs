@@ -7,12 +7,12 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             (
                 "epochs",
                 (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
-                (&::resumable::__private::Arg(&epochs)).arg_text(),
+                (&&&&::resumable::__private::Arg(&epochs)).arg_text(),
             ),
             (
                 "data",
                 (&&&::resumable::__private::Arg(&data)).arg_hash(),
-                (&::resumable::__private::Arg(&data)).arg_text(),
+                (&&&&::resumable::__private::Arg(&data)).arg_text(),
             ),
         ],
     );

@@ -8,12 +8,12 @@ impl Grid {
                 (
                     "self",
                     (&&&::resumable::__private::Arg(&self)).arg_hash(),
-                    (&::resumable::__private::Arg(&self)).arg_text(),
+                    (&&&&::resumable::__private::Arg(&self)).arg_text(),
                 ),
                 (
                     "steps",
                     (&&&::resumable::__private::Arg(&steps)).arg_hash(),
-                    (&::resumable::__private::Arg(&steps)).arg_text(),
+                    (&&&&::resumable::__private::Arg(&steps)).arg_text(),
                 ),
             ],
         );

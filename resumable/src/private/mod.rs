@@ -30,8 +30,9 @@ pub use state::*;
 pub use test_hooks::*;
 
 pub use crate::run::arg_key::{
-    Arg, ArgByDebug, ArgByHash, ArgBySerde, ArgDebugText, ArgHash, ArgNoText, ArgOpaque,
-    Fingerprintable, args_key, type_arg, type_text,
+    Arg, ArgBorrowedCollectionText, ArgByDebug, ArgByHash, ArgBySerde, ArgCollectionText,
+    ArgDebugText, ArgHash, ArgNoText, ArgOpaque, ArgText, Fingerprintable, args_key, type_arg,
+    type_text,
 };
 pub use crate::run::call::{Restore, Run, fail};
 pub use crate::run::growth::PlainItem;
@@ -63,11 +64,12 @@ pub use crate::format::label::POSITION;
 /// the user's own method calls resolve to.
 pub mod probe_traits {
     pub use super::{
-        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgByDebug as _, ArgByHash as _,
-        ArgBySerde as _, ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _,
-        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _,
-        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerializableItem as _,
-        SharedState as _, WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
+        AnyState as _, AppendsAny as _, AppendsPlain as _, ArgBorrowedCollectionText as _,
+        ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgCollectionText as _,
+        ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _, ByPosition as _,
+        CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _, DebugItem as _,
+        Grows as _, HashableItem as _, OpaqueItem as _, ReturnedOther as _, ReturnedResult as _,
+        RouteToErr as _, RouteToPanic as _, SerializableItem as _, SharedState as _,
+        WatchedHash as _, WatchedOpaque as _, WatchedSerde as _, Whole as _,
     };
 }

@@ -132,47 +132,174 @@ pub fn type_arg<T: ?Sized>() -> ArgHash {
 }
 
 /// A type parameter's text in the key: its name.
-pub fn type_text<T: ?Sized>() -> String {
-    std::any::type_name::<T>().to_owned()
+pub fn type_text<T: ?Sized>() -> ArgText {
+    let name = std::any::type_name::<T>();
+    ArgText {
+        debug: Some((name.to_owned(), false)),
+        type_name: name,
+        len: None,
+    }
 }
 
-/// An argument's `Debug` text for the checkpoint's label, cut short.
-pub trait ArgDebugText {
-    /// At most about 100 bytes of its `Debug` text (formatting stops there).
-    fn arg_text(&self) -> String;
+/// An argument's text in the checkpoint's label and the resume line: its `Debug` text when
+/// that is short, else a summary (see [`ArgText::shown`]).
+pub struct ArgText {
+    /// At most about 100 bytes of its `Debug` text (formatting stops there), and whether it
+    /// was cut there; `None` without `Debug`.
+    debug: Option<(String, bool)>,
+    /// Its type's name.
+    type_name: &'static str,
+    /// How many items it holds, for a collection (`&T: IntoIterator` with an exact size).
+    len: Option<usize>,
 }
 
-impl<T: fmt::Debug + ?Sized> ArgDebugText for Arg<'_, T> {
+/// The first choice: a reference to a collection with `Debug` (`rows: &[f64]`), whose summary
+/// says how many items it holds.
+pub trait ArgBorrowedCollectionText {
+    /// Its `Debug` text (cut short), type and length.
+    fn arg_text(&self) -> ArgText;
+}
+
+impl<T: ?Sized + fmt::Debug> ArgBorrowedCollectionText for &&&Arg<'_, &T>
+where
+    for<'x> &'x T: IntoIterator,
+    for<'x> <&'x T as IntoIterator>::IntoIter: ExactSizeIterator,
+{
     #[inline(never)]
-    fn arg_text(&self) -> String {
-        // A hash table's text is in another order in each process, and the text is in the
-        // checkpoint's label.
-        if unordered::<T>().is_some() {
-            return "{…}".to_owned();
+    fn arg_text(&self) -> ArgText {
+        ArgText {
+            debug: Some(debug_text(self.0)),
+            type_name: std::any::type_name::<&T>(),
+            len: Some((*self.0).into_iter().len()),
         }
-        bounded_text(format_args!("{:?}", self.0))
     }
 }
 
-/// `shown`'s text, cut short at about 100 bytes. Apart from [`ArgDebugText::arg_text`], so that
-/// it is compiled once, here, not once per argument type in every crate (issue 25).
-fn bounded_text(shown: fmt::Arguments<'_>) -> String {
-    let mut text = Bounded(String::new());
-    if text.write_fmt(shown).is_err() {
-        text.0.push('…');
-    }
-    text.0
+/// The second choice: a collection with `Debug`, whose summary says how many items it holds.
+pub trait ArgCollectionText {
+    /// Its `Debug` text (cut short), type and length.
+    fn arg_text(&self) -> ArgText;
 }
 
-/// An argument without `Debug`.
+impl<T: ?Sized + fmt::Debug> ArgCollectionText for &&Arg<'_, T>
+where
+    for<'x> &'x T: IntoIterator,
+    for<'x> <&'x T as IntoIterator>::IntoIter: ExactSizeIterator,
+{
+    #[inline(never)]
+    fn arg_text(&self) -> ArgText {
+        ArgText {
+            debug: Some(debug_text(self.0)),
+            type_name: std::any::type_name::<T>(),
+            len: Some(self.0.into_iter().len()),
+        }
+    }
+}
+
+/// The third choice: an argument with `Debug`.
+pub trait ArgDebugText {
+    /// Its `Debug` text (cut short) and type.
+    fn arg_text(&self) -> ArgText;
+}
+
+impl<T: fmt::Debug + ?Sized> ArgDebugText for &Arg<'_, T> {
+    #[inline(never)]
+    fn arg_text(&self) -> ArgText {
+        ArgText {
+            debug: Some(debug_text(self.0)),
+            type_name: std::any::type_name::<T>(),
+            len: None,
+        }
+    }
+}
+
+/// The last choice: an argument without `Debug`.
 pub trait ArgNoText {
     /// `_`.
-    fn arg_text(&self) -> String {
-        "_".to_owned()
+    fn arg_text(&self) -> ArgText {
+        ArgText {
+            debug: None,
+            type_name: "_",
+            len: None,
+        }
     }
 }
 
-impl<T: ?Sized> ArgNoText for &Arg<'_, T> {}
+impl<T: ?Sized> ArgNoText for Arg<'_, T> {}
+
+/// At most about 100 bytes of `value`'s `Debug` text, and whether it was cut there.
+fn debug_text<T: fmt::Debug + ?Sized>(value: &T) -> (String, bool) {
+    // A hash table's text is in another order in each process, and the text is in the
+    // checkpoint's label.
+    if unordered::<T>().is_some() {
+        return ("{…}".to_owned(), false);
+    }
+    bounded_text(format_args!("{:?}", value))
+}
+
+/// `shown`'s text, cut short at about 100 bytes, and whether it was. Apart from
+/// [`debug_text`], so that it is compiled once, here, not once per argument type in every
+/// crate (issue 25).
+fn bounded_text(shown: fmt::Arguments<'_>) -> (String, bool) {
+    let mut text = Bounded(String::new());
+    let cut = text.write_fmt(shown).is_err();
+    if cut {
+        text.0.push('…');
+    }
+    (text.0, cut)
+}
+
+/// A collection of more items than this is summarised, however short its text.
+const SHOWN_ITEMS: usize = 16;
+
+impl ArgText {
+    /// The text the label and the resume line show: the `Debug` text if it is one short line
+    /// of a whole value (`n = 100`, `path = "data.csv"`); else the type, the number of items
+    /// of a collection, and the start of the argument's fingerprint, which tells two values
+    /// apart (`rows = Vec<f64> of 1000000 items #3fa2c1d0`), so that a big or multi-line
+    /// argument (an array, a table) never fills the line.
+    fn shown(&self, fingerprint: u128) -> String {
+        let Some((debug, cut)) = &self.debug else {
+            return "_".to_owned();
+        };
+        let long = *cut || debug.contains('\n') || self.len.is_some_and(|len| len > SHOWN_ITEMS);
+        if !long {
+            return debug.clone();
+        }
+        let items = match self.len {
+            Some(1) => " of 1 item".to_owned(),
+            Some(len) => format!(" of {len} items"),
+            None => String::new(),
+        };
+        format!(
+            "{}{items} #{:08x}",
+            short_type_name(self.type_name),
+            (fingerprint >> 96) as u32
+        )
+    }
+}
+
+/// `name` without its paths: `alloc::vec::Vec<f64>` is `Vec<f64>`.
+fn short_type_name(name: &str) -> String {
+    let mut short = String::with_capacity(name.len());
+    let mut word = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            // A path segment: what follows replaces it.
+            word.clear();
+        } else if c == '_' || c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            short.push_str(&word);
+            word.clear();
+            short.push(c);
+        }
+    }
+    short.push_str(&word);
+    short
+}
 
 /// The key of a call from its arguments `(name, fingerprint, text)`; `None` when no argument
 /// has a fingerprint.
@@ -182,13 +309,16 @@ impl<T: ?Sized> ArgNoText for &Arg<'_, T> {}
 /// never find their checkpoint again. The message says to give `key = …`.
 #[track_caller]
 #[inline(never)]
-pub fn args_key<const N: usize>(function: &str, args: [(&str, ArgHash, String); N]) -> Option<Key> {
+pub fn args_key<const N: usize>(
+    function: &str,
+    args: [(&str, ArgHash, ArgText); N],
+) -> Option<Key> {
     // By value: the texts are dropped here, not in every annotated function.
     key_of_args(function, &args)
 }
 
 #[track_caller]
-fn key_of_args(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key> {
+fn key_of_args(function: &str, args: &[(&str, ArgHash, ArgText)]) -> Option<Key> {
     let mut hasher = Hash128::new();
     let mut text = String::new();
     let mut any = false;
@@ -201,7 +331,7 @@ fn key_of_args(function: &str, args: &[(&str, ArgHash, String)]) -> Option<Key> 
                 if !text.is_empty() {
                     text.push_str(", ");
                 }
-                let _ = write!(text, "{name} = {value}");
+                let _ = write!(text, "{name} = {}", value.shown(*hash));
             }
             ArgHash::Unordered(type_name) => panic!(
                 "resumable: {function}'s argument `{name}` is a `{type_name}`, whose order differs \
@@ -268,5 +398,97 @@ impl fmt::Write for Bounded {
             .unwrap_or(0);
         self.0.push_str(&text[..cut]);
         Err(fmt::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the generated code writes for an argument `x`.
+    macro_rules! text_of {
+        ($x:expr) => {
+            (&&&&Arg(&$x)).arg_text()
+        };
+    }
+
+    #[test]
+    fn a_short_value_is_shown_as_its_debug_text() {
+        assert_eq!(text_of!(100u64).shown(7), "100");
+        assert_eq!(text_of!("data.csv").shown(7), "\"data.csv\"");
+        assert_eq!(text_of!(vec![1u8, 2, 3]).shown(7), "[1, 2, 3]");
+    }
+
+    #[test]
+    fn a_big_collection_is_summarised_by_its_type_length_and_fingerprint() {
+        let rows = vec![0.5f64; 100_000];
+        assert_eq!(
+            text_of!(rows).shown(0x3fa2_c1d0 << 96),
+            "Vec<f64> of 100000 items #3fa2c1d0"
+        );
+        // More than 16 items, however short their text.
+        let small = vec![0u8; 17];
+        assert_eq!(
+            text_of!(small).shown(1 << 96),
+            "Vec<u8> of 17 items #00000001"
+        );
+        // A map: its length too.
+        let table: std::collections::BTreeMap<u64, u64> = (0..20).map(|i| (i, i)).collect();
+        assert_eq!(
+            text_of!(table).shown(0),
+            "BTreeMap<u64, u64> of 20 items #00000000"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_or_cut_text_is_summarised_without_a_length_where_there_is_none() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Grid {
+            rows: String,
+        }
+        let grid = Grid {
+            rows: "a\nb".to_owned(),
+        };
+        // `Debug` escapes the newline; a pretty-printing `Debug` would not.
+        assert_eq!(text_of!(grid).shown(0), "Grid { rows: \"a\\nb\" }");
+        struct Pretty;
+        impl fmt::Debug for Pretty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[[1, 2],\n [3, 4]]")
+            }
+        }
+        assert!(text_of!(Pretty).shown(0).starts_with("Pretty #"));
+        let long = "x".repeat(300);
+        assert_eq!(text_of!(long).shown(0), "String #00000000");
+    }
+
+    #[test]
+    fn an_argument_without_debug_is_an_underscore() {
+        struct Opaque;
+        assert_eq!(text_of!(Opaque).shown(0), "_");
+    }
+
+    #[test]
+    fn type_names_lose_their_paths() {
+        assert_eq!(short_type_name("alloc::vec::Vec<f64>"), "Vec<f64>");
+        assert_eq!(
+            short_type_name(
+                "ndarray::ArrayBase<ndarray::data_repr::OwnedRepr<f64>, ndarray::dimension::dim::Dim<[usize; 2]>>"
+            ),
+            "ArrayBase<OwnedRepr<f64>, Dim<[usize; 2]>>"
+        );
+        assert_eq!(short_type_name("&[u8]"), "&[u8]");
+    }
+
+    #[test]
+    fn a_borrowed_collection_has_its_length_too() {
+        let rows = vec![1.0f64; 40];
+        let borrowed: &[f64] = &rows;
+        assert_eq!(text_of!(borrowed).shown(0), "&[f64] of 40 items #00000000");
+        let whole: &Vec<f64> = &rows;
+        assert_eq!(text_of!(whole).shown(0), "&Vec<f64> of 40 items #00000000");
+        let short: &[u8] = &[1, 2];
+        assert_eq!(text_of!(short).shown(0), "[1, 2]");
     }
 }
