@@ -142,7 +142,7 @@ pub fn type_text<T: ?Sized>() -> ArgText {
 }
 
 /// An argument's text in the checkpoint's label and the resume line: its `Debug` text when
-/// that is short, else a summary (see [`ArgText::shown`]).
+/// that is short, else a summary (see `ArgText::shown`).
 pub struct ArgText {
     /// At most about 100 bytes of its `Debug` text (formatting stops there), and whether it
     /// was cut there; `None` without `Debug`.
