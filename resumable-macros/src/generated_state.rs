@@ -141,7 +141,7 @@ pub fn assertions(facts: &Facts, layout: &Layout) -> Vec<TokenStream> {
                 return quote_spanned!(ident.span()=>
                 let #codec = #rt::__private::codec_of(););
             }
-            let check = quote_spanned!(ident.span()=> let #codec = #rt::__private::codec(&#place););
+            let check = quote_spanned!(ident.span()=> let #codec = (&&#rt::__private::CodecOf(&#place)).codec(););
             let append_only = append_only(facts, ident, place, codec);
             // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
             let not_shared = quote_spanned! {ident.span()=>

@@ -6,10 +6,10 @@ fn collect(n: u64, path: &str) -> Result<Vec<String>, std::io::Error> {
     let mut bytes = 0usize;
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = ::resumable::__private::codec(&lines);
+    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&lines)).codec();
     let __resumable_codec_0 = ::resumable::__private::append_only(&lines, __resumable_codec_0);
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&lines)).sharing());
-    let __resumable_codec_1 = ::resumable::__private::codec(&bytes);
+    let __resumable_codec_1 = (&&::resumable::__private::CodecOf(&bytes)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&bytes)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         (&&::resumable::__private::ErrorRoute::<Result<Vec<String>, std::io::Error>>::new())

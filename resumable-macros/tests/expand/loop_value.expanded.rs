@@ -8,7 +8,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
     let mut __resumable_loop_value = ::core::option::Option::None;
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = ::resumable::__private::codec(&out);
+    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&out)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&out)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         (&&::resumable::__private::ErrorRoute::<(usize, Vec<Point>)>::new()).route(__resumable_err)

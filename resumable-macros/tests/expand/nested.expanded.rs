@@ -19,11 +19,11 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let mut losses = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
     let mut __resumable_position: (u64, u64) = (0, 0);
-    let __resumable_codec_0 = ::resumable::__private::codec(&__resumable_position);
+    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&__resumable_position)).codec();
     ::resumable::__private::not_shared(
         (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
     );
-    let __resumable_codec_1 = ::resumable::__private::codec(&losses);
+    let __resumable_codec_1 = (&&::resumable::__private::CodecOf(&losses)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&losses)).sharing());
     let __resumable_codec_2 = ::resumable::__private::codec_of();
     let __resumable_codec_3 = ::resumable::__private::codec_of();

@@ -21,7 +21,7 @@ impl Grid {
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
         let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-        let __resumable_codec_0 = ::resumable::__private::codec(&(*self));
+        let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&(*self))).codec();
         ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&(*self))).sharing());
         let mut __resumable_run = match ::resumable::__private::Run::start(
             &::resumable::__private::Spec {

@@ -11,7 +11,7 @@ pub use crate::run::round_trip::Comparison;
 use crate::run::save::Encoded;
 use crate::run::save::{STRING_TAIL_CHECKED, Save};
 
-/// How one state binding is saved and restored; checking `T: State` once, in [`codec`], keeps
+/// How one state binding is saved and restored; checking `T: State` once, in [`CodecOf`], keeps
 /// the calls through it free of further errors when the check fails.
 pub struct Codec<T> {
     /// Writes the binding into a checkpoint.
@@ -41,13 +41,47 @@ impl<T> Clone for Codec<T> {
 
 impl<T> Copy for Codec<T> {}
 
-/// Checks, at the binding's span, that a state binding can be saved and restored.
-#[inline(always)]
-pub fn codec<T: State>(_: &T) -> Codec<T> {
-    codec_of()
+/// A state binding, asked for its [`Codec`] by autoref specialization:
+/// `(&&CodecOf(&value)).codec()` finds a codec of the runtime's own for a type without serde
+/// (a candle `Tensor` or `Var`, with the `candle` feature), else [`SerdeCodec`]'s, which checks
+/// `T: State` at the binding.
+pub struct CodecOf<'a, T>(pub &'a T);
+
+/// The codec of a serde type: the usual one.
+pub trait SerdeCodec<T> {
+    /// [`codec_of`], where `T: State` fails to compile at the binding.
+    #[inline(always)]
+    fn codec(&self) -> Codec<T>
+    where
+        T: State,
+    {
+        codec_of()
+    }
 }
 
-/// [`codec`] for a binding whose type the code after this call decides: a binding declared
+impl<T> SerdeCodec<T> for CodecOf<'_, T> {}
+
+/// The codec of a type the runtime saves itself (the `candle` feature's tensors).
+pub trait OwnCodec<T> {
+    /// Its codec.
+    fn codec(&self) -> Codec<T>;
+}
+
+#[cfg(feature = "candle")]
+impl OwnCodec<candle_core::Tensor> for &CodecOf<'_, candle_core::Tensor> {
+    fn codec(&self) -> Codec<candle_core::Tensor> {
+        crate::candle::tensor_codec()
+    }
+}
+
+#[cfg(feature = "candle")]
+impl OwnCodec<candle_core::Var> for &CodecOf<'_, candle_core::Var> {
+    fn codec(&self) -> Codec<candle_core::Var> {
+        crate::candle::var_codec()
+    }
+}
+
+/// The codec of a serde type, for a binding whose type the code after this call decides: a binding declared
 /// between the loops of a nest (`inner = 'label`), whose shape the checkpoint needs before the
 /// outer loop runs.
 #[inline(always)]

@@ -34,6 +34,28 @@ impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     }
 }
 
+/// `Watched` of a candle `Tensor` or `Var` (the `candle` feature): the hash of all its bytes, so
+/// that a `Var` the loop changes through `Var::set` without holding it as state is refused at
+/// the next save, and a tensor it only reads is checked unchanged.
+pub trait WatchedTensor {
+    /// The hash of its dtype, dims and data.
+    fn print(&self) -> Option<u64>;
+}
+
+#[cfg(feature = "candle")]
+impl WatchedTensor for &Watched<'_, candle_core::Tensor> {
+    fn print(&self) -> Option<u64> {
+        Some(crate::candle::fingerprint(self.0))
+    }
+}
+
+#[cfg(feature = "candle")]
+impl WatchedTensor for &Watched<'_, candle_core::Var> {
+    fn print(&self) -> Option<u64> {
+        Some(crate::candle::fingerprint(self.0.as_tensor()))
+    }
+}
+
 /// `Watched` of a `Hash` binding (a type with a `Cell` or an atomic inside has no `Hash`).
 pub trait WatchedHash {
     /// Its `Hash` fed to XXH3 (compared within one run only, so not the stored FNV).

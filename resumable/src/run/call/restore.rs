@@ -216,6 +216,13 @@ impl Restore {
         self.value()
     }
 
+    /// The error for a value that decoded but does not hold what its type needs (a tensor's
+    /// bytes of another length than its header says): the checkpoint is damaged.
+    pub fn damaged(&self, problem: String) -> Error {
+        outputs::refused();
+        Error::corrupt(&self.path, problem)
+    }
+
     fn decode_failed(&self, err: DecodeError) -> Error {
         // The prelude's `io::Output` leaves its file as it is.
         outputs::refused();

@@ -1,0 +1,256 @@
+//! candle's tensors as loop state and in saved bundles (the `candle` feature).
+//!
+//! A `#[resumable]` loop's state may be a `candle_core::Var` (a model's weights) or a
+//! `candle_core::Tensor`: `let mut w = Var::zeros((16, 1), DType::F32, &dev)?` is saved at each
+//! checkpoint and restored on resume bit for bit, with its dtype, shape and device. A `Var` is
+//! restored **in place** (`Var::set`), so every clone of it (the one an optimizer holds, the
+//! one a model's layer holds) sees the restored weights, as they would have seen the weights of
+//! the uninterrupted run. A `Var` declared without `mut` is not state, and the loop that
+//! changes it through `Var::set` is refused at compile time: declare it `let mut`.
+//!
+//! The bytes are safetensors' layout (the field's format for tensors: little-endian, in the
+//! tensor's logical order), after a header of the dtype and the dims; a header that does not
+//! parse, or data of another length than the header says, is refused as a damaged checkpoint.
+//!
+//! For a bundle saved with [`save`](crate::save) and [`load`](crate::load), a tensor field takes
+//! `#[serde(with = "resumable::candle::tensor")]` (or `…::var` for a `Var`); it loads onto the
+//! CPU.
+
+use std::borrow::Cow;
+
+use candle_core::{DType, Device, Tensor, Var};
+use safetensors::View;
+use serde::{Deserialize, Deserializer, Serializer};
+
+use crate::__private::Codec;
+use crate::run::call::Restore;
+use crate::run::save::Save;
+
+/// A tensor's header and bytes, as one byte string: `(dtype, dims)` in postcard, then the data.
+/// One `Vec<u8>`, so that a restore reads it with one copy (the runtime's bulk path).
+fn encode(tensor: &Tensor) -> Vec<u8> {
+    let header = postcard::to_allocvec(&(tensor.dtype().as_str(), tensor.dims()))
+        .expect("a dtype name and a list of dims serialize");
+    // Copies a tensor on a GPU to the CPU first.
+    let data: Cow<'_, [u8]> = View::data(&tensor);
+    let mut bytes = Vec::with_capacity(header.len() + data.len());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&data);
+    bytes
+}
+
+/// The tensor [`encode`] wrote, on `device`; the problem in words if the bytes do not hold one.
+fn decode(bytes: &[u8], device: &Device) -> Result<Tensor, String> {
+    let ((dtype, dims), data): ((String, Vec<usize>), _) = postcard::take_from_bytes(bytes)
+        .map_err(|err| format!("a tensor's header does not decode ({err})"))?;
+    let dtype: DType = dtype
+        .parse()
+        .map_err(|_| format!("a tensor's dtype `{dtype}` is not one candle knows"))?;
+    let elements = dims
+        .iter()
+        .try_fold(1usize, |n, &dim| n.checked_mul(dim))
+        .ok_or("a tensor's dims overflow")?;
+    // Sub-byte dtypes (f4, f6) are stored one byte per element by candle.
+    let expected = elements.checked_mul(dtype.size_in_bytes().max(1));
+    if expected != Some(data.len()) {
+        return Err(format!(
+            "a tensor of dtype {} and dims {dims:?} is {} bytes, but {} were saved",
+            dtype.as_str(),
+            expected.map_or("too many".to_owned(), |n| n.to_string()),
+            data.len()
+        ));
+    }
+    Tensor::from_raw_buffer(data, dtype, &dims, device)
+        .map_err(|err| format!("candle cannot make the saved tensor ({err})"))
+}
+
+/// A watched tensor's fingerprint: the hash of its dtype, dims and data (all of it: a `Var`
+/// changed anywhere must not pass as unchanged).
+pub(crate) fn fingerprint(tensor: &Tensor) -> u64 {
+    use std::hash::Hasher as _;
+    let mut hasher = crate::format::hash::Hash128::new();
+    hasher.write(tensor.dtype().as_str().as_bytes());
+    for dim in tensor.dims() {
+        hasher.write(&dim.to_le_bytes());
+    }
+    hasher.write(&View::data(&tensor));
+    hasher.finish()
+}
+
+/// The structure a checkpoint records for a tensor binding: a checkpoint of a tensor of another
+/// dtype or shape is refused as saved with different state, before anything is restored.
+fn shape_text(kind: &str, tensor: Option<&Tensor>) -> String {
+    match tensor {
+        Some(tensor) => format!(
+            "candle {kind}<{}>{:?}",
+            tensor.dtype().as_str(),
+            tensor.dims()
+        ),
+        None => format!("candle {kind}"),
+    }
+}
+
+/// The state of a decoded tensor's bytes, read as one `Vec<u8>`.
+fn read(restore: &mut Restore, device: &Device) -> Result<Tensor, crate::Error> {
+    let bytes: Vec<u8> = restore.value()?;
+    decode(&bytes, device).map_err(|problem| restore.damaged(problem))
+}
+
+/// How a `Tensor` binding is saved and restored.
+pub(crate) fn tensor_codec() -> Codec<Tensor> {
+    Codec {
+        save: |save: &mut Save<'_>, tensor: &Tensor| save.value(&encode(tensor)),
+        load: |restore, place: &mut Tensor| {
+            *place = read(restore, &place.device().clone())?;
+            Ok(())
+        },
+        take: |restore, old: Tensor| {
+            let device = old.device().clone();
+            drop(old);
+            read(restore, &device)
+        },
+        fresh: |restore| read(restore, &Device::Cpu),
+        shape: |tensor| shape_text("Tensor", tensor),
+        // The bytes are the tensor's own, by construction: nothing to compare.
+        check: |_, _, _| {},
+    }
+}
+
+/// How a `Var` binding is saved and restored: in place, so its clones see the restored value.
+pub(crate) fn var_codec() -> Codec<Var> {
+    Codec {
+        save: |save: &mut Save<'_>, var: &Var| save.value(&encode(var.as_tensor())),
+        load: |restore, place: &mut Var| set(restore, place),
+        take: |restore, old: Var| {
+            set(restore, &old)?;
+            Ok(old)
+        },
+        // A `Var` behind the caller's `&mut` would be replaced, not set: the clones the caller
+        // gave an optimizer would keep the old weights. Refused, before anything is used.
+        fresh: |restore| {
+            Err(restore.damaged(
+                "a `candle_core::Var` behind a `&mut` parameter cannot be restored in place; \
+                 declare it in the function (`let mut w = …`) or pass it by value"
+                    .to_owned(),
+            ))
+        },
+        shape: |var| shape_text("Var", var.map(Var::as_tensor)),
+        check: |_, _, _| {},
+    }
+}
+
+/// Decodes the saved tensor whole, then copies it into `var`'s storage.
+fn set(restore: &mut Restore, var: &Var) -> Result<(), crate::Error> {
+    let tensor = read(restore, var.device())?;
+    var.set(&tensor)
+        .map_err(|err| restore.damaged(format!("the saved weights do not fit the `Var` ({err})")))
+}
+
+/// `#[serde(with = "resumable::candle::tensor")]`: a `Tensor` field of a bundle, as its dtype,
+/// dims and safetensors bytes; it loads onto the CPU.
+pub mod tensor {
+    use super::*;
+
+    /// Writes `tensor` as one byte string.
+    ///
+    /// # Errors
+    /// Only the serializer's own.
+    pub fn serialize<S: Serializer>(tensor: &Tensor, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&encode(tensor))
+    }
+
+    /// Reads a tensor written by [`serialize`], onto the CPU.
+    ///
+    /// # Errors
+    /// If the bytes do not hold a tensor (a header that does not parse, data of another length
+    /// than its dtype and dims).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tensor, D::Error> {
+        let bytes = Vec::<u8>::deserialize(deserializer)?;
+        decode(&bytes, &Device::Cpu).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `#[serde(with = "resumable::candle::var")]`: a `Var` field of a bundle, as
+/// [`tensor`] writes it; it loads onto the CPU as a new `Var`.
+pub mod var {
+    use super::*;
+
+    /// Writes `var`'s tensor as one byte string.
+    ///
+    /// # Errors
+    /// Only the serializer's own.
+    pub fn serialize<S: Serializer>(var: &Var, serializer: S) -> Result<S::Ok, S::Error> {
+        tensor::serialize(var.as_tensor(), serializer)
+    }
+
+    /// Reads a `Var` written by [`serialize`], onto the CPU.
+    ///
+    /// # Errors
+    /// As [`tensor::deserialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Var, D::Error> {
+        let tensor = tensor::deserialize(deserializer)?;
+        Var::from_tensor(&tensor).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dtype_comes_back_bit_for_bit_with_its_shape() {
+        let base = Tensor::arange(0f32, 24., &Device::Cpu)
+            .unwrap()
+            .affine(0.37, -1.1)
+            .unwrap()
+            .reshape((2, 3, 4))
+            .unwrap();
+        for dtype in [
+            DType::U8,
+            DType::U32,
+            DType::I64,
+            DType::BF16,
+            DType::F16,
+            DType::F32,
+            DType::F64,
+        ] {
+            let tensor = base.to_dtype(dtype).unwrap();
+            let back = decode(&encode(&tensor), &Device::Cpu).unwrap();
+            assert_eq!(back.dtype(), dtype);
+            assert_eq!(back.dims(), &[2, 3, 4]);
+            assert_eq!(View::data(&&back), View::data(&&tensor), "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn a_non_contiguous_tensor_is_saved_in_its_logical_order() {
+        let tensor = Tensor::arange(0f64, 6., &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3))
+            .unwrap()
+            .t()
+            .unwrap();
+        let back = decode(&encode(&tensor), &Device::Cpu).unwrap();
+        assert_eq!(
+            back.to_vec2::<f64>().unwrap(),
+            tensor.to_vec2::<f64>().unwrap()
+        );
+    }
+
+    #[test]
+    fn bytes_that_do_not_hold_a_tensor_are_refused() {
+        let tensor = Tensor::ones((4, 4), DType::F32, &Device::Cpu).unwrap();
+        let bytes = encode(&tensor);
+        let short = decode(&bytes[..bytes.len() - 1], &Device::Cpu).unwrap_err();
+        assert!(short.contains("is 64 bytes, but 63 were saved"), "{short}");
+        let mut renamed = bytes.clone();
+        // The dtype's name: its length byte, then `f32`.
+        renamed[1..4].copy_from_slice(b"q32");
+        let unknown = decode(&renamed, &Device::Cpu).unwrap_err();
+        assert!(
+            unknown.contains("`q32` is not one candle knows"),
+            "{unknown}"
+        );
+        assert!(decode(&[], &Device::Cpu).unwrap_err().contains("header"));
+    }
+}
