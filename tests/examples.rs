@@ -202,3 +202,42 @@ fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
     );
     assert_eq!(resumed.stdout, uninterrupted.stdout, "{stderr}");
 }
+
+/// `train_candle`, as the README shows it: a candle network killed with SIGKILL while it
+/// trains, run again with the same command, ends with the uninterrupted run's weights, bit for
+/// bit (the hash of every weight's bits), and says where it resumed.
+#[test]
+fn train_candle_killed_and_run_again_ends_with_the_same_weights() {
+    let run = |dir: &Path, delay_us: &str| {
+        let mut command = Command::new(example("train_candle"));
+        command
+            .args(["1500", delay_us])
+            .current_dir(dir)
+            .env("RESUMABLE_DIR", dir.join("ckpt"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let reference = scratch("train-candle-reference");
+    let uninterrupted = run(&reference, "0").output().unwrap();
+    assert!(uninterrupted.status.success());
+    assert!(String::from_utf8_lossy(&uninterrupted.stdout).starts_with("weights "));
+
+    let dir = scratch("train-candle");
+    // 1500 steps of at least 1 ms each; killed after the first checkpoint (step 100).
+    let mut child = run(&dir, "1000").spawn().unwrap();
+    let started = Instant::now();
+    while !dir.join("ckpt").read_dir().is_ok_and(|mut files| {
+        files.any(|file| file.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".ckpt")))
+    }) {
+        assert!(started.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed = run(&dir, "0").output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming train at iteration "), "{stderr}");
+    assert_eq!(resumed.stdout, uninterrupted.stdout, "{stderr}");
+}

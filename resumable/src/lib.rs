@@ -628,12 +628,13 @@ pub fn request_stop() {
 /// `state(a, b)` lists it exactly; `skip(a)` leaves a binding out, which a resumed run starts
 /// fresh: only for what never changes the result (a scratch buffer, a cache, a log file, a
 /// connection). Each state binding must be `serde::Serialize` and
-/// `serde::de::DeserializeOwned`; otherwise compilation fails at the binding, with what to
-/// use instead: for an RNG, a generator that serializes (`rand_chacha::ChaCha8Rng` with its
-/// `serde` feature, the same stream as rand's `ChaCha8Rng`) or a fresh one in each iteration
-/// seeded from the item or the epoch; for a reader, the loop's iterator (`for line in lines`)
-/// or a position (an index, a byte offset). Statics are not state: a loop that changes one is refused at
-/// compile time, with how to keep its value in a `let mut` binding instead. The loop's index
+/// `serde::de::DeserializeOwned` (or, with the `candle` feature, a candle `Tensor` or `Var`:
+/// see the `resumable::candle` module); otherwise compilation fails at the
+/// binding, with what to use instead: for an RNG, a generator that serializes
+/// (`rand_chacha::ChaCha8Rng` with its `serde` feature, the same stream as rand's
+/// `ChaCha8Rng`) or a fresh one in each iteration seeded from the item or the epoch; for a
+/// reader, the loop's iterator (`for line in lines`) or a position (an index, a byte offset).
+/// Statics are not state: a loop that changes one is refused at compile time, with how to keep its value in a `let mut` binding instead. The loop's index
 /// (the completed iterations) is saved with it. Everything else — the other arguments, the
 /// other bindings, the iterator — is computed again by the next run, so it must come out the
 /// same; every input on entry is the checkpoint's key (see [Keys](#keys)), so a call with
