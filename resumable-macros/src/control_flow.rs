@@ -251,7 +251,12 @@ impl VisitMut for ControlFlow {
             Expr::Try(try_expr) => {
                 self.visit_expr_mut(&mut try_expr.expr);
                 let span = try_expr.question_token.span;
-                let inner = &try_expr.expr;
+                // `(a - b)?` becomes a call's argument: without its parentheses, which there
+                // would trip `unused_parens` in the user's code.
+                let mut inner = &*try_expr.expr;
+                while let Expr::Paren(paren) = inner {
+                    inner = &paren.expr;
+                }
                 let handed_back = &self.handed_back;
                 let value =
                     syn::Ident::new("__resumable_value", Span::mixed_site().located_at(span));

@@ -1,7 +1,8 @@
 //! Forms that must compile as they do without the attribute, here under `deny(warnings)`: a
 //! body that is one `if`, or on one line; state threaded by value, or returned from inside the
 //! loop; a struct literal as the first update; `anyhow::bail!`; a `loop` whose value is used;
-//! several top-level loops.
+//! several top-level loops; `(a - b)?`, whose parentheses the rewrite of `?` must not leave
+//! in a call's argument.
 #![deny(warnings)]
 
 use resumable::resumable;
@@ -118,8 +119,20 @@ fn summary(xs: Vec<u64>) -> (u64, u64) {
     (total, best)
 }
 
+#[resumable(every = 10, name = "ui-pass-try-in-parentheses")]
+fn differences(values: &[i64]) -> Result<i64, std::num::TryFromIntError> {
+    let mut total = 0i64;
+    for pair in values.windows(2) {
+        total += u32::try_from(pair[1] - pair[0])? as i64;
+        total += i64::from(u8::try_from((pair[1] - pair[0]) % 7)?);
+    }
+    Ok(total)
+}
+
 fn main() {
     std::env::set_current_dir(std::env::temp_dir()).unwrap();
+    assert_eq!(differences(&[1, 4, 9]).unwrap(), 8 + 3 + 5);
+    assert!(differences(&[9, 4]).is_err());
     assert_eq!(evens(10), 5);
     assert_eq!(split(10), (10, 35));
     assert_eq!(threaded(25), 25);
