@@ -31,12 +31,39 @@ use crate::run::save::Save;
 fn encode(tensor: &Tensor) -> Vec<u8> {
     let header = postcard::to_allocvec(&(tensor.dtype().as_str(), tensor.dims()))
         .expect("a dtype name and a list of dims serialize");
-    // Copies a tensor on a GPU to the CPU first.
+    with_data(tensor, |data| {
+        let mut bytes = Vec::with_capacity(header.len() + data.len());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(data);
+        bytes
+    })
+}
+
+/// `tensor`'s data in safetensors' layout, handed to `read`: the tensor's own memory where it
+/// is that already (a contiguous tensor of plain numbers on the CPU of a little-endian
+/// machine), else a copy (candle's `View::data`, which brings a tensor on a GPU over first).
+fn with_data<R>(tensor: &Tensor, read: impl FnOnce(&[u8]) -> R) -> R {
+    use candle_core::{CpuStorage, Storage};
+    if cfg!(target_endian = "little") {
+        let (storage, layout) = tensor.storage_and_layout();
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            let own: Option<&[u8]> = match cpu {
+                CpuStorage::U8(v) => Some(&v[start..end]),
+                CpuStorage::U32(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                CpuStorage::I16(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                CpuStorage::I32(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                CpuStorage::I64(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                CpuStorage::F32(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                CpuStorage::F64(v) => Some(bytemuck::cast_slice(&v[start..end])),
+                _ => None,
+            };
+            if let Some(own) = own {
+                return read(own);
+            }
+        }
+    }
     let data: Cow<'_, [u8]> = View::data(&tensor);
-    let mut bytes = Vec::with_capacity(header.len() + data.len());
-    bytes.extend_from_slice(&header);
-    bytes.extend_from_slice(&data);
-    bytes
+    read(&data)
 }
 
 /// The tensor [`encode`] wrote, on `device`; the problem in words if the bytes do not hold one.
@@ -73,7 +100,7 @@ pub(crate) fn fingerprint(tensor: &Tensor) -> u64 {
     for dim in tensor.dims() {
         hasher.write(&dim.to_le_bytes());
     }
-    hasher.write(&View::data(&tensor));
+    with_data(tensor, |data| hasher.write(data));
     hasher.finish()
 }
 
@@ -219,6 +246,26 @@ mod tests {
             assert_eq!(back.dtype(), dtype);
             assert_eq!(back.dims(), &[2, 3, 4]);
             assert_eq!(View::data(&&back), View::data(&&tensor), "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn a_view_into_a_larger_tensor_saves_only_its_own_elements() {
+        let whole = Tensor::arange(0f32, 12., &Device::Cpu)
+            .unwrap()
+            .reshape((4, 3))
+            .unwrap();
+        // Rows 1 and 2: contiguous, at an offset into the storage.
+        let rows = whole.narrow(0, 1, 2).unwrap();
+        let back = decode(&encode(&rows), &Device::Cpu).unwrap();
+        assert_eq!(
+            back.to_vec2::<f32>().unwrap(),
+            vec![vec![3., 4., 5.], vec![6., 7., 8.]]
+        );
+        for dtype in [DType::BF16, DType::F16, DType::I64] {
+            let typed = rows.to_dtype(dtype).unwrap();
+            let back = decode(&encode(&typed), &Device::Cpu).unwrap();
+            assert_eq!(View::data(&&back), View::data(&&typed), "{dtype:?}");
         }
     }
 
