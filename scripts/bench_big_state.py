@@ -11,6 +11,7 @@
     python3 scripts/bench_big_state.py                 # 10 MB, 100 MB, 1 GB
     SIZES_MB=200,1000 python3 scripts/bench_big_state.py
     WRITTEN=1 SIZES_MB=200 python3 scripts/bench_big_state.py  # state resident before the loop
+    TENSOR=1 SIZES_MB=100 python3 scripts/bench_big_state.py   # the same as a candle `Var`
     BIG_STATE_BIN=path/to/resumable-big-state python3 scripts/bench_big_state.py  # another build
 
 With WRITTEN=1 the program builds its state element by element (`--written`), so all of it
@@ -24,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES_MB = [int(s) for s in os.environ.get("SIZES_MB", "10,100,1000").split(",")]
 STEPS = 6
 WRITTEN = os.environ.get("WRITTEN", "") not in ("", "0")
+TENSOR = os.environ.get("TENSOR", "") not in ("", "0")
 
 def disk_bytes(path):
     total = 0
@@ -48,7 +50,7 @@ def main():
         scratch = tempfile.mkdtemp(prefix="resumable-big-")
         ckpt = os.path.join(scratch, "ckpt")
         os.makedirs(ckpt)
-        argv = [binary, str(length), str(STEPS)] + (["--written"] if WRITTEN else [])
+        argv = [binary, str(length), str(STEPS)] + (["--written"] if WRITTEN else []) + (["--tensor"] if TENSOR else [])
         first = measure(argv + ["--fail-at", "5", "--times"], ckpt)
         if first["code"] == 0:
             sys.exit(f"run 1 did not fail as asked: {first['err']}")

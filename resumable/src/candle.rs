@@ -8,9 +8,13 @@
 //! the uninterrupted run. A `Var` declared without `mut` is not state, and the loop that
 //! changes it through `Var::set` is refused at compile time: declare it `let mut`.
 //!
-//! The bytes are safetensors' layout (the field's format for tensors: little-endian, in the
-//! tensor's logical order), after a header of the dtype and the dims; a header that does not
-//! parse, or data of another length than the header says, is refused as a damaged checkpoint.
+//! A state tensor's data is saved as the runtime's bulk path reads it back (an `f32` or `f64`
+//! tensor as a `Vec` of its numbers, straight from the tensor's memory; any other dtype as its
+//! bytes in safetensors' layout, the field's format for tensors: little-endian, in logical
+//! order); its dtype and dims are in the checkpoint's shape text, so a checkpoint of a tensor
+//! of another dtype or shape is refused before anything is read, and data of another length is
+//! refused as a damaged checkpoint. A resume holds a `Var` about twice (its storage and the
+//! decoded numbers, which `Var::set` copies in); a `Tensor` once.
 //!
 //! For a bundle saved with [`save`](crate::save) and [`load`](crate::load), a tensor field takes
 //! `#[serde(with = "resumable::candle::tensor")]` (or `…::var` for a `Var`); it loads onto the
@@ -26,8 +30,8 @@ use crate::__private::Codec;
 use crate::run::call::Restore;
 use crate::run::save::Save;
 
-/// A tensor's header and bytes, as one byte string: `(dtype, dims)` in postcard, then the data.
-/// One `Vec<u8>`, so that a restore reads it with one copy (the runtime's bulk path).
+/// A tensor in a bundle: its header and bytes, as one byte string: `(dtype, dims)` in
+/// postcard, then the data.
 fn encode(tensor: &Tensor) -> Vec<u8> {
     let header = postcard::to_allocvec(&(tensor.dtype().as_str(), tensor.dims()))
         .expect("a dtype name and a list of dims serialize");
@@ -117,28 +121,108 @@ fn shape_text(kind: &str, tensor: Option<&Tensor>) -> String {
     }
 }
 
-/// The state of a decoded tensor's bytes, read as one `Vec<u8>`.
-fn read(restore: &mut Restore, device: &Device) -> Result<Tensor, crate::Error> {
-    let bytes: Vec<u8> = restore.value()?;
-    decode(&bytes, device).map_err(|problem| restore.damaged(problem))
+/// A state tensor's data, written as the runtime's bulk path reads it back: an `f32` or `f64`
+/// tensor as a `Vec` of its numbers, any other as a `Vec<u8>` of its bytes. No header: the
+/// checkpoint's shape text holds the dtype and dims (see [`shape_text`]), and a checkpoint of
+/// others is refused before its state is read.
+fn save_data(save: &mut Save<'_>, tensor: &Tensor) {
+    match tensor.dtype() {
+        DType::F32 => with_numbers::<f32>(tensor, |numbers| save.value(numbers)),
+        DType::F64 => with_numbers::<f64>(tensor, |numbers| save.value(numbers)),
+        _ => with_data(tensor, |bytes| save.value(bytes)),
+    }
+}
+
+/// `tensor`'s numbers in order, handed to `read`: its own memory where it is contiguous on the
+/// CPU, else a copy.
+fn with_numbers<T: candle_core::WithDType>(tensor: &Tensor, read: impl FnOnce(&[T])) {
+    {
+        let (storage, layout) = tensor.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+            && let Ok(numbers) = T::cpu_storage_as_slice(cpu)
+        {
+            return read(&numbers[start..end]);
+        }
+    }
+    let numbers = tensor
+        .flatten_all()
+        .and_then(|flat| flat.to_vec1::<T>())
+        .expect("a tensor's numbers can be read in its own dtype");
+    read(&numbers);
+}
+
+/// The tensor saved by [`save_data`], of `dtype` and `dims` (the checkpoint's shape text
+/// matched them), on `device`.
+fn read_data(
+    restore: &mut Restore,
+    dtype: DType,
+    dims: &[usize],
+    device: &Device,
+) -> Result<Tensor, crate::Error> {
+    let elements: usize = dims.iter().product();
+    let wrong = |found: usize, unit: &str| {
+        format!(
+            "a tensor of dtype {} and dims {dims:?} has {elements} elements, but {found} {unit} \
+             were saved",
+            dtype.as_str()
+        )
+    };
+    let made = match dtype {
+        DType::F32 => {
+            let numbers: Vec<f32> = restore.value()?;
+            if numbers.len() != elements {
+                return Err(restore.damaged(wrong(numbers.len(), "numbers")));
+            }
+            Tensor::from_vec(numbers, dims, device)
+        }
+        DType::F64 => {
+            let numbers: Vec<f64> = restore.value()?;
+            if numbers.len() != elements {
+                return Err(restore.damaged(wrong(numbers.len(), "numbers")));
+            }
+            Tensor::from_vec(numbers, dims, device)
+        }
+        _ => {
+            let bytes: Vec<u8> = restore.value()?;
+            if Some(bytes.len()) != elements.checked_mul(dtype.size_in_bytes().max(1)) {
+                return Err(restore.damaged(wrong(bytes.len(), "bytes")));
+            }
+            Tensor::from_raw_buffer(&bytes, dtype, dims, device)
+        }
+    };
+    made.map_err(|err| restore.damaged(format!("candle cannot make the saved tensor ({err})")))
+}
+
+/// The refusal of a tensor behind the caller's `&mut`: restored whole, it would need a dtype
+/// and dims the restore does not have, and a `Var` would be replaced, not set (the clones the
+/// caller gave an optimizer would keep the old weights).
+fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Error {
+    restore.damaged(format!(
+        "a candle `{kind}` behind a `&mut` parameter cannot be restored; declare it in the \
+         function (`let mut w = …`) or pass it by value"
+    ))
 }
 
 /// How a `Tensor` binding is saved and restored.
 pub(crate) fn tensor_codec() -> Codec<Tensor> {
     Codec {
-        save: |save: &mut Save<'_>, tensor: &Tensor| save.value(&encode(tensor)),
+        save: save_data,
         load: |restore, place: &mut Tensor| {
-            *place = read(restore, &place.device().clone())?;
+            let (dtype, dims, device) =
+                (place.dtype(), place.dims().to_vec(), place.device().clone());
+            *place = read_data(restore, dtype, &dims, &device)?;
             Ok(())
         },
         take: |restore, old: Tensor| {
-            let device = old.device().clone();
+            let (dtype, dims, device) = (old.dtype(), old.dims().to_vec(), old.device().clone());
+            // The old value goes first: a resume holds the tensor once.
             drop(old);
-            read(restore, &device)
+            read_data(restore, dtype, &dims, &device)
         },
-        fresh: |restore| read(restore, &Device::Cpu),
+        fresh: |restore| Err(behind_a_reference(restore, "Tensor")),
         shape: |tensor| shape_text("Tensor", tensor),
-        // The bytes are the tensor's own, by construction: nothing to compare.
+        // The numbers are the tensor's own, by construction: nothing to compare.
         check: |_, _, _| {},
     }
 }
@@ -146,21 +230,13 @@ pub(crate) fn tensor_codec() -> Codec<Tensor> {
 /// How a `Var` binding is saved and restored: in place, so its clones see the restored value.
 pub(crate) fn var_codec() -> Codec<Var> {
     Codec {
-        save: |save: &mut Save<'_>, var: &Var| save.value(&encode(var.as_tensor())),
+        save: |save: &mut Save<'_>, var: &Var| save_data(save, var.as_tensor()),
         load: |restore, place: &mut Var| set(restore, place),
         take: |restore, old: Var| {
             set(restore, &old)?;
             Ok(old)
         },
-        // A `Var` behind the caller's `&mut` would be replaced, not set: the clones the caller
-        // gave an optimizer would keep the old weights. Refused, before anything is used.
-        fresh: |restore| {
-            Err(restore.damaged(
-                "a `candle_core::Var` behind a `&mut` parameter cannot be restored in place; \
-                 declare it in the function (`let mut w = …`) or pass it by value"
-                    .to_owned(),
-            ))
-        },
+        fresh: |restore| Err(behind_a_reference(restore, "Var")),
         shape: |var| shape_text("Var", var.map(Var::as_tensor)),
         check: |_, _, _| {},
     }
@@ -168,7 +244,7 @@ pub(crate) fn var_codec() -> Codec<Var> {
 
 /// Decodes the saved tensor whole, then copies it into `var`'s storage.
 fn set(restore: &mut Restore, var: &Var) -> Result<(), crate::Error> {
-    let tensor = read(restore, var.device())?;
+    let tensor = read_data(restore, var.dtype(), var.dims(), var.device())?;
     var.set(&tensor)
         .map_err(|err| restore.damaged(format!("the saved weights do not fit the `Var` ({err})")))
 }

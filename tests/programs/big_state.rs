@@ -3,14 +3,15 @@
 //! small filesystem; `scripts/bench_big_state.py` measures its memory, disk and time.
 //!
 //! ```text
-//! resumable-big-state LEN STEPS [--written | --struct] [--fail-at K] [--times] [--peak-memory]
+//! resumable-big-state LEN STEPS [--written | --struct | --tensor] [--fail-at K] [--times] [--peak-memory]
 //! ```
 //!
 //! The state starts as `vec![0.0; len]`, whose pages the kernel maps only when the first step
 //! writes them; with `--written` it is built element by element (`(0..len).map(…).collect()`),
 //! all of it resident before the loop, so a resume that decoded beside it would hold it twice.
 //! `--struct` is `--written` with the vector inside a derived struct, whose `Deserialize` has
-//! no in-place form.
+//! no in-place form. `--tensor` is `--written` as a candle `Var` (the `candle` feature),
+//! changed in place each step through `Var::set`.
 //! Prints the sum of the final state (`{:?}`, so bit for bit). With `--fail-at K`, step K
 //! panics before it changes the state (so the failure saves at K). With `--times`, prints to
 //! stderr how long the loop stood between two steps (each gap holds one checkpoint), a line
@@ -76,13 +77,40 @@ fn job_struct(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 
     field.weights.iter().sum()
 }
 
+/// One step of `--tensor`: every weight changed, as [`advance`] does, through candle.
+fn advance_tensor(weights: &candle_core::Var, step: u64) -> candle_core::Result<()> {
+    weights.set(&weights.as_tensor().affine(0.5, step as f64 + 3.0)?)
+}
+
+#[resumable(every = 1, key = (len, steps), skip(last))]
+fn job_tensor(len: usize, steps: u64, fail_at: Option<u64>, times: bool) -> f64 {
+    let values: Vec<f64> = (0..len).map(|i| (i % 7) as f64).collect();
+    let mut weights = candle_core::Var::from_vec(values, len, &candle_core::Device::Cpu)
+        .expect("a vector makes a tensor");
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        if let Some(last) = last.filter(|_| times) {
+            eprintln!("gap_ms {:.1}", last.elapsed().as_secs_f64() * 1000.0);
+        }
+        if fail_at == Some(step) {
+            panic!("injected failure at step {step}");
+        }
+        advance_tensor(&weights, step).expect("a CPU tensor op");
+        last = Some(Instant::now());
+    }
+    weights
+        .sum_all()
+        .and_then(|sum| sum.to_scalar::<f64>())
+        .expect("a sum")
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |at: usize| args.get(at).and_then(|text| text.parse::<u64>().ok());
     let (Some(len), Some(steps)) = (number(0), number(1)) else {
         eprintln!(
-            "usage: resumable-big-state LEN STEPS [--written | --struct] [--fail-at K] [--times] \
-             [--peak-memory]"
+            "usage: resumable-big-state LEN STEPS [--written | --struct | --tensor] [--fail-at K] \
+             [--times] [--peak-memory]"
         );
         return ExitCode::from(2);
     };
@@ -99,6 +127,8 @@ fn main() -> ExitCode {
         .then_some(PeakReport);
     let sum = if args.iter().any(|arg| arg == "--struct") {
         job_struct(len as usize, steps, fail_at, times)
+    } else if args.iter().any(|arg| arg == "--tensor") {
+        job_tensor(len as usize, steps, fail_at, times)
     } else {
         job(len as usize, steps, written, fail_at, times)
     };
