@@ -190,3 +190,46 @@ fn a_bundle_of_tensors_round_trips_through_save_and_load() {
     assert_eq!(back.scale.to_vec1::<f64>().unwrap(), vec![0.25, 4.0]);
     assert_eq!(back.features, bundle.features);
 }
+
+static SHAPE_FAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+#[resumable(every = 2, name = "candle-shape", key = ())]
+fn three_weights(n: u64) -> f32 {
+    let mut w = Var::ones(3, DType::F32, &Device::Cpu).unwrap();
+    for i in 0..n {
+        if SHAPE_FAIL_AT.load(SeqCst) == i {
+            panic!("failing {i}");
+        }
+        w.set(&(w.as_tensor() * 1.5).unwrap()).unwrap();
+    }
+    w.sum_all().unwrap().to_scalar::<f32>().unwrap()
+}
+
+/// The same checkpoint name, a `Var` of another shape: another version of the function.
+#[resumable(every = 2, name = "candle-shape", key = ())]
+fn four_weights(n: u64) -> f32 {
+    let mut w = Var::ones(4, DType::F32, &Device::Cpu).unwrap();
+    for _ in 0..n {
+        w.set(&(w.as_tensor() * 1.5).unwrap()).unwrap();
+    }
+    w.sum_all().unwrap().to_scalar::<f32>().unwrap()
+}
+
+#[test]
+fn a_checkpoint_of_a_var_of_another_shape_is_refused_not_loaded() {
+    fresh("candle-shape");
+    SHAPE_FAIL_AT.store(5, SeqCst);
+    panic_of(|| three_weights(10));
+    SHAPE_FAIL_AT.store(u64::MAX, SeqCst);
+    let before = saved("candle-shape");
+    assert_eq!(before, Some(5));
+    let message = panic_of(|| four_weights(10));
+    assert!(
+        message.contains("different state")
+            && message.contains("`w`: the structure of its type changed"),
+        "{message}"
+    );
+    // Refused, not thrown away: the checkpoint is still there for the function that made it.
+    assert_eq!(saved("candle-shape"), before);
+    assert_eq!(three_weights(10), 3.0 * 1.5f32.powi(10));
+}
