@@ -24,9 +24,7 @@ use std::borrow::Cow;
 
 use candle_core::{DType, Device, Tensor, Var};
 use safetensors::View;
-use serde::{Deserialize, Deserializer, Serializer};
 
-use crate::__private::Codec;
 use crate::run::call::Restore;
 use crate::run::save::Save;
 
@@ -194,52 +192,62 @@ fn read_data(
     made.map_err(|err| restore.damaged(format!("candle cannot make the saved tensor ({err})")))
 }
 
-/// The refusal of a tensor behind the caller's `&mut`: restored whole, it would need a dtype
-/// and dims the restore does not have, and a `Var` would be replaced, not set (the clones the
-/// caller gave an optimizer would keep the old weights).
-fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Error {
+// What a `Tensor` or `Var` state binding's codec does (`__private::codecs` puts them together).
+
+/// Saves a `Tensor` binding.
+pub(crate) fn save_tensor(save: &mut Save<'_>, tensor: &Tensor) {
+    save_data(save, tensor);
+}
+
+/// Restores a `Tensor` binding over `place`, of its dtype, dims and device.
+pub(crate) fn load_tensor(restore: &mut Restore, place: &mut Tensor) -> Result<(), crate::Error> {
+    let (dtype, dims, device) = (place.dtype(), place.dims().to_vec(), place.device().clone());
+    *place = read_data(restore, dtype, &dims, &device)?;
+    Ok(())
+}
+
+/// Restores a `Tensor` binding in place of `old`, which goes first: a resume holds the tensor
+/// once.
+pub(crate) fn take_tensor(restore: &mut Restore, old: Tensor) -> Result<Tensor, crate::Error> {
+    let (dtype, dims, device) = (old.dtype(), old.dims().to_vec(), old.device().clone());
+    drop(old);
+    read_data(restore, dtype, &dims, &device)
+}
+
+/// The shape text of a `Tensor` binding.
+pub(crate) fn tensor_shape(tensor: Option<&Tensor>) -> String {
+    shape_text("Tensor", tensor)
+}
+
+/// Saves a `Var` binding.
+pub(crate) fn save_var(save: &mut Save<'_>, var: &Var) {
+    save_data(save, var.as_tensor());
+}
+
+/// Restores a `Var` binding in place, so its clones see the restored value.
+pub(crate) fn load_var(restore: &mut Restore, place: &mut Var) -> Result<(), crate::Error> {
+    set(restore, place)
+}
+
+/// [`load_var`] for a binding the function owns.
+pub(crate) fn take_var(restore: &mut Restore, old: Var) -> Result<Var, crate::Error> {
+    set(restore, &old)?;
+    Ok(old)
+}
+
+/// The shape text of a `Var` binding.
+pub(crate) fn var_shape(var: Option<&Var>) -> String {
+    shape_text("Var", var.map(Var::as_tensor))
+}
+
+/// The refusal of a tensor behind the caller's `&mut` (`kind`: `Tensor` or `Var`): restored
+/// whole, it would need a dtype and dims the restore does not have, and a `Var` would be
+/// replaced, not set (the clones the caller gave an optimizer would keep the old weights).
+pub(crate) fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Error {
     restore.damaged(format!(
         "a candle `{kind}` behind a `&mut` parameter cannot be restored; declare it in the \
          function (`let mut w = …`) or pass it by value"
     ))
-}
-
-/// How a `Tensor` binding is saved and restored.
-pub(crate) fn tensor_codec() -> Codec<Tensor> {
-    Codec {
-        save: save_data,
-        load: |restore, place: &mut Tensor| {
-            let (dtype, dims, device) =
-                (place.dtype(), place.dims().to_vec(), place.device().clone());
-            *place = read_data(restore, dtype, &dims, &device)?;
-            Ok(())
-        },
-        take: |restore, old: Tensor| {
-            let (dtype, dims, device) = (old.dtype(), old.dims().to_vec(), old.device().clone());
-            // The old value goes first: a resume holds the tensor once.
-            drop(old);
-            read_data(restore, dtype, &dims, &device)
-        },
-        fresh: |restore| Err(behind_a_reference(restore, "Tensor")),
-        shape: |tensor| shape_text("Tensor", tensor),
-        // The numbers are the tensor's own, by construction: nothing to compare.
-        check: |_, _, _| {},
-    }
-}
-
-/// How a `Var` binding is saved and restored: in place, so its clones see the restored value.
-pub(crate) fn var_codec() -> Codec<Var> {
-    Codec {
-        save: |save: &mut Save<'_>, var: &Var| save_data(save, var.as_tensor()),
-        load: |restore, place: &mut Var| set(restore, place),
-        take: |restore, old: Var| {
-            set(restore, &old)?;
-            Ok(old)
-        },
-        fresh: |restore| Err(behind_a_reference(restore, "Var")),
-        shape: |var| shape_text("Var", var.map(Var::as_tensor)),
-        check: |_, _, _| {},
-    }
 }
 
 /// Decodes the saved tensor whole, then copies it into `var`'s storage.
@@ -252,7 +260,10 @@ fn set(restore: &mut Restore, var: &Var) -> Result<(), crate::Error> {
 /// `#[serde(with = "resumable::candle::tensor")]`: a `Tensor` field of a bundle, as its dtype,
 /// dims and safetensors bytes; it loads onto the CPU.
 pub mod tensor {
-    use super::*;
+    use candle_core::{Device, Tensor};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::candle::{decode, encode};
 
     /// Writes `tensor` as one byte string.
     ///
@@ -276,7 +287,10 @@ pub mod tensor {
 /// `#[serde(with = "resumable::candle::var")]`: a `Var` field of a bundle, as
 /// [`tensor`] writes it; it loads onto the CPU as a new `Var`.
 pub mod var {
-    use super::*;
+    use candle_core::Var;
+    use serde::{Deserializer, Serializer};
+
+    use crate::candle::tensor;
 
     /// Writes `var`'s tensor as one byte string.
     ///

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// messages, which read it) beside `format`; `inspect` (the command's reader) is beside `run`,
 /// and `testing` (compiled for unit tests only) above what it simulates. `position` (the
 /// `Position` trait, on `error` alone) sits low so every layer that resumes an iterator can use
-/// it; `io` (the files a loop reads) is public API beside `api`.
-const LAYERS: [(&str, u8); 14] = [
+/// it; `io` (the files a loop reads) is public API beside `api`; `candle` (the `candle`
+/// feature's tensors) sits under `__private`, whose codecs and probes save and watch through it.
+const LAYERS: [(&str, u8); 15] = [
     ("error", 0),
     ("config", 1),
     ("report", 2),
@@ -23,11 +24,12 @@ const LAYERS: [(&str, u8); 14] = [
     ("position", 3),
     ("run", 4),
     ("inspect", 4),
-    ("__private", 5),
-    ("api", 5),
-    ("proof", 5),
-    ("io", 5),
-    ("lib", 6),
+    ("__private", 6),
+    ("api", 6),
+    ("proof", 6),
+    ("io", 6),
+    ("candle", 5),
+    ("lib", 7),
 ];
 
 fn rank(layer: &str) -> u8 {

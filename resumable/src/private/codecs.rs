@@ -70,14 +70,31 @@ pub trait OwnCodec<T> {
 #[cfg(feature = "candle")]
 impl OwnCodec<candle_core::Tensor> for &CodecOf<'_, candle_core::Tensor> {
     fn codec(&self) -> Codec<candle_core::Tensor> {
-        crate::candle::tensor_codec()
+        use crate::candle::*;
+        Codec {
+            save: save_tensor,
+            load: load_tensor,
+            take: take_tensor,
+            fresh: |restore| Err(behind_a_reference(restore, "Tensor")),
+            shape: tensor_shape,
+            // The numbers are the tensor's own, by construction: nothing to compare.
+            check: |_, _, _| {},
+        }
     }
 }
 
 #[cfg(feature = "candle")]
 impl OwnCodec<candle_core::Var> for &CodecOf<'_, candle_core::Var> {
     fn codec(&self) -> Codec<candle_core::Var> {
-        crate::candle::var_codec()
+        use crate::candle::*;
+        Codec {
+            save: save_var,
+            load: load_var,
+            take: take_var,
+            fresh: |restore| Err(behind_a_reference(restore, "Var")),
+            shape: var_shape,
+            check: |_, _, _| {},
+        }
     }
 }
 

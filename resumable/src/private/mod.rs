@@ -63,7 +63,7 @@ pub use crate::format::label::POSITION;
 /// no names, and only `__private`'s wrapper types implement them, so they cannot change what
 /// the user's own method calls resolve to.
 pub mod probe_traits {
-    pub use super::{
+    pub use crate::__private::{
         AnyState as _, AppendsAny as _, AppendsPlain as _, ArgBorrowedCollectionText as _,
         ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgCollectionText as _,
         ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ByNth as _, ByPosition as _,
