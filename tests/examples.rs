@@ -162,28 +162,27 @@ fn the_progress_bar_draws_on_a_terminal_and_nowhere_else() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// `filter_lines`, as the README shows it: killed with SIGKILL while it runs, run again with
-/// the same command, it prints what an uninterrupted run prints (the lines kept, the output's
-/// checksum) and says where it resumed.
-#[test]
-fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
+/// Runs example `name` with `args` and `delay_us` (its last argument, slowing it down) twice:
+/// once uninterrupted, and once killed with SIGKILL after its first checkpoint, then run again
+/// without the delay. Returns the uninterrupted run's output and the resumed run's.
+fn killed_and_run_again(name: &str, args: &[&str], delay_us: &str) -> (Output, Output) {
     let run = |dir: &Path, delay_us: &str| {
-        let mut command = Command::new(example("filter_lines"));
+        let mut command = Command::new(example(name));
         command
-            .args(["20000", delay_us])
+            .args(args)
+            .arg(delay_us)
             .current_dir(dir)
             .env("RESUMABLE_DIR", dir.join("ckpt"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
     };
-    let reference = scratch("filter-lines-reference");
+    let reference = scratch(&format!("{name}-reference"));
     let uninterrupted = run(&reference, "0").output().unwrap();
     assert!(uninterrupted.status.success());
 
-    let dir = scratch("filter-lines");
-    // 20,000 lines of 100 µs each: two seconds; killed after the first checkpoint (10,000).
-    let mut child = run(&dir, "100").spawn().unwrap();
+    let dir = scratch(name);
+    let mut child = run(&dir, delay_us).spawn().unwrap();
     let started = Instant::now();
     while !dir.join("ckpt").read_dir().is_ok_and(|mut files| {
         files.any(|file| file.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".ckpt")))
@@ -194,6 +193,16 @@ fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
     child.kill().unwrap();
     child.wait().unwrap();
     let resumed = run(&dir, "0").output().unwrap();
+    (uninterrupted, resumed)
+}
+
+/// `filter_lines`, as the README shows it: killed with SIGKILL while it runs, run again with
+/// the same command, it prints what an uninterrupted run prints (the lines kept, the output's
+/// checksum) and says where it resumed.
+#[test]
+fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
+    // 20,000 lines of 100 µs each: two seconds; killed after the first checkpoint (10,000).
+    let (uninterrupted, resumed) = killed_and_run_again("filter_lines", &["20000"], "100");
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "{stderr}");
     assert!(
@@ -208,34 +217,9 @@ fn filter_lines_killed_and_run_again_prints_the_uninterrupted_result() {
 /// bit (the hash of every weight's bits), and says where it resumed.
 #[test]
 fn train_candle_killed_and_run_again_ends_with_the_same_weights() {
-    let run = |dir: &Path, delay_us: &str| {
-        let mut command = Command::new(example("train_candle"));
-        command
-            .args(["1500", delay_us])
-            .current_dir(dir)
-            .env("RESUMABLE_DIR", dir.join("ckpt"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    };
-    let reference = scratch("train-candle-reference");
-    let uninterrupted = run(&reference, "0").output().unwrap();
-    assert!(uninterrupted.status.success());
-    assert!(String::from_utf8_lossy(&uninterrupted.stdout).starts_with("weights "));
-
-    let dir = scratch("train-candle");
     // 1500 steps of at least 1 ms each; killed after the first checkpoint (step 100).
-    let mut child = run(&dir, "1000").spawn().unwrap();
-    let started = Instant::now();
-    while !dir.join("ckpt").read_dir().is_ok_and(|mut files| {
-        files.any(|file| file.is_ok_and(|f| f.file_name().to_string_lossy().ends_with(".ckpt")))
-    }) {
-        assert!(started.elapsed() < Duration::from_secs(60), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let resumed = run(&dir, "0").output().unwrap();
+    let (uninterrupted, resumed) = killed_and_run_again("train_candle", &["1500"], "1000");
+    assert!(String::from_utf8_lossy(&uninterrupted.stdout).starts_with("weights "));
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "{stderr}");
     assert!(stderr.contains("resuming train at iteration "), "{stderr}");
