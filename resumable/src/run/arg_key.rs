@@ -167,10 +167,10 @@ where
 {
     #[inline(never)]
     fn arg_text(&self) -> ArgText {
+        // The collection's own text and length, under the reference's type name.
         ArgText {
-            debug: Some(debug_text(self.0)),
             type_name: std::any::type_name::<&T>(),
-            len: Some((*self.0).into_iter().len()),
+            ..(&&&Arg(*self.0)).arg_text()
         }
     }
 }
