@@ -149,6 +149,42 @@ impl Grows for Pick<'_, String> {
     }
 }
 
+/// An ndarray array: saved whole, if a restore brings it back in the same memory order (its
+/// serde writes the elements in logical order and no layout, and a restore builds a row-major
+/// array); an array in any other order (`.f()`, after `reversed_axes`, `t().to_owned()`) is
+/// refused at the checkpoint, since a sum over it, or any loop in memory order, could round
+/// differently after a resume.
+#[cfg(feature = "ndarray")]
+impl<S, D> Grows for Pick<'_, ndarray::ArrayBase<S, D>>
+where
+    S: ndarray::Data,
+    D: ndarray::Dimension,
+    ndarray::ArrayBase<S, D>: State,
+{
+    type Value = ndarray::ArrayBase<S, D>;
+    #[inline(always)]
+    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value> {
+        Codec {
+            save: save_array,
+            ..whole
+        }
+    }
+}
+
+#[cfg(feature = "ndarray")]
+#[inline(never)]
+fn save_array<S, D>(save: &mut Save<'_>, value: &ndarray::ArrayBase<S, D>)
+where
+    S: ndarray::Data,
+    D: ndarray::Dimension,
+    ndarray::ArrayBase<S, D>: State,
+{
+    match crate::run::layout::not_row_major(value.shape(), value.strides()) {
+        None => save.value(value),
+        Some(problem) => save.refuse_value(problem),
+    }
+}
+
 /// Saved whole at every checkpoint.
 pub trait Whole {
     /// The binding's type.

@@ -142,6 +142,15 @@ impl<'a> Save<'a> {
         }
     }
 
+    /// Fails the save instead of appending a state value that would not come back as it is:
+    /// `problem` says why (an ndarray array in another memory order than a restore builds).
+    pub fn refuse_value(&mut self, problem: String) {
+        if !self.stopped() {
+            self.not_round_trip(problem);
+        }
+        self.binding += 1;
+    }
+
     /// Fails the save: the binding does not come back from its bytes. Apart from the generic
     /// [`Save::check`], so that it is compiled once, here (issue 25).
     fn not_round_trip(&mut self, problem: String) {

@@ -1,0 +1,68 @@
+//! The memory order of an ndarray array as loop state. Its serde writes the elements in logical
+//! order and no strides, and a restore builds a row-major array; an array in another order
+//! would come back with the same values in another order in memory, and whatever goes through
+//! its memory in order (`sum`, `fold`, `Zip`, `as_slice_memory_order`) could round or run
+//! differently after a resume. So such an array is refused at its checkpoint.
+
+/// Why an array of this shape and these strides would not come back as it is, if it would
+/// not: its strides differ from a row-major array's on an axis longer than 1 (an axis of
+/// length 1, or an array with no elements, has no order in memory to lose).
+pub(crate) fn not_row_major(shape: &[usize], strides: &[isize]) -> Option<String> {
+    if shape.contains(&0) {
+        return None;
+    }
+    let mut row_major = vec![0isize; shape.len()];
+    let mut step = 1isize;
+    for (axis, &len) in shape.iter().enumerate().rev() {
+        row_major[axis] = step;
+        step = step.saturating_mul(isize::try_from(len).unwrap_or(isize::MAX));
+    }
+    let kept = shape
+        .iter()
+        .zip(strides.iter().zip(&row_major))
+        .all(|(&len, (stride, row_major))| len <= 1 || stride == row_major);
+    if kept {
+        return None;
+    }
+    let order = if shape.len() > 1
+        && strides
+            .iter()
+            .zip(shape)
+            .all(|(&s, &len)| len <= 1 || s > 0)
+        && strides.first() == Some(&1)
+    {
+        "column-major (Fortran) order"
+    } else {
+        "a memory order other than row-major"
+    };
+    Some(format!(
+        "it is an ndarray array in {order} (shape {shape:?}, strides {strides:?}), which a \
+         resume would bring back row-major (strides {row_major:?}): a sum or any pass over its \
+         memory could then round differently. Keep it row-major: `Array::zeros(shape)` rather \
+         than `shape.f()`, and `.as_standard_layout().into_owned()` after `reversed_axes`, \
+         `swap_axes` or `t().to_owned()`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_row_major_arrays_are_kept() {
+        assert_eq!(not_row_major(&[3, 4], &[4, 1]), None);
+        assert_eq!(not_row_major(&[5], &[1]), None);
+        assert_eq!(not_row_major(&[], &[]), None);
+        assert_eq!(not_row_major(&[0, 4], &[1, 0]), None, "no elements");
+        assert_eq!(not_row_major(&[3, 1], &[1, 7]), None, "an axis of length 1");
+        let fortran = not_row_major(&[3, 4], &[1, 3]).unwrap();
+        assert!(fortran.contains("column-major (Fortran)"), "{fortran}");
+        assert!(fortran.contains("strides [4, 1]"), "{fortran}");
+        let reversed = not_row_major(&[4], &[-1]).unwrap();
+        assert!(reversed.contains("other than row-major"), "{reversed}");
+        assert!(
+            not_row_major(&[2, 3, 4], &[12, 1, 3]).is_some(),
+            "axes swapped"
+        );
+    }
+}
