@@ -149,7 +149,8 @@ impl Grows for Pick<'_, String> {
     }
 }
 
-/// An ndarray array: saved whole, if a restore brings it back in the same memory order (its
+/// An ndarray array: saved whole, with the bytes ndarray's serde writes (from the slice of its
+/// elements: see `run::layout::RowMajor`), if a restore brings it back in the same memory order (its
 /// serde writes the elements in logical order and no layout, and a restore builds a row-major
 /// array); an array in any other order (`.f()`, after `reversed_axes`, `t().to_owned()`) is
 /// refused at the checkpoint, since a sum over it, or any loop in memory order, could round
@@ -157,8 +158,8 @@ impl Grows for Pick<'_, String> {
 #[cfg(feature = "ndarray")]
 impl<S, D> Grows for Pick<'_, ndarray::ArrayBase<S, D>>
 where
-    S: ndarray::Data,
-    D: ndarray::Dimension,
+    S: ndarray::Data<Elem: Serialize>,
+    D: ndarray::Dimension + Serialize,
     ndarray::ArrayBase<S, D>: State,
 {
     type Value = ndarray::ArrayBase<S, D>;
@@ -175,13 +176,21 @@ where
 #[inline(never)]
 fn save_array<S, D>(save: &mut Save<'_>, value: &ndarray::ArrayBase<S, D>)
 where
-    S: ndarray::Data,
-    D: ndarray::Dimension,
+    S: ndarray::Data<Elem: Serialize>,
+    D: ndarray::Dimension + Serialize,
     ndarray::ArrayBase<S, D>: State,
 {
-    match crate::run::layout::not_row_major(value.shape(), value.strides()) {
+    use crate::run::layout::{RowMajor, not_row_major};
+    if let Some(problem) = not_row_major(value.shape(), value.strides()) {
+        return save.refuse_value(problem);
+    }
+    match value.as_slice() {
+        Some(data) => save.value(&RowMajor {
+            dim: value.raw_dim(),
+            data,
+        }),
+        // Row-major with an odd stride on an axis of length 1: ndarray's own serde.
         None => save.value(value),
-        Some(problem) => save.refuse_value(problem),
     }
 }
 

@@ -4,6 +4,32 @@
 //! its memory in order (`sum`, `fold`, `Zip`, `as_slice_memory_order`) could round or run
 //! differently after a resume. So such an array is refused at its checkpoint.
 
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+/// A row-major array's elements and shape, serialized to the bytes ndarray's serde writes for
+/// it (postcard keeps no names: the fields in order), from the slice of its elements rather
+/// than through ndarray's element iterator: a checkpoint of 100 MB of `f32` then takes as long
+/// as a `Vec`'s.
+pub(crate) struct RowMajor<'a, A, D> {
+    pub(crate) dim: D,
+    pub(crate) data: &'a [A],
+}
+
+/// ndarray's serde format version (`ARRAY_FORMAT_VERSION`, private to it); a test checks the
+/// bytes are ndarray's.
+const ARRAY_FORMAT_VERSION: u8 = 1;
+
+impl<A: Serialize, D: Serialize> Serialize for RowMajor<'_, A, D> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut array = serializer.serialize_struct("Array", 3)?;
+        array.serialize_field("v", &ARRAY_FORMAT_VERSION)?;
+        array.serialize_field("dim", &self.dim)?;
+        array.serialize_field("data", self.data)?;
+        array.end()
+    }
+}
+
 /// Why an array of this shape and these strides would not come back as it is, if it would
 /// not: its strides differ from a row-major array's on an axis longer than 1 (an axis of
 /// length 1, or an array with no elements, has no order in memory to lose).
@@ -46,7 +72,34 @@ pub(crate) fn not_row_major(shape: &[usize], strides: &[isize]) -> Option<String
 
 #[cfg(test)]
 mod tests {
+    use ndarray::{Array, Array0, Array1, Array2, Array3, IxDyn};
+
     use super::*;
+
+    /// The bytes ndarray's serde writes, and the same shape with another element type.
+    #[test]
+    fn a_row_major_array_is_written_as_ndarray_writes_it() {
+        fn same<A: Serialize + Clone, D: ndarray::Dimension + Serialize>(array: &Array<A, D>) {
+            let ours = RowMajor {
+                dim: array.raw_dim(),
+                data: array.as_slice().unwrap(),
+            };
+            assert_eq!(
+                postcard::to_allocvec(&ours).unwrap(),
+                postcard::to_allocvec(array).unwrap()
+            );
+        }
+        same(&Array1::from_shape_fn(300, |i| i as f32 / 7.0));
+        same(&Array2::from_shape_fn((3, 200), |(i, j)| {
+            (i * j) as f64 - 0.5
+        }));
+        same(&Array3::from_shape_fn((2, 0, 4), |(i, _, _)| i as u8));
+        same(&Array::from_shape_fn(IxDyn(&[2, 3, 4, 5]), |ix| {
+            ix[3] as i8 - 2
+        }));
+        same(&Array0::from_elem((), 2.5f64));
+        same(&Array1::from_vec(vec![u32::MAX, 7]));
+    }
 
     #[test]
     fn only_row_major_arrays_are_kept() {
