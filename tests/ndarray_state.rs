@@ -127,10 +127,11 @@ fn an_array_turned_column_major_during_the_loop_is_refused_at_the_next_checkpoin
     fresh("ndarray-turned");
 }
 
-/// An `Array1<f32>`, an `Array<u8, IxDyn>` and an `Array3<i8>` as state.
+/// An `Array1<f32>` (2.4 MB: its checkpoints go out in several data frames), an
+/// `Array<u8, IxDyn>` and an `Array3<i8>` as state.
 #[resumable(every = 4, name = "ndarray-mixed")]
 fn mixed(n: u64) -> (Array1<f32>, Array<u8, IxDyn>, Array3<i8>) {
-    let mut floats = Array1::from_shape_fn(1000, |i| i as f32 * 0.25);
+    let mut floats = Array1::from_shape_fn(600_000, |i| i as f32 * 0.25);
     let mut bytes = Array::from_shape_fn(IxDyn(&[3, 4, 5, 2]), |ix| (ix[0] * 40 + ix[3]) as u8);
     let mut small = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (i + j + k) as i8 - 4);
     for i in 0..n {

@@ -184,13 +184,33 @@ where
     if let Some(problem) = not_row_major(value.shape(), value.strides()) {
         return save.refuse_value(problem);
     }
-    match value.as_slice() {
-        Some(data) => save.value(&RowMajor {
-            dim: value.raw_dim(),
-            data,
-        }),
+    let Some(data) = value.as_slice() else {
         // Row-major with an odd stride on an axis of length 1: ndarray's own serde.
-        None => save.value(value),
+        return save.value(value);
+    };
+    let array = RowMajor {
+        dim: value.raw_dim(),
+        data,
+    };
+    // Elements a `Vec` of them encodes directly go so, after the array's head.
+    let Ok(head) = array.head() else {
+        return save.value(&array);
+    };
+    let data = match castaway::cast!(data, &[f32]) {
+        Ok(floats) => return save.whole_items(&head, floats),
+        Err(data) => data,
+    };
+    let data = match castaway::cast!(data, &[f64]) {
+        Ok(floats) => return save.whole_items(&head, floats),
+        Err(data) => data,
+    };
+    let data = match castaway::cast!(data, &[u8]) {
+        Ok(bytes) => return save.whole_items(&head, bytes),
+        Err(data) => data,
+    };
+    match castaway::cast!(data, &[i8]) {
+        Ok(bytes) => save.whole_items(&head, bytes),
+        Err(_) => save.value(&array),
     }
 }
 

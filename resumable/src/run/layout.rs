@@ -16,6 +16,15 @@ pub(crate) struct RowMajor<'a, A, D> {
     pub(crate) data: &'a [A],
 }
 
+impl<A, D: Serialize> RowMajor<'_, A, D> {
+    /// The bytes before the elements: the format version, the shape, the elements' count.
+    pub(crate) fn head(&self) -> postcard::Result<Vec<u8>> {
+        let mut head = postcard::to_allocvec(&(ARRAY_FORMAT_VERSION, &self.dim))?;
+        crate::format::encode::push_varint(&mut head, self.data.len() as u128);
+        Ok(head)
+    }
+}
+
 /// ndarray's serde format version (`ARRAY_FORMAT_VERSION`, private to it); a test checks the
 /// bytes are ndarray's.
 const ARRAY_FORMAT_VERSION: u8 = 1;
@@ -84,10 +93,11 @@ mod tests {
                 dim: array.raw_dim(),
                 data: array.as_slice().unwrap(),
             };
-            assert_eq!(
-                postcard::to_allocvec(&ours).unwrap(),
-                postcard::to_allocvec(array).unwrap()
-            );
+            let bytes = postcard::to_allocvec(array).unwrap();
+            assert_eq!(postcard::to_allocvec(&ours).unwrap(), bytes);
+            let mut head = ours.head().unwrap();
+            head.extend(postcard::to_allocvec(&crate::run::growth::Elements(ours.data)).unwrap());
+            assert_eq!(head, bytes);
         }
         same(&Array1::from_shape_fn(300, |i| i as f32 / 7.0));
         same(&Array2::from_shape_fn((3, 200), |(i, j)| {

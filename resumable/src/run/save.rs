@@ -172,6 +172,21 @@ impl<'a> Save<'a> {
         }
     }
 
+    /// Appends one state value, whole: its bytes `head`, then `items` as a `Vec`'s elements
+    /// (encoded directly, as [`Save::grown`] encodes them); an ndarray array.
+    pub fn whole_items<E: PlainItem>(&mut self, head: &[u8], items: &[E]) {
+        self.binding += 1;
+        if self.stopped() {
+            return;
+        }
+        let encode = |range: Range<usize>, buf: &mut Vec<u8>| E::encode_items(&items[range], buf);
+        if let Err(err) = with_sink(self.saver, |journal, sink| {
+            journal.whole_items(sink, head, items.len(), &encode)
+        }) {
+            self.value_failed(err);
+        }
+    }
+
     /// Fails the save: a value could not be written. Apart from the generic [`Save::value`],
     /// so that it is compiled once, here (issue 25).
     fn value_failed(&mut self, err: Error) {
