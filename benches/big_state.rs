@@ -7,15 +7,20 @@
 //!   work (checkpoints as fast as the disk takes them) and with 0.5 s of work per step.
 //! - B4: restore throughput (read, check, decode) at 100 MB and 1 GB, against reading the
 //!   file into new memory.
+//! - The same 100 MB as an ndarray `Array1<f32>` beside the `Vec<f32>` (issue 26): the loop
+//!   blocked per checkpoint, a resume (the call that resumes a checkpoint and ends after one
+//!   step), and `resumable::load`.
 //!
-//! `cargo bench --bench big_state`
+//! `cargo bench --bench big_state` (the ndarray group alone: `-- "Vec against Array1"`)
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::Array1;
 use resumable::resumable;
 
 const LEN: usize = 25_000_000;
@@ -112,5 +117,121 @@ fn restore_against_the_floor(group: &mut BenchmarkGroup<'_, WallTime>, path: &Pa
     });
 }
 
-criterion_group!(benches, big_state, restore_1gb);
+/// [`train`] with the weights as an ndarray array.
+#[resumable(every = 1, name = "bench-array", skip(gaps, last))]
+fn train_array(steps: u64, weights: Array1<f32>) -> (Array1<f32>, Vec<Duration>) {
+    let mut weights = weights;
+    let mut gaps = Vec::new();
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        let now = Instant::now();
+        if let Some(last) = last {
+            gaps.push(now - last);
+        }
+        weights[step as usize % LEN] += 1.0;
+        last = Some(Instant::now());
+    }
+    (weights, gaps)
+}
+
+/// Fails the next [`steps_vec`] or [`steps_array`] at step 1, leaving a checkpoint to resume.
+static FAIL: AtomicBool = AtomicBool::new(false);
+
+#[resumable(every = 1, name = "bench-resume-vec", key = ())]
+fn steps_vec(steps: u64, weights: Vec<f32>) -> f32 {
+    let mut weights = weights;
+    for step in 0..steps {
+        if step == 1 && FAIL.load(SeqCst) {
+            panic!("leaving a checkpoint to resume");
+        }
+        weights[step as usize] += 1.0;
+    }
+    weights[0]
+}
+
+#[resumable(every = 1, name = "bench-resume-array", key = ())]
+fn steps_array(steps: u64, weights: Array1<f32>) -> f32 {
+    let mut weights = weights;
+    for step in 0..steps {
+        if step == 1 && FAIL.load(SeqCst) {
+            panic!("leaving a checkpoint to resume");
+        }
+        weights[step as usize] += 1.0;
+    }
+    weights[0]
+}
+
+/// The time of the call that resumes: a first call fails at step 1 (its checkpoint holds the
+/// state as step 1 found it), the second resumes there, runs step 1 and ends.
+fn resume_time(run: impl Fn() -> f32) -> Duration {
+    FAIL.store(true, SeqCst);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&run));
+    assert!(failed.is_err(), "the first call did not fail");
+    FAIL.store(false, SeqCst);
+    let start = Instant::now();
+    black_box(run());
+    start.elapsed()
+}
+
+/// 100 MB of `f32` as a `Vec` and as an `Array1`, side by side.
+fn vec_against_array(c: &mut Criterion) {
+    let vec: Vec<f32> = (0..LEN).map(|i| i as f32 * 0.5).collect();
+    let array = Array1::from_vec(vec.clone());
+    let dir = std::env::temp_dir().join(format!("resumable-bench-nd-{}", std::process::id()));
+    let mut group = c.benchmark_group("100 MB of f32: Vec against Array1");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes((LEN * 4) as u64));
+    group.bench_function("Vec: loop blocked per checkpoint", |b| {
+        b.iter_custom(|checkpoints| {
+            let (_, gaps) = train(checkpoints + 1, vec.clone(), Duration::ZERO);
+            gaps.iter().sum()
+        })
+    });
+    group.bench_function("Array1: loop blocked per checkpoint", |b| {
+        b.iter_custom(|checkpoints| {
+            let (_, gaps) = train_array(checkpoints + 1, array.clone());
+            gaps.iter().sum()
+        })
+    });
+    // The panic of each first call is expected: no message for it.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    group.bench_function("Vec: resume", |b| {
+        b.iter_custom(|resumes| {
+            (0..resumes)
+                .map(|_| resume_time(|| steps_vec(2, vec.clone())))
+                .sum()
+        })
+    });
+    group.bench_function("Array1: resume", |b| {
+        b.iter_custom(|resumes| {
+            (0..resumes)
+                .map(|_| resume_time(|| steps_array(2, array.clone())))
+                .sum()
+        })
+    });
+    std::panic::set_hook(hook);
+    let vec_path = dir.join("vec.ckpt");
+    let array_path = dir.join("array.ckpt");
+    resumable::save(&vec_path, &vec).unwrap();
+    resumable::save(&array_path, &array).unwrap();
+    group.bench_function("Vec: resumable::load", |b| {
+        b.iter(|| {
+            resumable::load::<Vec<f32>>(black_box(&vec_path))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.bench_function("Array1: resumable::load", |b| {
+        b.iter(|| {
+            resumable::load::<Array1<f32>>(black_box(&array_path))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, big_state, restore_1gb, vec_against_array);
 criterion_main!(benches);

@@ -9,6 +9,10 @@
 //! `bytemuck` views the vector as bytes, so our crates stay free of `unsafe`.
 
 use bytemuck::Pod;
+use serde::de::DeserializeOwned;
+
+#[cfg(feature = "ndarray")]
+mod array;
 
 /// The encoded bytes a bulk decode reads.
 pub(super) trait Input {
@@ -20,25 +24,56 @@ pub(super) trait Input {
     fn read_into(&mut self, out: &mut [u8]) -> bool;
 }
 
-/// Decodes a `T` in bulk if it is a `Vec` of `f32`, `f64`, `u8` or `i8`: `None` for any other
-/// type, which serde decodes. The outcome is postcard's for the same bytes: the same value
-/// and bytes used, or an error.
-pub(super) fn decode<T>(input: &mut dyn Input) -> Option<postcard::Result<T>> {
+/// Decodes a `T` in bulk if it is a `Vec` of `f32`, `f64`, `u8` or `i8` (or, with the `ndarray`
+/// feature, an ndarray array of them): `None` for any other type, which serde decodes. The
+/// outcome is postcard's for the same bytes: the same value and bytes used, or an error.
+pub(super) fn decode<T: DeserializeOwned>(input: &mut dyn Input) -> Option<postcard::Result<T>> {
     let mut slot: Option<T> = None;
-    let filled = fill(new_in(&mut slot)?, input);
+    let Some(vec) = new_in(&mut slot) else {
+        return decode_array(input);
+    };
+    let filled = fill(vec, input);
     Some(filled.map(|()| slot.expect("a filled slot holds the vector")))
 }
 
 /// [`decode`] into `place`, reusing its allocation when it holds enough (so a resume does not
-/// hold the prelude's vector and the decoded one at once). On an error `place` may hold part
-/// of the decoded value.
-pub(super) fn decode_into<T>(input: &mut dyn Input, place: &mut T) -> Option<postcard::Result<()>> {
-    Some(fill(as_bulk(place)?, input))
+/// hold the prelude's vector and the decoded one at once); an array is decoded new and
+/// replaces `place`. On an error `place` may hold part of the decoded value.
+pub(super) fn decode_into<T: DeserializeOwned>(
+    input: &mut dyn Input,
+    place: &mut T,
+) -> Option<postcard::Result<()>> {
+    let Some(vec) = as_bulk(place) else {
+        return decode_array(input).map(|value| value.map(|value| *place = value));
+    };
+    Some(fill(vec, input))
 }
 
-/// Whether a `T` is what [`decode`] decodes in bulk: a `Vec` of `f32`, `f64`, `u8` or `i8`.
-pub(crate) fn is_bulk<T>() -> bool {
+/// Whether a `T` is what [`decode`] decodes in bulk.
+pub(crate) fn is_bulk<T: DeserializeOwned>() -> bool {
+    if reuses_place::<T>() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    return array::is_array::<T>();
+    #[cfg(not(feature = "ndarray"))]
+    false
+}
+
+/// Whether [`decode_into`] decodes a `T` over the allocation of the value in place: a `Vec`.
+pub(crate) fn reuses_place<T>() -> bool {
     new_in(&mut None::<T>).is_some()
+}
+
+/// An ndarray array of bulk elements, decoded; `None` for any other `T`.
+#[cfg(feature = "ndarray")]
+fn decode_array<T: DeserializeOwned>(input: &mut dyn Input) -> Option<postcard::Result<T>> {
+    array::is_array::<T>().then(|| array::decode(input))
+}
+
+#[cfg(not(feature = "ndarray"))]
+fn decode_array<T>(_: &mut dyn Input) -> Option<postcard::Result<T>> {
+    None
 }
 
 /// A vector [`decode`] fills, its element type named. Only the casts to it need the state's
@@ -155,7 +190,7 @@ mod tests {
     use super::*;
     use crate::testing::rng::TestRng as Rng;
 
-    struct Bytes<'a>(&'a [u8]);
+    pub(super) struct Bytes<'a>(pub(super) &'a [u8]);
 
     impl Input for Bytes<'_> {
         fn pop(&mut self) -> Option<u8> {
@@ -184,7 +219,7 @@ mod tests {
         Some((value, deserializer.finalize().unwrap().len()))
     }
 
-    fn bulk_outcome<T>(bytes: &[u8]) -> Option<(T, usize)> {
+    fn bulk_outcome<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<(T, usize)> {
         let mut input = Bytes(bytes);
         let value = decode::<T>(&mut input).expect("a bulk type").ok()?;
         Some((value, input.0.len()))

@@ -200,6 +200,71 @@ impl Grows for Pick<'_, String> {
     }
 }
 
+/// An ndarray array: saved whole, with the bytes ndarray's serde writes (from the slice of its
+/// elements: see `run::layout::RowMajor`), if a restore brings it back in the same memory order (its
+/// serde writes the elements in logical order and no layout, and a restore builds a row-major
+/// array); an array in any other order (`.f()`, after `reversed_axes`, `t().to_owned()`) is
+/// refused at the checkpoint, since a sum over it, or any loop in memory order, could round
+/// differently after a resume.
+#[cfg(feature = "ndarray")]
+impl<S, D> Grows for Pick<'_, ndarray::ArrayBase<S, D>>
+where
+    S: ndarray::Data<Elem: Serialize>,
+    D: ndarray::Dimension + Serialize,
+    ndarray::ArrayBase<S, D>: State,
+{
+    type Value = ndarray::ArrayBase<S, D>;
+    #[inline(always)]
+    fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value> {
+        Codec {
+            save: save_array,
+            ..whole
+        }
+    }
+}
+
+#[cfg(feature = "ndarray")]
+#[inline(never)]
+fn save_array<S, D>(save: &mut Save<'_>, value: &ndarray::ArrayBase<S, D>)
+where
+    S: ndarray::Data<Elem: Serialize>,
+    D: ndarray::Dimension + Serialize,
+    ndarray::ArrayBase<S, D>: State,
+{
+    use crate::run::layout::{RowMajor, not_row_major};
+    if let Some(problem) = not_row_major(value.shape(), value.strides()) {
+        return save.refuse_value(problem);
+    }
+    let Some(data) = value.as_slice() else {
+        // Row-major with an odd stride on an axis of length 1: ndarray's own serde.
+        return save.value(value);
+    };
+    let array = RowMajor {
+        dim: value.raw_dim(),
+        data,
+    };
+    // Elements a `Vec` of them encodes directly go so, after the array's head.
+    let Ok(head) = array.head() else {
+        return save.value(&array);
+    };
+    let data = match castaway::cast!(data, &[f32]) {
+        Ok(floats) => return save.whole_items(&head, floats),
+        Err(data) => data,
+    };
+    let data = match castaway::cast!(data, &[f64]) {
+        Ok(floats) => return save.whole_items(&head, floats),
+        Err(data) => data,
+    };
+    let data = match castaway::cast!(data, &[u8]) {
+        Ok(bytes) => return save.whole_items(&head, bytes),
+        Err(data) => data,
+    };
+    match castaway::cast!(data, &[i8]) {
+        Ok(bytes) => save.whole_items(&head, bytes),
+        Err(_) => save.value(&array),
+    }
+}
+
 /// Saved whole at every checkpoint.
 pub trait Whole {
     /// The binding's type.

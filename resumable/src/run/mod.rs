@@ -10,6 +10,8 @@ pub(crate) mod call;
 pub(crate) mod growth;
 pub(crate) mod hash_into;
 pub(crate) mod interrupt;
+#[cfg(feature = "ndarray")]
+pub(crate) mod layout;
 pub(crate) mod order_free;
 pub(crate) mod other_keys;
 pub(crate) mod outputs;

@@ -142,6 +142,15 @@ impl<'a> Save<'a> {
         }
     }
 
+    /// Fails the save instead of appending a state value that would not come back as it is:
+    /// `problem` says why (an ndarray array in another memory order than a restore builds).
+    pub fn refuse_value(&mut self, problem: String) {
+        if !self.stopped() {
+            self.not_round_trip(problem);
+        }
+        self.binding += 1;
+    }
+
     /// Fails the save: the binding does not come back from its bytes. Apart from the generic
     /// [`Save::check`], so that it is compiled once, here (issue 25).
     fn not_round_trip(&mut self, problem: String) {
@@ -159,6 +168,21 @@ impl<'a> Save<'a> {
         if !self.stopped()
             && let Err(err) = with_sink(self.saver, |journal, sink| journal.whole(sink, value))
         {
+            self.value_failed(err);
+        }
+    }
+
+    /// Appends one state value, whole: its bytes `head`, then `items` as a `Vec`'s elements
+    /// (encoded directly, as [`Save::grown`] encodes them); an ndarray array.
+    pub fn whole_items<E: PlainItem>(&mut self, head: &[u8], items: &[E]) {
+        self.binding += 1;
+        if self.stopped() {
+            return;
+        }
+        let encode = |range: Range<usize>, buf: &mut Vec<u8>| E::encode_items(&items[range], buf);
+        if let Err(err) = with_sink(self.saver, |journal, sink| {
+            journal.whole_items(sink, head, items.len(), &encode)
+        }) {
             self.value_failed(err);
         }
     }

@@ -342,6 +342,29 @@ impl Journal {
         self.maybe_flush(sink, true)
     }
 
+    /// Adds a binding whole: `head`, then `count` items that `encode` serializes a range of them
+    /// at a time, as [`Journal::extend`] does (an ndarray array: its shape, then its elements
+    /// as a `Vec`'s).
+    pub(crate) fn whole_items(
+        &mut self,
+        sink: &Sink<'_>,
+        head: &[u8],
+        count: usize,
+        encode: EncodeItems<'_>,
+    ) -> Result<(), Error> {
+        let start = self.record_len();
+        self.data.extend_from_slice(head);
+        for at in (0..count).step_by(ITEMS_PER_ENCODE) {
+            let range = at..count.min(at + ITEMS_PER_ENCODE);
+            encode(range, &mut self.data).map_err(|source| self.serialize_error(source))?;
+            self.maybe_flush(sink, true)?;
+        }
+        self.maybe_flush(sink, true)?;
+        let len = self.record_len() - start;
+        self.parts.push(Part::Whole { len });
+        Ok(())
+    }
+
     /// Adds elements `from..to` of a sequence binding: `count` items, which `encode` serializes
     /// a range of them at a time, so that data frames go out as the bytes are ready. The items
     /// are behind `encode`, not a type parameter, so that this is compiled once, here (issue 25).

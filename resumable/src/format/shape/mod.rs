@@ -90,10 +90,10 @@ thread_local! {
 }
 
 /// Held while a type is traced on this thread.
-pub(super) struct Tracing(());
+pub(crate) struct Tracing(());
 
 impl Tracing {
-    pub(super) fn enter() -> Tracing {
+    pub(crate) fn enter() -> Tracing {
         TRACING.with(|depth| depth.set(depth.get() + 1));
         Tracing(())
     }

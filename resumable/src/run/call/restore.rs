@@ -207,7 +207,7 @@ impl Restore {
     /// # Errors
     /// If the payload does not decode: the function stops before the binding is used.
     pub fn value_over<T: DeserializeOwned>(&mut self, old: T) -> Result<T, Error> {
-        if crate::format::bulk::is_bulk::<T>() {
+        if crate::format::bulk::reuses_place::<T>() {
             let mut value = old;
             self.value_into(&mut value)?;
             return Ok(value);
