@@ -7,17 +7,18 @@
 //!   work (checkpoints as fast as the disk takes them) and with 0.5 s of work per step.
 //! - B4: restore throughput (read, check, decode) at 100 MB and 1 GB, against reading the
 //!   file into new memory.
-//! - The same 100 MB as an ndarray `Array1<f32>` beside the `Vec<f32>` (issue 26): the loop
-//!   blocked per checkpoint, a resume (the call that resumes a checkpoint and ends after one
-//!   step), and `resumable::load`.
+//! - The same 100 MB as an ndarray `Array1<f32>` and as a candle `Var` beside the `Vec<f32>`
+//!   (issue 26): the loop blocked per checkpoint, a resume (the call that resumes a checkpoint
+//!   and ends after one step), and `resumable::load` (a `Var` in a bundle).
 //!
-//! `cargo bench --bench big_state` (the ndarray group alone: `-- "Vec against Array1"`)
+//! `cargo bench --bench big_state` (that group alone: `-- "Vec against Array1"`)
 
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use candle_core::{Device, Var};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array1;
@@ -173,10 +174,52 @@ fn resume_time(run: impl Fn() -> f32) -> Duration {
     start.elapsed()
 }
 
-/// 100 MB of `f32` as a `Vec` and as an `Array1`, side by side.
+/// [`train`] with the weights as a candle `Var`, changed in place.
+#[resumable(every = 1, name = "bench-var", skip(gaps, last))]
+fn train_var(steps: u64, weights: Var) -> (Var, Vec<Duration>) {
+    let mut weights = weights;
+    let mut gaps = Vec::new();
+    let mut last: Option<Instant> = None;
+    for step in 0..steps {
+        let now = Instant::now();
+        if let Some(last) = last {
+            gaps.push(now - last);
+        }
+        // One weight changed: a slice of one element set in place.
+        let at = step as usize % LEN;
+        let one = weights.narrow(0, at, 1).unwrap().affine(1.0, 1.0).unwrap();
+        weights.slice_set(&one, 0, at).unwrap();
+        last = Some(Instant::now());
+    }
+    (weights, gaps)
+}
+
+#[resumable(every = 1, name = "bench-resume-var", key = ())]
+fn steps_var(steps: u64, weights: Var) -> f32 {
+    let mut weights = weights;
+    for step in 0..steps {
+        if step == 1 && FAIL.load(SeqCst) {
+            panic!("leaving a checkpoint to resume");
+        }
+        let one = weights
+            .narrow(0, step as usize, 1)
+            .unwrap()
+            .affine(1.0, 1.0)
+            .unwrap();
+        weights.slice_set(&one, 0, step as usize).unwrap();
+    }
+    weights.get(0).unwrap().to_scalar().unwrap()
+}
+
+/// A bundle holding a `Var`, for `resumable::save` and `load`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Weights(#[serde(with = "resumable::candle::var")] Var);
+
+/// 100 MB of `f32` as a `Vec`, as an `Array1` and as a candle `Var`, side by side.
 fn vec_against_array(c: &mut Criterion) {
     let vec: Vec<f32> = (0..LEN).map(|i| i as f32 * 0.5).collect();
     let array = Array1::from_vec(vec.clone());
+    let var = || Var::from_vec(vec.clone(), LEN, &Device::Cpu).unwrap();
     let dir = std::env::temp_dir().join(format!("resumable-bench-nd-{}", std::process::id()));
     let mut group = c.benchmark_group("100 MB of f32: Vec against Array1");
     group.sample_size(10);
@@ -190,6 +233,12 @@ fn vec_against_array(c: &mut Criterion) {
     group.bench_function("Array1: loop blocked per checkpoint", |b| {
         b.iter_custom(|checkpoints| {
             let (_, gaps) = train_array(checkpoints + 1, array.clone());
+            gaps.iter().sum()
+        })
+    });
+    group.bench_function("Var: loop blocked per checkpoint", |b| {
+        b.iter_custom(|checkpoints| {
+            let (_, gaps) = train_var(checkpoints + 1, var());
             gaps.iter().sum()
         })
     });
@@ -210,6 +259,13 @@ fn vec_against_array(c: &mut Criterion) {
                 .sum()
         })
     });
+    group.bench_function("Var: resume", |b| {
+        b.iter_custom(|resumes| {
+            (0..resumes)
+                .map(|_| resume_time(|| steps_var(2, var())))
+                .sum()
+        })
+    });
     std::panic::set_hook(hook);
     let vec_path = dir.join("vec.ckpt");
     let array_path = dir.join("array.ckpt");
@@ -225,6 +281,15 @@ fn vec_against_array(c: &mut Criterion) {
     group.bench_function("Array1: resumable::load", |b| {
         b.iter(|| {
             resumable::load::<Array1<f32>>(black_box(&array_path))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    let var_path = dir.join("var.ckpt");
+    resumable::save(&var_path, &Weights(var())).unwrap();
+    group.bench_function("Var: resumable::load", |b| {
+        b.iter(|| {
+            resumable::load::<Weights>(black_box(&var_path))
                 .unwrap()
                 .unwrap()
         })

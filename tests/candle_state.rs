@@ -233,3 +233,38 @@ fn a_checkpoint_of_a_var_of_another_shape_is_refused_not_loaded() {
     assert_eq!(saved("candle-shape"), before);
     assert_eq!(three_weights(10), 3.0 * 1.5f32.powi(10));
 }
+
+static KEYED_FAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+static KEYED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A tensor argument is in the key by its data: `Debug` shows only its dtype and dims, so a
+/// call with other values of the same shape would otherwise resume this one's checkpoint.
+#[resumable(every = 2, name = "candle-keyed", skip(KEYED_RUNS))]
+fn scaled(init: &Tensor, n: u64) -> Vec<f32> {
+    let mut acc = init.clone();
+    for i in 0..n {
+        KEYED_RUNS.fetch_add(1, SeqCst);
+        if KEYED_FAIL_AT.load(SeqCst) == i {
+            panic!("failing {i}");
+        }
+        acc = (&acc * 2.0).unwrap();
+    }
+    acc.to_vec1().unwrap()
+}
+
+#[test]
+fn two_tensor_arguments_of_one_shape_are_two_calls() {
+    fresh("candle-keyed");
+    let ones = Tensor::ones(3, DType::F32, &Device::Cpu).unwrap();
+    let twos = (&ones * 2.0).unwrap();
+    KEYED_FAIL_AT.store(5, SeqCst);
+    panic_of(|| scaled(&ones, 8));
+    KEYED_FAIL_AT.store(u64::MAX, SeqCst);
+    // Another tensor of the same shape: its own call, from the start, not `ones`' checkpoint.
+    take(&KEYED_RUNS);
+    assert_eq!(scaled(&twos, 8), vec![512.0; 3]);
+    assert_eq!(take(&KEYED_RUNS), 8);
+    // `ones` resumes its own.
+    assert_eq!(scaled(&ones, 8), vec![256.0; 3]);
+    assert_eq!(take(&KEYED_RUNS), 3);
+}

@@ -97,13 +97,27 @@ fn decode(bytes: &[u8], device: &Device) -> Result<Tensor, String> {
 /// changed anywhere must not pass as unchanged).
 pub(crate) fn fingerprint(tensor: &Tensor) -> u64 {
     use std::hash::Hasher as _;
+    hasher_over(tensor).finish()
+}
+
+/// A tensor argument's part of the checkpoint's key: the same hash, 128 bits (its `Debug` text
+/// shows only its dtype and dims, so two calls with other weights would share a key).
+pub(crate) fn key_fingerprint(tensor: &Tensor) -> u128 {
+    let mut hasher = hasher_over(tensor);
+    std::hash::Hasher::write(&mut hasher, b"candle");
+    hasher.finish128()
+}
+
+/// A hasher fed `tensor`'s dtype, dims and data.
+fn hasher_over(tensor: &Tensor) -> crate::format::hash::Hash128 {
+    use std::hash::Hasher as _;
     let mut hasher = crate::format::hash::Hash128::new();
     hasher.write(tensor.dtype().as_str().as_bytes());
     for dim in tensor.dims() {
         hasher.write(&dim.to_le_bytes());
     }
     with_data(tensor, |data| hasher.write(data));
-    hasher.finish()
+    hasher
 }
 
 /// The structure a checkpoint records for a tensor binding: a checkpoint of a tensor of another

@@ -209,3 +209,47 @@ pub trait OpaqueItem {
 }
 
 impl<T: ?Sized> OpaqueItem for ItemHash<'_, T> {}
+
+/// An argument's key, the first choice beside `ArgByHash`, for a candle `Tensor` or `Var` or a
+/// reference to one (the `candle` feature), which has no `Hash` or `Serialize` and whose `Debug`
+/// shows only its dtype and dims: the hash of its dtype, dims and data.
+pub trait ArgTensor {
+    /// The hash of the tensor.
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash;
+}
+
+/// The tensor an argument holds.
+#[cfg(feature = "candle")]
+pub trait HoldsTensor {
+    /// The tensor.
+    fn tensor(&self) -> &candle_core::Tensor;
+}
+
+#[cfg(feature = "candle")]
+impl HoldsTensor for candle_core::Tensor {
+    fn tensor(&self) -> &candle_core::Tensor {
+        self
+    }
+}
+
+#[cfg(feature = "candle")]
+impl HoldsTensor for candle_core::Var {
+    fn tensor(&self) -> &candle_core::Tensor {
+        self.as_tensor()
+    }
+}
+
+#[cfg(feature = "candle")]
+impl<T: HoldsTensor> HoldsTensor for &T {
+    fn tensor(&self) -> &candle_core::Tensor {
+        (**self).tensor()
+    }
+}
+
+#[cfg(feature = "candle")]
+impl<T: HoldsTensor> ArgTensor for &&crate::run::arg_key::Arg<'_, T> {
+    #[inline(never)]
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash {
+        crate::run::arg_key::ArgHash::Hashed(crate::candle::key_fingerprint(self.0.tensor()))
+    }
+}
