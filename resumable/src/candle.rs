@@ -275,7 +275,8 @@ fn set(restore: &mut Restore, var: &Var) -> Result<(), crate::Error> {
 /// dims and safetensors bytes; it loads onto the CPU.
 pub mod tensor {
     use candle_core::{Device, Tensor};
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
 
     use crate::candle::{decode, encode};
 
@@ -293,8 +294,36 @@ pub mod tensor {
     /// If the bytes do not hold a tensor (a header that does not parse, data of another length
     /// than its dtype and dims).
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tensor, D::Error> {
-        let bytes = Vec::<u8>::deserialize(deserializer)?;
+        let bytes = deserializer.deserialize_byte_buf(Bytes)?;
         decode(&bytes, &Device::Cpu).map_err(serde::de::Error::custom)
+    }
+
+    /// A byte string, taken whole where the format has byte strings (postcard: one copy), else
+    /// as a sequence of bytes (JSON's array of numbers).
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a tensor's bytes")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(bytes.to_vec())
+        }
+
+        fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(bytes)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+            while let Some(byte) = seq.next_element()? {
+                bytes.push(byte);
+            }
+            Ok(bytes)
+        }
     }
 }
 
