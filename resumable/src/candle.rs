@@ -5,8 +5,9 @@
 //! checkpoint and restored on resume bit for bit, with its dtype, shape and device. A `Var` is
 //! restored **in place** (`Var::set`), so every clone of it (the one an optimizer holds, the
 //! one a model's layer holds) sees the restored weights, as they would have seen the weights of
-//! the uninterrupted run. A `Var` declared without `mut` is not state, and the loop that
-//! changes it through `Var::set` is refused at compile time: declare it `let mut`.
+//! the uninterrupted run. A `Var` or `Tensor` declared without `mut` is not state: the loop
+//! may read it, and its bytes are hashed at each checkpoint, so one the loop changes (through
+//! `Var::set`) is refused at the next checkpoint, before it is saved: declare it `let mut`.
 //!
 //! A state tensor's data is saved as the runtime's bulk path reads it back (an `f32` or `f64`
 //! tensor as a `Vec` of its numbers, straight from the tensor's memory; any other dtype as its
@@ -135,9 +136,9 @@ fn shape_text(kind: &str, tensor: Option<&Tensor>) -> String {
 
 /// A state tensor's data, written as the runtime's bulk path reads it back: an `f32` or `f64`
 /// tensor as a `Vec` of its numbers, any other as a `Vec<u8>` of its bytes. No header: the
-/// checkpoint's shape text holds the dtype and dims (see [`shape_text`]), and a checkpoint of
+/// checkpoint's shape text holds the dtype and dims (see `shape_text`), and a checkpoint of
 /// others is refused before its state is read.
-fn save_data(save: &mut Save<'_>, tensor: &Tensor) {
+pub(crate) fn save_tensor(save: &mut Save<'_>, tensor: &Tensor) {
     match tensor.dtype() {
         DType::F32 => with_numbers::<f32>(tensor, |numbers| save.value(numbers)),
         DType::F64 => with_numbers::<f64>(tensor, |numbers| save.value(numbers)),
@@ -164,7 +165,21 @@ fn with_numbers<T: candle_core::WithDType>(tensor: &Tensor, read: impl FnOnce(&[
     read(&numbers);
 }
 
-/// The tensor saved by [`save_data`], of `dtype` and `dims` (the checkpoint's shape text
+/// The next value, `elements` numbers of an `f32` or `f64` tensor (read by the bulk path);
+/// the damage `wrong` describes if there are not that many.
+fn numbers<T: serde::de::DeserializeOwned>(
+    restore: &mut Restore,
+    elements: usize,
+    wrong: &dyn Fn(usize, &str) -> String,
+) -> Result<Vec<T>, crate::Error> {
+    let numbers: Vec<T> = restore.value()?;
+    if numbers.len() != elements {
+        return Err(restore.damaged(wrong(numbers.len(), "numbers")));
+    }
+    Ok(numbers)
+}
+
+/// The tensor saved by [`save_tensor`], of `dtype` and `dims` (the checkpoint's shape text
 /// matched them), on `device`.
 fn read_data(
     restore: &mut Restore,
@@ -181,20 +196,8 @@ fn read_data(
         )
     };
     let made = match dtype {
-        DType::F32 => {
-            let numbers: Vec<f32> = restore.value()?;
-            if numbers.len() != elements {
-                return Err(restore.damaged(wrong(numbers.len(), "numbers")));
-            }
-            Tensor::from_vec(numbers, dims, device)
-        }
-        DType::F64 => {
-            let numbers: Vec<f64> = restore.value()?;
-            if numbers.len() != elements {
-                return Err(restore.damaged(wrong(numbers.len(), "numbers")));
-            }
-            Tensor::from_vec(numbers, dims, device)
-        }
+        DType::F32 => Tensor::from_vec(numbers::<f32>(restore, elements, &wrong)?, dims, device),
+        DType::F64 => Tensor::from_vec(numbers::<f64>(restore, elements, &wrong)?, dims, device),
         _ => {
             let bytes: Vec<u8> = restore.value()?;
             if Some(bytes.len()) != elements.checked_mul(dtype.size_in_bytes().max(1)) {
@@ -207,11 +210,6 @@ fn read_data(
 }
 
 // What a `Tensor` or `Var` state binding's codec does (`__private::codecs` puts them together).
-
-/// Saves a `Tensor` binding.
-pub(crate) fn save_tensor(save: &mut Save<'_>, tensor: &Tensor) {
-    save_data(save, tensor);
-}
 
 /// Restores a `Tensor` binding over `place`, of its dtype, dims and device.
 pub(crate) fn load_tensor(restore: &mut Restore, place: &mut Tensor) -> Result<(), crate::Error> {
@@ -235,7 +233,7 @@ pub(crate) fn tensor_shape(tensor: Option<&Tensor>) -> String {
 
 /// Saves a `Var` binding.
 pub(crate) fn save_var(save: &mut Save<'_>, var: &Var) {
-    save_data(save, var.as_tensor());
+    save_tensor(save, var.as_tensor());
 }
 
 /// Restores a `Var` binding in place, so its clones see the restored value.
