@@ -15,8 +15,8 @@
 //! mixed-site hygiene, so they cannot collide with the user's names):
 //! ```text
 //! fn squares(n: u64) -> Vec<u64> {
-//!     use __private::{Whole as _, Grows as _, /* … */}; // the autoref probes' traits, once
-//!     let key = args_key("squares", [("n", /* fingerprint of n */, "…")]); // or `key = …`
+//!     use __private::probe_traits::*;     // the autoref probes' traits (`as _`), once
+//!     let key = args_key("squares", [("n", /* fingerprint of n */, /* its text */)]); // or `key = …`
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
 //!     let codec_0 = (&&CodecOf(&results)).codec(); // spanned at `results`: checks its type
