@@ -225,3 +225,17 @@ fn train_candle_killed_and_run_again_ends_with_the_same_weights() {
     assert!(stderr.contains("resuming train at iteration "), "{stderr}");
     assert_eq!(resumed.stdout, uninterrupted.stdout, "{stderr}");
 }
+
+/// `train_burn`, as the README shows it: a burn model and its Adam optimizer, killed with
+/// SIGKILL while they train and run again with the same command, end with the uninterrupted
+/// run's weights, bit for bit (the hash of every weight's bits); the run says where it resumed.
+#[test]
+fn train_burn_killed_and_run_again_ends_with_the_same_weights() {
+    // 1500 steps of at least 1 ms each; killed after the first checkpoint (step 100).
+    let (uninterrupted, resumed) = killed_and_run_again("train_burn", &["1500"], "1000");
+    assert!(String::from_utf8_lossy(&uninterrupted.stdout).starts_with("weights "));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming train at iteration "), "{stderr}");
+    assert_eq!(resumed.stdout, uninterrupted.stdout, "{stderr}");
+}

@@ -19,7 +19,7 @@
 //!     let key = args_key("squares", [("n", /* fingerprint of n */, /* its text */)]); // or `key = …`
 //!     let mut results = Vec::new();
 //!     let mut iter = IntoIterator::into_iter(0..n);
-//!     let codec_0 = (&&CodecOf(&results)).codec(); // spanned at `results`: checks its type
+//!     let codec_0 = (&&&&CodecOf(&results)).codec(); // spanned at `results`: checks its type
 //!     let mut run = __private::Run::start(&Spec { .. }, &[(codec_0.shape)(Some(&results))]);
 //!     let mut restore = run.restore_with(seek.load);
 //!     if let Some(restore) = &mut restore {

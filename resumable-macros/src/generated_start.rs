@@ -44,7 +44,7 @@ pub fn key_and_dir(model: &Model, facts: &Facts) -> (TokenStream, TokenStream, T
                     let rt = crate_path::at(ident.span());
                     quote_spanned! {ident.span()=> (
                         #name,
-                        (&&&#rt::__private::Arg(&#ident)).arg_hash(),
+                        (&&&&&#rt::__private::Arg(&#ident)).arg_hash(),
                         (&&&&#rt::__private::Arg(&#ident)).arg_text(),
                     )}
                 }

@@ -141,7 +141,7 @@ pub fn assertions(facts: &Facts, layout: &Layout) -> Vec<TokenStream> {
                 return quote_spanned!(ident.span()=>
                 let #codec = #rt::__private::codec_of(););
             }
-            let check = quote_spanned!(ident.span()=> let #codec = (&&#rt::__private::CodecOf(&#place)).codec(););
+            let check = quote_spanned!(ident.span()=> let #codec = (&&&&#rt::__private::CodecOf(&#place)).codec(););
             let append_only = append_only(facts, ident, place, codec);
             // A shared handle (`Arc`, `Rc`) as state: refused at the binding.
             let not_shared = quote_spanned! {ident.span()=>
@@ -200,7 +200,7 @@ pub fn watch_list(facts: &Facts) -> TokenStream {
         let name = ident.to_string();
         // At the binding: one the watch cannot see is an error there.
         let rt = crate_path::at(ident.span());
-        quote_spanned!(ident.span()=> (#name, (&&#rt::__private::Watched(&#ident)).print()))
+        quote_spanned!(ident.span()=> (#name, (&&&&#rt::__private::Watched(&#ident)).print()))
     });
     quote!([#(#prints),*])
 }

@@ -458,6 +458,8 @@
 //!   btrfs and APFS.
 
 mod api;
+#[cfg(feature = "burn")]
+pub mod burn;
 #[cfg(feature = "candle")]
 pub mod candle;
 mod config;

@@ -5,14 +5,14 @@ async fn crawl(files: Vec<String>) -> std::io::Result<Vec<u64>> {
         "crawl",
         [(
             "files",
-            (&&&::resumable::__private::Arg(&files)).arg_hash(),
+            (&&&&&::resumable::__private::Arg(&files)).arg_hash(),
             (&&&&::resumable::__private::Arg(&files)).arg_text(),
         )],
     );
     let mut report = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(files);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&report)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&report)).codec();
     let __resumable_codec_0 = ::resumable::__private::append_only(&report, __resumable_codec_0);
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&report)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {

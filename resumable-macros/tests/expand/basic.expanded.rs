@@ -5,14 +5,14 @@ fn squares(n: u64) -> Vec<u64> {
         "squares",
         [(
             "n",
-            (&&&::resumable::__private::Arg(&n)).arg_hash(),
+            (&&&&&::resumable::__private::Arg(&n)).arg_hash(),
             (&&&&::resumable::__private::Arg(&n)).arg_text(),
         )],
     );
     let mut results = Vec::new();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&results)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&results)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&results)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         (&&::resumable::__private::ErrorRoute::<Vec<u64>>::new()).route(__resumable_err)

@@ -4,7 +4,7 @@ fn fold(n: u64) -> Result<Acc, String> {
     let mut acc = Acc::default();
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0..n);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&acc)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&acc)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&acc)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         (&&::resumable::__private::ErrorRoute::<Result<Acc, String>>::new()).route(__resumable_err)

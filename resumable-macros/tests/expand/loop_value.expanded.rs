@@ -8,7 +8,7 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
     let mut __resumable_loop_value = ::core::option::Option::None;
     let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
     let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&out)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&out)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&out)).sharing());
     let __resumable_route = |__resumable_err: ::resumable::Error| {
         (&&::resumable::__private::ErrorRoute::<(usize, Vec<Point>)>::new()).route(__resumable_err)
@@ -38,10 +38,13 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
         }
     };
     __resumable_run.watch(&[
-        ("limit", (&&::resumable::__private::Watched(&limit)).print()),
+        (
+            "limit",
+            (&&&&::resumable::__private::Watched(&limit)).print(),
+        ),
         (
             "points",
-            (&&::resumable::__private::Watched(&points)).print(),
+            (&&&&::resumable::__private::Watched(&points)).print(),
         ),
     ]);
     let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
@@ -160,10 +163,13 @@ fn first_over(limit: u64, points: &[(u64, u64)]) -> (usize, Vec<Point>) {
                         __resumable_pulled - 1,
                         __resumable_next_item,
                         &[
-                            ("limit", (&&::resumable::__private::Watched(&limit)).print()),
+                            (
+                                "limit",
+                                (&&&&::resumable::__private::Watched(&limit)).print(),
+                            ),
                             (
                                 "points",
-                                (&&::resumable::__private::Watched(&points)).print(),
+                                (&&&&::resumable::__private::Watched(&points)).print(),
                             ),
                         ],
                         &[&::resumable::__private::Binding::new(

@@ -6,12 +6,12 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
         [
             (
                 "epochs",
-                (&&&::resumable::__private::Arg(&epochs)).arg_hash(),
+                (&&&&&::resumable::__private::Arg(&epochs)).arg_hash(),
                 (&&&&::resumable::__private::Arg(&epochs)).arg_text(),
             ),
             (
                 "data",
-                (&&&::resumable::__private::Arg(&data)).arg_hash(),
+                (&&&&&::resumable::__private::Arg(&data)).arg_hash(),
                 (&&&&::resumable::__private::Arg(&data)).arg_text(),
             ),
         ],
@@ -19,11 +19,11 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
     let mut losses = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0..epochs);
     let mut __resumable_position: (u64, u64) = (0, 0);
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&__resumable_position)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&__resumable_position)).codec();
     ::resumable::__private::not_shared(
         (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
     );
-    let __resumable_codec_1 = (&&::resumable::__private::CodecOf(&losses)).codec();
+    let __resumable_codec_1 = (&&&&::resumable::__private::CodecOf(&losses)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&losses)).sharing());
     let __resumable_codec_2 = ::resumable::__private::codec_of();
     let __resumable_codec_3 = ::resumable::__private::codec_of();
@@ -57,7 +57,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
             return ::resumable::__private::or_fail(__resumable_route(__resumable_err));
         }
     };
-    __resumable_run.watch(&[("data", (&&::resumable::__private::Watched(&data)).print())]);
+    __resumable_run.watch(&[("data", (&&&&::resumable::__private::Watched(&data)).print())]);
     let mut __resumable_restore = __resumable_run.restore().map(::std::boxed::Box::new);
     if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
         match (__resumable_codec_0.load)(__resumable_restore, &mut __resumable_position) {
@@ -238,7 +238,7 @@ fn train(epochs: u64, data: &[f32]) -> Vec<f32> {
                                         __resumable_next_item,
                                         &[(
                                             "data",
-                                            (&&::resumable::__private::Watched(&data)).print(),
+                                            (&&&&::resumable::__private::Watched(&data)).print(),
                                         )],
                                         &[
                                             &::resumable::__private::Binding::new(

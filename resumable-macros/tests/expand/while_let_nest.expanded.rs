@@ -4,13 +4,13 @@ fn drain(mut queue: Vec<u64>) -> Vec<u64> {
     let mut sums = Vec::new();
     let mut __resumable_outer_iter = ::core::iter::IntoIterator::into_iter(0u64..);
     let mut __resumable_position: (u64, u64) = (0, 0);
-    let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&__resumable_position)).codec();
+    let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&__resumable_position)).codec();
     ::resumable::__private::not_shared(
         (&&::resumable::__private::Sharing(&__resumable_position)).sharing(),
     );
-    let __resumable_codec_1 = (&&::resumable::__private::CodecOf(&queue)).codec();
+    let __resumable_codec_1 = (&&&&::resumable::__private::CodecOf(&queue)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&queue)).sharing());
-    let __resumable_codec_2 = (&&::resumable::__private::CodecOf(&sums)).codec();
+    let __resumable_codec_2 = (&&&&::resumable::__private::CodecOf(&sums)).codec();
     ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&sums)).sharing());
     let __resumable_codec_3 = ::resumable::__private::codec_of();
     let __resumable_codec_4 = ::resumable::__private::codec_of();

@@ -7,12 +7,12 @@ impl Grid {
             [
                 (
                     "self",
-                    (&&&::resumable::__private::Arg(&self)).arg_hash(),
+                    (&&&&&::resumable::__private::Arg(&self)).arg_hash(),
                     (&&&&::resumable::__private::Arg(&self)).arg_text(),
                 ),
                 (
                     "steps",
-                    (&&&::resumable::__private::Arg(&steps)).arg_hash(),
+                    (&&&&&::resumable::__private::Arg(&steps)).arg_hash(),
                     (&&&&::resumable::__private::Arg(&steps)).arg_text(),
                 ),
             ],
@@ -21,7 +21,7 @@ impl Grid {
         let mut scratch = Vec::new();
         let mut __resumable_iter = ::core::iter::IntoIterator::into_iter(0u64..);
         let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
-        let __resumable_codec_0 = (&&::resumable::__private::CodecOf(&(*self))).codec();
+        let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&(*self))).codec();
         ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&(*self))).sharing());
         let mut __resumable_run = match ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
@@ -47,7 +47,10 @@ impl Grid {
                 ::resumable::__private::fail(__resumable_err)
             }
         };
-        __resumable_run.watch(&[("steps", (&&::resumable::__private::Watched(&steps)).print())]);
+        __resumable_run.watch(&[(
+            "steps",
+            (&&&&::resumable::__private::Watched(&steps)).print(),
+        )]);
         let mut __resumable_restore = __resumable_run.restore_with(__resumable_seek.load);
         if let ::core::option::Option::Some(__resumable_restore) = &mut __resumable_restore {
             (*self) = match (__resumable_codec_0.fresh)(__resumable_restore) {
@@ -163,7 +166,10 @@ impl Grid {
                             &mut __resumable_saving,
                             __resumable_pulled - 1,
                             __resumable_next_item,
-                            &[("steps", (&&::resumable::__private::Watched(&steps)).print())],
+                            &[(
+                                "steps",
+                                (&&&&::resumable::__private::Watched(&steps)).print(),
+                            )],
                             &[&::resumable::__private::Binding::new(
                                 &(*self),
                                 (&::resumable::__private::Pick(&(*self))).pick(__resumable_codec_0),
@@ -209,7 +215,10 @@ impl Grid {
                     &mut __resumable_run,
                     __resumable_pending.index,
                     __resumable_pending.failure,
-                    &[("steps", (&&::resumable::__private::Watched(&steps)).print())],
+                    &[(
+                        "steps",
+                        (&&&&::resumable::__private::Watched(&steps)).print(),
+                    )],
                     &[&::resumable::__private::Binding::new(
                         &(*self),
                         (&::resumable::__private::Pick(&(*self))).pick(__resumable_codec_0),

@@ -42,14 +42,16 @@ impl<T> Clone for Codec<T> {
 impl<T> Copy for Codec<T> {}
 
 /// A state binding, asked for its [`Codec`] by autoref specialization:
-/// `(&&CodecOf(&value)).codec()` finds a codec of the runtime's own for a type without serde
-/// (a candle `Tensor` or `Var`, with the `candle` feature), else [`SerdeCodec`]'s, which checks
-/// `T: State` at the binding.
+/// `(&&&&CodecOf(&value)).codec()` finds, in this order, a codec of the runtime's own for a
+/// type without serde ([`OwnCodec`]: a candle `Tensor` or `Var`, burn's `ModuleOptimizer`),
+/// serde's ([`SerdeCodec`]), a burn model's ([`ModuleCodec`], with the `burn` feature: after
+/// serde's, since burn makes `f64` and `String` modules too), else [`NoCodec`], which fails to
+/// compile at the binding with what to write.
 pub struct CodecOf<'a, T>(pub &'a T);
 
 /// The codec of a serde type: the usual one.
 pub trait SerdeCodec<T> {
-    /// [`codec_of`], where `T: State` fails to compile at the binding.
+    /// [`codec_of`].
     #[inline(always)]
     fn codec(&self) -> Codec<T>
     where
@@ -59,16 +61,32 @@ pub trait SerdeCodec<T> {
     }
 }
 
-impl<T> SerdeCodec<T> for CodecOf<'_, T> {}
+impl<T: State> SerdeCodec<T> for &&CodecOf<'_, T> {}
 
-/// The codec of a type the runtime saves itself (the `candle` feature's tensors).
+/// The codec of a type that has none: `T: State` fails to compile at the binding, with its
+/// message.
+pub trait NoCodec<T> {
+    /// Never called: the bound fails first.
+    #[inline(always)]
+    fn codec(&self) -> Codec<T>
+    where
+        T: State,
+    {
+        codec_of()
+    }
+}
+
+impl<T> NoCodec<T> for CodecOf<'_, T> {}
+
+/// The codec of a type the runtime saves itself (the `candle` feature's tensors, the `burn`
+/// feature's optimizer).
 pub trait OwnCodec<T> {
     /// Its codec.
     fn codec(&self) -> Codec<T>;
 }
 
 #[cfg(feature = "candle")]
-impl OwnCodec<candle_core::Tensor> for &CodecOf<'_, candle_core::Tensor> {
+impl OwnCodec<candle_core::Tensor> for &&&CodecOf<'_, candle_core::Tensor> {
     fn codec(&self) -> Codec<candle_core::Tensor> {
         use crate::candle::*;
         Codec {
@@ -84,7 +102,7 @@ impl OwnCodec<candle_core::Tensor> for &CodecOf<'_, candle_core::Tensor> {
 }
 
 #[cfg(feature = "candle")]
-impl OwnCodec<candle_core::Var> for &CodecOf<'_, candle_core::Var> {
+impl OwnCodec<candle_core::Var> for &&&CodecOf<'_, candle_core::Var> {
     fn codec(&self) -> Codec<candle_core::Var> {
         use crate::candle::*;
         Codec {
@@ -93,6 +111,44 @@ impl OwnCodec<candle_core::Var> for &CodecOf<'_, candle_core::Var> {
             take: take_var,
             fresh: |restore| Err(behind_a_reference(restore, "Var")),
             shape: var_shape,
+            check: |_, _, _| {},
+        }
+    }
+}
+
+#[cfg(feature = "burn")]
+impl OwnCodec<burn_optim::ModuleOptimizer> for &&&CodecOf<'_, burn_optim::ModuleOptimizer> {
+    fn codec(&self) -> Codec<burn_optim::ModuleOptimizer> {
+        use crate::burn::*;
+        Codec {
+            save: save_optimizer,
+            load: load_optimizer,
+            take: take_optimizer,
+            fresh: |restore| Err(behind_a_reference(restore, "optimizer")),
+            shape: optimizer_shape,
+            // burn's record is the optimizer's state by construction: nothing to compare.
+            check: |_, _, _| {},
+        }
+    }
+}
+
+/// The codec of a burn model (the `burn` feature): any `#[derive(Module)]` type.
+pub trait ModuleCodec<T> {
+    /// Its codec.
+    fn codec(&self) -> Codec<T>;
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> ModuleCodec<M> for &CodecOf<'_, M> {
+    #[inline(always)]
+    fn codec(&self) -> Codec<M> {
+        use crate::burn::*;
+        Codec {
+            save: save_module::<M>,
+            load: load_module::<M>,
+            take: take_module::<M>,
+            fresh: |restore| Err(behind_a_reference(restore, "model")),
+            shape: module_shape::<M>,
             check: |_, _, _| {},
         }
     }

@@ -66,11 +66,12 @@ pub mod probe_traits {
     pub use crate::__private::{
         AnyState as _, AppendsAny as _, AppendsPlain as _, ArgBorrowedCollectionText as _,
         ArgByDebug as _, ArgByHash as _, ArgBySerde as _, ArgCollectionText as _,
-        ArgDebugText as _, ArgNoText as _, ArgOpaque as _, ArgTensor as _, ByNth as _,
-        ByPosition as _, CompareBytes as _, CompareDebug as _, CompareEq as _, CompareEqDebug as _,
-        DebugItem as _, Grows as _, HashableItem as _, OpaqueItem as _, OwnCodec as _,
-        ReturnedOther as _, ReturnedResult as _, RouteToErr as _, RouteToPanic as _,
-        SerdeCodec as _, SerializableItem as _, SharedState as _, WatchedHash as _,
-        WatchedOpaque as _, WatchedSerde as _, WatchedTensor as _, Whole as _,
+        ArgDebugText as _, ArgModule as _, ArgModuleRef as _, ArgNoText as _, ArgOpaque as _,
+        ArgTensor as _, ByNth as _, ByPosition as _, CompareBytes as _, CompareDebug as _,
+        CompareEq as _, CompareEqDebug as _, DebugItem as _, Grows as _, HashableItem as _,
+        ModuleCodec as _, NoCodec as _, OpaqueItem as _, OwnCodec as _, ReturnedOther as _,
+        ReturnedResult as _, RouteToErr as _, RouteToPanic as _, SerdeCodec as _,
+        SerializableItem as _, SharedState as _, WatchedHash as _, WatchedModule as _,
+        WatchedModuleRef as _, WatchedOpaque as _, WatchedOwn as _, WatchedSerde as _, Whole as _,
     };
 }

@@ -8,8 +8,9 @@ use core::hash::Hasher as _;
 use serde::Serialize;
 
 /// A binding the loop reads but does not own as state (declared without `mut`, a parameter,
-/// `self`), asked for a fingerprint by autoref specialization: `(&&Watched(&x)).print()` hashes
-/// at most [`WATCHED_BYTES`] of its postcard bytes, else its `Hash`. A binding with neither is a
+/// `self`), asked for a fingerprint by autoref specialization: `(&&&&Watched(&x)).print()` hashes
+/// at most [`WATCHED_BYTES`] of its postcard bytes (or a candle tensor's data), else its `Hash`,
+/// else a burn model's data. A binding with neither is a
 /// compile error at the binding ([`Visible`]): its `Debug` text may not show what changed (a
 /// tensor prints its shape), so a watch through it could not be trusted. Compared on entry and
 /// at every save ([`Run::save`](super::Run::save)).
@@ -26,7 +27,7 @@ pub trait WatchedSerde {
     fn print(&self) -> Option<u64>;
 }
 
-impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
+impl<T: Serialize + ?Sized> WatchedSerde for &&&Watched<'_, T> {
     fn print(&self) -> Option<u64> {
         let mut hasher = crate::format::hash::Hash128::new();
         crate::run::hash_into::serialized(self.0, &mut hasher, WATCHED_BYTES)
@@ -34,25 +35,35 @@ impl<T: Serialize + ?Sized> WatchedSerde for &Watched<'_, T> {
     }
 }
 
-/// `Watched` of a candle `Tensor` or `Var` (the `candle` feature): the hash of all its bytes, so
-/// that a `Var` the loop changes through `Var::set` without holding it as state is refused at
-/// the next save, and a tensor it only reads is checked unchanged.
-pub trait WatchedTensor {
+/// `Watched` of a type the runtime fingerprints itself. A candle `Tensor` or `Var` (the `candle`
+/// feature): the hash of all its bytes, so that a `Var` the loop changes through `Var::set`
+/// without holding it as state is refused at the next save, and a tensor it only reads is
+/// checked unchanged. A burn `Device` (the `burn` feature): its `Debug` text, all there is to it.
+pub trait WatchedOwn {
     /// The hash of its dtype, dims and data.
     fn print(&self) -> Option<u64>;
 }
 
 #[cfg(feature = "candle")]
-impl WatchedTensor for &Watched<'_, candle_core::Tensor> {
+impl WatchedOwn for &&&Watched<'_, candle_core::Tensor> {
     fn print(&self) -> Option<u64> {
         Some(crate::candle::fingerprint(self.0))
     }
 }
 
 #[cfg(feature = "candle")]
-impl WatchedTensor for &Watched<'_, candle_core::Var> {
+impl WatchedOwn for &&&Watched<'_, candle_core::Var> {
     fn print(&self) -> Option<u64> {
         Some(crate::candle::fingerprint(self.0.as_tensor()))
+    }
+}
+
+#[cfg(feature = "burn")]
+impl WatchedOwn for &&&Watched<'_, burn_core::tensor::Device> {
+    fn print(&self) -> Option<u64> {
+        let mut hasher = crate::format::hash::Hash128::new();
+        crate::run::hash_into::debugged(self.0, &mut hasher, usize::MAX);
+        Some(hasher.finish())
     }
 }
 
@@ -67,6 +78,34 @@ impl<T: core::hash::Hash + ?Sized> WatchedHash for &&Watched<'_, T> {
         let mut hasher = crate::format::hash::Hash128::new();
         self.0.hash(&mut hasher);
         Some(hasher.finish())
+    }
+}
+
+/// `Watched` of a burn model (the `burn` feature): the hash of every
+/// parameter's data, which its `Debug` text does not show.
+pub trait WatchedModule {
+    /// The hash of its parameters.
+    fn print(&self) -> Option<u64>;
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> WatchedModule for &Watched<'_, M> {
+    fn print(&self) -> Option<u64> {
+        Some(crate::burn::fingerprint(self.0))
+    }
+}
+
+/// [`WatchedModule`] of a reference to a burn model (a trait of its own: burn's `Module` could
+/// be implemented for a reference downstream, so one trait cannot have both impls).
+pub trait WatchedModuleRef {
+    /// The hash of its parameters.
+    fn print(&self) -> Option<u64>;
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> WatchedModuleRef for &Watched<'_, &M> {
+    fn print(&self) -> Option<u64> {
+        Some(crate::burn::fingerprint(*self.0))
     }
 }
 
@@ -210,6 +249,37 @@ pub trait OpaqueItem {
 
 impl<T: ?Sized> OpaqueItem for ItemHash<'_, T> {}
 
+/// An argument's key after `ArgBySerde`, before `ArgByDebug`: a burn model or a reference to
+/// one (the `burn` feature), whose `Debug` text shows its parameter ids, not its weights (two
+/// calls with other weights would share a checkpoint, a model built afresh would never
+/// resume): the hash of every parameter's path, dtype, dims and data.
+pub trait ArgModule {
+    /// The hash of the model's parameters.
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash;
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> ArgModule for &&crate::run::arg_key::Arg<'_, M> {
+    #[inline(never)]
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash {
+        crate::run::arg_key::ArgHash::Hashed(crate::burn::key_fingerprint(self.0))
+    }
+}
+
+/// [`ArgModule`] of a reference to a burn model (a trait of its own, as [`WatchedModuleRef`]).
+pub trait ArgModuleRef {
+    /// The hash of the model's parameters.
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash;
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> ArgModuleRef for &&crate::run::arg_key::Arg<'_, &M> {
+    #[inline(never)]
+    fn arg_hash(&self) -> crate::run::arg_key::ArgHash {
+        crate::run::arg_key::ArgHash::Hashed(crate::burn::key_fingerprint(*self.0))
+    }
+}
+
 /// An argument's key, the first choice beside `ArgByHash`, for a candle `Tensor` or `Var` or a
 /// reference to one (the `candle` feature), which has no `Hash` or `Serialize` and whose `Debug`
 /// shows only its dtype and dims: the hash of its dtype, dims and data.
@@ -247,7 +317,7 @@ impl<T: HoldsTensor> HoldsTensor for &T {
 }
 
 #[cfg(feature = "candle")]
-impl<T: HoldsTensor> ArgTensor for &&crate::run::arg_key::Arg<'_, T> {
+impl<T: HoldsTensor> ArgTensor for &&&&crate::run::arg_key::Arg<'_, T> {
     #[inline(never)]
     fn arg_hash(&self) -> crate::run::arg_key::ArgHash {
         crate::run::arg_key::ArgHash::Hashed(crate::candle::key_fingerprint(self.0.tensor()))

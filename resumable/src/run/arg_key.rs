@@ -22,7 +22,8 @@ use crate::run::order_free;
 use crate::run::spec::Key;
 
 /// An argument of the call, asked for its fingerprint and its text by autoref specialization:
-/// `(&&&Arg(&x)).arg_hash()` and `(&Arg(&x)).arg_text()`.
+/// `(&&&&&Arg(&x)).arg_hash()` (by `Hash`, a candle tensor's data; `Serialize`; a burn model's
+/// data; `Debug`; else a compile error) and `(&&&&Arg(&x)).arg_text()`.
 pub struct Arg<'a, T: ?Sized>(pub &'a T);
 
 /// What an argument's fingerprint is.
@@ -43,7 +44,7 @@ pub trait ArgByHash {
 
 // The probes' methods are not inlined: each runs once per call, and inlined it would be
 // optimized again in every annotated function (8% of the release code of a crate of 40).
-impl<T: Hash + ?Sized> ArgByHash for &&Arg<'_, T> {
+impl<T: Hash + ?Sized> ArgByHash for &&&&Arg<'_, T> {
     #[inline(never)]
     fn arg_hash(&self) -> ArgHash {
         let mut hasher = Hash128::new();
@@ -80,7 +81,7 @@ impl<T: Serialize + ?Sized> ArgBySerde for &&&Arg<'_, T> {
     }
 }
 
-/// The third choice: an argument that is `Debug`.
+/// The fourth choice (after a burn model's data): an argument that is `Debug`.
 pub trait ArgByDebug {
     /// Its `Debug` text fed to a stable hasher.
     fn arg_hash(&self) -> ArgHash;
