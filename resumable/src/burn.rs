@@ -25,9 +25,10 @@
 //! architecture is refused as saved with different state before anything is restored. A model
 //! or optimizer behind a `&mut` parameter is refused on resume: pass it by value and return it.
 //!
-//! A model the loop only reads (declared without `mut`, or an argument) is watched and keyed
-//! by the hash of its parameters' data, not its `Debug` text (which shows parameter ids, not
-//! weights). burn's random numbers (dropout, `Tensor::random`) are not state: a loop that
+//! A model argument is keyed by the hash of its parameters' data, not its `Debug` text (which
+//! shows parameter ids, not weights); a model the loop only reads (declared without `mut`, or
+//! an argument) is watched through its parameters' ids and dims, which is all that can change
+//! through `&`. burn's random numbers (dropout, `Tensor::random`) are not state: a loop that
 //! draws them reseeds per step (`device.seed(seed ^ step as u64)`) to resume to the same result.
 
 use std::hash::Hasher as _;
@@ -132,9 +133,44 @@ pub(crate) fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Er
 
 // Models the loop reads: watched and keyed by their data.
 
-/// A watched model's fingerprint: the hash of every parameter's path, dtype, dims and data.
+/// A watched model's fingerprint: the hash of every parameter's path, id and dims, not its
+/// data. A burn model cannot change through `&` (a parameter is replaced only by a new module,
+/// with a new id, through `&mut` or by value), so what can change is seen without copying
+/// every weight at each checkpoint.
 pub(crate) fn fingerprint<M: Module>(model: &M) -> u64 {
-    hasher_over(model).finish()
+    let mut hasher = Hash128::new();
+    model.visit(&mut Ids(&mut hasher));
+    hasher.finish()
+}
+
+/// The visitor of [`fingerprint`].
+struct Ids<'a>(&'a mut Hash128);
+
+impl Ids<'_> {
+    fn meet(&mut self, id: burn_core::module::ParamId, dims: &[usize]) {
+        self.0.write(&id.val().to_le_bytes());
+        for dim in dims {
+            self.0.write(&dim.to_le_bytes());
+        }
+    }
+}
+
+impl ModuleVisitor for Ids<'_> {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.0.write(name.as_bytes());
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.meet(param.id, param.lazy_shape().as_slice());
+    }
+
+    fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
+        self.meet(param.id, param.lazy_shape().as_slice());
+    }
+
+    fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
+        self.meet(param.id, param.lazy_shape().as_slice());
+    }
 }
 
 /// A model argument's part of the checkpoint's key: the same hash, 128 bits.

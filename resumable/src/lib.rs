@@ -631,7 +631,8 @@ pub fn request_stop() {
 /// fresh: only for what never changes the result (a scratch buffer, a cache, a log file, a
 /// connection). Each state binding must be `serde::Serialize` and
 /// `serde::de::DeserializeOwned` (or, with the `candle` feature, a candle `Tensor` or `Var`:
-/// see the `resumable::candle` module); otherwise compilation fails at the
+/// see the `resumable::candle` module; with the `burn` feature, a burn model or burn's
+/// `ModuleOptimizer`: see `resumable::burn`); otherwise compilation fails at the
 /// binding, with what to use instead: for an RNG, a generator that serializes
 /// (`rand_chacha::ChaCha8Rng` with its `serde` feature, the same stream as rand's
 /// `ChaCha8Rng`) or a fresh one in each iteration seeded from the item or the epoch; for a
