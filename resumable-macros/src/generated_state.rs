@@ -147,7 +147,14 @@ pub fn assertions(facts: &Facts, layout: &Layout) -> Vec<TokenStream> {
             let not_shared = quote_spanned! {ident.span()=>
                 #rt::__private::not_shared((&&#rt::__private::Sharing(&#place)).sharing());
             };
-            quote!(#check #append_only #not_shared)
+            // Behind the caller's `&mut`, a resume decodes it whole: refused at the binding
+            // where it cannot be.
+            let whole = (!layout.owned[i]).then(|| {
+                quote_spanned! {ident.span()=>
+                    #rt::__private::decodable_whole((&&&&#rt::__private::Borrowed(&#place)).whole());
+                }
+            });
+            quote!(#check #append_only #not_shared #whole)
         })
         .collect()
 }

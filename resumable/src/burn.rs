@@ -23,7 +23,8 @@
 //!
 //! A checkpoint records the model's parameters (path, dtype, dims), so a checkpoint of another
 //! architecture is refused as saved with different state before anything is restored. A model
-//! or optimizer behind a `&mut` parameter is refused on resume: pass it by value and return it.
+//! or optimizer behind a `&mut` parameter is refused at compile time (a resume would have to
+//! decode it whole, with no model to load it into): pass it by value and return it.
 //!
 //! A model argument is keyed by the hash of its parameters' data, not its `Debug` text (which
 //! shows parameter ids, not weights); a model the loop only reads (declared without `mut`, or
@@ -120,15 +121,6 @@ pub(crate) fn take_optimizer(
 /// The shape text of an optimizer binding.
 pub(crate) fn optimizer_shape(_: Option<&ModuleOptimizer>) -> String {
     "burn ModuleOptimizer".to_owned()
-}
-
-/// The refusal of a model or optimizer behind the caller's `&mut` (`kind` names it): restoring
-/// one needs a value to load the record into, which a value decoded whole does not have.
-pub(crate) fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Error {
-    restore.damaged(format!(
-        "a burn {kind} behind a `&mut` parameter cannot be restored; take it by value and \
-         return it, or build it in the function (`let mut model = …`)"
-    ))
 }
 
 // Models the loop reads: watched and keyed by their data.

@@ -7,7 +7,9 @@
 //! one a model's layer holds) sees the restored weights, as they would have seen the weights of
 //! the uninterrupted run. A `Var` or `Tensor` declared without `mut` is not state: the loop
 //! may read it, and its bytes are hashed at each checkpoint, so one the loop changes (through
-//! `Var::set`) is refused at the next checkpoint, before it is saved: declare it `let mut`.
+//! `Var::set`) is refused at the next checkpoint, before it is saved: declare it `let mut`. A
+//! tensor behind a `&mut` parameter is refused at compile time: a resume would have to decode
+//! it whole, without the dtype and dims of a value to restore into.
 //!
 //! A state tensor's data is saved as the runtime's bulk path reads it back (an `f32` or `f64`
 //! tensor as a `Vec` of its numbers, straight from the tensor's memory; any other dtype as its
@@ -250,16 +252,6 @@ pub(crate) fn take_var(restore: &mut Restore, old: Var) -> Result<Var, crate::Er
 /// The shape text of a `Var` binding.
 pub(crate) fn var_shape(var: Option<&Var>) -> String {
     shape_text("Var", var.map(Var::as_tensor))
-}
-
-/// The refusal of a tensor behind the caller's `&mut` (`kind`: `Tensor` or `Var`): restored
-/// whole, it would need a dtype and dims the restore does not have, and a `Var` would be
-/// replaced, not set (the clones the caller gave an optimizer would keep the old weights).
-pub(crate) fn behind_a_reference(restore: &mut Restore, kind: &str) -> crate::Error {
-    restore.damaged(format!(
-        "a candle `{kind}` behind a `&mut` parameter cannot be restored; declare it in the \
-         function (`let mut w = …`) or pass it by value"
-    ))
 }
 
 /// Decodes the saved tensor whole, then copies it into `var`'s storage.

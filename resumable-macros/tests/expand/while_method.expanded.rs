@@ -23,6 +23,9 @@ impl Grid {
         let __resumable_seek = (&::resumable::__private::Seek(&__resumable_iter)).seeker();
         let __resumable_codec_0 = (&&&&::resumable::__private::CodecOf(&(*self))).codec();
         ::resumable::__private::not_shared((&&::resumable::__private::Sharing(&(*self))).sharing());
+        ::resumable::__private::decodable_whole(
+            (&&&&::resumable::__private::Borrowed(&(*self))).whole(),
+        );
         let mut __resumable_run = match ::resumable::__private::Run::start(
             &::resumable::__private::Spec {
                 function: "run",

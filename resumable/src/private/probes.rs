@@ -132,6 +132,74 @@ impl<T: ?Sized> WatchedOpaque<T> for Watched<'_, T> {}
 )]
 pub trait Visible<T: ?Sized> {}
 
+/// A state binding behind the caller's `&mut` (`*self`, a `&mut` parameter), which a resume
+/// decodes whole (a value of its own, assigned once decoded), asked whether it can be, by
+/// autoref specialization: `(&&&&Borrowed(&x)).whole()` is [`Built`] for a value the runtime
+/// restores by loading it into the value there (a candle tensor, a burn model or optimizer:
+/// restored whole it would lack its dtype, dims, architecture), checked before serde's `()`
+/// since burn makes `f64` a model too; [`decodable_whole`] accepts only `()`, so such a binding
+/// is a compile error, not a run that checkpoints what no resume can load.
+pub struct Borrowed<'a, T: ?Sized>(pub &'a T);
+
+/// What [`Borrowed`] of a value restored by loading it into one gives.
+pub struct Built;
+
+/// `Borrowed` of a type the runtime restores into the value there.
+pub trait BorrowedBuilt {
+    /// [`Built`].
+    fn whole(&self) -> Built {
+        Built
+    }
+}
+
+#[cfg(feature = "candle")]
+impl BorrowedBuilt for &&&Borrowed<'_, candle_core::Tensor> {}
+#[cfg(feature = "candle")]
+impl BorrowedBuilt for &&&Borrowed<'_, candle_core::Var> {}
+#[cfg(feature = "burn")]
+impl BorrowedBuilt for &&&Borrowed<'_, burn_optim::ModuleOptimizer> {}
+
+/// `Borrowed` of a serde type: decoded whole.
+pub trait BorrowedSerde {
+    /// `()`.
+    fn whole(&self) {}
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> BorrowedSerde for &&Borrowed<'_, T> {}
+
+/// `Borrowed` of a burn model (the `burn` feature), after serde's.
+pub trait BorrowedModule {
+    /// [`Built`].
+    fn whole(&self) -> Built {
+        Built
+    }
+}
+
+#[cfg(feature = "burn")]
+impl<M: burn_core::module::Module> BorrowedModule for &Borrowed<'_, M> {}
+
+/// `Borrowed` of anything else: `()` (its codec's `State` bound says what is wrong with it).
+pub trait BorrowedAny {
+    /// `()`.
+    fn whole(&self) {}
+}
+
+impl<T: ?Sized> BorrowedAny for Borrowed<'_, T> {}
+
+/// Accepts what [`Borrowed`] gives for a value a resume can decode whole.
+#[inline(always)]
+pub fn decodable_whole<T: DecodableWhole>(_: T) {}
+
+/// What a state binding behind a `&mut` that a resume can decode whole gives.
+#[diagnostic::on_unimplemented(
+    message = "this state is behind the caller's `&mut`, so a resume must decode it whole, and a candle tensor or a burn model or optimizer cannot be: it is restored by loading the checkpoint into the value there (its dtype and dims, its architecture), which the caller's value may not match",
+    label = "checkpointed as loop state through a `&mut`",
+    note = "take it by value and return it (`fn train(mut model: Model, ..) -> Model`), or build it in the function (`let mut model = Model::new(&device);`)"
+)]
+pub trait DecodableWhole {}
+
+impl DecodableWhole for () {}
+
 /// A state binding asked whether it is a shared handle, by autoref specialization:
 /// `(&&Sharing(&x)).sharing()` is [`Shared`] for an `Rc` or an `Arc` and `()` otherwise, and
 /// [`not_shared`] accepts only `()`.
