@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 
 #[cfg(feature = "ndarray")]
 mod array;
+#[cfg(feature = "ndarray")]
+pub(crate) use array::{PERMUTED_VERSION, in_memory_order};
 
 /// The encoded bytes a bulk decode reads.
 pub(super) trait Input {

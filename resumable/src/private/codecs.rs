@@ -31,6 +31,11 @@ pub struct Codec<T> {
     /// At the run's first checkpoint, checks that the value comes back from its bytes as it
     /// was, compared as the binding's type allows (see [`RoundTrip`]).
     pub check: fn(&mut Save<'_>, &T, &Comparison<T>),
+    /// Whether `load`, `take` and `fresh` restore an ndarray array in the memory order it was
+    /// saved in (the codec [`CodecOf`] finds for an array); where they do not (a binding
+    /// declared between the loops of a nest, whose codec is [`codec_of`]'s), a state array is
+    /// saved only if it is row-major.
+    pub in_memory_order: bool,
 }
 
 impl<T> Clone for Codec<T> {
@@ -97,6 +102,7 @@ impl OwnCodec<candle_core::Tensor> for &&&CodecOf<'_, candle_core::Tensor> {
             shape: tensor_shape,
             // The numbers are the tensor's own, by construction: nothing to compare.
             check: |_, _, _| {},
+            in_memory_order: false,
         }
     }
 }
@@ -112,6 +118,7 @@ impl OwnCodec<candle_core::Var> for &&&CodecOf<'_, candle_core::Var> {
             fresh: not_decodable_whole,
             shape: var_shape,
             check: |_, _, _| {},
+            in_memory_order: false,
         }
     }
 }
@@ -128,6 +135,34 @@ impl OwnCodec<burn_optim::ModuleOptimizer> for &&&CodecOf<'_, burn_optim::Module
             shape: optimizer_shape,
             // burn's record is the optimizer's state by construction: nothing to compare.
             check: |_, _, _| {},
+            in_memory_order: false,
+        }
+    }
+}
+
+/// An ndarray array (the `ndarray` feature): serde's codec, restoring the array in the memory
+/// order it was saved in (see `Grows` for `Pick` of an array).
+#[cfg(feature = "ndarray")]
+impl<S, D> OwnCodec<ndarray::ArrayBase<S, D>> for &&&CodecOf<'_, ndarray::ArrayBase<S, D>>
+where
+    S: ndarray::RawData,
+    D: ndarray::Dimension,
+    ndarray::ArrayBase<S, D>: State,
+{
+    #[inline(always)]
+    fn codec(&self) -> Codec<ndarray::ArrayBase<S, D>> {
+        Codec {
+            load: |restore, place| {
+                *place = array_in_order(restore)?;
+                Ok(())
+            },
+            take: |restore, old| {
+                drop(old);
+                array_in_order(restore)
+            },
+            fresh: array_in_order,
+            in_memory_order: true,
+            ..codec_of()
         }
     }
 }
@@ -150,6 +185,7 @@ impl<M: burn_core::module::Module> ModuleCodec<M> for &CodecOf<'_, M> {
             fresh: not_decodable_whole,
             shape: module_shape::<M>,
             check: |_, _, _| {},
+            in_memory_order: false,
         }
     }
 }
@@ -174,6 +210,7 @@ pub fn codec_of<T: State>() -> Codec<T> {
         fresh,
         shape,
         check,
+        in_memory_order: false,
     }
 }
 
@@ -265,11 +302,11 @@ impl Grows for Pick<'_, String> {
 }
 
 /// An ndarray array: saved whole, with the bytes ndarray's serde writes (from the slice of its
-/// elements: see `run::layout::RowMajor`), if a restore brings it back in the same memory order (its
-/// serde writes the elements in logical order and no layout, and a restore builds a row-major
-/// array); an array in any other order (`.f()`, after `reversed_axes`, `t().to_owned()`) is
-/// refused at the checkpoint, since a sum over it, or any loop in memory order, could round
-/// differently after a resume.
+/// elements: see `run::layout::RowMajor`) if it is row-major; an array in another memory order
+/// (`.f()`, after `reversed_axes` or `permuted_axes`) with that order, and restored in it (see
+/// `run::layout`), since a sum over it, or any loop in memory order, could round differently
+/// after a resume that brought it back row-major. One in no order of its axes (a reversed
+/// axis, gaps), or of elements not read in bulk, is refused at the checkpoint.
 #[cfg(feature = "ndarray")]
 impl<S, D> Grows for Pick<'_, ndarray::ArrayBase<S, D>>
 where
@@ -281,36 +318,62 @@ where
     #[inline(always)]
     fn pick(&self, whole: Codec<Self::Value>) -> Codec<Self::Value> {
         Codec {
-            save: save_array,
+            save: match whole.in_memory_order {
+                true => save_array::<S, D, true>,
+                false => save_array::<S, D, false>,
+            },
             ..whole
         }
     }
 }
 
+/// Saves an array, in its memory order where `IN_ORDER` (its codec restores it so) and it has
+/// one, else only if it is row-major.
 #[cfg(feature = "ndarray")]
 #[inline(never)]
-fn save_array<S, D>(save: &mut Save<'_>, value: &ndarray::ArrayBase<S, D>)
+fn save_array<S, D, const IN_ORDER: bool>(save: &mut Save<'_>, value: &ndarray::ArrayBase<S, D>)
 where
     S: ndarray::Data<Elem: Serialize>,
     D: ndarray::Dimension + Serialize,
     ndarray::ArrayBase<S, D>: State,
 {
-    use crate::run::layout::{RowMajor, not_row_major};
-    if let Some(problem) = not_row_major(value.shape(), value.strides()) {
-        return save.refuse_value(problem);
-    }
-    let Some(data) = value.as_slice() else {
+    use crate::run::layout::{RowMajor, axes, memory_order, not_row_major};
+    let (mut head, view) = match not_row_major(value.shape(), value.strides()) {
+        None => (Vec::new(), value.view()),
+        Some(problem) => {
+            let order = IN_ORDER
+                .then(|| memory_order(value.shape(), value.strides()))
+                .flatten();
+            let Some(order) = order else {
+                return save.refuse_value(problem);
+            };
+            // Our format's version, the order, then the array over its axes in that order.
+            let mut head = vec![crate::format::bulk::PERMUTED_VERSION];
+            crate::format::encode::push_varint(&mut head, order.len() as u128);
+            for &axis in &order {
+                crate::format::encode::push_varint(&mut head, axis as u128);
+            }
+            let view = value.view().permuted_axes(axes::<D>(&order));
+            if !crate::format::bulk::is_bulk::<ndarray::ArrayBase<S, D>>() {
+                // Read back only in bulk (see `format::bulk::array`).
+                return save.refuse_value(problem);
+            }
+            (head, view)
+        }
+    };
+    let Some(data) = view.as_slice() else {
         // Row-major with an odd stride on an axis of length 1: ndarray's own serde.
         return save.value(value);
     };
     let array = RowMajor {
-        dim: value.raw_dim(),
+        dim: view.raw_dim(),
         data,
     };
     // Elements a `Vec` of them encodes directly go so, after the array's head.
-    let Ok(head) = array.head() else {
+    let Ok(array_head) = array.head() else {
         return save.value(&array);
     };
+    head.extend_from_slice(&array_head);
     let data = match castaway::cast!(data, &[f32]) {
         Ok(floats) => return save.whole_items(&head, floats),
         Err(data) => data,
@@ -326,6 +389,23 @@ where
     match castaway::cast!(data, &[i8]) {
         Ok(bytes) => save.whole_items(&head, bytes),
         Err(_) => save.value(&array),
+    }
+}
+
+/// Restores an array binding in the memory order it was saved in.
+#[cfg(feature = "ndarray")]
+#[inline(never)]
+fn array_in_order<S, D>(restore: &mut Restore) -> Result<ndarray::ArrayBase<S, D>, crate::Error>
+where
+    S: ndarray::RawData,
+    D: ndarray::Dimension,
+    ndarray::ArrayBase<S, D>: State,
+{
+    let (array, order) = crate::format::bulk::in_memory_order(|| restore.value());
+    match order {
+        None => array,
+        Some(order) => crate::run::layout::back_in_order(array?, &order)
+            .map_err(|problem| restore.damaged(problem)),
     }
 }
 

@@ -2,7 +2,10 @@
 //! order and no strides, and a restore builds a row-major array; an array in another order
 //! would come back with the same values in another order in memory, and whatever goes through
 //! its memory in order (`sum`, `fold`, `Zip`, `as_slice_memory_order`) could round or run
-//! differently after a resume. So such an array is refused at its checkpoint.
+//! differently after a resume. So an array whose memory is its elements in some order of its
+//! axes (column-major, axes permuted) is saved with that order ([`memory_order`], the format's
+//! `PERMUTED_VERSION`) and restored in it ([`back_in_order`]); one in no such order (a reversed
+//! axis, gaps), or whose elements are not read in bulk, is refused at its checkpoint.
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -79,6 +82,51 @@ pub(crate) fn not_row_major(shape: &[usize], strides: &[isize]) -> Option<String
     ))
 }
 
+/// The order of an array's axes in memory, outermost first, if its elements fill its memory
+/// in that order: the array over its axes in this order is then row-major, and its memory is
+/// its data as it is. `None` for a reversed axis or gaps between elements.
+pub(crate) fn memory_order(shape: &[usize], strides: &[isize]) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..shape.len()).collect();
+    // Longest stride outermost; where an axis of length 1 lands does not matter.
+    order.sort_by_key(|&axis| std::cmp::Reverse(strides[axis]));
+    let shape: Vec<usize> = order.iter().map(|&axis| shape[axis]).collect();
+    let strides: Vec<isize> = order.iter().map(|&axis| strides[axis]).collect();
+    not_row_major(&shape, &strides).is_none().then_some(order)
+}
+
+/// `D`'s value holding `axes`.
+pub(crate) fn axes<D: ndarray::Dimension>(axes: &[usize]) -> D {
+    let mut dim = D::zeros(axes.len());
+    for (at, &axis) in axes.iter().enumerate() {
+        dim[at] = axis;
+    }
+    dim
+}
+
+/// The array `saved` (row-major over the axes in the memory `order` it was saved with) over
+/// its own axes again, in the memory order it had; the problem in words if `order` is not an
+/// order of its axes (a damaged checkpoint).
+pub(crate) fn back_in_order<S: ndarray::RawData, D: ndarray::Dimension>(
+    saved: ndarray::ArrayBase<S, D>,
+    order: &[usize],
+) -> Result<ndarray::ArrayBase<S, D>, String> {
+    let mut inverse = vec![usize::MAX; order.len()];
+    for (at, &axis) in order.iter().enumerate() {
+        match inverse.get_mut(axis) {
+            Some(slot) if *slot == usize::MAX => *slot = at,
+            _ => break,
+        }
+    }
+    if order.len() != saved.ndim() || inverse.contains(&usize::MAX) {
+        return Err(format!(
+            "an array of {} axes was saved in the memory order {order:?}, which is not an \
+             order of its axes",
+            saved.ndim()
+        ));
+    }
+    Ok(saved.permuted_axes(axes::<D>(&inverse)))
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array, Array0, Array1, Array2, Array3, IxDyn};
@@ -127,5 +175,36 @@ mod tests {
             not_row_major(&[2, 3, 4], &[12, 1, 3]).is_some(),
             "axes swapped"
         );
+    }
+
+    #[test]
+    fn an_array_in_an_order_of_its_axes_is_kept_in_it() {
+        use ndarray::ShapeBuilder;
+        let fortran = Array2::from_shape_fn((3, 4).f(), |(i, j)| (i * 4 + j) as f32);
+        let order = memory_order(fortran.shape(), fortran.strides()).unwrap();
+        assert_eq!(order, [1, 0]);
+        let permuted = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 12 + j * 4 + k) as f64)
+            .permuted_axes([2, 0, 1]);
+        let order = memory_order(permuted.shape(), permuted.strides()).unwrap();
+        // Saved as the row-major array over those axes: the memory as it is.
+        let view = permuted.view().permuted_axes(axes::<ndarray::Ix3>(&order));
+        assert!(view.is_standard_layout());
+        assert_eq!(
+            view.as_slice().unwrap(),
+            permuted.as_slice_memory_order().unwrap()
+        );
+        let back = back_in_order(view.to_owned(), &order).unwrap();
+        assert_eq!(back, permuted);
+        assert_eq!(back.strides(), permuted.strides(), "the same memory order");
+        // A reversed axis, or gaps: no order of the axes gives the memory.
+        let mut reversed = Array1::from_vec(vec![1f32, 2., 3.]);
+        reversed.invert_axis(ndarray::Axis(0));
+        assert_eq!(memory_order(reversed.shape(), reversed.strides()), None);
+        assert_eq!(memory_order(&[3, 4], &[8, 1]), None, "every other row");
+        // A damaged order.
+        let row_major = Array2::<f32>::zeros((2, 3));
+        assert!(back_in_order(row_major.clone(), &[0, 0]).is_err());
+        assert!(back_in_order(row_major.clone(), &[1]).is_err());
+        assert!(back_in_order(row_major, &[2, 0]).is_err());
     }
 }

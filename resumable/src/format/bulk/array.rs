@@ -9,8 +9,15 @@
 //! once, with no bytes ([`probe`]): an array is the struct `Array` with fields `v`, `dim`,
 //! `data`, whose visitor expects an "ndarray representation", and whose `data` asks for a
 //! `Vec` the bulk decode fills. Anything else, or any other call, is left to serde.
+//!
+//! A state array in a memory order other than row-major (column-major, axes permuted) is saved
+//! in a format of ours, version [`PERMUTED_VERSION`]: that byte, the order of its axes in
+//! memory, then the array in ndarray's format over the axes in that order (which is row-major,
+//! so its data is the array's memory as it is). Read only where a codec asks for it
+//! ([`in_memory_order`]), which puts the axes back; ndarray's serde, and any older reader,
+//! refuse the version, so such a checkpoint is never read as a transposed array.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, SeqAccess, Visitor};
 
@@ -22,6 +29,58 @@ const FIELDS: [&str; 3] = ["v", "dim", "data"];
 const EXPECTING: &str = "ndarray representation";
 /// The field the elements are in.
 const DATA: usize = 2;
+
+/// The format version of an array saved in its own memory order (ndarray's is 1).
+pub(crate) const PERMUTED_VERSION: u8 = 2;
+
+thread_local! {
+    /// While a codec decodes an array that may be in its own memory order: `Some`, holding
+    /// the order of its axes once read ([`in_memory_order`]).
+    static ORDER: RefCell<Option<Option<Vec<usize>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `decode`, in which one array saved in its own memory order may be read: returns what
+/// it returned and that array's order of axes in memory, if it was saved so. Elsewhere such
+/// an array is an unknown version, as to ndarray's serde.
+pub(crate) fn in_memory_order<R>(decode: impl FnOnce() -> R) -> (R, Option<Vec<usize>>) {
+    /// Stops accepting the format when the decode ends, by a panic too.
+    struct Accepting;
+    impl Drop for Accepting {
+        fn drop(&mut self) {
+            ORDER.with(|order| order.borrow_mut().take());
+        }
+    }
+    ORDER.with(|order| *order.borrow_mut() = Some(None));
+    let accepting = Accepting;
+    let decoded = decode();
+    let order = ORDER.with(|order| order.borrow_mut().take()).flatten();
+    drop(accepting);
+    (decoded, order)
+}
+
+/// The order of axes after a [`PERMUTED_VERSION`] byte, if one is accepted here (none read
+/// yet in an [`in_memory_order`] decode); `None` if it is not (the byte is then ndarray's to
+/// refuse).
+fn read_order(input: &mut dyn Input) -> Option<postcard::Result<()>> {
+    let accepted = ORDER.with(|order| matches!(*order.borrow(), Some(None)));
+    if !accepted {
+        return None;
+    }
+    let read = (|| {
+        let axes = varint_usize(input)?;
+        // As many axes as ndarray's `IxDyn` could have, without an allocation a damaged
+        // length could make huge.
+        if axes > 64 {
+            return Err(postcard::Error::DeserializeBadVarint);
+        }
+        let order = (0..axes)
+            .map(|_| varint_usize(input))
+            .collect::<postcard::Result<Vec<_>>>()?;
+        ORDER.with(|slot| *slot.borrow_mut() = Some(Some(order)));
+        Ok(())
+    })();
+    Some(read)
+}
 
 /// Whether a `T` is an ndarray array whose elements [`decode`] reads in bulk.
 pub(super) fn is_array<T: DeserializeOwned>() -> bool {
@@ -129,9 +188,22 @@ impl<'de> de::Deserializer<'de> for Arrays<'_, '_> {
 
     fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> postcard::Result<V::Value> {
         let byte = match self.input {
-            Some(input) => input
-                .pop()
-                .ok_or(postcard::Error::DeserializeUnexpectedEnd)?,
+            Some(input) => {
+                let mut byte = input
+                    .pop()
+                    .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+                // The format version: ours, where accepted, before ndarray's.
+                if byte == PERMUTED_VERSION
+                    && self.field == Some(0)
+                    && let Some(read) = read_order(input)
+                {
+                    read?;
+                    byte = input
+                        .pop()
+                        .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+                }
+                byte
+            }
             // ndarray's format version.
             None => 1,
         };
@@ -379,6 +451,47 @@ mod tests {
         let back: Array2<f64> = decode(&mut Bytes(&bytes)).unwrap();
         assert_eq!(back, saved);
         assert!(back.is_standard_layout(), "what ndarray's serde builds too");
+    }
+
+    /// An array saved in its own memory order: read where a codec asks, with its order;
+    /// refused anywhere else (as ndarray's serde refuses it), and refused when damaged.
+    #[test]
+    fn an_array_in_its_own_memory_order_is_read_only_where_asked() {
+        // Axes in memory order (1, 0), then a row-major (3, 2) array over them.
+        let over = Array2::from_shape_fn((3, 2), |(i, j)| (i * 2 + j) as f32);
+        let mut bytes = vec![PERMUTED_VERSION, 2, 1, 0];
+        bytes.extend(postcard::to_allocvec(&over).unwrap());
+        let (back, order) = in_memory_order(|| decode::<Array2<f32>>(&mut Bytes(&bytes)));
+        assert_eq!(back.unwrap(), over);
+        assert_eq!(order, Some(vec![1, 0]));
+        assert!(
+            decode::<Array2<f32>>(&mut Bytes(&bytes)).is_err(),
+            "not asked"
+        );
+        assert!(
+            postcard::from_bytes::<Array2<f32>>(&bytes).is_err(),
+            "ndarray's serde"
+        );
+        // Not two in one decode.
+        let mut two = bytes.clone();
+        two.extend_from_slice(&bytes);
+        let (back, _) = in_memory_order(|| decode::<(Array2<f32>, Array2<f32>)>(&mut Bytes(&two)));
+        assert!(back.is_err());
+        // Asked, and answered once: a later decode is back to refusing.
+        assert!(decode::<Array2<f32>>(&mut Bytes(&bytes)).is_err());
+        // A damaged order: too many axes, or cut short.
+        let mut many = bytes.clone();
+        many[1] = 100;
+        assert!(
+            in_memory_order(|| decode::<Array2<f32>>(&mut Bytes(&many)))
+                .0
+                .is_err()
+        );
+        assert!(
+            in_memory_order(|| decode::<Array2<f32>>(&mut Bytes(&bytes[..3])))
+                .0
+                .is_err()
+        );
     }
 
     #[test]
