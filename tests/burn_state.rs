@@ -138,17 +138,13 @@ static FRESH_OPTIM_FAIL_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 /// fail (a checkpoint of the weights alone does not give the uninterrupted result).
 #[resumable(every = 10, name = "burn-train-no-optim", skip(optim))]
 fn train_without_optimizer_state(steps: u64) -> Vec<u32> {
-    let device = Device::default().autodiff();
-    let mut model = Regressor::new(16, 0.0, &device);
+    let mut model = Regressor::new(16, 0.0, &Device::default().autodiff());
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     for step in 0..steps {
         if FRESH_OPTIM_FAIL_AT.load(SeqCst) == step {
             panic!("failing step {step}");
         }
-        let (x, y) = batch(step, &device);
-        let loss = (model.forward(x) - y).powf_scalar(2.0).mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-2, model, grads);
+        model = descend(model, &mut optim, step);
     }
     bits(&model)
 }

@@ -130,7 +130,12 @@ fn differences(values: &[i64]) -> Result<i64, std::num::TryFromIntError> {
 }
 
 fn main() {
-    std::env::set_current_dir(std::env::temp_dir()).unwrap();
+    // A directory of this run's own: a call below fails and keeps its checkpoint, which a later
+    // run of another build (trybuild numbers the crate by its place among the cases) would
+    // find saved by another function.
+    let dir = std::env::temp_dir().join(format!("resumable-ui-pass-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::env::set_current_dir(&dir).unwrap();
     assert_eq!(differences(&[1, 4, 9]).unwrap(), 8 + 3 + 5);
     assert!(differences(&[9, 4]).is_err());
     assert_eq!(evens(10), 5);
@@ -142,4 +147,5 @@ fn main() {
     assert_eq!(until(10), [0, 1, 2, 3, 4]);
     assert_eq!(first_square_over(30), 6);
     assert_eq!(summary(vec![1, 5, 2]), (8, 5));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
