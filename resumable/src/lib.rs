@@ -465,6 +465,8 @@ mod error;
 mod format;
 pub mod inspect;
 pub mod io;
+#[cfg(feature = "polars")]
+pub mod polars;
 mod position;
 pub mod proof;
 mod report;

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 /// and `testing` (compiled for unit tests only) above what it simulates. `position` (the
 /// `Position` trait, on `error` alone) sits low so every layer that resumes an iterator can use
 /// it; `io` (the files a loop reads) is public API beside `api`; `candle` (the `candle`
-/// feature's tensors) sits under `__private`, whose codecs and probes save and watch through it.
-const LAYERS: [(&str, u8); 15] = [
+/// feature's tensors) sits under `__private`, whose codecs and probes save and watch through it,
+/// and `polars` (the `polars` feature's frames) beside it.
+const LAYERS: [(&str, u8); 16] = [
     ("error", 0),
     ("config", 1),
     ("report", 2),
@@ -29,6 +30,7 @@ const LAYERS: [(&str, u8); 15] = [
     ("proof", 6),
     ("io", 6),
     ("candle", 5),
+    ("polars", 5),
     ("lib", 7),
 ];
 

@@ -43,7 +43,8 @@ impl<T> Copy for Codec<T> {}
 
 /// A state binding, asked for its [`Codec`] by autoref specialization:
 /// `(&&CodecOf(&value)).codec()` finds a codec of the runtime's own for a type without serde
-/// (a candle `Tensor` or `Var`, with the `candle` feature), else [`SerdeCodec`]'s, which checks
+/// (a candle `Tensor` or `Var`, with the `candle` feature) or saved its own way (a polars
+/// `DataFrame`, with the `polars` feature), else [`SerdeCodec`]'s, which checks
 /// `T: State` at the binding.
 pub struct CodecOf<'a, T>(pub &'a T);
 
@@ -61,7 +62,8 @@ pub trait SerdeCodec<T> {
 
 impl<T> SerdeCodec<T> for CodecOf<'_, T> {}
 
-/// The codec of a type the runtime saves itself (the `candle` feature's tensors).
+/// The codec of a type the runtime saves itself (the `candle` feature's tensors, the `polars`
+/// feature's frames).
 pub trait OwnCodec<T> {
     /// Its codec.
     fn codec(&self) -> Codec<T>;
@@ -94,6 +96,25 @@ impl OwnCodec<candle_core::Var> for &CodecOf<'_, candle_core::Var> {
             fresh: |restore| Err(behind_a_reference(restore, "Var")),
             shape: var_shape,
             check: |_, _, _| {},
+        }
+    }
+}
+
+/// A polars `DataFrame` (the `polars` feature): each checkpoint writes the rows added since the
+/// one before, the saved ones checked unchanged, or the frame whole; a restore reads its pieces
+/// back (see `crate::polars`). Its own codec rather than a [`Grows`] pick, because the restore
+/// differs from serde's too.
+#[cfg(feature = "polars")]
+impl OwnCodec<polars::prelude::DataFrame> for &CodecOf<'_, polars::prelude::DataFrame> {
+    fn codec(&self) -> Codec<polars::prelude::DataFrame> {
+        use crate::polars::*;
+        Codec {
+            save: save_frame,
+            load: load_frame,
+            take: take_frame,
+            fresh: fresh_frame,
+            shape: frame_shape,
+            check: |save, frame, _| check_frame(save, frame),
         }
     }
 }
@@ -318,7 +339,7 @@ impl<T> AppendsAny for &Pick<'_, T> {
 
 /// A binding named in `append(...)`.
 #[diagnostic::on_unimplemented(
-    message = "`append(...)` works on `Vec<T>` and `String`, not on `{Self}`",
+    message = "`append(...)` works on `Vec<T>` and `String` (and a polars `DataFrame`, with the `polars` feature), not on `{Self}`",
     label = "declared append-only here",
     note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
 )]
@@ -357,6 +378,17 @@ impl AppendOnly for String {
         let tail = value.len().saturating_sub(STRING_TAIL_CHECKED);
         restore.appended_restored(value.len() as u64, value.as_bytes()[tail..].to_vec());
         Ok(())
+    }
+}
+
+#[cfg(feature = "polars")]
+impl AppendOnly for polars::prelude::DataFrame {
+    fn save_appended(save: &mut Save<'_>, value: &Self) {
+        crate::polars::save_appended(save, value);
+    }
+
+    fn load_appended(restore: &mut Restore, value: &mut Self) -> Result<(), crate::Error> {
+        crate::polars::load_appended(restore, value)
     }
 }
 
