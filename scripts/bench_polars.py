@@ -6,7 +6,8 @@
 
 `plain`: the loop without `#[resumable]`; `resumable`: the same loop with a checkpoint every
 20 batches of 10,000 rows (10 checkpoints), the frame found growing (nothing declared);
-`declared`: the same with `append(df)`. The modes alternate within each round; each run starts
+`declared`: the same with `append(df)`; `whole`: the frame in a serde newtype, saved whole by
+polars' serde at each checkpoint (the runtime before the `polars` feature). The modes alternate within each round; each run starts
 with no checkpoint and ends with none (a completed run removes it). Prints each mode's median
 wall time, its ratio to `plain`, and its median peak memory (VmHWM).
 """
@@ -14,7 +15,7 @@ import os, shutil, statistics, subprocess, sys, tempfile, time
 
 ROUNDS = int(os.environ.get("ROUNDS", "7"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ["plain", "resumable", "declared"]
+MODES = ["plain", "resumable", "declared", "whole"]
 
 def build():
     subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "resumable-polars-rows"],

@@ -542,8 +542,9 @@ pub fn request_stop() {
 ///   that the binding did not shrink and that the last element it saved is unchanged; if not,
 ///   the loop stops with an error that names the binding, and the checkpoint on disk stays as
 ///   it was. (The check is O(new elements): a change to an older element is not caught — leave
-///   a binding out of `append(...)` if it may change in place.) Anything else named in
-///   `append(...)` is a compile error.
+///   a binding out of `append(...)` if it may change in place.) With the `polars` feature, a
+///   polars `DataFrame` may be named too (its rows: see the `resumable::polars` module).
+///   Anything else named in `append(...)` is a compile error.
 /// - `key = expr`: one checkpoint per value of `expr`, so a call with other arguments never
 ///   resumes another call's state. `expr` is evaluated first on entry, before the body runs
 ///   (it can use the arguments; `key = (n, path)`), and must be `Serialize` and `Debug`. The
@@ -631,7 +632,8 @@ pub fn request_stop() {
 /// fresh: only for what never changes the result (a scratch buffer, a cache, a log file, a
 /// connection). Each state binding must be `serde::Serialize` and
 /// `serde::de::DeserializeOwned` (or, with the `candle` feature, a candle `Tensor` or `Var`:
-/// see the `resumable::candle` module); otherwise compilation fails at the
+/// see the `resumable::candle` module; with the `polars` feature, a polars `DataFrame` is saved
+/// by its new rows: see `resumable::polars`); otherwise compilation fails at the
 /// binding, with what to use instead: for an RNG, a generator that serializes
 /// (`rand_chacha::ChaCha8Rng` with its `serde` feature, the same stream as rand's
 /// `ChaCha8Rng`) or a fresh one in each iteration seeded from the item or the epoch; for a

@@ -1,6 +1,7 @@
-//! A polars `DataFrame` grown by `vstack` in batches of rows (issue 26), three ways: found
-//! growing (`resumable`, nothing declared), declared (`declared`, `append(df)`) and `plain` (the
-//! same loop without the attribute). `scripts/bench_polars.py` times whole processes of it;
+//! A polars `DataFrame` grown by `vstack` in batches of rows (issue 26), four ways: found
+//! growing (`resumable`, nothing declared), declared (`declared`, `append(df)`), `whole` (the
+//! frame in a serde newtype, saved whole by polars' serde at every checkpoint: what the runtime
+//! did before the `polars` feature) and `plain` (the same loop without the attribute). `scripts/bench_polars.py` times whole processes of it;
 //! `tests/polars_state.rs` kills it (`STOP_AT=k` exits at the start of batch `k`, as a kill:
 //! no unwinding, nothing saved) and runs it again.
 //!
@@ -11,6 +12,11 @@
 
 use polars::prelude::{ChunkAgg as _, Column, DataFrame};
 use resumable::resumable;
+use serde::{Deserialize, Serialize};
+
+/// The frame through polars' own serde, whole: the runtime's codec is for `DataFrame` itself.
+#[derive(Serialize, Deserialize, Default)]
+struct Whole(DataFrame);
 
 /// The rows `from..from + rows`: an id, a float whose sum depends on the order it is taken in,
 /// and a small integer.
@@ -69,6 +75,18 @@ fn declared(batches: usize, rows: usize) -> DataFrame {
     df
 }
 
+#[resumable(every = 20, name = "polars-rows-whole", key = (batches, rows))]
+fn whole(batches: usize, rows: usize) -> DataFrame {
+    let stop = stop_at();
+    let mut df = Whole::default();
+    for b in 0..batches {
+        maybe_stop(b, stop);
+        df.0.vstack_mut_owned(batch(b * rows, rows))
+            .expect("same columns");
+    }
+    df.0
+}
+
 fn plain(batches: usize, rows: usize) -> DataFrame {
     let mut df = DataFrame::empty();
     for b in 0..batches {
@@ -121,8 +139,9 @@ fn main() {
     let df = match mode {
         "resumable" => found(batches, rows),
         "declared" => declared(batches, rows),
+        "whole" => whole(batches, rows),
         "plain" => plain(batches, rows),
-        other => panic!("unknown mode {other}: resumable, declared or plain"),
+        other => panic!("unknown mode {other}: resumable, declared, whole or plain"),
     };
     let x = df.column("x").expect("x").as_materialized_series();
     let sum = x.f64().expect("f64").sum().unwrap_or(0.0);
