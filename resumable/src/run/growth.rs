@@ -39,6 +39,7 @@ pub(crate) enum Growth {
     /// Grown by rows (a polars `DataFrame`, the `polars` feature): how many pieces of rows the
     /// saved chain holds, and what the binding's codec keeps to check the next save against
     /// (its own type: this layer does not know it).
+    #[cfg(feature = "polars")]
     Rows {
         pieces: u64,
         check: Box<dyn std::any::Any + Send + Sync>,

@@ -66,6 +66,7 @@ impl Run {
         for (binding, growth) in restored.drain(..) {
             let len = match &growth {
                 Growth::Declared { len, .. } | Growth::Restored { len, .. } => Some(*len),
+                #[cfg(feature = "polars")]
                 Growth::Rows { pieces, .. } => Some(*pieces),
                 Growth::Checked { .. } | Growth::Changing => None,
             };
@@ -245,6 +246,7 @@ impl Restore {
 
     /// The value just decoded is a binding grown by rows whose chain holds `pieces` pieces:
     /// the next save appends a piece after checking the rows against `check` (the codec's own).
+    #[cfg(feature = "polars")]
     pub(crate) fn rows_restored(
         &mut self,
         pieces: u64,
