@@ -75,11 +75,48 @@ struct Saved {
     changing: bool,
 }
 
-/// One record's rows, as written: their chunks' lengths per column, then the rows.
-#[derive(Serialize)]
+/// One record's rows, as written: their chunks' lengths per column, then the rows (polars'
+/// serde bytes of them, as `DataFrame`'s `Serialize` writes them).
 struct PieceOut<'a> {
     chunks: &'a [Vec<u64>],
     frame: &'a DataFrame,
+}
+
+thread_local! {
+    /// The buffer polars writes a piece's bytes into, kept between checkpoints: a fresh one
+    /// each time (polars' `Serialize`) costs its growth and page faults again.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer bigger than this is let go after its piece (a whole save of a big frame).
+const SCRATCH_KEPT: usize = 16 << 20;
+
+impl Serialize for PieceOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct as _};
+        /// Bytes written as serde's byte string (what polars' `Serialize` writes).
+        struct Bytes<'a>(&'a [u8]);
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        SCRATCH.with_borrow_mut(|bytes| {
+            bytes.clear();
+            self.frame
+                .clone()
+                .serialize_into_writer(bytes)
+                .map_err(S::Error::custom)?;
+            let mut piece = serializer.serialize_struct("PieceOut", 2)?;
+            piece.serialize_field("chunks", self.chunks)?;
+            piece.serialize_field("frame", &Bytes(bytes))?;
+            let done = piece.end();
+            if bytes.capacity() > SCRATCH_KEPT {
+                *bytes = Vec::new();
+            }
+            done
+        })
+    }
 }
 
 /// [`PieceOut`] read back.
