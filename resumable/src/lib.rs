@@ -467,6 +467,8 @@ mod error;
 mod format;
 pub mod inspect;
 pub mod io;
+#[cfg(feature = "polars")]
+pub mod polars;
 mod position;
 pub mod proof;
 mod report;
@@ -542,8 +544,9 @@ pub fn request_stop() {
 ///   that the binding did not shrink and that the last element it saved is unchanged; if not,
 ///   the loop stops with an error that names the binding, and the checkpoint on disk stays as
 ///   it was. (The check is O(new elements): a change to an older element is not caught — leave
-///   a binding out of `append(...)` if it may change in place.) Anything else named in
-///   `append(...)` is a compile error.
+///   a binding out of `append(...)` if it may change in place.) With the `polars` feature, a
+///   polars `DataFrame` may be named too (its rows: see the `resumable::polars` module).
+///   Anything else named in `append(...)` is a compile error.
 /// - `key = expr`: one checkpoint per value of `expr`, so a call with other arguments never
 ///   resumes another call's state. `expr` is evaluated first on entry, before the body runs
 ///   (it can use the arguments; `key = (n, path)`), and must be `Serialize` and `Debug`. The
@@ -632,7 +635,8 @@ pub fn request_stop() {
 /// connection). Each state binding must be `serde::Serialize` and
 /// `serde::de::DeserializeOwned` (or, with the `candle` feature, a candle `Tensor` or `Var`:
 /// see the `resumable::candle` module; with the `burn` feature, a burn model or burn's
-/// `ModuleOptimizer`: see `resumable::burn`); otherwise compilation fails at the
+/// `ModuleOptimizer`: see `resumable::burn`; with the `polars` feature, a polars `DataFrame` is
+/// saved by its new rows: see `resumable::polars`); otherwise compilation fails at the
 /// binding, with what to use instead: for an RNG, a generator that serializes
 /// (`rand_chacha::ChaCha8Rng` with its `serde` feature, the same stream as rand's
 /// `ChaCha8Rng`) or a fresh one in each iteration seeded from the item or the epoch; for a

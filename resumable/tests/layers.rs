@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// `Position` trait, on `error` alone) sits low so every layer that resumes an iterator can use
 /// it; `io` (the files a loop reads) is public API beside `api`; `candle` (the `candle`
 /// feature's tensors) and `burn` (the `burn` feature's models) sit under `__private`, whose
-/// codecs and probes save and watch through them.
+/// codecs and probes save and watch through them, and `polars` (the `polars` feature's frames)
+/// beside them.
 const LAYERS: [(&str, u8); 16] = [
     ("error", 0),
     ("config", 1),
@@ -31,6 +32,7 @@ const LAYERS: [(&str, u8); 16] = [
     ("io", 6),
     ("candle", 5),
     ("burn", 5),
+    ("polars", 5),
     ("lib", 7),
 ];
 

@@ -48,10 +48,11 @@ impl<T> Copy for Codec<T> {}
 
 /// A state binding, asked for its [`Codec`] by autoref specialization:
 /// `(&&&&CodecOf(&value)).codec()` finds, in this order, a codec of the runtime's own for a
-/// type without serde ([`OwnCodec`]: a candle `Tensor` or `Var`, burn's `ModuleOptimizer`),
-/// serde's ([`SerdeCodec`]), a burn model's ([`ModuleCodec`], with the `burn` feature: after
-/// serde's, since burn makes `f64` and `String` modules too), else [`NoCodec`], which fails to
-/// compile at the binding with what to write.
+/// type without serde or saved its own way ([`OwnCodec`]: a candle `Tensor` or `Var`, burn's
+/// `ModuleOptimizer`, an ndarray array in its memory order, a polars `DataFrame` by its new
+/// rows), serde's ([`SerdeCodec`]), a burn model's ([`ModuleCodec`], with the `burn` feature:
+/// after serde's, since burn makes `f64` and `String` modules too), else [`NoCodec`], which
+/// fails to compile at the binding with what to write.
 pub struct CodecOf<'a, T>(pub &'a T);
 
 /// The codec of a serde type: the usual one.
@@ -84,7 +85,7 @@ pub trait NoCodec<T> {
 impl<T> NoCodec<T> for CodecOf<'_, T> {}
 
 /// The codec of a type the runtime saves itself (the `candle` feature's tensors, the `burn`
-/// feature's optimizer).
+/// feature's optimizer, the `polars` feature's frames).
 pub trait OwnCodec<T> {
     /// Its codec.
     fn codec(&self) -> Codec<T>;
@@ -135,6 +136,26 @@ impl OwnCodec<burn_optim::ModuleOptimizer> for &&&CodecOf<'_, burn_optim::Module
             shape: optimizer_shape,
             // burn's record is the optimizer's state by construction: nothing to compare.
             check: |_, _, _| {},
+            in_memory_order: false,
+        }
+    }
+}
+
+/// A polars `DataFrame` (the `polars` feature): each checkpoint writes the rows added since the
+/// one before, the saved ones checked unchanged, or the frame whole; a restore reads its pieces
+/// back (see `crate::polars`). Its own codec rather than a [`Grows`] pick, because the restore
+/// differs from serde's too.
+#[cfg(feature = "polars")]
+impl OwnCodec<polars::prelude::DataFrame> for &&&CodecOf<'_, polars::prelude::DataFrame> {
+    fn codec(&self) -> Codec<polars::prelude::DataFrame> {
+        use crate::polars::*;
+        Codec {
+            save: save_frame,
+            load: load_frame,
+            take: take_frame,
+            fresh: fresh_frame,
+            shape: frame_shape,
+            check: |save, frame, _| check_frame(save, frame),
             in_memory_order: false,
         }
     }
@@ -462,7 +483,7 @@ impl<T> AppendsAny for &Pick<'_, T> {
 
 /// A binding named in `append(...)`.
 #[diagnostic::on_unimplemented(
-    message = "`append(...)` works on `Vec<T>` and `String`, not on `{Self}`",
+    message = "`append(...)` works on `Vec<T>` and `String` (and a polars `DataFrame`, with the `polars` feature), not on `{Self}`",
     label = "declared append-only here",
     note = "remove it from `append(...)`: it is then saved whole at every checkpoint"
 )]
@@ -501,6 +522,17 @@ impl AppendOnly for String {
         let tail = value.len().saturating_sub(STRING_TAIL_CHECKED);
         restore.appended_restored(value.len() as u64, value.as_bytes()[tail..].to_vec());
         Ok(())
+    }
+}
+
+#[cfg(feature = "polars")]
+impl AppendOnly for polars::prelude::DataFrame {
+    fn save_appended(save: &mut Save<'_>, value: &Self) {
+        crate::polars::save_appended(save, value);
+    }
+
+    fn load_appended(restore: &mut Restore, value: &mut Self) -> Result<(), crate::Error> {
+        crate::polars::load_appended(restore, value)
     }
 }
 

@@ -36,6 +36,14 @@ pub(crate) enum Growth {
     /// `String`) the checkpoint held, and the hash of their postcard bytes (length first),
     /// against which its first save checks that the loop did not change them.
     Restored { len: u64, bytes: u128 },
+    /// Grown by rows (a polars `DataFrame`, the `polars` feature): how many pieces of rows the
+    /// saved chain holds, and what the binding's codec keeps to check the next save against
+    /// (its own type: this layer does not know it).
+    #[cfg(feature = "polars")]
+    Rows {
+        pieces: u64,
+        check: Box<dyn std::any::Any + Send + Sync>,
+    },
 }
 
 /// Items whose `Hash` covers every bit of what they serialize, so equal hashes of the saved

@@ -151,6 +151,14 @@ impl<'a> Save<'a> {
         self.binding += 1;
     }
 
+    /// [`Save::refuse_value`] from a codec's own round-trip check, before the binding is saved.
+    #[cfg(feature = "polars")]
+    pub(crate) fn refuse_round_trip(&mut self, problem: String) {
+        if !self.stopped() {
+            self.not_round_trip(problem);
+        }
+    }
+
     /// Fails the save: the binding does not come back from its bytes. Apart from the generic
     /// [`Save::check`], so that it is compiled once, here (issue 25).
     fn not_round_trip(&mut self, problem: String) {
@@ -403,6 +411,54 @@ impl<'a> Save<'a> {
     fn take_binding(&mut self) -> usize {
         self.binding += 1;
         self.binding - 1
+    }
+
+    /// What the last record saved of the binding about to be saved, if it was saved by rows
+    /// (see [`Save::pieces`]): how many pieces its chain holds, and the codec's own check.
+    #[cfg(feature = "polars")]
+    pub(crate) fn previous_rows(&self) -> Option<(u64, &(dyn std::any::Any + Send + Sync))> {
+        match self.previous(self.binding)? {
+            Growth::Rows { pieces, check } => Some((*pieces, &**check)),
+            _ => None,
+        }
+    }
+
+    /// Whether this record holds every binding whole (it starts a new file): a binding saved by
+    /// rows then writes all its rows.
+    #[cfg(feature = "polars")]
+    pub(crate) fn starts_whole(&self) -> bool {
+        self.whole_only()
+    }
+
+    /// Appends pieces `from..to` of a binding grown by rows (a polars `DataFrame`), which
+    /// `encode` serializes a range of them at a time (`from` is 0 for a whole save), and
+    /// remembers `check` for the next save once the record is written.
+    #[cfg(feature = "polars")]
+    pub(crate) fn pieces(
+        &mut self,
+        (from, to): (u64, u64),
+        check: Box<dyn std::any::Any + Send + Sync>,
+        encode: EncodeItems<'_>,
+    ) {
+        let binding = self.take_binding();
+        debug_assert!(
+            from == 0 || !self.whole_only(),
+            "a new file holds every binding whole"
+        );
+        self.extend_range(
+            binding,
+            (from, to),
+            Growth::Rows { pieces: to, check },
+            encode,
+        );
+    }
+
+    /// Fails the save of a binding declared in `append(...)` that did not only grow: `problem`
+    /// says how; nothing is written and the checkpoint on disk stays as it was.
+    #[cfg(feature = "polars")]
+    pub(crate) fn refuse_append(&mut self, problem: String) {
+        let binding = self.take_binding();
+        self.not_append_only(binding, problem);
     }
 
     /// What the last record saved of a declared binding.

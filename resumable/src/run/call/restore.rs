@@ -66,6 +66,8 @@ impl Run {
         for (binding, growth) in restored.drain(..) {
             let len = match &growth {
                 Growth::Declared { len, .. } | Growth::Restored { len, .. } => Some(*len),
+                #[cfg(feature = "polars")]
+                Growth::Rows { pieces, .. } => Some(*pieces),
                 Growth::Checked { .. } | Growth::Changing => None,
             };
             if len.is_none() || self.continued.get(binding) != Some(&len) {
@@ -239,6 +241,22 @@ impl Restore {
             .retain(|(candidate, _)| *candidate != binding);
         let growth = Growth::Declared { len, last };
         self.restored.growth().push((self.binding - 1, growth));
+        self.restored.any.store(true, Ordering::Release);
+    }
+
+    /// The value just decoded is a binding grown by rows whose chain holds `pieces` pieces:
+    /// the next save appends a piece after checking the rows against `check` (the codec's own).
+    #[cfg(feature = "polars")]
+    pub(crate) fn rows_restored(
+        &mut self,
+        pieces: u64,
+        check: Box<dyn std::any::Any + Send + Sync>,
+    ) {
+        let binding = self.binding - 1;
+        self.candidates
+            .retain(|(candidate, _)| *candidate != binding);
+        let growth = Growth::Rows { pieces, check };
+        self.restored.growth().push((binding, growth));
         self.restored.any.store(true, Ordering::Release);
     }
 
