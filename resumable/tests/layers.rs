@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// feature's tensors) and `burn` (the `burn` feature's models) sit under `__private`, whose
 /// codecs and probes save and watch through them, and `polars` (the `polars` feature's frames)
 /// beside them.
-const LAYERS: [(&str, u8); 16] = [
+const LAYERS: [(&str, u8); 17] = [
     ("error", 0),
     ("config", 1),
     ("report", 2),
